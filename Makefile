@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install install-test demo test bench clean
+
+$(BIN)/cl: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $(BIN)/cl
+
+install: $(BIN)/cl
+
+install-test: install
+	$(BIN)/pip install -q -e '.[test]'
+
+demo: install
+	PATH="$(abspath $(BIN)):$$PATH" bash demo/demo.sh
+
+test: install-test
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: install
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info bench/.work

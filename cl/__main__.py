@@ -1,0 +1,3 @@
+from cl.cli.main import main
+
+main()

@@ -1,0 +1,25 @@
+"""What every command shares: the lazily opened repository."""
+
+import functools
+
+import click
+
+from cl.repo import Repository
+
+
+def pass_repo(f):
+    """Open the repository (walking up from the working directory) only
+    when the command runs, and hand it to the command as `repo`."""
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        root = ctx.find_root()
+        repo = root.meta.get("cl.repo")
+        if repo is None:
+            repo = Repository.find()
+            root.meta["cl.repo"] = repo
+            root.call_on_close(repo.close)
+        return f(repo, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,132 @@
+"""The `cl` entry point: a click group that imports each command's module
+only when that command runs (so `cl ls` starts fast), and the single place
+where errors become one line on stderr and an exit code."""
+
+import importlib
+import os
+import sys
+
+import click
+
+from cl.errors import CLError
+
+# command name -> "module:function".  One module per area.
+COMMANDS = {
+    # the repository and bundles
+    "init": "cl.cli.repo_cmds:init",
+    "status": "cl.cli.repo_cmds:status",
+    "fsck": "cl.cli.repo_cmds:fsck",
+    "gc": "cl.cli.repo_cmds:gc",
+    "reindex": "cl.cli.repo_cmds:reindex",
+    "config": "cl.cli.repo_cmds:config",
+    "upload": "cl.cli.bundle_cmds:upload",
+    "make": "cl.cli.bundle_cmds:make",
+    "ls": "cl.cli.bundle_cmds:ls",
+    "info": "cl.cli.bundle_cmds:info",
+    "cat": "cl.cli.bundle_cmds:cat",
+    "download": "cl.cli.bundle_cmds:download",
+    "edit": "cl.cli.bundle_cmds:edit",
+    "rm": "cl.cli.bundle_cmds:rm",
+    "search": "cl.cli.bundle_cmds:search",
+    # runs
+    "run": "cl.cli.run_cmds:run",
+    "worker": "cl.cli.run_cmds:worker",
+    "workers": "cl.cli.run_cmds:workers",
+    "kill": "cl.cli.run_cmds:kill",
+    "wait": "cl.cli.run_cmds:wait",
+    # provenance
+    "ancestors": "cl.cli.provenance_cmds:ancestors",
+    "descendants": "cl.cli.provenance_cmds:descendants",
+    "mimic": "cl.cli.provenance_cmds:mimic",
+    "macro": "cl.cli.provenance_cmds:macro",
+    "rerun": "cl.cli.provenance_cmds:rerun",
+    # worksheets
+    "new": "cl.cli.worksheet_cmds:new",
+    "work": "cl.cli.worksheet_cmds:work",
+    "wls": "cl.cli.worksheet_cmds:wls",
+    "wrm": "cl.cli.worksheet_cmds:wrm",
+    "add": "cl.cli.worksheet_cmds:add",
+    "detach": "cl.cli.worksheet_cmds:detach",
+    "wedit": "cl.cli.worksheet_cmds:wedit",
+    "print": "cl.cli.worksheet_cmds:print_",
+    "wlog": "cl.cli.worksheet_cmds:wlog",
+    # sharing
+    "remote": "cl.cli.remote_cmds:remote",
+    "alias": "cl.cli.remote_cmds:alias",
+    "clone": "cl.cli.remote_cmds:clone",
+    "push": "cl.cli.remote_cmds:push",
+    "pull": "cl.cli.remote_cmds:pull",
+    "cp": "cl.cli.remote_cmds:cp",
+    "wadd": "cl.cli.remote_cmds:wadd",
+    "serve-stdio": "cl.cli.remote_cmds:serve_stdio",
+    "server": "cl.cli.remote_cmds:server",
+}
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(name for name in COMMANDS if _available(name))
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        return getattr(module, attr, None)
+
+
+def _available(name: str) -> bool:
+    module_name = COMMANDS[name].split(":")[0]
+    return importlib.util.find_spec(module_name) is not None
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
+@click.version_option(package_name="cl", prog_name="cl")
+def cli():
+    """cl: git for experiments.
+
+    Upload code and data as immutable bundles, run commands over them in
+    Docker, keep the provenance, write worksheets, push and pull."""
+
+
+def main(argv=None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        cli.main(args=args, prog_name="cl", standalone_mode=False)
+    except CLError as exc:
+        text = exc.message + (f"; {exc.hint}" if exc.hint else "")
+        click.echo(f"cl: {text}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("cl: aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(0)
+    except click.ClickException as exc:
+        where = f"cl {exc.ctx.info_name}" if getattr(exc, "ctx", None) and exc.ctx.parent else "cl"
+        click.echo(f"{where}: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # stdout closed early (`cl cat big | head`): not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        click.echo("cl: interrupted", err=True)
+        sys.exit(130)
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        click.echo("cl: this is a bug in cl; please report it with the traceback above", err=True)
+        sys.exit(70)

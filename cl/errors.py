@@ -1,0 +1,72 @@
+"""The one exception hierarchy.  Only the CLI's main and the server's handler
+turn these into text for people; lower layers raise them with structured
+fields and never print."""
+
+
+class CLError(Exception):
+    """A user-facing error: its message says what is wrong and, where it
+    helps, what to do.  `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotARepository(CLError):
+    pass
+
+
+class UsageError(CLError):
+    exit_code = 2
+
+
+class ObjectMissing(CLError):
+    def __init__(self, object_id: str, what: str = "object"):
+        super().__init__(f"{what} 0x{object_id} is missing from the store")
+        self.object_id = object_id
+
+
+class CorruptObject(CLError):
+    def __init__(self, object_id: str, problem: str):
+        super().__init__(f"object 0x{object_id} is corrupt: {problem}")
+        self.object_id = object_id
+        self.problem = problem
+
+
+class SpecError(CLError):
+    """An unknown, ambiguous or malformed bundle or worksheet spec."""
+
+    def __init__(self, spec: str, problem: str, candidates: list[str] | None = None):
+        text = f"{problem}: '{spec}'"
+        if candidates:
+            text += " (candidates: " + ", ".join(candidates) + ")"
+        super().__init__(text)
+        self.spec = spec
+        self.candidates = candidates or []
+
+
+class PathEscape(CLError):
+    def __init__(self, path: str):
+        super().__init__(f"path escapes the bundle: '{path}'")
+        self.path = path
+
+
+class InputError(CLError):
+    """Bad input from the user's filesystem or arguments: a missing file, an
+    archive with unsafe members, a malformed size."""
+
+
+class Conflict(CLError):
+    """A compare-and-swap lost its race or a ref moved under us."""
+
+    exit_code = 3
+
+
+class DependencyError(CLError):
+    """An operation refused because other bundles depend on the target."""

@@ -1,0 +1,200 @@
+"""Index tables and the queries over them.  SQL lives here and in refs only."""
+
+import json
+
+from cl.objects.types import Bundle, State, Worksheet
+from cl.refs.db import Database
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bundles (
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+    description TEXT NOT NULL, tags TEXT NOT NULL, state TEXT NOT NULL,
+    created INTEGER NOT NULL, updated INTEGER NOT NULL, creator TEXT NOT NULL,
+    command TEXT, data_size INTEGER, head TEXT NOT NULL, result TEXT,
+    deleted INTEGER NOT NULL, data_deleted INTEGER NOT NULL, metadata TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS bundles_name ON bundles(name);
+CREATE INDEX IF NOT EXISTS bundles_created ON bundles(created);
+CREATE INDEX IF NOT EXISTS bundles_state ON bundles(state);
+CREATE TABLE IF NOT EXISTS deps (
+    child TEXT NOT NULL, key TEXT NOT NULL, parent TEXT NOT NULL, path TEXT NOT NULL,
+    PRIMARY KEY (child, key));
+CREATE INDEX IF NOT EXISTS deps_parent ON deps(parent);
+CREATE TABLE IF NOT EXISTS worksheets (
+    wid TEXT PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, tags TEXT NOT NULL,
+    head TEXT NOT NULL, time INTEGER NOT NULL, author TEXT NOT NULL, deleted INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS worksheets_name ON worksheets(name);
+CREATE TABLE IF NOT EXISTS ws_items (
+    wid TEXT NOT NULL, pos INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (wid, pos));
+CREATE INDEX IF NOT EXISTS ws_items_value ON ws_items(value);
+"""
+
+BUNDLE_COLUMNS = ("id", "seq", "kind", "name", "description", "tags", "state", "created", "updated",
+                  "creator", "command", "data_size", "head", "result", "deleted", "data_deleted",
+                  "metadata")
+
+
+class BundleRow(dict):
+    """One row of the bundles table, as a dict with attribute access."""
+
+    __getattr__ = dict.__getitem__
+
+    @property
+    def tag_list(self) -> list[str]:
+        return json.loads(self["tags"])
+
+    @property
+    def meta(self) -> dict:
+        return json.loads(self["metadata"])
+
+
+def _row(cursor_row) -> BundleRow | None:
+    return BundleRow(zip(BUNDLE_COLUMNS, cursor_row)) if cursor_row else None
+
+
+_SELECT = "SELECT " + ", ".join(BUNDLE_COLUMNS) + " FROM bundles"
+
+
+class Index:
+    def __init__(self, db: Database):
+        self.db = db
+        db.conn.executescript(SCHEMA)
+        db.execute("PRAGMA case_sensitive_like=ON")
+        db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+    # --- writes (callers hold a transaction) ---------------------------------
+
+    def put_bundle(self, bid: str, bundle: Bundle, head: str, state: State, data_size: int | None):
+        md = state.metadata
+        row = self.db.execute("SELECT seq FROM bundles WHERE id = ?", (bid,)).fetchone()
+        seq = row[0] if row else (self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM bundles").fetchone()[0])
+        self.db.execute(
+            "INSERT OR REPLACE INTO bundles (" + ", ".join(BUNDLE_COLUMNS) + ") VALUES ("
+            + ", ".join("?" * len(BUNDLE_COLUMNS)) + ")",
+            (bid, seq, bundle.kind, md.get("name", ""), md.get("description", ""),
+             json.dumps(md.get("tags", [])), state.state, bundle.created, state.time,
+             bundle.creator, bundle.command, data_size, head, state.result,
+             int(state.deleted), int(state.data_deleted), json.dumps(md, sort_keys=True)))
+        if not row:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO deps (child, key, parent, path) VALUES (?, ?, ?, ?)",
+                [(bid, d.key, d.bundle, d.path) for d in bundle.dependencies])
+
+    def put_worksheet(self, commit: str, ws: Worksheet):
+        self.db.execute(
+            "INSERT OR REPLACE INTO worksheets (wid, name, title, tags, head, time, author, deleted)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ws.worksheet, ws.name, ws.title, json.dumps(list(ws.tags)), commit, ws.time, ws.author,
+             int(ws.deleted)))
+        self.db.execute("DELETE FROM ws_items WHERE wid = ?", (ws.worksheet,))
+        self.db.executemany("INSERT INTO ws_items (wid, pos, kind, value) VALUES (?, ?, ?, ?)",
+                            [(ws.worksheet, i, it.kind, it.value) for i, it in enumerate(ws.items)])
+
+    def clear(self):
+        for table in ("bundles", "deps", "worksheets", "ws_items"):
+            self.db.execute(f"DELETE FROM {table}")
+
+    # --- bundles -------------------------------------------------------------
+
+    def bundle(self, bid: str, include_deleted=False) -> BundleRow | None:
+        sql = _SELECT + " WHERE id = ?" + ("" if include_deleted else " AND deleted = 0")
+        return _row(self.db.execute(sql, (bid,)).fetchone())
+
+    def bundles(self, ids: list[str]) -> list[BundleRow]:
+        out = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            rows = self.db.execute(_SELECT + f" WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            out.extend(_row(r) for r in rows)
+        by_id = {r.id: r for r in out}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def by_prefix(self, prefix: str, limit: int = 50) -> list[BundleRow]:
+        rows = self.db.execute(_SELECT + " WHERE id >= ? AND id < ? AND deleted = 0 ORDER BY seq LIMIT ?",
+                               (prefix, prefix + "g", limit))
+        return [_row(r) for r in rows]
+
+    def by_name(self, name: str, pattern: bool = False) -> list[BundleRow]:
+        op = "LIKE" if pattern else "="
+        rows = self.db.execute(_SELECT + f" WHERE name {op} ? AND deleted = 0 ORDER BY seq", (name,))
+        return [_row(r) for r in rows]
+
+    def query(self, where: str = "1", params=(), order: str = "seq", limit: int | None = None,
+              offset: int = 0) -> list[BundleRow]:
+        sql = _SELECT + f" WHERE deleted = 0 AND ({where}) ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        return [_row(r) for r in self.db.execute(sql, params)]
+
+    def count(self, where: str = "1", params=()) -> int:
+        return self.db.execute(f"SELECT COUNT(*) FROM bundles WHERE deleted = 0 AND ({where})",
+                               params).fetchone()[0]
+
+    def counts_by_state(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT state, COUNT(*) FROM bundles WHERE deleted = 0 GROUP BY state")
+        return dict(rows)
+
+    def live_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM bundles WHERE deleted = 0")]
+
+    def all_heads(self) -> list[tuple[str, str, int, int]]:
+        """(bundle, head state, deleted, data_deleted) of every bundle, deleted or not."""
+        return list(self.db.execute("SELECT id, head, deleted, data_deleted FROM bundles"))
+
+    # --- provenance edges ----------------------------------------------------
+
+    def dependencies(self, bid: str) -> list[tuple[str, str, str]]:
+        """(key, parent, path) edges of a bundle, in key order."""
+        return list(self.db.execute("SELECT key, parent, path FROM deps WHERE child = ? ORDER BY key", (bid,)))
+
+    def dependents(self, bid: str, include_deleted=False) -> list[tuple[str, str]]:
+        """(child, key) of the live bundles that depend on `bid`."""
+        sql = ("SELECT d.child, d.key FROM deps d JOIN bundles b ON b.id = d.child WHERE d.parent = ?"
+               + ("" if include_deleted else " AND b.deleted = 0") + " ORDER BY b.seq")
+        return list(self.db.execute(sql, (bid,)))
+
+    # --- worksheets ----------------------------------------------------------
+
+    def worksheet(self, wid: str) -> dict | None:
+        row = self.db.execute("SELECT wid, name, title, tags, head, time, author, deleted FROM worksheets"
+                              " WHERE wid = ?", (wid,)).fetchone()
+        return _ws_row(row)
+
+    def worksheets(self, name: str | None = None, pattern: bool = False, include_deleted=False) -> list[dict]:
+        sql = "SELECT wid, name, title, tags, head, time, author, deleted FROM worksheets WHERE 1"
+        params: list = []
+        if name is not None:
+            sql += " AND name " + ("LIKE" if pattern else "=") + " ?"
+            params.append(name)
+        if not include_deleted:
+            sql += " AND deleted = 0"
+        return [_ws_row(r) for r in self.db.execute(sql + " ORDER BY time", params)]
+
+    def worksheet_bundles(self, wid: str) -> list[str]:
+        """Bundle ids on a worksheet, in order (a bundle may appear twice)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT value FROM ws_items WHERE wid = ? AND kind = 'bundle' ORDER BY pos", (wid,))]
+
+    def host_worksheets(self, bid: str) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT i.wid FROM ws_items i JOIN worksheets w ON w.wid = i.wid"
+            " WHERE i.kind = 'bundle' AND i.value = ? AND w.deleted = 0", (bid,))]
+
+    def floating(self) -> set[str]:
+        """Live bundles on no live worksheet."""
+        return {r[0] for r in self.db.execute(
+            "SELECT id FROM bundles b WHERE deleted = 0 AND NOT EXISTS (SELECT 1 FROM ws_items i"
+            " JOIN worksheets w ON w.wid = i.wid WHERE i.kind = 'bundle' AND i.value = b.id"
+            " AND w.deleted = 0)")}
+
+
+def _ws_row(row) -> dict | None:
+    if not row:
+        return None
+    keys = ("wid", "name", "title", "tags", "head", "time", "author", "deleted")
+    d = dict(zip(keys, row))
+    d["tags"] = json.loads(d["tags"])
+    return d

@@ -1,0 +1,72 @@
+"""The canonical msgpack encoding of every non-blob object.  msgpack is used
+here and in the wire-frame module only.
+
+Canonical means: maps have their keys sorted (recursively), strings are UTF-8
+`str`, binary is `bin`, integers are minimal, floats are refused, so equal
+values always give equal bytes and equal ids."""
+
+import msgpack
+
+from cl.errors import CLError
+
+
+class EncodingError(CLError):
+    pass
+
+
+def _canonical(value):
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise EncodingError(f"map key is not a string: {key!r}")
+        return {k: _canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float):
+        raise EncodingError("floats are not allowed in hashed objects")
+    if value is None or isinstance(value, (bool, int, str, bytes)):
+        return value
+    raise EncodingError(f"cannot encode {type(value).__name__}")
+
+
+def encode(value: dict) -> bytes:
+    return msgpack.packb(_canonical(value), use_bin_type=True)
+
+
+def decode(data: bytes):
+    """Decode bytes that must be one canonical msgpack value.  Anything else
+    (trailing bytes, non-string keys, floats, non-canonical order) raises
+    ValueError so that callers can name the object."""
+    try:
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ValueError(f"not msgpack: {exc}") from None
+    try:
+        again = encode(value)
+    except EncodingError as exc:
+        raise ValueError(str(exc)) from None
+    if again != data:
+        raise ValueError("not in canonical form")
+    return value
+
+
+def looks_like_map(head: bytes) -> bool:
+    """Whether bytes could start a msgpack map (used to tell typed objects
+    from blobs when scanning the store without context)."""
+    if not head:
+        return False
+    first = head[0]
+    return 0x80 <= first <= 0x8F or first in (0xDE, 0xDF)
+
+
+def pack_frame(value) -> bytes:
+    """Plain (non-hashed) msgpack for wire frames and index caches."""
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def unpack_stream(stream):
+    return msgpack.Unpacker(stream, raw=False, strict_map_key=False, max_buffer_size=64 << 20)
+
+
+def unpack_frame(data: bytes):
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)

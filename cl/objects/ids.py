@@ -1,0 +1,39 @@
+"""Object ids: the blake3-256 digest of an object's exact stored bytes."""
+
+import re
+
+import blake3
+
+HEX_LEN = 64
+_HEX = re.compile(r"[0-9a-f]{64}\Z")
+
+
+class ObjectId(str):
+    """64 lowercase hex digits.  Shown to people as `0x` + hex."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: str):
+        if not _HEX.match(value):
+            raise ValueError(f"not an object id: {value!r}")
+        return super().__new__(cls, value)
+
+    @property
+    def display(self) -> str:
+        return "0x" + self
+
+    @property
+    def short(self) -> str:
+        return "0x" + self[:6]
+
+
+def hash_bytes(data: bytes) -> ObjectId:
+    return ObjectId(blake3.blake3(data).hexdigest())
+
+
+def new_hasher():
+    return blake3.blake3(max_threads=blake3.blake3.AUTO)
+
+
+def is_hex_prefix(text: str) -> bool:
+    return bool(re.fullmatch(r"[0-9a-f]+", text))

@@ -1,0 +1,284 @@
+"""Object stores: a narrow interface with two implementations, one on disk
+(`DiskStore`, loose read-only files under `objects/ab/cdef…`) and one in
+memory (`MemoryStore`, for tests and as a contract check).
+
+Writes are atomic: bytes go to `tmp/` and are renamed into place, so a crash
+leaves at most a stray tmp file, never a partial object under its name.
+Writing an object that is already present is a no-op: that is deduplication."""
+
+import io
+import os
+import queue
+import threading
+from typing import Iterator
+
+from cl.errors import CorruptObject, ObjectMissing
+from cl.objects import encoding
+from cl.objects.ids import ObjectId, hash_bytes, new_hasher
+from cl.objects.types import TYPES, FormatError
+
+CHUNK = 8 << 20
+SMALL = 1 << 20
+
+
+class ObjectStore:
+    """What every store offers.  Blobs may be large; the other types are
+    small msgpack maps read whole."""
+
+    def has(self, oid: str) -> bool:
+        raise NotImplementedError
+
+    def read_bytes(self, oid: str) -> bytes:
+        raise NotImplementedError
+
+    def open(self, oid: str):
+        """A binary file object reading the object's bytes."""
+        raise NotImplementedError
+
+    def size(self, oid: str) -> int:
+        raise NotImplementedError
+
+    def write_bytes(self, data: bytes) -> ObjectId:
+        raise NotImplementedError
+
+    def write_stream(self, stream, expected: str | None = None) -> tuple[ObjectId, int]:
+        """Store everything a binary stream yields; returns (id, size).  With
+        `expected`, a mismatch stores nothing and raises CorruptObject."""
+        raise NotImplementedError
+
+    def write_file(self, path: str) -> tuple[ObjectId, int]:
+        with open(path, "rb") as f:
+            return self.write_stream(f)
+
+    def ids(self) -> Iterator[ObjectId]:
+        raise NotImplementedError
+
+    def delete(self, oid: str) -> None:
+        raise NotImplementedError
+
+    def local_path(self, oid: str) -> str | None:
+        """A filesystem path of the object's bytes, if the store has one
+        (checkouts hard-link it)."""
+        return None
+
+
+class MemoryStore(ObjectStore):
+    def __init__(self):
+        self._objects: dict[str, bytes] = {}
+
+    def has(self, oid):
+        return oid in self._objects
+
+    def read_bytes(self, oid):
+        try:
+            return self._objects[oid]
+        except KeyError:
+            raise ObjectMissing(oid) from None
+
+    def open(self, oid):
+        return io.BytesIO(self.read_bytes(oid))
+
+    def size(self, oid):
+        return len(self.read_bytes(oid))
+
+    def write_bytes(self, data):
+        oid = hash_bytes(data)
+        self._objects.setdefault(oid, bytes(data))
+        return oid
+
+    def write_stream(self, stream, expected=None):
+        data = stream.read()
+        oid = hash_bytes(data)
+        if expected is not None and oid != expected:
+            raise CorruptObject(expected, f"received bytes hash to 0x{oid}")
+        self._objects.setdefault(oid, data)
+        return oid, len(data)
+
+    def ids(self):
+        return iter(list(self._objects))
+
+    def delete(self, oid):
+        self._objects.pop(oid, None)
+
+    def corrupt(self, oid, data: bytes) -> None:
+        """Test hook: replace an object's bytes behind the store's back."""
+        self._objects[oid] = data
+
+
+class DiskStore(ObjectStore):
+    def __init__(self, root: str, tmp: str):
+        self.root = root
+        self.tmp = tmp
+
+    def path(self, oid: str) -> str:
+        return os.path.join(self.root, oid[:2], oid[2:])
+
+    local_path = path
+
+    def has(self, oid):
+        return os.path.exists(self.path(oid))
+
+    def read_bytes(self, oid):
+        try:
+            with open(self.path(oid), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise ObjectMissing(oid) from None
+
+    def open(self, oid):
+        try:
+            return open(self.path(oid), "rb")
+        except FileNotFoundError:
+            raise ObjectMissing(oid) from None
+
+    def size(self, oid):
+        try:
+            return os.stat(self.path(oid)).st_size
+        except FileNotFoundError:
+            raise ObjectMissing(oid) from None
+
+    def _tmp_file(self):
+        name = os.path.join(self.tmp, f"obj-{os.getpid()}-{threading.get_ident()}-{os.urandom(6).hex()}")
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        return name, fd
+
+    def _place(self, tmp_name: str, oid: str) -> None:
+        dest = self.path(oid)
+        try:
+            os.rename(tmp_name, dest)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            os.rename(tmp_name, dest)
+
+    def write_bytes(self, data):
+        oid = hash_bytes(data)
+        if not self.has(oid):
+            name, fd = self._tmp_file()
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            self._place(name, oid)
+        return oid
+
+    def write_stream(self, stream, expected=None):
+        """Hash exactly the bytes written: a reader feeds chunks to this
+        thread, which hashes each and hands it to a writer thread, so
+        reading, hashing and writing overlap."""
+        first = stream.read(SMALL)
+        if len(first) < SMALL:
+            oid = hash_bytes(first)
+            if expected is not None and oid != expected:
+                raise CorruptObject(expected, f"received bytes hash to 0x{oid}")
+            return self.write_bytes(first), len(first)
+        name, fd = self._tmp_file()
+        hasher = new_hasher()
+        pending: queue.Queue = queue.Queue(maxsize=4)
+        failure: list[BaseException] = []
+
+        def write_all():
+            try:
+                while (buf := pending.get()) is not None:
+                    view = memoryview(buf)
+                    while view:
+                        view = view[os.write(fd, view):]
+            except BaseException as exc:  # reported by the caller's thread
+                failure.append(exc)
+                while pending.get() is not None:
+                    pass
+
+        writer = threading.Thread(target=write_all, daemon=True)
+        writer.start()
+        size = 0
+        try:
+            buf = first
+            while buf:
+                hasher.update(buf)
+                size += len(buf)
+                pending.put(buf)
+                buf = stream.read(CHUNK)
+        finally:
+            pending.put(None)
+            writer.join()
+            os.close(fd)
+        if failure:
+            os.unlink(name)
+            raise failure[0]
+        oid = ObjectId(hasher.hexdigest())
+        if expected is not None and oid != expected:
+            os.unlink(name)
+            raise CorruptObject(expected, f"received bytes hash to 0x{oid}")
+        if self.has(oid):
+            os.unlink(name)
+        else:
+            self._place(name, oid)
+        return oid, size
+
+    def write_file(self, path):
+        if os.path.getsize(path) < SMALL:
+            with open(path, "rb") as f:
+                data = f.read()
+            return self.write_bytes(data), len(data)
+        with open(path, "rb", buffering=0) as f:
+            return self.write_stream(f)
+
+    def ids(self):
+        for fan in sorted(os.listdir(self.root)):
+            if len(fan) != 2:
+                continue
+            for rest in sorted(os.listdir(os.path.join(self.root, fan))):
+                try:
+                    yield ObjectId(fan + rest)
+                except ValueError:
+                    continue
+
+    def delete(self, oid):
+        try:
+            os.unlink(self.path(oid))
+        except FileNotFoundError:
+            pass
+
+
+# --- typed access -----------------------------------------------------------
+
+
+def write_object(store: ObjectStore, obj) -> ObjectId:
+    return store.write_bytes(encoding.encode(obj.to_map()))
+
+
+def decode_object(oid: str, data: bytes, expected_type=None):
+    """Decode a typed object's bytes, checking its hash; errors name it."""
+    if hash_bytes(data) != oid:
+        raise CorruptObject(oid, "its bytes do not hash to its id")
+    try:
+        m = encoding.decode(data)
+    except ValueError as exc:
+        raise CorruptObject(oid, str(exc)) from None
+    if not isinstance(m, dict) or m.get("type") not in TYPES:
+        raise CorruptObject(oid, "not a typed object")
+    cls = TYPES[m["type"]]
+    if expected_type is not None and cls is not expected_type:
+        raise CorruptObject(oid, f"is a {m['type']}, expected a {expected_type.TYPE}")
+    try:
+        return cls.from_map(m)
+    except FormatError as exc:
+        raise CorruptObject(oid, str(exc)) from None
+
+
+def read_object(store: ObjectStore, oid: str, expected_type=None):
+    return decode_object(oid, store.read_bytes(oid), expected_type)
+
+
+def verify_blob(store: ObjectStore, oid: str) -> bool:
+    hasher = new_hasher()
+    path = store.local_path(oid)
+    if path is not None:
+        if os.path.getsize(path) > 0:
+            hasher.update_mmap(path)
+    else:
+        with store.open(oid) as f:
+            while chunk := f.read(CHUNK):
+                hasher.update(chunk)
+    return hasher.hexdigest() == oid
