@@ -29,22 +29,22 @@ def _key(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _quote(name)
 
 
-def dumps(config: dict) -> str:
+def dumps(config: dict, prefix: str = "") -> str:
+    """Tables nest to any depth: `[remote.origin]`."""
     lines = []
     for table in sorted(config):
         values = config[table]
         if not isinstance(values, dict):
             continue
+        name = f"{prefix}.{_key(table)}" if prefix else _key(table)
         scalars = {k: v for k, v in values.items() if not isinstance(v, dict)}
-        subtables = {k: v for k, v in values.items() if isinstance(v, dict)}
-        if scalars or not subtables:
-            lines.append(f"[{_key(table)}]")
+        if scalars or not values:
+            lines.append(f"[{name}]")
             lines += [f"{_key(k)} = {_quote(v)}" for k, v in sorted(scalars.items())]
             lines.append("")
-        for sub, subvalues in sorted(subtables.items()):
-            lines.append(f"[{_key(table)}.{_key(sub)}]")
-            lines += [f"{_key(k)} = {_quote(v)}" for k, v in sorted(subvalues.items())]
-            lines.append("")
+        sub = {k: v for k, v in values.items() if isinstance(v, dict)}
+        if sub:
+            lines.append(dumps(sub, name))
     return "\n".join(lines)
 
 
@@ -59,17 +59,32 @@ class Config:
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{path}: {exc}") from None
 
+    def table(self, name: str) -> dict:
+        """A table by dotted name (`remote.origin`); empty if absent."""
+        node = self.data
+        for part in name.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        return node if isinstance(node, dict) else {}
+
     def get(self, table: str, key: str, default=None):
-        value = self.data.get(table, {}).get(key)
+        value = self.table(table).get(key)
         if value is None:
             value = DEFAULTS.get(table, {}).get(key, default)
         return value
 
     def set(self, table: str, key: str, value) -> None:
-        self.data.setdefault(table, {})[key] = value
+        node = self.data
+        for part in table.split("."):
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(key, None)
+        else:
+            node[key] = value
 
-    def table(self, name: str) -> dict:
-        return self.data.get(name, {})
+    def remove_table(self, name: str) -> None:
+        parent, _, last = name.rpartition(".")
+        node = self.table(parent) if parent else self.data
+        node.pop(last, None)
 
     def save(self) -> None:
         tmp = self.path + ".tmp"

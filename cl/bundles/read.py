@@ -1,0 +1,91 @@
+"""Reading bundle data: `cl cat` (a file's bytes or a directory listing),
+`cl download` (writable copies).  A run that has not finished yet is read
+from its live run directory."""
+
+import os
+from collections import deque
+from dataclasses import dataclass
+
+from cl.bundles.specs import Target
+from cl.errors import CLError, InputError
+from cl.objects.checkout import download as checkout_download
+from cl.objects.trees import NotInBundle, lookup, read_tree, split_path
+from cl.objects.types import MODE_DIR, MODE_LINK, Contents
+from cl.repo import Repository
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    type: str
+    size: int
+
+
+def _resolve(repo: Repository, target: Target) -> tuple[Contents | None, str | None]:
+    """(contents at the target, or None) and a live path for unfinished runs."""
+    head, state = repo.head_state(target.bundle)
+    if state.deleted or state.data_deleted:
+        raise CLError(f"the data of bundle 0x{target.bundle[:8]} has been deleted")
+    contents = repo.contents(target.bundle, state)
+    if contents is not None:
+        return (lookup(repo.store, contents, target.path) if target.path else contents), None
+    live = repo.path("runs", target.bundle)
+    if os.path.isdir(live):
+        path = os.path.join(live, *split_path(target.path))
+        real = os.path.realpath(path)
+        if not (real == os.path.realpath(live) or real.startswith(os.path.realpath(live) + os.sep)):
+            raise InputError(f"path escapes the bundle: '{target.path}'")
+        if not os.path.lexists(path):
+            raise NotInBundle(f"no such file or directory in the bundle: '{target.path}'")
+        return None, path
+    raise CLError(f"bundle 0x{target.bundle[:8]} has no contents yet (state {state.state})")
+
+
+def list_dir(repo: Repository, target: Target) -> list[Entry] | None:
+    """Entries if the target is a directory, else None."""
+    contents, live = _resolve(repo, target)
+    if live is not None:
+        if not os.path.isdir(live) or os.path.islink(live):
+            return None
+        return [Entry(n, "directory" if os.path.isdir(os.path.join(live, n)) else "file",
+                      os.lstat(os.path.join(live, n)).st_size) for n in sorted(os.listdir(live))]
+    if contents.mode != MODE_DIR:
+        return None
+    return [Entry(e.name, {0o040000: "directory", 0o120000: "link"}.get(e.mode, "file"), e.size)
+            for e in read_tree(repo.store, contents.id).entries]
+
+
+def open_file(repo: Repository, target: Target):
+    """A binary file object for a file target."""
+    contents, live = _resolve(repo, target)
+    if live is not None:
+        return open(live, "rb")
+    if contents.mode == MODE_LINK:
+        raise CLError(f"'{target.display}' is a symbolic link to '{os.fsdecode(repo.store.read_bytes(contents.id))}'")
+    return repo.store.open(contents.id)
+
+
+def stream(f, out, head: int | None = None, tail: int | None = None) -> None:
+    """Copy a file to `out`, or only its first/last lines."""
+    if head is None and tail is None:
+        while chunk := f.read(CHUNK):
+            out.write(chunk)
+        return
+    if head is not None:
+        for i, line in enumerate(f):
+            if i >= head:
+                break
+            out.write(line)
+        return
+    for line in deque(f, maxlen=tail):
+        out.write(line)
+
+
+def download(repo: Repository, target: Target, dest: str, force: bool = False) -> str:
+    contents, live = _resolve(repo, target)
+    if contents is None:
+        raise CLError(f"bundle 0x{target.bundle[:8]} has not finished; wait for it before downloading")
+    checkout_download(repo.store, contents, dest, force)
+    return dest

@@ -1,0 +1,171 @@
+"""Bundle and worksheet specs, as the CodaLab CLI reads them (DESIGN §6).
+
+    0x3739…            an id or a unique prefix of at least 4 hex digits
+    sort-run           a name;  foo%  a SQL LIKE pattern on names
+    ^  ^3  foo^  foo^2 the last, third-last, last named foo … on the worksheet
+    ^1-5               a range (several bundles)
+    ws//spec           the same, resolved on worksheet `ws`
+    spec/sub/path      a target: a path inside the bundle
+
+Among several matches of a name the current worksheet's bundles win, then
+the newest.  An id prefix matching several bundles is ambiguous."""
+
+import re
+from dataclasses import dataclass
+
+from cl.errors import SpecError
+from cl.objects.ids import ObjectId
+from cl.objects.trees import split_path
+from cl.repo import Repository
+
+_ORDER = re.compile(r"(?P<name>[^^]*)\^(?P<n>\d+)?(?:-(?P<m>\d+))?\Z")
+_ID = re.compile(r"0x(?P<hex>[0-9a-fA-F]*)\Z")
+_NAME = re.compile(r"[^\s/]+\Z")
+MIN_PREFIX = 4
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bundle and a path inside it ('' for the whole bundle)."""
+
+    bundle: ObjectId
+    path: str = ""
+
+    @property
+    def display(self) -> str:
+        return self.bundle.display + (f"/{self.path}" if self.path else "")
+
+
+# --- worksheets -------------------------------------------------------------
+
+
+def resolve_worksheet(repo: Repository, spec: str) -> str:
+    """A worksheet by name, `%` pattern, or id prefix (0x…); `.` is the current one."""
+    if spec in (".", ""):
+        wid = repo.current_worksheet()
+        if wid is None:
+            raise SpecError(spec, "there is no current worksheet")
+        return wid
+    m = _ID.match(spec)
+    if m:
+        prefix = m["hex"].lower()
+        rows = [w for w in repo.index.worksheets() if w["wid"].startswith(prefix)] if len(prefix) >= MIN_PREFIX else []
+    else:
+        rows = repo.index.worksheets(spec, pattern="%" in spec)
+    if not rows:
+        raise SpecError(spec, "no worksheet matches")
+    if len(rows) > 1 and m:
+        raise SpecError(spec, "ambiguous worksheet", [f"{w['name']}(0x{w['wid'][:8]})" for w in rows])
+    return rows[-1]["wid"]
+
+
+# --- bundles ----------------------------------------------------------------
+
+
+def split_target(spec: str) -> tuple[str, str]:
+    """`ws//name/sub/path` -> (`ws//name`, `sub/path`)."""
+    ws = ""
+    rest = spec
+    if "//" in spec:
+        ws, rest = spec.split("//", 1)
+        ws += "//"
+    head, _, path = rest.partition("/")
+    return ws + head, path
+
+
+def _on_worksheet(repo: Repository, wid: str | None) -> list[str]:
+    """Live bundle ids on a worksheet in order, each once (last place wins)."""
+    if not wid:
+        return []
+    ids = repo.index.worksheet_bundles(wid)
+    live = {r.id for r in repo.index.bundles(list(dict.fromkeys(ids)))}
+    seen: dict[str, None] = {}
+    for bid in reversed(ids):
+        if bid in live and bid not in seen:
+            seen[bid] = None
+    return list(reversed(list(seen)))
+
+
+def _order(repo, spec, m, wid) -> list[ObjectId]:
+    name = m["name"]
+    on_ws = _on_worksheet(repo, wid)
+    if name:
+        rows = repo.index.bundles(on_ws)
+        like = "%" in name
+        pattern = re.compile("^" + ".*".join(map(re.escape, name.split("%"))) + "$") if like else None
+        on_ws = [r.id for r in rows if (pattern.match(r.name) if like else r.name == name)]
+    first = int(m["n"] or 1)
+    last = int(m["m"]) if m["m"] else first
+    if first < 1 or last < first:
+        raise SpecError(spec, "bad range")
+    picked = []
+    for n in range(first, last + 1):
+        if n <= len(on_ws):
+            picked.append(ObjectId(on_ws[-n]))
+    if not picked:
+        where = "on the worksheet"
+        raise SpecError(spec, f"no bundle {where} matches")
+    return picked
+
+
+def resolve_bundles(repo: Repository, spec: str, worksheet: str | None = None) -> list[ObjectId]:
+    """Every bundle a spec names (several only for ranges like `^1-5`)."""
+    spec = spec.strip()
+    if not spec:
+        raise SpecError(spec, "empty bundle spec")
+    wid = worksheet if worksheet is not None else repo.current_worksheet()
+    if "//" in spec:
+        ws_spec, spec = spec.split("//", 1)
+        wid = resolve_worksheet(repo, ws_spec)
+        if not spec:
+            raise SpecError(ws_spec + "//", "no bundle named after the worksheet")
+    if "::" in spec:
+        raise SpecError(spec, "remote specs are read by the sync commands; this command works on the local repository")
+    m = _ID.match(spec)
+    if m:
+        prefix = m["hex"].lower()
+        if len(prefix) < MIN_PREFIX:
+            raise SpecError(spec, f"an id prefix needs at least {MIN_PREFIX} hex digits")
+        rows = repo.index.by_prefix(prefix)
+        if not rows:
+            raise SpecError(spec, "no bundle matches")
+        if len(rows) > 1:
+            raise SpecError(spec, "ambiguous id prefix", [f"0x{r.id[:12]}({r.name})" for r in rows[:10]])
+        return [ObjectId(rows[0].id)]
+    m = _ORDER.match(spec)
+    if m:
+        return _order(repo, spec, m, wid)
+    if not _NAME.match(spec):
+        raise SpecError(spec, "malformed bundle spec")
+    rows = repo.index.by_name(spec, pattern="%" in spec)
+    if not rows:
+        raise SpecError(spec, "no bundle matches")
+    if len(rows) == 1:
+        return [ObjectId(rows[0].id)]
+    on_ws = set(_on_worksheet(repo, wid))
+    preferred = [r for r in rows if r.id in on_ws] or rows
+    return [ObjectId(max(preferred, key=lambda r: (r.created, r.seq)).id)]
+
+
+def resolve_bundle(repo: Repository, spec: str, worksheet: str | None = None) -> ObjectId:
+    ids = resolve_bundles(repo, spec, worksheet)
+    if len(ids) != 1:
+        raise SpecError(spec, "names several bundles where one is needed")
+    return ids[0]
+
+
+def resolve_target(repo: Repository, spec: str, worksheet: str | None = None) -> Target:
+    """`bundle/sub/path` -> Target.  A path that would leave the bundle is
+    refused (PathEscape)."""
+    bundle_spec, path = split_target(spec)
+    bid = resolve_bundle(repo, bundle_spec, worksheet)
+    return Target(bid, "/".join(split_path(path)))
+
+
+def expand(repo: Repository, specs, worksheet: str | None = None) -> list[ObjectId]:
+    """Resolve several specs (ranges included), keeping order, each once."""
+    out: dict[ObjectId, None] = {}
+    for spec in specs:
+        for bid in resolve_bundles(repo, spec, worksheet):
+            out[bid] = None
+    return list(out)

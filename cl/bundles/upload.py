@@ -1,0 +1,116 @@
+"""`cl upload`: files, directories, archives, text and git revisions become
+dataset or program bundles."""
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from cl.bundles import archives, gitsource
+from cl.bundles.names import default_name, metadata
+from cl.errors import InputError
+from cl.objects.ids import ObjectId
+from cl.objects.ingest import IngestOptions, ingest_entries, ingest_path, text_contents
+from cl.objects.types import Bundle, Contents
+from cl.repo import Repository, new_nonce, now_ns
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    paths: tuple[str, ...] = ()
+    text: str | None = None
+    name: str | None = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    kind: str = "dataset"
+    exclude: tuple[str, ...] = ()
+    pack: bool = False
+    follow_links: bool = False
+    git_rev: str | None = None
+    worksheet: str | None = None
+    args: str = ""
+
+
+def _ingest_one(repo: Repository, path: str, req: UploadRequest, opts: IngestOptions) -> Contents:
+    if not req.pack and archives.archive_suffix(path):
+        tmp = tempfile.mkdtemp(prefix="unpack-", dir=repo.path("tmp"))
+        try:
+            archives.unpack(path, tmp)
+            return ingest_path(repo.store, tmp, opts)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return ingest_path(repo.store, path, opts)
+
+
+def _base_name(path: str, pack: bool) -> str:
+    base = os.path.basename(os.path.normpath(os.path.abspath(path)))
+    suffix = None if pack else archives.archive_suffix(path)
+    if suffix:
+        base = base[: -len(suffix)]
+    return base
+
+
+def build_contents(repo: Repository, req: UploadRequest, progress=None) -> tuple[Contents, dict | None, str]:
+    """Store the data; returns (contents, source, default name)."""
+    if req.text is not None:
+        if req.paths:
+            raise InputError("give either paths or -c TEXT, not both")
+        return text_contents(repo.store, req.text), None, "contents"
+    if not req.paths:
+        raise InputError("nothing to upload: give a path or -c TEXT")
+    for path in req.paths:
+        if not os.path.lexists(path):
+            raise InputError(f"no such file or directory: '{path}'")
+    if req.git_rev is not None:
+        if len(req.paths) != 1:
+            raise InputError("--git uploads one path")
+        contents, source = gitsource.ingest_revision(repo.store, req.paths[0], req.git_rev)
+        return contents, {"path": os.path.abspath(req.paths[0]), "git": source}, _base_name(req.paths[0], True)
+    # Never ingest the repository into itself.
+    opts = IngestOptions(exclude=req.exclude, follow_links=req.follow_links, progress=progress,
+                         skip_names=frozenset({".codalab"}))
+    if len(req.paths) == 1:
+        path = req.paths[0]
+        contents = _ingest_one(repo, path, req, opts)
+        name = _base_name(path, req.pack)
+    else:
+        named: dict[str, Contents] = {}
+        for path in req.paths:
+            key = _base_name(path, req.pack)
+            if key in named:
+                raise InputError(f"two uploaded paths have the same name: '{key}'")
+            named[key] = _ingest_one(repo, path, req, opts)
+        contents = ingest_entries(repo.store, named)
+        name = _base_name(req.paths[0], req.pack)
+    git = gitsource.describe(req.paths[0])
+    source = {"path": os.path.abspath(req.paths[0])}
+    if git:
+        source["git"] = git
+    return contents, source, name
+
+
+def upload(repo: Repository, req: UploadRequest, progress=None) -> ObjectId:
+    if req.kind not in ("dataset", "program"):
+        raise InputError(f"unknown bundle kind: '{req.kind}' (dataset or program)")
+    md = metadata(req.name or "x", req.description, req.tags)  # checks an explicit name early
+    contents, source, name = build_contents(repo, req, progress)
+    md["name"] = req.name or default_name(name)
+    bundle = Bundle(kind=req.kind, created=now_ns(), creator=repo.user(), nonce=new_nonce(),
+                    metadata=md, contents=contents, source=source, args=req.args)
+    return repo.add_bundle(bundle, worksheet=req.worksheet)
+
+
+def total_size(paths) -> int:
+    """Bytes an upload will read (for a progress bar)."""
+    total = 0
+    for path in paths:
+        if os.path.isfile(path):
+            total += os.path.getsize(path)
+        else:
+            for root, _, files in os.walk(path):
+                for f in files:
+                    try:
+                        total += os.lstat(os.path.join(root, f)).st_size
+                    except OSError:
+                        pass
+    return total

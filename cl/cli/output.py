@@ -1,0 +1,68 @@
+"""Formatting for people: aligned tables, sizes, records, JSON, and (the
+only place rich is imported) progress bars.  rich is imported lazily so
+quick commands don't pay for it."""
+
+import contextlib
+import json
+import sys
+
+import click
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("", "k", "m", "g", "t"):
+        if abs(n) < 1024 or unit == "t":
+            return f"{n:.0f}{unit}" if unit == "" else f"{n:.1f}{unit}"
+        n /= 1024
+    return str(n)
+
+
+def table(headers: list[str], rows: list[list], out=None) -> None:
+    """A plain aligned table (fast: no rich)."""
+    out = out or sys.stdout
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for r in cells:
+        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n")
+
+
+def as_json(value) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
+
+
+def record(rec: dict, indent: str = "") -> None:
+    """A record as `key: value` lines; nested maps and lists indented."""
+    for key, value in rec.items():
+        if isinstance(value, dict):
+            if not value:
+                continue
+            click.echo(f"{indent}{key}:")
+            record(value, indent + "  ")
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            click.echo(f"{indent}{key}:")
+            for item in value:
+                click.echo(indent + "  - " + "  ".join(f"{k}={v}" for k, v in item.items() if v not in (None, "")))
+        elif isinstance(value, list):
+            click.echo(f"{indent}{key}: {' '.join(map(str, value))}")
+        else:
+            click.echo(f"{indent}{key}: {'' if value is None else value}")
+
+
+@contextlib.contextmanager
+def progress(description: str, total: int | None, enabled: bool = True):
+    """Yields a callback taking a byte count.  A bar appears only on a
+    terminal and only for work big enough to take more than a moment."""
+    if not enabled or not sys.stderr.isatty() or (total is not None and total < (64 << 20)):
+        yield None
+        return
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                               TimeRemainingColumn, TransferSpeedColumn)
+    from rich.console import Console
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

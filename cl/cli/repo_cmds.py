@@ -1,0 +1,126 @@
+"""Repository commands: init, status, fsck, gc, reindex, config."""
+
+import os
+
+import click
+
+from cl.bundles import maintenance
+from cl.bundles.units import parse_duration
+from cl.cli import output
+from cl.cli.context import pass_repo
+from cl.errors import UsageError
+from cl.repo import Repository
+
+
+@click.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--bare", is_flag=True, help="The directory itself is the repository (for servers and shared remotes).")
+@click.option("-w", "--worksheet", help="Name of the first worksheet (default: the directory's name).")
+def init(directory, bare, worksheet):
+    """Create a cl repository (.codalab) in DIRECTORY."""
+    os.makedirs(directory, exist_ok=True)
+    repo = Repository.init(directory, bare=bare, worksheet=worksheet)
+    wid = repo.current_worksheet()
+    ws = repo.index.worksheet(wid)
+    click.echo(f"Initialized empty cl repository in {repo.root}")
+    click.echo(f"Current worksheet: {ws['name']}")
+    repo.close()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a record for scripts.")
+@pass_repo
+def status(repo, as_json):
+    """Where the repository is, the current worksheet, and what it holds."""
+    objects = total = 0
+    for fan in os.scandir(repo.path("objects")):
+        if fan.is_dir():
+            for entry in os.scandir(fan.path):
+                objects += 1
+                total += entry.stat().st_size
+    wid = repo.current_worksheet()
+    ws = repo.index.worksheet(wid) if wid else None
+    rec = {"repository": repo.root, "worksheet": ws["name"] if ws else None,
+           "bundles": repo.index.counts_by_state(), "objects": objects, "bytes": total}
+    if as_json:
+        output.as_json(rec)
+        return
+    click.echo(f"repository: {rec['repository']}")
+    click.echo(f"worksheet: {rec['worksheet'] or '(none)'}")
+    counts = rec["bundles"]
+    click.echo(f"bundles: {sum(counts.values())}"
+               + ("" if not counts else " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"))
+    click.echo(f"objects: {objects} ({output.size(total)})")
+
+
+@click.command()
+@pass_repo
+def fsck(repo):
+    """Re-hash every object and check that everything named is present."""
+    report = maintenance.fsck(repo)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    for problem in report.problems:
+        click.echo(problem)
+    click.echo(f"checked {report.objects} objects ({output.size(report.bytes)}): "
+               + (f"{len(report.problems)} problem(s)" if report.problems else "ok"), err=True)
+    if report.problems:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.option("-n", "--dry-run", is_flag=True, help="Say what would be deleted.")
+@click.option("--prune", default="1h", show_default=True,
+              help="Only delete unreachable objects and tmp files older than this ('now' for all).")
+@pass_repo
+def gc(repo, dry_run, prune):
+    """Delete objects that no bundle or worksheet reaches, stale temporary
+    files and unused checkouts."""
+    grace = 0 if prune == "now" else parse_duration(prune)
+    busy = _busy_checkouts(repo)
+    report = maintenance.gc(repo, dry_run=dry_run, grace_seconds=grace, busy_checkouts=busy)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {report.objects} objects ({output.size(report.bytes)}), "
+               f"{report.tmp} temporary files, {report.checkouts} checkouts")
+
+
+def _busy_checkouts(repo) -> set[str]:
+    try:
+        from cl.runs.checkouts import busy_checkouts
+    except ImportError:
+        return set()
+    return busy_checkouts(repo)
+
+
+@click.command()
+@pass_repo
+def reindex(repo):
+    """Rebuild repo.db's index and heads from the objects alone."""
+    counts = maintenance.reindex(repo)
+    click.echo(f"reindexed {counts['bundles']} bundles, {counts['worksheets']} worksheets")
+
+
+@click.command()
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+@pass_repo
+def config(repo, key, value):
+    """Show or set configuration: `cl config run.image IMAGE`."""
+    if key is None:
+        from cl.config import dumps
+        click.echo(dumps(repo.config.data), nl=False)
+        return
+    if "." not in key:
+        raise UsageError(f"config keys look like 'table.key': '{key}'")
+    table, name = key.rsplit(".", 1)
+    if value is None:
+        current = repo.config.get(table, name)
+        if current is None:
+            raise SystemExit(1)
+        click.echo(current)
+        return
+    parsed = {"true": True, "false": False}.get(value.lower(), value)
+    if isinstance(parsed, str) and parsed.isdigit():
+        parsed = int(parsed)
+    repo.config.set(table, name, parsed)
+    repo.config.save()
