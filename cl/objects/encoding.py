@@ -14,6 +14,11 @@ class EncodingError(CLError):
     pass
 
 
+# msgpack integers are at most 64 bits: int 64 down, uint 64 up.
+INT_MIN = -(1 << 63)
+INT_MAX = (1 << 64) - 1
+
+
 def _canonical(value):
     if isinstance(value, dict):
         for key in value:
@@ -24,7 +29,11 @@ def _canonical(value):
         return [_canonical(v) for v in value]
     if isinstance(value, float):
         raise EncodingError("floats are not allowed in hashed objects")
-    if value is None or isinstance(value, (bool, int, str, bytes)):
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not INT_MIN <= value <= INT_MAX:
+            raise EncodingError(f"integer out of range: {value}")
+        return value
+    if value is None or isinstance(value, (bool, str, bytes)):
         return value
     raise EncodingError(f"cannot encode {type(value).__name__}")
 

@@ -19,6 +19,7 @@ from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Content
                               TreeEntry, valid_name)
 
 Progress = Callable[[int], None]
+BATCH = 64
 
 
 @dataclass
@@ -46,11 +47,15 @@ class _Ingest:
         mode = MODE_EXEC if st.st_mode & 0o111 else MODE_FILE
         return Contents(mode, size, oid)
 
+    def files(self, batch) -> list[TreeEntry]:
+        return [self.file(de.path, de.stat(follow_symlinks=False)).as_entry(de.name) for de in batch]
+
     def link(self, path: str) -> Contents:
         target = os.fsencode(os.readlink(path))
         return Contents(MODE_LINK, len(target), self.store.write_bytes(target))
 
-    def entry(self, path: str, rel: str, top: bool = False) -> Contents | None:
+    def entry(self, path: str, rel: str, top: bool = False, ancestors: frozenset = frozenset()
+              ) -> Contents | None:
         st = os.lstat(path)
         if stat.S_ISLNK(st.st_mode):
             if not self.opts.follow_links:
@@ -60,14 +65,18 @@ class _Ingest:
             except FileNotFoundError:
                 raise InputError(f"broken symbolic link: '{path}'") from None
         if stat.S_ISDIR(st.st_mode):
-            return self.directory(path, rel)
+            # Following links can reach a directory from inside itself.
+            here = (st.st_dev, st.st_ino)
+            if here in ancestors:
+                raise InputError(f"symbolic link loop: '{path}'")
+            return self.directory(path, rel, ancestors | {here})
         if stat.S_ISREG(st.st_mode):
             return self.file(path, st)
         if top:
             raise InputError(f"not a regular file or directory: '{path}'")
         return None  # sockets, fifos, devices inside a tree are skipped
 
-    def directory(self, path: str, rel: str) -> Contents:
+    def directory(self, path: str, rel: str, ancestors: frozenset = frozenset()) -> Contents:
         files, others = [], []
         with os.scandir(path) as it:
             for de in it:
@@ -80,12 +89,13 @@ class _Ingest:
                     files.append(de)
                 else:
                     others.append((de, sub))
-        futures = [(de.name, self.pool.submit(self.file, de.path, de.stat(follow_symlinks=False)))
-                   for de in files]
-        entries = [TreeEntry(name, c.mode, c.size, c.id)
-                   for name, c in ((n, f.result()) for n, f in futures)]
+        # Files go to the pool in batches: one task per file costs more in
+        # scheduling than hashing and writing a small file does.
+        batches = [files[i:i + BATCH] for i in range(0, len(files), BATCH)]
+        futures = [self.pool.submit(self.files, batch) for batch in batches]
+        entries = [entry for f in futures for entry in f.result()]
         for de, sub in others:
-            c = self.entry(de.path, sub)
+            c = self.entry(de.path, sub, ancestors=ancestors)
             if c is not None:
                 entries.append(c.as_entry(de.name))
         entries.sort(key=lambda e: e.name)

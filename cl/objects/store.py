@@ -21,6 +21,20 @@ CHUNK = 8 << 20
 SMALL = 1 << 20
 
 
+def _read_full(stream, n: int) -> bytes:
+    """Up to `n` bytes, fewer only at the end of the stream: pipes, sockets
+    and raw files may return short reads long before their end."""
+    buf = stream.read(n)
+    if len(buf) >= n or not buf:
+        return buf
+    parts = [buf]
+    have = len(buf)
+    while have < n and (more := stream.read(n - have)):
+        parts.append(more)
+        have += len(more)
+    return b"".join(parts)
+
+
 class ObjectStore:
     """What every store offers.  Blobs may be large; the other types are
     small msgpack maps read whole."""
@@ -87,7 +101,7 @@ class MemoryStore(ObjectStore):
         return oid
 
     def write_stream(self, stream, expected=None):
-        data = stream.read()
+        data = b"".join(iter(lambda: stream.read(CHUNK), b""))
         oid = hash_bytes(data)
         if expected is not None and oid != expected:
             raise CorruptObject(expected, f"received bytes hash to 0x{oid}")
@@ -167,7 +181,7 @@ class DiskStore(ObjectStore):
         """Hash exactly the bytes written: a reader feeds chunks to this
         thread, which hashes each and hands it to a writer thread, so
         reading, hashing and writing overlap."""
-        first = stream.read(SMALL)
+        first = _read_full(stream, SMALL)
         if len(first) < SMALL:
             oid = hash_bytes(first)
             if expected is not None and oid != expected:

@@ -14,8 +14,8 @@ class NotInBundle(CLError):
 
 
 def split_path(path: str) -> list[str]:
-    """Normalise a path inside a bundle into its parts.  `..` that would
-    leave the bundle and absolute paths are refused."""
+    """Normalise a path inside a bundle into its parts.  A leading `/` means
+    the bundle's root; `..` that would leave the bundle raises PathEscape."""
     if path.startswith("/"):
         path = path.lstrip("/")
     parts: list[str] = []

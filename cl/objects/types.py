@@ -358,6 +358,8 @@ class Item:
     def __post_init__(self):
         if self.kind not in ITEM_KINDS:
             raise FormatError(f"unknown worksheet item kind {self.kind!r}")
+        if self.kind == "bundle":
+            _oid(self.value, "bundle item")
 
 
 @dataclass(frozen=True)

@@ -77,10 +77,15 @@ class SqliteRefStore(RefStore):
 
     def items(self, prefix=""):
         rows = self.db.execute(
-            "SELECT name, value FROM refs WHERE name >= ? AND name < ? ORDER BY name",
-            (prefix, prefix + "\uffff"))
+            "SELECT name, value FROM refs WHERE " + _PREFIXED + " ORDER BY name",
+            (prefix, len(prefix), prefix))
         return list(rows)
 
     def clear(self, prefix):
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM refs WHERE name >= ? AND name < ?", (prefix, prefix + "\uffff"))
+            conn.execute("DELETE FROM refs WHERE " + _PREFIXED, (prefix, len(prefix), prefix))
+
+
+# An upper bound like prefix + "\uffff" misses names with characters beyond
+# the BMP; `name >= prefix` still lets SQLite start from the index.
+_PREFIXED = "name >= ? AND substr(name, 1, ?) = ?"

@@ -1,0 +1,149 @@
+"""The canonical msgpack encoding (docs/format.md, "Canonical encoding")."""
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cl.objects import encoding
+from cl.objects.encoding import INT_MAX, INT_MIN, EncodingError
+
+scalars = (st.none() | st.booleans() | st.integers(INT_MIN, INT_MAX) | st.text(max_size=40)
+           | st.binary(max_size=40))
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    max_leaves=20,
+)
+maps = st.dictionaries(st.text(max_size=8), values, max_size=6)
+big_maps = st.dictionaries(st.text(max_size=8), values, min_size=2, max_size=6)
+
+
+def same(a, b) -> bool:
+    """Equality that tells True from 1 and str from bytes."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return set(a) == set(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@given(maps)
+@settings(max_examples=200, deadline=None)
+def test_round_trip(value):
+    """[F4] decode(encode(x)) == x for every allowed value, types kept."""
+    data = encoding.encode(value)
+    assert same(encoding.decode(data), value)
+
+
+@given(maps)
+@settings(max_examples=100, deadline=None)
+def test_equal_values_equal_bytes_whatever_the_insertion_order(value):
+    """[F5] maps are key-sorted, so insertion order never changes the bytes."""
+    def reverse(v):
+        if isinstance(v, dict):
+            return {k: reverse(v[k]) for k in reversed(list(v))}
+        if isinstance(v, list):
+            return [reverse(x) for x in v]
+        return v
+    assert encoding.encode(reverse(value)) == encoding.encode(value)
+
+
+@given(big_maps)
+@settings(max_examples=100, deadline=None)
+def test_unsorted_maps_are_rejected(value):
+    """[F5][F9] the same map with keys in another order is not canonical."""
+    ordered = sorted(value)
+    data = msgpack.packb({k: value[k] for k in reversed(ordered)}, use_bin_type=True)
+    with pytest.raises(ValueError, match="canonical"):
+        encoding.decode(data)
+
+
+@given(maps, st.binary(min_size=1, max_size=8))
+@settings(max_examples=100, deadline=None)
+def test_trailing_bytes_are_rejected(value, extra):
+    """[F8] one value and nothing after it."""
+    with pytest.raises(ValueError):
+        encoding.decode(encoding.encode(value) + extra)
+
+
+@given(st.integers(INT_MIN, INT_MAX))
+@settings(max_examples=200, deadline=None)
+def test_integers_are_minimal(n):
+    """[F6] integers use the shortest msgpack form, and only that form decodes."""
+    data = encoding.encode({"n": n})
+    assert data == msgpack.packb({"n": n})
+    assert len(data) - 3 == _minimal_int_size(n)
+    for wider in _wider_forms(n):
+        with pytest.raises(ValueError):
+            encoding.decode(b"\x81\xa1n" + wider)
+
+
+def _minimal_int_size(n):
+    if -32 <= n <= 127:
+        return 1
+    if 0 <= n <= 0xFF or -0x80 <= n < 0:
+        return 2
+    if 0 <= n <= 0xFFFF or -0x8000 <= n < 0:
+        return 3
+    if 0 <= n <= 0xFFFFFFFF or -0x80000000 <= n < 0:
+        return 5
+    return 9
+
+
+def _wider_forms(n):
+    """Valid msgpack for n that is longer than the minimal form."""
+    forms = []
+    if n >= 0:
+        for tag, size in ((0xCC, 1), (0xCD, 2), (0xCE, 4), (0xCF, 8)):
+            if n < 1 << (8 * size):
+                forms.append(bytes([tag]) + n.to_bytes(size, "big"))
+    if n < 1 << 63:
+        for tag, size in ((0xD0, 1), (0xD1, 2), (0xD2, 4), (0xD3, 8)):
+            if -(1 << (8 * size - 1)) <= n < 1 << (8 * size - 1):
+                forms.append(bytes([tag]) + n.to_bytes(size, "big", signed=True))
+    minimal = msgpack.packb(n)
+    return [f for f in forms if f != minimal]
+
+
+@pytest.mark.parametrize("value", [1.0, 0.5, float("nan"), {"x": [1, 2.5]}])
+def test_floats_are_refused(value):
+    """[F7] no floats in hashed objects."""
+    with pytest.raises(EncodingError, match="float"):
+        encoding.encode({"a": value})
+
+
+@pytest.mark.parametrize("value", [INT_MAX + 1, INT_MIN - 1, 1 << 100])
+def test_out_of_range_integers_are_refused(value):
+    """[F6] integers fit 64 bits; larger ones are an EncodingError, not a crash."""
+    with pytest.raises(EncodingError, match="out of range"):
+        encoding.encode({"a": value})
+
+
+@pytest.mark.parametrize("value", [{1: "x"}, {b"k": 1}, {"a": {None: 1}}, {"a": object()},
+                                   {"a": {1, 2}}, {"a": bytearray(b"x")}])
+def test_other_values_are_refused(value):
+    """[F4] map keys are text; only the listed value types encode."""
+    with pytest.raises(EncodingError):
+        encoding.encode(value)
+
+
+def test_text_is_str_and_bytes_are_bin():
+    """[F4] str is a msgpack str (0xa0..), bytes a msgpack bin (0xc4..)."""
+    assert encoding.encode({"a": "x"}) == b"\x81\xa1a\xa1x"
+    assert encoding.encode({"a": b"x"}) == b"\x81\xa1a\xc4\x01x"
+    assert encoding.decode(b"\x81\xa1a\xc4\x01x") == {"a": b"x"}
+
+
+def test_tuples_encode_as_lists():
+    assert encoding.encode({"a": (1, 2)}) == encoding.encode({"a": [1, 2]})
+
+
+def test_keys_sort_by_code_point():
+    """[F5] key order is by UTF-8 bytes, i.e. by code point, not by locale."""
+    data = encoding.encode({"é": 1, "z": 2, "Z": 3, "\U0001F600": 4, "\uffff": 5})
+    keys = list(msgpack.unpackb(data, raw=True))
+    assert keys == sorted(keys)
+    assert keys == [k.encode() for k in ["Z", "z", "é", "\uffff", "\U0001F600"]]

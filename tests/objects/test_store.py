@@ -1,0 +1,199 @@
+"""The object store contract, run against DiskStore and MemoryStore
+(the `store` fixture), plus what only the disk layout promises."""
+
+import io
+import os
+import stat
+
+import blake3
+import pytest
+
+from cl.errors import CorruptObject, ObjectMissing
+from cl.objects.ids import hash_bytes
+from cl.objects.store import CHUNK, SMALL, DiskStore, read_object, verify_blob, write_object
+from cl.objects.types import Tree, TreeEntry, MODE_FILE
+
+from .helpers import corrupt, object_count
+
+MISSING = "00" * 32
+
+
+class ShortReads(io.RawIOBase):
+    """A stream that, like a pipe or a socket, returns fewer bytes than asked."""
+
+    def __init__(self, data: bytes, most: int = 1000):
+        self.data, self.pos, self.most = data, 0, most
+
+    def readable(self):
+        return True
+
+    def readinto(self, buf):
+        out = self.data[self.pos:self.pos + min(len(buf), self.most)]
+        buf[:len(out)] = out
+        self.pos += len(out)
+        return len(out)
+
+
+def test_write_read_has_size(store):
+    """[F1] an object is named by the blake3 of its exact bytes."""
+    data = b"some bytes\n"
+    oid = store.write_bytes(data)
+    assert oid == blake3.blake3(data).hexdigest()
+    assert store.has(oid)
+    assert store.read_bytes(oid) == data
+    assert store.size(oid) == len(data)
+    with store.open(oid) as f:
+        assert f.read() == data
+    assert list(store.ids()) == [oid]
+
+
+def test_missing_objects(store):
+    assert not store.has(MISSING)
+    for op in (store.read_bytes, store.size, store.open):
+        with pytest.raises(ObjectMissing) as info:
+            op(MISSING)
+        assert info.value.object_id == MISSING and MISSING in str(info.value)
+
+
+def test_empty_object(store):
+    oid = store.write_bytes(b"")
+    assert oid == blake3.blake3(b"").hexdigest()
+    assert store.read_bytes(oid) == b"" and store.size(oid) == 0
+
+
+def test_ids_lists_every_object_once(store):
+    written = {store.write_bytes(f"object {i}".encode()) for i in range(40)}
+    listed = list(store.ids())
+    assert len(listed) == len(set(listed)) == 40
+    assert set(listed) == written
+
+
+def test_delete(store):
+    keep, gone = store.write_bytes(b"keep"), store.write_bytes(b"gone")
+    store.delete(gone)
+    assert not store.has(gone) and store.has(keep)
+    assert set(store.ids()) == {keep}
+    store.delete(gone)  # deleting an absent object is not an error
+    with pytest.raises(ObjectMissing):
+        store.read_bytes(gone)
+
+
+def test_dedup(store):
+    """[F16] writing the same bytes twice stores them once."""
+    a = store.write_bytes(b"twice")
+    b, size = store.write_stream(io.BytesIO(b"twice"))
+    c = store.write_bytes(bytearray(b"twice"))
+    assert a == b == c and size == 5
+    assert object_count(store) == 1
+
+
+@pytest.mark.parametrize("size", [0, 1, SMALL - 1, SMALL, SMALL + 1, CHUNK + 12345])
+def test_write_stream_hashes_exactly_the_bytes(store, size):
+    """[F1] streams of every size around the store's buffer boundaries."""
+    data = os.urandom(size)
+    oid, n = store.write_stream(io.BytesIO(data))
+    assert n == size
+    assert oid == blake3.blake3(data).hexdigest()
+    assert store.read_bytes(oid) == data
+
+
+def test_large_stream_over_8_mib(store):
+    """[F1] > 8 MiB streams hash equal to blake3 of the data, stored once."""
+    data = os.urandom(9 * (1 << 20) + 17)
+    oid, n = store.write_stream(io.BytesIO(data), expected=blake3.blake3(data).hexdigest())
+    assert (oid, n) == (blake3.blake3(data).hexdigest(), len(data))
+    assert store.size(oid) == len(data)
+    assert verify_blob(store, oid)
+    again, _ = store.write_stream(io.BytesIO(data))
+    assert again == oid and object_count(store) == 1
+
+
+@pytest.mark.parametrize("size", [5000, SMALL + 5000, 3 * SMALL])
+def test_short_reads_are_not_the_end(store, size):
+    """A stream that returns short reads is read to its real end."""
+    data = os.urandom(size)
+    oid, n = store.write_stream(ShortReads(data))
+    assert n == size and oid == blake3.blake3(data).hexdigest()
+    assert store.read_bytes(oid) == data
+
+
+@pytest.mark.parametrize("size", [10, 2 * SMALL])
+def test_write_stream_expected_mismatch_stores_nothing(store, size, tmp_path):
+    """[F17] a stream whose bytes do not hash to `expected` is refused whole."""
+    before = set(store.ids())
+    data = os.urandom(size)
+    claimed = "ab" * 32
+    with pytest.raises(CorruptObject) as info:
+        store.write_stream(io.BytesIO(data), expected=claimed)
+    assert info.value.object_id == claimed and claimed in str(info.value)
+    assert set(store.ids()) == before
+    assert not store.has(blake3.blake3(data).hexdigest())
+    if isinstance(store, DiskStore):
+        assert os.listdir(store.tmp) == []
+
+
+def test_write_stream_expected_match(store):
+    data = b"expected bytes"
+    oid, _ = store.write_stream(io.BytesIO(data), expected=hash_bytes(data))
+    assert store.read_bytes(oid) == data
+
+
+def test_write_file(store, tmp_path):
+    for size in (0, 10, SMALL + 3):
+        path = tmp_path / f"f{size}"
+        data = os.urandom(size)
+        path.write_bytes(data)
+        oid, n = store.write_file(str(path))
+        assert (oid, n) == (blake3.blake3(data).hexdigest(), size)
+
+
+def test_read_object_of_corrupted_object(store):
+    """[F18] reading a typed object whose bytes changed names the object."""
+    tree = Tree((TreeEntry("a", MODE_FILE, 1, store.write_bytes(b"a")),))
+    oid = write_object(store, tree)
+    assert read_object(store, oid) == tree
+    corrupt(store, oid, store.read_bytes(oid)[:-1] + b"x")
+    with pytest.raises(CorruptObject) as info:
+        read_object(store, oid)
+    assert info.value.object_id == oid and oid in str(info.value)
+
+
+def test_verify_blob_detects_corruption(store):
+    oid = store.write_bytes(b"precious data")
+    assert verify_blob(store, oid)
+    corrupt(store, oid, b"precious dat4")
+    assert not verify_blob(store, oid)
+
+
+# --- the disk layout -------------------------------------------------------------
+
+def test_disk_layout_and_read_only_files(disk_store):
+    """[F19] objects live at objects/ab/cdef…, read-only (0444)."""
+    small = disk_store.write_bytes(b"small")
+    big, _ = disk_store.write_stream(io.BytesIO(os.urandom(2 * SMALL)))
+    for oid in (small, big):
+        path = os.path.join(disk_store.root, oid[:2], oid[2:])
+        assert disk_store.path(oid) == path and disk_store.local_path(oid) == path
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode == 0o444, oct(mode)
+    assert os.listdir(disk_store.tmp) == []
+
+
+def test_disk_writes_go_through_tmp(disk_store, tmp_path):
+    """[F19] a crash leaves at most files in tmp/, never a partial object:
+    stray tmp files are invisible to the store."""
+    stray = os.path.join(disk_store.tmp, "obj-123-partial")
+    with open(stray, "wb") as f:
+        f.write(b"half an obj")
+    os.makedirs(os.path.join(disk_store.root, "zz"), exist_ok=True)
+    open(os.path.join(disk_store.root, "zz", "junk"), "w").close()
+    os.makedirs(os.path.join(disk_store.root, "ab"), exist_ok=True)
+    open(os.path.join(disk_store.root, "ab", "short"), "w").close()
+    oid = disk_store.write_bytes(b"real")
+    assert list(disk_store.ids()) == [oid]
+
+
+def test_disk_store_survives_reopen(disk_store):
+    oid = disk_store.write_bytes(b"persisted")
+    again = DiskStore(disk_store.root, disk_store.tmp)
+    assert again.read_bytes(oid) == b"persisted"
