@@ -1,0 +1,114 @@
+"""Batched provenance queries over the index's dependency edges.
+
+`Index.dependencies(bid)` and `Index.dependents(bid)` answer one bundle at a
+time; walking a 100,000-bundle DAG that way costs one query per bundle.  This
+module answers whole closures in one recursive query (or, when a depth limit
+is given, one query per level over the whole frontier), and fetches the
+names of every bundle in a closure in a few `IN` queries.  Nothing here scans
+all bundles: the recursive step follows the `deps` primary key (child → its
+parents) or the `deps_parent` index (parent → its children).
+
+Edges are plain tuples `(child, key, parent, path)`, the `deps` row."""
+
+from cl.refs.db import Database
+
+CHUNK = 900  # bound parameters per IN query, well under SQLite's limit
+
+_LIVE_CHILD = "JOIN bundles b ON b.id = d.child AND b.deleted = 0"
+
+_ANCESTOR_EDGES = """
+WITH RECURSIVE closure(id) AS (
+    VALUES (?)
+    UNION
+    SELECT d.parent FROM deps d JOIN closure c ON d.child = c.id)
+SELECT d.child, d.key, d.parent, d.path FROM closure c JOIN deps d ON d.child = c.id"""
+
+_DESCENDANT_EDGES = f"""
+WITH RECURSIVE closure(id) AS (
+    VALUES (?)
+    UNION
+    SELECT d.child FROM deps d JOIN closure c ON d.parent = c.id {_LIVE_CHILD})
+SELECT d.child, d.key, d.parent, d.path FROM closure c JOIN deps d ON d.parent = c.id {_LIVE_CHILD}"""
+
+
+def _chunks(ids: list[str]):
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def parent_edges(db: Database, ids: list[str]) -> list[tuple[str, str, str, str]]:
+    """Every edge whose child is one of `ids`."""
+    out = []
+    for chunk in _chunks(ids):
+        out += db.execute("SELECT child, key, parent, path FROM deps WHERE child IN ("
+                          + _marks(len(chunk)) + ")", chunk).fetchall()
+    return out
+
+
+def child_edges(db: Database, ids: list[str]) -> list[tuple[str, str, str, str]]:
+    """Every edge from one of `ids` to a live (not deleted) child."""
+    out = []
+    for chunk in _chunks(ids):
+        out += db.execute("SELECT d.child, d.key, d.parent, d.path FROM deps d " + _LIVE_CHILD
+                          + " WHERE d.parent IN (" + _marks(len(chunk)) + ")", chunk).fetchall()
+    return out
+
+
+def closure_edges(db: Database, root: str, up: bool, depth: int | None = None
+                  ) -> tuple[list[tuple[str, str, str, str]], set[str]]:
+    """The edges of `root`'s ancestors (`up`) or live descendants, and the
+    set of bundles at the depth limit that have further edges not returned.
+
+    Without a limit one recursive query does it; with one, a query per
+    level over the whole frontier."""
+    if depth is None:
+        sql = _ANCESTOR_EDGES if up else _DESCENDANT_EDGES
+        return db.execute(sql, (root,)).fetchall(), set()
+    step = parent_edges if up else child_edges
+    edges: list = []
+    seen = {root}
+    frontier = [root]
+    for _ in range(depth):
+        if not frontier:
+            break
+        level = step(db, frontier)
+        edges += level
+        nxt = []
+        for edge in level:
+            other = edge[2] if up else edge[0]
+            if other not in seen:
+                seen.add(other)
+                nxt.append(other)
+        frontier = nxt
+    cut = {e[0] if up else e[2] for e in step(db, frontier)} if frontier else set()
+    return edges, cut
+
+
+def summaries(db: Database, ids: list[str]) -> dict[str, tuple[str, str, str, int, int]]:
+    """id -> (name, kind, state, deleted, seq) for the ids the index knows."""
+    out = {}
+    for chunk in _chunks(ids):
+        for row in db.execute("SELECT id, name, kind, state, deleted, seq FROM bundles WHERE id IN ("
+                              + _marks(len(chunk)) + ")", chunk):
+            out[row[0]] = row[1:]
+    return out
+
+
+def ready_runs_with(db: Database, command: str, parent: str | None) -> list[str]:
+    """Live `ready` runs with exactly this command (and, when `parent` is
+    given, a dependency on it), oldest first: the candidates a memoized run
+    could reuse.  Narrowed through a dependency edge when there is one, so
+    the lookup does not scan every run."""
+    if parent is None:
+        sql = ("SELECT id FROM bundles WHERE kind = 'run' AND state = 'ready' AND deleted = 0"
+               " AND command = ? AND NOT EXISTS (SELECT 1 FROM deps WHERE child = bundles.id)"
+               " ORDER BY seq")
+        return [r[0] for r in db.execute(sql, (command,))]
+    sql = ("SELECT DISTINCT b.id, b.seq FROM deps d JOIN bundles b ON b.id = d.child"
+           " WHERE d.parent = ? AND b.kind = 'run' AND b.state = 'ready' AND b.deleted = 0"
+           " AND b.command = ? ORDER BY b.seq")
+    return [r[0] for r in db.execute(sql, (parent, command))]
