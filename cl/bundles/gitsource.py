@@ -3,6 +3,7 @@ commit, branch and dirty state a path had, and uploading exactly the tree
 committed at a revision."""
 
 import os
+import re
 
 from cl.errors import InputError
 from cl.objects.ingest import ingest_entries
@@ -42,6 +43,8 @@ def describe(path: str) -> dict | None:
         changed = [p.decode() if isinstance(p, bytes) else p
                    for group in (status.staged.values(), [status.unstaged], [status.untracked])
                    for paths in group for p in paths]
+        # The repository's own .codalab is never uploaded, so it does not make the upload dirty.
+        changed = [p for p in changed if ".codalab" not in p.split("/")]
         dirty = any(not rel or p == rel or p.startswith(rel.rstrip("/") + "/") for p in changed)
         return {"commit": commit, "branch": branch, "dirty": dirty, "path": rel}
     except Exception as exc:  # an unreadable git repo must not stop an upload
@@ -58,14 +61,10 @@ def ingest_revision(store: ObjectStore, path: str, rev: str) -> tuple[Contents, 
     top = find_worktree(path)
     if top is None:
         raise InputError(f"not inside a git work tree: '{path}'")
-    from dulwich.objectspec import parse_commit
     from dulwich.repo import Repo
 
     repo = Repo(top)
-    try:
-        commit = parse_commit(repo, rev.encode())
-    except KeyError:
-        raise InputError(f"unknown git revision: '{rev}'") from None
+    commit = _parse_revision(repo, rev)
     rel = _rel(top, path)
     mode, sha = MODE_DIR, commit.tree
     if rel:
@@ -76,6 +75,31 @@ def ingest_revision(store: ObjectStore, path: str, rev: str) -> tuple[Contents, 
             raise InputError(f"'{rel}' is not in revision '{rev}'") from None
     contents = _copy(repo, store, mode, sha)
     return contents, {"commit": commit.id.decode(), "rev": rev, "path": rel, "dirty": False}
+
+
+_SUFFIX = re.compile(r"(?:~\d*|\^\d*)+\Z")
+_STEP = re.compile(r"([~^])(\d*)")
+
+
+def _parse_revision(repo, rev: str):
+    """A commit by name, with git's `~N` / `^N` suffixes (`HEAD~2`,
+    `main^`), which dulwich's parse_commit does not read itself."""
+    from dulwich.objectspec import parse_commit
+
+    m = _SUFFIX.search(rev)
+    base, suffix = (rev[:m.start()], m.group()) if m and m.start() else (rev, "")
+    try:
+        commit = parse_commit(repo, base.encode())
+        for op, n in _STEP.findall(suffix):
+            count = int(n) if n else 1
+            if op == "^":  # the count-th parent (`^0` is the commit itself)
+                commit = repo[commit.parents[count - 1]] if count else commit
+            else:  # `~N`: N first-parent steps back
+                for _ in range(count):
+                    commit = repo[commit.parents[0]]
+    except (KeyError, IndexError, ValueError):
+        raise InputError(f"unknown git revision: '{rev}'") from None
+    return commit
 
 
 def _copy(repo, store: ObjectStore, mode: int, sha: bytes) -> Contents:
