@@ -122,6 +122,9 @@ def resolve_bundles(repo: Repository, spec: str, worksheet: str | None = None) -
     if "::" in spec:
         raise SpecError(spec, "remote specs are read by the sync commands; this command works on the local repository")
     m = _ID.match(spec)
+    if not m and spec.startswith("0x"):
+        # No name starts with 0x (names.check_name), so this was meant as an id.
+        raise SpecError(spec, "malformed bundle id (0x and hex digits)")
     if m:
         prefix = m["hex"].lower()
         if len(prefix) < MIN_PREFIX:

@@ -1,5 +1,6 @@
 """Bundle commands: upload, make, ls, info, cat, download, edit, rm, search."""
 
+import json
 import os
 import shlex
 import sys
@@ -141,9 +142,7 @@ def info(repo, specs, verbose, raw, fields, as_json):
     if fields:
         names = [f.strip() for f in fields.split(",") if f.strip()]
         for rec in records:
-            values = [info_ops.field(rec, n) for n in names]
-            click.echo("\t".join("" if v is None else (" ".join(map(str, v)) if isinstance(v, list) else str(v))
-                                 for v in values))
+            click.echo("\t".join(_field_text(info_ops.field(rec, n)) for n in names))
         return
     if as_json or raw:
         output.as_json(records if len(records) > 1 else records[0])
@@ -152,6 +151,18 @@ def info(repo, specs, verbose, raw, fields, as_json):
         if i:
             click.echo()
         _print_info(rec)
+
+
+def _field_text(value) -> str:
+    """One `-f` field as text: lists of words space-separated, maps and
+    records as JSON (never Python's repr)."""
+    if value is None:
+        return ""
+    if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return str(value)
 
 
 def _print_info(rec: dict) -> None:
