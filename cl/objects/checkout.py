@@ -72,8 +72,16 @@ def download(store: ObjectStore, contents: Contents, dest: str, force: bool = Fa
     if os.path.lexists(dest):
         if not force:
             raise InputError(f"'{dest}' already exists (use -f to overwrite)")
+    parent = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(parent):
+        raise InputError(f"no such directory: '{parent}'")
     tmp = dest + f".cl-tmp-{os.getpid()}"
-    materialize(store, contents, tmp, "copy")
+    try:
+        materialize(store, contents, tmp, "copy")
+    except BaseException:
+        # A missing or corrupt object part way: leave nothing behind.
+        remove_tree(tmp)
+        raise
     if os.path.lexists(dest):
         remove_tree(dest)
     os.rename(tmp, dest)
