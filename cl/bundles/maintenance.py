@@ -165,6 +165,8 @@ def fsck(repo: Repository, progress=None) -> Report:
     for bid, head, deleted, _ in repo.index.all_heads():
         if repo.refs.get(f"bundles/{bid}") != head:
             report.problems.append(f"index is stale for bundle 0x{bid[:12]} ('cl reindex' rebuilds it)")
+    # The re-hash and the walk both meet a corrupt object: say it once.
+    report.problems = list(dict.fromkeys(report.problems))
     return report
 
 
