@@ -184,6 +184,7 @@ def test_format_errors_surface_as_corrupt_object_naming_it():
 
 
 def test_untyped_and_unknown_type_maps_are_corrupt():
+    """[F3] a typed object is a map whose "type" names a known type."""
     for m in ({"a": 1}, {"type": "movie"}):
         data = encoding.encode(m)
         with pytest.raises(CorruptObject, match="not a typed object"):
@@ -198,7 +199,7 @@ def test_expected_type_is_checked():
 
 
 def test_bundle_items_must_be_ids():
-    """[F14] a worksheet's bundle items are object ids (they are children)."""
+    """[F10][F11] a worksheet's bundle items are object ids (they are children)."""
     with pytest.raises(FormatError, match="bundle item"):
         Item("bundle", "sort-run")
     assert Item("worksheet", "fedcba9876543210fedcba9876543210").value
