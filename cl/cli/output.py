@@ -66,3 +66,53 @@ def progress(description: str, total: int | None, enabled: bool = True):
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+# --- worksheets ---
+# rich renderables for `cl print` (cl/cli/ws_render.py builds the page from
+# these; rich stays in this module).
+
+
+def ws_console(file=None):
+    from rich.console import Console
+    return Console(file=file or sys.stdout, highlight=False)
+
+
+def ws_markdown(text: str):
+    from rich.markdown import Markdown
+    return Markdown(text, hyperlinks=False)
+
+
+def ws_text(text: str, style: str | None = None):
+    from rich.text import Text
+    return Text(text, style=style or "")
+
+
+def ws_rule(title: str):
+    from rich.rule import Rule
+    return Rule(title, style="dim")
+
+
+def ws_table(headers, rows, title: str | None = None, key_column: bool = False):
+    """A table of strings; `key_column` styles the first column as keys
+    (records).  Short columns (ids, numbers, dates) never wrap; long text
+    columns give way when the terminal is narrow."""
+    from rich import box
+    from rich.table import Table
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_header=bool(headers), title_justify="left",
+                  pad_edge=False)
+    ncols = len(headers) if headers else (len(rows[0]) if rows else 1)
+    for i in range(ncols):
+        h = headers[i] if headers else ""
+        longest = max([len(h)] + [len(r[i]) for r in rows if i < len(r)])
+        short = longest <= 24
+        table.add_column(h, style="bold" if key_column and i == 0 else None, no_wrap=short,
+                         min_width=longest if short else min(len(h), 24), overflow="fold")
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+def ws_print(console, renderables) -> None:
+    for r in renderables:
+        console.print(r)

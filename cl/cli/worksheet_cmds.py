@@ -1,0 +1,347 @@
+"""Worksheet commands: new, work, wls, wrm, add, detach, wedit, print, wlog.
+Each parses its arguments, makes one call into cl.worksheets, and formats."""
+
+import os
+import sys
+import tempfile
+
+import click
+
+from cl.cli import output
+from cl.cli.context import pass_repo
+from cl.errors import CLError, InputError, UsageError
+from cl.objects.types import Item
+
+EDIT_HEADER = (
+    "// Editing worksheet {name}.  This header is removed when you save.",
+    "// Text is Markdown.  {SPEC} or [desc]{SPEC} alone on a line: a bundle;  {{WS}}: a worksheet link.",
+    "// % title \"T\"   % display hidden|link|inline|contents|image|html|record|table|graph ARGS",
+    "// % schema NAME   % addschema NAME   % add KEY [GENPATH [POST]]   % search ...   % wsearch ...",
+    "// !COMMAND runs `cl COMMAND` on save (`!rm ^` removes the bundle above).  // lines are comments.",
+)
+
+
+def _fmt_time(ns):
+    from cl.bundles.info import fmt_time
+    return fmt_time(ns) or ""
+
+
+def _wid(repo, spec):
+    from cl.worksheets.ops import resolve
+    return resolve(repo, spec)
+
+
+# --- new, work, wls, wrm ----------------------------------------------------------
+
+
+@click.command()
+@click.argument("name")
+@click.option("-t", "--title", default="", help="A title for the worksheet.")
+@click.option("--no-link", is_flag=True, help="Don't link it from the current worksheet (and back).")
+@pass_repo
+def new(repo, name, title, no_link):
+    """Make a new worksheet NAME; prints its id.  The current worksheet gets
+    a link to it and it a link back (switch to it with `cl work NAME`)."""
+    from cl.worksheets import ops
+    wid = ops.create(repo, name, title, link=not no_link)
+    click.echo("0x" + wid)
+
+
+@click.command()
+@click.argument("worksheet", required=False)
+@pass_repo
+def work(repo, worksheet):
+    """Switch to WORKSHEET, or show the current one."""
+    from cl.worksheets import ops
+    if worksheet is None:
+        wid = repo.current_worksheet()
+        if wid is None:
+            raise CLError("there is no current worksheet", hint="switch to one with 'cl work NAME'")
+        click.echo(f"Current worksheet: {ops.describe(repo, wid)}")
+        return
+    wid = _wid(repo, worksheet)
+    ops.switch(repo, wid)
+    click.echo(f"Switched to worksheet: {ops.describe(repo, wid)}")
+
+
+@click.command()
+@click.argument("keywords", nargs=-1)
+@click.option("-u", "--uuid-only", is_flag=True, help="Print only ids.")
+@click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
+@pass_repo
+def wls(repo, keywords, uuid_only, as_json):
+    """List worksheets; KEYWORDS filter them: words, name=, title=, tag=,
+    bundle=SPEC, .last, .limit=N, .offset=N, .count."""
+    from cl.index import worksheets as wsindex
+    from cl.worksheets.wsearch import search_worksheets
+    result = search_worksheets(repo, list(keywords))
+    if result.count is not None:
+        click.echo(result.count)
+        return
+    rows = list(result.rows)
+    if uuid_only:
+        click.echo("".join("0x" + r["wid"] + "\n" for r in rows), nl=False)
+        return
+    counts = wsindex.item_counts(repo.db, [r["wid"] for r in rows])
+    current = repo.current_worksheet()
+    if as_json:
+        output.as_json([{"id": "0x" + r["wid"], "name": r["name"], "title": r["title"], "tags": r["tags"],
+                         "bundles": counts[r["wid"]][0], "items": counts[r["wid"]][1],
+                         "updated": _fmt_time(r["time"]), "author": r["author"],
+                         "current": r["wid"] == current} for r in rows])
+        return
+    if rows:
+        output.table(["", "name", "title", "bundles", "items", "updated", "author", "id"],
+                     [["*" if r["wid"] == current else "", r["name"], r["title"], counts[r["wid"]][0],
+                       counts[r["wid"]][1], _fmt_time(r["time"]), r["author"], "0x" + r["wid"][:8]]
+                      for r in rows])
+
+
+@click.command()
+@click.argument("worksheets", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Remove even a worksheet that has items.")
+@pass_repo
+def wrm(repo, worksheets, force):
+    """Remove worksheets.  The bundles on them are not removed (nor are the
+    worksheets they link to); every version stays in the history."""
+    from cl.worksheets import ops
+    wids = [_wid(repo, spec) for spec in worksheets]
+    for wid in wids:
+        ops.remove(repo, wid, force)
+        click.echo("0x" + wid)
+
+
+# --- add, detach --------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("items", nargs=-1)
+@click.option("-m", "--message", "text", help="Add TEXT (Markdown; a '%' line is a directive).")
+@click.option("-w", "--worksheet", "subworksheet", multiple=True, help="Add a link to worksheet SUBWS.")
+@click.option("-d", "--dest-worksheet", "dest", help="Add to this worksheet (default: the current one).")
+@pass_repo
+def add(repo, items, text, subworksheet, dest):
+    """Add text, bundles or worksheet links to a worksheet.
+
+    \b
+      cl add -m TEXT            cl add text TEXT
+      cl add SPEC...            cl add bundle SPEC...
+      cl add -w SUBWS           cl add worksheet SUBWS...
+    """
+    from cl.bundles.specs import expand
+    from cl.worksheets import edit, ops
+    items = list(items)
+    texts = [text] if text is not None else []
+    bundle_specs, ws_specs = [], list(subworksheet)
+    if items and items[0] in ("text", "bundle", "worksheet"):
+        what, rest = items[0], items[1:]
+        if not rest:
+            raise UsageError(f"'cl add {what}' needs something to add")
+        if what == "text":
+            texts.append(" ".join(rest))
+        elif what == "bundle":
+            bundle_specs = rest
+        else:
+            ws_specs += rest
+    else:
+        bundle_specs = items
+    if not (texts or bundle_specs or ws_specs):
+        raise UsageError("nothing to add: give -m TEXT, bundle specs or -w SUBWS")
+    wid = _wid(repo, dest or ".")
+    new: list[Item] = []
+    for t in texts:
+        new.extend(edit.parse_added_text(repo, t, wid) or (Item("markup", ""),))
+    new.extend(Item("bundle", str(bid)) for bid in expand(repo, bundle_specs, wid))
+    new.extend(Item("worksheet", _wid(repo, spec)) for spec in ws_specs)
+    ops.add_items(repo, wid, new, f"add {len(new)} item(s)")
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True)
+@click.option("-w", "--worksheet", help="Detach from this worksheet (default: the current one).")
+@pass_repo
+def detach(repo, specs, worksheet):
+    """Take bundles off a worksheet without removing them."""
+    from cl.bundles.specs import expand
+    from cl.worksheets import ops
+    wid = _wid(repo, worksheet or ".")
+    ids = expand(repo, specs, wid)
+    ops.detach(repo, wid, [str(i) for i in ids])
+    for bid in ids:
+        click.echo(bid.display)
+
+
+# --- wedit ----------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("worksheet", required=False)
+@click.option("-f", "--file", "path", help="Read the new text from FILE ('-' for stdin) instead of an editor.")
+@click.option("-n", "--name", help="Rename the worksheet.")
+@click.option("-t", "--title", help="Set the title.")
+@click.option("--tags", multiple=True, help="Set the tags (space- or comma-separated; repeatable; '' clears).")
+@pass_repo
+def wedit(repo, worksheet, path, name, title, tags):
+    """Edit a worksheet's text in $EDITOR (or from -f FILE), or change its
+    name, title or tags.  References are resolved, `!COMMAND` lines run
+    after saving; if the worksheet changed meanwhile nothing is saved and
+    your text is kept in a file named in the message."""
+    from cl.worksheets import edit, markup, ops
+    wid = _wid(repo, worksheet or ".")
+    if name is not None or title is not None or tags:
+        tag_list = None
+        if tags:
+            tag_list = tuple(t for group in tags for t in group.replace(",", " ").split())
+        ops.set_info(repo, wid, name, title, tag_list)
+        if path is None:
+            click.echo(f"Saved worksheet: {ops.describe(repo, wid)}")
+            return
+    head, ws = repo.worksheet_head(wid)
+    original = edit.text_form(repo, ws)
+    from_editor = path is None
+    if from_editor:
+        header = "".join(line.format(name=ws.name) + "\n" for line in EDIT_HEADER)
+        edited = click.edit(header + original, extension=".ws", require_save=True)
+        if edited is None:
+            click.echo("No change.")
+            return
+        text = _strip_header(edited, header)
+    elif path == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as exc:
+            raise InputError(f"cannot read '{path}': {exc.strerror}") from None
+    try:
+        _check_commands(markup.parse(text))
+        commit, resolved = edit.save_text(repo, wid, text, expected_head=head)
+    except CLError as exc:
+        if not (from_editor or path == "-"):
+            raise
+        kept = _keep(text, ws.name)
+        raise CLError(f"{exc.message}; nothing was saved",
+                      hint=f"your text is in {kept}: fix it and run 'cl wedit {ws.name} -f {kept}'") from None
+    click.echo(f"Saved worksheet: {ops.describe(repo, wid)}" if commit else "No change to the worksheet.")
+    _run_commands(repo, wid, resolved.commands)
+
+
+def _strip_header(edited: str, header: str) -> str:
+    if edited.startswith(header):
+        return edited[len(header):]
+    lines = edited.split("\n")
+    known = {line.split(".")[0] for line in header.split("\n") if line}
+    while lines and lines[0].startswith("//") and any(lines[0].startswith(k) for k in known):
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def _keep(text: str, name: str) -> str:
+    fd, kept = tempfile.mkstemp(prefix=f"cl-wedit-{name}-", suffix=".ws", dir=os.getcwd()
+                                if os.access(os.getcwd(), os.W_OK) else None)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return kept
+
+
+def _check_commands(lines) -> None:
+    from cl.cli.main import COMMANDS
+    from cl.worksheets.markup import Command, MarkupError
+    for line in lines:
+        if isinstance(line, Command) and line.argv[0] not in COMMANDS:
+            raise MarkupError(line.lineno, f"unknown command '{line.argv[0]}'")
+
+
+def _run_commands(repo, wid, commands) -> None:
+    """Run `!COMMAND` lines as cl commands, in order, after the save.  A
+    command that creates or lists bundles (one with -w/--worksheet) works
+    on the edited worksheet."""
+    if not commands:
+        return
+    from cl.cli.main import cli
+    current = repo.current_worksheet()
+    for pc in commands:
+        argv = list(pc.argv)
+        cmd = cli.get_command(click.get_current_context(), argv[0])
+        takes_ws = cmd is not None and any(p.name == "worksheet" and "--worksheet" in getattr(p, "opts", ())
+                                           for p in cmd.params)
+        if takes_ws and wid != current and not ({"-w", "--worksheet"} & set(argv)):
+            argv[1:1] = ["--worksheet", "0x" + wid]
+        click.echo(f"line {pc.lineno}: cl {' '.join(argv)}", err=True)
+        try:
+            cli.main(args=argv, prog_name="cl", standalone_mode=False)
+        except CLError as exc:
+            raise CLError(f"line {pc.lineno}: {exc.message}",
+                          hint="the worksheet was saved; commands after this one did not run") from None
+        except click.ClickException as exc:
+            raise CLError(f"line {pc.lineno}: cl {argv[0]}: {exc.format_message()}",
+                          hint="the worksheet was saved; commands after this one did not run") from None
+
+
+# --- print, wlog ------------------------------------------------------------------------
+
+
+@click.command(name="print")
+@click.argument("worksheet", required=False)
+@click.option("-r", "--raw", is_flag=True, help="The text form (what `cl wedit` edits).")
+@click.option("--html", "as_html", is_flag=True, help="One self-contained HTML page (images embedded, graphs drawn).")
+@click.option("-o", "--output", "dest", help="Write to this file instead of stdout.")
+@pass_repo
+def print_(repo, worksheet, raw, as_html, dest):
+    """Show a worksheet (WS@N: its N-th version, see `cl wlog`)."""
+    from cl.worksheets import edit, interpret, ops
+    spec, n = ops.split_version(worksheet or ".")
+    wid = _wid(repo, spec)
+    if n is None:
+        commit, ws = repo.worksheet_head(wid)
+        version = None
+    else:
+        v = ops.version(repo, wid, n)
+        commit, ws, version = v.commit, v.worksheet, v.number
+    if raw:
+        _emit(edit.text_form(repo, ws), dest)
+    elif as_html:
+        from cl.worksheets.html import render_page
+        page = interpret.interpret(repo, ws, commit, version, embed=True)
+        _emit(render_page(page), dest)
+    elif dest:
+        from cl.cli import ws_render
+        page = interpret.interpret(repo, ws, commit, version)
+        with open(dest, "w", encoding="utf-8") as f:
+            ws_render.print_page(page, f)
+        click.echo(os.path.abspath(dest))
+    else:
+        from cl.cli import ws_render
+        ws_render.print_page(interpret.interpret(repo, ws, commit, version))
+
+
+def _emit(text: str, dest: str | None) -> None:
+    if dest:
+        with open(dest, "w", encoding="utf-8") as f:
+            f.write(text)
+        click.echo(os.path.abspath(dest))
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command()
+@click.argument("worksheet", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
+@pass_repo
+def wlog(repo, worksheet, as_json):
+    """The versions of a worksheet, newest first (print one with
+    `cl print WS@N`)."""
+    from cl.worksheets import ops
+    wid = _wid(repo, worksheet or ".")
+    versions = ops.history(repo, wid)
+    if as_json:
+        output.as_json([{"version": v.number, "commit": "0x" + v.commit, "time": _fmt_time(v.worksheet.time),
+                         "author": v.worksheet.author, "message": v.worksheet.message,
+                         "name": v.worksheet.name, "items": len(v.worksheet.items),
+                         "deleted": v.worksheet.deleted} for v in reversed(versions)])
+        return
+    output.table(["version", "commit", "time", "author", "items", "message"],
+                 [[f"@{v.number}", "0x" + v.commit[:8], _fmt_time(v.worksheet.time), v.worksheet.author,
+                   len(v.worksheet.items), v.worksheet.message + (" (removed)" if v.worksheet.deleted else "")]
+                  for v in reversed(versions)])

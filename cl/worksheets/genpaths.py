@@ -1,0 +1,251 @@
+"""Evaluating genpaths on bundles: metadata fields from the index and the
+bundle's objects, and values read out of files inside the bundle (or, for
+a run still going, its live run directory).
+
+A `Reader` serves one rendering: it loads index rows in batches and caches
+trees and results, so a table of a thousand runs reads each object once."""
+
+import json
+import os
+from dataclasses import dataclass
+
+from cl.index.index import BundleRow
+from cl.objects.trees import split_path
+from cl.objects.types import MODE_DIR, MODE_LINK, Bundle, Contents, Result, Tree
+from cl.repo import Repository
+from cl.worksheets import postproc, structured
+from cl.worksheets.schemas import Field, Genpath, parse_genpath
+
+MAX_READ = 16 << 20     # never pull more than this into memory for one value
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A file or directory inside a bundle: stored contents or a live path."""
+
+    contents: Contents | None = None
+    live: str | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        if self.live is not None:
+            return os.path.isdir(self.live) and not os.path.islink(self.live)
+        return self.contents.mode == MODE_DIR
+
+
+class Reader:
+    def __init__(self, repo: Repository):
+        self.repo = repo
+        self._rows: dict[str, BundleRow | None] = {}
+        self._trees: dict[str, Tree] = {}
+        self._results: dict[str, Result] = {}
+        self._bundles: dict[str, Bundle] = {}
+
+    # --- rows and objects ------------------------------------------------------
+
+    def preload(self, ids) -> None:
+        missing = [i for i in dict.fromkeys(ids) if i not in self._rows]
+        for row in self.repo.index.bundles(missing):
+            self._rows[row.id] = row
+        for i in missing:
+            self._rows.setdefault(i, None)
+
+    def row(self, bid: str) -> BundleRow | None:
+        if bid not in self._rows:
+            self._rows[bid] = self.repo.index.bundle(bid, include_deleted=True)
+        return self._rows[bid]
+
+    def bundle(self, bid: str) -> Bundle:
+        if bid not in self._bundles:
+            self._bundles[bid] = self.repo.bundle(bid)
+        return self._bundles[bid]
+
+    def result(self, bid: str) -> Result | None:
+        row = self.row(bid)
+        if row is None or not row.result:
+            return None
+        if row.result not in self._results:
+            self._results[row.result] = self.repo.read(row.result, Result)
+        return self._results[row.result]
+
+    def tree(self, oid: str) -> Tree:
+        if oid not in self._trees:
+            self._trees[oid] = self.repo.read(oid, Tree)
+        return self._trees[oid]
+
+    def contents(self, bid: str) -> Contents | None:
+        row = self.row(bid)
+        if row is None or row.data_deleted:
+            return None
+        if row.kind != "run":
+            return self.bundle(bid).contents
+        result = self.result(bid)
+        return result.contents if result else None
+
+    # --- files -----------------------------------------------------------------
+
+    def file(self, bid: str, path: str) -> FileRef | None:
+        """The file or directory at `path` ('' the whole bundle), or None."""
+        try:
+            parts = split_path(path)
+        except Exception:
+            return None
+        contents = self.contents(bid)
+        row = self.row(bid)
+        if contents is None:
+            if row is None or row.kind != "run" or row.result:
+                return None
+            live = self.repo.path("runs", bid)
+            full = os.path.join(live, *parts)
+            real = os.path.realpath(full)
+            root = os.path.realpath(live)
+            if not os.path.lexists(full) or not (real == root or real.startswith(root + os.sep)):
+                return None
+            return FileRef(live=full)
+        for part in parts:
+            if contents.mode != MODE_DIR:
+                return None
+            entry = self.tree(contents.id).get(part)
+            if entry is None:
+                return None
+            contents = Contents(entry.mode, entry.size, entry.id)
+        return FileRef(contents=contents)
+
+    def read(self, ref: FileRef, limit: int = MAX_READ) -> bytes | None:
+        """A file's bytes (None for a directory or one too large)."""
+        if ref.is_dir:
+            return None
+        if ref.live is not None:
+            if os.path.getsize(ref.live) > limit:
+                return None
+            with open(ref.live, "rb") as f:
+                return f.read()
+        if ref.contents.mode == MODE_LINK or ref.contents.size > limit:
+            return None
+        return self.repo.store.read_bytes(ref.contents.id)
+
+    def listing(self, ref: FileRef) -> list[tuple[str, int, bool]]:
+        """(name, size, is_dir) of a directory's entries."""
+        if ref.live is not None:
+            out = []
+            for name in sorted(os.listdir(ref.live)):
+                p = os.path.join(ref.live, name)
+                out.append((name, os.lstat(p).st_size, os.path.isdir(p) and not os.path.islink(p)))
+            return out
+        return [(e.name, e.size, e.is_dir) for e in self.tree(ref.contents.id).entries]
+
+    # --- values ----------------------------------------------------------------
+
+    def value(self, bid: str, genpath: Genpath):
+        """The raw value of a genpath on a bundle (None when absent)."""
+        if genpath.is_file:
+            ref = self.file(bid, genpath.path)
+            if ref is None:
+                return None
+            if genpath.key is None:
+                if ref.is_dir:
+                    return " ".join(name for name, _, _ in self.listing(ref))
+                data = self.read(ref)
+                return None if data is None else data.decode("utf-8", errors="replace").rstrip("\n")
+            data = self.read(ref)
+            if data is None:
+                return None
+            return structured.extract(data, genpath.path, genpath.key)
+        return self.field(bid, genpath.field)
+
+    def field(self, bid: str, name: str):
+        row = self.row(bid)
+        if row is None:
+            return "0x" + bid if name in ("uuid", "id") else None
+        simple = {
+            "uuid": lambda: "0x" + bid, "id": lambda: "0x" + bid, "name": lambda: row.name,
+            "description": lambda: row.description, "tags": lambda: row.tag_list,
+            "kind": lambda: row.kind, "bundle_type": lambda: row.kind, "state": lambda: row.state,
+            "command": lambda: row.command, "created": lambda: row.created // 10**9,
+            "updated": lambda: row.updated // 10**9, "data_size": lambda: row.data_size,
+            "creator": lambda: row.creator, "owner": lambda: row.creator,
+            "summary": lambda: self._summary(bid, row), "dependencies": lambda: self._deps(bid),
+            "args": lambda: self.bundle(bid).args,
+            "host_worksheets": lambda: self._host_worksheets(bid),
+        }
+        if name in simple:
+            return simple[name]()
+        if name in ("time", "started", "finished", "exit_code", "failure", "host", "executor",
+                    "image", "cpu_user", "cpu_system", "peak_memory", "memory"):
+            return self._result_field(bid, name)
+        if name.startswith("dependencies/"):
+            return self._dep(bid, name.split("/", 1)[1])
+        if name.startswith(("request_", "request/")):
+            return self.bundle(bid).request.get(name[len("request_"):])
+        if name.startswith("metadata/"):
+            name = name.split("/", 1)[1]
+        return row.meta.get(name)
+
+    def _result_field(self, bid: str, name: str):
+        result = self.result(bid)
+        if result is None:
+            return None
+        if name == "time":
+            return (result.finished - result.started) / 1e9 if result.finished else None
+        if name in ("started", "finished"):
+            ns = getattr(result, name)
+            return ns // 10**9 if ns else None
+        if name in ("cpu_user", "cpu_system"):
+            return getattr(result, name) / 1e9
+        if name in ("peak_memory", "memory"):
+            return result.peak_memory
+        if name == "image":
+            return result.image.get("name") or None
+        return getattr(result, name)
+
+    def _deps(self, bid: str) -> str:
+        return " ".join(f"{key}:{self._dep_text(parent, path)}" if key else self._dep_text(parent, path)
+                        for key, parent, path in self.repo.index.dependencies(bid))
+
+    def _dep(self, bid: str, key: str):
+        for k, parent, path in self.repo.index.dependencies(bid):
+            if k == key:
+                return self._dep_text(parent, path)
+        return None
+
+    def _dep_text(self, parent: str, path: str) -> str:
+        row = self.row(parent)
+        name = row.name if row else "0x" + parent[:8]
+        return name + (f"/{path}" if path else "")
+
+    def _summary(self, bid: str, row: BundleRow) -> str:
+        if row.kind == "run":
+            return row.command or ""
+        if row.kind == "make":
+            return self._deps(bid)
+        return ""
+
+    def _host_worksheets(self, bid: str) -> str:
+        names = []
+        for wid in self.repo.index.host_worksheets(bid):
+            ws = self.repo.index.worksheet(wid)
+            if ws:
+                names.append(ws["name"])
+        return " ".join(names)
+
+    def formatted(self, bid: str, f: Field) -> str:
+        return text(postproc.apply(f.post, self.value(bid, f.genpath)))
+
+
+def text(value) -> str:
+    """A value as table text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if value != int(value) or abs(value) >= 1e16 else str(value)
+    if isinstance(value, (list, tuple)):
+        return " ".join(text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def genpath(text_: str) -> Genpath:
+    return parse_genpath(text_)
