@@ -126,12 +126,14 @@ def choose(parents: Mapping[str, Iterable[str]], region: Iterable[str], inputs: 
 
 
 def plan(repo: Repository, request: Request, depth: int = DEFAULT_DEPTH,
-         name: str | None = None, specs: list[str] | None = None) -> Plan:
+         name: str | None = None, shown: Mapping[str, str] | None = None) -> Plan:
     """Which bundles to re-create, in order.  Refuses (changing nothing)
     when the inputs do not lead anywhere: an old input that is not an
-    ancestor of the old output, or that nothing depends on."""
-    specs = specs or [b.display for b in (*request.old_inputs, *([request.old_output] if request.old_output else []))]
-    shown = dict(zip((*request.old_inputs, *([request.old_output] if request.old_output else [])), specs))
+    ancestor of the old output, or that nothing depends on.  `shown` maps
+    ids to the specs the user wrote, for messages."""
+    named = [*request.old_inputs, *([request.old_output] if request.old_output else [])]
+    labels = {bid: f"{row[0]}(0x{bid[:6]})" for bid, row in q.summaries(repo.db, named).items()}
+    shown = {**labels, **(shown or {})}
     _check_request(request, shown)
     inputs = [str(b) for b in request.old_inputs]
     if request.old_output is not None and not inputs:
@@ -243,11 +245,14 @@ def macro_request(repo: Repository, macro: str, args: list[str],
 
 def execute(repo: Repository, the_plan: Plan, options: Options,
             wait: Callable[[ObjectId], str] | None = None,
-            reused: Callable[[ObjectId], None] | None = None) -> list[Outcome]:
+            reused: Callable[[ObjectId], None] | None = None,
+            resolve_image: Callable[[str], str | None] | None = None) -> list[Outcome]:
     """Create the plan's bundles in order.  A make whose targets are new
     runs needs their results, so it `wait`s for them (the caller supplies
-    how: the runs layer starts a worker and blocks).  `reused(bid)` is told
-    of each run reused by memoization."""
+    how: the runs layer starts a worker and blocks, returning the final
+    state).  `reused(bid)` is told of each run reused by memoization.
+    `resolve_image(name)` gives the digest an image name would run as; it is
+    needed only to memoize a run whose image was overridden."""
     new_of: dict[ObjectId, ObjectId] = the_plan.substitutions
     made: set[ObjectId] = set()
     outcomes = []
@@ -259,7 +264,8 @@ def execute(repo: Repository, the_plan: Plan, options: Options,
         md["name"] = step.name
         placement = "" if options.shadow else options.worksheet
         if step.kind == "run":
-            new, was_reused = _recreate_run(repo, step.old, old, state, deps, md, options, placement)
+            new, was_reused = _recreate_run(repo, old, state, deps, md, options, placement,
+                                            resolve_image)
             if was_reused and reused:
                 reused(new)
         else:
@@ -292,29 +298,32 @@ def _await(repo: Repository, bid: ObjectId, wait) -> None:
         raise CLError(f"0x{bid[:8]} ended {final}: the bundles made from it were not created")
 
 
-def _recreate_run(repo, old_id, old: Bundle, state, deps, md, options: Options, placement):
+def _recreate_run(repo, old: Bundle, state, deps, md, options: Options, placement, resolve_image):
     from cl.bundles.runspec import RunSpec, create_run
 
-    digest = recorded_digest(repo, state)
     request = dict(old.request)
+    digest = recorded_digest(repo, state)
     if digest:
-        request = _pin_image(request, digest)
+        request["image"] = digest  # the very image the old run ran in
     request.update(options.request)
     if options.memoize:
-        found = find_memoized(repo, old.command or "", deps, image_digest_for(request, digest))
+        if request.get("image") != digest:
+            digest = resolve_image(request.get("image")) if resolve_image else None
+        found = find_memoized(repo, old.command or "", deps, digest)
         if found is not None:
+            if placement or placement is None:
+                _place(repo, found, placement)
             return found, True
     spec = RunSpec.from_bundle(old, dependencies=deps, request=request, metadata=md,
                                worksheet=placement, args=options.args)
     return create_run(repo, spec), False
 
 
-def _pin_image(request: dict, digest: str) -> dict:
-    return request
-
-
-def image_digest_for(request: dict, digest: str | None) -> str | None:
-    return digest
+def _place(repo: Repository, bid: ObjectId, worksheet: str | None) -> None:
+    wid = repo.current_worksheet() if worksheet is None else worksheet
+    if wid:
+        repo.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + (Item("bundle", bid),)),
+                              f"add 0x{bid[:8]}")
 
 
 # --- placing on worksheets -----------------------------------------------------

@@ -3,7 +3,7 @@ library (no runs executed), each run finished `ready` with a Result that
 records an image digest, as a worker would leave it."""
 
 from cl.objects.ids import ObjectId
-from cl.objects.ingest import text_contents
+from cl.objects.ingest import ingest_entries, text_contents
 from cl.objects.types import Bundle, Dependency, Result
 from cl.repo import Repository, new_nonce, now_ns
 
@@ -30,7 +30,9 @@ def add_run(repo: Repository, name: str, deps, command: str | None = None, diges
     rid = None
     if state in ("ready", "failed"):
         image = {"name": "python:3.11", "digest": digest} if digest else {}
-        result = Result(bundle=bid, contents=text_contents(repo.store, f"out of {name}\n"),
+        contents = ingest_entries(repo.store, {"out": text_contents(repo.store, f"out of {name}\n"),
+                                               "stdout": text_contents(repo.store, "")})
+        result = Result(bundle=bid, contents=contents,
                         exit_code=0 if state == "ready" else 1, started=now_ns(), finished=now_ns(),
                         image=image, executor="docker" if digest else "local")
         rid = repo.write(result)

@@ -1,0 +1,91 @@
+"""Property tests over random DAGs built in a real repository: the index's
+closure queries agree with a brute-force walk, and the nested list prints
+every edge of the closure exactly once."""
+
+import shutil
+import tempfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cl.bundles import provenance as pv
+from cl.repo import Repository
+
+from .provenance_support import brute_ancestors, brute_descendants, build_dag
+
+
+@st.composite
+def dags(draw, max_nodes=12):
+    n = draw(st.integers(1, max_nodes))
+    parents = []
+    for i in range(n):
+        if i == 0:
+            parents.append([])
+            continue
+        parents.append(sorted(draw(st.sets(st.integers(0, i - 1), max_size=3))))
+    return parents
+
+
+@pytest.fixture(scope="module")
+def shared_repo():
+    """One repository for all examples: each example's DAG is new bundles
+    unconnected to earlier examples', so their closures do not mix."""
+    d = tempfile.mkdtemp(prefix="cl-prov-")
+    repo = Repository.init(d)
+    yield repo
+    repo.close()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def within(parents, i, depth, up):
+    """Brute force: bundles at most `depth` edges away from i."""
+    nxt = (lambda x: parents[x]) if up else (lambda x: [j for j in range(len(parents)) if x in parents[j]])
+    seen = {i}
+    frontier = [i]
+    for _ in range(depth):
+        frontier = [y for x in frontier for y in nxt(x) if y not in seen and not seen.add(y)]
+    return seen - {i}
+
+
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(parents=dags(), data=st.data())
+def test_closures_agree_with_a_brute_force_walk(shared_repo, parents, data):
+    repo = shared_repo
+    ids = build_dag(repo, parents, worksheet="")
+    index = {bid: i for i, bid in enumerate(ids)}
+    for i, bid in enumerate(ids):
+        up = pv.graph(repo, bid, pv.ANCESTORS)
+        down = pv.graph(repo, bid, pv.DESCENDANTS)
+        assert {index[b] for b in up.nodes} - {i} == brute_ancestors(parents, i)
+        assert {index[b] for b in down.nodes} - {i} == brute_descendants(parents, i)
+        assert {(index[e.parent], index[e.child]) for e in up.edges} == \
+            {(p, c) for c in brute_ancestors(parents, i) | {i} for p in parents[c]}
+    i = data.draw(st.integers(0, len(ids) - 1))
+    depth = data.draw(st.integers(0, 4))
+    for direction, up in ((pv.ANCESTORS, True), (pv.DESCENDANTS, False)):
+        g = pv.graph(repo, ids[i], direction, depth)
+        assert {index[b] for b in g.nodes} - {i} == within(parents, i, depth, up)
+
+
+@SETTINGS
+@given(parents=dags())
+def test_the_nested_list_prints_each_edge_once_and_each_bundle_in_full_once(shared_repo, parents):
+    repo = shared_repo
+    ids = build_dag(repo, parents, worksheet="")
+    for direction in (pv.ANCESTORS, pv.DESCENDANTS):
+        g = pv.graph(repo, ids[-1] if direction == pv.ANCESTORS else ids[0], direction)
+        lines = pv.tree(g)
+        assert len(lines) == 1 + len(g.edges)
+        full = [line.node.id for line in lines if not line.repeat]
+        assert sorted(full) == sorted(g.nodes)
+        expanded_before = set()
+        for line in lines:
+            if line.repeat:
+                assert line.node.id in expanded_before
+            expanded_before.add(line.node.id)
+        assert len(pv.tree_text(g).splitlines()) == len(lines)
