@@ -66,11 +66,17 @@ def split_target(spec: str) -> tuple[str, str]:
     """`ws//name/sub/path` -> (`ws//name`, `sub/path`)."""
     ws = ""
     rest = spec
-    if "//" in spec:
+    if _qualified(spec):
         ws, rest = spec.split("//", 1)
         ws += "//"
     head, _, path = rest.partition("/")
     return ws + head, path
+
+
+def _qualified(spec: str) -> bool:
+    """`ws//…`: a `//` before any single `/` (a `//` later is inside the path)."""
+    before, sep, _ = spec.partition("//")
+    return bool(sep) and "/" not in before
 
 
 def _on_worksheet(repo: Repository, wid: str | None) -> list[str]:
@@ -114,7 +120,7 @@ def resolve_bundles(repo: Repository, spec: str, worksheet: str | None = None) -
     if not spec:
         raise SpecError(spec, "empty bundle spec")
     wid = worksheet if worksheet is not None else repo.current_worksheet()
-    if "//" in spec:
+    if _qualified(spec):
         ws_spec, spec = spec.split("//", 1)
         wid = resolve_worksheet(repo, ws_spec)
         if not spec:
