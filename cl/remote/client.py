@@ -1,0 +1,117 @@
+"""The asking side of the sync protocol: one method per operation of
+docs/protocol.md §3, over any transport.  Errors the server reports become
+RemoteError naming the remote."""
+
+from typing import Iterable, Iterator
+
+from cl.objects.ids import ObjectId
+from cl.remote import frames
+from cl.remote.frames import END, Incoming, RemoteError, wire_id
+from cl.remote.server import MAX_IDS
+from cl.remote.transport import Transport
+
+
+class Stats:
+    """What crossed the wire, for reports and tests."""
+
+    def __init__(self):
+        self.requests = 0
+        self.sent_objects = 0
+        self.sent_bytes = 0
+        self.received_objects = 0
+        self.received_bytes = 0
+        self.have_asked = 0
+
+
+class Client:
+    def __init__(self, transport: Transport, name: str | None = None):
+        self.transport = transport
+        self.name = name or transport.label
+        self.stats = Stats()
+        self._hello: dict | None = None
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _call(self, header: dict, body: Iterable[bytes] = ()) -> dict:
+        self.stats.requests += 1
+        with self.transport.request(header, body) as reader:
+            reply = reader.recv_map()
+        if "error" in reply:
+            raise RemoteError(f"remote '{self.name}': {reply['error']}")
+        return reply
+
+    def hello(self) -> dict:
+        if self._hello is None:
+            self._hello = self._call({"op": "hello", "version": frames.VERSION})
+        return self._hello
+
+    def refs(self, prefixes: Iterable[str] = (), names: Iterable[str] = ()) -> dict[str, str]:
+        names = list(names)
+        out: dict[str, str] = {}
+        first = True
+        for i in range(0, max(len(names), 1), MAX_IDS):
+            reply = self._call({"op": "refs", "prefixes": list(prefixes) if first else [],
+                                "names": names[i:i + MAX_IDS]})
+            first = False
+            refs = reply.get("refs")
+            if not isinstance(refs, dict):
+                raise RemoteError(f"remote '{self.name}' sent a malformed refs reply")
+            out.update(refs)
+        return out
+
+    def have(self, ids: list[str]) -> set[str]:
+        """Which of `ids` the remote holds."""
+        present: set[str] = set()
+        for i in range(0, len(ids), MAX_IDS):
+            batch = ids[i:i + MAX_IDS]
+            self.stats.have_asked += len(batch)
+            reply = self._call({"op": "have", "ids": [wire_id(o) for o in batch]})
+            bits = reply.get("have")
+            if not isinstance(bits, bytes) or len(bits) != len(batch):
+                raise RemoteError(f"remote '{self.name}' sent a malformed have reply")
+            present.update(oid for oid, bit in zip(batch, bits) if bit)
+        return present
+
+    def get(self, ids: list[str]) -> Iterator[Incoming]:
+        """The objects, in order, as they arrive; each large one's stream
+        must be read before the next is taken."""
+        for i in range(0, len(ids), MAX_IDS):
+            batch = ids[i:i + MAX_IDS]
+            self.stats.requests += 1
+            with self.transport.request({"op": "get", "ids": [wire_id(o) for o in batch]}) as reader:
+                for inc in frames.read_objects(reader):
+                    self.stats.received_objects += 1
+                    self.stats.received_bytes += inc.size
+                    yield inc
+
+    def put(self, body: Iterable[bytes]) -> int:
+        """Send a stream of object frames (ended here); returns how many the
+        remote stored."""
+        def framed():
+            for chunk in body:
+                self.stats.sent_bytes += len(chunk)
+                yield chunk
+            yield END
+
+        reply = self._call({"op": "put"}, framed())
+        return int(reply.get("stored", 0))
+
+    def update(self, updates: list[tuple[str, str | None, str]]) -> list[str]:
+        if not updates:
+            return []
+        reply = self._call({"op": "update", "updates": [list(u) for u in updates]})
+        results = reply.get("results")
+        if not isinstance(results, list) or len(results) != len(updates):
+            raise RemoteError(f"remote '{self.name}' sent a malformed update reply")
+        return [str(r) for r in results]
+
+
+def as_ids(values: Iterable[str]) -> list[ObjectId]:
+    return [ObjectId(v) for v in values]

@@ -1,0 +1,77 @@
+"""The object DAG as the sync protocol sees it: each typed object's children
+with their kind (typed or blob, known from the parent, so a blob is never
+opened to learn what it is), the contents a bundle or result names (the
+only children allowed to be absent), and history walks over parents."""
+
+from typing import Callable
+
+from cl.objects.ids import ObjectId
+from cl.objects.types import MODE_DIR, Bundle, Result, State, Tree, Worksheet
+
+Reader = Callable[[str], object]
+
+
+def edges(obj) -> list[tuple[ObjectId, bool]]:
+    """(child id, child is a typed object) for every child of `obj`, in the
+    order of cl.objects.types.children."""
+    if isinstance(obj, Tree):
+        return [(e.id, e.mode == MODE_DIR) for e in obj.entries]
+    if isinstance(obj, Bundle):
+        out = [(d.bundle, True) for d in obj.dependencies]
+        if obj.contents:
+            out.append((obj.contents.id, obj.contents.mode == MODE_DIR))
+        return out
+    if isinstance(obj, Result):
+        out = [(obj.bundle, True)]
+        if obj.contents:
+            out.append((obj.contents.id, obj.contents.mode == MODE_DIR))
+        return out
+    if isinstance(obj, State):
+        out = [(obj.bundle, True)] + [(p, True) for p in obj.parents]
+        if obj.result:
+            out.append((obj.result, True))
+        return out
+    if isinstance(obj, Worksheet):
+        return [(p, True) for p in obj.parents] + [
+            (ObjectId(i.value), True) for i in obj.items if i.kind == "bundle"]
+    raise TypeError(obj)
+
+
+def contents_id(obj) -> ObjectId | None:
+    """The data a bundle or result names: the only child that may be absent
+    (when the bundle's head state is deleted or data_deleted)."""
+    if isinstance(obj, (Bundle, Result)) and obj.contents:
+        return obj.contents.id
+    return None
+
+
+def data_optional(state: State) -> bool:
+    return state.deleted or state.data_deleted
+
+
+def history(read: Reader, head: str) -> dict[str, object]:
+    """Every commit reachable from `head` through parents (head included)."""
+    seen: dict[str, object] = {}
+    stack = [head]
+    while stack:
+        oid = stack.pop()
+        if oid in seen:
+            continue
+        obj = read(oid)
+        seen[oid] = obj
+        stack.extend(obj.parents)
+    return seen
+
+
+def is_ancestor(read: Reader, ancestor: str, head: str) -> bool:
+    return ancestor in history(read, head)
+
+
+def merge_base(read: Reader, a: str, b: str) -> str | None:
+    """The latest (by time, then id) commit both histories share: symmetric,
+    so merging A with B and B with A picks the same base."""
+    ha, hb = history(read, a), history(read, b)
+    common = [oid for oid in ha if oid in hb]
+    if not common:
+        return None
+    return max(common, key=lambda oid: (ha[oid].time, oid))

@@ -1,0 +1,174 @@
+"""The serving side of the sync protocol (docs/protocol.md §3): answers
+`hello`, `refs`, `have`, `get`, `put` and `update` over an object store and a
+ref store it is handed.  `serve_stream` runs a whole session over a byte
+stream (what `cl serve-stdio` and the in-process pipe use); the HTTP server
+calls `Server.handle` once per request."""
+
+import re
+from typing import Callable, Iterator
+
+from cl.errors import CLError
+from cl.objects.ids import ObjectId
+from cl.objects.store import ObjectStore, read_object
+from cl.objects.types import State, Worksheet
+from cl.refs.store import RefStore
+from cl.remote import frames
+from cl.remote.frames import END, FrameReader, RemoteError, encode, error_frame, from_wire
+from cl.remote.receive import store_incoming
+
+SERVED_PREFIXES = ("bundles/", "worksheets/")
+MAX_IDS = 65536
+_BUNDLE_REF = re.compile(r"bundles/([0-9a-f]{64})\Z")
+_WORKSHEET_REF = re.compile(r"worksheets/([0-9A-Za-z_\-]{1,128})\Z")
+
+
+def served(name: str) -> bool:
+    return name == "HEAD" or name.startswith(SERVED_PREFIXES)
+
+
+class Server:
+    def __init__(self, store: ObjectStore, refs: RefStore, label: str = "cl"):
+        self.store = store
+        self.refs = refs
+        self.label = label
+
+    def handle(self, request: dict, reader: FrameReader | None) -> Iterator[bytes]:
+        """The encoded response frames to one request.  `reader` yields the
+        request's following frames (a `put`'s objects)."""
+        op = request.get("op")
+        method = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+        if method is None:
+            yield encode({"error": f"unknown operation {op!r}"})
+            return
+        try:
+            if op == "get":
+                yield from self.op_get(request)
+                return
+            reply = method(request, reader) if op == "put" else method(request)
+        except CLError as exc:
+            if op == "get":
+                yield error_frame(exc.message)
+            else:
+                yield encode({"error": exc.message})
+            return
+        yield encode(reply)
+
+    # --- operations ----------------------------------------------------------
+
+    def op_hello(self, request):
+        version = request.get("version")
+        if version != frames.VERSION:
+            raise RemoteError(f"protocol version {version!r} is not spoken here (this server speaks {frames.VERSION})")
+        return {"version": frames.VERSION, "server": self.label}
+
+    def op_refs(self, request):
+        prefixes = [p for p in request.get("prefixes") or [] if isinstance(p, str)]
+        names = {n for n in request.get("names") or [] if isinstance(n, str)}
+        out = {}
+        for prefix in prefixes:
+            for name, value in self.refs.items(prefix):
+                if served(name):
+                    out[name] = value
+        for name in names:
+            if served(name):
+                value = self.refs.get(name)
+                if value is not None:
+                    out[name] = value
+        return {"refs": out}
+
+    def _ids(self, request) -> list[ObjectId]:
+        raw = request.get("ids")
+        if not isinstance(raw, list) or len(raw) > MAX_IDS:
+            raise RemoteError(f"'ids' must be a list of at most {MAX_IDS} ids")
+        return [from_wire(r) for r in raw]
+
+    def op_have(self, request):
+        has = self.store.has
+        return {"have": bytes(1 if has(oid) else 0 for oid in self._ids(request))}
+
+    def op_get(self, request) -> Iterator[bytes]:
+        ids = self._ids(request)
+        for oid in ids:
+            if self.store.has(oid):
+                yield from frames.object_frames(self.store, oid)
+            else:
+                yield frames.absent_frame(oid)
+        yield END
+
+    def op_put(self, request, reader):
+        absent: set = set()
+        stored = 0
+        failure = None
+        for inc in frames.read_objects(reader):
+            if failure is not None:
+                continue  # drain the rest of the stream so the session stays in step
+            try:
+                store_incoming(self.store, inc, absent)
+                stored += 1
+            except CLError as exc:
+                failure = exc
+        if failure is not None:
+            raise failure
+        return {"stored": stored}
+
+    def op_update(self, request):
+        updates = request.get("updates")
+        if not isinstance(updates, list):
+            raise RemoteError("'updates' must be a list")
+        return {"results": [self._update(u) for u in updates]}
+
+    def _update(self, update) -> str:
+        if not (isinstance(update, list) and len(update) == 3 and isinstance(update[0], str)
+                and all(v is None or isinstance(v, str) for v in update[1:])):
+            return "rejected: malformed update"
+        name, old, new = update
+        try:
+            check_ref_value(self.store, name, new)
+            self.refs.set_if_equals(name, old, new)
+        except CLError as exc:
+            return f"rejected: {exc.message}"
+        return "ok"
+
+
+def check_ref_value(store: ObjectStore, name: str, new: str | None) -> None:
+    """A ref may point only at an object the store holds: a state of that
+    bundle, or a commit of that worksheet."""
+    if new is None:
+        raise RemoteError(f"deleting '{name}' is not allowed")
+    try:
+        oid = ObjectId(new)
+    except ValueError:
+        raise RemoteError(f"'{name}' cannot point at '{new}'") from None
+    if not store.has(oid):
+        raise RemoteError(f"'{name}' cannot point at {oid.display}: the object is not here")
+    m = _BUNDLE_REF.match(name)
+    if m:
+        state = read_object(store, oid, State)
+        if state.bundle != m[1]:
+            raise RemoteError(f"{oid.display} is a state of another bundle")
+        return
+    m = _WORKSHEET_REF.match(name)
+    if m:
+        ws = read_object(store, oid, Worksheet)
+        if ws.worksheet != m[1]:
+            raise RemoteError(f"{oid.display} is a commit of another worksheet")
+        return
+    raise RemoteError(f"'{name}' is not a ref that can be pushed")
+
+
+def serve_stream(server: Server, read: Callable[[int], bytes], write: Callable[[bytes], None],
+                 flush: Callable[[], None] = lambda: None) -> None:
+    """Answer requests from a byte stream until it ends."""
+    reader = FrameReader(read)
+    while True:
+        try:
+            request = reader.recv()
+        except frames.Closed:
+            return
+        if not isinstance(request, dict):
+            write(encode({"error": "expected a request map"}))
+            flush()
+            return
+        for chunk in server.handle(request, reader):
+            write(chunk)
+        flush()

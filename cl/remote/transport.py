@@ -1,0 +1,111 @@
+"""Transports: how request frames reach a server and its response frames
+come back.  A transport is small — `request(header, body)` yields a
+FrameReader over the response, valid until the `with` ends — so one client
+speaks the same protocol over a stream (SSH, `ssh`, the in-process pipe) and
+over HTTP (one POST per request)."""
+
+import contextlib
+import socket
+import threading
+from typing import Callable, Iterable, Iterator
+
+from cl.remote.frames import Closed, FrameReader, RemoteError, encode
+from cl.remote.server import Server, serve_stream
+
+
+class Transport:
+    label = "remote"
+
+    def request(self, header: dict, body: Iterable[bytes] = ()) -> contextlib.AbstractContextManager:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class StreamTransport(Transport):
+    """Requests and responses over one full-duplex byte stream.  A response
+    not read to its end leaves the stream out of step: the transport is then
+    broken and refuses further requests."""
+
+    def __init__(self, read: Callable[[int], bytes], write: Callable[[bytes], None],
+                 flush: Callable[[], None], label: str):
+        self._write = write
+        self._flush = flush
+        self.reader = FrameReader(read)
+        self.label = label
+        self.broken = False
+
+    def diagnostics(self) -> str:
+        """What the far side said before it went away (stderr), if anything."""
+        return ""
+
+    def _failed(self, exc: BaseException) -> RemoteError:
+        text = self.diagnostics().strip()
+        detail = f": {text.splitlines()[-1]}" if text else ""
+        return RemoteError(f"lost the connection to remote '{self.label}'{detail}")
+
+    @contextlib.contextmanager
+    def request(self, header, body=()) -> Iterator[FrameReader]:
+        if self.broken:
+            raise RemoteError(f"the connection to remote '{self.label}' is broken")
+        try:
+            self._write(encode(header))
+            for chunk in body:
+                self._write(chunk)
+            self._flush()
+        except (OSError, ValueError) as exc:
+            self.broken = True
+            raise self._failed(exc) from None
+        except BaseException:
+            self.broken = True
+            raise
+        try:
+            yield self.reader
+        except Closed as exc:
+            self.broken = True
+            raise self._failed(exc) from None
+        except BaseException:
+            self.broken = True
+            raise
+
+
+class PipeTransport(StreamTransport):
+    """The in-process pipe: a socket pair with a thread serving `server` on
+    the far end.  Directory remotes and the contract tests use it."""
+
+    def __init__(self, server: Server, label: str = "pipe"):
+        self._near, far = socket.socketpair()
+        self.server_error: BaseException | None = None
+        rfile = self._near.makefile("rb", buffering=0)
+        wfile = self._near.makefile("wb", buffering=1 << 16)
+        super().__init__(rfile.read, wfile.write, wfile.flush, label)
+        self._files = (rfile, wfile)
+
+        def run():
+            fr = far.makefile("rb", buffering=0)
+            fw = far.makefile("wb", buffering=1 << 16)
+            try:
+                serve_stream(server, fr.read, fw.write, fw.flush)
+            except BaseException as exc:  # reported to the client as a lost connection
+                self.server_error = exc
+            finally:
+                for f in (fr, fw):
+                    with contextlib.suppress(OSError):
+                        f.close()
+                far.close()
+
+        self._thread = threading.Thread(target=run, daemon=True, name=f"cl-pipe-{label}")
+        self._thread.start()
+
+    def diagnostics(self):
+        return "" if self.server_error is None else f"{type(self.server_error).__name__}: {self.server_error}"
+
+    def close(self):
+        for f in self._files:
+            with contextlib.suppress(OSError):
+                f.close()
+        with contextlib.suppress(OSError):
+            self._near.shutdown(socket.SHUT_RDWR)
+        self._near.close()
+        self._thread.join(timeout=30)

@@ -1,0 +1,355 @@
+"""The protocol contract (docs/protocol.md): push, pull, negotiation,
+verification, resumption and ref updates over the in-process pipe, against
+memory and disk stores."""
+
+import socket
+
+import pytest
+
+from cl.errors import CLError, CorruptObject
+from cl.objects.ids import hash_bytes
+from cl.objects.store import MemoryStore, write_object
+from cl.objects.types import Item, State, Tree, TreeEntry, MODE_FILE
+from cl.refs.store import MemoryRefStore
+from cl.remote import frames
+from cl.remote.client import Client
+from cl.remote.exchange import pull, push
+from cl.remote.frames import RemoteError
+from cl.remote.server import Server
+from cl.remote.transport import PipeTransport
+
+from .helpers import Side
+
+
+def project(side: Side, files=20):
+    """A worksheet with a dataset and a run depending on it."""
+    data = side.tree({f"f{i}": f"line {i}\n".encode() * (i + 1) for i in range(files)})
+    ds = side.bundle("data", data)
+    run = side.bundle("sort", deps=[ds], state="created")
+    side.worksheet("w1", "main", [ds, run])
+    return ds, run
+
+
+def names(side: Side):
+    return [n for n, _ in side.refs.items("bundles/")] + [n for n, _ in side.refs.items("worksheets/")]
+
+
+def same_refs(a: Side, b: Side):
+    return dict(a.refs.items("bundles/")) == dict(b.refs.items("bundles/")) and \
+        dict(a.refs.items("worksheets/")) == dict(b.refs.items("worksheets/"))
+
+
+def test_push_then_pull_round_trip(make_side):
+    a, remote, b = make_side(), make_side(), make_side()
+    project(a)
+    with a and remote.serve() as client:
+        out = push(a.store, a.refs, client, names(a))
+    assert [u.status for u in out.updates] == ["ok", "ok", "ok"]
+    assert same_refs(a, remote)
+    assert set(remote.store.ids()) == set(a.store.ids())
+    with remote.serve() as client:
+        out = pull(b.store, b.refs, client, ["worksheets/w1"])
+    assert {u.status for u in out.updates} == {"ok"}
+    assert same_refs(a, b)
+    assert set(b.store.ids()) == set(a.store.ids())
+
+
+def test_version_mismatch(make_side):
+    remote = make_side()
+    with remote.serve() as client:
+        with pytest.raises(RemoteError, match="version 99 is not spoken here"):
+            client._call({"op": "hello", "version": 99})
+        assert client.hello()["version"] == frames.VERSION  # the session stays usable
+
+
+def test_up_to_date_push_and_pull_send_nothing(make_side):
+    a, remote = make_side(), make_side()
+    project(a)
+    with remote.serve() as client:
+        push(a.store, a.refs, client, names(a))
+    before = set(remote.store.ids())
+    with remote.serve() as client:
+        out = push(a.store, a.refs, client, names(a))
+        assert {u.status for u in out.updates} == {"up to date"}
+        assert client.stats.have_asked == 0 and client.stats.sent_bytes == 0
+        assert client.stats.requests == 2  # hello, refs
+    with remote.serve() as client:
+        out = pull(a.store, a.refs, client, names(a))
+        assert {u.status for u in out.updates} == {"up to date"}
+        assert client.stats.received_objects == 0
+    assert set(remote.store.ids()) == before
+
+
+def test_have_prunes_subtree(make_side):
+    a, remote = make_side(), make_side()
+    ds, run = project(a, files=50)
+    with remote.serve() as client:
+        push(a.store, a.refs, client, names(a))
+    a.change(run, metadata={"name": "sort2"})
+    with remote.serve() as client:
+        out = push(a.store, a.refs, client, [f"bundles/{run}"])
+        # the new state, then its parent state and bundle: never the 50 blobs
+        assert client.stats.have_asked <= 4
+        assert client.stats.sent_objects == 1
+    assert [u.status for u in out.updates] == ["ok"]
+
+
+def test_put_refuses_object_without_children(make_side):
+    remote = make_side()
+    orphan = MemoryStore()
+    blob = orphan.write_bytes(b"not sent")
+    tree_id = write_object(orphan, Tree((TreeEntry("x", MODE_FILE, 8, blob),)))
+    with remote.serve() as client:
+        with pytest.raises(RemoteError, match=f"arrived before its child 0x{blob}"):
+            client.put(frames.object_frames(orphan, tree_id))
+        assert not remote.store.has(tree_id)
+        assert client.put(frames.object_frames(orphan, blob)) == 1  # still in step
+        assert client.put(frames.object_frames(orphan, tree_id)) == 1
+
+
+def test_tampered_object_is_rejected(make_side):
+    a, remote = make_side(), Side()  # the remote's store is tampered with behind its back
+    ds, run = project(remote)
+    victim = remote.store.read_bytes(remote.refs.get(f"bundles/{ds}"))
+    sid = remote.refs.get(f"bundles/{ds}")
+    remote.store.corrupt(sid, victim.replace(b"data", b"DATA"))
+    with remote.serve() as client:
+        with pytest.raises(CorruptObject, match=f"0x{sid}"):
+            pull(a.store, a.refs, client, ["worksheets/w1"])
+    assert not a.store.has(sid)
+    assert a.refs.items() == []
+    # and a tampered push is refused by the receiver
+    sender = Side()
+    project(sender)
+    blob_id = next(o for o in sender.store.ids() if sender.store.read_bytes(o).startswith(b"line 3"))
+    sender.store.corrupt(blob_id, b"evil bytes")
+    with make_side().serve() as client:
+        with pytest.raises(RemoteError, match=f"0x{blob_id}"):
+            push(sender.store, sender.refs, client, names(sender))
+
+
+class Flaky(PipeTransport):
+    """A pipe that breaks after a budget of bytes crossed the wire."""
+
+    def __init__(self, server, budget):
+        super().__init__(server, "flaky")
+        self.budget = budget
+        write, read = self._write, self.reader._read
+
+        def limited_write(data):
+            if len(data) > self.budget:
+                write(data[:max(self.budget, 0)])
+                self._flush()
+                self._near.shutdown(socket.SHUT_RDWR)
+                raise BrokenPipeError("cut")
+            self.budget -= len(data)
+            write(data)
+
+        def limited_read(n):
+            if self.budget <= 0:
+                self._near.shutdown(socket.SHUT_RDWR)
+                return b""
+            data = read(min(n, self.budget))
+            self.budget -= len(data)
+            return data
+
+        self._write = limited_write
+        self.reader._read = limited_read
+
+
+def test_interrupted_push_resumes(make_side):
+    a, remote = make_side(), make_side()
+    project(a, files=200)
+    total = len(list(a.store.ids()))
+    client = Client(Flaky(Server(remote.store, remote.refs), budget=20_000), "r")
+    with pytest.raises(RemoteError, match="lost the connection"):
+        push(a.store, a.refs, client, names(a))
+    client.close()
+    kept = len(list(remote.store.ids()))
+    assert 0 < kept < total
+    assert remote.refs.items() == []
+    with remote.serve() as client:
+        out = push(a.store, a.refs, client, names(a))
+        assert client.stats.sent_objects == total - kept
+    assert {u.status for u in out.updates} == {"ok"}
+    assert set(remote.store.ids()) == set(a.store.ids())
+
+
+def test_interrupted_pull_resumes(make_side):
+    remote, b = make_side(), make_side()
+    project(remote, files=200)
+    total = len(list(remote.store.ids()))
+    client = Client(Flaky(Server(remote.store, remote.refs), budget=40_000), "r")
+    with pytest.raises(RemoteError, match="lost the connection"):
+        pull(b.store, b.refs, client, ["worksheets/w1"])
+    client.close()
+    kept = len(list(b.store.ids()))
+    assert 0 < kept < total and b.refs.items() == []
+    with remote.serve() as client:
+        pull(b.store, b.refs, client, ["worksheets/w1"])
+        assert client.stats.received_objects <= total - kept + 6  # typed objects come again
+    assert same_refs(remote, b) and set(b.store.ids()) == set(remote.store.ids())
+
+
+def test_absent_object_only_for_deleted_data(make_side):
+    remote, b = make_side(), make_side()
+    ds, run = project(remote, files=3)
+    tree_id = next(o for o in remote.store.ids() if remote.store.read_bytes(o)[:1] == b"\x82"
+                   and b"tree" in remote.store.read_bytes(o))
+    remote.store.delete(tree_id)  # the data is gone but the bundle still says it is there
+    with remote.serve() as client:
+        with pytest.raises(RemoteError, match=f"lacks object 0x{tree_id}"):
+            pull(b.store, b.refs, client, ["worksheets/w1"])
+    assert b.refs.items() == [] and not any(b.store.has(r) for _, r in remote.refs.items())
+    remote.change(ds, data_deleted=True)  # now the absence is declared
+    with remote.serve() as client:
+        out = pull(b.store, b.refs, client, ["worksheets/w1"])
+    assert {u.status for u in out.updates} == {"ok"}
+    assert b.store.has(ds) and not b.store.has(tree_id)
+    # and it pushes on without the data
+    c = make_side()
+    with c.serve() as client:
+        out = push(b.store, b.refs, client, names(b))
+    assert {u.status for u in out.updates} == {"ok"}
+    assert c.store.has(ds) and not c.store.has(tree_id)
+
+
+def test_lost_race_is_rejected(make_side):
+    a = make_side()
+    ds, run = project(a)
+    name = f"bundles/{run}"
+
+    class Racing(MemoryRefStore):
+        """Another pusher moves the ref between our `refs` and our `update`."""
+        other = None
+
+        def set_if_equals(self, ref, old, new):
+            if ref == name and self.other is not None:
+                self._refs[ref], self.other = self.other, None
+            super().set_if_equals(ref, old, new)
+
+    remote = Side(MemoryStore(), Racing())
+    with remote.serve() as client:
+        push(a.store, a.refs, client, names(a))
+    theirs = remote.change(run, metadata={"name": "theirs"})
+    remote.refs._refs[name] = a.refs.get(name)   # the ref is back where we saw it …
+    remote.refs.other = theirs                    # … until the moment of our update
+    a.change(run, metadata={"name": "mine"})
+    with remote.serve() as client:
+        out = push(a.store, a.refs, client, [name])
+    assert out.updates[0].rejected and "moved" in out.updates[0].status
+    assert remote.refs.get(name) == theirs
+
+
+def test_update_checks_new_value(make_side):
+    a, remote = make_side(), make_side()
+    ds, run = project(a)
+    with remote.serve() as client:
+        push(a.store, a.refs, client, names(a))
+        ds_head = remote.refs.get(f"bundles/{ds}")
+        run_head = remote.refs.get(f"bundles/{run}")
+        results = client.update([
+            (f"bundles/{ds}", ds_head, run_head),          # a state of another bundle
+            (f"bundles/{ds}", ds_head, "ab" * 32),          # not here
+            ("worksheets/w1", remote.refs.get("worksheets/w1"), run_head),  # not a commit
+            ("HEAD", None, "w1"),                           # not pushable
+            (f"bundles/{ds}", ds_head, None),               # deletion
+        ])
+    assert all(r.startswith("rejected: ") for r in results), results
+    assert remote.refs.get(f"bundles/{ds}") == ds_head
+
+
+def test_bundles_before_worksheets(make_side):
+    a = make_side()
+    project(a)
+    seen = []
+
+    class Watching(MemoryRefStore):
+        def set_if_equals(self, name, old, new):
+            seen.append(name.split("/")[0])
+            super().set_if_equals(name, old, new)
+
+    remote = Side(MemoryStore(), Watching())
+    with remote.serve() as client:
+        push(a.store, a.refs, client, list(reversed(names(a))))
+    assert seen == ["bundles", "bundles", "worksheets"]
+
+
+def test_large_blob_round_trip(make_side):
+    a, remote, b = make_side(), make_side(), make_side()
+    big = bytes(range(256)) * (3 * 4096 + 7)  # ~3 MiB: several chunks
+    ds = a.bundle("big", a.blob(big))
+    a.worksheet("w1", "main", [ds])
+    with remote.serve() as client:
+        push(a.store, a.refs, client, names(a))
+    with remote.serve() as client:
+        pull(b.store, b.refs, client, ["worksheets/w1"])
+    assert b.store.read_bytes(hash_bytes(big)) == big
+
+
+def test_diverged_worksheet_merges_on_push(make_side):
+    a, remote = make_side(), make_side()
+    ds, run = project(a)
+    with remote.serve() as client:
+        push(a.store, a.refs, client, names(a))
+    b = make_side()
+    with remote.serve() as client:
+        pull(b.store, b.refs, client, ["worksheets/w1"])
+    a.add_items("w1", Item("markup", "from a"), author="alice")
+    b.add_items("w1", Item("markup", "from b"), author="bob")
+    b.change(run, metadata={"name": "sort", "description": "by b"})
+    a.change(run, metadata={"name": "sorted"})
+    with remote.serve() as client:
+        out = push(a.store, a.refs, client, names(a))
+    assert {u.status for u in out.updates} == {"ok", "up to date"}
+    with remote.serve() as client:
+        out = push(b.store, b.refs, client, names(b))
+    statuses = {u.name: u.status for u in out.updates}
+    assert statuses["worksheets/w1"] == "merged" and statuses[f"bundles/{run}"] == "merged"
+    merged = remote.ws("w1")
+    texts = [i.value for i in merged.items if i.kind == "markup"]
+    assert "from a" in texts and "from b" in texts          # nothing lost
+    assert any(t.startswith("<<<<<<< conflict") for t in texts)
+    assert remote.state(run).metadata == {"name": "sorted", "description": "by b"}
+    assert b.refs.get("worksheets/w1") == remote.refs.get("worksheets/w1")
+    # a pulls the merge: a fast-forward
+    with remote.serve() as client:
+        out = pull(a.store, a.refs, client, ["worksheets/w1"])
+    assert {u.name: u.status for u in out.updates}["worksheets/w1"] == "ok"
+    assert same_refs(a, remote)
+
+
+def test_force_push_overwrites(make_side):
+    a, remote, b = make_side(), make_side(), make_side()
+    ds, run = project(a)
+    with remote.serve() as client:
+        push(a.store, a.refs, client, names(a))
+        pull(b.store, b.refs, client, ["worksheets/w1"])
+    a.commit("w1", title="A")
+    b.commit("w1", title="B")
+    with remote.serve() as client:
+        push(a.store, a.refs, client, ["worksheets/w1"])
+        out = push(b.store, b.refs, client, ["worksheets/w1"], force=True)
+    assert out.updates[0].status == "forced"
+    assert remote.ws("w1").title == "B"
+
+
+def test_pull_merges_diverged_state(make_side):
+    """The remote's worker finished the run while we renamed it here."""
+    a, remote = make_side(), make_side()
+    ds, run = project(a)
+    with remote.serve() as client:
+        push(a.store, a.refs, client, names(a))
+    out_tree = remote.tree({"stdout": b"sorted\n"})
+    from cl.objects.types import Result
+    rid = write_object(remote.store, Result(bundle=run, contents=out_tree, exit_code=0,
+                                            started=1, finished=2))
+    remote.change(run, state="running")
+    remote.change(run, state="ready", result=rid)
+    a.change(run, metadata={"name": "renamed"})
+    with remote.serve() as client:
+        out = pull(a.store, a.refs, client, [f"bundles/{run}"])
+    assert {u.name: u.status for u in out.updates}[f"bundles/{run}"] == "merged"
+    merged = a.state(run)
+    assert (merged.state, merged.result, merged.metadata["name"]) == ("ready", rid, "renamed")
+    assert len(merged.parents) == 2
