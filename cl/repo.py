@@ -74,7 +74,9 @@ class Repository:
         return cls(find_repository_dir(start))
 
     @classmethod
-    def init(cls, directory: str, bare: bool = False, worksheet: str | None = None) -> "Repository":
+    def init(cls, directory: str, bare: bool = False, worksheet: str | None = None,
+             empty: bool = False) -> "Repository":
+        """`empty`: no first worksheet (`cl clone` brings the remote's)."""
         directory = os.path.abspath(directory)
         root = directory if bare else os.path.join(directory, DIRNAME)
         if os.path.exists(os.path.join(root, "repo.db")):
@@ -86,6 +88,8 @@ class Repository:
         repo = cls(root)
         repo.config.set("core", "bare", bare)
         repo.config.save()
+        if empty:
+            return repo
         name = worksheet or default_worksheet_name(directory)
         wid = repo.new_worksheet(name)
         repo.refs.set_if_equals("HEAD", None, wid)
