@@ -191,6 +191,12 @@ def test_disk_writes_go_through_tmp(disk_store, tmp_path):
     open(os.path.join(disk_store.root, "ab", "short"), "w").close()
     oid = disk_store.write_bytes(b"real")
     assert list(disk_store.ids()) == [oid]
+    # writes need tmp/: without it nothing reaches objects/
+    os.unlink(stray)
+    os.rmdir(disk_store.tmp)
+    with pytest.raises(OSError):
+        disk_store.write_bytes(b"never stored")
+    assert not disk_store.has(hash_bytes(b"never stored"))
 
 
 def test_disk_store_survives_reopen(disk_store):
