@@ -200,7 +200,7 @@ def wedit(repo, worksheet, path, name, title, tags):
     original = edit.text_form(repo, ws)
     from_editor = path is None
     if from_editor:
-        header = "".join(line.format(name=ws.name) + "\n" for line in EDIT_HEADER)
+        header = "".join(line.replace("{name}", ws.name) + "\n" for line in EDIT_HEADER)
         edited = click.edit(header + original, extension=".ws", require_save=True)
         if edited is None:
             click.echo("No change.")

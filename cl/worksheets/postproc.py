@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from cl.errors import InputError
 
 _SLICE = re.compile(r"\[(-?\d*):(-?\d*)\]\Z")
-_PRINTF = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?[sdifeEgGxXo%]\Z")
+_CONVERSION = re.compile(r"%(?:%|[-+ #0]*\d*(?:\.\d+)?([sdifeEgGxXo]))")
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,10 @@ def _parse_one(part: str) -> Step:
     if part in ("duration", "size", "date"):
         return Step(part)
     if part.startswith("%"):
-        if not _PRINTF.match(part):
+        kinds = [m[1] for m in _CONVERSION.finditer(part) if m[1]]
+        if len(kinds) != 1 or "%" in _CONVERSION.sub("", part):
             raise InputError(f"bad format in post-processor: '{part}'")
-        return Step("printf", (part,))
+        return Step("printf", (part, kinds[0]))
     if part.startswith("s/"):
         pieces = _split_sub(part[2:])
         if pieces is None:
@@ -114,12 +115,12 @@ def _apply_one(step: Step, value):
         n = _number(value)
         return value if n is None else date(n)
     if step.kind == "printf":
-        fmt = step.args[0]
-        if fmt[-1] in "difeEgGxXo":
+        fmt, kind = step.args
+        if kind in "difeEgGxXo":
             n = _number(value)
             if n is None:
                 return value
-            if fmt[-1] in "dixXo":
+            if kind in "dixXo":
                 n = int(n)
             try:
                 return fmt % n
