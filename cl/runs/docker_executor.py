@@ -1,0 +1,295 @@
+"""The Docker executor: each run is a container, through the Docker SDK's
+low-level API (one client per worker, kept open).  This is the only module
+that imports `docker`.
+
+The container sees the run directory at /cl-run (its working directory and
+HOME), each dependency bind-mounted read-only at /cl-run/<key>, runs as the
+worker's uid:gid, with no network unless asked, and carries the labels
+`cl.bundle=<id>` and `cl.repo=<repository>` so that a restarted worker can
+find it.  The command runs as `sh -c COMMAND` with stdout and stderr
+redirected to files in the run directory, so they are readable while it runs
+and survive a kill."""
+
+import os
+import socket
+import time
+from urllib.parse import urlparse
+
+from cl.runs.executor import Executor, Exit, Process, RunPlan, Usage
+from cl.runs.layout import RunError
+
+WORKDIR = "/cl-run"
+# $1 is the command; the streams go to files before the command starts.
+WRAPPER = 'exec >stdout 2>stderr </dev/null; exec /bin/sh -c "$1"'
+LABEL_BUNDLE = "cl.bundle"
+LABEL_REPO = "cl.repo"
+LABEL_WORKER = "cl.worker"
+
+
+def engine_problem(timeout: float = 2.0) -> str | None:
+    """None when a Docker Engine answers `GET /_ping`, else why not.  For
+    a local socket this is a raw request (milliseconds, no SDK import), so
+    `cl run` can afford it."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    url = urlparse(host)
+    if url.scheme not in ("unix", ""):
+        try:
+            import docker
+            client = docker.from_env(timeout=timeout)
+            client.ping()
+            client.close()
+            return None
+        except Exception as exc:
+            return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    path = url.path or host
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(path)
+            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            reply = s.recv(256)
+    except OSError as exc:
+        return f"{path}: {exc.strerror or exc}"
+    if not reply.startswith(b"HTTP/1.") or b" 200 " not in reply.split(b"\r\n", 1)[0] + b" ":
+        return f"{path}: unexpected answer to /_ping"
+    return None
+
+
+def _first_line(exc) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return " ".join(str(text).split()) or type(exc).__name__
+
+
+# --- resource use from the container's cgroups ---------------------------------
+
+
+class _Cgroups:
+    """Reads cpu time and peak memory of a container from its cgroups
+    (v1 or v2), found through its init process.  Docker keeps no numbers
+    after a container exits, so the worker samples while it runs."""
+
+    def __init__(self, pid: int):
+        self.memory = self.cpu = self.unified = None
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            names = controllers.split(",")
+            if "memory" in names:
+                self.memory = f"/sys/fs/cgroup/memory{path}"
+            if "cpuacct" in names:
+                self.cpu = f"/sys/fs/cgroup/{controllers}{path}"
+            if controllers == "":
+                self.unified = f"/sys/fs/cgroup{path}"
+
+    @staticmethod
+    def _read(path: str) -> str | None:
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def sample(self, usage: Usage) -> None:
+        if self.memory:
+            text = self._read(f"{self.memory}/memory.max_usage_in_bytes")
+            if text:
+                usage.peak_memory = max(usage.peak_memory, int(text))
+        elif self.unified:
+            text = self._read(f"{self.unified}/memory.peak") or self._read(f"{self.unified}/memory.current")
+            if text:
+                usage.peak_memory = max(usage.peak_memory, int(text))
+        if self.cpu:
+            user = self._read(f"{self.cpu}/cpuacct.usage_user")
+            system = self._read(f"{self.cpu}/cpuacct.usage_sys")
+            if user and system:
+                usage.cpu_user, usage.cpu_system = int(user), int(system)
+                return
+            stat = self._read(f"{self.cpu}/cpuacct.stat")
+            if stat:
+                fields = dict(line.split() for line in stat.splitlines() if line.strip())
+                tick = 10**9 // os.sysconf("SC_CLK_TCK")
+                usage.cpu_user = int(fields.get("user", 0)) * tick
+                usage.cpu_system = int(fields.get("system", 0)) * tick
+        elif self.unified:
+            stat = self._read(f"{self.unified}/cpu.stat")
+            if stat:
+                fields = dict(line.split() for line in stat.splitlines() if line.strip())
+                usage.cpu_user = int(fields.get("user_usec", 0)) * 1000
+                usage.cpu_system = int(fields.get("system_usec", 0)) * 1000
+
+
+# --- containers ------------------------------------------------------------------
+
+
+class DockerProcess(Process):
+    def __init__(self, api, container: str, pid: int | None = None):
+        self.api = api
+        self.container = self.ident = container
+        self._usage = Usage()
+        self._cgroups = _Cgroups(pid) if pid else None
+
+    @property
+    def usage(self) -> Usage:
+        return self._usage
+
+    def sample(self) -> None:
+        if self._cgroups is None:
+            try:
+                pid = self.api.inspect_container(self.container)["State"].get("Pid")
+            except Exception:
+                return
+            if not pid:
+                return
+            self._cgroups = _Cgroups(pid)
+        self._cgroups.sample(self._usage)
+
+    def wait(self) -> Exit:
+        import docker.errors
+        try:
+            code = self.api.wait(self.container, timeout=None)["StatusCode"]
+            state = self.api.inspect_container(self.container)["State"]
+        except docker.errors.NotFound:
+            return Exit(None, message="The container disappeared")
+        return Exit(code, oom=bool(state.get("OOMKilled")))
+
+    def kill(self) -> None:
+        import docker.errors
+        try:
+            self.api.kill(self.container)
+        except docker.errors.APIError:
+            pass  # already stopped
+
+    def remove(self) -> None:
+        import docker.errors
+        try:
+            self.api.remove_container(self.container, force=True)
+        except docker.errors.APIError:
+            pass
+
+
+class DockerExecutor(Executor):
+    name = "docker"
+
+    def __init__(self, pool: int = 16):
+        import docker
+        try:
+            self.client = docker.from_env(max_pool_size=pool)
+            self.api = self.client.api
+            self.api.ping()
+        except Exception as exc:
+            raise RunError(f"no Docker Engine answers: {_first_line(exc)}") from None
+        self._images: dict[str, dict] = {}
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- images --------------------------------------------------------------------
+
+    def image(self, name: str | None, progress) -> dict:
+        import docker.errors
+        if not name:
+            raise RunError("No image requested and no default image configured (run.image)")
+        try:
+            attrs = self.api.inspect_image(name)
+        except docker.errors.ImageNotFound:
+            self._pull(name, progress)
+            try:
+                attrs = self.api.inspect_image(name)
+            except docker.errors.ImageNotFound:
+                raise RunError(f"Image '{name}' is not available after pulling it") from None
+        except docker.errors.APIError as exc:
+            raise RunError(f"Image '{name}': {_first_line(exc)}") from None
+        digests = attrs.get("RepoDigests") or []
+        return {"name": name, "id": attrs["Id"], "digest": digests[0] if digests else ""}
+
+    def _pull(self, name: str, progress) -> None:
+        import docker.errors
+        layers: dict[str, tuple[int, int]] = {}
+        last = 0.0
+        progress(f"pulling image {name}")
+        try:
+            for event in self.api.pull(name, stream=True, decode=True):
+                if "error" in event:
+                    raise RunError(f"Image '{name}' is not available locally and could not be "
+                                   f"pulled: {' '.join(str(event['error']).split())}")
+                detail = event.get("progressDetail") or {}
+                if event.get("id") and detail.get("total"):
+                    layers[event["id"]] = (detail.get("current", 0), detail["total"])
+                now = time.monotonic()
+                if layers and now - last > 0.5:
+                    done = sum(c for c, _ in layers.values())
+                    total = sum(t for _, t in layers.values())
+                    progress(f"pulling image {name}: {done >> 20} of {total >> 20} MiB")
+                    last = now
+        except docker.errors.APIError as exc:
+            raise RunError(f"Image '{name}' is not available locally and could not be pulled: "
+                           f"{_first_line(exc)}") from None
+
+    # --- running ---------------------------------------------------------------------
+
+    def start(self, plan: RunPlan) -> DockerProcess:
+        import docker.errors
+        from docker.types import DeviceRequest, Mount
+        mounts = [Mount(target=WORKDIR, source=plan.run_dir, type="bind")]
+        mounts += [Mount(target=f"{WORKDIR}/{m.key}", source=m.source, type="bind", read_only=True)
+                   for m in plan.mounts if m.kind != "link"]
+        host = {"mounts": mounts, "network_mode": "bridge" if plan.network else "none"}
+        if plan.memory:
+            host["mem_limit"] = plan.memory
+            host["memswap_limit"] = plan.memory
+        if plan.cpus:
+            host["nano_cpus"] = plan.cpus * 10**9
+        if plan.cpuset:
+            host["cpuset_cpus"] = plan.cpuset
+        if plan.gpus:
+            if plan.gpuset:
+                ids = plan.gpuset.split(",")[:plan.gpus]
+                host["device_requests"] = [DeviceRequest(device_ids=ids, capabilities=[["gpu"]])]
+            else:
+                host["device_requests"] = [DeviceRequest(count=plan.gpus, capabilities=[["gpu"]])]
+        try:
+            created = self.api.create_container(
+                image=plan.image.get("id") or plan.image.get("name"),
+                command=["/bin/sh", "-c", WRAPPER, "cl-run", plan.command],
+                working_dir=WORKDIR, environment={"HOME": WORKDIR}, user=f"{plan.uid}:{plan.gid}",
+                labels={LABEL_BUNDLE: plan.bundle, LABEL_REPO: plan.repo_root,
+                        LABEL_WORKER: plan.worker},
+                host_config=self.api.create_host_config(**host), detach=True)
+        except docker.errors.APIError as exc:
+            raise RunError(f"The container could not be created: {_first_line(exc)}") from None
+        cid = created["Id"]
+        try:
+            self.api.start(cid)
+        except docker.errors.APIError as exc:
+            self._remove(cid)
+            raise RunError(f"The container could not start: {_first_line(exc)}") from None
+        return DockerProcess(self.api, cid)
+
+    def _remove(self, cid: str) -> None:
+        DockerProcess(self.api, cid).remove()
+
+    # --- recovery ----------------------------------------------------------------------
+
+    def _by_label(self, *labels: str) -> list[dict]:
+        return self.api.containers(all=True, filters={"label": list(labels)})
+
+    def recover(self, bid: str, claim: dict, repo_root: str) -> DockerProcess | None:
+        found = self._by_label(f"{LABEL_BUNDLE}={bid}", f"{LABEL_REPO}={repo_root}")
+        for c in found:
+            if claim.get("container") in (None, c["Id"]) or len(found) == 1:
+                return DockerProcess(self.api, c["Id"])
+        return None
+
+    def leftovers(self, repo_root: str) -> dict[str, DockerProcess]:
+        out = {}
+        for c in self._by_label(f"{LABEL_REPO}={repo_root}"):
+            bid = (c.get("Labels") or {}).get(LABEL_BUNDLE)
+            if bid:
+                out[bid] = DockerProcess(self.api, c["Id"])
+        return out

@@ -1,0 +1,107 @@
+"""Following a run from outside its worker: waiting until it ends
+(`cl wait`, `cl run -W`) and streaming its stdout/stderr while it runs
+(`cl run -t`, `cl wait -t`).
+
+Both poll the index (cheap SQLite reads, quick at first then slower).  While
+waiting, if no worker is alive any more, one is started again (per
+`run.auto_worker`), so a wait never hangs on a run nobody will execute."""
+
+import time
+from typing import Callable, Iterator
+
+from cl.errors import CLError
+from cl.index import runs as rindex
+from cl.objects.trees import NotInBundle, lookup
+from cl.objects.types import FINAL_STATES, State
+from cl.repo import Repository
+from cl.runs import queue
+from cl.runs.paths import STREAMS, run_dir
+
+RECHECK_WORKERS_S = 3.0
+
+
+class _Poller:
+    def __init__(self, repo: Repository, bid: str, on_notice: Callable[[str], None] | None):
+        self.repo = repo
+        self.bid = bid
+        self.delay = 0.005
+        self.on_notice = on_notice
+        self.last_check = self.started = time.monotonic()
+        self.last_reason = None
+
+    def state(self) -> str:
+        row = self.repo.index.bundle(self.bid, include_deleted=True)
+        if row is None:
+            raise CLError(f"no such bundle: 0x{self.bid}")
+        return row.state
+
+    def pause(self) -> None:
+        time.sleep(self.delay)
+        now = time.monotonic()
+        # quick polls for the first seconds (short runs end soon), then slower
+        self.delay = min(0.03 if now - self.started < 10 else 0.25, self.delay * 1.3)
+        if now - self.last_check > RECHECK_WORKERS_S:
+            self.last_check = now
+            if not rindex.live_workers(self.repo.db):
+                notice = queue.ensure_worker(self.repo)
+                if notice and self.on_notice:
+                    self.on_notice(notice)
+        if self.on_notice:
+            status = rindex.run_status(self.repo.db, self.bid)
+            reason = status["reason"] if status else None
+            if reason and reason != self.last_reason and reason.startswith("pulling"):
+                self.on_notice(reason)
+            self.last_reason = reason
+
+
+def wait(repo: Repository, bid: str, on_notice: Callable[[str], None] | None = None) -> State:
+    """Block until the run is ready, failed or killed; its final state."""
+    poller = _Poller(repo, bid, on_notice)
+    while poller.state() not in FINAL_STATES:
+        poller.pause()
+    return repo.head_state(bid)[1]
+
+
+def _read_from(path: str, offset: int) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(1 << 20)
+    except OSError:
+        return b""
+
+
+def tail(repo: Repository, bid: str, on_notice: Callable[[str], None] | None = None
+         ) -> Iterator[tuple[str, bytes]]:
+    """(stream name, bytes) chunks of stdout and stderr as the run writes
+    them, to the end; the end is read from the run's saved result."""
+    poller = _Poller(repo, bid, on_notice)
+    offsets = dict.fromkeys(STREAMS, 0)
+    path = run_dir(repo, bid)
+    while True:
+        final = poller.state() in FINAL_STATES
+        if final:
+            break
+        wrote = False
+        for name in STREAMS:
+            data = _read_from(f"{path}/{name}", offsets[name])
+            if data:
+                offsets[name] += len(data)
+                wrote = True
+                yield name, data
+        if wrote:
+            poller.delay = 0.01
+        else:
+            poller.pause()
+    contents = repo.contents(bid)
+    if contents is None:
+        return
+    for name in STREAMS:
+        try:
+            entry = lookup(repo.store, contents, name)
+        except NotInBundle:
+            continue
+        with repo.store.open(entry.id) as f:
+            f.seek(offsets[name])
+            while chunk := f.read(1 << 20):
+                yield name, chunk

@@ -1,0 +1,144 @@
+"""The run queue seen from outside a worker: which queued runs a worker may
+take, killing runs, waking the workers of a repository, and starting a
+detached worker when a run is queued and none is alive (config
+`run.auto_worker`)."""
+
+import dataclasses
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from cl.errors import CLError
+from cl.index import runs as rindex
+from cl.objects.types import FINAL_STATES, Bundle, Result
+from cl.repo import Repository, now_ns
+
+WAKE_PREFIX = "cl-worker-"
+KILL_REQUESTED = "Kill requested"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    bundle: str
+    priority: int
+    seq: int
+    cpus: int
+    gpus: int
+
+
+def _queue_matches(bundle: Bundle, tags) -> bool:
+    """Runs asking for a queue go to workers with that tag; others to any."""
+    queue = bundle.request.get("queue")
+    return not queue or queue in tags
+
+
+def candidates(repo: Repository, tags=(), cache: dict | None = None) -> list[Candidate]:
+    """Queued runs this worker could start now, best first (priority, then
+    age).  A run whose dependency failed or was removed is a candidate too:
+    taking it is how it gets failed with a message naming the dependency."""
+    cache = {} if cache is None else cache
+    out = []
+    for seq, bid in enumerate(rindex.queued_runs(repo.db)):
+        waiting = False
+        for dep in rindex.dependency_states(repo.db, bid):
+            if not dep["present"] or (not dep["deleted"] and dep["state"] not in FINAL_STATES):
+                waiting = True
+                break
+        if waiting:
+            continue
+        bundle = cache.get(bid)
+        if bundle is None:
+            bundle = cache[bid] = repo.bundle(bid)
+        if not _queue_matches(bundle, tags):
+            continue
+        request = bundle.request
+        out.append(Candidate(bid, int(request.get("priority") or 0), seq,
+                             int(request.get("cpus") or 1), int(request.get("gpus") or 0)))
+    out.sort(key=lambda c: (-c.priority, c.seq))
+    return out
+
+
+# --- waking workers --------------------------------------------------------------
+
+
+def wake_address(worker_id: str) -> str:
+    return WAKE_PREFIX + worker_id
+
+
+def notify(repo: Repository) -> None:
+    """Wake every live worker (a datagram on its abstract socket), so a new
+    run or a kill request is seen at once rather than at the next poll."""
+    for w in rindex.live_workers(repo.db):
+        if not w["address"]:
+            continue
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                s.sendto(b"!", "\0" + w["address"])
+        except OSError:
+            pass
+
+
+def ensure_worker(repo: Repository) -> str | None:
+    """Wake the live workers, or start a detached one when none is alive
+    and the config allows it.  Returns a one-line notice for the user
+    (the local executor was chosen, or nobody will run the queue), or None."""
+    live = rindex.live_workers(repo.db)
+    if live:
+        notify(repo)
+        notes = [w["note"] for w in live if w["note"]]
+        return notes[0] if notes else None
+    if not repo.config.get("run", "auto_worker", True):
+        return "no worker is running: start one with 'cl worker'"
+    choice = repo.config.get("run", "executor", "auto")
+    note = ""
+    if choice == "auto":
+        from cl.runs.docker_executor import engine_problem
+        problem = engine_problem()
+        if problem is not None:
+            choice = "local"
+            note = f"no Docker Engine answers ({problem}); runs use the local executor"
+    with repo.db.transaction():
+        if rindex.live_workers(repo.db):  # another `cl` started one meanwhile
+            return note or None
+        wid = secrets.token_hex(8)
+        log = open(repo.path("runs", "worker.log"), "ab")
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "cl", "worker", "--id", wid, "--executor", choice,
+                 "--parallel", str(repo.config.get("run", "parallel", 1)),
+                 "--idle-timeout", str(repo.config.get("run", "worker_idle", "10m"))],
+                cwd=repo.root, env={**os.environ, "CODALAB_DIR": repo.root},
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                close_fds=True)
+        finally:
+            log.close()
+        rindex.register_worker(repo.db, wid, pid=proc.pid, executor="starting", parallel=1,
+                               note=note)
+    return note or None
+
+
+# --- killing --------------------------------------------------------------------
+
+
+def kill(repo: Repository, bid: str) -> str:
+    """Kill a run: a queued one at once (`killed`), a claimed one by asking
+    its worker (`requested`), which stops it and keeps its partial output."""
+    row = repo.index.bundle(bid)
+    if row is None or row.kind != "run":
+        raise CLError(f"not a run: 0x{bid[:8]}" + (f" ({row.name})" if row else ""))
+    with repo.db.transaction():
+        row = repo.index.bundle(bid)
+        if row.state in FINAL_STATES:
+            raise CLError(f"run {row.name} (0x{bid[:8]}) has already finished: {row.state}")
+        if rindex.get_claim(repo.db, bid) is None:
+            t = now_ns()
+            rid = repo.write(Result(bundle=bid, contents=None, exit_code=None, started=t,
+                                    finished=t, failure=KILL_REQUESTED))
+            repo.update_state(bid, lambda s: dataclasses.replace(s, state="killed", result=rid))
+            return "killed"
+        rindex.request_kill(repo.db, bid)
+    notify(repo)
+    return "requested"
