@@ -29,9 +29,12 @@ class Client:
         self.name = name or transport.label
         self.stats = Stats()
         self._hello: dict | None = None
+        self.resources: list = []  # closed with the client (e.g. a directory remote's repository)
 
     def close(self) -> None:
         self.transport.close()
+        for resource in self.resources:
+            resource.close()
 
     def __enter__(self):
         return self

@@ -95,7 +95,7 @@ def push(store: ObjectStore, refs: RefStore, client: Client, names: list[str],
             decided[name] = (OK, None, mine)
         elif force:
             decided[name] = (FORCED, theirs, mine)
-        elif store.has(theirs) and is_ancestor(read, theirs, mine):
+        elif is_ancestor(read, theirs, mine, has=fetcher.has):
             decided[name] = (OK, theirs, mine)
         else:
             diverged.append(name)

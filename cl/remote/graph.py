@@ -63,8 +63,21 @@ def history(read: Reader, head: str) -> dict[str, object]:
     return seen
 
 
-def is_ancestor(read: Reader, ancestor: str, head: str) -> bool:
-    return ancestor in history(read, head)
+def is_ancestor(read: Reader, ancestor: str, head: str, has=None) -> bool:
+    """Whether `ancestor` is in the history of `head`.  With `has`, commits
+    this side does not hold are not walked through (their history is not
+    here), so the question can be asked about a remote's head."""
+    seen: set = set()
+    stack = [head]
+    while stack:
+        oid = stack.pop()
+        if oid == ancestor:
+            return True
+        if oid in seen or (has is not None and not has(oid)):
+            continue
+        seen.add(oid)
+        stack.extend(read(oid).parents)
+    return False
 
 
 def merge_base(read: Reader, a: str, b: str) -> str | None:

@@ -1,0 +1,53 @@
+"""The HTTP transport: one streaming `POST /sync/v1/<op>` per request, the
+request frames as the body and the response frames as the response body,
+with `Authorization: Bearer <token>`.  The only module that imports httpx."""
+
+import contextlib
+import itertools
+
+from cl.remote.frames import FrameReader, RemoteError, encode
+from cl.remote.transport import Transport
+
+
+class HttpTransport(Transport):
+    def __init__(self, base_url: str, token: str | None, label: str):
+        import httpx
+
+        self._httpx = httpx
+        headers = {"user-agent": "cl"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers,
+                                    timeout=httpx.Timeout(60.0, read=600.0))
+        self.base_url = base_url
+        self.label = label
+
+    @contextlib.contextmanager
+    def request(self, header, body=()):
+        httpx = self._httpx
+        content = itertools.chain([encode(header)], body)
+        try:
+            with self._client.stream("POST", f"/sync/v1/{header['op']}", content=content) as resp:
+                if resp.status_code == 401:
+                    raise RemoteError(f"wrong token for remote '{self.label}' "
+                                      f"(set remote.{self.label}.token or CL_TOKEN)")
+                if resp.status_code != 200:
+                    resp.read()
+                    raise RemoteError(f"remote '{self.label}' answered HTTP {resp.status_code}: "
+                                      f"{resp.text[:200].strip()}")
+                chunks = resp.iter_raw()
+                pending = bytearray()
+
+                def read(n):
+                    if not pending:
+                        pending.extend(next(chunks, b""))
+                    out = bytes(pending[:n])
+                    del pending[:n]
+                    return out
+
+                yield FrameReader(read)
+        except httpx.TransportError as exc:
+            raise RemoteError(f"cannot reach remote '{self.label}' at {self.base_url}: {exc}") from None
+
+    def close(self):
+        self._client.close()

@@ -1,0 +1,144 @@
+"""SSH transports: a paramiko exec channel running `cl serve-stdio PATH` on
+the far side (honouring ~/.ssh/config, the agent, keys and known hosts), or
+— when config `ssh.command` is set — that command (e.g. the system `ssh`) as
+a subprocess.  Both are byte streams for StreamTransport.  The only module
+that imports paramiko."""
+
+import getpass
+import os
+import shlex
+import socket
+import subprocess
+import threading
+
+from cl.remote.frames import RemoteError
+from cl.remote.transport import StreamTransport
+from cl.remote.urls import RemoteURL
+
+WINDOW = 64 << 20
+MAX_PACKET = 1 << 18
+
+
+def remote_command(url: RemoteURL, cl: str = "cl") -> str:
+    path = url.path
+    if path.startswith("~/"):
+        quoted = "~/" + shlex.quote(path[2:])
+    elif path == "~":
+        quoted = "~"
+    else:
+        quoted = shlex.quote(path)
+    return f"{cl} serve-stdio {quoted}"
+
+
+class ParamikoTransport(StreamTransport):
+    def __init__(self, url: RemoteURL, label: str, cl: str = "cl"):
+        import paramiko
+
+        config_path = os.path.expanduser("~/.ssh/config")
+        config = paramiko.SSHConfig.from_path(config_path) if os.path.exists(config_path) \
+            else paramiko.SSHConfig()
+        host = config.lookup(url.host)
+        hostname = host.get("hostname", url.host)
+        port = url.port or int(host.get("port", 22))
+        user = url.user or host.get("user") or getpass.getuser()
+        only = host.get("identitiesonly", "no").lower() == "yes"
+        where = f"{user}@{hostname}:{port}"
+
+        client = paramiko.SSHClient()
+        client.load_system_host_keys()
+        for known in host.get("userknownhostsfile", "").split():
+            known = os.path.expanduser(known)
+            if os.path.exists(known):
+                client.load_host_keys(known)
+        strict = host.get("stricthostkeychecking", "yes").lower()
+        client.set_missing_host_key_policy(
+            paramiko.AutoAddPolicy() if strict in ("no", "off", "accept-new") else paramiko.RejectPolicy())
+        try:
+            client.connect(hostname, port=port, username=user,
+                           key_filename=[os.path.expanduser(k) for k in host.get("identityfile", [])] or None,
+                           allow_agent=not only, look_for_keys=not only, timeout=30,
+                           banner_timeout=30, auth_timeout=30)
+        except paramiko.AuthenticationException:
+            client.close()
+            raise RemoteError(f"ssh: permission denied for {where} (no key the server accepts)") from None
+        except paramiko.SSHException as exc:
+            client.close()
+            raise RemoteError(f"ssh: {where}: {exc}") from None
+        except (OSError, socket.timeout) as exc:
+            client.close()
+            raise RemoteError(f"ssh: cannot connect to {where}: {exc.strerror or exc}") from None
+        self._client = client
+        channel = client.get_transport().open_session(window_size=WINDOW, max_packet_size=MAX_PACKET)
+        channel.exec_command(remote_command(url, cl))
+        self._channel = channel
+        super().__init__(channel.recv, channel.sendall, lambda: None, label)
+
+    def diagnostics(self) -> str:
+        chunks = []
+        while self._channel.recv_stderr_ready():
+            chunks.append(self._channel.recv_stderr(65536))
+        return b"".join(chunks).decode(errors="replace")
+
+    def close(self) -> None:
+        try:
+            self._channel.shutdown_write()
+        except Exception:  # the channel may already be gone
+            pass
+        self._channel.close()
+        self._client.close()
+
+
+class CommandTransport(StreamTransport):
+    """A stream to a subprocess: `ssh [opts] [user@]host 'cl serve-stdio PATH'`."""
+
+    def __init__(self, argv: list[str], label: str):
+        try:
+            self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, bufsize=0)
+        except OSError as exc:
+            raise RemoteError(f"cannot run '{argv[0]}': {exc.strerror}") from None
+        self._stderr = bytearray()
+        self._reader = threading.Thread(target=self._collect, daemon=True)
+        self._reader.start()
+        out_fd = self._proc.stdout.fileno()
+        stdin = self._proc.stdin
+
+        def write(data):
+            view = memoryview(data)
+            while view:
+                view = view[stdin.write(view):]
+
+        super().__init__(lambda n: os.read(out_fd, n), write, lambda: None, label)
+
+    def _collect(self):
+        for line in self._proc.stderr:
+            self._stderr += line
+
+    def diagnostics(self) -> str:
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._reader.join(timeout=2)
+        return self._stderr.decode(errors="replace")
+
+    def close(self) -> None:
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc.stdout.close()
+
+
+def system_ssh_argv(command: str, url: RemoteURL, cl: str = "cl") -> list[str]:
+    argv = shlex.split(command)
+    if url.port:
+        argv += ["-p", str(url.port)]
+    argv.append(f"{url.user}@{url.host}" if url.user else url.host)
+    argv.append(remote_command(url, cl))
+    return argv

@@ -1,0 +1,61 @@
+"""Remote URLs: `ssh://[user@]host[:port]/path`, scp-like `[user@]host:path`,
+`http(s)://host:port[/prefix]`, `file:///path` and plain directory paths."""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cl.errors import UsageError
+
+_SCP = re.compile(r"(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.*)\Z")
+
+
+@dataclass(frozen=True)
+class RemoteURL:
+    kind: str            # "dir", "ssh" or "http"
+    text: str
+    path: str = ""
+    host: str = ""
+    port: int | None = None
+    user: str | None = None
+
+    @property
+    def base(self) -> str:
+        """The HTTP base URL."""
+        return self.text.rstrip("/")
+
+
+def is_url(text: str) -> bool:
+    """Whether a command-line word names a remote location rather than a
+    worksheet or bundle (worksheet names hold neither '/' nor ':')."""
+    return "/" in text or ":" in text or text in (".", "..")
+
+
+def parse_url(text: str) -> RemoteURL:
+    if not text:
+        raise UsageError("empty remote URL")
+    if "://" in text:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        try:
+            port = parts.port
+        except ValueError:
+            raise UsageError(f"bad port in remote URL: '{text}'") from None
+        if scheme in ("http", "https"):
+            if not parts.hostname:
+                raise UsageError(f"no host in remote URL: '{text}'")
+            return RemoteURL("http", text, parts.path, parts.hostname, port, parts.username)
+        if scheme == "ssh":
+            if not parts.hostname or not parts.path:
+                raise UsageError(f"an ssh URL needs a host and a path: '{text}'")
+            path = parts.path
+            if path.startswith("/~"):
+                path = path[1:]
+            return RemoteURL("ssh", text, path, parts.hostname, port, parts.username)
+        if scheme == "file":
+            return RemoteURL("dir", text, parts.path)
+        raise UsageError(f"unknown remote URL scheme '{scheme}' (ssh, http, https, file)")
+    m = _SCP.match(text)
+    if m and not text.startswith(("/", ".")):
+        return RemoteURL("ssh", text, m["path"] or ".", m["host"], None, m["user"])
+    return RemoteURL("dir", text, text)

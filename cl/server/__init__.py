@@ -1,0 +1,2 @@
+"""`cl server`: the HTTP application serving a repository (sync endpoints
+behind bearer tokens)."""

@@ -1,0 +1,151 @@
+"""`cl cp [REMOTE::]SPEC [REMOTE::]WS` and `cl wadd [REMOTE::]WS
+[REMOTE::]WS`: add a bundle (or a worksheet's items) to a worksheet in this
+or another repository, bringing every bundle along with its dependencies —
+which CodaLab's cp never did.  Objects travel through the local store; a
+remote worksheet gets a new commit on top of its head, written in memory
+and pushed (no need to fetch the worksheet's whole closure)."""
+
+import contextlib
+from dataclasses import replace
+
+from cl.bundles.specs import resolve_bundle, resolve_worksheet
+from cl.objects.ids import ObjectId
+from cl.objects.store import MemoryStore, ObjectStore, write_object
+from cl.objects.types import Item, Worksheet
+from cl.refs.store import MemoryRefStore
+from cl.remote import exchange
+from cl.repo import Repository, now_ns
+from cl.sync import closure
+from cl.sync.refstore import RepoRefStore
+from cl.sync.remotes import open_remote
+from cl.sync.view import RemoteView, split_remote
+
+
+class OverlayStore(ObjectStore):
+    """New objects in memory over a store that is only read."""
+
+    def __init__(self, base: ObjectStore):
+        self.base = base
+        self.top = MemoryStore()
+
+    def has(self, oid):
+        return self.top.has(oid) or self.base.has(oid)
+
+    def _pick(self, oid):
+        return self.top if self.top.has(oid) else self.base
+
+    def read_bytes(self, oid):
+        return self._pick(oid).read_bytes(oid)
+
+    def open(self, oid):
+        return self._pick(oid).open(oid)
+
+    def size(self, oid):
+        return self._pick(oid).size(oid)
+
+    def write_bytes(self, data):
+        return self.top.write_bytes(data)
+
+    def write_stream(self, stream, expected=None):
+        return self.top.write_stream(stream, expected)
+
+
+def _ref_values(repo: Repository, names) -> dict[str, str]:
+    return {n: repo.refs.get(n) for n in names if repo.refs.get(n)}
+
+
+class _Copy:
+    def __init__(self, repo: Repository, stack: contextlib.ExitStack):
+        self.repo = repo
+        self.stack = stack
+        self.clients: dict[str, object] = {}
+
+    def client(self, name: str):
+        if name not in self.clients:
+            self.clients[name] = self.stack.enter_context(open_remote(self.repo, name))
+        return self.clients[name]
+
+    def gather(self, remote: str | None, bids: list[str]) -> dict[str, str]:
+        """Bundle refs (with ancestors) of the source, their objects in the local store."""
+        if remote is None:
+            return _ref_values(self.repo, closure.bundle_refs(self.repo, bids))
+        values, _ = exchange.fetch_closure(self.repo.store, self.client(remote),
+                                           [f"bundles/{b}" for b in bids])
+        return {n: v for n, v in values.items() if n.startswith("bundles/")}
+
+    def deliver(self, src: str | None, dst: str | None, values: dict[str, str]) -> list[str]:
+        """Make the destination hold those bundle refs; rejected lines, if any."""
+        if not values or src == dst:
+            return []
+        if dst is None:
+            outcome = exchange.pull(self.repo.store, RepoRefStore(self.repo), self.client(src),
+                                    list(values))
+        else:
+            refs = MemoryRefStore()
+            for name, value in values.items():
+                refs.set_if_equals(name, None, value)
+            outcome = exchange.push(self.repo.store, refs, self.client(dst), list(values))
+        return [f"{u.name}: {u.status}" for u in outcome.rejected]
+
+    def append(self, dst: str | None, ws_spec: str, items: list[Item], message: str) -> str:
+        """Append items to the destination worksheet; its name."""
+        if dst is None:
+            wid = resolve_worksheet(self.repo, ws_spec)
+            self.repo.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + tuple(items)), message)
+            return self.repo.worksheet_head(wid)[1].name
+        client = self.client(dst)
+        view = RemoteView(client)
+        wid = view.resolve_worksheet(ws_spec)
+        head, ws = view.worksheet(wid)
+        new = replace(ws, parents=(ObjectId(head),), time=now_ns(), author=self.repo.user(),
+                      message=message, items=ws.items + tuple(items))
+        overlay = OverlayStore(self.repo.store)
+        commit = write_object(overlay, new)
+        refs = MemoryRefStore()
+        refs.set_if_equals(f"worksheets/{wid}", None, commit)
+        outcome = exchange.push(overlay, refs, client, [f"worksheets/{wid}"])
+        if outcome.rejected:
+            from cl.errors import Conflict
+            raise Conflict(f"worksheet '{ws.name}' on remote '{dst}': {outcome.rejected[0].status}")
+        return f"{dst}::{ws.name}"
+
+
+def _where(remote: str | None, name: str) -> str:
+    return f"{remote}::{name}" if remote else name
+
+
+def copy_bundle(repo: Repository, spec: str, ws_spec: str) -> str:
+    src, bundle_spec = split_remote(spec)
+    dst, ws_name = split_remote(ws_spec)
+    with contextlib.ExitStack() as stack:
+        job = _Copy(repo, stack)
+        if src is None:
+            bid = resolve_bundle(repo, bundle_spec)
+        else:
+            bid = RemoteView(job.client(src)).resolve_bundle(bundle_spec)
+        problems = job.deliver(src, dst, job.gather(src, [bid]))
+        if problems:
+            from cl.errors import Conflict
+            raise Conflict("could not copy: " + "; ".join(problems))
+        where = job.append(dst, ws_name, [Item("bundle", bid)], f"cp 0x{bid[:8]}")
+    return f"0x{bid[:8]} added to worksheet {where if dst else _where(dst, where)}"
+
+
+def copy_items(repo: Repository, source: str, dest: str) -> str:
+    src, src_ws = split_remote(source)
+    dst, dst_ws = split_remote(dest)
+    with contextlib.ExitStack() as stack:
+        job = _Copy(repo, stack)
+        if src is None:
+            ws: Worksheet = repo.worksheet_head(resolve_worksheet(repo, src_ws))[1]
+        else:
+            view = RemoteView(job.client(src))
+            ws = view.worksheet(view.resolve_worksheet(src_ws))[1]
+        items = [i for i in ws.items if i.kind != "worksheet"]
+        bids = list(dict.fromkeys(i.value for i in items if i.kind == "bundle"))
+        problems = job.deliver(src, dst, job.gather(src, bids))
+        if problems:
+            from cl.errors import Conflict
+            raise Conflict("could not copy: " + "; ".join(problems))
+        where = job.append(dst, dst_ws, items, f"wadd {_where(src, ws.name)}")
+    return f"{len(items)} items of {_where(src, ws.name)} added to worksheet {where}"

@@ -1,0 +1,166 @@
+"""push, pull and clone: open the remote, choose the refs, let cl/remote
+move objects and refs (through RepoRefStore, so the index follows), and
+turn the outcome into report lines people read."""
+
+import os
+import shutil
+from dataclasses import dataclass, field
+
+from cl.errors import CLError, UsageError
+from cl.objects.types import State, Worksheet
+from cl.remote import exchange
+from cl.remote.client import Client
+from cl.remote.urls import parse_url
+from cl.repo import Repository
+from cl.sync import closure
+from cl.sync.refstore import RepoRefStore
+from cl.sync.remotes import DEFAULT, open_remote, open_url, remotes, resolve
+from cl.sync.view import RemoteView
+
+
+@dataclass(frozen=True)
+class Line:
+    """One ref of the report: `worksheet demo: ok`."""
+
+    kind: str
+    label: str
+    ref: str
+    status: str
+
+    @property
+    def rejected(self) -> bool:
+        return self.status.startswith("rejected")
+
+
+@dataclass
+class Report:
+    remote: str
+    lines: list[Line] = field(default_factory=list)
+    sent: int = 0
+    received: int = 0
+
+    @property
+    def rejected(self) -> list[Line]:
+        return [line for line in self.lines if line.rejected]
+
+
+def _label(repo: Repository, update: exchange.RefUpdate) -> Line:
+    kind, key = update.name.split("/", 1)
+    value = update.new or update.old
+    label = key
+    try:
+        obj = repo.read(value) if value and repo.store.has(value) else None
+    except CLError:
+        obj = None
+    if kind == "worksheets":
+        label = obj.name if isinstance(obj, Worksheet) else key[:8]
+        return Line("worksheet", label, update.name, update.status)
+    name = obj.metadata.get("name", "") if isinstance(obj, State) else ""
+    return Line("bundle", f"0x{key[:8]} {name}".rstrip(), update.name, update.status)
+
+
+def _report(repo: Repository, client: Client, outcome: exchange.Outcome) -> Report:
+    return Report(client.name, [_label(repo, u) for u in outcome.updates],
+                  sent=client.stats.sent_objects, received=client.stats.received_objects)
+
+
+def split_remote_arg(repo: Repository, args) -> tuple[str | None, list[str]]:
+    """`cl push [REMOTE] [WS|SPEC…]`: the first word is a remote when it is
+    a configured remote's name or a URL."""
+    args = list(args)
+    if args and (args[0] in remotes(repo) or _looks_like_url(args[0])):
+        return args[0], args[1:]
+    return None, args
+
+
+def _looks_like_url(text: str) -> bool:
+    from cl.remote.urls import is_url
+    return is_url(text) and "::" not in text
+
+
+def push(repo: Repository, remote: str | None, what=(), everything=False, force=False) -> Report:
+    names = closure.push_refs(repo, what, everything)
+    with open_remote(repo, remote) as client:
+        outcome = exchange.push(repo.store, RepoRefStore(repo), client, names, force=force)
+        return _report(repo, client, outcome)
+
+
+def pull_refs(repo: Repository, view: RemoteView, what, everything: bool) -> list[str]:
+    if everything:
+        refs = view.client.refs(prefixes=["bundles/", "worksheets/"])
+        return sorted(refs)
+    if not what:
+        wid = closure.current_worksheet(repo)
+        if not view.client.refs(names=[f"worksheets/{wid}"]):
+            _, ws = repo.worksheet_head(wid)
+            raise CLError(f"worksheet '{ws.name}' is not on remote '{view.client.name}'",
+                          hint="push it first, or name a worksheet to pull")
+        return [f"worksheets/{wid}"]
+    names = []
+    for spec in what:
+        wid = None if "//" in spec else view.find_worksheet(spec)
+        if wid is not None:
+            names.append(f"worksheets/{wid}")
+        else:
+            names.append(f"bundles/{view.resolve_bundle(spec)}")
+    return names
+
+
+def pull(repo: Repository, remote: str | None, what=(), everything=False) -> Report:
+    with open_remote(repo, remote) as client:
+        names = pull_refs(repo, RemoteView(client), what, everything)
+        outcome = exchange.pull(repo.store, RepoRefStore(repo), client, names)
+        return _report(repo, client, outcome)
+
+
+def default_clone_dir(url: str) -> str:
+    parsed = parse_url(url)
+    if parsed.kind == "http":
+        return parsed.host
+    path = parsed.path.rstrip("/")
+    base = os.path.basename(path)
+    if base == ".codalab":
+        base = os.path.basename(os.path.dirname(path))
+    return base or "clone"
+
+
+def clone(url: str, directory: str | None = None) -> tuple[Repository, Report]:
+    """A new repository in `directory` with everything the remote has,
+    `origin` pointing at it, and the remote's current worksheet current."""
+    directory = directory or default_clone_dir(url)
+    if os.path.exists(directory) and os.listdir(directory):
+        raise UsageError(f"destination exists and is not empty: '{directory}'")
+    parsed = parse_url(url)
+    if parsed.kind == "dir":
+        url = os.path.abspath(parsed.path)
+    created = not os.path.exists(directory)
+    client = None
+    repo = None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        repo = Repository.init(directory, empty=True)
+        client = open_url(url, DEFAULT, repo.config, os.environ.get("CL_TOKEN"))
+        client.hello()
+        repo.config.set("remote", DEFAULT, {"url": url})
+        repo.config.save()
+        names = sorted(client.refs(prefixes=["bundles/", "worksheets/"]))
+        outcome = exchange.pull(repo.store, RepoRefStore(repo), client, names)
+        head = client.refs(names=["HEAD"]).get("HEAD")
+        if head and repo.refs.get(f"worksheets/{head}"):
+            repo.refs.set_if_equals("HEAD", None, head)
+        report = _report(repo, client, outcome)
+    except BaseException:
+        if client is not None:
+            client.close()
+        if repo is not None:
+            repo.close()
+        if created:
+            shutil.rmtree(directory, ignore_errors=True)
+        else:
+            shutil.rmtree(os.path.join(directory, ".codalab"), ignore_errors=True)
+        raise
+    client.close()
+    return repo, report
+
+
+__all__ = ["push", "pull", "clone", "Report", "Line", "split_remote_arg", "resolve"]

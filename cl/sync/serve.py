@@ -1,0 +1,20 @@
+"""`cl serve-stdio PATH`: one protocol session over standard input and
+output — what an SSH remote runs on the far side."""
+
+import os
+
+from cl.remote.server import serve_stream
+from cl.sync.remotes import local_server, repository_at
+
+
+def serve_stdio(path: str, in_fd: int = 0, out_fd: int = 1) -> None:
+    repo = repository_at(path)
+    out = os.fdopen(os.dup(out_fd), "wb", buffering=1 << 16)
+    try:
+        serve_stream(local_server(repo), lambda n: os.read(in_fd, n), out.write, out.flush)
+    finally:
+        try:
+            out.close()
+        except OSError:
+            pass
+        repo.close()
