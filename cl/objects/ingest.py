@@ -41,7 +41,10 @@ class _Ingest:
         self.pool = pool
 
     def file(self, path: str, st: os.stat_result) -> Contents:
-        oid, size = self.store.write_file(path)
+        try:
+            oid, size = self.store.write_file(path)
+        except PermissionError:
+            raise InputError(f"permission denied: '{path}'") from None
         if self.opts.progress:
             self.opts.progress(size)
         mode = MODE_EXEC if st.st_mode & 0o111 else MODE_FILE
@@ -78,7 +81,11 @@ class _Ingest:
 
     def directory(self, path: str, rel: str, ancestors: frozenset = frozenset()) -> Contents:
         files, others = [], []
-        with os.scandir(path) as it:
+        try:
+            it = os.scandir(path)
+        except PermissionError:
+            raise InputError(f"permission denied: '{path}'") from None
+        with it:
             for de in it:
                 sub = f"{rel}/{de.name}" if rel else de.name
                 if de.name in self.opts.skip_names or _excluded(sub, de.name, self.opts.exclude):
