@@ -171,7 +171,7 @@ def _toward_output(repo, request: Request, inputs: list[str], depth: int, shown:
     # which of their dependencies are inputs (CodaLab reads their infos).
     edges, _ = q.closure_edges(repo.db, out, up=True, depth=depth + 1)
     parents: dict[str, list[str]] = {}
-    for child, _key, parent, _path in edges:
+    for child, _key, parent, *_ in edges:
         parents.setdefault(child, []).append(parent)
     region = set(parents) | {out}
     for old in inputs:
@@ -189,7 +189,7 @@ def _downstream(repo, inputs: list[str], depth: int, shown: dict) -> list[str]:
             raise CLError(f"nothing depends on '{shown[old]}': there is nothing to mimic")
         region.update(e[0] for e in edges)
     parents: dict[str, list[str]] = {}
-    for child, _key, parent, _path in q.parent_edges(repo.db, sorted(region)):
+    for child, _key, parent, *_ in q.parent_edges(repo.db, sorted(region)):
         parents.setdefault(child, []).append(parent)
     return choose(parents, region, inputs, _seqs(repo, region))
 

@@ -8,6 +8,8 @@ names from the bundles table: no bundle object is read, so printing the
 
 import json
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
 from cl.index import provenance as q
 from cl.objects.ids import ObjectId
@@ -22,8 +24,9 @@ DESCENDANTS = "descendants"
 MAX_INDENT = 30
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
+    """A bundle in a provenance graph, summarized from the index."""
+
     id: ObjectId
     name: str
     kind: str
@@ -41,8 +44,7 @@ class Node:
                 "deleted": self.deleted, "missing": self.missing}
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     """`child` sees `parent`/`path` at `key`."""
 
     parent: ObjectId
@@ -76,8 +78,10 @@ class Graph:
         if self.direction == ANCESTORS:
             for e in self.edges:
                 out.setdefault(e.child, []).append(e)
+            by_key = attrgetter("key")
             for edges in out.values():
-                edges.sort(key=lambda e: e.key)
+                if len(edges) > 1:
+                    edges.sort(key=by_key)
         else:
             for e in self.edges:
                 out.setdefault(e.parent, []).append(e)
@@ -106,36 +110,44 @@ class Graph:
         return level
 
 
+def _node(oid: ObjectId, summary) -> Node:
+    if summary is None:
+        return Node(oid, "", "", "", missing=True)
+    name, kind, state, deleted, seq = summary
+    return Node(oid, name, kind, state, bool(deleted), False, seq)
+
+
 def graph(repo: Repository, bid: ObjectId, direction: str, depth: int | None = None) -> Graph:
     """The ancestors or live descendants of `bid`, `depth` levels deep
     (all of them when None)."""
     if depth is not None and depth < 0:
         raise ValueError("depth must be >= 0")
     up = direction == ANCESTORS
-    rows, cut = q.closure_edges(repo.db, bid, up, depth)
-    order: dict[str, None] = {bid: None}
+    rows, info, cut = q.closure(repo.db, bid, up, depth)
+    root = ObjectId(bid)
+    ids: dict[str, ObjectId] = {root: root}
+
+    def oid(text: str) -> ObjectId:
+        found = ids.get(text)
+        if found is None:
+            found = ids[text] = ObjectId(text)
+        return found
+
+    nodes = {root: _node(root, info.get(root))}
     edges = []
     for child, key, parent, path in rows:
-        edges.append(Edge(ObjectId(parent), ObjectId(child), key, path))
-        order[parent if up else child] = None
-    info = q.summaries(repo.db, list(order))
-    nodes = {}
-    for node_id in order:
-        row = info.get(node_id)
-        oid = ObjectId(node_id)
-        if row is None:
-            nodes[oid] = Node(oid, "", "", "", missing=True)
-        else:
-            name, kind, state, deleted, seq = row
-            nodes[oid] = Node(oid, name, kind, state, bool(deleted), seq=seq)
-    return Graph(ObjectId(bid), direction, depth, nodes, tuple(edges), frozenset(cut))
+        parent, child = oid(parent), oid(child)
+        edges.append(Edge(parent, child, key, path))
+        far = parent if up else child
+        if far not in nodes:
+            nodes[far] = _node(far, info.get(far))
+    return Graph(root, direction, depth, nodes, tuple(edges), frozenset(oid(c) for c in cut))
 
 
 # --- the nested list -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TreeLine:
+class TreeLine(NamedTuple):
     """One line of the nested list: `node` reached through `edge` (None for
     the root) at `level`.  `repeat`: printed in full above; `cut`: it has
     further edges beyond the depth limit."""
@@ -152,48 +164,52 @@ def tree(g: Graph) -> list[TreeLine]:
     reached and `repeat` after that.  A bundle first met at the depth limit
     is expanded where it is met again higher up."""
     nxt = g.next_edges()
+    up = g.direction == ANCESTORS
+    limit = -1 if g.depth is None else g.depth
+    nodes, cut = g.nodes, g.cut
     expanded: set[str] = set()
     lines: list[TreeLine] = []
-    stack: list[tuple[int, str, Edge | None]] = [(0, g.root, None)]
+    stack: list[tuple[int, ObjectId, Edge | None]] = [(0, g.root, None)]
     while stack:
         level, bid, edge = stack.pop()
-        node = g.nodes[bid]
-        children = nxt.get(bid, ())
-        at_limit = g.depth is not None and level >= g.depth
         if bid in expanded:
-            lines.append(TreeLine(level, node, edge, repeat=True))
+            lines.append(TreeLine(level, nodes[bid], edge, True, False))
             continue
-        if at_limit:
-            lines.append(TreeLine(level, node, edge, cut=bool(children) or bid in g.cut))
+        children = nxt.get(bid)
+        if level == limit:
+            lines.append(TreeLine(level, nodes[bid], edge, False, bool(children) or bid in cut))
             continue
         expanded.add(bid)
-        lines.append(TreeLine(level, node, edge))
-        for e in reversed(children):
-            stack.append((level + 1, g.far_end(e), e))
+        lines.append(TreeLine(level, nodes[bid], edge, False, False))
+        if children:
+            below = level + 1
+            stack.extend((below, e.parent if up else e.child, e) for e in reversed(children))
     return lines
 
 
 def tree_text(g: Graph) -> str:
     """The task's form: `- exp2(0x2d4192)`, each dependency indented below
     its dependent as `- key: name(0x…)`, repeats as `(see above)`."""
+    indents = ["  " * i + "- " for i in range(MAX_INDENT + 1)]
+    show_path = g.direction == ANCESTORS
     out = []
-    for line in tree(g):
-        indent = "  " * min(line.level, MAX_INDENT)
-        text = indent + "- "
-        if line.level > MAX_INDENT:
-            text += f"[{line.level}] "
-        if line.edge is not None and line.edge.key:
-            text += line.edge.key + ": "
-        text += line.node.label
-        if line.edge is not None and line.edge.path and g.direction == ANCESTORS:
-            text += "/" + line.edge.path
-        if line.node.missing:
+    for level, node, edge, repeat, cut in tree(g):
+        if level > MAX_INDENT:
+            text = f"{indents[MAX_INDENT]}[{level}] "
+        else:
+            text = indents[level]
+        if edge is not None and edge.key:
+            text += edge.key + ": "
+        text += f"{node.name or '?'}(0x{node.id[:6]})"
+        if show_path and edge is not None and edge.path:
+            text += "/" + edge.path
+        if node.missing:
             text += " (missing)"
-        elif line.node.deleted:
+        elif node.deleted:
             text += " (deleted)"
-        if line.repeat:
+        if repeat:
             text += " (see above)"
-        elif line.cut:
+        elif cut:
             text += " ..."
         out.append(text)
     return "\n".join(out)

@@ -16,19 +16,27 @@ CHUNK = 900  # bound parameters per IN query, well under SQLite's limit
 
 _LIVE_CHILD = "JOIN bundles b ON b.id = d.child AND b.deleted = 0"
 
-_ANCESTOR_EDGES = """
+# One query answers a whole closure: the recursive part collects the ids,
+# then the rows tagged 'e' are its edges and those tagged 'n' summarize its
+# bundles (a bundle the index lacks has no 'n' row).
+_CLOSURE = """
 WITH RECURSIVE closure(id) AS (
     VALUES (?)
     UNION
-    SELECT d.parent FROM deps d JOIN closure c ON d.child = c.id)
-SELECT d.child, d.key, d.parent, d.path FROM closure c JOIN deps d ON d.child = c.id"""
+    {step})
+SELECT 'e', d.child, d.key, d.parent, d.path, NULL, NULL FROM closure c {edges}
+UNION ALL
+SELECT 'n', b.id, b.name, b.kind, b.state, b.deleted, b.seq FROM closure c JOIN bundles b ON b.id = c.id"""
 
-_DESCENDANT_EDGES = f"""
-WITH RECURSIVE closure(id) AS (
-    VALUES (?)
-    UNION
-    SELECT d.child FROM deps d JOIN closure c ON d.parent = c.id {_LIVE_CHILD})
-SELECT d.child, d.key, d.parent, d.path FROM closure c JOIN deps d ON d.parent = c.id {_LIVE_CHILD}"""
+_ANCESTORS = _CLOSURE.format(
+    step="SELECT d.parent FROM deps d JOIN closure c ON d.child = c.id",
+    edges="JOIN deps d ON d.child = c.id")
+
+_DESCENDANTS = _CLOSURE.format(
+    step=f"SELECT d.child FROM deps d JOIN closure c ON d.parent = c.id {_LIVE_CHILD}",
+    edges=f"JOIN deps d ON d.parent = c.id {_LIVE_CHILD}")
+
+Summary = tuple  # (name, kind, state, deleted, seq)
 
 
 def _chunks(ids: list[str]):
@@ -58,16 +66,33 @@ def child_edges(db: Database, ids: list[str]) -> list[tuple[str, str, str, str]]
     return out
 
 
+def closure(db: Database, root: str, up: bool, depth: int | None = None
+            ) -> tuple[list[tuple[str, str, str, str]], dict[str, Summary], set[str]]:
+    """`root`'s ancestors (`up`) or live descendants, `depth` levels deep
+    (all when None): their edges `(child, key, parent, path)`, the summary
+    `(name, kind, state, deleted, seq)` of each bundle the index has (root
+    included), and the bundles at the depth limit with edges left out."""
+    if depth is None:
+        edges, info = [], {}
+        for tag, a, b, c, d, e, f in db.execute(_ANCESTORS if up else _DESCENDANTS, (root,)):
+            if tag == "e":
+                edges.append((a, b, c, d))
+            else:
+                info[a] = (b, c, d, e, f)
+        return edges, info, set()
+    edges, cut = closure_edges(db, root, up, depth)
+    ids = {root} | {e[2] if up else e[0] for e in edges}
+    return edges, summaries(db, list(ids)), cut
+
+
 def closure_edges(db: Database, root: str, up: bool, depth: int | None = None
                   ) -> tuple[list[tuple[str, str, str, str]], set[str]]:
     """The edges of `root`'s ancestors (`up`) or live descendants, and the
     set of bundles at the depth limit that have further edges not returned.
-
-    Without a limit one recursive query does it; with one, a query per
-    level over the whole frontier."""
+    Level by level: one query per level over the whole frontier."""
     if depth is None:
-        sql = _ANCESTOR_EDGES if up else _DESCENDANT_EDGES
-        return db.execute(sql, (root,)).fetchall(), set()
+        edges, _, _ = closure(db, root, up)
+        return edges, set()
     step = parent_edges if up else child_edges
     edges: list = []
     seen = {root}
