@@ -2,14 +2,19 @@
 that is absolute, climbs out with `..`, or is a link pointing outside is
 refused before anything is extracted."""
 
+import gzip
+import lzma
 import os
 import posixpath
 import tarfile
 import zipfile
+import zlib
 
 from cl.errors import InputError
 
 SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
+_TAR_MODES = {".tar.gz": "r:gz", ".tgz": "r:gz", ".tar.bz2": "r:bz2", ".tar.xz": "r:xz",
+              ".tar": "r:*"}  # a .tar may still be compressed
 
 
 def archive_suffix(path: str) -> str | None:
@@ -41,7 +46,7 @@ def unpack(path: str, dest: str) -> None:
                     if perm and not info.is_dir():
                         os.chmod(target, perm)
         else:
-            with tarfile.open(path) as t:
+            with tarfile.open(path, _TAR_MODES[suffix]) as t:
                 members = t.getmembers()
                 for m in members:
                     _check_member(path, m.name)
@@ -49,5 +54,8 @@ def unpack(path: str, dest: str) -> None:
                         link = m.linkname if m.islnk() else posixpath.join(posixpath.dirname(m.name), m.linkname)
                         _check_member(path, link)
                 t.extractall(dest, members=members, filter="data")
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
-        raise InputError(f"cannot unpack '{path}': {exc}") from None
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile,
+            lzma.LZMAError) as exc:
+        # One line: tarfile's messages can list every method it tried.
+        reason = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot unpack '{path}': {reason}") from None

@@ -32,6 +32,8 @@ def make(repo: Repository, targets: list[str], name: str | None = None, descript
     if not targets:
         raise InputError("nothing to make: give at least one target")
     keyed = [parse_keyed(t) for t in targets]
+    if len(keyed) > 1 and any(key == "" for key, _ in keyed):
+        raise InputError("with several targets every target needs a key (key:target)")
     deps = []
     parts: dict[str, Contents] = {}
     for key, spec in keyed:
@@ -45,8 +47,6 @@ def make(repo: Repository, targets: list[str], name: str | None = None, descript
         dep = deps[0]
         base = dep.path.rsplit("/", 1)[-1] if dep.path else repo.index.bundle(dep.bundle).name
     else:
-        if "" in parts:
-            raise InputError("with several targets every target needs a key (key:target)")
         contents = ingest_entries(repo.store, parts)
         base = "make"
     md = metadata(name or default_name(base), description, tags)
