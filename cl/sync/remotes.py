@@ -15,8 +15,13 @@ DEFAULT = "origin"
 
 
 def remotes(repo: Repository) -> dict[str, dict]:
-    table = repo.config.table("remote")
-    return {name: dict(v) for name, v in sorted(table.items()) if isinstance(v, dict)}
+    """name -> settings, from `[remote.NAME]` tables (also as `cl config
+    remote.NAME.token T` writes them)."""
+    out = {name: dict(v) for name, v in repo.config.table("remote").items() if isinstance(v, dict)}
+    for table, values in repo.config.data.items():
+        if table.startswith("remote.") and isinstance(values, dict):
+            out.setdefault(table[len("remote."):], {}).update(values)
+    return dict(sorted(out.items()))
 
 
 def add_remote(repo: Repository, name: str, url: str) -> None:
@@ -33,10 +38,10 @@ def add_remote(repo: Repository, name: str, url: str) -> None:
 
 
 def remove_remote(repo: Repository, name: str) -> None:
-    table = repo.config.data.get("remote", {})
-    if name not in table:
+    if name not in remotes(repo):
         raise CLError(f"no such remote: '{name}'")
-    del table[name]
+    repo.config.data.get("remote", {}).pop(name, None)
+    repo.config.data.pop(f"remote.{name}", None)
     repo.config.save()
     repo.refs.clear(f"remotes/{name}/")
 
