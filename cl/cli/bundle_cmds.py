@@ -275,12 +275,24 @@ def rm(repo, specs, recursive, force, data_only, dry_run):
 @click.argument("keywords", nargs=-1)
 @click.option("-u", "--uuid-only", is_flag=True, help="Print only ids (for xargs).")
 @click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
+@click.option("-a", "--append", is_flag=True, help="Append the bundles found to the current worksheet.")
 @pass_repo
-def search(repo, keywords, uuid_only, as_json):
-    """Find bundles: words, field=value, .floating, .limit=N, .count."""
+def search(repo, keywords, uuid_only, as_json, append):
+    """Find bundles with CodaLab's search language: words, FIELD=VALUE
+    (`%` wildcards, `a,b` lists), dependency=SPEC, dependency/KEY=SPEC,
+    host_worksheet=WS, tag=T, .floating, .mine, .before=DATE, .after=DATE,
+    FIELD=.sort, FIELD=.sort-, .last, .limit=N (default 10), .offset=N,
+    .count, FIELD=.sum."""
     result = search_bundles(repo, list(keywords))
+    if append and result.rows:
+        from cl.objects.types import Item
+        from cl.worksheets import ops as ws_ops
+        wid = resolve_worksheet(repo, ".")
+        ws_ops.add_items(repo, wid, [Item("bundle", r.id) for r in result.rows], "add search results")
     if result.count is not None:
         click.echo(result.count)
+    elif result.total is not None:
+        click.echo(f"{result.total[1]:g}")
     elif uuid_only:
         click.echo("".join("0x" + r.id + "\n" for r in result.rows), nl=False)
     elif as_json:

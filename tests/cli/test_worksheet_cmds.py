@@ -223,3 +223,15 @@ def test_user_errors_are_one_line(project, cl):
     assert "line 1: unknown directive 'bogus'" in fails(cl, ["add", "-m", "% bogus"], project)
     assert "invalid worksheet name" in fails(cl, ["new", "has space"], project)
     assert "unknown worksheet search field" in fails(cl, ["wls", "colour=red"], project)
+
+
+def test_search_appends_results_to_the_current_worksheet(stats_project, cl):
+    p = stats_project
+    cl(["new", "found"], p)
+    cl(["work", "found"], p)
+    listed = out(cl, ["search", "name=%.txt", "-a"], p)
+    assert "a.txt" in listed
+    raw = out(cl, ["print", "-r"], p)
+    assert re.search(r"^\[dataset a\.txt\]\{0x[0-9a-f]{64}\}$", raw, re.M)
+    assert out(cl, ["search", "data_size=.sum"], p).strip() == str(len("foo\nbar\n") + len("print(1)\n"))
+    assert out(cl, ["search", "host_worksheet=found", ".count"], p).strip() == "1"
