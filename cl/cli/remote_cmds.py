@@ -83,10 +83,19 @@ def alias(repo, name, url):
 @click.command()
 @click.argument("url")
 @click.argument("directory", required=False)
-def clone(url, directory):
+@click.option("-c", "--config", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Set config in the new repository first (e.g. -c ssh.command='ssh -i KEY').")
+def clone(url, directory, settings):
     """Copy the repository at URL into DIRECTORY, with `origin` set to URL."""
+    from cl.errors import UsageError
     from cl.sync.ops import clone as do_clone
-    repo, report = do_clone(url, directory)
+    pairs = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep:
+            raise UsageError(f"-c takes KEY=VALUE: '{setting}'")
+        pairs[key] = value
+    repo, report = do_clone(url, directory, pairs)
     repo.close()
     click.echo(f"cloned {url} into {directory or repo.project_dir}: "
                f"{len([l for l in report.lines if l.kind == 'worksheet'])} worksheets, "

@@ -124,9 +124,12 @@ def default_clone_dir(url: str) -> str:
     return base or "clone"
 
 
-def clone(url: str, directory: str | None = None) -> tuple[Repository, Report]:
+def clone(url: str, directory: str | None = None,
+          settings: dict[str, str] | None = None) -> tuple[Repository, Report]:
     """A new repository in `directory` with everything the remote has,
-    `origin` pointing at it, and the remote's current worksheet current."""
+    `origin` pointing at it, and the remote's current worksheet current.
+    `settings` ("table.key" -> value) go into its config first (e.g.
+    ssh.command, so the clone itself uses the system ssh)."""
     directory = directory or default_clone_dir(url)
     if os.path.exists(directory) and os.listdir(directory):
         raise UsageError(f"destination exists and is not empty: '{directory}'")
@@ -139,6 +142,11 @@ def clone(url: str, directory: str | None = None) -> tuple[Repository, Report]:
     try:
         os.makedirs(directory, exist_ok=True)
         repo = Repository.init(directory, empty=True)
+        for key, value in (settings or {}).items():
+            table, _, name = key.rpartition(".")
+            if not table:
+                raise UsageError(f"config keys look like 'table.key': '{key}'")
+            repo.config.set(table, name, value)
         client = open_url(url, DEFAULT, repo.config, os.environ.get("CL_TOKEN"))
         client.hello()
         repo.config.set("remote", DEFAULT, {"url": url})
