@@ -6,11 +6,12 @@ Everything they read is content-addressed — a bundle id names fixed bytes,
 a digest names a fixed image — so reusing any such `ready` run is safe,
 whoever made it (CodaLab only reused the same owner's runs)."""
 
+from dataclasses import replace
 from typing import Iterable
 
 from cl.index import provenance as q
 from cl.objects.ids import ObjectId
-from cl.objects.types import Dependency, Result, State
+from cl.objects.types import Dependency, Item, Result, State
 from cl.repo import Repository
 
 # Keys under which a result's `image` map may carry the resolved image:
@@ -68,3 +69,12 @@ def find_memoized(repo: Repository, command: str, dependencies: Iterable,
             return ObjectId(bid)
     return None
 
+
+
+def place(repo: Repository, bid: ObjectId, worksheet: str | None = None) -> None:
+    """Put a reused run on a worksheet as a new run would be (None: the
+    current one; "": none), so reusing looks like running."""
+    wid = repo.current_worksheet() if worksheet is None else worksheet
+    if wid:
+        repo.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + (Item("bundle", bid),)),
+                              f"add 0x{bid[:8]} (reused)")

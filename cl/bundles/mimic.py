@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Mapping
 
 from cl.bundles.make import make
-from cl.bundles.memo import find_memoized, recorded_digest
+from cl.bundles.memo import find_memoized, place, recorded_digest
 from cl.errors import CLError, SpecError, UsageError
 from cl.index import provenance as q
 from cl.objects.ids import ObjectId
@@ -311,19 +311,11 @@ def _recreate_run(repo, old: Bundle, state, deps, md, options: Options, placemen
             digest = resolve_image(request.get("image")) if resolve_image else None
         found = find_memoized(repo, old.command or "", deps, digest)
         if found is not None:
-            if placement or placement is None:
-                _place(repo, found, placement)
+            place(repo, found, placement)
             return found, True
     spec = RunSpec.from_bundle(old, dependencies=deps, request=request, metadata=md,
                                worksheet=placement, args=options.args)
     return create_run(repo, spec), False
-
-
-def _place(repo: Repository, bid: ObjectId, worksheet: str | None) -> None:
-    wid = repo.current_worksheet() if worksheet is None else worksheet
-    if wid:
-        repo.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + (Item("bundle", bid),)),
-                              f"add 0x{bid[:8]}")
 
 
 # --- placing on worksheets -----------------------------------------------------
