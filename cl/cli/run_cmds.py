@@ -76,9 +76,11 @@ class RunCommand(click.Command):
 @click.option("--request-queue", "queue_", help="Only workers with this tag take the run.")
 @click.option("--request-priority", "priority", type=int, help="Higher runs first.")
 @click.option("-w", "--worksheet", help="Put the run on this worksheet (default: the current one).")
+@click.option("-m", "--memoize", is_flag=True,
+              help="Reuse an identical finished run (same command, dependencies and image digest).")
 @pass_repo
 def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependencies, exclude, image,
-        memory, time_, disk, cpus, gpus, network, queue_, priority, worksheet):
+        memory, time_, disk, cpus, gpus, network, queue_, priority, worksheet, memoize):
     """Create a run of COMMAND over dependencies; prints its id.
 
     \b
@@ -109,6 +111,15 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
         allow_failed_dependencies=allow_failed_dependencies, exclude_patterns=exclude,
         args=shlex.join(sys.argv[1:]),
         worksheet=resolve_worksheet(repo, worksheet) if worksheet else None)
+    if memoize:
+        from cl.cli.provenance_cmds import memoized_run
+        found = memoized_run(repo, spec)
+        if found is not None:
+            click.echo(found.display)
+            if wait_ or tail:
+                sys.stdout.flush()
+                _follow(repo, found, tail)
+            return
     bid = create_run(repo, spec)
     click.echo(bid.display)
     notice = queue.ensure_worker(repo)
