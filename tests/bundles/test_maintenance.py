@@ -1,0 +1,184 @@
+"""`cl fsck`, `cl gc`, `cl reindex` and `cl status` through the real console
+script: corruption and missing objects are named, gc deletes exactly what
+nothing live reaches, and a rebuilt index answers every query as before."""
+
+import json
+import os
+import sqlite3
+import time
+
+import pytest
+
+from cl.bundles.upload import UploadRequest, upload
+from cl.objects.trees import reachable
+from cl.objects.types import MODE_DIR, Contents
+from cl.repo import Repository
+from tests.cli.test_errors import snapshot
+from tests.conftest import tree
+
+
+def objects(project):
+    return {p.parent.name + p.name for p in (project / ".codalab" / "objects").glob("??/*")}
+
+
+def object_path(project, oid):
+    oid = oid.removeprefix("0x")
+    return project / ".codalab" / "objects" / oid[:2] / oid[2:]
+
+
+def contents_id(cl, project, spec):
+    return json.loads(cl(["info", spec, "--json"], project).stdout)["contents"]
+
+
+@pytest.fixture
+def filled(project, cl):
+    tree(project, {"d": {"f.txt": "f\n", "sub": {"g.txt": "g\n"}},
+                   "gone": {"only-here.txt": "unique to the removed bundle\n", "x": {"y": "yy\n"}}})
+    cl(["upload", "d", "-n", "data"], project)
+    cl(["upload", "gone"], project)
+    cl(["make", "data/sub", "-n", "part"], project)
+    return project
+
+
+def test_fsck_clean(filled, cl):
+    done = cl(["fsck"], filled)
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"checked {len(objects(filled))} objects (")
+    assert done.stderr.strip().endswith(": ok")
+
+
+def test_fsck_names_a_flipped_blob_and_a_missing_object(filled, cl):
+    sub = contents_id(cl, filled, "part")  # data/sub, a tree shared by two bundles
+    repo = Repository.find(str(filled))
+    try:
+        leaf = repo.read(sub[2:]).entries[0].id  # g.txt's blob
+    finally:
+        repo.close()
+    path = object_path(filled, leaf)
+    path.chmod(0o644)
+    path.write_bytes(b"G\n")
+    done = cl(["fsck"], filled, check=False)
+    assert done.returncode != 0
+    assert done.stdout.splitlines() == [f"object 0x{leaf} is corrupt: its bytes do not hash to its id"]
+    assert "1 problem(s)" in done.stderr
+    path.unlink()
+    done = cl(["fsck"], filled, check=False)
+    assert done.returncode != 0
+    assert done.stdout.splitlines() == [f"missing blob 0x{leaf} (named by tree {sub[:14]})"]
+
+
+def test_gc_deletes_only_what_nothing_reaches(filled, cl):
+    gone_contents = contents_id(cl, filled, "gone")
+    repo = Repository.find(str(filled))
+    try:
+        gone = set(reachable(repo.store, Contents(MODE_DIR, 0, gone_contents[2:])))
+        stray = repo.store.write_bytes(b"written by nothing that lasted\n")
+        kept_data = set(reachable(repo.store, repo.contents(repo.index.by_name("data")[0].id)))
+    finally:
+        repo.close()
+    cl(["rm", "gone"], filled)
+    everything = objects(filled)
+    assert gone | {stray} <= everything
+    # fresh objects are within the default grace period: nothing goes
+    done = cl(["gc"], filled)
+    assert done.stdout.startswith("deleted 0 objects")
+    before = snapshot(filled)
+    done = cl(["gc", "--dry-run", "--prune", "now"], filled)
+    assert done.stdout.startswith(f"would delete {len(gone) + 1} objects")
+    assert snapshot(filled) == before
+    done = cl(["gc", "--prune", "now"], filled)
+    assert done.stdout.startswith(f"deleted {len(gone) + 1} objects")
+    assert objects(filled) == everything - gone - {stray}
+    assert kept_data <= objects(filled)
+    assert cl(["cat", "data/sub/g.txt"], filled).stdout == "g\n"
+    assert cl(["cat", "part/g.txt"], filled).stdout == "g\n"
+    assert cl(["fsck"], filled).stdout == ""
+    # the removed bundle's record stays (a tombstone), its data is gone
+    assert cl(["gc", "--prune", "now"], filled).stdout.startswith("deleted 0 objects")
+
+
+def test_gc_clears_stale_tmp_files_and_checkouts(filled, cl):
+    root = filled / ".codalab"
+    old = root / "tmp" / "obj-left-by-a-crash"
+    old.write_bytes(b"partial")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    fresh = root / "tmp" / "obj-being-written"
+    fresh.write_bytes(b"in progress")
+    (root / "checkouts" / ("ab" * 32)).mkdir()
+    note = cl(["fsck"], filled).stderr
+    assert "2 temporary file(s)" in note
+    done = cl(["gc"], filled)
+    assert "1 temporary files, 1 checkouts" in done.stdout
+    assert not old.exists() and fresh.exists()
+    assert os.listdir(root / "checkouts") == []
+
+
+# --- reindex ------------------------------------------------------------------
+
+
+QUERIES = [
+    ["ls"], ["ls", "--json"], ["ls", "-w", "other"],
+    ["info", "-v", "--json", "^2"], ["info", "-f", "id,name,state", "^1-4"], ["info", "--json", "data"],
+    ["info", "other//^"], ["info", "-f", "id", "old%"],
+    ["search", ".limit=100"], ["search", ".floating", "-u"], ["search", ".count"],
+    ["search", "kind=make", "--json"], ["status", "--json"],
+    ["cat", "part"], ["rm", "-i", "-r", "data"],
+]
+
+
+def _answers(cl, project):
+    return [cl(q, project, check=False) for q in QUERIES]
+
+
+def _varied_repository(filled, cl):
+    cl(["edit", "data", "-d", "edited", "--tags", "t"], filled)
+    cl(["upload", "-c", "old", "-n", "older"], filled)
+    cl(["rm", "gone"], filled)
+    cl(["rm", "-d", "older"], filled)
+    repo = Repository.find(str(filled))
+    try:
+        other = repo.new_worksheet("other", title="the other one")
+        upload(repo, UploadRequest(text="elsewhere\n", name="elsewhere", worksheet=other))
+        upload(repo, UploadRequest(text="nowhere\n", name="floating", worksheet=""))
+    finally:
+        repo.close()
+
+
+WIPES = [
+    # the derived index tables emptied
+    "DELETE FROM bundles; DELETE FROM deps; DELETE FROM worksheets; DELETE FROM ws_items;",
+    # the tables gone, and the heads too: they are recomputed from the objects
+    "DROP TABLE bundles; DROP TABLE deps; DROP TABLE worksheets; DROP TABLE ws_items;"
+    " DELETE FROM refs WHERE name LIKE 'bundles/%' OR name LIKE 'worksheets/%';",
+]
+
+
+def test_reindex_answers_every_query_as_before(filled, cl):
+    _varied_repository(filled, cl)
+    before = _answers(cl, filled)
+    assert all(a.returncode == 0 for a in before), [a.stderr for a in before if a.returncode]
+    for wipe in WIPES:
+        db = sqlite3.connect(filled / ".codalab" / "repo.db")
+        db.executescript(wipe)
+        db.close()
+        assert cl(["info", "data"], filled, check=False).returncode != 0
+        done = cl(["reindex"], filled)
+        assert done.stdout.strip() == "reindexed 6 bundles, 2 worksheets"
+        after = _answers(cl, filled)
+        for query, a, b in zip(QUERIES, before, after):
+            assert (a.stdout, a.stderr, a.returncode) == (b.stdout, b.stderr, b.returncode), (wipe, query)
+    assert cl(["fsck"], filled).stdout == ""
+
+
+def test_status(filled, cl):
+    cl(["rm", "-r", "gone"], filled)
+    rec = json.loads(cl(["status", "--json"], filled).stdout)
+    files = list((filled / ".codalab" / "objects").glob("??/*"))
+    assert rec == {"repository": str(filled / ".codalab"), "worksheet": filled.name,
+                   "bundles": {"ready": 2}, "objects": len(files),
+                   "bytes": sum(p.stat().st_size for p in files)}
+    text = cl(["status"], filled).stdout.splitlines()
+    assert text[:3] == [f"repository: {filled / '.codalab'}", f"worksheet: {filled.name}",
+                        "bundles: 2 (ready 2)"]
+    assert text[3].startswith(f"objects: {len(files)} (")
