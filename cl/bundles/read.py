@@ -53,7 +53,8 @@ def list_dir(repo: Repository, target: Target) -> list[Entry] | None:
                       os.lstat(os.path.join(live, n)).st_size) for n in sorted(os.listdir(live))]
     if contents.mode != MODE_DIR:
         return None
-    return [Entry(e.name, {0o040000: "directory", 0o120000: "link"}.get(e.mode, "file"), e.size)
+    return [Entry(e.name, {0o040000: "directory", 0o120000: "link", 0o100755: "executable"}.get(e.mode, "file"),
+                  e.size)
             for e in read_tree(repo.store, contents.id).entries]
 
 
