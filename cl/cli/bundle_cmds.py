@@ -112,7 +112,14 @@ def _ls_row(row):
 @pass_repo
 def ls(repo, worksheet, uuid_only, as_json):
     """List the bundles on the current worksheet, newest last."""
-    wid = resolve_worksheet(repo, worksheet or ".")
+    if worksheet and "::" in worksheet:  # REMOTE::ws: read from the remote (cl/sync)
+        from cl.sync.remote_read import remote_worksheet
+        with remote_worksheet(repo, worksheet) as (mirror, wid):
+            return _ls(mirror, wid, uuid_only, as_json)
+    return _ls(repo, resolve_worksheet(repo, worksheet or "."), uuid_only, as_json)
+
+
+def _ls(repo, wid, uuid_only, as_json):
     ids = list(dict.fromkeys(repo.index.worksheet_bundles(wid)))
     rows = repo.index.bundles(ids)
     if uuid_only:
@@ -137,8 +144,11 @@ def ls(repo, worksheet, uuid_only, as_json):
 @pass_repo
 def info(repo, specs, verbose, raw, fields, as_json):
     """Show a bundle's metadata, state, dependencies and result."""
-    ids = expand(repo, specs)
-    records = [info_ops.record(repo, bid, verbose or raw) for bid in ids]
+    if any("::" in spec for spec in specs):  # REMOTE::spec: read from the remote (cl/sync)
+        from cl.sync.remote_read import records as remote_records
+        records = remote_records(repo, specs, verbose or raw)
+    else:
+        records = [info_ops.record(repo, bid, verbose or raw) for bid in expand(repo, specs)]
     if fields:
         names = [f.strip() for f in fields.split(",") if f.strip()]
         for rec in records:
@@ -204,7 +214,14 @@ def _print_info(rec: dict) -> None:
 @pass_repo
 def cat(repo, target, head, tail):
     """Print a file of a bundle, or list a directory with sizes."""
-    t = resolve_target(repo, target)
+    if "::" in target:  # REMOTE::bundle/path: read from the remote (cl/sync)
+        from cl.sync.remote_read import remote_target
+        with remote_target(repo, target) as (mirror, t):
+            return _cat(mirror, t, head, tail)
+    return _cat(repo, resolve_target(repo, target), head, tail)
+
+
+def _cat(repo, t, head, tail):
     entries = read_ops.list_dir(repo, t)
     if entries is not None:
         output.table(["name", "size", "type"], [[e.name, output.size(e.size), e.type] for e in entries])

@@ -13,7 +13,8 @@ def _print_report(report, verb: str) -> None:
     for line in report.lines:
         click.echo(f"{line.kind} {line.label}: {line.status}")
     moved = report.sent if verb == "push" else report.received
-    click.echo(f"{verb} {report.remote}: {moved} objects {'sent' if verb == 'push' else 'received'}",
+    noun = "object" if moved == 1 else "objects"
+    click.echo(f"{verb} {report.remote}: {moved} {noun} {'sent' if verb == 'push' else 'received'}",
                err=True)
     if report.rejected:
         sys.exit(3)

@@ -69,3 +69,24 @@ def test_pushed_run_is_executed_remotely(tmp_path, cl, origin):
     assert "count: ok" in cl(["pull"], clone).stdout
     assert cl(["info", "count", "-f", "state"], clone).stdout.strip() == "ready"
     assert cl(["cat", "count/count"], clone).stdout.strip() == "3"
+
+
+def test_remote_qualified_specs_read_without_copying(tmp_path, cl, origin):
+    data = origin / "data"
+    data.mkdir()
+    (data / "x.txt").write_text("x marks\n")
+    cl(["upload", "data"], origin)
+    here = tmp_path / "here"
+    here.mkdir()
+    cl(["init"], here)
+    cl(["remote", "add", "up", origin], here)
+    assert cl(["info", "up::a.txt", "-f", "name,data_size"], here).stdout == "a.txt\t6\n"
+    assert cl(["cat", "up::data/x.txt"], here).stdout == "x marks\n"
+    assert cl(["cat", "up::origin//a.txt"], here).stdout == "3\n1\n2\n"
+    listing = cl(["ls", "-w", "up::origin"], here).stdout
+    assert listing.startswith("worksheet: origin") and "a.txt" in listing and "data" in listing
+    done = cl(["cat", "up::nothing"], here, check=False)
+    assert done.returncode != 0 and "no bundle on remote 'up' matches" in done.stderr
+    assert "a.txt" not in cl(["ls"], here).stdout  # nothing was copied here
+    objects = [p for p in (here / ".codalab" / "objects").rglob("*") if p.is_file()]
+    assert len(objects) <= 2  # only the worksheet `cl init` made: its commit (and nothing pulled)
