@@ -12,7 +12,11 @@ from cl.repo import Repository, new_nonce, now_ns
 
 
 def target_contents(repo: Repository, bid: str, path: str) -> Contents:
-    contents = repo.contents(bid)
+    _, state = repo.head_state(bid)
+    if state.deleted or state.data_deleted:
+        # Its objects may be gone (cl gc): a new bundle must not name them.
+        raise CLError(f"the data of bundle 0x{bid[:8]} has been deleted")
+    contents = repo.contents(bid, state)
     if contents is None:
         row = repo.index.bundle(bid)
         raise CLError(f"bundle 0x{bid[:8]} has no contents yet (state {row.state if row else '?'})")

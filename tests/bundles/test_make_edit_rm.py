@@ -177,6 +177,10 @@ def test_rm_data_only(chain, cl):
     assert rec["data_deleted"] is True and rec["deleted"] is False
     assert "alone" in ls_names(cl, chain)
     assert "has been deleted" in one_line_error(cl(["cat", "alone"], chain, check=False))
+    cl(["gc", "--prune", "now"], chain)
+    # a new bundle must never name objects gc may have removed
+    assert "has been deleted" in one_line_error(cl(["make", "alone"], chain, check=False))
+    assert cl(["fsck"], chain).stdout == ""
     # data-only removal does not need -r: dependents keep their own references
     cl(["rm", "-d", "data"], chain)
     assert cl(["cat", "mid/f.txt"], chain).stdout == "f\n" * 100
