@@ -14,7 +14,7 @@ from cl.objects.types import Worksheet
 from cl.repo import Repository
 from cl.worksheets import blocks as b
 from cl.worksheets import markup, structured
-from cl.worksheets.genpaths import Reader, text
+from cl.worksheets.genpaths import PREFETCH_MIN, Reader, text
 from cl.worksheets.items import read_directive
 from cl.worksheets.markup import Comment, Directive
 from cl.worksheets.schemas import SchemaSet, make_field, parse_genpath
@@ -179,6 +179,8 @@ class _Interpreter:
         except CLError as exc:
             self.out.append(b.Problem(exc.message))
             return
+        if len(group) >= PREFETCH_MIN:
+            self.reader.prefetch(group, sorted({f.genpath.path for f in fields if f.genpath.is_file}))
         rows = tuple(b.TableRow(bid, tuple(self.reader.formatted(bid, f) for f in fields)) for bid in group)
         self.out.append(b.Table(tuple(f.key for f in fields), rows))
 
