@@ -87,6 +87,11 @@ class Worker:
             raise SystemExit(130)
         if self.jobs:
             self.log(f"finishing {len(self.jobs)} run(s); interrupt again to stop now")
+        if self._sock is not None:
+            try:  # wake the loop now rather than at its next timeout
+                self._sock.sendto(b"!", self._sock.getsockname())
+            except OSError:
+                pass
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():

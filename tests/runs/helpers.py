@@ -73,11 +73,10 @@ def stop_workers(project: Path, engine=None) -> None:
     finally:
         repo.close()
     for pid in pids:
-        try:
-            os.kill(pid, signal.SIGTERM)
-            os.kill(pid, signal.SIGTERM)  # the second stops it without finishing runs
-        except ProcessLookupError:
-            pass
+        _signal(pid, signal.SIGTERM)
+    time.sleep(0.2)
+    for pid in pids:
+        _signal(pid, signal.SIGTERM)  # a second one stops it without finishing its runs
     end = time.monotonic() + 10
     for pid in pids:
         while rindex.pid_start(pid) is not None and time.monotonic() < end:
@@ -89,6 +88,13 @@ def stop_workers(project: Path, engine=None) -> None:
     if engine is not None:
         for c in engine.api.containers(all=True, filters={"label": [f"cl.repo={root}"]}):
             engine.api.remove_container(c["Id"], force=True)
+
+
+def _signal(pid: int, sig) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _reap(pid: int) -> None:
