@@ -28,13 +28,33 @@ class StreamTransport(Transport):
     not read to its end leaves the stream out of step: the transport is then
     broken and refuses further requests."""
 
+    BUFFER = 1 << 18
+
     def __init__(self, read: Callable[[int], bytes], write: Callable[[bytes], None],
                  flush: Callable[[], None], label: str):
-        self._write = write
-        self._flush = flush
+        self._raw_write = write
+        self._raw_flush = flush
+        self._pending = bytearray()
         self.reader = FrameReader(read)
         self.label = label
         self.broken = False
+
+    def _write(self, data: bytes) -> None:
+        """Frames are gathered into large writes: one SSH packet or syscall
+        per small object would cost more than the object."""
+        if len(data) >= self.BUFFER:
+            self._flush()
+            self._raw_write(data)
+            return
+        self._pending += data
+        if len(self._pending) >= self.BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            data, self._pending = bytes(self._pending), bytearray()
+            self._raw_write(data)
+        self._raw_flush()
 
     def diagnostics(self) -> str:
         """What the far side said before it went away (stderr), if anything."""

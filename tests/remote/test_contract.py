@@ -134,12 +134,12 @@ class Flaky(PipeTransport):
     def __init__(self, server, budget):
         super().__init__(server, "flaky")
         self.budget = budget
-        write, read = self._write, self.reader._read
+        write, read = self._raw_write, self.reader._read
 
         def limited_write(data):
             if len(data) > self.budget:
                 write(data[:max(self.budget, 0)])
-                self._flush()
+                self._files[1].flush()
                 self._near.shutdown(socket.SHUT_RDWR)
                 raise BrokenPipeError("cut")
             self.budget -= len(data)
@@ -153,7 +153,7 @@ class Flaky(PipeTransport):
             self.budget -= len(data)
             return data
 
-        self._write = limited_write
+        self._raw_write = limited_write
         self.reader._read = limited_read
 
 

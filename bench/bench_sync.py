@@ -1,0 +1,298 @@
+"""push and pull over SSH: cl (paramiko, system ssh) against rsync -a, tar c | ssh tar x and dvc push
+
+Everything goes through one real sshd on 127.0.0.1 started for this bench
+(tests/services.start_sshd), so every contender pays the same encryption
+and the same loopback.  Each timed run starts from a fresh destination (a
+new bare `cl init --bare`, an empty directory, an empty DVC remote) after
+the harness's cold-start discipline.  The no-op case times a push and a
+pull with nothing to send from a repository of about 100,000 objects
+against rsync's run over the same, already synced, files.
+"""
+
+import os
+import shlex
+import sys
+
+from harness import Row, Target, Unavailable, remove
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CL_P = "cl (paramiko)"
+CL_S = "cl (system ssh)"
+RSYNC = "rsync -a"
+TAR = "tar | ssh tar"
+DVC = "dvc push"
+DVC_ENV = {"DVC_NO_ANALYTICS": "1"}
+
+
+def run(ctx) -> list[Row]:
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    # our own scratch root: other bench modules empty theirs when they finish
+    ctx.scratch_root = os.path.join(ctx.work, "scratch-sync")
+    try:
+        from tests.services import start_sshd
+        sshd_cm = start_sshd(ctx.scratch("sshd"))
+        sshd = sshd_cm.__enter__()
+    except BaseException as exc:  # pytest's skip/fail outcomes are BaseExceptions
+        reason = f"no sshd: {exc}"
+        return [Row("push/pull over ssh", c, unavailable=reason) for c in (CL_P, CL_S, RSYNC, TAR, DVC)]
+    try:
+        env = SshEnv(ctx, sshd)
+        rows = []
+        for name in ("S", "M", "L"):
+            rows += transfer(ctx, env, name)
+        rows += noop(ctx, env)
+        return rows
+    finally:
+        sshd_cm.__exit__(None, None, None)
+        remove(ctx.scratch_root)
+
+
+class SshEnv:
+    """A HOME whose ~/.ssh/config names the bench's sshd (`clbench`), and
+    the options the system ssh, rsync and tar need to reach it."""
+
+    def __init__(self, ctx, sshd):
+        self.ctx = ctx
+        self.sshd = sshd
+        self.home = ctx.scratch("home")
+        sshd.install_client_config(self.home, alias="clbench")
+        self.ssh = sshd.ssh_args()[:-1]
+        self.ssh_cmd = " ".join(map(shlex.quote, self.ssh))
+        self.login = f"{sshd.user}@{sshd.host}"
+        self.env = {"HOME": self.home}
+        self.cl = ctx.tool("cl", "run through `make bench`")
+
+    def cl_run(self, args, cwd):
+        return self.ctx.sh([self.cl, *args], cwd=cwd, env=self.env)
+
+    def project(self, name: str, src: str, worksheet: str) -> str:
+        """A repository with `src` uploaded (not timed)."""
+        repo = self.ctx.scratch(name)
+        self.cl_run(["init", "-w", worksheet], repo)
+        self.cl_run(["upload", src], repo)
+        return repo
+
+    def use(self, repo: str, transport: str, remote_path: str) -> None:
+        """Point `origin` at remote_path: paramiko finds host, port, user and
+        key in ~/.ssh/config; the system ssh gets them in ssh.command."""
+        if transport == "ssh":
+            url = f"ssh://{self.login}:{self.sshd.port}{remote_path}"
+            command = self.ssh_cmd
+        else:
+            url, command = f"ssh://clbench{remote_path}", ""
+        self.cl_run(["config", "ssh.command", command], repo)
+        self.cl_run(["config", "remote.origin.url", url], repo)
+
+
+def targets_for(name: str, transport: str) -> tuple:
+    if name == "S":
+        return (Target(1.0, RSYNC), Target(0.05, DVC))
+    if name == "L":
+        return (Target(1.3 if transport == "ssh" else 2.0, RSYNC),)
+    return ()
+
+
+def describe(ctx, name: str) -> str:
+    s = ctx.sizes
+    if name == "L":
+        return f"L: 1 file of {s.L_bytes >> 20} MiB"
+    if name == "S":
+        return f"S: {s.S_files:,} files of {s.S_bytes >> 10} KiB"
+    return f"M: {s.M_files} files of {s.M_bytes >> 20} MiB"
+
+
+def measured(case, contender, timer, **kw) -> Row:
+    try:
+        return Row(case, contender, timer(), **kw)
+    except Unavailable as exc:
+        return Row(case, contender, unavailable=str(exc), **kw)
+
+
+def transfer(ctx, env: SshEnv, name: str) -> list[Row]:
+    src = ctx.dataset(name)
+    ws = f"bench{name}"
+    repo = env.project(f"src-{name}", src, ws)
+    push_case, pull_case = f"push {describe(ctx, name)}", f"pull {describe(ctx, name)}"
+    ctx.log(push_case)
+    rows = [
+        measured(push_case, CL_P, lambda: time_cl_push(ctx, env, repo, "paramiko"),
+                 targets=targets_for(name, "paramiko")),
+        measured(push_case, CL_S, lambda: time_cl_push(ctx, env, repo, "ssh"),
+                 targets=targets_for(name, "ssh")),
+        measured(push_case, RSYNC, lambda: time_rsync_push(ctx, env, src), reference=True),
+        measured(push_case, TAR, lambda: time_tar_push(ctx, env, src)),
+        measured(push_case, DVC, lambda: time_dvc_push(ctx, env, src)),
+    ]
+    # a remote holding the data, for pulls (not timed)
+    full = ctx.scratch(f"full-{name}")
+    env.cl_run(["init", "--bare", full], ctx.scratch_root)
+    env.use(repo, "ssh", full)
+    env.cl_run(["push", "origin"], repo)
+    ctx.log(pull_case)
+    rows += [
+        measured(pull_case, CL_P, lambda: time_cl_pull(ctx, env, full, ws, "paramiko"),
+                 targets=targets_for(name, "paramiko")[:1]),
+        measured(pull_case, CL_S, lambda: time_cl_pull(ctx, env, full, ws, "ssh"),
+                 targets=targets_for(name, "ssh")[:1]),
+        measured(pull_case, RSYNC, lambda: time_rsync_pull(ctx, env, src), reference=True),
+        measured(pull_case, TAR, lambda: time_tar_pull(ctx, env, src)),
+    ]
+    remove(repo)
+    remove(full)
+    return rows
+
+
+def time_cl_push(ctx, env, repo, transport):
+    remote = os.path.join(ctx.scratch_root, "dest-cl")
+
+    def prepare(_i):
+        remove(remote)
+        env.cl_run(["init", "--bare", remote], ctx.scratch_root)
+        env.use(repo, transport, remote)
+
+    return ctx.time_command([env.cl, "push", "origin"], cwd=repo, env=env.env, prepare=prepare,
+                            warm_paths=[os.path.join(repo, ".codalab")],
+                            warm_commands=[[env.cl, "push", "--help"]],
+                            label=f"push {transport}")
+
+
+def time_cl_pull(ctx, env, full, ws, transport):
+    def prepare(_i):
+        dest = ctx.scratch("dest-cl-pull")
+        env.cl_run(["init", "-w", "here"], dest)
+        env.use(dest, transport, full)
+        return dest
+
+    return ctx.time_command([env.cl, "pull", "origin", ws], cwd=lambda d: d, env=env.env,
+                            prepare=prepare, warm_paths=[os.path.join(full, "objects")],
+                            warm_commands=[[env.cl, "pull", "--help"]], label=f"pull {transport}")
+
+
+def _rsync(ctx):
+    return ctx.tool("rsync", "apt-get install rsync")
+
+
+def time_rsync_push(ctx, env, src):
+    rsync = _rsync(ctx)
+    dest = os.path.join(ctx.scratch_root, "dest-rsync")
+    slash = "/" if os.path.isdir(src) else ""
+    cmd = [rsync, "-a", "-e", env.ssh_cmd, src + slash, f"{env.login}:{dest}{slash or '/data'}"]
+    return ctx.time_command(cmd, prepare=lambda _i: ctx.scratch("dest-rsync"), warm_paths=[src],
+                            warm_commands=[[rsync, "--version"]], label=RSYNC)
+
+
+def time_rsync_pull(ctx, env, src):
+    rsync = _rsync(ctx)
+    dest = os.path.join(ctx.scratch_root, "dest-rsync")
+    slash = "/" if os.path.isdir(src) else ""
+    cmd = [rsync, "-a", "-e", env.ssh_cmd, f"{env.login}:{src}{slash}", dest + (slash or "/data")]
+    return ctx.time_command(cmd, prepare=lambda _i: ctx.scratch("dest-rsync"), warm_paths=[src],
+                            warm_commands=[[rsync, "--version"]], label=f"{RSYNC} pull")
+
+
+def time_tar_push(ctx, env, src):
+    parent, base = os.path.split(src)
+    dest = os.path.join(ctx.scratch_root, "dest-tar")
+    cmd = (f"tar c -C {shlex.quote(parent)} {shlex.quote(base)} | "
+           f"{env.ssh_cmd} {shlex.quote(env.login)} {shlex.quote('tar x -C ' + shlex.quote(dest))}")
+    return ctx.time_command(cmd, prepare=lambda _i: ctx.scratch("dest-tar"), warm_paths=[src],
+                            warm_commands=[["tar", "--version"]], label=TAR)
+
+
+def time_tar_pull(ctx, env, src):
+    parent, base = os.path.split(src)
+    dest = os.path.join(ctx.scratch_root, "dest-tar")
+    remote = f"tar c -C {shlex.quote(parent)} {shlex.quote(base)}"
+    cmd = (f"{env.ssh_cmd} {shlex.quote(env.login)} {shlex.quote(remote)} | "
+           f"tar x -C {shlex.quote(dest)}")
+    return ctx.time_command(cmd, prepare=lambda _i: ctx.scratch("dest-tar"), warm_paths=[src],
+                            warm_commands=[["tar", "--version"]], label=f"{TAR} pull")
+
+
+def dvc_with_ssh(ctx) -> str:
+    """DVC and its SSH plugin (dvc-ssh) in the bench's DVC venv."""
+    dvc = ctx.dvc()
+    marker = os.path.join(ctx.work, "dvc-ssh-installed")
+    if not os.path.exists(marker):
+        ctx.log("installing dvc-ssh into the DVC venv (once)")
+        ctx.sh([os.path.join(os.path.dirname(dvc), "pip"), "install", "-q", "dvc-ssh"])
+        open(marker, "w").close()
+    return dvc
+
+
+def time_dvc_push(ctx, env, src):
+    dvc = dvc_with_ssh(ctx)
+    git = ctx.tool("git", "apt-get install git")
+    name = os.path.basename(src)
+    denv = {**DVC_ENV, **env.env}
+
+    def prepare(_i):
+        ws = ctx.scratch("dvc-ws")
+        remote = ctx.scratch("dest-dvc")
+        ctx.sh([git, "init", "-q"], cwd=ws)
+        ctx.sh([dvc, "init", "-q"], cwd=ws, env=denv)
+        for key, value in (("core.analytics", "false"), ("core.check_update", "false"),
+                           ("core.site_cache_dir", os.path.join(ws, ".dvc", "site"))):
+            ctx.sh([dvc, "config", key, value], cwd=ws, env=denv)
+        ctx.sh(["cp", "-r", src, os.path.join(ws, name)])
+        ctx.sh([dvc, "add", "-q", name], cwd=ws, env=denv)
+        url = f"ssh://{env.sshd.user}@{env.sshd.host}:{env.sshd.port}{remote}"
+        ctx.sh([dvc, "remote", "add", "-d", "bench", url], cwd=ws, env=denv)
+        ctx.sh([dvc, "remote", "modify", "bench", "keyfile", env.sshd.key_path], cwd=ws, env=denv)
+        return ws
+
+    return ctx.time_command([dvc, "push", "-q"], cwd=lambda ws: ws, env=denv, prepare=prepare,
+                            warm_paths=lambda ws: [os.path.join(ws, ".dvc", "cache")],
+                            warm_commands=[[dvc, "push", "--help"]], label=DVC)
+
+
+# --- nothing to send -------------------------------------------------------------------
+
+
+def many_files(ctx) -> str:
+    """About 100,000 small distinct files (12,500 with --quick)."""
+    count = 12_500 if ctx.quick else 100_000
+    path = os.path.join(ctx.data, f"N{count}")
+    marker = path + ".done"
+    if os.path.exists(marker):
+        return path
+    ctx.log(f"generating {count:,} small files under {path} (once)")
+    remove(path)
+    for i in range(count):
+        d = os.path.join(path, f"d{i % 100:02d}")
+        if i < 100:
+            os.makedirs(d)
+        with open(os.path.join(d, f"f{i:06d}"), "w") as f:
+            f.write(f"file {i}\n")
+    open(marker, "w").close()
+    return path
+
+
+def noop(ctx, env) -> list[Row]:
+    src = many_files(ctx)
+    case = f"nothing to send: {len(os.listdir(os.path.join(src, 'd00'))) * 100:,} files"
+    ctx.log(case)
+    repo = env.project("src-N", src, "benchN")
+    remote = ctx.scratch("dest-N")
+    env.cl_run(["init", "--bare", remote], ctx.scratch_root)
+    env.use(repo, "paramiko", remote)
+    env.cl_run(["push", "origin"], repo)
+    rsync = _rsync(ctx)
+    copy = ctx.scratch("dest-N-rsync")
+    rsync_cmd = [rsync, "-a", "-e", env.ssh_cmd, src + "/", f"{env.login}:{copy}/"]
+    ctx.sh(rsync_cmd)
+    target = (Target(1.0, "rsync -a (no-op)"),)
+    rows = []
+    for transport, label in (("paramiko", CL_P), ("ssh", CL_S)):
+        env.use(repo, transport, remote)
+        rows.append(measured(case, f"{label} push", lambda: ctx.time_command(
+            [env.cl, "push", "origin"], cwd=repo, env=env.env, label=f"no-op push {transport}"),
+            targets=target))
+        rows.append(measured(case, f"{label} pull", lambda: ctx.time_command(
+            [env.cl, "pull", "origin"], cwd=repo, env=env.env, label=f"no-op pull {transport}"),
+            targets=target))
+    rows.append(measured(case, "rsync -a (no-op)", lambda: ctx.time_command(
+        rsync_cmd, label="rsync no-op"), reference=True))
+    return rows
