@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS bundles (
 CREATE INDEX IF NOT EXISTS bundles_name ON bundles(name);
 CREATE INDEX IF NOT EXISTS bundles_created ON bundles(created);
 CREATE INDEX IF NOT EXISTS bundles_state ON bundles(state);
+CREATE INDEX IF NOT EXISTS bundles_seq ON bundles(seq);
 CREATE TABLE IF NOT EXISTS deps (
     child TEXT NOT NULL, key TEXT NOT NULL, parent TEXT NOT NULL, path TEXT NOT NULL,
     PRIMARY KEY (child, key));
