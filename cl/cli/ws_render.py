@@ -7,6 +7,7 @@ When stdout is not a terminal (a pipe, `-o FILE`) the same page is written
 as plain aligned text: Markdown kept as written, tables like `cl ls`, no
 wrapping and no trailing spaces, so it diffs and greps well."""
 
+import io
 import sys
 
 from cl.cli import output
@@ -62,22 +63,29 @@ def _rich_block(block) -> list:
 
 
 def write_plain(page: b.Page, out) -> None:
-    out.write(f"== {heading(page)} ==\n")
+    lines = [f"== {heading(page)} =="]
+
+    def gap():
+        if lines[-1] != "":
+            lines.append("")
     previous = None
     for block in page.blocks:
         if isinstance(block, (b.Table, b.Record)) or isinstance(previous, (b.Table, b.Record)):
-            out.write("\n")
+            gap()
         if isinstance(block, b.Table):
-            output.table(list(block.headers), [list(r.cells) for r in block.rows], out)
+            buf = io.StringIO()
+            output.table(list(block.headers), [list(r.cells) for r in block.rows], buf)
+            lines.extend(buf.getvalue().splitlines())
         elif isinstance(block, b.Record):
-            out.write(f"{block.name} (0x{block.bundle[:8]})\n")
+            lines.append(f"{block.name} (0x{block.bundle[:8]})")
             width = max((len(k) for k, _ in block.rows), default=0)
-            for k, v in block.rows:
-                out.write(f"  {k.ljust(width)}  {v}".rstrip() + "\n")
+            lines.extend(f"  {k.ljust(width)}  {v}".rstrip() for k, v in block.rows)
         else:
-            for line in _plain_lines(block):
-                out.write(line + "\n")
+            lines.extend(_plain_lines(block))
         previous = block
+    # blank lines never repeat (a gap next to a blank text line is one gap)
+    kept = [ln for i, ln in enumerate(lines) if ln != "" or i == 0 or lines[i - 1] != ""]
+    out.write("".join(line + "\n" for line in kept))
 
 
 def _where(block) -> str:

@@ -20,7 +20,7 @@ from cl.worksheets.markup import BundleRef, Comment, Directive, Line, Text, Work
 def directive_item(line: Directive | Comment) -> Item:
     if isinstance(line, Comment):
         return Item("directive", "//" + line.text)
-    return Item("directive", markup.join(line.tokens))
+    return Item("directive", markup.directive_text(line.tokens))
 
 
 def read_directive(value: str) -> Directive | Comment:

@@ -24,6 +24,7 @@ from cl.worksheets import schemas
 _BUNDLE = re.compile(r"(?:\[(?P<desc>.*)\])?\{\s*(?P<spec>[^\s{}]+)\s*\}\s*\Z")
 _WORKSHEET = re.compile(r"(?:\[(?P<desc>.*)\])?\{\{\s*(?P<spec>[^\s{}]+)\s*\}\}\s*\Z")
 _SAFE = re.compile(r"[^\s\"'\\]+\Z")
+_OPTION = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*=)(.*)\Z", re.S)
 
 DISPLAY_MODES = ("hidden", "link", "inline", "contents", "image", "html", "record", "table", "graph")
 DIRECTIVES = ("title", "display", "schema", "addschema", "add", "search", "wsearch")
@@ -97,14 +98,29 @@ Line = Text | BundleRef | WorksheetRef | Directive | Comment | Command
 # --- quoting ------------------------------------------------------------------
 
 
-def quote(token: str) -> str:
+def quote(token: str, options: bool = False) -> str:
+    """Canonical shell-like quoting; with `options`, `key=some value` keeps
+    the key bare (`title="Training loss"`)."""
     if _SAFE.match(token):
         return token
-    return '"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    m = _OPTION.match(token) if options else None
+    if m:
+        return m[1] + _quoted(m[2])
+    return _quoted(token)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def join(tokens) -> str:
     return " ".join(quote(t) for t in tokens)
+
+
+def directive_text(tokens) -> str:
+    """A directive's canonical text without the `%` (option-style quoting
+    for everything but a title)."""
+    return " ".join(quote(t, options=tokens[0] != "title") for t in tokens)
 
 
 def split(text: str) -> list[str]:
@@ -248,7 +264,7 @@ def print_line(line: Line) -> str:
     if isinstance(line, WorksheetRef):
         return (f"[{one_line(line.desc)}]" if line.desc.strip() else "") + "{{" + line.spec + "}}"
     if isinstance(line, Directive):
-        return "% " + join(line.tokens)
+        return "% " + directive_text(line.tokens)
     if isinstance(line, Comment):
         return "//" + line.text
     if isinstance(line, Command):
