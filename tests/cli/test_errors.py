@@ -87,7 +87,7 @@ BAD_COMMANDS = [
     (["edit", "data", "-n", "0xabc"], "invalid bundle name"),
     (["rm", "data"], "has dependents: made(0x"),
     (["search", ".bogus"], "unknown search keyword"),
-    (["search", "color=red"], "unknown search field"),
+    (["search", "no-such.field=x"], "bad search field"),
     (["download", "data", "-o", "d"], "already exists"),
     (["ls", "-w", "nows"], "no worksheet matches"),
     (["gc", "--prune", "soon"], "bad duration"),
