@@ -24,7 +24,7 @@ from cl.bundles.memo import find_memoized, place, recorded_digest
 from cl.errors import CLError, SpecError, UsageError
 from cl.index import provenance as q
 from cl.objects.ids import ObjectId
-from cl.objects.types import Bundle, Dependency, Item, Result
+from cl.objects.types import Bundle, Dependency, Item
 from cl.repo import Repository
 
 DEFAULT_DEPTH = 10
