@@ -5,6 +5,7 @@ followed by chunks — so a blob of any size crosses without ever being whole
 in memory.  This and cl/objects/encoding.py are the only modules that touch
 msgpack."""
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator
 
 import msgpack
@@ -167,8 +168,19 @@ def read_objects(reader: FrameReader) -> Iterator[Incoming]:
             raise RemoteError(f"malformed object frame {tag!r}")
 
 
-def object_frames(store: ObjectStore, oid: str) -> Iterator[bytes]:
-    """The encoded frames carrying one object from a store."""
+def load_small(store: ObjectStore, oid: str) -> bytes | None:
+    """An object's bytes if it travels whole, else None (it will stream)."""
+    if store.size(oid) < WHOLE_MAX:
+        return store.read_bytes(oid)
+    return None
+
+
+def object_frames(store: ObjectStore, oid: str, data: bytes | None = None) -> Iterator[bytes]:
+    """The encoded frames carrying one object from a store (`data`: its
+    bytes, already read)."""
+    if data is not None:
+        yield encode(["o", wire_id(oid), data])
+        return
     size = store.size(oid)
     if size < WHOLE_MAX:
         yield encode(["o", wire_id(oid), store.read_bytes(oid)])
@@ -186,3 +198,21 @@ def object_frames(store: ObjectStore, oid: str) -> Iterator[bytes]:
 
 def absent_frame(oid: str) -> bytes:
     return encode(["x", wire_id(oid)])
+
+
+def read_ahead(store: ObjectStore, order: list[str], skip: set, batch: int = 64):
+    """(id, bytes or None) in order, small objects read a batch ahead on a
+    few threads: opening many small files one by one is the sender's cost."""
+    if len(order) < batch:
+        for oid in order:
+            yield oid, None
+        return
+    load = lambda oid: None if oid in skip else load_small(store, oid)  # noqa: E731
+    with ThreadPoolExecutor(4, thread_name_prefix="cl-send") as pool:
+        batches = [order[i:i + batch] for i in range(0, len(order), batch)]
+        ahead = pool.map(load, batches[0])
+        for i, ids in enumerate(batches):
+            current = ahead
+            if i + 1 < len(batches):
+                ahead = pool.map(load, batches[i + 1])
+            yield from zip(ids, current)

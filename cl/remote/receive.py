@@ -5,6 +5,7 @@ children-first ordering); a large blob goes from the wire to the store in
 chunks, never whole in memory."""
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 from cl.errors import CorruptObject
 from cl.objects import encoding
@@ -56,20 +57,62 @@ def check_children(store: ObjectStore, oid: ObjectId, obj, absent: set) -> None:
                           "it was not stored")
 
 
-def store_incoming(store: ObjectStore, inc: Incoming, absent: set) -> None:
-    """Store one object received in a `put` stream."""
-    if inc.absent:
-        absent.add(inc.oid)
-        return
-    data = whole_bytes(inc)
-    if data is None:
-        store.write_stream(inc.stream, expected=inc.oid)
-        return
-    verify(inc.oid, data)
-    obj = typed(inc.oid, data)
-    if obj is not None:
-        check_children(store, inc.oid, obj, absent)
-    if len(data) < (1 << 20):
-        store.write_bytes(data)
-    else:
-        store.write_stream(io.BytesIO(data), expected=inc.oid)
+class Receiver:
+    """Stores a stream of objects, writing small blobs on a few threads
+    (file creation dominates many small objects; the threads overlap it)
+    and everything else in order.  Before a typed object is checked and
+    written, every blob before it is on disk: children first still holds."""
+
+    WORKERS = 4
+    PENDING = 256
+
+    def __init__(self, store: ObjectStore):
+        self.store = store
+        self.absent: set = set()
+        self._pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="cl-receive")
+        self._pending: list = []
+
+    def drain(self) -> None:
+        pending, self._pending = self._pending, []
+        failure = None
+        for future in pending:
+            try:
+                future.result()
+            except BaseException as exc:  # the first failure is raised once all have ended
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def blob(self, oid: ObjectId, data: bytes) -> None:
+        """A verified small blob, written in the background."""
+        self._pending.append(self._pool.submit(self.store.write_bytes, data))
+        if len(self._pending) >= self.PENDING:
+            self.drain()
+
+    def take(self, inc: Incoming) -> None:
+        if inc.absent:
+            self.absent.add(inc.oid)
+            return
+        data = whole_bytes(inc)
+        if data is None:
+            self.drain()
+            self.store.write_stream(inc.stream, expected=inc.oid)
+            return
+        verify(inc.oid, data)
+        obj = typed(inc.oid, data)
+        if obj is None and len(data) < (1 << 20):
+            self.blob(inc.oid, data)
+            return
+        self.drain()
+        if obj is not None:
+            check_children(self.store, inc.oid, obj, self.absent)
+        if len(data) < (1 << 20):
+            self.store.write_bytes(data)
+        else:
+            self.store.write_stream(io.BytesIO(data), expected=inc.oid)
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            self._pool.shutdown(wait=True)

@@ -14,7 +14,7 @@ from cl.objects.types import State, Worksheet
 from cl.refs.store import RefStore
 from cl.remote import frames
 from cl.remote.frames import END, FrameReader, RemoteError, encode, error_frame, from_wire
-from cl.remote.receive import store_incoming
+from cl.remote.receive import Receiver
 
 SERVED_PREFIXES = ("bundles/", "worksheets/")
 MAX_IDS = 65536
@@ -88,25 +88,32 @@ class Server:
 
     def op_get(self, request) -> Iterator[bytes]:
         ids = self._ids(request)
-        for oid in ids:
-            if self.store.has(oid):
-                yield from frames.object_frames(self.store, oid)
-            else:
+        absent = {oid for oid in ids if not self.store.has(oid)}
+        for oid, data in frames.read_ahead(self.store, ids, absent):
+            if oid in absent:
                 yield frames.absent_frame(oid)
+            else:
+                yield from frames.object_frames(self.store, oid, data)
         yield END
 
     def op_put(self, request, reader):
-        absent: set = set()
+        receiver = Receiver(self.store)
         stored = 0
         failure = None
-        for inc in frames.read_objects(reader):
-            if failure is not None:
-                continue  # drain the rest of the stream so the session stays in step
+        try:
+            for inc in frames.read_objects(reader):
+                if failure is not None:
+                    continue  # drain the rest of the stream so the session stays in step
+                try:
+                    receiver.take(inc)
+                    stored += 1
+                except CLError as exc:
+                    failure = exc
+        finally:
             try:
-                store_incoming(self.store, inc, absent)
-                stored += 1
+                receiver.close()
             except CLError as exc:
-                failure = exc
+                failure = failure or exc
         if failure is not None:
             raise failure
         return {"stored": stored}

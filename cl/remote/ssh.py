@@ -44,6 +44,11 @@ class ParamikoTransport(StreamTransport):
         only = host.get("identitiesonly", "no").lower() == "yes"
         where = f"{user}@{hostname}:{port}"
 
+        # AES-GCM first: one pass instead of AES-CTR plus an HMAC, so about
+        # half the CPU per byte in paramiko's pure-Python packet loop.
+        preferred = paramiko.Transport._preferred_ciphers
+        gcm = tuple(c for c in preferred if c.endswith("gcm@openssh.com"))
+        paramiko.Transport._preferred_ciphers = gcm + tuple(c for c in preferred if c not in gcm)
         client = paramiko.SSHClient()
         client.load_system_host_keys()
         for known in host.get("userknownhostsfile", "").split():

@@ -11,7 +11,6 @@ as they arrive (re-hashed, in chunks); typed objects are held until
 `commit`, which writes them children first, so the store never holds an
 object without its closure and an interrupted fetch keeps its blobs."""
 
-import io
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,7 +22,7 @@ from cl.remote import frames
 from cl.remote.client import Client
 from cl.remote.frames import RemoteError
 from cl.remote.graph import data_optional, edges
-from cl.remote.receive import TYPED_MAX, check_children, verify
+from cl.remote.receive import TYPED_MAX, Receiver, check_children, verify
 
 MAX_DEPTH = 64
 MAX_ASK = 65536
@@ -156,12 +155,12 @@ def send(store: ObjectStore, client: Client, plan: Plan) -> int:
         return 0
 
     def body():
-        for oid in plan.order:
+        for oid, data in frames.read_ahead(store, plan.order, plan.absent):
             if oid in plan.absent:
                 yield frames.absent_frame(oid)
             else:
                 client.stats.sent_objects += 1
-                yield from frames.object_frames(store, oid)
+                yield from frames.object_frames(store, oid, data)
 
     return client.put(body())
 
@@ -177,6 +176,7 @@ class Fetcher:
         self.absent: set = set()
         self.typed: dict[str, bool] = {}
         self.blobs = 0
+        self.receiver = Receiver(store)
 
     def has(self, oid: str) -> bool:
         return oid in self.held or self.store.has(oid)
@@ -204,7 +204,12 @@ class Fetcher:
                     self.absent.add(oid)
                     continue
                 if not self.typed.get(oid):
-                    self.store.write_stream(inc.stream or io.BytesIO(inc.data), expected=oid)
+                    if inc.data is not None:
+                        verify(oid, inc.data)
+                        self.receiver.blob(oid, inc.data)
+                    else:
+                        self.receiver.drain()
+                        self.store.write_stream(inc.stream, expected=oid)
                     self.blobs += 1
                     continue
                 if inc.size > TYPED_MAX:
@@ -221,6 +226,7 @@ class Fetcher:
             if wanted:
                 raise RemoteError(f"remote '{self.client.name}' did not send {len(wanted)} of the objects asked for")
             level = nxt
+        self.receiver.drain()
 
     def _allowed_absent(self) -> set:
         states = [obj for _, obj in self.held.values() if isinstance(obj, State) and data_optional(obj)]
@@ -235,6 +241,7 @@ class Fetcher:
 
     def commit(self) -> int:
         """Write the held typed objects children first; returns how many."""
+        self.receiver.close()
         stray = self.absent - self._allowed_absent()
         if stray:
             oid = ObjectId(sorted(stray)[0])
