@@ -46,8 +46,8 @@ def _rich_block(block) -> list:
     if isinstance(block, b.Table):
         return [output.ws_table(list(block.headers), [list(r.cells) for r in block.rows])]
     if isinstance(block, b.Record):
-        return [output.ws_table([], [[k, v] for k, v in block.rows], title=f"{block.name} (0x{block.bundle[:8]})",
-                                key_column=True)]
+        return [output.ws_text(f"{block.name} (0x{block.bundle[:8]})", "bold"),
+                output.ws_table([], [[k, v] for k, v in block.rows], key_column=True)]
     if isinstance(block, b.FileView) and block.mode == "contents" and not block.error:
         out = [output.ws_text(_where(block), "dim"), output.ws_text("\n".join(block.lines))]
         if block.truncated:

@@ -1,5 +1,6 @@
 """The worksheet commands driven as a user would: the real `cl` script."""
 
+import io
 import json
 import os
 import re
@@ -235,3 +236,81 @@ def test_search_appends_results_to_the_current_worksheet(stats_project, cl):
     assert re.search(r"^\[dataset a\.txt\]\{0x[0-9a-f]{64}\}$", raw, re.M)
     assert out(cl, ["search", "data_size=.sum"], p).strip() == str(len("foo\nbar\n") + len("print(1)\n"))
     assert out(cl, ["search", "host_worksheet=found", ".count"], p).strip() == "1"
+
+
+DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "sections", "worksheets.md")
+
+
+def _doc_commands(section_titles) -> str:
+    """The `$ ` commands (with their here-documents) of the console blocks
+    in the named sections of the README part, as one bash script."""
+    text = open(DOCS).read()
+    script = []
+    for title in section_titles:
+        body = text.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0]
+        for block in re.findall(r"```console\n(.*?)```", body, re.S):
+            lines = block.split("\n")
+            i = 0
+            while i < len(lines):
+                line = lines[i]
+                i += 1
+                if not line.startswith("$ "):
+                    continue
+                script.append(line[2:])
+                m = re.search(r"<<'(\w+)'", line)
+                if m:
+                    while lines[i] != m.group(1):
+                        script.append(lines[i])
+                        i += 1
+                    script.append(lines[i])
+                    i += 1
+    return "set -euo pipefail\n" + "\n".join(script) + "\n"
+
+
+def test_the_readme_worked_example_works_as_shown(project, cl, tmp_path):
+    script = _doc_commands(["A worked example", "Searching"])
+    assert "cl wedit -f sweep.ws" in script and "cl print --html -o sweep.html" in script
+    done = subprocess.run(["bash", "-c", script], cwd=project, env=cl_env({"HOME": cl.home}),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    table = re.search(r"^run\s+lr\s+error\s+time\n((?:train.*\n){3})", done.stdout, re.M)
+    assert table, done.stdout
+    rows = [line.split()[:3] for line in table.group(1).splitlines()]
+    assert rows == [["train-lr0.1", "0.1", "0.197"], ["train-lr0.03", "0.03", "0.050"],
+                    ["train-lr0.01", "0.01", "0.062"]]
+    assert "No change to the worksheet." in done.stdout
+    page = (project / "sweep.html").read_text()
+    assert page.count("<polyline") == 3 and "<td>train-lr0.03</td>" in page
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_terminal_rendering_with_rich():
+    from cl.cli import ws_render
+    from cl.worksheets import blocks as b
+    page = b.Page(worksheet="ab" * 16, name="ws", title="My page", commit="c" * 64, version=3, author="me",
+                  time=0, blocks=(
+                      b.Markup("# Notes\nSome **bold** text."),
+                      b.Table(("name", "error"), (b.TableRow("1" * 64, ("exp1", "0.250")),)),
+                      b.Record("2" * 64, "exp2", (("state", "ready"),)),
+                      b.Inline("2" * 64, "exp2", "/stats:e", "0.5"),
+                      b.FileView("contents", "2" * 64, "exp2", "/stdout", lines=("line 1", "line 2"), truncated=True),
+                      b.FileView("image", "2" * 64, "exp2", "/plot.png"),
+                      b.Graph("/curve.tsv", (("3" * 64, "exp3"),)),
+                      b.WorksheetLink("cd" * 16, "other", "Other"),
+                      b.Problem("something is off")))
+    term = _Terminal()
+    ws_render.print_page(page, term)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", term.getvalue())
+    for expected in ("My page  (version 3)", "Notes", "exp1", "0.250", "exp2 (0x22222222)", "ready",
+                     "line 2", "[image: exp2/plot.png (0x22222222); see cl print --html]",
+                     "[graph of /curve.tsv: exp3 (0x33333333); see cl print --html]",
+                     "-> worksheet other: Other (0xcdcdcdcd)", "[something is off]"):
+        assert expected in shown, expected
+    assert "**bold**" not in shown, "Markdown is rendered on a terminal"
+    plain = io.StringIO()
+    ws_render.print_page(page, plain)
+    assert "Some **bold** text." in plain.getvalue() and plain.getvalue().startswith("== My page  (version 3) ==")
