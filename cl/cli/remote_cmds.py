@@ -104,27 +104,28 @@ def clone(url, directory, settings):
 
 
 @click.command()
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="[REMOTE] [WS|SPEC]...")
 @click.option("--all", "everything", is_flag=True, help="Every worksheet and bundle.")
 @click.option("--force", is_flag=True, help="Overwrite diverged remote refs instead of merging.")
 @pass_repo
 def push(repo, args, everything, force):
-    """cl push [REMOTE] [WS|SPEC...]: send worksheets or bundles with their
-    whole closure (history, bundles, ancestors, results, contents).  Default:
-    the current worksheet to origin."""
+    """Send worksheets or bundles with their whole closure (history,
+    bundles, ancestors, results, contents).  Default: the current worksheet
+    to origin.  Prints one line per ref (ok, up to date, merged, forced,
+    rejected: …); exits 3 when a ref was rejected."""
     from cl.sync.ops import push as do_push, split_remote_arg
     name, what = split_remote_arg(repo, args)
     _print_report(do_push(repo, name, what, everything, force), "push")
 
 
 @click.command()
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="[REMOTE] [WS|SPEC]...")
 @click.option("--all", "everything", is_flag=True, help="Every worksheet and bundle.")
 @pass_repo
 def pull(repo, args, everything):
-    """cl pull [REMOTE] [WS|SPEC...]: fetch worksheets or bundles with their
-    closure and bring the local refs up to date, merging diverged ones.
-    Default: the current worksheet from origin."""
+    """Fetch worksheets or bundles with their closure and bring the local
+    refs up to date, merging diverged ones.  Default: the current worksheet
+    from origin."""
     from cl.sync.ops import pull as do_pull, split_remote_arg
     name, what = split_remote_arg(repo, args)
     _print_report(do_pull(repo, name, what, everything), "pull")
@@ -135,8 +136,8 @@ def pull(repo, args, everything):
 @click.argument("worksheet")
 @pass_repo
 def cp(repo, spec, worksheet):
-    """cl cp [REMOTE::]SPEC [REMOTE::]WS: add a bundle to a worksheet,
-    copying it with its dependencies between repositories."""
+    """Add a bundle to a worksheet: cl cp [REMOTE::]SPEC [REMOTE::]WS.
+    Between repositories the bundle travels with its dependencies."""
     from cl.sync.copy import copy_bundle
     line = copy_bundle(repo, spec, worksheet)
     click.echo(line)
@@ -147,8 +148,8 @@ def cp(repo, spec, worksheet):
 @click.argument("dest")
 @pass_repo
 def wadd(repo, source, dest):
-    """cl wadd [REMOTE::]WS [REMOTE::]WS: append the items of one worksheet
-    to another, copying their bundles with dependencies."""
+    """Append the items of one worksheet to another: cl wadd
+    [REMOTE::]WS [REMOTE::]WS.  Bundles travel with their dependencies."""
     from cl.sync.copy import copy_items
     click.echo(copy_items(repo, source, dest))
 
@@ -165,13 +166,19 @@ def serve_stdio(path):
     serve(path)
 
 
-@click.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1)
+@click.command()
+@click.argument("args", nargs=-1, metavar="[DIR] | token add NAME [DIR]")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=2800, show_default=True, type=int)
 def server(args, host, port):
-    """cl server [--host H] [--port P] [DIR]: serve a repository over HTTP.
-    cl server token add NAME [DIR]: make an access token (printed once)."""
+    """Serve a repository over HTTP, or make an access token for it.
+
+    \b
+    cl server [--host H] [--port P] [DIR]   serve DIR (default: this repository)
+    cl server token add NAME [DIR]          make a token for NAME (printed once)
+
+    Binds to 127.0.0.1 unless --host says otherwise; requests without a
+    valid token are refused."""
     from cl.errors import UsageError
     from cl.server import run
     if args[:2] == ("token", "add"):
