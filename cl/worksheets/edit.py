@@ -156,11 +156,6 @@ def save_text(repo: Repository, wid: str, text: str, expected_head: str | None,
     _, current = repo.worksheet_head(wid)
     new_title = resolved.title if resolved.title is not None else current.title
     if resolved.items == current.items and new_title == current.title:
-        if expected_head is not None:
-            head, _ = repo.worksheet_head(wid)
-            if head != expected_head:
-                from cl.errors import Conflict
-                raise Conflict(f"worksheet '{current.name}' changed since it was read")
         return None, resolved
 
     def change(ws):
