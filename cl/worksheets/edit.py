@@ -151,9 +151,11 @@ def save_text(repo: Repository, wid: str, text: str, expected_head: str | None,
     """Parse, resolve and commit edited text as a new version, refusing if
     the worksheet moved past `expected_head`.  Returns (commit, resolved);
     the commit is None when nothing changed."""
+    _, current = repo.worksheet_head(wid)
+    if current.deleted:
+        raise CLError(f"worksheet '{current.name}' has been removed")
     lines = markup.parse(text)
     resolved = resolve(repo, lines, wid)
-    _, current = repo.worksheet_head(wid)
     new_title = resolved.title if resolved.title is not None else current.title
     if resolved.items == current.items and new_title == current.title:
         return None, resolved

@@ -159,3 +159,20 @@ def test_worksheet_links_and_text_blocks(repo):
     page = save(repo, "line one\n\nline three\n{{other}}\n")
     assert page.blocks[0] == b.Markup("line one\n\nline three")
     assert page.blocks[1] == b.WorksheetLink(other, "other", "")
+
+
+def test_search_counts_and_sums(repo):
+    add_dataset(repo, "alpha", "12345", worksheet="")
+    add_dataset(repo, "alps", "123", worksheet="")
+    page = save(repo, "% search alp .count\n% search alp data_size=.sum\n")
+    assert [(x.genpath, x.value) for x in page.blocks] == [("count", "2"), ("data_size=.sum", "8")]
+
+
+def test_removed_worksheet_cannot_be_edited(repo):
+    from cl.errors import CLError
+    from cl.worksheets import ops
+    other = repo.new_worksheet("other")
+    ops.remove(repo, other)
+    import pytest
+    with pytest.raises(CLError, match="has been removed"):
+        edit.save_text(repo, other, "text\n", None)
