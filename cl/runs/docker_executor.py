@@ -153,6 +153,8 @@ class DockerProcess(Process):
         import docker.errors
         try:
             code = self.api.wait(self.container, timeout=None)["StatusCode"]
+            if code == 0:
+                return Exit(0)  # whether something was killed for memory no longer matters
             state = self.api.inspect_container(self.container)["State"]
         except docker.errors.NotFound:
             return Exit(None, message="The container disappeared")

@@ -27,6 +27,7 @@ class _Poller:
         self.delay = 0.005
         self.on_notice = on_notice
         self.last_check = self.started = time.monotonic()
+        self.last_status = 0.0
         self.last_reason = None
 
     def state(self) -> str:
@@ -46,7 +47,8 @@ class _Poller:
                 notice = queue.ensure_worker(self.repo)
                 if notice and self.on_notice:
                     self.on_notice(notice)
-        if self.on_notice:
+        if self.on_notice and now - self.last_status > 0.5:
+            self.last_status = now
             status = rindex.run_status(self.repo.db, self.bid)
             reason = status["reason"] if status else None
             if reason and reason != self.last_reason and reason.startswith("pulling"):

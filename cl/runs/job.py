@@ -22,10 +22,10 @@ from cl.errors import CLError
 from cl.index import runs as rindex
 from cl.objects.types import FINAL_STATES, Bundle, Result
 from cl.repo import Repository, now_ns
-from cl.runs.queue import KILL_REQUESTED
-from cl.runs.executor import Executor, Exit, Process, RunPlan, Usage
+from cl.runs.executor import Executor, Exit, Gone, Process, RunPlan, Usage
 from cl.runs.layout import (Mount, RunError, disk_usage, ingest_run_dir, plan_mounts,
                             prepare_run_dir, remove_run_dir, run_dir)
+from cl.runs.queue import KILL_REQUESTED
 
 TIME_EXCEEDED = "Time limit exceeded"
 DISK_EXCEEDED = "Disk limit exceeded"
@@ -82,6 +82,8 @@ class Job:
         self.mounts: tuple[Mount, ...] = ()
         self.image: dict = {}
         self._wake = threading.Event()
+        self._finished = threading.Event()
+        self.on_done: Callable[[], None] | None = None
         self.thread = threading.Thread(target=self._main, name=f"run-{bid[:8]}", daemon=True)
 
     def start(self) -> "Job":
@@ -95,7 +97,14 @@ class Job:
 
     @property
     def done(self) -> bool:
-        return not self.thread.is_alive()
+        """The run's slot is free: its final state is written (its container
+        may still be being removed) or the thread has ended."""
+        return self._finished.is_set() or not self.thread.is_alive()
+
+    def _free(self) -> None:
+        self._finished.set()
+        if self.on_done is not None:
+            self.on_done()
 
     # --- the thread ---------------------------------------------------------------
 
@@ -113,6 +122,7 @@ class Job:
                 self.log(f"0x{self.bid[:8]}: could not record the failure\n{traceback.format_exc()}")
         finally:
             repo.close()
+            self._free()
 
     def _stage(self, repo: Repository, stage: str, reason: str = "", **fields) -> None:
         if not rindex.update_claim(repo.db, self.bid, self.worker.id, stage=stage, reason=reason, **fields):
@@ -128,12 +138,11 @@ class Job:
                 self.mounts = ()
             self.image = json.loads(self.claim.get("image") or "{}")
             started = self.claim.get("started") or now_ns()
-            self._stage(repo, "running", "", container=process.container, pid=process.pid,
-                        pid_start=process.pid_start, started=started)
-            self._mark_running(repo)
-            self.log(f"0x{self.bid[:8]}: recovered {process.ident}")
+            self._mark_running(repo, process, started)
+            if not isinstance(process, Gone):
+                self.log(f"0x{self.bid[:8]}: recovered {process.ident}")
         else:
-            self._stage(repo, "preparing", "checking the dependencies")
+            self._stage(repo, "preparing", "preparing the dependencies and the image")
             failure = dependency_failure(repo, bundle)
             if failure:
                 return self._finish(repo, "failed", failure)
@@ -149,15 +158,12 @@ class Job:
             owner = getattr(self.executor, "owner", lambda: None)()
             prepare_run_dir(path, self.mounts, owner)
             plan = self._plan(repo, bundle, path)
-            self._stage(repo, "preparing", "starting", image=json.dumps(self.image, sort_keys=True))
             try:
                 process = self.executor.start(plan)
             except RunError as exc:
                 return self._finish(repo, "failed", exc.message, ran=True)
             started = now_ns()
-            self._stage(repo, "running", "", container=process.container, pid=process.pid,
-                        pid_start=process.pid_start, started=started)
-            self._mark_running(repo)
+            self._mark_running(repo, process, started)
             self.log(f"0x{self.bid[:8]}: running ({self.executor.name} {process.ident})")
         exit_ = self._watch(repo, process, started, bundle.request)
         finished = now_ns()
@@ -174,11 +180,12 @@ class Job:
                        cpuset=self.cpus, gpuset=self.worker.gpuset,
                        uid=self.worker.uid, gid=self.worker.gid)
 
-    def _mark_running(self, repo: Repository) -> None:
+    def _mark_running(self, repo: Repository, process: Process, started: int) -> None:
+        """The claim's stage and the durable `running` state, in one transaction."""
         with repo.db.transaction():
-            claim = rindex.get_claim(repo.db, self.bid)
-            if claim is None or claim["worker"] != self.worker.id:
-                raise LostClaim()
+            self._stage(repo, "running", "", container=process.container, pid=process.pid,
+                        pid_start=process.pid_start, started=started,
+                        image=json.dumps(self.image, sort_keys=True))
             row = repo.index.bundle(self.bid, include_deleted=True)
             if row is not None and row.state == "created":
                 repo.update_state(self.bid, lambda s: dataclasses.replace(s, state="running"))
@@ -267,6 +274,7 @@ class Job:
                 repo.update_state(self.bid, lambda s: dataclasses.replace(s, state=state, result=rid))
             rindex.release(repo.db, self.bid, self.worker.id)
         self.state = state
+        self._free()
         if process is not None:
             process.remove()
         remove_run_dir(path)

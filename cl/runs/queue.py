@@ -7,7 +7,6 @@ import dataclasses
 import os
 import secrets
 import socket
-import subprocess
 import sys
 from dataclasses import dataclass
 
@@ -100,6 +99,7 @@ def ensure_worker(repo: Repository) -> str | None:
         if problem is not None:
             choice = "local"
             note = f"no Docker Engine answers ({problem}); runs use the local executor"
+    import subprocess
     with repo.db.transaction():
         if rindex.live_workers(repo.db):  # another `cl` started one meanwhile
             return note or None

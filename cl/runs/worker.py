@@ -74,6 +74,7 @@ class Worker:
         self._free_cpus = list(options.cpuset) if options.cpuset else None
         self._job_cpus: dict[str, list[int]] = {}
         self._sock: socket.socket | None = None
+        self._draining: list[Job] = []  # finished runs still removing their containers
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -87,8 +88,12 @@ class Worker:
             raise SystemExit(130)
         if self.jobs:
             self.log(f"finishing {len(self.jobs)} run(s); interrupt again to stop now")
+        self._wake_loop()
+
+    def _wake_loop(self) -> None:
+        """Wake the loop now rather than at its next timeout."""
         if self._sock is not None:
-            try:  # wake the loop now rather than at its next timeout
+            try:
                 self._sock.sendto(b"!", self._sock.getsockname())
             except OSError:
                 pass
@@ -141,7 +146,7 @@ class Worker:
         except SystemExit:
             rindex.remove_worker(self.repo.db, self.id)
             raise
-        for job in list(self.jobs.values()):
+        for job in list(self.jobs.values()) + self._draining:
             job.thread.join()
         rindex.remove_worker(self.repo.db, self.id)
         self.executor.close()
@@ -193,9 +198,14 @@ class Worker:
         for bid, job in list(self.jobs.items()):
             if job.done:
                 del self.jobs[bid]
+                self._draining = [j for j in self._draining if j.thread.is_alive()] + [job]
                 if self._free_cpus is not None:
                     self._free_cpus += self._job_cpus.pop(bid, [])
                 self._dirty = True
+
+    def _start(self, job: Job) -> Job:
+        job.on_done = self._wake_loop  # a free slot is taken at once
+        return job.start()
 
     def _info(self) -> WorkerInfo:
         gpuset = ",".join(self.options.gpuset) if self.options.gpuset else None
@@ -219,8 +229,8 @@ class Worker:
                 del self._free_cpus[:len(cpus)]
                 self._job_cpus[cand.bundle] = cpus
             cpuset = ",".join(map(str, cpus)) if cpus else None
-            self.jobs[cand.bundle] = Job(self._info(), self.executor, cand.bundle, self.log,
-                                         cpus=cpuset).start()
+            self.jobs[cand.bundle] = self._start(Job(self._info(), self.executor, cand.bundle,
+                                                     self.log, cpus=cpuset))
             took = True
         return took
 
@@ -258,8 +268,8 @@ class Worker:
             self._dirty = True
             return
         self.log(f"0x{bid[:8]}: its worker died; " + ("recovering" if process else "failing it"))
-        job = Job(self._info(), self.executor, bid, self.log, adopt=process or Gone(WORKER_DIED), claim=claim)
-        self.jobs[bid] = job.start()
+        self.jobs[bid] = self._start(Job(self._info(), self.executor, bid, self.log,
+                                         adopt=process or Gone(WORKER_DIED), claim=claim))
 
     def _adopt_leftovers(self) -> None:
         for bid, process in self.executor.leftovers(self.repo.root).items():
@@ -276,8 +286,8 @@ class Worker:
                             states=("created", "running")):
                 self.log(f"0x{bid[:8]}: found its container with no worker; recovering")
                 claim = rindex.get_claim(self.repo.db, bid)
-                self.jobs[bid] = Job(self._info(), self.executor, bid, self.log, adopt=process,
-                                     claim=claim).start()
+                self.jobs[bid] = self._start(Job(self._info(), self.executor, bid, self.log,
+                                                 adopt=process, claim=claim))
 
     def _sweep(self) -> None:
         """Remove run directories of runs that finished, and registrations

@@ -56,7 +56,7 @@ def start_worker(project: Path, *args: str, log: Path | None = None) -> subproce
             "the worker to register")
     finally:
         repo.close()
-    if proc.poll() is not None:
+    if proc.poll() not in (None, 0):  # 0: done already (--exit-when-idle)
         raise AssertionError(f"cl worker exited {proc.returncode}:\n{log.read_text()}")
     return proc
 
