@@ -151,7 +151,7 @@ def add(repo, items, text, subworksheet, dest):
     new: list[Item] = []
     for t in texts:
         new.extend(edit.parse_added_text(repo, t, wid) or (Item("markup", ""),))
-    new.extend(Item("bundle", str(bid)) for bid in expand(repo, bundle_specs, wid))
+    new.extend(Item("bundle", str(bid)) for bid in expand(repo, bundle_specs))
     new.extend(Item("worksheet", _wid(repo, spec)) for spec in ws_specs)
     ops.add_items(repo, wid, new, f"add {len(new)} item(s)")
 
