@@ -83,9 +83,13 @@ def ws_markdown(text: str):
     return Markdown(text, hyperlinks=False)
 
 
-def ws_text(text: str, style: str | None = None):
+def ws_text(text: str, style: str | None = None, wrap: bool = True):
+    """Text; `wrap=False` keeps long lines whole (the terminal folds them,
+    as it does for `cl ls`)."""
     from rich.text import Text
-    return Text(text, style=style or "")
+    if wrap:
+        return Text(text, style=style or "")
+    return Text(text, style=style or "", no_wrap=True, overflow="ignore")
 
 
 def ws_rule(title: str):
@@ -115,4 +119,5 @@ def ws_table(headers, rows, title: str | None = None, key_column: bool = False):
 
 def ws_print(console, renderables) -> None:
     for r in renderables:
-        console.print(r)
+        # unwrapped text (long tables) is neither wrapped nor cropped
+        console.print(r, soft_wrap=getattr(r, "no_wrap", None) is True)

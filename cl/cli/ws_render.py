@@ -32,6 +32,15 @@ def heading(page: b.Page) -> str:
 
 # --- rich -------------------------------------------------------------------------
 
+BIG_TABLE = 100
+
+
+def _aligned(block: b.Table) -> list[str]:
+    buf = io.StringIO()
+    output.table(list(block.headers), [list(r.cells) for r in block.rows], buf)
+    return buf.getvalue().splitlines()
+
+
 
 def renderables(page: b.Page) -> list:
     out = [output.ws_rule(heading(page))]
@@ -44,6 +53,12 @@ def _rich_block(block) -> list:
     if isinstance(block, b.Markup):
         return [output.ws_markdown(block.text)] if block.text.strip() else [output.ws_text("")]
     if isinstance(block, b.Table):
+        if len(block.rows) > BIG_TABLE:
+            # rich measures every cell of every row; a long table is laid out
+            # like `cl ls` instead (the same columns, a bold header), so
+            # printing 1,000 runs stays as quick as listing them
+            header, *body = _aligned(block)
+            return [output.ws_text(header, "bold", wrap=False), output.ws_text("\n".join(body), wrap=False)]
         return [output.ws_table(list(block.headers), [list(r.cells) for r in block.rows])]
     if isinstance(block, b.Record):
         return [output.ws_text(f"{block.name} (0x{block.bundle[:8]})", "bold"),
@@ -73,9 +88,7 @@ def write_plain(page: b.Page, out) -> None:
         if isinstance(block, (b.Table, b.Record)) or isinstance(previous, (b.Table, b.Record)):
             gap()
         if isinstance(block, b.Table):
-            buf = io.StringIO()
-            output.table(list(block.headers), [list(r.cells) for r in block.rows], buf)
-            lines.extend(buf.getvalue().splitlines())
+            lines.extend(_aligned(block))
         elif isinstance(block, b.Record):
             lines.append(f"{block.name} (0x{block.bundle[:8]})")
             width = max((len(k) for k, _ in block.rows), default=0)

@@ -314,3 +314,16 @@ def test_terminal_rendering_with_rich():
     plain = io.StringIO()
     ws_render.print_page(page, plain)
     assert "Some **bold** text." in plain.getvalue() and plain.getvalue().startswith("== My page  (version 3) ==")
+
+
+def test_long_tables_on_a_terminal_are_laid_out_like_ls():
+    from cl.cli import ws_render
+    from cl.worksheets import blocks as b
+    rows = tuple(b.TableRow(f"{i:064x}", (f"exp{i}", "x" * 60, f"{i / 1000:.3f}")) for i in range(150))
+    page = b.Page("ab" * 16, "ws", "", "c" * 64, None, "me", 0, (b.Table(("name", "command", "error"), rows),))
+    term = _Terminal()
+    ws_render.print_page(page, term)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", term.getvalue()).splitlines()
+    assert lines[1].split() == ["name", "command", "error"]
+    assert lines[2].split() == ["exp0", "x" * 60, "0.000"], "a long row is not wrapped"
+    assert lines[-1].split() == ["exp149", "x" * 60, "0.149"]
