@@ -198,7 +198,8 @@ def test_an_absent_image_is_a_clear_error(project):
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert all(line.startswith("cl: ") for line in lines) and "Traceback" not in done.stderr
-    assert lines[0] == "cl: pulling image cl-test/absent:1"  # the progress, then the error
+    # progress lines (`cl: pulling image …`) may come first; the error is last
+    assert all(line.startswith("cl: pulling image cl-test/absent:1") for line in lines[:-1])
     assert "Image 'cl-test/absent:1' is not available locally and could not be pulled" in lines[-1]
 
 
@@ -220,3 +221,14 @@ def test_workers_lists_the_worker_and_its_run(project):
     cl(project, "kill", f"0x{bid}")
     cl(project, "wait", f"0x{bid}", check=False)
     repo.close()
+
+
+def test_cpu_and_gpu_requests_reach_docker(project):
+    bid = bid_of(cl(project, "run", "--request-cpus", "1",
+                    "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max 2>/dev/null > quota",
+                    "-W", check=False))
+    assert cl(project, "cat", f"0x{bid}/quota").stdout.split()[0] == "100000"
+    # no GPU here: the request reaches the engine, which refuses it in one line
+    done = cl(project, "run", "--request-gpus", "1", "true", "-W", check=False)
+    assert done.returncode != 0
+    assert "failed: The container could not start" in done.stderr.strip().splitlines()[-1]

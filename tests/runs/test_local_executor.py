@@ -17,15 +17,28 @@ from tests.runs.helpers import (bid_of, configure, history, repo_of, result_of, 
 SORT_PY = "import sys\nfor line in sorted(sys.stdin): print(line, end='')\n"
 
 
+def make_project(path):
+    path.mkdir()
+    run_cl(["init"], path)
+    configure(path, executor="local", worker_idle="30s")
+    tree(path, {"a.txt": "foo\nbar\nbaz\n", "sort.py": SORT_PY, "data": {"x.txt": "x\n"}})
+    for name in ("a.txt", "sort.py", "data"):
+        run_cl(["upload", name], path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """One project for the module, served by the worker its first run starts."""
+    project = make_project(tmp_path_factory.mktemp("local-runs") / "project")
+    yield project
+    stop_workers(project)
+
+
 @pytest.fixture
-def project(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    run_cl(["init"], project)
-    configure(project, executor="local", worker_idle="30s")
-    tree(project, {"a.txt": "foo\nbar\nbaz\n", "sort.py": SORT_PY, "data": {"x.txt": "x\n"}})
-    for path in ("a.txt", "sort.py", "data"):
-        run_cl(["upload", path], project)
+def own_project(tmp_path):
+    """A project for a test that starts and kills its own worker."""
+    project = make_project(tmp_path / "project")
     yield project
     stop_workers(project)
 
@@ -90,7 +103,8 @@ def test_time_limit_and_kill(project):
     assert run_cl(["cat", f"0x{bid}/stdout"], project).stdout == "partial\n"
 
 
-def test_a_local_run_whose_worker_died_is_stopped_and_failed(project):
+def test_a_local_run_whose_worker_died_is_stopped_and_failed(own_project):
+    project = own_project
     configure(project, auto_worker=False)
     worker = start_worker(project)
     bid = bid_of(run_cl(["run", "echo start; sleep 60"], project))

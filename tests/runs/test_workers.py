@@ -7,7 +7,9 @@ import signal
 
 import pytest
 
+from cl.bundles.runspec import build_run_spec, create_run
 from cl.index import runs as rindex
+from cl.objects.trees import lookup
 from tests.conftest import run_cl
 from tests.runs.helpers import (bid_of, configure, history, labelled, repo_of, result_of,
                                 start_worker, stop_workers, wait_for)
@@ -87,7 +89,8 @@ def test_a_run_whose_container_vanished_with_its_worker_fails_cleanly(project, d
 
 def test_two_workers_never_run_the_same_bundle(project):
     configure(project, auto_worker=False)
-    bids = [bid_of(run_cl(["run", f"echo {i} > out"], project)) for i in range(8)]
+    repo = repo_of(project)
+    bids = [create_run(repo, build_run_spec(repo, [], f"echo {i} > out")) for i in range(8)]
     workers = [start_worker(project, "--parallel", "2", "--exit-when-idle") for _ in range(2)]
     for w in workers:
         assert w.wait(timeout=300) == 0
@@ -95,9 +98,19 @@ def test_two_workers_never_run_the_same_bundle(project):
     for w in workers:
         started += re.findall(r"0x([0-9a-f]{8}): running", w.log.read_text())
     assert sorted(started) == sorted(b[:8] for b in bids)
-    repo = repo_of(project)
     for i, bid in enumerate(bids):
         assert history(repo, bid) == ["created", "running", "ready"]
-        assert run_cl(["cat", f"0x{bid}/out"], project).stdout == f"{i}\n"
+        out = lookup(repo.store, repo.contents(bid), "out")
+        assert repo.store.read_bytes(out.id) == f"{i}\n".encode()
     repo.close()
 
+
+
+def test_a_worker_with_a_cpuset_pins_each_run(project):
+    configure(project, auto_worker=False)
+    bid = bid_of(run_cl(["run", "--request-cpus", "1",
+                         "cat /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/cpuset.cpus.effective"
+                         " 2>/dev/null > cpus"], project))
+    worker = start_worker(project, "--cpuset", "1", "--exit-when-idle")
+    assert worker.wait(timeout=120) == 0
+    assert run_cl(["cat", f"0x{bid}/cpus"], project).stdout.split()[0] == "1"
