@@ -123,6 +123,10 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
     bid = create_run(repo, spec)
     click.echo(bid.display)
     notice = queue.ensure_worker(repo)
+    if wait_ or tail:
+        problem = queue.blocking_problem(repo)
+        if problem:  # waiting would never end
+            raise CLError(problem)
     if notice:
         _notice(notice)
     if wait_ or tail:

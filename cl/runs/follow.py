@@ -44,6 +44,9 @@ class _Poller:
         if now - self.last_check > RECHECK_WORKERS_S:
             self.last_check = now
             if not rindex.live_workers(self.repo.db):
+                problem = queue.blocking_problem(self.repo)
+                if problem:
+                    raise CLError(problem)
                 notice = queue.ensure_worker(self.repo)
                 if notice and self.on_notice:
                     self.on_notice(notice)

@@ -93,9 +93,11 @@ def ensure_worker(repo: Repository) -> str | None:
         return "no worker is running: start one with 'cl worker'"
     choice = repo.config.get("run", "executor", "auto")
     note = ""
-    if choice == "auto":
+    if choice in ("auto", "docker"):
         from cl.runs.docker_executor import engine_problem
         problem = engine_problem()
+        if problem is not None and choice == "docker":
+            return unstartable(problem)
         if problem is not None:
             choice = "local"
             note = f"no Docker Engine answers ({problem}); runs use the local executor"
@@ -118,6 +120,23 @@ def ensure_worker(repo: Repository) -> str | None:
         rindex.register_worker(repo.db, wid, pid=proc.pid, executor="starting", parallel=1,
                                note=note)
     return note or None
+
+
+def unstartable(problem: str) -> str:
+    return (f"no Docker Engine answers ({problem}) and run.executor is 'docker': "
+            "no worker can start (start dockerd, or: cl config run.executor local)")
+
+
+def blocking_problem(repo: Repository) -> str | None:
+    """Why no worker can run this repository's queue now and none will be
+    started, when that is so: a waiter then stops instead of hanging."""
+    if rindex.live_workers(repo.db) or not repo.config.get("run", "auto_worker", True):
+        return None
+    if repo.config.get("run", "executor", "auto") != "docker":
+        return None
+    from cl.runs.docker_executor import engine_problem
+    problem = engine_problem()
+    return unstartable(problem) if problem else None
 
 
 # --- killing --------------------------------------------------------------------

@@ -146,3 +146,19 @@ def test_no_engine_means_the_local_executor_with_a_warning(tmp_path):
         repo.close()
     finally:
         stop_workers(project)
+
+
+def test_waiting_on_docker_without_an_engine_stops_with_one_line(tmp_path):
+    project = tmp_path / "p"
+    project.mkdir()
+    run_cl(["init"], project)
+    run_cl(["config", "run.executor", "docker"], project)
+    done = run_cl(["run", "echo hi", "-W"], project, env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"},
+                  check=False)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no worker can start" in lines[0]
+    repo = repo_of(project)
+    assert repo.head_state(bid_of(done))[1].state == "created"  # still queued for a later worker
+    assert rindex.workers(repo.db) == []
+    repo.close()
