@@ -10,7 +10,7 @@ from cl.errors import InputError
 DEFAULTS = {
     "user": {"name": ""},
     "run": {"image": "cl-test/busybox:latest", "executor": "auto", "auto_worker": True,
-            "network": False},
+            "network": False, "parallel": 1, "worker_idle": "10m"},
 }
 
 
