@@ -310,6 +310,8 @@ def remove(path: str) -> None:
         os.unlink(path)
     elif os.path.isdir(path):
         def onerror(func, p, exc_info):
+            if issubclass(exc_info[0], FileNotFoundError):
+                return  # already gone
             os.chmod(os.path.dirname(p), 0o755)
             if os.path.isdir(p) and not os.path.islink(p):
                 os.chmod(p, 0o755)
@@ -318,8 +320,11 @@ def remove(path: str) -> None:
         for root, dirs, _files in os.walk(path):
             for d in dirs:
                 p = os.path.join(root, d)
-                if not os.path.islink(p):
-                    os.chmod(p, 0o755)
+                try:
+                    if not os.path.islink(p):
+                        os.chmod(p, 0o755)
+                except FileNotFoundError:
+                    pass
         shutil.rmtree(path, onerror=onerror)
 
 
