@@ -11,9 +11,7 @@ import pytest
 
 from cl.bundles.upload import UploadRequest, upload
 from cl.objects.trees import reachable
-from cl.objects.types import MODE_DIR, Contents
-from cl.repo import Repository
-from tests.cli.test_errors import snapshot
+from tests.cli.test_errors import add, add_make, opened, snapshot
 from tests.conftest import tree
 
 
@@ -26,17 +24,13 @@ def object_path(project, oid):
     return project / ".codalab" / "objects" / oid[:2] / oid[2:]
 
 
-def contents_id(cl, project, spec):
-    return json.loads(cl(["info", spec, "--json"], project).stdout)["contents"]
-
-
 @pytest.fixture
-def filled(project, cl):
+def filled(project):
     tree(project, {"d": {"f.txt": "f\n", "sub": {"g.txt": "g\n"}},
                    "gone": {"only-here.txt": "unique to the removed bundle\n", "x": {"y": "yy\n"}}})
-    cl(["upload", "d", "-n", "data"], project)
-    cl(["upload", "gone"], project)
-    cl(["make", "data/sub", "-n", "part"], project)
+    add(project, "d", name="data")
+    add(project, "gone")
+    add_make(project, "data/sub", name="part")
     return project
 
 
@@ -48,12 +42,9 @@ def test_fsck_clean(filled, cl):
 
 
 def test_fsck_names_a_flipped_blob_and_a_missing_object(filled, cl):
-    sub = contents_id(cl, filled, "part")  # data/sub, a tree shared by two bundles
-    repo = Repository.find(str(filled))
-    try:
-        leaf = repo.read(sub[2:]).entries[0].id  # g.txt's blob
-    finally:
-        repo.close()
+    with opened(filled) as repo:
+        sub = repo.contents(repo.index.by_name("part")[0].id).id  # data/sub, shared by two bundles
+        leaf = repo.read(sub).entries[0].id  # g.txt's blob
     path = object_path(filled, leaf)
     path.chmod(0o644)
     path.write_bytes(b"G\n")
@@ -64,18 +55,14 @@ def test_fsck_names_a_flipped_blob_and_a_missing_object(filled, cl):
     path.unlink()
     done = cl(["fsck"], filled, check=False)
     assert done.returncode != 0
-    assert done.stdout.splitlines() == [f"missing blob 0x{leaf} (named by tree {sub[:14]})"]
+    assert done.stdout.splitlines() == [f"missing blob 0x{leaf} (named by tree 0x{sub[:12]})"]
 
 
 def test_gc_deletes_only_what_nothing_reaches(filled, cl):
-    gone_contents = contents_id(cl, filled, "gone")
-    repo = Repository.find(str(filled))
-    try:
-        gone = set(reachable(repo.store, Contents(MODE_DIR, 0, gone_contents[2:])))
+    with opened(filled) as repo:
+        gone = set(reachable(repo.store, repo.contents(repo.index.by_name("gone")[0].id)))
         stray = repo.store.write_bytes(b"written by nothing that lasted\n")
         kept_data = set(reachable(repo.store, repo.contents(repo.index.by_name("data")[0].id)))
-    finally:
-        repo.close()
     cl(["rm", "gone"], filled)
     everything = objects(filled)
     assert gone | {stray} <= everything
@@ -118,12 +105,10 @@ def test_gc_clears_stale_tmp_files_and_checkouts(filled, cl):
 
 
 QUERIES = [
-    ["ls"], ["ls", "--json"], ["ls", "-w", "other"],
-    ["info", "-v", "--json", "^2"], ["info", "-f", "id,name,state", "^1-4"], ["info", "--json", "data"],
-    ["info", "other//^"], ["info", "-f", "id", "old%"],
-    ["search", ".limit=100"], ["search", ".floating", "-u"], ["search", ".count"],
-    ["search", "kind=make", "--json"], ["status", "--json"],
-    ["cat", "part"], ["rm", "-i", "-r", "data"],
+    ["ls", "--json"], ["ls", "-w", "other"],
+    ["info", "-v", "--json", "^2", "data", "other//^", "older"], ["info", "-f", "id,name,state", "^1-4", "old%"],
+    ["search", ".limit=100", "--json"], ["search", ".floating", "-u"], ["search", "kind=make", ".count"],
+    ["status", "--json"], ["cat", "part"], ["rm", "-i", "-r", "data"],
 ]
 
 
@@ -133,16 +118,13 @@ def _answers(cl, project):
 
 def _varied_repository(filled, cl):
     cl(["edit", "data", "-d", "edited", "--tags", "t"], filled)
-    cl(["upload", "-c", "old", "-n", "older"], filled)
+    add(filled, text="old", name="older")
     cl(["rm", "gone"], filled)
     cl(["rm", "-d", "older"], filled)
-    repo = Repository.find(str(filled))
-    try:
+    with opened(filled) as repo:
         other = repo.new_worksheet("other", title="the other one")
         upload(repo, UploadRequest(text="elsewhere\n", name="elsewhere", worksheet=other))
         upload(repo, UploadRequest(text="nowhere\n", name="floating", worksheet=""))
-    finally:
-        repo.close()
 
 
 WIPES = [

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from cl.bundles.edit import history
-from cl.objects.types import Bundle, State, Tree, Worksheet
+from cl.objects.types import Tree
 from cl.repo import Repository
-from tests.cli.test_errors import one_line_error, snapshot
+from tests.cli.test_errors import add, add_make, one_line_error, snapshot
 from tests.conftest import tree
 
 
@@ -28,9 +28,9 @@ def open_repo(project):
 
 
 @pytest.fixture
-def data(project, cl):
+def data(project):
     tree(project / "d", {"f.txt": "f\n" * 100, "sub": {"g.txt": "g\n"}})
-    cl(["upload", "d", "-n", "data"], project)
+    add(project, "d", name="data")
     return project
 
 
@@ -56,7 +56,7 @@ def test_make_reuses_the_tree(data, cl):
 
 def test_make_of_a_path_and_of_keyed_targets(data, cl):
     (data / "extra.txt").write_text("extra\n")
-    cl(["upload", "extra.txt"], data)
+    add(data, "extra.txt")
     cl(["make", "data/sub"], data)
     before = objects(data)
     cl(["make", "a:data/sub/g.txt", "b:extra.txt", "whole:data", "-n", "combo"], data)
@@ -121,11 +121,11 @@ def test_edit_appends_states_and_keeps_history(data, cl, tmp_path):
 
 
 @pytest.fixture
-def chain(data, cl):
+def chain(data):
     """data <- mid <- top, and an unrelated bundle."""
-    cl(["make", "data", "-n", "mid"], data)
-    cl(["make", "in:mid", "-n", "top"], data)
-    cl(["upload", "-c", "alone", "-n", "alone"], data)
+    add_make(data, "data", name="mid")
+    add_make(data, "in:mid", name="top")
+    add(data, text="alone", name="alone")
     return data
 
 

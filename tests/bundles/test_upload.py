@@ -3,7 +3,6 @@ directories (modes and links kept), several paths, archives, text, exclude
 patterns, kinds, git provenance and `--git REV`, the editor, and the storage
 guarantees (a blob's id is `b3sum` of the file; equal data is stored once)."""
 
-import io
 import json
 import os
 import shutil

@@ -11,9 +11,8 @@ import subprocess
 import pytest
 
 from cl.bundles.upload import UploadRequest, upload
-from cl.repo import Repository
 
-from tests.cli.test_errors import one_line_error, snapshot
+from tests.cli.test_errors import add, add_make, one_line_error, opened, snapshot
 from tests.conftest import Exec, Link, cl_env, tree
 
 
@@ -44,12 +43,11 @@ def test_init_names_the_default_worksheet_after_the_directory(tmp_path, cl):
 
 
 @pytest.fixture
-def three(project, cl):
+def three(project):
     tree(project, {"a.txt": "1\n2\n3\n4\n5\n", "d": {"run.sh": Exec("#!/bin/sh\necho hi\n"),
                                                     "sub": {"deep.txt": "deep\n"}, "ln": Link("run.sh")}})
-    ids = [cl(["upload", "a.txt", "-d", "lines", "--tags", "t1"], project).stdout.strip(),
-           cl(["upload", "d", "--kind", "program"], project).stdout.strip(),
-           cl(["make", "src:d/sub", "txt:a.txt", "-n", "bundle-of-both"], project).stdout.strip()]
+    ids = [add(project, "a.txt", description="lines", tags=("t1",)), add(project, "d", kind="program"),
+           add_make(project, "src:d/sub", "txt:a.txt", name="bundle-of-both")]
     return project, ids
 
 
@@ -141,12 +139,9 @@ def test_download(three, cl):
 
 def test_search(three, cl):
     project, ids = three
-    repo = Repository.find(str(project))
-    try:
+    with opened(project) as repo:
         extra = [upload(repo, UploadRequest(text=f"n{i}", name=f"num-{i}")).display for i in range(12)]
         floater = upload(repo, UploadRequest(text="on no worksheet", name="floater", worksheet=""))
-    finally:
-        repo.close()
 
     def ids_of(*keywords):
         return cl(["search", *keywords, "-u"], project).stdout.split()
