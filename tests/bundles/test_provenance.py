@@ -188,3 +188,15 @@ def test_same_answers_after_reindex(repo, diamond):
     after = {(b, direction): (pv.tree_text(pv.graph(repo, b, direction)), pv.json_text(pv.graph(repo, b, direction)))
              for b in d.values() for direction in (pv.ANCESTORS, pv.DESCENDANTS)}
     assert after == before
+
+
+def test_descendants_do_not_pass_through_a_deleted_bundle(repo, diamond):
+    """`cl rm --force` can delete a bundle others depend on: what is reached
+    only through it is no longer a descendant, as Index.dependents sees it."""
+    d = diamond
+    repo.update_state(d["prep"], lambda st: replace(st, deleted=True))
+    g = pv.graph(repo, d["mnist"], pv.DESCENDANTS)
+    assert set(g.nodes) == {d["mnist"], d["eval"]}
+    assert [(e.parent, e.child) for e in g.edges] == [(d["mnist"], d["eval"])]
+    shallow = pv.graph(repo, d["mnist"], pv.DESCENDANTS, depth=5)
+    assert set(shallow.nodes) == set(g.nodes)

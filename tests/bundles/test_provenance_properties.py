@@ -4,6 +4,7 @@ every edge of the closure exactly once."""
 
 import shutil
 import tempfile
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -89,3 +90,22 @@ def test_the_nested_list_prints_each_edge_once_and_each_bundle_in_full_once(shar
                 assert line.node.id in expanded_before
             expanded_before.add(line.node.id)
         assert len(pv.tree_text(g).splitlines()) == len(lines)
+
+
+@SETTINGS
+@given(parents=dags(), data=st.data())
+def test_descendants_follow_live_bundles_as_index_dependents_does(shared_repo, parents, data):
+    repo = shared_repo
+    ids = build_dag(repo, parents, worksheet="")
+    dead = data.draw(st.sets(st.integers(1, len(ids) - 1), max_size=3)) if len(ids) > 1 else set()
+    for i in dead:
+        repo.update_state(ids[i], lambda s: replace(s, deleted=True))
+    for bid in (b for i, b in enumerate(ids) if i not in dead):
+        seen, todo = {bid}, [bid]
+        while todo:
+            for child, _key in repo.index.dependents(todo.pop()):
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        assert set(pv.graph(repo, bid, pv.DESCENDANTS).nodes) == seen
+        assert set(pv.graph(repo, bid, pv.DESCENDANTS, depth=len(ids)).nodes) == seen
