@@ -54,37 +54,39 @@ def test_eight_uploads_at_once(project, cl):
 
 
 def test_upload_killed_at_any_point(project, cl):
-    tree(project / "big", {f"dir{d}": {f"file{f}": os.urandom(256) for f in range(100)} for d in range(10)})
-    base = object_count(project)
+    """Kill points: during start-up, as the first objects land, half way
+    through the blobs, and near the end (trees, bundle, worksheet).  Each
+    kill uploads a directory of its own, so every kill meets new objects."""
+    files = 600
+    points = [("time", 0.05), ("objects", 1), ("objects", files // 2), ("objects", files - 20)]
+    for k in range(len(points)):
+        tree(project / f"big{k}", {f"dir{d}": {f"file{f}": os.urandom(200) for f in range(files // 6)}
+                                   for d in range(6)})
     landed = []
-
-    def kill_when(ready):
-        proc = popen_cl(["upload", "big", "-n", "big"], project, cl.home)
-        while proc.poll() is None and not ready():
-            time.sleep(0.005)
+    for k, (how, amount) in enumerate(points):
+        start_count, start_time = object_count(project), time.monotonic()
+        proc = popen_cl(["upload", f"big{k}"], project, cl.home)
+        while proc.poll() is None:
+            if how == "time" and time.monotonic() - start_time >= amount:
+                break
+            if how == "objects" and object_count(project) >= start_count + amount:
+                break
+            time.sleep(0.002)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         landed.append(proc.returncode == -signal.SIGKILL)
         fsck = cl(["fsck"], project, check=False)
         assert fsck.returncode == 0 and fsck.stdout == "", fsck.stdout + fsck.stderr
-
-    def after(seconds):
-        start = time.monotonic()
-        return lambda: time.monotonic() - start >= seconds
-
-    kill_when(after(0.05))
-    kill_when(after(0.3))
-    # mid-ingest: once some objects of this upload are on disk
-    kill_when(lambda: object_count(project) >= base + 100)
-    kill_when(lambda: object_count(project) >= base + 700)
-    assert landed[0] and landed[2], landed
-    # the upload simply runs again, reusing what the killed runs wrote
-    bid = cl(["upload", "big", "-n", "big"], project).stdout.strip()
-    assert json.loads(cl(["ls", "--json"], project).stdout)[-1]["id"] == bid
-    fsck = cl(["fsck"], project)
-    assert fsck.stdout == ""
-    cl(["download", "big", "-o", project / "back"], project)
-    for d in range(10):
-        for f in range(100):
+    # the kills happened while the uploads were running, not after
+    assert landed[:3] == [True, True, True], landed
+    # each upload simply runs again, reusing what its killed run wrote
+    ids = [cl(["upload", f"big{k}"], project).stdout.strip() for k in range(len(points))]
+    listed = [r["id"] for r in json.loads(cl(["ls", "--json"], project).stdout)]
+    assert listed[-len(ids):] == ids
+    assert cl(["fsck"], project).stdout == ""
+    last = len(points) - 1
+    cl(["download", f"big{last}", "-o", project / "back"], project)
+    for d in range(6):
+        for f in range(files // 6):
             rel = f"dir{d}/file{f}"
-            assert (project / "back" / rel).read_bytes() == (project / "big" / rel).read_bytes()
+            assert (project / "back" / rel).read_bytes() == (project / f"big{last}" / rel).read_bytes()
