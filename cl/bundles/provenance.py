@@ -137,15 +137,24 @@ def graph(repo: Repository, bid: ObjectId, direction: str, depth: int | None = N
     rows, info, cut = q.closure(repo.db, bid, up, depth)
     root = ObjectId(bid)
     nodes = {root: _node(root, info.get(root))}
+    # Every edge end is a bundle of the closure: one ObjectId per bundle,
+    # shared by its node and all its edges.
+    ids: dict[str, ObjectId] = {root: root}
     edges = []
-    oid = _indexed_id
+    add = edges.append
     for child, key, parent, path in rows:
-        parent, child = oid(parent), oid(child)
-        edges.append(_make_edge((parent, child, key, path)))
-        far = parent if up else child
-        if far not in nodes:
-            nodes[far] = _node(far, info.get(far))
-    return Graph(root, direction, depth, nodes, tuple(edges), frozenset(oid(c) for c in cut))
+        p = ids.get(parent)
+        if p is None:
+            p = ids[parent] = _indexed_id(parent)
+        c = ids.get(child)
+        if c is None:
+            c = ids[child] = _indexed_id(child)
+        add(_make_edge((p, c, key, path)))
+    for text, oid in ids.items():
+        if oid not in nodes:
+            nodes[oid] = _node(oid, info.get(text))
+    return Graph(root, direction, depth, nodes, tuple(edges),
+                 frozenset(ids.get(c) or _indexed_id(c) for c in cut))
 
 
 # --- the nested list -----------------------------------------------------------

@@ -15,9 +15,11 @@ from cl.refs.db import Database
 CHUNK = 900  # bound parameters per IN query, well under SQLite's limit
 
 # A closure of 100,000 bundles is ~500,000 B-tree probes scattered over a
-# 100 MB file: reading pages through a memory map instead of a read() per
-# page halves the query's time.  (Per connection; harmless for others.)
-MMAP_BYTES = 1 << 30
+# 100 MB file, and a temporary B-tree of 100,000 ids for UNION: reading pages
+# through a memory map instead of a read() per page, and keeping temporary
+# tables in memory with room to grow, take the query from 3.5 s to 1.3 s of
+# CPU.  Per connection; harmless for the other queries on it.
+TUNING = ("PRAGMA mmap_size=1073741824", "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536")
 
 _LIVE_CHILD = "JOIN bundles b ON b.id = d.child AND b.deleted = 0"
 
@@ -81,7 +83,8 @@ def closure(db: Database, root: str, up: bool, depth: int | None = None
     `(name, kind, state, deleted, seq)` of each bundle the index has (root
     included), and the bundles at the depth limit with edges left out."""
     if depth is None:
-        db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+        for pragma in TUNING:
+            db.execute(pragma)
         edges, info = [], {}
         for tag, a, b, c, d, e, f in db.execute(_ANCESTORS if up else _DESCENDANTS, (root,)):
             if tag == "e":
