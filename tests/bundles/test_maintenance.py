@@ -127,29 +127,24 @@ def _varied_repository(filled, cl):
         upload(repo, UploadRequest(text="nowhere\n", name="floating", worksheet=""))
 
 
-WIPES = [
-    # the derived index tables emptied
-    "DELETE FROM bundles; DELETE FROM deps; DELETE FROM worksheets; DELETE FROM ws_items;",
-    # the tables gone, and the heads too: they are recomputed from the objects
-    "DROP TABLE bundles; DROP TABLE deps; DROP TABLE worksheets; DROP TABLE ws_items;"
-    " DELETE FROM refs WHERE name LIKE 'bundles/%' OR name LIKE 'worksheets/%';",
-]
+# The index tables gone, and the heads too: all are recomputed from the objects.
+WIPE = ("DROP TABLE bundles; DROP TABLE deps; DROP TABLE worksheets; DROP TABLE ws_items;"
+        " DELETE FROM refs WHERE name LIKE 'bundles/%' OR name LIKE 'worksheets/%';")
 
 
 def test_reindex_answers_every_query_as_before(filled, cl):
     _varied_repository(filled, cl)
     before = _answers(cl, filled)
     assert all(a.returncode == 0 for a in before), [a.stderr for a in before if a.returncode]
-    for wipe in WIPES:
-        db = sqlite3.connect(filled / ".codalab" / "repo.db")
-        db.executescript(wipe)
-        db.close()
-        assert cl(["info", "data"], filled, check=False).returncode != 0
-        done = cl(["reindex"], filled)
-        assert done.stdout.strip() == "reindexed 6 bundles, 2 worksheets"
-        after = _answers(cl, filled)
-        for query, a, b in zip(QUERIES, before, after):
-            assert (a.stdout, a.stderr, a.returncode) == (b.stdout, b.stderr, b.returncode), (wipe, query)
+    db = sqlite3.connect(filled / ".codalab" / "repo.db")
+    db.executescript(WIPE)
+    db.close()
+    assert cl(["info", "data"], filled, check=False).returncode != 0
+    done = cl(["reindex"], filled)
+    assert done.stdout.strip() == "reindexed 6 bundles, 2 worksheets"
+    after = _answers(cl, filled)
+    for query, a, b in zip(QUERIES, before, after):
+        assert (a.stdout, a.stderr, a.returncode) == (b.stdout, b.stderr, b.returncode), query
     assert cl(["fsck"], filled).stdout == ""
 
 
