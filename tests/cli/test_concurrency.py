@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 
+from cl.bundles.edit import history
 from cl.repo import Repository
 from tests.conftest import CL, cl_env, tree
 
@@ -51,6 +52,23 @@ def test_eight_uploads_at_once(project, cl):
     finally:
         repo.close()
     assert versions == 1 + 8
+
+
+def test_eight_edits_of_one_bundle_at_once(project, cl):
+    """Each edit appends a state on top of the head it found: none is lost."""
+    cl(["upload", "-c", "x", "-n", "target"], project)
+    procs = [popen_cl(["edit", "target", "--tags", f"t{i}"], project, cl.home) for i in range(8)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, [err for _, err in outs]
+    with_repo = Repository.find(str(project))
+    try:
+        bid = with_repo.index.by_name("target")[0].id
+        states = history(with_repo, bid)
+    finally:
+        with_repo.close()
+    assert len(states) == 1 + 8
+    assert sorted(s.metadata["tags"][0] for _, s in states[:-1]) == [f"t{i}" for i in range(8)]
+    assert cl(["fsck"], project).stdout == ""
 
 
 def test_upload_killed_at_any_point(project, cl):
