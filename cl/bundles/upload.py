@@ -58,9 +58,16 @@ def build_contents(repo: Repository, req: UploadRequest, progress=None) -> tuple
         return text_contents(repo.store, req.text), None, "contents"
     if not req.paths:
         raise InputError("nothing to upload: give a path or -c TEXT")
+    root = os.path.realpath(repo.root)
     for path in req.paths:
         if not os.path.lexists(path):
             raise InputError(f"no such file or directory: '{path}'")
+        where = os.path.abspath(path)  # a link itself (not followed) may live anywhere
+        real = os.path.join(os.path.realpath(os.path.dirname(where)), os.path.basename(where))
+        if req.follow_links:
+            real = os.path.realpath(where)
+        if real == root or real.startswith(root + os.sep):
+            raise InputError(f"cannot upload the repository's own files: '{path}'")
     if req.git_rev is not None:
         if len(req.paths) != 1:
             raise InputError("--git uploads one path")

@@ -106,6 +106,8 @@ BAD_COMMANDS = [
     (["cat", "^1-2"], "several"),
     (["upload", "no-such-file.txt"], "no such file or directory: 'no-such-file.txt'"),
     (["upload"], "nothing to upload"),
+    (["upload", ".codalab"], "cannot upload the repository's own files"),
+    (["upload", "a.txt", ".codalab/objects"], "cannot upload the repository's own files"),
     (["upload", "-n", "bad name", "a.txt"], "invalid bundle name"),
     (["make", "nosuch"], "no bundle matches"),
     (["make", "data", "a.txt"], "every target needs a key"),
