@@ -29,7 +29,6 @@ def run(ctx) -> list[Row]:
     rows += cat(ctx, fixture)
     rows += make(ctx, fixture)
     rows += listing(ctx)
-    remove(ctx.scratch_root)
     return rows
 
 
@@ -76,7 +75,8 @@ def upload(ctx, name: str) -> list[Row]:
         measured(case, GIT, lambda: time_git(ctx, src)),
         measured(case, DVC, lambda: time_dvc(ctx, src)),
     ]
-    remove(ctx.scratch_root)
+    for sub in ("upload-cl", "upload-cp", "upload-git", "upload-dvc"):
+        remove(os.path.join(ctx.scratch_root, sub))
     return rows
 
 

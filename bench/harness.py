@@ -129,6 +129,7 @@ class Context:
         self.work = WORK
         self.data = os.path.join(WORK, "data", "quick" if quick else "full")
         self.scratch_root = os.path.join(WORK, "scratch")
+        self.module = ""
         self.bin = os.path.dirname(sys.executable)   # the venv's bin: cl, its python
         self._log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self._can_drop: bool | None = None
@@ -138,8 +139,20 @@ class Context:
 
     # --- places --------------------------------------------------------------
 
+    def enter(self, module: str) -> None:
+        """Give `module` its own scratch root, bench/.work/scratch/<module>,
+        so modules run at the same time never remove each other's files."""
+        self.module = module
+        self.scratch_root = os.path.join(WORK, "scratch", module)
+
+    def leave(self) -> None:
+        try:
+            remove(self.scratch_root)
+        except OSError as exc:
+            self.log(f"note: could not remove {self.scratch_root}: {exc}")
+
     def scratch(self, *parts: str, fresh: bool = True) -> str:
-        """A directory under bench/.work/scratch, emptied when `fresh`."""
+        """A directory under the module's scratch root, emptied when `fresh`."""
         path = os.path.join(self.scratch_root, *parts)
         if fresh:
             remove(path)
@@ -245,7 +258,7 @@ class Context:
             return path
         self.log(f"generating dataset {name} under {self.data} (once)")
         os.makedirs(self.data, exist_ok=True)
-        tmp = path + ".tmp"
+        tmp = f"{path}.tmp{os.getpid()}"   # two bench runs may generate at once
         remove(tmp)
         remove(path)
         s = self.sizes
@@ -263,7 +276,10 @@ class Context:
                 write_random(os.path.join(tmp, f"m{i:03d}.bin"), s.M_bytes, i)
         else:
             raise ValueError(f"unknown dataset {name}")
-        os.rename(tmp, path)
+        try:
+            os.rename(tmp, path)
+        except OSError:  # another run finished first: keep its copy
+            remove(tmp)
         with open(marker, "w") as f:
             f.write(spec)
         return path

@@ -61,6 +61,7 @@ def main(argv=None) -> int:
     for name in names:
         ctx.log(f"-- bench {name}")
         t0 = time.perf_counter()
+        ctx.enter(name)
         try:
             module = load(name, modules[name])
             rows: list[Row] = module.run(ctx)
@@ -69,6 +70,8 @@ def main(argv=None) -> int:
             print(f"== {name}: the bench module failed (traceback above)\n", flush=True)
             failures += 1
             continue
+        finally:
+            ctx.leave()
         doc = (module.__doc__ or name).strip().splitlines()[0]
         print(table(f"{name}: {doc}", rows), flush=True)
         print(f"({time.perf_counter() - t0:.0f} s, median of {repeat})\n", flush=True)
