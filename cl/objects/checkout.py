@@ -78,10 +78,16 @@ def download(store: ObjectStore, contents: Contents, dest: str, force: bool = Fa
     tmp = dest + f".cl-tmp-{os.getpid()}"
     try:
         materialize(store, contents, tmp, "copy")
-    except BaseException:
-        # A missing or corrupt object part way: leave nothing behind.
-        remove_tree(tmp)
+        if os.path.lexists(dest):
+            remove_tree(dest)
+        os.rename(tmp, dest)
+    except BaseException as exc:
+        # A missing or corrupt object, or a destination we may not write:
+        # leave nothing behind.
+        try:
+            remove_tree(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and str(exc.filename or "").startswith((tmp, dest)):
+            raise InputError(f"cannot write '{dest}': {exc.strerror or exc}") from None
         raise
-    if os.path.lexists(dest):
-        remove_tree(dest)
-    os.rename(tmp, dest)
