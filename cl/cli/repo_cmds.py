@@ -8,7 +8,7 @@ from cl.bundles import maintenance
 from cl.bundles.units import parse_duration
 from cl.cli import output
 from cl.cli.context import pass_repo
-from cl.errors import UsageError
+from cl.errors import InputError, UsageError
 from cl.repo import Repository
 
 
@@ -18,8 +18,11 @@ from cl.repo import Repository
 @click.option("-w", "--worksheet", help="Name of the first worksheet (default: the directory's name).")
 def init(directory, bare, worksheet):
     """Create a cl repository (.codalab) in DIRECTORY."""
-    os.makedirs(directory, exist_ok=True)
-    repo = Repository.init(directory, bare=bare, worksheet=worksheet)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        repo = Repository.init(directory, bare=bare, worksheet=worksheet)
+    except OSError as exc:
+        raise InputError(f"cannot create a repository in '{directory}': {exc.strerror or exc}") from None
     wid = repo.current_worksheet()
     ws = repo.index.worksheet(wid)
     click.echo(f"Initialized empty cl repository in {repo.root}")

@@ -252,6 +252,10 @@ def test_permission_errors_are_one_line(filled, cl):
     line = one_line_error(cl_without_privilege(["download", "data", "-o", "readonly/d"], filled, cl.home))
     assert line == "cl: cannot write 'readonly/d': Permission denied"
     assert snapshot(filled) == before
+    for where in ("readonly", "readonly/new"):
+        line = one_line_error(cl_without_privilege(["init", where], filled, cl.home))
+        assert line == f"cl: cannot create a repository in '{where}': Permission denied"
+    assert os.listdir(filled / "readonly") == []
     line = one_line_error(cl_without_privilege(["upload", "up"], filled, cl.home))
     assert line == "cl: permission denied: 'up/locked.txt'"
     after = snapshot(filled)
