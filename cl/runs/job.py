@@ -163,7 +163,12 @@ class Job:
             except RunError as exc:
                 return self._finish(repo, "failed", exc.message, ran=True)
             started = now_ns()
-            self._mark_running(repo, process, started)
+            try:
+                self._mark_running(repo, process, started)
+            except BaseException:  # never leave a process going that no claim names
+                process.kill()
+                process.remove()
+                raise
             self.log(f"0x{self.bid[:8]}: running ({self.executor.name} {process.ident})")
         exit_ = self._watch(repo, process, started, bundle.request)
         finished = now_ns()
