@@ -56,7 +56,7 @@ class RunCommand(click.Command):
 
 
 @click.command(cls=RunCommand)
-@click.argument("args", nargs=-1)
+@click.argument("args", nargs=-1, metavar="[KEY:TARGET]... COMMAND")
 @click.option("-n", "--name", help="Name of the run (default: run-<program>).")
 @click.option("-d", "--description", default="", help="Description.")
 @click.option("--tags", multiple=True, help="Tags (repeat or space-separate).")
