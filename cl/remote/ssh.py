@@ -15,7 +15,7 @@ from cl.remote.frames import RemoteError
 from cl.remote.transport import StreamTransport
 from cl.remote.urls import RemoteURL
 
-WINDOW = 64 << 20
+WINDOW = 4 << 20     # flow-control window; larger only grows paramiko's buffer
 MAX_PACKET = 1 << 18
 
 
@@ -76,7 +76,10 @@ class ParamikoTransport(StreamTransport):
         channel = client.get_transport().open_session(window_size=WINDOW, max_packet_size=MAX_PACKET)
         channel.exec_command(remote_command(url, cl))
         self._channel = channel
-        super().__init__(channel.recv, channel.sendall, lambda: None, label)
+        # Take all that is buffered at each read: paramiko's buffer drops a
+        # read's bytes from its front by moving the rest, so small reads from
+        # a full window cost a copy of the window each.
+        super().__init__(lambda n: channel.recv(WINDOW), channel.sendall, lambda: None, label)
 
     def diagnostics(self) -> str:
         chunks = []
