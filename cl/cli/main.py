@@ -122,11 +122,22 @@ def main(argv=None) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+    except OSError as exc:
+        if exc.filename is None:
+            raise_bug()
+        # The environment, not cl: a read-only repository, a full disk.
+        click.echo(f"cl: cannot use '{exc.filename}': {exc.strerror}", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("cl: interrupted", err=True)
         sys.exit(130)
     except Exception:
-        import traceback
-        traceback.print_exc()
-        click.echo("cl: this is a bug in cl; please report it with the traceback above", err=True)
-        sys.exit(70)
+        raise_bug()
+
+
+def raise_bug() -> None:
+    """Anything not a CLError is a bug in cl: show the traceback and say so."""
+    import traceback
+    traceback.print_exc()
+    click.echo("cl: this is a bug in cl; please report it with the traceback above", err=True)
+    sys.exit(70)

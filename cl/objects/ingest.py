@@ -43,7 +43,9 @@ class _Ingest:
     def file(self, path: str, st: os.stat_result) -> Contents:
         try:
             oid, size = self.store.write_file(path)
-        except PermissionError:
+        except PermissionError as exc:
+            if exc.filename != path:
+                raise  # the store, not the upload: the CLI names the file
             raise InputError(f"permission denied: '{path}'") from None
         if self.opts.progress:
             self.opts.progress(size)

@@ -6,15 +6,28 @@ import contextlib
 import sqlite3
 import threading
 
+from cl.errors import CLError
+
+
+class DatabaseUnavailable(CLError):
+    """repo.db cannot be opened or written: permissions, a full disk."""
+
+
+def _unavailable(path: str, exc: sqlite3.Error) -> DatabaseUnavailable:
+    return DatabaseUnavailable(f"cannot use the repository database '{path}': {exc}")
+
 
 class Database:
     def __init__(self, path: str):
         self.path = path
-        self.conn = sqlite3.connect(path, timeout=60, isolation_level=None,
-                                    check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            self.conn = sqlite3.connect(path, timeout=60, isolation_level=None,
+                                        check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=OFF")
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(path, exc) from None
         self._depth = 0
         self._lock = threading.RLock()
 
@@ -30,7 +43,10 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise _unavailable(self.path, exc) from None
             self._depth = 1
             try:
                 yield self.conn

@@ -264,3 +264,25 @@ def test_permission_errors_are_one_line(filled, cl):
     assert after[1:] == before[1:]
     assert len(set(after[0]) - set(before[0])) <= 1
     assert cl(["fsck"], filled).stdout == ""
+
+
+def test_an_unwritable_repository_is_one_line(filled, cl):
+    """A shared repository with the wrong permissions is the environment's
+    fault, not a bug: one line naming the file, no traceback."""
+    tree(filled, {"new.txt": "new\n"})
+    codalab = filled / ".codalab"
+    (codalab / "tmp").chmod(0o555)
+    try:
+        line = one_line_error(cl_without_privilege(["upload", "new.txt"], filled, cl.home))
+        assert line.startswith(f"cl: cannot use '{codalab / 'tmp'}/") and line.endswith(": Permission denied")
+    finally:
+        (codalab / "tmp").chmod(0o755)
+    db = codalab / "repo.db"
+    db.chmod(0o444)
+    codalab.chmod(0o555)
+    try:
+        line = one_line_error(cl_without_privilege(["upload", "new.txt"], filled, cl.home))
+        assert line.startswith(f"cl: cannot use the repository database '{db}'")
+    finally:
+        codalab.chmod(0o755)
+        db.chmod(0o644)
