@@ -74,8 +74,11 @@ def split_remote_arg(repo: Repository, args) -> tuple[str | None, list[str]]:
 
 
 def _looks_like_url(text: str) -> bool:
+    """A URL or path, not a spec: `ws//name` and `origin::x` are specs."""
     from cl.remote.urls import is_url
-    return is_url(text) and "::" not in text
+    if "::" in text or ("//" in text and "://" not in text):
+        return False
+    return is_url(text)
 
 
 def push(repo: Repository, remote: str | None, what=(), everything=False, force=False) -> Report:

@@ -164,3 +164,13 @@ def test_remote_view_resolves_specs(alice, tmp_path):
         assert other.index.query() == []  # reading moved nothing here
     finally:
         other.close()
+
+
+def test_first_word_is_a_remote_only_when_it_names_one(alice):
+    add_remote(alice, "up", "/somewhere")
+    split = ops.split_remote_arg
+    assert split(alice, ["up", "exp"]) == ("up", ["exp"])
+    assert split(alice, ["exp"]) == (None, ["exp"])
+    assert split(alice, ["../other", "exp"]) == ("../other", ["exp"])
+    assert split(alice, ["exp//derived"]) == (None, ["exp//derived"])
+    assert split(alice, ["ssh://h/p"]) == ("ssh://h/p", [])
