@@ -7,14 +7,8 @@ import sys
 
 import click
 
-from cl.bundles import edit as edit_ops
 from cl.bundles import info as info_ops
-from cl.bundles import read as read_ops
-from cl.bundles import remove as remove_ops
-from cl.bundles.make import make as make_bundle
-from cl.bundles.search import search as search_bundles
 from cl.bundles.specs import expand, resolve_bundle, resolve_target, resolve_worksheet
-from cl.bundles.upload import UploadRequest, total_size, upload as upload_bundle
 from cl.cli import output
 from cl.cli.context import pass_repo
 from cl.errors import InputError
@@ -63,6 +57,7 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, fol
 
     `cl upload dataset a.txt` and `cl upload program sort.py` (the CodaLab
     forms) set the kind."""
+    from cl.bundles.upload import UploadRequest, total_size, upload as upload_bundle
     paths = list(paths)
     if paths and paths[0] in ("dataset", "program") and not os.path.exists(paths[0]) and len(paths) > 1:
         kind = kind or paths.pop(0)
@@ -88,6 +83,7 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, fol
 @pass_repo
 def make(repo, targets, name, description, tags, worksheet):
     """Make a bundle out of [KEY:]TARGET... without copying any bytes."""
+    from cl.bundles.make import make as make_bundle
     tags = tuple(t for group in tags for t in group.split())
     bid = make_bundle(repo, list(targets), name, description, tags, _worksheet(repo, worksheet),
                       args=command_line())
@@ -214,6 +210,7 @@ def _print_info(rec: dict) -> None:
 @pass_repo
 def cat(repo, target, head, tail):
     """Print a file of a bundle, or list a directory with sizes."""
+    from cl.bundles import read as read_ops
     if "::" in target:  # REMOTE::bundle/path: read from the remote (cl/sync)
         from cl.sync.remote_read import remote_target
         with remote_target(repo, target) as (mirror, t):
@@ -239,6 +236,7 @@ def _cat(repo, t, head, tail):
 @pass_repo
 def download(repo, target, dest, force):
     """Copy a bundle or a file in it to the local disk (writable copies)."""
+    from cl.bundles import read as read_ops
     t = resolve_target(repo, target)
     if dest is None:
         dest = t.path.rsplit("/", 1)[-1] if t.path else repo.index.bundle(t.bundle).name
@@ -255,6 +253,7 @@ def download(repo, target, dest, force):
 @pass_repo
 def edit(repo, spec, name, description, tags, edit_):
     """Change a bundle's metadata (a new state; history is kept)."""
+    from cl.bundles import edit as edit_ops
     bid = resolve_bundle(repo, spec)
     tag_list = tuple(t for group in tags for t in group.split()) if tags else None
     if edit_:
@@ -278,6 +277,7 @@ def edit(repo, spec, name, description, tags, edit_):
 @pass_repo
 def rm(repo, specs, recursive, force, data_only, dry_run):
     """Remove bundles (from every worksheet too)."""
+    from cl.bundles import remove as remove_ops
     ids = expand(repo, specs)
     removal = remove_ops.plan(repo, ids, recursive=recursive, force=force, data_only=data_only)
     for bid in removal.bundles:
@@ -300,6 +300,7 @@ def search(repo, keywords, uuid_only, as_json, append):
     host_worksheet=WS, tag=T, .floating, .mine, .before=DATE, .after=DATE,
     FIELD=.sort, FIELD=.sort-, .last, .limit=N (default 10), .offset=N,
     .count, FIELD=.sum."""
+    from cl.bundles.search import search as search_bundles
     result = search_bundles(repo, list(keywords))
     if append and result.rows:
         from cl.objects.types import Item
