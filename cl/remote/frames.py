@@ -207,12 +207,16 @@ def read_ahead(store: ObjectStore, order: list[str], skip: set, batch: int = 64)
         for oid in order:
             yield oid, None
         return
-    load = lambda oid: None if oid in skip else load_small(store, oid)  # noqa: E731
-    with ThreadPoolExecutor(4, thread_name_prefix="cl-send") as pool:
+    def load(ids):
+        return [None if oid in skip else load_small(store, oid) for oid in ids]
+
+    depth = 4  # batches in flight: the reads of several overlap
+    with ThreadPoolExecutor(depth, thread_name_prefix="cl-send") as pool:
         batches = [order[i:i + batch] for i in range(0, len(order), batch)]
-        ahead = pool.map(load, batches[0])
+        ahead = [pool.submit(load, ids) for ids in batches[:depth]]
         for i, ids in enumerate(batches):
-            current = ahead
-            if i + 1 < len(batches):
-                ahead = pool.map(load, batches[i + 1])
-            yield from zip(ids, current)
+            data = ahead[i].result()
+            ahead[i] = None
+            if i + depth < len(batches):
+                ahead.append(pool.submit(load, batches[i + depth]))
+            yield from zip(ids, data)

@@ -64,15 +64,18 @@ class Receiver:
     written, every blob before it is on disk: children first still holds."""
 
     WORKERS = 4
-    PENDING = 256
+    BATCH = 64       # blobs per task: fewer futures and lock hand-offs per object
+    PENDING = 8      # tasks in flight before waiting
 
     def __init__(self, store: ObjectStore):
         self.store = store
         self.absent: set = set()
         self._pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="cl-receive")
         self._pending: list = []
+        self._batch: list = []
 
     def drain(self) -> None:
+        self._submit()
         pending, self._pending = self._pending, []
         failure = None
         for future in pending:
@@ -83,11 +86,30 @@ class Receiver:
         if failure is not None:
             raise failure
 
+    def _write(self, batch) -> None:
+        failure = None
+        for oid, data in batch:
+            try:
+                verify(oid, data)
+                self.store.write_bytes(data)
+            except BaseException as exc:  # the others are still written; the first failure is raised
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def _submit(self) -> None:
+        if self._batch:
+            self._pending.append(self._pool.submit(self._write, self._batch))
+            self._batch = []
+
     def blob(self, oid: ObjectId, data: bytes) -> None:
-        """A verified small blob, written in the background."""
-        self._pending.append(self._pool.submit(self.store.write_bytes, data))
-        if len(self._pending) >= self.PENDING:
-            self.drain()
+        """A small blob, verified and written in the background (a mismatch
+        is raised by the next drain, and stores nothing)."""
+        self._batch.append((oid, data))
+        if len(self._batch) >= self.BATCH:
+            self._submit()
+            if len(self._pending) >= self.PENDING:
+                self.drain()
 
     def take(self, inc: Incoming) -> None:
         if inc.absent:
@@ -97,6 +119,9 @@ class Receiver:
         if data is None:
             self.drain()
             self.store.write_stream(inc.stream, expected=inc.oid)
+            return
+        if len(data) < (1 << 20) and not encoding.looks_like_map(data[:1]):
+            self.blob(inc.oid, data)
             return
         verify(inc.oid, data)
         obj = typed(inc.oid, data)
