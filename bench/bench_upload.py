@@ -60,8 +60,10 @@ def size_text(n: int) -> str:
 
 
 def upload(ctx, name: str) -> list[Row]:
-    src = ctx.dataset(name)
     case = describe(ctx, name)
+    if not ctx.wants(case):
+        return []
+    src = ctx.dataset(name)
     ctx.log(case)
     targets = {
         "L": (Target(1.5, CP),),
@@ -193,8 +195,10 @@ class Fixture:
 
 
 def cat(ctx, fixture: Fixture) -> list[Row]:
-    src = ctx.dataset("L")
     case = f"cat L: {size_text(ctx.sizes.L_bytes)} to /dev/null"
+    if not ctx.wants(case):
+        return []
+    src = ctx.dataset("L")
     ctx.log(case)
 
     def time_cl():
@@ -211,17 +215,28 @@ def cat(ctx, fixture: Fixture) -> list[Row]:
     ]
 
 
-def import_floor(ctx) -> list[float]:
-    python = os.path.join(ctx.bin, "python")
-    cmd = [python, "-c", "import click, msgpack, blake3"]
-    return ctx.time_command(cmd, warm_commands=[cmd], label=FLOOR)
+def import_floor(ctx) -> Row:
+    """The floor's row, measured once per bench run and shared by the cases
+    that compare against it."""
+    if not hasattr(ctx, "_import_floor"):
+        python = os.path.join(ctx.bin, "python")
+        cmd = [python, "-c", "import click, msgpack, blake3"]
+        ctx._import_floor = measured("", FLOOR, lambda: ctx.time_command(cmd, warm_commands=[cmd],
+                                                                         label=FLOOR))
+    return ctx._import_floor
+
+
+def floor_row(ctx, case: str) -> Row:
+    floor = import_floor(ctx)
+    return Row(case, FLOOR, floor.times, reference=True, unavailable=floor.unavailable)
 
 
 def make(ctx, fixture: Fixture) -> list[Row]:
     rows = []
-    floor = measured("", FLOOR, lambda: import_floor(ctx))
     for name in ("L", "S"):
         case = f"make {name}: a make bundle of the {name} bundle"
+        if not ctx.wants(case):
+            continue
         ctx.log(case)
 
         def time_make(name=name):
@@ -232,7 +247,7 @@ def make(ctx, fixture: Fixture) -> list[Row]:
                                     warm_commands=[[cl, "make", "--help"]], label="cl make")
 
         rows.append(measured(case, "cl make", time_make, targets=(Target(0.2, strict=True),)))
-        rows.append(Row(case, FLOOR, floor.times, reference=True, unavailable=floor.unavailable))
+        rows.append(floor_row(ctx, case))
     return rows
 
 
@@ -241,14 +256,17 @@ def make(ctx, fixture: Fixture) -> list[Row]:
 
 def listing(ctx) -> list[Row]:
     n = ctx.sizes.bundles
-    floor = measured("", FLOOR, lambda: import_floor(ctx))
+    cases = [(case, args) for case, args in ((f"ls: {n:,} bundles on the worksheet", ["ls"]),
+                                             (f"info NAME among {n:,} bundles", ["info", f"b{n // 2:05d}"]))
+             if ctx.wants(case)]
+    if not cases:
+        return []
     try:
         repo = bundle_repo(ctx, n)
     except Unavailable as exc:
         repo, why = None, str(exc)
     rows = []
-    for case, args in ((f"ls: {n:,} bundles on the worksheet", ["ls"]),
-                       (f"info NAME among {n:,} bundles", ["info", f"b{n // 2:05d}"])):
+    for case, args in cases:
         ctx.log(case)
 
         def time_cl(args=args):
@@ -261,7 +279,7 @@ def listing(ctx) -> list[Row]:
                                     label=f"cl {args[0]}")
 
         rows.append(measured(case, f"cl {args[0]}", time_cl, targets=(Target(1.5, FLOOR),)))
-        rows.append(Row(case, FLOOR, floor.times, reference=True, unavailable=floor.unavailable))
+        rows.append(floor_row(ctx, case))
     return rows
 
 

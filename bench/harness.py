@@ -122,9 +122,10 @@ QUICK = Sizes(L_bytes=64 << 20, S_files=1_000, S_dirs=10, S_bytes=4096,
 
 
 class Context:
-    def __init__(self, quick: bool, repeat: int, log=None):
+    def __init__(self, quick: bool, repeat: int, log=None, cases: tuple[str, ...] = ()):
         self.quick = quick
         self.repeat = repeat
+        self.cases = cases
         self.sizes = QUICK if quick else FULL
         self.work = WORK
         self.data = os.path.join(WORK, "data", "quick" if quick else "full")
@@ -136,6 +137,10 @@ class Context:
 
     def log(self, msg: str) -> None:
         self._log(msg)
+
+    def wants(self, case: str) -> bool:
+        """Whether `--case` selects this case (a module may skip the others)."""
+        return not self.cases or any(c.lower() in case.lower() for c in self.cases)
 
     # --- places --------------------------------------------------------------
 
@@ -394,9 +399,11 @@ def table(title: str, rows: list[Row]) -> str:
             rel = "ref" if r.reference else (f"{x:.2f}" if x is not None else "")
         vs = verdicts[i]
         target = "; ".join(v.target.text() for v in vs)
-        result = f"unavailable: {r.unavailable}" if r.unavailable else ", ".join(v.short() for v in vs)
+        result = (f"unavailable: {' '.join(r.unavailable.split())}" if r.unavailable
+                  else ", ".join(v.short() for v in vs))
         body.append((r.case, r.contender, median, rel, target, result))
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    widths[-1] = min(widths[-1], 24)   # the last column is not padded; keep its rule short
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
     out = [f"== {title}", line(head), line(["-" * w for w in widths])]
     prev = None

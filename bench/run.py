@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python bench/run.py [--only NAME...] [--quick] [--repeat N]`.
+"""Run the benchmarks: `python bench/run.py [--only NAME...] [--case TEXT...] [--quick] [--repeat N]`.
 
 Discovers `bench/bench_*.py`; each exposes `run(ctx) -> list[Row]` (see
 harness.py).  Prints one table per module and writes
@@ -45,11 +45,13 @@ def main(argv=None) -> int:
                     help="small datasets: checks the bench code itself, the figures mean little")
     ap.add_argument("--repeat", type=int, metavar="N",
                     help="timed runs per contender (median reported; default 3, 1 with --quick)")
+    ap.add_argument("--case", nargs="+", metavar="TEXT", default=(),
+                    help="only the cases whose name contains one of these (modules that support it)")
     args = ap.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
     if repeat < 1:
         ap.error("--repeat must be at least 1")
-    ctx = Context(quick=args.quick, repeat=repeat)
+    ctx = Context(quick=args.quick, repeat=repeat, cases=tuple(args.case))
     names = args.only or sorted(modules)
     results = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick, "repeat": repeat,
