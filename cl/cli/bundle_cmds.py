@@ -210,7 +210,6 @@ def _print_info(rec: dict) -> None:
 @pass_repo
 def cat(repo, target, head, tail):
     """Print a file of a bundle, or list a directory with sizes."""
-    from cl.bundles import read as read_ops
     if "::" in target:  # REMOTE::bundle/path: read from the remote (cl/sync)
         from cl.sync.remote_read import remote_target
         with remote_target(repo, target) as (mirror, t):
@@ -219,6 +218,7 @@ def cat(repo, target, head, tail):
 
 
 def _cat(repo, t, head, tail):
+    from cl.bundles import read as read_ops
     entries = read_ops.list_dir(repo, t)
     if entries is not None:
         output.table(["name", "size", "type"], [[e.name, output.size(e.size), e.type] for e in entries])
