@@ -117,7 +117,8 @@ def ingest_path(store: ObjectStore, path: str, opts: IngestOptions | None = None
     opts = opts or IngestOptions()
     if not os.path.lexists(path):
         raise InputError(f"no such file or directory: '{path}'")
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    # Two threads: more only contend for the GIL and locks on small files.
+    with ThreadPoolExecutor(max_workers=2) as pool:
         return _Ingest(store, opts, pool).entry(path, "", top=True)
 
 
