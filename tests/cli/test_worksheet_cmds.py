@@ -238,12 +238,12 @@ def test_search_appends_results_to_the_current_worksheet(stats_project, cl):
     assert out(cl, ["search", "host_worksheet=found", ".count"], p).strip() == "1"
 
 
-DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "sections", "worksheets.md")
+DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
 
 
 def _doc_commands(section_titles) -> str:
     """The `$ ` commands (with their here-documents) of the console blocks
-    in the named sections of the README part, as one bash script."""
+    in the named sections of README.md, as one bash script."""
     text = open(DOCS).read()
     script = []
     for title in section_titles:
