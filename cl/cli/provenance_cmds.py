@@ -5,6 +5,7 @@ cl/bundles/mimic.py, and print."""
 import click
 
 from cl.cli.context import pass_repo
+from cl.cli.run_cmds import request_options
 from cl.errors import UsageError
 
 
@@ -149,16 +150,7 @@ def _mimic(repo, request, shown, name, depth, shadow, dry_run, memoize, wait_, t
 @click.option("-W", "--wait", "wait_", is_flag=True, help="Wait until the run ends; exit 0 only if it is ready.")
 @click.option("-t", "--tail", is_flag=True, help="Wait, printing its stdout and stderr as it runs.")
 @click.option("-w", "--worksheet", help="Put the run on this worksheet (default: the current one).")
-@click.option("--request-docker-image", "image", help="Docker image (default: the digest the old run ran in).")
-@click.option("--request-memory", "memory", help="Memory limit, e.g. 2g.")
-@click.option("--request-time", "time_", help="Time limit, e.g. 30s, 10m, 1h, 2d.")
-@click.option("--request-disk", "disk", help="Limit on the size of the run's output, e.g. 10g.")
-@click.option("--request-cpus", "cpus", type=int, help="Number of CPUs.")
-@click.option("--request-gpus", "gpus", type=int, help="Number of GPUs.")
-@click.option("--request-network/--request-no-network", "network", default=None,
-              help="Give the run network access (default: as the old run).")
-@click.option("--request-queue", "queue_", help="Only workers with this tag take the run.")
-@click.option("--request-priority", "priority", type=int, help="Higher runs first.")
+@request_options(image="the digest the old run ran in", network="as the old run")
 @pass_repo
 def rerun(repo, spec, name, memoize, wait_, tail, worksheet, image, memory, time_, disk, cpus, gpus,
           network, queue_, priority):

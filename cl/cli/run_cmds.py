@@ -55,6 +55,30 @@ class RunCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
+def request_options(image: str, network: str):
+    """The --request-* options of `cl run` and `cl rerun`; the arguments
+    say what the image and network default to for that command."""
+    options = [
+        click.option("--request-docker-image", "image", help=f"Docker image (default: {image})."),
+        click.option("--request-memory", "memory", help="Memory limit, e.g. 2g."),
+        click.option("--request-time", "time_", help="Time limit, e.g. 30s, 10m, 1h, 2d."),
+        click.option("--request-disk", "disk", help="Limit on the size of the run's output, e.g. 10g."),
+        click.option("--request-cpus", "cpus", type=int, help="Number of CPUs."),
+        click.option("--request-gpus", "gpus", type=int, help="Number of GPUs."),
+        click.option("--request-network/--request-no-network", "network", default=None,
+                     help=f"Give the run network access (default: {network})."),
+        click.option("--request-queue", "queue_", help="Only workers with this tag take the run."),
+        click.option("--request-priority", "priority", type=int, help="Higher runs first."),
+    ]
+
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
 @click.command(cls=RunCommand)
 @click.argument("args", nargs=-1, metavar="[KEY:TARGET]... COMMAND")
 @click.option("-n", "--name", help="Name of the run (default: run-<program>).")
@@ -65,16 +89,7 @@ class RunCommand(click.Command):
 @click.option("--allow-failed-dependencies", is_flag=True, help="Run even if a dependency failed.")
 @click.option("-x", "--exclude-patterns", "exclude", multiple=True,
               help="Leave files matching these patterns out of the run's output.")
-@click.option("--request-docker-image", "image", help="Docker image (default: config run.image).")
-@click.option("--request-memory", "memory", help="Memory limit, e.g. 2g.")
-@click.option("--request-time", "time_", help="Time limit, e.g. 30s, 10m, 1h, 2d.")
-@click.option("--request-disk", "disk", help="Limit on the size of the run's output, e.g. 10g.")
-@click.option("--request-cpus", "cpus", type=int, help="Number of CPUs.")
-@click.option("--request-gpus", "gpus", type=int, help="Number of GPUs.")
-@click.option("--request-network/--request-no-network", "network", default=None,
-              help="Give the run network access (default: config run.network, off).")
-@click.option("--request-queue", "queue_", help="Only workers with this tag take the run.")
-@click.option("--request-priority", "priority", type=int, help="Higher runs first.")
+@request_options(image="config run.image", network="config run.network, off")
 @click.option("-w", "--worksheet", help="Put the run on this worksheet (default: the current one).")
 @click.option("-m", "--memoize", is_flag=True,
               help="Reuse an identical finished run (same command, dependencies and image digest).")
