@@ -16,7 +16,7 @@ from cl.errors import CLError, Conflict, NotARepository
 from cl.index.index import Index
 from cl.objects.ids import ObjectId
 from cl.objects.store import DiskStore, ObjectStore, read_object, write_object
-from cl.objects.types import Bundle, Contents, Item, State, Worksheet
+from cl.objects.types import Bundle, Contents, Item, Result, State, Worksheet
 from cl.refs.db import Database
 from cl.refs.store import SqliteRefStore
 
@@ -178,14 +178,12 @@ class Repository:
         state = state or self.head_state(bid)[1]
         if state.result is None:
             return None
-        from cl.objects.types import Result
         return self.read(state.result, Result).contents
 
     def _data_size(self, bundle: Bundle, state: State) -> int | None:
         if bundle.contents is not None:
             return bundle.contents.size
         if state.result is not None:
-            from cl.objects.types import Result
             contents = self.read(state.result, Result).contents
             return contents.size if contents else None
         return None
