@@ -22,7 +22,7 @@ Timed as a user runs them, from process start to exit, output to
 import os
 import shutil
 
-from harness import Row, Target, Unavailable
+from harness import Row, Target, row, timed
 
 SIZES = (250, 500, 1_000)
 LS, PRINT, HTML = "cl ls", "cl print", "cl print --html"
@@ -56,20 +56,6 @@ def run(ctx) -> list[Row]:
         rows.append(row(case, f"{n:,} rows", printed[n], reference=(n == SIZES[0]),
                         targets=(Target(4, f"{SIZES[0]:,} rows"),) if n == SIZES[-1] else ()))
     return rows
-
-
-def row(case, contender, times, **kw) -> Row:
-    if isinstance(times, Unavailable):
-        return Row(case, contender, unavailable=str(times), **kw)
-    return Row(case, contender, times, **kw)
-
-
-def timed(ctx, cmd, where, label):
-    try:
-        return ctx.time_command(cmd, cwd=where, warm_paths=[os.path.join(where, ".codalab")],
-                                warm_commands=[["cl", "--version"]], label=label)
-    except Unavailable as exc:
-        return exc
 
 
 # --- building the repository ----------------------------------------------------------

@@ -69,6 +69,23 @@ class Verdict:
         return f"{self.value:.2f}{unit} {'PASS' if self.passed else 'FAIL'}"
 
 
+def row(case, contender, times, **kw) -> Row:
+    """A row from what `timed` returned: timings, or why there are none."""
+    if isinstance(times, Unavailable):
+        return Row(case, contender, unavailable=str(times), **kw)
+    return Row(case, contender, times, **kw)
+
+
+def timed(ctx, cmd, where, label, warm_path=None):
+    """Time a `cl` command in the project `where` (its repository and `cl`
+    itself read into memory first); an Unavailable is returned, not raised."""
+    try:
+        return ctx.time_command(cmd, cwd=where, warm_paths=[warm_path or os.path.join(where, ".codalab")],
+                                warm_commands=[["cl", "--version"]], label=label)
+    except Unavailable as exc:
+        return exc
+
+
 def judge(rows: list[Row]) -> dict[int, list[Verdict]]:
     """Verdicts of every row's targets, keyed by the row's position."""
     out = {}
