@@ -17,7 +17,7 @@ from cl.worksheets import markup, structured
 from cl.worksheets.genpaths import PREFETCH_MIN, Reader, text
 from cl.worksheets.items import read_directive
 from cl.worksheets.markup import Comment, Directive
-from cl.worksheets.schemas import SchemaSet, make_field, parse_genpath
+from cl.worksheets.schemas import SchemaSet, parse_genpath
 
 DEFAULT_MAXLINES = 10
 
@@ -89,12 +89,7 @@ class _Interpreter:
         found = SchemaSet()
         for d in directives:
             try:
-                if d.name == "schema":
-                    found.start(d.args[0])
-                elif d.name == "addschema":
-                    found.extend(d.args[0])
-                elif d.name == "add":
-                    found.add(make_field(*d.args))
+                found.apply(d.name, d.args)
             except CLError as exc:
                 self.out.append(b.Problem(f"% {markup.join(d.tokens)}: {exc.message}"))
         return found

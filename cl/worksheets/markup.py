@@ -237,12 +237,7 @@ def check_schemas(lines: list[Line]) -> schemas.SchemaSet:
     directives = [ln for ln in lines if isinstance(ln, Directive)]
     for d in directives:
         try:
-            if d.name == "schema":
-                found.start(d.args[0])
-            elif d.name == "addschema":
-                found.extend(d.args[0])
-            elif d.name == "add":
-                found.add(schemas.make_field(*d.args))
+            found.apply(d.name, d.args)
         except InputError as exc:
             raise MarkupError(d.lineno, exc.message) from None
     for d in directives:

@@ -101,6 +101,15 @@ class SchemaSet:
             raise InputError("'add' outside a schema (start one with '% schema NAME')")
         self._schemas[self.current].append(field)
 
+    def apply(self, directive: str, args) -> None:
+        """`% schema`, `% addschema` or `% add` (other directives: nothing)."""
+        if directive == "schema":
+            self.start(args[0])
+        elif directive == "addschema":
+            self.extend(args[0])
+        elif directive == "add":
+            self.add(make_field(*args))
+
     def fields(self, names) -> tuple[Field, ...]:
         out: list[Field] = []
         for name in names or ("default",):
