@@ -5,7 +5,7 @@ cl/bundles/mimic.py, and print."""
 import click
 
 from cl.cli.context import pass_repo
-from cl.cli.run_cmds import request_options
+from cl.cli.run_cmds import follow_run, notice, request_options
 from cl.errors import UsageError
 
 
@@ -197,10 +197,6 @@ def _command_line() -> str:
     return shlex.join(sys.argv[1:])
 
 
-def _notice(text: str) -> None:
-    click.echo(f"cl: {text}", err=True)
-
-
 def _request_overrides(repo, **given) -> dict:
     """Only the `--request-*` values given, parsed as `cl run` parses them."""
     from cl.bundles.runspec import parse_request
@@ -220,7 +216,7 @@ def resolve_digest(repo, image: str | None) -> str | None:
 
     executor = make_executor(repo.config.get("run", "executor", "auto"))
     try:
-        return digest_of(executor.image(image, _notice))
+        return digest_of(executor.image(image, notice))
     except CLError:
         return None
     finally:
@@ -237,7 +233,7 @@ def memoized_run(repo, spec) -> "ObjectId | None":
                           resolve_digest(repo, spec.request.get("image")))
     if found is not None:
         place(repo, found, spec.worksheet)
-        _notice(f"reused {found.display}")
+        notice(f"reused {found.display}")
     return found
 
 
@@ -247,13 +243,13 @@ def _execute(repo, the_plan, options):
     from cl.runs import follow, queue
 
     def wait(bid):
-        notice = queue.ensure_worker(repo)
-        if notice:
-            _notice(notice)
-        return follow.wait(repo, bid, on_notice=_notice).state
+        started = queue.ensure_worker(repo)
+        if started:
+            notice(started)
+        return follow.wait(repo, bid, on_notice=notice).state
 
     return mm.execute(repo, the_plan, options, wait=wait,
-                      reused=lambda bid: _notice(f"reused {bid.display}"),
+                      reused=lambda bid: notice(f"reused {bid.display}"),
                       resolve_image=lambda image: resolve_digest(repo, image))
 
 
@@ -262,25 +258,19 @@ def _after(repo, new_runs, wait_, tail) -> None:
     their output with -t) and exit non-zero if one did not end ready."""
     import sys
 
-    from cl.runs import follow, queue
+    from cl.runs import queue
 
     if not new_runs:
         return
-    notice = queue.ensure_worker(repo)
-    if notice:
-        _notice(notice)
+    started = queue.ensure_worker(repo)
+    if started:
+        notice(started)
     if not (wait_ or tail):
         return
     sys.stdout.flush()
     failed = []
     for bid in new_runs:
-        if tail:
-            streams = {"stdout": click.get_binary_stream("stdout"),
-                       "stderr": click.get_binary_stream("stderr")}
-            for stream, data in follow.tail(repo, bid, on_notice=_notice):
-                streams[stream].write(data)
-                streams[stream].flush()
-        state = follow.wait(repo, bid, on_notice=_notice)
+        state = follow_run(repo, bid, tail)
         if state.state != "ready":
             failed.append(f"{state.metadata.get('name', '')}(0x{bid[:8]}) {state.state}")
     if failed:

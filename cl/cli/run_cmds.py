@@ -15,7 +15,7 @@ class RunFailed(CLError):
     """A run that was waited for did not end `ready`."""
 
 
-def _notice(text: str) -> None:
+def notice(text: str) -> None:
     click.echo(f"cl: {text}", err=True)
 
 
@@ -31,16 +31,21 @@ def _end(repo, bid, state) -> None:
     raise RunFailed(f"run {name} (0x{bid[:8]}) {state.state}" + (f": {failure}" if failure else ""))
 
 
-def _follow(repo, bid, tail: bool) -> None:
+def follow_run(repo, bid, tail: bool):
+    """Wait for a run to end, printing its stdout and stderr as they grow
+    when `tail`; returns its final state."""
     from cl.runs import follow
     if tail:
         streams = {"stdout": click.get_binary_stream("stdout"),
                    "stderr": click.get_binary_stream("stderr")}
-        for name, data in follow.tail(repo, bid, on_notice=_notice):
+        for name, data in follow.tail(repo, bid, on_notice=notice):
             streams[name].write(data)
             streams[name].flush()
-    state = follow.wait(repo, bid, on_notice=_notice)
-    _end(repo, bid, state)
+    return follow.wait(repo, bid, on_notice=notice)
+
+
+def _follow(repo, bid, tail: bool) -> None:
+    _end(repo, bid, follow_run(repo, bid, tail))
 
 
 class RunCommand(click.Command):
@@ -137,13 +142,13 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
             return
     bid = create_run(repo, spec)
     click.echo(bid.display)
-    notice = queue.ensure_worker(repo)
+    started = queue.ensure_worker(repo)
     if wait_ or tail:
         problem = queue.blocking_problem(repo)
         if problem:  # waiting would never end
             raise CLError(problem)
-    if notice:
-        _notice(notice)
+    if started:
+        notice(started)
     if wait_ or tail:
         sys.stdout.flush()
         _follow(repo, bid, tail)
@@ -184,7 +189,7 @@ def worker(repo, parallel, exit_when_idle, idle_timeout, executor, tags, cpuset,
     w = Worker(repo, options, log)
     chosen = w.setup()
     if chosen.note:
-        _notice(chosen.note)
+        notice(chosen.note)
     log(f"worker {w.id} for {repo.root}: {chosen.name} executor, {options.parallel} at a time")
     w.run()
 
