@@ -4,6 +4,7 @@ dataset or program bundles."""
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from cl.bundles import archives, gitsource
@@ -73,27 +74,32 @@ def build_contents(repo: Repository, req: UploadRequest, progress=None) -> tuple
             raise InputError("--git uploads one path")
         contents, source = gitsource.ingest_revision(repo.store, req.paths[0], req.git_rev)
         return contents, {"path": os.path.abspath(req.paths[0]), "git": source}, _base_name(req.paths[0], True)
+    # Reading git's state is Python work and ingesting is mostly the
+    # kernel's and blake3's: the two overlap.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        git = pool.submit(gitsource.describe, req.paths[0])
+        contents, name = _ingest_all(repo, req, progress)
+        git = git.result()
+    source = {"path": os.path.abspath(req.paths[0])}
+    if git:
+        source["git"] = git
+    return contents, source, name
+
+
+def _ingest_all(repo: Repository, req: UploadRequest, progress) -> tuple[Contents, str]:
     # Never ingest the repository into itself.
     opts = IngestOptions(exclude=req.exclude, follow_links=req.follow_links, progress=progress,
                          skip_names=frozenset({".codalab"}))
     if len(req.paths) == 1:
         path = req.paths[0]
-        contents = _ingest_one(repo, path, req, opts)
-        name = _base_name(path, req.pack)
-    else:
-        named: dict[str, Contents] = {}
-        for path in req.paths:
-            key = _base_name(path, req.pack)
-            if key in named:
-                raise InputError(f"two uploaded paths have the same name: '{key}'")
-            named[key] = _ingest_one(repo, path, req, opts)
-        contents = ingest_entries(repo.store, named)
-        name = _base_name(req.paths[0], req.pack)
-    git = gitsource.describe(req.paths[0])
-    source = {"path": os.path.abspath(req.paths[0])}
-    if git:
-        source["git"] = git
-    return contents, source, name
+        return _ingest_one(repo, path, req, opts), _base_name(path, req.pack)
+    named: dict[str, Contents] = {}
+    for path in req.paths:
+        key = _base_name(path, req.pack)
+        if key in named:
+            raise InputError(f"two uploaded paths have the same name: '{key}'")
+        named[key] = _ingest_one(repo, path, req, opts)
+    return ingest_entries(repo.store, named), _base_name(req.paths[0], req.pack)
 
 
 def upload(repo: Repository, req: UploadRequest, progress=None) -> ObjectId:

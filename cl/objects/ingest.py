@@ -1,25 +1,33 @@
 """Ingest: turn files and directories on disk into blobs and trees.
 
-Children are written before their parents (blobs, then the tree naming
-them), so a crash mid-ingest leaves only unreferenced objects.  Small files
-are hashed and written on a thread pool: file I/O and blake3 release the GIL.
-"""
+The walk first lists the whole tree (writing only symbolic links' small
+blobs); then the regular files are written by two threads that take batches
+from one list -- file I/O and blake3 release the GIL, and pulling batches
+keeps both busy to the end whatever the files' sizes; then the trees are
+written bottom-up.  Children are written before their parents, so a crash
+mid-ingest leaves only unreferenced objects."""
 
 import fnmatch
 import os
 import stat
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Union
 
 from cl.errors import InputError
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, write_object
 from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Contents, Tree,
-                              TreeEntry, valid_name)
+                              valid_name)
 
 Progress = Callable[[int], None]
-BATCH = 64
+BATCH = 16   # files a thread takes at a time: few enough to share the tail evenly
+THREADS = 2  # more only contend for the GIL and locks on small files
+
+# What the walk leaves for later: stored contents (a link), the index of a
+# regular file in the walk's list, or a directory's named children.
+_Node = Union[Contents, int, list]
 
 
 @dataclass
@@ -35,36 +43,20 @@ def _excluded(rel: str, name: str, patterns) -> bool:
 
 
 class _Ingest:
-    def __init__(self, store: ObjectStore, opts: IngestOptions, pool: ThreadPoolExecutor):
+    def __init__(self, store: ObjectStore, opts: IngestOptions):
         self.store = store
         self.opts = opts
-        self.pool = pool
+        self.files: list[str] = []  # regular files found by the walk, in order
 
-    def file(self, path: str, st: os.stat_result) -> Contents:
-        try:
-            oid, size = self.store.write_file(path)
-        except PermissionError as exc:
-            if exc.filename != path:
-                raise  # the store, not the upload: the CLI names the file
-            raise InputError(f"permission denied: '{path}'") from None
-        if self.opts.progress:
-            self.opts.progress(size)
-        mode = MODE_EXEC if st.st_mode & 0o111 else MODE_FILE
-        return Contents(mode, size, oid)
-
-    def files(self, batch) -> list[TreeEntry]:
-        return [self.file(de.path, de.stat(follow_symlinks=False)).as_entry(de.name) for de in batch]
-
-    def link(self, path: str) -> Contents:
-        target = os.fsencode(os.readlink(path))
-        return Contents(MODE_LINK, len(target), self.store.write_bytes(target))
+    # --- the walk --------------------------------------------------------
 
     def entry(self, path: str, rel: str, top: bool = False, ancestors: frozenset = frozenset()
-              ) -> Contents | None:
+              ) -> _Node | None:
         st = os.lstat(path)
         if stat.S_ISLNK(st.st_mode):
             if not self.opts.follow_links:
-                return self.link(path)
+                target = os.fsencode(os.readlink(path))
+                return Contents(MODE_LINK, len(target), self.store.write_bytes(target))
             try:
                 st = os.stat(path)
             except FileNotFoundError:
@@ -76,13 +68,14 @@ class _Ingest:
                 raise InputError(f"symbolic link loop: '{path}'")
             return self.directory(path, rel, ancestors | {here})
         if stat.S_ISREG(st.st_mode):
-            return self.file(path, st)
+            self.files.append(path)
+            return len(self.files) - 1
         if top:
             raise InputError(f"not a regular file or directory: '{path}'")
         return None  # sockets, fifos, devices inside a tree are skipped
 
-    def directory(self, path: str, rel: str, ancestors: frozenset = frozenset()) -> Contents:
-        files, others = [], []
+    def directory(self, path: str, rel: str, ancestors: frozenset) -> list:
+        children = []
         try:
             it = os.scandir(path)
         except PermissionError:
@@ -95,19 +88,81 @@ class _Ingest:
                 if not valid_name(de.name):
                     continue
                 if de.is_file(follow_symlinks=False):
-                    files.append(de)
+                    self.files.append(de.path)
+                    node = len(self.files) - 1
                 else:
-                    others.append((de, sub))
-        # Files go to the pool in batches: one task per file costs more in
-        # scheduling than hashing and writing a small file does.
-        batches = [files[i:i + BATCH] for i in range(0, len(files), BATCH)]
-        futures = [self.pool.submit(self.files, batch) for batch in batches]
-        entries = [entry for f in futures for entry in f.result()]
-        for de, sub in others:
-            c = self.entry(de.path, sub, ancestors=ancestors)
-            if c is not None:
-                entries.append(c.as_entry(de.name))
-        entries.sort(key=lambda e: e.name)
+                    node = self.entry(de.path, sub, ancestors=ancestors)
+                if node is not None:
+                    children.append((de.name, node))
+        return children
+
+    # --- the files -------------------------------------------------------
+
+    def file(self, path: str) -> Contents:
+        """Store a file the walk found, as what it is when opened: the mode
+        and size come from the open file, never from an earlier stat."""
+        flags = os.O_RDONLY if self.opts.follow_links else os.O_RDONLY | os.O_NOFOLLOW
+        try:
+            fd = os.open(path, flags)
+        except PermissionError:
+            raise InputError(f"permission denied: '{path}'") from None
+        except OSError as exc:  # swapped for a link (ELOOP) or removed meanwhile
+            raise InputError(f"'{path}' changed during the upload: {exc.strerror}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise InputError(f"'{path}' changed during the upload: no longer a regular file")
+            oid, size = self.store.write_fd(fd, st.st_size)
+        finally:
+            os.close(fd)
+        if self.opts.progress:
+            self.opts.progress(size)
+        return Contents(MODE_EXEC if st.st_mode & 0o111 else MODE_FILE, size, oid)
+
+    def write_files(self) -> list[Contents]:
+        """Every file the walk found, written by THREADS threads that each
+        take the next BATCH files until none are left."""
+        results: list = [None] * len(self.files)
+        starts = iter(range(0, len(self.files), BATCH))
+        lock = threading.Lock()
+        failed = threading.Event()
+
+        def work():
+            try:
+                while not failed.is_set():
+                    with lock:
+                        start = next(starts, None)
+                    if start is None:
+                        return
+                    for i in range(start, min(start + BATCH, len(results))):
+                        results[i] = self.file(self.files[i])
+            except BaseException:
+                failed.set()
+                raise
+
+        if len(self.files) <= BATCH:
+            work()
+            return results
+        with ThreadPoolExecutor(max_workers=THREADS - 1) as pool:
+            helpers = [pool.submit(work) for _ in range(THREADS - 1)]
+            try:
+                work()
+            finally:
+                for helper in helpers:
+                    helper.exception()  # wait for the others either way
+        for helper in helpers:
+            helper.result()
+        return results
+
+    # --- the trees -------------------------------------------------------
+
+    def build(self, node: _Node, files: list[Contents]) -> Contents:
+        if isinstance(node, Contents):
+            return node
+        if isinstance(node, int):
+            return files[node]
+        entries = sorted((self.build(child, files).as_entry(name) for name, child in node),
+                         key=lambda e: e.name)
         tree = Tree(tuple(entries))
         return Contents(MODE_DIR, tree.size, write_object(self.store, tree))
 
@@ -117,9 +172,9 @@ def ingest_path(store: ObjectStore, path: str, opts: IngestOptions | None = None
     opts = opts or IngestOptions()
     if not os.path.lexists(path):
         raise InputError(f"no such file or directory: '{path}'")
-    # Two threads: more only contend for the GIL and locks on small files.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return _Ingest(store, opts, pool).entry(path, "", top=True)
+    ingest = _Ingest(store, opts)
+    root = ingest.entry(path, "", top=True)
+    return ingest.build(root, ingest.write_files())
 
 
 def ingest_entries(store: ObjectStore, named: dict[str, Contents]) -> Contents:

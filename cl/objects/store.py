@@ -7,6 +7,8 @@ leaves at most a stray tmp file, never a partial object under its name.
 Writing an object that is already present is a no-op: that is deduplication."""
 
 import io
+import itertools
+import mmap
 import os
 import queue
 import threading
@@ -19,6 +21,9 @@ from cl.objects.types import TYPES, FormatError
 
 CHUNK = 8 << 20
 SMALL = 1 << 20
+COPY_CHUNK = 64 << 20  # a multiple of mmap.ALLOCATIONGRANULARITY
+_tmp_numbers = itertools.count()  # next() is atomic under the GIL
+_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # fault pages in up front
 
 
 def _read_full(stream, n: int) -> bytes:
@@ -35,20 +40,57 @@ def _read_full(stream, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _copy_fd(src: int, dst: int) -> None:
-    """Copy to the end of `src` inside the kernel where it can."""
+def _copy_hashing(src: int, dst: int, hasher) -> int:
+    """Copy `src` to the end into `dst` and hash what lands in `dst`: a
+    thread copies chunk after chunk inside the kernel (copy_file_range)
+    while this thread hashes each finished chunk of the copy through mmap,
+    so copying and hashing overlap and the id is the hash of the very bytes
+    stored, whatever happens to the source meanwhile.  `dst` must be open
+    for reading and writing.  Returns the number of bytes copied."""
+    landed: queue.Queue = queue.Queue()
+
+    def copy():
+        offset = 0
+        try:
+            while n := os.copy_file_range(src, dst, COPY_CHUNK):
+                landed.put((offset, n))
+                offset += n
+            landed.put(None)
+        except OSError as exc:
+            landed.put((offset, exc))
+
+    copier = threading.Thread(target=copy, daemon=True)
+    copier.start()
+    size = 0
     try:
-        while os.copy_file_range(src, dst, 1 << 30):
-            pass
-        return
-    except OSError:  # another filesystem or kernel: copy through memory
-        os.lseek(src, 0, os.SEEK_SET)
-        os.lseek(dst, 0, os.SEEK_SET)
-        os.ftruncate(dst, 0)
+        while (item := landed.get()) is not None:
+            offset, n = item
+            if isinstance(n, OSError):
+                if offset:
+                    raise n
+                return _copy_through_memory(src, dst, hasher)  # no copy_file_range here
+            with mmap.mmap(dst, n, flags=_MAP_FLAGS, prot=mmap.PROT_READ, offset=offset) as view:
+                hasher.update(view)
+            size += n
+    finally:
+        copier.join()
+    return size
+
+
+def _copy_through_memory(src: int, dst: int, hasher) -> int:
+    """The fallback where the kernel cannot copy between these files: read,
+    hash and write each chunk -- the hashed buffer is the one written."""
+    os.lseek(src, 0, os.SEEK_SET)
+    os.lseek(dst, 0, os.SEEK_SET)
+    os.ftruncate(dst, 0)
+    size = 0
     while chunk := os.read(src, CHUNK):
+        hasher.update(chunk)
+        size += len(chunk)
         view = memoryview(chunk)
         while view:
             view = view[os.write(dst, view):]
+    return size
 
 
 class ObjectStore:
@@ -76,9 +118,18 @@ class ObjectStore:
         `expected`, a mismatch stores nothing and raises CorruptObject."""
         raise NotImplementedError
 
+    def write_fd(self, fd: int, size: int | None = None) -> tuple[ObjectId, int]:
+        """Store the whole of an open regular file (`size`: what fstat said,
+        if the caller knows).  The caller closes `fd`."""
+        os.lseek(fd, 0, os.SEEK_SET)
+        return self.write_stream(io.FileIO(fd, closefd=False))
+
     def write_file(self, path: str) -> tuple[ObjectId, int]:
-        with open(path, "rb") as f:
-            return self.write_stream(f)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return self.write_fd(fd)
+        finally:
+            os.close(fd)
 
     def ids(self) -> Iterator[ObjectId]:
         raise NotImplementedError
@@ -167,10 +218,15 @@ class DiskStore(ObjectStore):
         except FileNotFoundError:
             raise ObjectMissing(oid) from None
 
-    def _tmp_file(self):
-        name = os.path.join(self.tmp, f"obj-{os.getpid()}-{threading.get_ident()}-{os.urandom(6).hex()}")
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-        return name, fd
+    def _tmp_file(self, flags: int = os.O_WRONLY):
+        """A new tmp file, named by process and a counter: a name left by a
+        dead process with the same pid is skipped, never reused."""
+        while True:
+            name = os.path.join(self.tmp, f"obj-{os.getpid()}-{next(_tmp_numbers)}")
+            try:
+                return name, os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o444)
+            except FileExistsError:
+                continue
 
     def _place(self, tmp_name: str, oid: str) -> None:
         dest = self.path(oid)
@@ -246,35 +302,31 @@ class DiskStore(ObjectStore):
             self._place(name, oid)
         return oid, size
 
-    def write_file(self, path):
-        """Small files are read whole with raw syscalls.  A large file is
-        copied in the kernel (copy_file_range) to a tmp file, and then that
-        copy -- the very bytes that will be stored -- is hashed on every
-        core through mmap: a changing source can never give a wrong id."""
-        fd = os.open(path, os.O_RDONLY)
-        try:
+    def write_fd(self, fd, size=None):
+        """A small file is read whole with one syscall; a large one is
+        copied in the kernel while the copy is hashed (`_copy_hashing`)."""
+        if size is None:
             size = os.fstat(fd).st_size
-            if size < SMALL:
-                data = os.read(fd, size + 1)
-                if len(data) <= size:
-                    return self.write_bytes(data), len(data)
-                os.lseek(fd, 0, os.SEEK_SET)  # grew while we looked: stream it
-            name, out = self._tmp_file()
-            try:
-                _copy_fd(fd, out)
-            finally:
-                os.close(out)
+        if size < SMALL:
+            data = os.pread(fd, size + 1, 0)
+            if len(data) <= size:
+                return self.write_bytes(data), len(data)
+        os.lseek(fd, 0, os.SEEK_SET)  # large, or grew while we looked: copy it whole
+        name, out = self._tmp_file(os.O_RDWR)
+        try:
+            hasher = new_hasher()
+            size = _copy_hashing(fd, out, hasher)
+        except BaseException:
+            os.unlink(name)
+            raise
         finally:
-            os.close(fd)
-        hasher = new_hasher()
-        if os.path.getsize(name):
-            hasher.update_mmap(name)
+            os.close(out)
         oid = ObjectId(hasher.hexdigest())
         if self.has(oid):
             os.unlink(name)
         else:
             self._place(name, oid)
-        return oid, os.path.getsize(self.path(oid))
+        return oid, size
 
     def ids(self):
         for fan in sorted(os.listdir(self.root)):
