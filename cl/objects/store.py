@@ -22,8 +22,19 @@ from cl.objects.types import TYPES, FormatError
 CHUNK = 8 << 20
 SMALL = 1 << 20
 COPY_CHUNK = 64 << 20  # a multiple of mmap.ALLOCATIONGRANULARITY
-_tmp_numbers = itertools.count()  # next() is atomic under the GIL
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # fault pages in up front
+
+# tmp files are named by process and a counter (DiskStore._tmp_file)
+_tmp_numbers = itertools.count()  # next() is atomic under the GIL
+_pid = os.getpid()  # one syscall per process, not per tmp file
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _read_full(stream, n: int) -> bytes:
@@ -222,7 +233,7 @@ class DiskStore(ObjectStore):
         """A new tmp file, named by process and a counter: a name left by a
         dead process with the same pid is skipped, never reused."""
         while True:
-            name = os.path.join(self.tmp, f"obj-{os.getpid()}-{next(_tmp_numbers)}")
+            name = os.path.join(self.tmp, f"obj-{_pid}-{next(_tmp_numbers)}")
             try:
                 return name, os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o444)
             except FileExistsError:

@@ -113,3 +113,25 @@ def test_a_file_swapped_for_a_link_is_not_followed(disk_store, tmp_path, monkeyp
     # with -L the link is followed, as asked
     contents = ingest_path(disk_store, root, IngestOptions(follow_links=True))
     assert dict(walk(disk_store, contents))["b"].id == hash_bytes(b"outside the upload")
+
+
+def test_tmp_names_stay_apart_across_fork(disk_store):
+    """Tmp files are named by pid and a counter: a forked child, which
+    inherits the counter, still names its own."""
+    parent_name, fd = disk_store._tmp_file()
+    os.close(fd)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            name, child_fd = disk_store._tmp_file()
+            os.close(child_fd)
+            os.write(write_end, name.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    child_name = os.read(read_end, 4096).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert f"obj-{pid}-" in os.path.basename(child_name)
+    assert f"obj-{os.getpid()}-" in os.path.basename(parent_name)
