@@ -23,32 +23,94 @@ def find_worktree(path: str) -> str | None:
 
 
 def describe(path: str) -> dict | None:
-    """{commit, branch, dirty, path} for a path inside a git work tree."""
+    """{commit, branch, dirty, path} for a path inside a git work tree.
+    `dirty`: under the path, the index differs from HEAD, a tracked file
+    differs from the index, or a file is neither tracked nor ignored.  Only
+    the uploaded path is examined, and the user's git files are only read
+    (git status would rewrite the index's stat cache)."""
     top = find_worktree(path)
     if top is None:
         return None
-    from dulwich import porcelain
     from dulwich.repo import Repo
 
     try:
-        repo = Repo(top)
-        try:
-            commit = repo.head().decode()
-        except KeyError:
-            return {"commit": None, "branch": None, "dirty": True, "path": _rel(top, path)}
-        ref = repo.refs.read_ref(b"HEAD") or b""
-        branch = ref[len(b"ref: refs/heads/"):].decode() if ref.startswith(b"ref: refs/heads/") else None
-        rel = _rel(top, path)
-        status = porcelain.status(repo, untracked_files="normal")
-        changed = [p.decode() if isinstance(p, bytes) else p
-                   for group in (status.staged.values(), [status.unstaged], [status.untracked])
-                   for paths in group for p in paths]
-        # The repository's own .codalab is never uploaded, so it does not make the upload dirty.
-        changed = [p for p in changed if ".codalab" not in p.split("/")]
-        dirty = any(not rel or p == rel or p.startswith(rel.rstrip("/") + "/") for p in changed)
-        return {"commit": commit, "branch": branch, "dirty": dirty, "path": rel}
+        with Repo(top) as repo:
+            rel = _rel(top, path)
+            try:
+                commit = repo.head()
+            except KeyError:
+                return {"commit": None, "branch": None, "dirty": True, "path": rel}
+            ref = repo.refs.read_ref(b"HEAD") or b""
+            branch = ref[len(b"ref: refs/heads/"):].decode() if ref.startswith(b"ref: refs/heads/") else None
+            dirty = _dirty(repo, repo[commit].tree, rel)
+            return {"commit": commit.decode(), "branch": branch, "dirty": dirty, "path": rel}
     except Exception as exc:  # an unreadable git repo must not stop an upload
         return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _under(rel: str):
+    """A test for tree paths (bytes) at or below `rel`, minus any
+    `.codalab` (never uploaded, so it never makes an upload dirty)."""
+    whole, prefix = rel.encode(), rel.encode() + b"/"
+
+    def test(p: bytes) -> bool:
+        return (not rel or p == whole or p.startswith(prefix)) and b".codalab" not in p.split(b"/")
+    return test
+
+
+def _dirty(repo, tree: bytes, rel: str) -> bool:
+    from dulwich.index import get_unstaged_changes
+    from dulwich.object_store import iter_tree_contents, tree_lookup_path
+
+    under = _under(rel)
+    index = repo.open_index()
+    indexed = {p: (e.mode, e.sha) for p, e in index.iteritems() if under(p)}
+    # staged: what the index holds under the path against what HEAD holds
+    committed = {}
+    try:
+        mode, sha = tree_lookup_path(repo.object_store.__getitem__, tree, rel.encode()) if rel \
+            else (MODE_DIR, tree)
+    except KeyError:
+        mode = None
+    if mode == MODE_DIR:
+        base = rel.encode() + b"/" if rel else b""
+        committed = {base + e.path: (e.mode, e.sha)
+                     for e in iter_tree_contents(repo.object_store, sha) if under(base + e.path)}
+    elif mode is not None:
+        committed = {rel.encode(): (mode, sha)}
+    if committed != indexed:
+        return True
+    # unstaged: tracked files changed in the work tree (stat first, then content)
+    if any(under(p) for p in get_unstaged_changes(index, repo.path)):
+        return True
+    return _untracked(repo, rel, indexed)
+
+
+def _untracked(repo, rel: str, indexed: dict) -> bool:
+    """Whether a file under `rel` is neither tracked nor ignored.  Ignored
+    directories are not entered, as git does not."""
+    from dulwich.ignore import IgnoreFilterManager
+
+    ignore = IgnoreFilterManager.from_repo(repo)
+    tracked_dirs = {p[:i] for p in indexed for i in range(len(p)) if p[i:i + 1] == b"/"}
+    top = repo.path
+    stack = [rel]
+    while stack:
+        here = stack.pop()
+        full = os.path.join(top, here) if here else top
+        if not os.path.isdir(full) or os.path.islink(full):
+            return here.encode() not in indexed and not ignore.is_ignored(here)
+        with os.scandir(full) as it:
+            for de in it:
+                sub = f"{here}/{de.name}" if here else de.name
+                if de.name == ".codalab" or (not here and de.name == ".git"):
+                    continue
+                if de.is_dir(follow_symlinks=False):
+                    if sub.encode() in tracked_dirs or not ignore.is_ignored(sub + "/"):
+                        stack.append(sub)
+                elif sub.encode() not in indexed and not ignore.is_ignored(sub):
+                    return True
+    return False
 
 
 def _rel(top: str, path: str) -> str:
