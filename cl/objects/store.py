@@ -51,13 +51,15 @@ def _read_full(stream, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _copy_hashing(src: int, dst: int, hasher) -> int:
+def _copy_hashing(src: int, dst: int, hasher, size: int) -> int:
     """Copy `src` to the end into `dst` and hash what lands in `dst`: a
     thread copies chunk after chunk inside the kernel (copy_file_range)
     while this thread hashes each finished chunk of the copy through mmap,
     so copying and hashing overlap and the id is the hash of the very bytes
-    stored, whatever happens to the source meanwhile.  `dst` must be open
-    for reading and writing.  Returns the number of bytes copied."""
+    stored, whatever happens to the source meanwhile.  A file of one chunk
+    (`size`, as fstat said) has nothing to overlap: it is copied first, on
+    this thread.  `dst` must be open for reading and writing.  Returns the
+    number of bytes copied."""
     landed: queue.Queue = queue.Queue()
 
     def copy():
@@ -71,7 +73,10 @@ def _copy_hashing(src: int, dst: int, hasher) -> int:
             landed.put((offset, exc))
 
     copier = threading.Thread(target=copy, daemon=True)
-    copier.start()
+    if size > COPY_CHUNK:
+        copier.start()
+    else:
+        copy()
     size = 0
     try:
         while (item := landed.get()) is not None:
@@ -84,7 +89,8 @@ def _copy_hashing(src: int, dst: int, hasher) -> int:
                 hasher.update(view)
             size += n
     finally:
-        copier.join()
+        if copier.is_alive():
+            copier.join()
     return size
 
 
@@ -326,7 +332,7 @@ class DiskStore(ObjectStore):
         name, out = self._tmp_file(os.O_RDWR)
         try:
             hasher = new_hasher()
-            size = _copy_hashing(fd, out, hasher)
+            size = _copy_hashing(fd, out, hasher, size)
         except BaseException:
             os.unlink(name)
             raise
