@@ -1,23 +1,25 @@
 """Wire frames (docs/protocol.md §2): msgpack values back to back over any
 byte stream.  Requests and replies are maps; objects travel as tagged
-arrays — a whole small object, or a large one announced with its size and
-followed by chunks — so a blob of any size crosses without ever being whole
-in memory.  This and cl/objects/encoding.py are the only modules that touch
+arrays — small objects whole, many to a pack frame; a large one announced
+with its size and followed by chunks — so a blob of any size crosses without
+ever being whole in memory.  This and cl/objects/encoding.py are the only modules that touch
 msgpack."""
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator
 
 import msgpack
 
-from cl.errors import CLError
+from cl.errors import CLError, ObjectMissing
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore
+from cl.remote.loose import read_small
 
-VERSION = 1
-WHOLE_MAX = 1 << 20      # objects below this travel in one frame
+VERSION = 2
+WHOLE_MAX = 1 << 20      # objects below this travel whole
+PACK_BYTES = 1 << 16     # whole objects are gathered into a pack frame up to this size…
+PACK_OBJECTS = 64        # …or this many (an interrupted transfer loses at most its last pack)
 CHUNK = 1 << 20          # the size of each chunk of a large object
-READ_SIZE = 1 << 18
+READ_SIZE = 1 << 20
 MAX_BUFFER = 8 << 20     # a frame larger than this is refused
 
 
@@ -84,13 +86,16 @@ class FrameReader:
 
 
 class ChunkStream:
-    """A binary file-like object reading one large object's chunk frames."""
+    """A binary file-like object reading one large object's chunk frames.
+    A read returns at most the rest of the current chunk (a short read, as
+    a raw file may), and a whole chunk without copying it."""
 
     def __init__(self, reader: FrameReader, oid: ObjectId, size: int):
         self._reader = reader
         self.oid = oid
         self.remaining = size
-        self._buf = memoryview(b"")
+        self._chunk = b""
+        self._pos = 0
 
     def _fill(self) -> bool:
         if self.remaining <= 0:
@@ -104,31 +109,30 @@ class ChunkStream:
         if len(frame[1]) > self.remaining:
             raise RemoteError(f"object {self.oid.display} is longer than announced")
         self.remaining -= len(frame[1])
-        self._buf = memoryview(frame[1])
+        self._chunk, self._pos = frame[1], 0
         return True
 
     def peek(self) -> bytes:
         """The first bytes not yet read, without consuming them."""
-        if not self._buf:
+        if self._pos >= len(self._chunk):
             self._fill()
-        return bytes(self._buf[:16])
+        return self._chunk[self._pos:self._pos + 16]
 
     def read(self, n: int = -1) -> bytes:
-        out = []
-        want = n if n >= 0 else float("inf")
-        got = 0
-        while got < want:
-            if not self._buf and not self._fill():
-                break
-            take = self._buf[: int(min(want - got, len(self._buf)))]
-            self._buf = self._buf[len(take):]
-            out.append(bytes(take))
-            got += len(take)
-        return b"".join(out)
+        if n < 0:
+            return b"".join(iter(lambda: self.read(CHUNK), b""))
+        if self._pos >= len(self._chunk) and not self._fill():
+            return b""
+        chunk, pos = self._chunk, self._pos
+        if pos == 0 and len(chunk) <= n:
+            self._pos = len(chunk)
+            return chunk
+        self._pos = min(len(chunk), pos + n)
+        return chunk[pos:self._pos]
 
     def drain(self) -> None:
-        while self._buf or self._fill():
-            self._buf = memoryview(b"")
+        while self._pos < len(self._chunk) or self._fill():
+            self._chunk, self._pos = b"", 0
 
 
 class Incoming:
@@ -153,7 +157,13 @@ def read_objects(reader: FrameReader) -> Iterator[Incoming]:
             return
         if tag == "!" and len(frame) == 2:
             raise RemoteError(str(frame[1]))
-        if tag == "o" and len(frame) == 3 and isinstance(frame[2], bytes):
+        if tag == "p" and len(frame) == 3 and isinstance(frame[1], list) \
+                and isinstance(frame[2], list) and len(frame[1]) == len(frame[2]):
+            for raw, data in zip(frame[1], frame[2]):
+                if not isinstance(data, bytes):
+                    raise RemoteError("malformed object frame 'p'")
+                yield Incoming(from_wire(raw), len(data), data=data)
+        elif tag == "o" and len(frame) == 3 and isinstance(frame[2], bytes):
             yield Incoming(from_wire(frame[1]), len(frame[2]), data=frame[2])
         elif tag == "b" and len(frame) == 3 and isinstance(frame[2], int) and frame[2] >= 0:
             oid = from_wire(frame[1])
@@ -168,23 +178,26 @@ def read_objects(reader: FrameReader) -> Iterator[Incoming]:
             raise RemoteError(f"malformed object frame {tag!r}")
 
 
-def load_small(store: ObjectStore, oid: str) -> bytes | None:
-    """An object's bytes if it travels whole, else None (it will stream)."""
-    if store.size(oid) < WHOLE_MAX:
-        return store.read_bytes(oid)
-    return None
+def _bin_header(n: int) -> bytes:
+    """msgpack's header of a bin of n bytes, the width packb would choose."""
+    if n < 1 << 8:
+        return b"\xc4" + n.to_bytes(1, "big")
+    if n < 1 << 16:
+        return b"\xc5" + n.to_bytes(2, "big")
+    return b"\xc6" + n.to_bytes(4, "big")
 
 
-def object_frames(store: ObjectStore, oid: str, data: bytes | None = None) -> Iterator[bytes]:
-    """The encoded frames carrying one object from a store (`data`: its
-    bytes, already read)."""
-    if data is not None:
-        yield encode(["o", wire_id(oid), data])
-        return
-    size = store.size(oid)
-    if size < WHOLE_MAX:
-        yield encode(["o", wire_id(oid), store.read_bytes(oid)])
-        return
+_CHUNK_TAG = b"\x92\xa1c"  # a 2-element array, then the string "c"
+
+
+def chunk_frame(data: bytes) -> tuple[bytes, bytes]:
+    """`["c", data]` as (header, data): the same bytes as encode() gives,
+    without copying a megabyte into a new buffer per chunk."""
+    return _CHUNK_TAG + _bin_header(len(data)), data
+
+
+def large_frames(store: ObjectStore, oid: str, size: int) -> Iterator[bytes]:
+    """A large object: `["b", id, size]`, then its chunks."""
     yield encode(["b", wire_id(oid), size])
     sent = 0
     with store.open(oid) as f:
@@ -193,30 +206,56 @@ def object_frames(store: ObjectStore, oid: str, data: bytes | None = None) -> It
             if not chunk:
                 raise RemoteError(f"object {ObjectId(oid).display} shrank while being sent")
             sent += len(chunk)
-            yield encode(["c", chunk])
+            yield from chunk_frame(chunk)
+
+
+def object_frames(store: ObjectStore, oid: str) -> Iterator[bytes]:
+    """The encoded frames carrying one object from a store."""
+    size = store.size(oid)
+    if size < WHOLE_MAX:
+        yield encode(["o", wire_id(oid), store.read_bytes(oid)])
+    else:
+        yield from large_frames(store, oid, size)
 
 
 def absent_frame(oid: str) -> bytes:
     return encode(["x", wire_id(oid)])
 
 
-def read_ahead(store: ObjectStore, order: list[str], skip: set, batch: int = 64):
-    """(id, bytes or None) in order, small objects read a batch ahead on a
-    few threads: opening many small files one by one is the sender's cost."""
-    if len(order) < batch:
-        for oid in order:
-            yield oid, None
-        return
-    def load(ids):
-        return [None if oid in skip else load_small(store, oid) for oid in ids]
-
-    depth = 4  # batches in flight: the reads of several overlap
-    with ThreadPoolExecutor(depth, thread_name_prefix="cl-send") as pool:
-        batches = [order[i:i + batch] for i in range(0, len(order), batch)]
-        ahead = [pool.submit(load, ids) for ids in batches[:depth]]
-        for i, ids in enumerate(batches):
-            data = ahead[i].result()
-            ahead[i] = None
-            if i + depth < len(batches):
-                ahead.append(pool.submit(load, batches[i + depth]))
-            yield from zip(ids, data)
+def stream_frames(store: ObjectStore, order: list[str], absent=frozenset(),
+                  missing_ok: bool = False, sizes=None) -> Iterator[bytes]:
+    """The frames carrying the objects of `order`, in that order: runs of
+    small objects gathered into pack frames (one frame, not one each, is
+    what makes many small objects cheap on both sides), each large one
+    announced and chunked, those in `absent` — and with `missing_ok`, those
+    the store lacks — declared absent.  `sizes`: sizes recorded for some
+    objects, which spare a stat each when they are right."""
+    sizes = sizes or {}
+    ids: list[bytes] = []
+    datas: list[bytes] = []
+    size = 0
+    for oid in order:
+        gone = oid in absent
+        data = None
+        if not gone:
+            try:
+                data = read_small(store, oid, WHOLE_MAX, sizes.get(oid))
+            except ObjectMissing:
+                if not missing_ok:
+                    raise
+                gone = True
+        if data is not None:
+            ids.append(wire_id(oid))
+            datas.append(data)
+            size += len(data)
+            if size < PACK_BYTES and len(ids) < PACK_OBJECTS:
+                continue
+        if ids:
+            yield encode(["p", ids, datas])
+            ids, datas, size = [], [], 0
+        if gone:
+            yield absent_frame(oid)
+        elif data is None:
+            yield from large_frames(store, oid, store.size(oid))
+    if ids:
+        yield encode(["p", ids, datas])

@@ -11,29 +11,31 @@ from cl.objects.types import MODE_DIR, Bundle, Result, State, Tree, Worksheet
 Reader = Callable[[str], object]
 
 
-def edges(obj) -> list[tuple[ObjectId, bool]]:
-    """(child id, child is a typed object) for every child of `obj`, in the
-    order of cl.objects.types.children."""
+def edges(obj) -> list[tuple[ObjectId, bool, int]]:
+    """(child id, child is a typed object, the size the parent records for
+    it) for every child of `obj`, in the order of cl.objects.types.children.
+    The size is a blob's length as its parent claims it (a hint, not a
+    fact); for a typed child it means nothing."""
     if isinstance(obj, Tree):
-        return [(e.id, e.mode == MODE_DIR) for e in obj.entries]
+        return [(e.id, e.mode == MODE_DIR, e.size) for e in obj.entries]
     if isinstance(obj, Bundle):
-        out = [(d.bundle, True) for d in obj.dependencies]
+        out = [(d.bundle, True, 0) for d in obj.dependencies]
         if obj.contents:
-            out.append((obj.contents.id, obj.contents.mode == MODE_DIR))
+            out.append((obj.contents.id, obj.contents.mode == MODE_DIR, obj.contents.size))
         return out
     if isinstance(obj, Result):
-        out = [(obj.bundle, True)]
+        out = [(obj.bundle, True, 0)]
         if obj.contents:
-            out.append((obj.contents.id, obj.contents.mode == MODE_DIR))
+            out.append((obj.contents.id, obj.contents.mode == MODE_DIR, obj.contents.size))
         return out
     if isinstance(obj, State):
-        out = [(obj.bundle, True)] + [(p, True) for p in obj.parents]
+        out = [(obj.bundle, True, 0)] + [(p, True, 0) for p in obj.parents]
         if obj.result:
-            out.append((obj.result, True))
+            out.append((obj.result, True, 0))
         return out
     if isinstance(obj, Worksheet):
-        return [(p, True) for p in obj.parents] + [
-            (ObjectId(i.value), True) for i in obj.items if i.kind == "bundle"]
+        return [(p, True, 0) for p in obj.parents] + [
+            (ObjectId(i.value), True, 0) for i in obj.items if i.kind == "bundle"]
     raise TypeError(obj)
 
 

@@ -2,20 +2,27 @@
 re-hashed and a mismatch stores nothing and names the object; a typed object
 is stored only when its children already are (the connectivity invariant,
 children-first ordering); a large blob goes from the wire to the store in
-chunks, never whole in memory."""
+chunks, never whole in memory.
+
+Objects are written in arrival order on the receiving thread.  Worker
+threads were tried: on a small machine their lock hand-offs (a futex call
+per file operation) cost more than the file system work they overlapped, and
+parallel creates in one directory contend for its lock."""
 
 import io
-from concurrent.futures import ThreadPoolExecutor
 
 from cl.errors import CorruptObject
 from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
-from cl.objects.store import ObjectStore, decode_object
+from cl.objects.store import DiskStore, ObjectStore, decode_object
 from cl.objects.types import children
 from cl.remote.frames import Incoming, RemoteError
 from cl.remote.graph import contents_id
+from cl.remote.loose import Landing
 
 TYPED_MAX = 64 << 20  # a typed object (a tree of ~600k entries) larger than this is taken as a blob
+WHOLE = 1 << 20       # objects below this are written from memory
+KNOWN_MAX = 1 << 20   # ids remembered as stored (to skip a stat when a parent names them)
 
 
 def whole_bytes(inc: Incoming) -> bytes | None:
@@ -44,12 +51,13 @@ def typed(oid: ObjectId, data: bytes):
         return None
 
 
-def check_children(store: ObjectStore, oid: ObjectId, obj, absent: set) -> None:
+def check_children(store: ObjectStore, oid: ObjectId, obj, absent: set, known=frozenset()) -> None:
     """Refuse a typed object whose children are not stored yet.  Only its
-    contents may be missing, and only when the sender declared them absent."""
+    contents may be missing, and only when the sender declared them absent.
+    `known`: ids already seen stored, not asked of the store again."""
     allowed = contents_id(obj)
     for child in children(obj):
-        if store.has(child):
+        if child in known or store.has(child):
             continue
         if child == allowed and child in absent:
             continue
@@ -58,58 +66,41 @@ def check_children(store: ObjectStore, oid: ObjectId, obj, absent: set) -> None:
 
 
 class Receiver:
-    """Stores a stream of objects, writing small blobs on a few threads
-    (file creation dominates many small objects; the threads overlap it)
-    and everything else in order.  Before a typed object is checked and
-    written, every blob before it is on disk: children first still holds."""
-
-    WORKERS = 4
-    BATCH = 64       # blobs per task: fewer futures and lock hand-offs per object
-    PENDING = 8      # tasks in flight before waiting
+    """Stores a stream of objects in arrival order: small blobs verified and
+    written at once, large ones streamed, typed objects checked for their
+    children first.  Remembers what it stored so that a tree's check does
+    not stat the blobs that arrived just before it."""
 
     def __init__(self, store: ObjectStore):
         self.store = store
         self.absent: set = set()
-        self._pool = ThreadPoolExecutor(self.WORKERS, thread_name_prefix="cl-receive")
-        self._pending: list = []
-        self._batch: list = []
+        self.known: set = set()
+        self._landing = Landing(store) if isinstance(store, DiskStore) else None
 
-    def drain(self) -> None:
-        self._submit()
-        pending, self._pending = self._pending, []
-        failure = None
-        for future in pending:
-            try:
-                future.result()
-            except BaseException as exc:  # the first failure is raised once all have ended
-                failure = failure or exc
-        if failure is not None:
-            raise failure
+    def _stored(self, oid: ObjectId) -> None:
+        if len(self.known) >= KNOWN_MAX:
+            self.known.clear()  # a bound on memory; a forgotten id is only asked of the store
+        self.known.add(oid)
 
-    def _write(self, batch) -> None:
-        failure = None
-        for oid, data in batch:
-            try:
-                verify(oid, data)
-                self.store.write_bytes(data)
-            except BaseException as exc:  # the others are still written; the first failure is raised
-                failure = failure or exc
-        if failure is not None:
-            raise failure
-
-    def _submit(self) -> None:
-        if self._batch:
-            self._pending.append(self._pool.submit(self._write, self._batch))
-            self._batch = []
+    def write(self, oid: ObjectId, data: bytes) -> None:
+        """Store verified bytes."""
+        if self._landing is not None and len(data) < WHOLE:
+            self._landing.write(oid, data)
+        elif len(data) < WHOLE:
+            self.store.write_bytes(data)
+        else:
+            self.store.write_stream(io.BytesIO(data), expected=oid)
+        self._stored(oid)
 
     def blob(self, oid: ObjectId, data: bytes) -> None:
-        """A small blob, verified and written in the background (a mismatch
-        is raised by the next drain, and stores nothing)."""
-        self._batch.append((oid, data))
-        if len(self._batch) >= self.BATCH:
-            self._submit()
-            if len(self._pending) >= self.PENDING:
-                self.drain()
+        """A small blob: verified, then written (a mismatch stores nothing)."""
+        verify(oid, data)
+        self.write(oid, data)
+
+    def stream(self, inc: Incoming) -> None:
+        """A large blob, from the wire to the store in chunks."""
+        self.store.write_stream(inc.stream, expected=inc.oid)
+        self._stored(inc.oid)
 
     def take(self, inc: Incoming) -> None:
         if inc.absent:
@@ -117,27 +108,14 @@ class Receiver:
             return
         data = whole_bytes(inc)
         if data is None:
-            self.drain()
-            self.store.write_stream(inc.stream, expected=inc.oid)
-            return
-        if len(data) < (1 << 20) and not encoding.looks_like_map(data[:1]):
-            self.blob(inc.oid, data)
+            self.stream(inc)
             return
         verify(inc.oid, data)
         obj = typed(inc.oid, data)
-        if obj is None and len(data) < (1 << 20):
-            self.blob(inc.oid, data)
-            return
-        self.drain()
         if obj is not None:
-            check_children(self.store, inc.oid, obj, self.absent)
-        if len(data) < (1 << 20):
-            self.store.write_bytes(data)
-        else:
-            self.store.write_stream(io.BytesIO(data), expected=inc.oid)
+            check_children(self.store, inc.oid, obj, self.absent, self.known)
+        self.write(inc.oid, data)
 
     def close(self) -> None:
-        try:
-            self.drain()
-        finally:
-            self._pool.shutdown(wait=True)
+        if self._landing is not None:
+            self._landing.close()

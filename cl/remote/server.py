@@ -14,6 +14,7 @@ from cl.objects.types import State, Worksheet
 from cl.refs.store import RefStore
 from cl.remote import frames
 from cl.remote.frames import END, FrameReader, RemoteError, encode, error_frame, from_wire
+from cl.remote.loose import present
 from cl.remote.receive import Receiver
 
 SERVED_PREFIXES = ("bundles/", "worksheets/")
@@ -83,17 +84,13 @@ class Server:
         return [from_wire(r) for r in raw]
 
     def op_have(self, request):
-        has = self.store.has
-        return {"have": bytes(1 if has(oid) else 0 for oid in self._ids(request))}
+        ids = self._ids(request)
+        here = present(self.store, ids)
+        return {"have": bytes(1 if oid in here else 0 for oid in ids)}
 
     def op_get(self, request) -> Iterator[bytes]:
         ids = self._ids(request)
-        absent = {oid for oid in ids if not self.store.has(oid)}
-        for oid, data in frames.read_ahead(self.store, ids, absent):
-            if oid in absent:
-                yield frames.absent_frame(oid)
-            else:
-                yield from frames.object_frames(self.store, oid, data)
+        yield from frames.stream_frames(self.store, ids, missing_ok=True)
         yield END
 
     def op_put(self, request, reader):

@@ -22,6 +22,7 @@ from cl.remote import frames
 from cl.remote.client import Client
 from cl.remote.frames import RemoteError
 from cl.remote.graph import data_optional, edges
+from cl.remote.loose import present
 from cl.remote.receive import TYPED_MAX, Receiver, check_children, verify
 
 MAX_DEPTH = 64
@@ -30,7 +31,8 @@ MAX_ASK = 65536
 
 def children_first(roots: list[str], kids: Callable[[str], list[str]], members: set) -> list[str]:
     """Post-order of the DAG below `roots` restricted to `members`: every
-    object after all its children."""
+    object after all its children.  A member without children (a blob: the
+    bulk of most closures) is placed at once, not stacked."""
     order: list[str] = []
     done: set = set()
     for root in roots:
@@ -43,8 +45,11 @@ def children_first(roots: list[str], kids: Callable[[str], list[str]], members: 
             for child in it:
                 if child in members and child not in done:
                     done.add(child)
-                    stack.append((child, iter(kids(child))))
-                    break
+                    below = kids(child)
+                    if below:
+                        stack.append((child, iter(below)))
+                        break
+                    order.append(child)
             else:
                 stack.pop()
                 order.append(oid)
@@ -57,10 +62,12 @@ def children_first(roots: list[str], kids: Callable[[str], list[str]], members: 
 @dataclass
 class Plan:
     """What the remote lacks, children first; `absent` are missing here too
-    and allowed to be (contents of deleted data)."""
+    and allowed to be (contents of deleted data); `sizes`, the blob sizes
+    their parents record (read hints)."""
 
     order: list[str] = field(default_factory=list)
     absent: set = field(default_factory=set)
+    sizes: dict = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -69,7 +76,8 @@ class Plan:
 
 def negotiate(store: ObjectStore, client: Client, tips: list[str]) -> Plan:
     typed: dict[str, bool] = {t: True for t in tips}
-    cache: dict[str, list[tuple[ObjectId, bool]]] = {}
+    sizes: dict[str, int] = {}
+    cache: dict[str, list[tuple[ObjectId, bool, int]]] = {}
     optional: set = set()
     optional_bundles: set = set()
     optional_results: set = set()
@@ -81,13 +89,16 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str]) -> Plan:
             if obj.result:
                 optional_results.add(obj.result)
 
-    def local_edges(oid: str) -> list[tuple[ObjectId, bool]]:
+    def local_edges(oid: str) -> list[tuple[ObjectId, bool, int]]:
         if oid not in cache:
             obj = read_object(store, oid)
             if isinstance(obj, (Bundle, Result)) and obj.contents and (
                     oid in optional_bundles or oid in optional_results):
                 optional.add(obj.contents.id)
-            cache[oid] = edges(obj)
+            cache[oid] = found = edges(obj)
+            for child, is_typed, size in found:
+                if not is_typed:
+                    sizes[child] = size
         return cache[oid]
 
     answers: dict[str, bool] = {}
@@ -110,7 +121,7 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str]) -> Plan:
             nxt = []
             for oid in level:
                 if typed.get(oid) and store.has(oid):
-                    for child, is_typed in local_edges(oid):
+                    for child, is_typed, _ in local_edges(oid):
                         typed.setdefault(child, is_typed)
                         if child not in answers and child not in asking:
                             nxt.append(child)
@@ -127,15 +138,18 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str]) -> Plan:
             walked.add(oid)
             if answers[oid]:
                 continue
-            if not store.has(oid):
+            is_typed = typed.get(oid)
+            # A blob is not looked for here: sending reads it, and a missing
+            # one fails there.  A stat each would cost as much as the read.
+            if (is_typed or oid in optional) and not store.has(oid):
                 if oid in optional:
                     absent.add(oid)
                     continue
                 raise ObjectMissing(oid, "object to send")
             missing.add(oid)
-            if typed.get(oid):
-                for child, is_typed in local_edges(oid):
-                    typed.setdefault(child, is_typed)
+            if is_typed:
+                for child, child_typed, _ in local_edges(oid):
+                    typed.setdefault(child, child_typed)
                     if child in walked:
                         continue
                     (stack if child in answers else new_frontier).append(child)
@@ -144,25 +158,18 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str]) -> Plan:
 
     members = missing | absent
     order = children_first(list(dict.fromkeys(tips)),
-                           lambda o: [c for c, _ in local_edges(o)] if typed.get(o) and o in missing else [],
+                           lambda o: [c for c, _, _ in local_edges(o)] if typed.get(o) and o in missing else [],
                            members)
-    return Plan(order=order, absent=absent)
+    return Plan(order=order, absent=absent, sizes=sizes)
 
 
 def send(store: ObjectStore, client: Client, plan: Plan) -> int:
     """Put the plan's objects; returns how many the remote stored."""
     if not plan.order:
         return 0
-
-    def body():
-        for oid, data in frames.read_ahead(store, plan.order, plan.absent):
-            if oid in plan.absent:
-                yield frames.absent_frame(oid)
-            else:
-                client.stats.sent_objects += 1
-                yield from frames.object_frames(store, oid, data)
-
-    return client.put(body())
+    stored = client.put(frames.stream_frames(store, plan.order, plan.absent, sizes=plan.sizes))
+    client.stats.sent_objects += plan.count - len(plan.absent)
+    return stored
 
 
 # --- fetching ---------------------------------------------------------------
@@ -193,10 +200,7 @@ class Fetcher:
         try:
             self._fetch(tips)
         except BaseException:
-            try:
-                self.receiver.drain()
-            except BaseException:  # the first failure is the one to report
-                pass
+            self.receiver.close()
             raise
 
     def _fetch(self, tips: list[str]) -> None:
@@ -206,7 +210,7 @@ class Fetcher:
         queued = set(level)
         while level:
             wanted = set(level)
-            nxt: list[str] = []
+            named: list[str] = []  # children of this level's typed objects, each once
             for inc in self.client.get(level):
                 oid = inc.oid
                 if oid not in wanted:
@@ -219,8 +223,7 @@ class Fetcher:
                     if inc.data is not None:
                         self.receiver.blob(oid, inc.data)
                     else:
-                        self.receiver.drain()
-                        self.store.write_stream(inc.stream, expected=oid)
+                        self.receiver.stream(inc)
                     self.blobs += 1
                     continue
                 if inc.size > TYPED_MAX:
@@ -229,15 +232,16 @@ class Fetcher:
                 verify(oid, data)
                 obj = decode_object(oid, data)
                 self.held[oid] = (data, obj)
-                for child, is_typed in edges(obj):
+                for child, is_typed, _ in edges(obj):
                     self.typed.setdefault(child, is_typed)
-                    if child not in queued and not self.has(child):
+                    if child not in queued:
                         queued.add(child)
-                        nxt.append(child)
+                        named.append(child)
             if wanted:
                 raise RemoteError(f"remote '{self.client.name}' did not send {len(wanted)} of the objects asked for")
-            level = nxt
-        self.receiver.drain()
+            here = present(self.store, [c for c in named if c not in self.held])
+            self.receiver.known.update(here)
+            level = [c for c in named if c not in self.held and c not in here]
 
     def _allowed_absent(self) -> set:
         states = [obj for _, obj in self.held.values() if isinstance(obj, State) and data_optional(obj)]
@@ -252,18 +256,23 @@ class Fetcher:
 
     def commit(self) -> int:
         """Write the held typed objects children first; returns how many."""
-        self.receiver.close()
+        try:
+            return self._commit()
+        finally:
+            self.receiver.close()
+
+    def _commit(self) -> int:
         stray = self.absent - self._allowed_absent()
         if stray:
             oid = ObjectId(sorted(stray)[0])
             raise RemoteError(f"remote '{self.client.name}' lacks object {oid.display}, "
                               "which the objects asked for need; nothing was stored")
-        order = children_first(list(self.held), lambda o: [c for c, _ in edges(self.held[o][1])],
+        order = children_first(list(self.held), lambda o: [c for c, _, _ in edges(self.held[o][1])],
                                set(self.held))
         for oid in order:
             data, obj = self.held[oid]
-            check_children(self.store, ObjectId(oid), obj, self.absent)
-            self.store.write_bytes(data)
+            check_children(self.store, ObjectId(oid), obj, self.absent, self.receiver.known)
+            self.receiver.write(ObjectId(oid), data)  # verified as it arrived
         written = len(order)
         self.held.clear()
         return written

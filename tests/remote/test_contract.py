@@ -59,6 +59,9 @@ def test_version_mismatch(make_side):
     with remote.serve() as client:
         with pytest.raises(RemoteError, match="version 99 is not spoken here"):
             client._call({"op": "hello", "version": 99})
+        # version 1 had no pack frames: its peers are refused, not sent frames they cannot read
+        with pytest.raises(RemoteError, match=r"version 1 is not spoken here \(this server speaks 2\)"):
+            client._call({"op": "hello", "version": 1})
         assert client.hello()["version"] == frames.VERSION  # the session stays usable
 
 
@@ -157,11 +160,22 @@ class Flaky(PipeTransport):
         self.reader._read = limited_read
 
 
+def wire_bytes(run, served: Side) -> int:
+    """How many bytes cross the wire (both ways) when `run(client)` talks to
+    a server over `served`: a whole transfer's worth, to cut one midway."""
+    unlimited = 1 << 60
+    flaky = Flaky(Server(served.store, served.refs), budget=unlimited)
+    with Client(flaky, "r") as client:
+        run(client)
+    return unlimited - flaky.budget
+
+
 def test_interrupted_push_resumes(make_side):
     a, remote = make_side(), make_side()
     project(a, files=200)
     total = len(list(a.store.ids()))
-    client = Client(Flaky(Server(remote.store, remote.refs), budget=20_000), "r")
+    whole = wire_bytes(lambda c: push(a.store, a.refs, c, names(a)), make_side())
+    client = Client(Flaky(Server(remote.store, remote.refs), budget=whole // 2), "r")
     with pytest.raises(RemoteError, match="lost the connection"):
         push(a.store, a.refs, client, names(a))
     client.close()
@@ -179,7 +193,8 @@ def test_interrupted_pull_resumes(make_side):
     remote, b = make_side(), make_side()
     project(remote, files=200)
     total = len(list(remote.store.ids()))
-    client = Client(Flaky(Server(remote.store, remote.refs), budget=40_000), "r")
+    whole = wire_bytes(lambda c: pull(make_side().store, MemoryRefStore(), c, ["worksheets/w1"]), remote)
+    client = Client(Flaky(Server(remote.store, remote.refs), budget=whole // 2), "r")
     with pytest.raises(RemoteError, match="lost the connection"):
         pull(b.store, b.refs, client, ["worksheets/w1"])
     client.close()

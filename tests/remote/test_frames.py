@@ -46,7 +46,10 @@ def test_large_object_streams_in_chunks(tmp_path):
     data = bytes(range(256)) * (5 * 4096 + 3)  # 5 MiB and a bit
     oid = source.write_bytes(data)
     wire = list(frames.object_frames(source, oid)) + [frames.END]
-    assert len(wire) == 1 + 6 + 1 and all(len(f) <= frames.CHUNK + 16 for f in wire)
+    reader = reader_of(*wire)
+    sent = [reader.recv() for _ in range(1 + 6 + 1)]
+    assert [f[0] for f in sent] == ["b"] + ["c"] * 6 + ["e"]
+    assert all(len(f[1]) <= frames.CHUNK for f in sent[1:-1])
 
     class Watching(io.RawIOBase):
         """Feeds the wire bit by bit, remembering the largest read."""
@@ -82,3 +85,31 @@ def test_tampered_chunk_stores_nothing(tmp_path):
         for inc in read_objects(reader_of(wire, frames.END)):
             store.write_stream(inc.stream, expected=inc.oid)
     assert list(store.ids()) == []
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 65535, 65536, frames.CHUNK])
+def test_chunk_frame_is_the_msgpack_encoding(size):
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    assert b"".join(frames.chunk_frame(data)) == encode(["c", data])
+
+
+def test_pack_of_small_objects(tmp_path):
+    """Small objects travel many to a frame; each comes out with its id."""
+    source = MemoryStore()
+    blobs = [f"object {i}\n".encode() * i for i in range(200)]
+    ids = [source.write_bytes(b) for b in blobs]
+    wire = list(frames.stream_frames(source, ids)) + [frames.END]
+    assert len(wire) < len(ids) // 10
+    got = [(inc.oid, inc.data) for inc in read_objects(reader_of(*wire))]
+    assert got == list(zip(ids, blobs))
+
+
+@pytest.mark.parametrize("frame", [
+    encode(["p", [b"\0" * 32], [b"one", b"two"]]),
+    encode(["p", [b"\0" * 32], ["not bytes"]]),
+    encode(["p", [b"short"], [b"data"]]),
+    encode(["p", b"\0" * 32, [b"data"]]),
+])
+def test_malformed_packs_are_refused(frame):
+    with pytest.raises(RemoteError):
+        list(read_objects(reader_of(frame, frames.END)))
