@@ -3,11 +3,16 @@
 The byte format is pinned in docs/format.md; field names here are the
 Python names, the keys in `to_map` are the format.  A hashed format changes
 by adding a new type, never by editing an old one.  Decoding is strict: a
-missing, unknown or mistyped field is an error naming the field."""
+missing, unknown or mistyped field is an error naming the field.
 
-from dataclasses import dataclass, field
+State and Worksheet, the versions that `dataclasses.replace` makes anew, are
+frozen dataclasses; the other types are `Value`s (cl/objects/value.py),
+which every command can import without paying for generated methods."""
+
+from dataclasses import dataclass
 
 from cl.objects.ids import ObjectId
+from cl.objects.value import Value, _set
 
 MODE_FILE = 0o100644
 MODE_EXEC = 0o100755
@@ -87,12 +92,14 @@ def valid_name(name: str) -> bool:
 # --- tree -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TreeEntry:
-    name: str
-    mode: int
-    size: int
-    id: ObjectId
+class TreeEntry(Value):
+    __slots__ = ("name", "mode", "size", "id")
+
+    def __init__(self, name: str, mode: int, size: int, id: ObjectId):
+        _set(self, "name", name)
+        _set(self, "mode", mode)
+        _set(self, "size", size)
+        _set(self, "id", id)
 
     @property
     def is_dir(self) -> bool:
@@ -103,22 +110,22 @@ class TreeEntry:
         return self.mode == MODE_LINK
 
 
-@dataclass(frozen=True)
-class Tree:
-    entries: tuple[TreeEntry, ...]
+class Tree(Value):
+    __slots__ = ("entries",)
     TYPE = "tree"
 
-    def __post_init__(self):
-        names = [e.name for e in self.entries]
+    def __init__(self, entries: tuple[TreeEntry, ...]):
+        names = [e.name for e in entries]
         if names != sorted(names) or len(set(names)) != len(names):
             raise FormatError("tree entries are not sorted by name and unique")
-        for e in self.entries:
+        for e in entries:
             if not valid_name(e.name):
                 raise FormatError(f"tree entry has an invalid name: {e.name!r}")
             if e.mode not in MODES:
                 raise FormatError(f"tree entry {e.name!r} has an unknown mode {e.mode:o}")
             if e.size < 0:
                 raise FormatError(f"tree entry {e.name!r} has a negative size")
+        _set(self, "entries", entries)
 
     @property
     def size(self) -> int:
@@ -149,11 +156,13 @@ class Tree:
 # --- contents: what a bundle's data is (a file, a link or a tree) -------------
 
 
-@dataclass(frozen=True)
-class Contents:
-    mode: int
-    size: int
-    id: ObjectId
+class Contents(Value):
+    __slots__ = ("mode", "size", "id")
+
+    def __init__(self, mode: int, size: int, id: ObjectId):
+        _set(self, "mode", mode)
+        _set(self, "size", size)
+        _set(self, "id", id)
 
     @property
     def is_dir(self) -> bool:
@@ -176,13 +185,15 @@ class Contents:
         return TreeEntry(name, self.mode, self.size, self.id)
 
 
-@dataclass(frozen=True)
-class Dependency:
+class Dependency(Value):
     """A provenance edge: the run sees `bundle`/`path` at `key`."""
 
-    key: str
-    bundle: ObjectId
-    path: str = ""
+    __slots__ = ("key", "bundle", "path")
+
+    def __init__(self, key: str, bundle: ObjectId, path: str = ""):
+        _set(self, "key", key)
+        _set(self, "bundle", bundle)
+        _set(self, "path", path)
 
     def to_map(self) -> dict:
         return {"key": self.key, "bundle": self.bundle, "path": self.path}
@@ -201,27 +212,31 @@ _BUNDLE_KEYS = ("kind", "created", "creator", "nonce", "metadata", "contents", "
                 "dependencies", "request", "options", "source", "args")
 
 
-@dataclass(frozen=True)
-class Bundle:
+class Bundle(Value):
     """The immutable birth record of a bundle; its id is the bundle's id."""
 
-    kind: str
-    created: int
-    creator: str
-    nonce: str
-    metadata: dict
-    contents: Contents | None = None
-    command: str | None = None
-    dependencies: tuple[Dependency, ...] = ()
-    request: dict = field(default_factory=dict)
-    options: dict = field(default_factory=dict)
-    source: dict | None = None
-    args: str = ""
+    __slots__ = ("kind", "created", "creator", "nonce", "metadata", "contents", "command",
+                 "dependencies", "request", "options", "source", "args")
     TYPE = "bundle"
 
-    def __post_init__(self):
-        if self.kind not in BUNDLE_KINDS:
-            raise FormatError(f"unknown bundle kind {self.kind!r}")
+    def __init__(self, kind: str, created: int, creator: str, nonce: str, metadata: dict,
+                 contents: Contents | None = None, command: str | None = None,
+                 dependencies: tuple[Dependency, ...] = (), request: dict | None = None,
+                 options: dict | None = None, source: dict | None = None, args: str = ""):
+        if kind not in BUNDLE_KINDS:
+            raise FormatError(f"unknown bundle kind {kind!r}")
+        _set(self, "kind", kind)
+        _set(self, "created", created)
+        _set(self, "creator", creator)
+        _set(self, "nonce", nonce)
+        _set(self, "metadata", metadata)
+        _set(self, "contents", contents)
+        _set(self, "command", command)
+        _set(self, "dependencies", dependencies)
+        _set(self, "request", {} if request is None else request)
+        _set(self, "options", {} if options is None else options)
+        _set(self, "source", source)
+        _set(self, "args", args)
 
     def to_map(self) -> dict:
         return {
@@ -254,23 +269,29 @@ _RESULT_KEYS = ("bundle", "contents", "exit_code", "started", "finished", "cpu_u
                 "peak_memory", "image", "executor", "host", "failure")
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(Value):
     """What executing a run produced.  Times and cpu times are nanoseconds."""
 
-    bundle: ObjectId
-    contents: Contents | None
-    exit_code: int | None
-    started: int
-    finished: int
-    cpu_user: int = 0
-    cpu_system: int = 0
-    peak_memory: int = 0
-    image: dict = field(default_factory=dict)
-    executor: str = ""
-    host: str = ""
-    failure: str | None = None
+    __slots__ = ("bundle", "contents", "exit_code", "started", "finished", "cpu_user", "cpu_system",
+                 "peak_memory", "image", "executor", "host", "failure")
     TYPE = "result"
+
+    def __init__(self, bundle: ObjectId, contents: Contents | None, exit_code: int | None,
+                 started: int, finished: int, cpu_user: int = 0, cpu_system: int = 0,
+                 peak_memory: int = 0, image: dict | None = None, executor: str = "",
+                 host: str = "", failure: str | None = None):
+        _set(self, "bundle", bundle)
+        _set(self, "contents", contents)
+        _set(self, "exit_code", exit_code)
+        _set(self, "started", started)
+        _set(self, "finished", finished)
+        _set(self, "cpu_user", cpu_user)
+        _set(self, "cpu_system", cpu_system)
+        _set(self, "peak_memory", peak_memory)
+        _set(self, "image", {} if image is None else image)
+        _set(self, "executor", executor)
+        _set(self, "host", host)
+        _set(self, "failure", failure)
 
     def to_map(self) -> dict:
         return {
@@ -347,19 +368,19 @@ _WORKSHEET_KEYS = ("worksheet", "parents", "time", "author", "message", "name", 
                    "items", "deleted")
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(Value):
     """One worksheet item: `markup` text, a `bundle` id, a `worksheet` id
     (the stable random id), or a `directive` line (without the leading `%`)."""
 
-    kind: str
-    value: str
+    __slots__ = ("kind", "value")
 
-    def __post_init__(self):
-        if self.kind not in ITEM_KINDS:
-            raise FormatError(f"unknown worksheet item kind {self.kind!r}")
-        if self.kind == "bundle":
-            _oid(self.value, "bundle item")
+    def __init__(self, kind: str, value: str):
+        if kind not in ITEM_KINDS:
+            raise FormatError(f"unknown worksheet item kind {kind!r}")
+        if kind == "bundle":
+            _oid(value, "bundle item")
+        _set(self, "kind", kind)
+        _set(self, "value", value)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,45 @@
+"""`Value` (cl/objects/value.py) behaves as a frozen dataclass would:
+equality and hashing over the fields and only within one class, a repr
+naming the fields, no assignment, copies and pickles that compare equal."""
+
+import copy
+import dataclasses
+import pickle
+
+import pytest
+
+from cl.bundles.specs import Target
+from cl.objects.ids import hash_bytes
+from cl.objects.types import MODE_FILE, Bundle, Contents, Dependency, Item, TreeEntry
+
+OID = hash_bytes(b"x")
+
+
+def test_equality_and_hash_follow_the_fields():
+    a, b = Dependency("k", OID, "p"), Dependency("k", OID, "p")
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != Dependency("k", OID) and a != ("k", OID, "p")
+    assert Contents(MODE_FILE, 1, OID) != TreeEntry("f", MODE_FILE, 1, OID)  # another class
+
+
+def test_repr_names_the_fields():
+    assert repr(Dependency("k", OID)) == f"Dependency(key='k', bundle={OID!r}, path='')"
+    assert repr(Target(OID)) == f"Target(bundle={OID!r}, path='')"
+
+
+@pytest.mark.parametrize("value", [TreeEntry("f", MODE_FILE, 1, OID), Item("markup", "x"),
+                                   Bundle("dataset", 1, "me", "n", {"name": "a"})])
+def test_frozen_and_copyable(value):
+    name = value.__slots__[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(value, name, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        delattr(value, name)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        value.unknown = 1
+    assert copy.copy(value) == value == copy.deepcopy(value) == pickle.loads(pickle.dumps(value))
+
+
+def test_defaults_are_fresh_maps():
+    a, b = Bundle("dataset", 1, "me", "n", {}), Bundle("dataset", 1, "me", "n", {})
+    assert a.request == a.options == {} and a.request is not b.request
