@@ -3,7 +3,6 @@ handles what the file holds (tables of strings, numbers and booleans)."""
 
 import os
 import re
-import tomllib
 
 from cl.errors import InputError
 
@@ -50,6 +49,7 @@ def dumps(config: dict, prefix: str = "") -> str:
 
 class Config:
     def __init__(self, path: str):
+        import tomllib  # here, not at the top: most commands never read the config
         self.path = path
         try:
             with open(path, "rb") as f:

@@ -1,27 +1,33 @@
 """The repository: finds and opens `.codalab`, wires the object store, the
 refs and the index, and owns the write ordering of bundle states and
 worksheet commits (objects first, then the ref moved by compare-and-swap and
-the index updated in the same SQLite transaction)."""
+the index updated in the same SQLite transaction).
 
-import getpass
+The object store and the object types are imported by the methods that use
+them, so that commands that only query the index and the refs (`cl ls`)
+never load them, their dataclasses or msgpack."""
+
+from __future__ import annotations
+
+import functools
 import os
 import re
-import secrets
 import time
-from dataclasses import replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from cl.config import Config
 from cl.errors import CLError, Conflict, NotARepository
 from cl.index.index import Index
 from cl.objects.ids import ObjectId
-from cl.objects.store import DiskStore, ObjectStore, read_object, write_object
-from cl.objects.types import Bundle, Contents, Item, Result, State, Worksheet
 from cl.refs.db import Database
 from cl.refs.store import SqliteRefStore
 
+if TYPE_CHECKING:
+    from cl.objects.store import ObjectStore
+    from cl.objects.types import Bundle, Contents, State, Worksheet
+
 DIRNAME = ".codalab"
-WS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+WS_NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*\Z"  # compiled by re on first use
 
 
 def now_ns() -> int:
@@ -29,11 +35,13 @@ def now_ns() -> int:
 
 
 def new_nonce() -> str:
-    return secrets.token_hex(16)
+    """32 random hex digits from the OS (what secrets.token_hex(16) gives,
+    without importing secrets and hashlib)."""
+    return os.urandom(16).hex()
 
 
 def valid_worksheet_name(name: str) -> bool:
-    return bool(WS_NAME.match(name))
+    return bool(re.match(WS_NAME, name))
 
 
 def find_repository_dir(start: str | None = None) -> str:
@@ -61,21 +69,29 @@ class Repository:
 
     def __init__(self, root: str):
         self.root = root
-        self.store: ObjectStore = DiskStore(os.path.join(root, "objects"), os.path.join(root, "tmp"))
         self.db = Database(os.path.join(root, "repo.db"))
         self.refs = SqliteRefStore(self.db)
         self.index = Index(self.db)
-        self.config = Config(os.path.join(root, "config.toml"))
+
+    @functools.cached_property
+    def store(self) -> ObjectStore:
+        from cl.objects.store import DiskStore
+        return DiskStore(os.path.join(self.root, "objects"), os.path.join(self.root, "tmp"))
+
+    @functools.cached_property
+    def config(self) -> Config:
+        """config.toml, read when a command first needs it (`cl ls` never does)."""
+        return Config(os.path.join(self.root, "config.toml"))
 
     # --- opening -------------------------------------------------------------
 
     @classmethod
-    def find(cls, start: str | None = None) -> "Repository":
+    def find(cls, start: str | None = None) -> Repository:
         return cls(find_repository_dir(start))
 
     @classmethod
     def init(cls, directory: str, bare: bool = False, worksheet: str | None = None,
-             empty: bool = False) -> "Repository":
+             empty: bool = False) -> Repository:
         """`empty`: no first worksheet (`cl clone` brings the remote's)."""
         directory = os.path.abspath(directory)
         root = directory if bare else os.path.join(directory, DIRNAME)
@@ -106,6 +122,7 @@ class Repository:
         name = self.config.get("user", "name")
         if name:
             return name
+        import getpass  # only commands that write need the user's name
         try:
             return getpass.getuser()
         except Exception:
@@ -117,12 +134,15 @@ class Repository:
     # --- objects -------------------------------------------------------------
 
     def read(self, oid: str, expected_type=None):
+        from cl.objects.store import read_object
         return read_object(self.store, oid, expected_type)
 
     def write(self, obj) -> ObjectId:
+        from cl.objects.store import write_object
         return write_object(self.store, obj)
 
     def bundle(self, bid: str) -> Bundle:
+        from cl.objects.types import Bundle
         return self.read(bid, Bundle)
 
     # --- bundle states -------------------------------------------------------
@@ -131,12 +151,16 @@ class Repository:
         head = self.refs.get(f"bundles/{bid}")
         if head is None:
             raise CLError(f"no such bundle: 0x{bid}")
+        from cl.objects.types import State
         return ObjectId(head), self.read(head, State)
 
     def add_bundle(self, bundle: Bundle, state: str = "ready", worksheet: str | None = None,
                    result: ObjectId | None = None) -> ObjectId:
         """Write a new bundle and its first state; put it on a worksheet
         (the current one unless told; "" for none)."""
+        from dataclasses import replace
+
+        from cl.objects.types import Item, State
         bid = self.write(bundle)
         first = State(bundle=bid, parents=(), time=now_ns(), author=self.user(),
                       metadata=dict(bundle.metadata), state=state, result=result)
@@ -152,6 +176,7 @@ class Repository:
 
     def update_state(self, bid: str, change: Callable[[State], State]) -> State:
         """Append a state made by `change` from the head; compare-and-swap."""
+        from dataclasses import replace
         with self.db.transaction():
             head, old = self.head_state(bid)
             new = replace(change(old), bundle=old.bundle, parents=(head,), time=now_ns(),
@@ -164,6 +189,7 @@ class Repository:
 
     def set_head(self, bid: str, old: str | None, new_state: ObjectId) -> None:
         """Move a bundle's head to an already-written state (sync, merges)."""
+        from cl.objects.types import State
         state = self.read(new_state, State)
         bundle = self.bundle(bid)
         with self.db.transaction():
@@ -172,6 +198,7 @@ class Repository:
 
     def contents(self, bid: str, state: State | None = None) -> Contents | None:
         """A bundle's data: its own contents, or for a run its result's."""
+        from cl.objects.types import Result
         bundle = self.bundle(bid)
         if bundle.contents is not None:
             return bundle.contents
@@ -181,6 +208,7 @@ class Repository:
         return self.read(state.result, Result).contents
 
     def _data_size(self, bundle: Bundle, state: State) -> int | None:
+        from cl.objects.types import Result
         if bundle.contents is not None:
             return bundle.contents.size
         if state.result is not None:
@@ -192,14 +220,13 @@ class Repository:
 
     def current_worksheet(self) -> str | None:
         wid = self.refs.get("HEAD")
-        if wid and self.index.worksheet(wid) and not self.index.worksheet(wid)["deleted"]:
-            return wid
-        return None
+        return wid if wid and self.index.is_live_worksheet(wid) else None
 
     def worksheet_head(self, wid: str) -> tuple[ObjectId, Worksheet]:
         head = self.refs.get(f"worksheets/{wid}")
         if head is None:
             raise CLError(f"no such worksheet: {wid}")
+        from cl.objects.types import Worksheet
         return ObjectId(head), self.read(head, Worksheet)
 
     def new_worksheet(self, name: str, title: str = "", wid: str | None = None) -> str:
@@ -207,7 +234,8 @@ class Repository:
             raise CLError(f"invalid worksheet name: '{name}' (letters, digits, _ . - ; not starting with a digit)")
         if self.index.worksheets(name):
             raise CLError(f"a worksheet named '{name}' already exists")
-        wid = wid or secrets.token_hex(16)
+        wid = wid or os.urandom(16).hex()  # random, like a nonce
+        from cl.objects.types import Worksheet
         ws = Worksheet(worksheet=wid, parents=(), time=now_ns(), author=self.user(),
                        message="create", name=name, title=title)
         commit = self.write(ws)
@@ -222,6 +250,7 @@ class Repository:
         write transaction the read-modify-write cannot race another local
         process; `expected_head` makes it refuse if the head moved since the
         caller read it (for editors)."""
+        from dataclasses import replace
         with self.db.transaction():
             head, old = self.worksheet_head(wid)
             if expected_head is not None and head != expected_head:
@@ -234,6 +263,7 @@ class Repository:
         return commit
 
     def set_worksheet_head(self, wid: str, old: str | None, commit: ObjectId) -> None:
+        from cl.objects.types import Worksheet
         ws = self.read(commit, Worksheet)
         with self.db.transaction():
             self.refs.set_if_equals(f"worksheets/{wid}", old, commit)

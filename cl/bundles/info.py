@@ -1,18 +1,21 @@
 """`cl info`: one record per bundle, from its objects and the index, as
-plain data that the CLI formats (or prints as JSON)."""
+plain data that the CLI formats (or prints as JSON).
 
-import time
+The object modules are imported by the functions that read objects: the
+CLI imports this module for `fmt_time` in commands that read none (`cl ls`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from cl.bundles.specs import Target
-from cl.objects.trees import read_tree
-from cl.objects.types import MODE_DIR, Bundle, Result
+from cl.index.index import local_time
 from cl.repo import Repository
 
+if TYPE_CHECKING:
+    from cl.objects.types import Bundle
 
-def fmt_time(ns: int | None) -> str | None:
-    if not ns:
-        return None
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns / 1e9))
+fmt_time = local_time  # every command shows times the way `cl ls` does
 
 
 def _live_status(repo: Repository, bid: str) -> dict | None:
@@ -24,6 +27,7 @@ def _live_status(repo: Repository, bid: str) -> dict | None:
 
 
 def record(repo: Repository, bid: str, verbose: bool = False) -> dict:
+    from cl.objects.types import FINAL_STATES, Result
     bundle: Bundle = repo.bundle(bid)
     head, state = repo.head_state(bid)
     row = repo.index.bundle(bid, include_deleted=True)
@@ -55,7 +59,9 @@ def record(repo: Repository, bid: str, verbose: bool = False) -> dict:
             "host": result.host, "failure": result.failure,
         }
     rec["contents"] = contents.id.display if contents else None
-    live = _live_status(repo, bid)
+    # Only an unfinished run has a live status (run_status says None to the
+    # rest); asking only then keeps the run queue's module out of `cl info`.
+    live = _live_status(repo, bid) if row and row.kind == "run" and row.state not in FINAL_STATES else None
     if live:
         rec["live"] = live
     if verbose:
@@ -70,6 +76,8 @@ def record(repo: Repository, bid: str, verbose: bool = False) -> dict:
 
 
 def listing(repo: Repository, contents) -> list[dict] | None:
+    from cl.objects.trees import read_tree
+    from cl.objects.types import MODE_DIR
     if contents.mode != MODE_DIR:
         return None
     return [{"name": e.name, "size": e.size, "type": _type(e.mode)}

@@ -11,29 +11,40 @@ Among several matches of a name the current worksheet's bundles win, then
 the newest.  An id prefix matching several bundles is ambiguous."""
 
 import re
-from dataclasses import dataclass
 
 from cl.errors import SpecError
 from cl.objects.ids import ObjectId
-from cl.objects.trees import split_path
+from cl.objects.value import Value, _set
 from cl.repo import Repository
 
-_ORDER = re.compile(r"(?P<name>[^^]*)\^(?P<n>\d+)?(?:-(?P<m>\d+))?\Z")
-_ID = re.compile(r"0x(?P<hex>[0-9a-fA-F]*)\Z")
-_NAME = re.compile(r"[^\s/]+\Z")
+# Patterns as text: re compiles one the first time a spec needs it, so
+# commands that resolve no spec (`cl ls`) never pay for compiling them.
+_ORDER = r"(?P<name>[^^]*)\^(?P<n>\d+)?(?:-(?P<m>\d+))?\Z"
+_NAME = r"[^\s/]+\Z"
+_HEX_DIGITS = "0123456789abcdefABCDEF"
 MIN_PREFIX = 4
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Value):
     """A bundle and a path inside it ('' for the whole bundle)."""
 
-    bundle: ObjectId
-    path: str = ""
+    __slots__ = ("bundle", "path")
+
+    def __init__(self, bundle: ObjectId, path: str = ""):
+        _set(self, "bundle", bundle)
+        _set(self, "path", path)
 
     @property
     def display(self) -> str:
         return self.bundle.display + (f"/{self.path}" if self.path else "")
+
+
+def _id_prefix(spec: str) -> str | None:
+    """The hex digits of an `0x…` spec, lowercased (perhaps none); None if
+    the spec is not `0x` and hex digits."""
+    if spec.startswith("0x") and not spec[2:].strip(_HEX_DIGITS):
+        return spec[2:].lower()
+    return None
 
 
 # --- worksheets -------------------------------------------------------------
@@ -46,15 +57,14 @@ def resolve_worksheet(repo: Repository, spec: str) -> str:
         if wid is None:
             raise SpecError(spec, "there is no current worksheet")
         return wid
-    m = _ID.match(spec)
-    if m:
-        prefix = m["hex"].lower()
+    prefix = _id_prefix(spec)
+    if prefix is not None:
         rows = [w for w in repo.index.worksheets() if w["wid"].startswith(prefix)] if len(prefix) >= MIN_PREFIX else []
     else:
         rows = repo.index.worksheets(spec, pattern="%" in spec)
     if not rows:
         raise SpecError(spec, "no worksheet matches")
-    if len(rows) > 1 and m:
+    if len(rows) > 1 and prefix is not None:
         raise SpecError(spec, "ambiguous worksheet", [f"{w['name']}(0x{w['wid'][:8]})" for w in rows])
     return rows[-1]["wid"]
 
@@ -127,12 +137,11 @@ def resolve_bundles(repo: Repository, spec: str, worksheet: str | None = None) -
             raise SpecError(ws_spec + "//", "no bundle named after the worksheet")
     if "::" in spec:
         raise SpecError(spec, "remote specs are read by the sync commands; this command works on the local repository")
-    m = _ID.match(spec)
-    if not m and spec.startswith("0x"):
+    prefix = _id_prefix(spec)
+    if prefix is None and spec.startswith("0x"):
         # No name starts with 0x (names.check_name), so this was meant as an id.
         raise SpecError(spec, "malformed bundle id (0x and hex digits)")
-    if m:
-        prefix = m["hex"].lower()
+    if prefix is not None:
         if len(prefix) < MIN_PREFIX:
             raise SpecError(spec, f"an id prefix needs at least {MIN_PREFIX} hex digits")
         rows = repo.index.by_prefix(prefix)
@@ -141,10 +150,10 @@ def resolve_bundles(repo: Repository, spec: str, worksheet: str | None = None) -
         if len(rows) > 1:
             raise SpecError(spec, "ambiguous id prefix", [f"0x{r.id[:12]}({r.name})" for r in rows[:10]])
         return [ObjectId(rows[0].id)]
-    m = _ORDER.match(spec)
+    m = re.match(_ORDER, spec) if "^" in spec else None
     if m:
         return _order(repo, spec, m, wid)
-    if not _NAME.match(spec):
+    if not re.match(_NAME, spec):
         raise SpecError(spec, "malformed bundle spec")
     rows = repo.index.by_name(spec, pattern="%" in spec)
     if not rows:
@@ -166,6 +175,7 @@ def resolve_bundle(repo: Repository, spec: str, worksheet: str | None = None) ->
 def resolve_target(repo: Repository, spec: str, worksheet: str | None = None) -> Target:
     """`bundle/sub/path` -> Target.  A path that would leave the bundle is
     refused (PathEscape)."""
+    from cl.objects.trees import split_path  # not at the top: `cl ls` needs no trees
     bundle_spec, path = split_target(spec)
     bid = resolve_bundle(repo, bundle_spec, worksheet)
     return Target(bid, "/".join(split_path(path)))

@@ -17,7 +17,6 @@ what a worker needs to coordinate with other workers and what `cl info`,
 
 import json
 import os
-import socket
 import time
 
 from cl.refs.db import Database
@@ -60,7 +59,7 @@ def now_ns() -> int:
     return time.time_ns()
 
 
-HOST = socket.gethostname()
+HOST = os.uname().nodename  # what socket.gethostname() returns, without importing socket
 
 
 # --- processes ---------------------------------------------------------------
