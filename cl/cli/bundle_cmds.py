@@ -1,8 +1,6 @@
 """Bundle commands: upload, make, ls, info, cat, download, edit, rm, search."""
 
-import json
 import os
-import shlex
 import sys
 
 import click
@@ -17,6 +15,7 @@ from cl.errors import InputError
 def command_line() -> str:
     """The command line that made a bundle, without the leading `cl`, so
     that `cl info -f args ^ | xargs cl` runs it again."""
+    import shlex  # imported by the commands that make bundles, not by every command here
     return shlex.join(sys.argv[1:])
 
 
@@ -93,12 +92,22 @@ def make(repo, targets, name, description, tags, worksheet):
 LS_HEADERS = ["id", "name", "kind", "state", "size", "created", "command"]
 
 
+def _short_command(command: str) -> str:
+    return command if len(command) <= 40 else command[:37] + "..."
+
+
 def _ls_row(row):
     created = info_ops.fmt_time(row.created)
-    command = (row.command or "")
-    if len(command) > 40:
-        command = command[:37] + "..."
+    command = _short_command(row.command or "")
     return ["0x" + row.id[:8], row.name, row.kind, row.state, output.size(row.data_size), created, command]
+
+
+def _ls_columns(listing):
+    """The LS_HEADERS columns from `Index.listing`'s, each built at once (a
+    worksheet may list thousands of bundles)."""
+    ids, names, kinds, states, sizes, created, commands = listing
+    return [["0x" + bid[:8] for bid in ids], names, kinds, states, output.sizes(sizes), created,
+            [c if len(c) <= 40 else _short_command(c) for c in commands]]  # a call only for long ones
 
 
 @click.command()
@@ -116,19 +125,20 @@ def ls(repo, worksheet, uuid_only, as_json):
 
 
 def _ls(repo, wid, uuid_only, as_json):
-    ids = list(dict.fromkeys(repo.index.worksheet_bundles(wid)))
-    rows = repo.index.bundles(ids)
-    if uuid_only:
-        click.echo("".join("0x" + r.id + "\n" for r in rows), nl=False)
-    elif as_json:
+    if as_json:
+        rows = repo.index.bundles(list(dict.fromkeys(repo.index.worksheet_bundles(wid))))
         output.as_json([{"id": "0x" + r.id, "name": r.name, "kind": r.kind, "state": r.state,
                          "data_size": r.data_size, "created": info_ops.fmt_time(r.created),
                          "command": r.command} for r in rows])
-    else:
-        ws = repo.index.worksheet(wid)
-        click.echo(f"worksheet: {ws['name']}" + (f" ({ws['title']})" if ws["title"] else ""))
-        if rows:
-            output.table(LS_HEADERS, [_ls_row(r) for r in rows])
+        return
+    listing = repo.index.listing(wid)
+    if uuid_only:
+        click.echo("".join("0x" + bid + "\n" for bid in listing[0]), nl=False)
+        return
+    ws = repo.index.worksheet(wid)
+    click.echo(f"worksheet: {ws['name']}" + (f" ({ws['title']})" if ws["title"] else ""))
+    if listing[0]:
+        output.table_columns(LS_HEADERS, _ls_columns(listing))
 
 
 @click.command()
@@ -165,6 +175,7 @@ def _field_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)):
+        import json  # -f of a map only
         return json.dumps(value, sort_keys=True)
     if isinstance(value, list):
         return " ".join(map(str, value))

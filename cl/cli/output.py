@@ -3,8 +3,8 @@ only place rich is imported) progress bars.  rich is imported lazily so
 quick commands don't pay for it."""
 
 import contextlib
-import json
 import sys
+from itertools import repeat
 
 import click
 
@@ -20,15 +20,35 @@ def size(n: int | None) -> str:
 
 
 def table(headers: list[str], rows: list[list], out=None) -> None:
-    """A plain aligned table (fast: no rich)."""
-    out = out or sys.stdout
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    for r in cells:
-        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n")
+    """A plain aligned table (fast: no rich) of rows of len(headers) cells;
+    None shows as nothing, anything else as str()."""
+    if not headers:
+        (out or sys.stdout).write("\n" * (len(rows) + 1))
+        return
+    columns = [["" if r[i] is None else str(r[i]) for r in rows] for i in range(len(headers))]
+    table_columns([str(h) for h in headers], columns, out)
+
+
+def table_columns(headers: list[str], columns: list[list[str]], out=None) -> None:
+    """The same table from its columns of strings: each left-aligned to its
+    widest cell, two spaces apart, trailing blanks dropped.  Every step runs
+    over a whole column or all rows at once and the table is written in one
+    go, so that 10,000 rows (`cl ls`) take milliseconds."""
+    cells = [[header, *column] for header, column in zip(headers, columns)]
+    padded = [list(map(str.ljust, column, repeat(max(map(len, column))))) for column in cells[:-1]]
+    lines = map(str.rstrip, map("  ".join, zip(*padded, cells[-1])))  # the last column needs no padding
+    (out or sys.stdout).write("\n".join(lines) + "\n")
+
+
+def sizes(column) -> list[str]:
+    """size() of each of a column of byte counts."""
+    if set(map(type, column)) == {int} and min(column) >= 0 and max(column) < 1024:
+        return list(map(str, column))  # what size() says below 1 KiB
+    return list(map(size, column))
 
 
 def as_json(value) -> None:
+    import json  # only --json and friends pay for it
     click.echo(json.dumps(value, indent=2, sort_keys=False, default=str))
 
 

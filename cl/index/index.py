@@ -1,9 +1,17 @@
-"""Index tables and the queries over them.  SQL lives here and in refs only."""
+"""Index tables and the queries over them.  SQL lives here and in refs only.
 
-import json
+json is imported inside the functions that use it: most commands that only
+read (`cl ls`, `cl info`) never need it, and its import costs 2 ms."""
 
-from cl.objects.types import Bundle, State, Worksheet
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
 from cl.refs.db import Database
+
+if TYPE_CHECKING:  # only named in signatures: `cl ls` need not load the object types
+    from cl.objects.types import Bundle, State, Worksheet
 
 SCHEMA_VERSION = 1
 
@@ -45,10 +53,12 @@ class BundleRow(dict):
 
     @property
     def tag_list(self) -> list[str]:
+        import json
         return json.loads(self["tags"])
 
     @property
     def meta(self) -> dict:
+        import json
         return json.loads(self["metadata"])
 
 
@@ -57,6 +67,29 @@ def _row(cursor_row) -> BundleRow | None:
 
 
 _SELECT = "SELECT " + ", ".join(BUNDLE_COLUMNS) + " FROM bundles"
+
+
+def local_time(ns: int | None) -> str | None:
+    """A time in nanoseconds as local `YYYY-MM-DD HH:MM:SS`; None if unset (0)."""
+    if not ns:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns / 1e9))
+
+
+# `listing` has SQLite turn creation times into local_time's text: one
+# query for thousands of rows instead of a Python call per row.  SQLite asks
+# the same localtime_r as Python, but only for UTC years 1971-2037 (outside
+# them it takes the offset of January 2000), so other times come back as
+# numbers and are formatted by local_time.
+_SQL_LOCAL_TIME = (31_536_000 * 10**9, 2_145_916_800 * 10**9)  # [1971-01-01, 2038-01-01) UTC
+_LISTING = (
+    "SELECT b.id, b.name, b.kind, b.state, b.data_size,"
+    " CASE WHEN b.created >= ? AND b.created < ?"
+    # the seconds are floor(created / 1e9) in floating point, as local_time has them
+    " THEN datetime(CAST(b.created / 1e9 AS INTEGER), 'unixepoch', 'localtime') ELSE b.created END,"
+    " coalesce(b.command, '')"
+    " FROM ws_items i JOIN bundles b ON b.id = i.value"
+    " WHERE i.wid = ? AND i.kind = 'bundle' ORDER BY i.pos")
 
 
 class Index:
@@ -69,6 +102,7 @@ class Index:
     # --- writes (callers hold a transaction) ---------------------------------
 
     def put_bundle(self, bid: str, bundle: Bundle, head: str, state: State, data_size: int | None):
+        import json
         md = state.metadata
         row = self.db.execute("SELECT seq FROM bundles WHERE id = ?", (bid,)).fetchone()
         seq = row[0] if row else (self.db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM bundles").fetchone()[0])
@@ -85,6 +119,7 @@ class Index:
                 [(bid, d.key, d.bundle, d.path) for d in bundle.dependencies])
 
     def put_worksheet(self, commit: str, ws: Worksheet):
+        import json
         self.db.execute(
             "INSERT OR REPLACE INTO worksheets (wid, name, title, tags, head, time, author, deleted)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -112,6 +147,26 @@ class Index:
             out.extend(_row(r) for r in rows)
         by_id = {r.id: r for r in out}
         return [by_id[i] for i in ids if i in by_id]
+
+    def listing(self, wid: str) -> list[tuple]:
+        """`cl ls`: the columns (ids, names, kinds, states, data sizes,
+        creation times, commands) of the bundles on a worksheet, in order,
+        each bundle once where it first appears, as bundles() would give
+        them; a creation time as local_time's text ('' if unset), a command
+        '' if none.  Columns rather than rows: a worksheet may list
+        thousands of bundles, and each column is handled at once."""
+        rows = self.db.execute(_LISTING, (*_SQL_LOCAL_TIME, wid)).fetchall()
+        if not rows:
+            return [()] * 7
+        columns = list(zip(*rows))
+        if len(set(columns[0])) < len(rows):  # a bundle listed twice
+            first: dict[str, tuple] = {}
+            for r in rows:
+                first.setdefault(r[0], r)
+            columns = list(zip(*first.values()))
+        if set(map(type, columns[5])) != {str}:  # times SQLite left to local_time
+            columns[5] = [t if type(t) is str else local_time(t) or "" for t in columns[5]]
+        return columns
 
     def by_prefix(self, prefix: str, limit: int = 50) -> list[BundleRow]:
         rows = self.db.execute(_SELECT + " WHERE id >= ? AND id < ? AND deleted = 0 ORDER BY seq LIMIT ?",
@@ -159,6 +214,10 @@ class Index:
 
     # --- worksheets ----------------------------------------------------------
 
+    def is_live_worksheet(self, wid: str) -> bool:
+        return self.db.execute("SELECT 1 FROM worksheets WHERE wid = ? AND deleted = 0",
+                               (wid,)).fetchone() is not None
+
     def worksheet(self, wid: str) -> dict | None:
         row = self.db.execute("SELECT wid, name, title, tags, head, time, author, deleted FROM worksheets"
                               " WHERE wid = ?", (wid,)).fetchone()
@@ -197,5 +256,9 @@ def _ws_row(row) -> dict | None:
         return None
     keys = ("wid", "name", "title", "tags", "head", "time", "author", "deleted")
     d = dict(zip(keys, row))
-    d["tags"] = json.loads(d["tags"])
+    if d["tags"] == "[]":  # most worksheets: no need to import json
+        d["tags"] = []
+    else:
+        import json
+        d["tags"] = json.loads(d["tags"])
     return d

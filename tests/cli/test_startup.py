@@ -1,0 +1,58 @@
+"""What the quick commands load: `cl ls` reads only the index and the refs,
+so it must not import the object store, the object types, msgpack or the
+slow standard modules; `cl info` of a dataset reads two objects and no run
+queue.  (Start-up time is most of what these commands cost; this keeps an
+innocent top-level import from bringing it back.  No timings here.)"""
+
+import json
+import subprocess
+import sys
+
+from tests.cli.test_errors import add
+from tests.conftest import cl_env, tree
+
+# Run `cl ARGS` in-process and print the modules it loaded beyond click's.
+PROBE = """
+import sys
+import click
+before = set(sys.modules)
+from cl.cli.main import main
+try:
+    main(sys.argv[1:])
+finally:
+    sys.stdout.flush()
+    sys.stderr.write("\\n" + " ".join(sorted(set(sys.modules) - before)) + "\\n")
+"""
+
+SLOW_STDLIB = {"json", "tomllib", "secrets", "hashlib", "socket", "getpass", "shlex", "queue",
+               "dataclasses"}
+
+
+def loaded(project, *args) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=project, env=cl_env(),
+                          capture_output=True, text=True, check=True)
+    return set(done.stderr.splitlines()[-1].split())
+
+
+def test_ls_loads_no_objects(project):
+    tree(project, {"a.txt": "a\n"})
+    add(project, "a.txt")
+    modules = loaded(project, "ls")
+    assert not modules & ({"cl.objects.store", "cl.objects.types", "cl.objects.encoding", "msgpack",
+                           "cl.index.runs"} | SLOW_STDLIB)
+
+
+def test_info_loads_no_run_queue(project):
+    tree(project, {"a.txt": "a\n"})
+    add(project, "a.txt")
+    modules = loaded(project, "info", "a.txt")
+    assert "cl.objects.types" in modules  # it does read the bundle
+    # (the object store itself still imports queue at its top)
+    assert not modules & ({"cl.index.runs"} | SLOW_STDLIB - {"dataclasses", "queue"})
+
+
+def test_probe_sees_json_when_used(project):
+    """The probe itself works: --json does load json."""
+    assert "json" in loaded(project, "ls", "--json")
+    assert json.loads(subprocess.run(["cl", "ls", "--json"], cwd=project, env=cl_env(),
+                                     capture_output=True, text=True, check=True).stdout) == []
