@@ -4,27 +4,30 @@ detached worker when a run is queued and none is alive (config
 `run.auto_worker`)."""
 
 import _socket  # not `socket`: its enums cost ~5 ms of every `cl run` to send one datagram
-import dataclasses
 import os
 import sys
-from dataclasses import dataclass
 
 from cl.errors import CLError
 from cl.index import runs as rindex
 from cl.objects.types import FINAL_STATES, Bundle, Result
+from cl.objects.value import Value, _set
 from cl.repo import Repository, now_ns
 
 WAKE_PREFIX = "cl-worker-"
 KILL_REQUESTED = "Kill requested"
 
 
-@dataclass(frozen=True)
-class Candidate:
-    bundle: str
-    priority: int
-    seq: int
-    cpus: int
-    gpus: int
+class Candidate(Value):
+    """A queued run a worker could take, with what ranks it and what it needs."""
+
+    __slots__ = ("bundle", "priority", "seq", "cpus", "gpus")
+
+    def __init__(self, bundle: str, priority: int, seq: int, cpus: int, gpus: int):
+        _set(self, "bundle", bundle)
+        _set(self, "priority", priority)
+        _set(self, "seq", seq)
+        _set(self, "cpus", cpus)
+        _set(self, "gpus", gpus)
 
 
 def _queue_matches(bundle: Bundle, tags) -> bool:
@@ -154,6 +157,7 @@ def kill(repo: Repository, bid: str) -> str:
         if row.state in FINAL_STATES:
             raise CLError(f"run {row.name} (0x{bid[:8]}) has already finished: {row.state}")
         if rindex.get_claim(repo.db, bid) is None:
+            import dataclasses  # here: `cl run` imports this module and never kills
             t = now_ns()
             rid = repo.write(Result(bundle=bid, contents=None, exit_code=None, started=t,
                                     finished=t, failure=KILL_REQUESTED))
