@@ -4,23 +4,24 @@ from its live run directory."""
 
 import os
 from collections import deque
-from dataclasses import dataclass
 
 from cl.bundles.specs import Target
 from cl.errors import CLError, InputError
-from cl.objects.checkout import download as checkout_download
 from cl.objects.trees import NotInBundle, lookup, read_tree, split_path
 from cl.objects.types import MODE_DIR, MODE_LINK, Contents
+from cl.objects.value import Value, _set
 from cl.repo import Repository
 
 CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    type: str
-    size: int
+class Entry(Value):
+    __slots__ = ("name", "type", "size")
+
+    def __init__(self, name: str, type: str, size: int):
+        _set(self, "name", name)
+        _set(self, "type", type)
+        _set(self, "size", size)
 
 
 def _resolve(repo: Repository, target: Target) -> tuple[Contents | None, str | None]:
@@ -105,6 +106,7 @@ def stream(f, out, head: int | None = None, tail: int | None = None) -> None:
 
 
 def download(repo: Repository, target: Target, dest: str, force: bool = False) -> str:
+    from cl.objects.checkout import download as checkout_download  # (and shutil): not for `cl cat`
     contents, live = _resolve(repo, target)
     if contents is None:
         raise CLError(f"bundle 0x{target.bundle[:8]} has not finished; wait for it before downloading")

@@ -4,8 +4,6 @@ import os
 
 import click
 
-from cl.bundles import maintenance
-from cl.bundles.units import parse_duration
 from cl.cli import output
 from cl.cli.context import pass_repo
 from cl.errors import InputError, UsageError
@@ -60,6 +58,7 @@ def status(repo, as_json):
 @pass_repo
 def fsck(repo):
     """Re-hash every object and check that everything named is present."""
+    from cl.bundles import maintenance  # fsck, gc and reindex only: not for `cl status`
     report = maintenance.fsck(repo)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
@@ -79,6 +78,8 @@ def fsck(repo):
 def gc(repo, dry_run, prune):
     """Delete objects that no bundle or worksheet reaches, stale temporary
     files and unused checkouts."""
+    from cl.bundles import maintenance
+    from cl.bundles.units import parse_duration
     grace = 0 if prune == "now" else parse_duration(prune)
     busy = _busy_checkouts(repo)
     report = maintenance.gc(repo, dry_run=dry_run, grace_seconds=grace, busy_checkouts=busy)
@@ -99,6 +100,7 @@ def _busy_checkouts(repo) -> set[str]:
 @pass_repo
 def reindex(repo):
     """Rebuild repo.db's index and heads from the objects alone."""
+    from cl.bundles import maintenance
     counts = maintenance.reindex(repo)
     click.echo(f"reindexed {counts['bundles']} bundles, {counts['worksheets']} worksheets")
 
