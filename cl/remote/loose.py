@@ -8,13 +8,22 @@ built from them as the store builds them (`store.path`)."""
 import errno
 import os
 
-from cl.errors import ObjectMissing
+from cl.errors import CorruptObject, ObjectMissing
+from cl.objects.ids import new_hasher
 from cl.objects.store import DiskStore, ObjectStore
 
 # A directory listing costs about 1/20 of a stat per entry, and an ext4
 # directory holds about one entry per 64 bytes of its size: listing a
 # fan-out directory beats a stat per id when more ids than size/1280 are asked.
 LIST_BYTES_PER_ID = 1280
+
+
+def serial_hasher():
+    """The id hasher (ids.new_hasher's kind) on one thread.  new_hasher
+    spreads each large update over every core, which pays while ingesting
+    on an idle machine; receiving, the other cores run ssh and the sender,
+    and its idle workers spinning between updates only slow them down."""
+    return type(new_hasher())()
 
 
 def read_small(store: ObjectStore, oid: str, limit: int, size: int | None = None) -> bytes | None:
@@ -126,6 +135,39 @@ class Landing:
                 os.link(f"/proc/self/fd/{fd}", oid[2:], dst_dir_fd=where, follow_symlinks=True)
             except FileExistsError:
                 pass  # stored already: the same bytes
+        finally:
+            os.close(fd)
+
+    def stream(self, oid: str, stream) -> None:
+        """A large object from a stream of chunks into an unnamed file,
+        hashed on this thread as it is written; named only if the hash is
+        `oid`, else the file vanishes and CorruptObject names the object."""
+        if self.fallback:
+            self.store.write_stream(stream, expected=oid)
+            return
+        where = self._dir(oid)
+        try:
+            fd = os.open(".", os.O_WRONLY | os.O_TMPFILE, 0o444, dir_fd=where)
+        except OSError as exc:
+            if exc.errno not in self._UNSUPPORTED:
+                raise
+            self.fallback = True
+            self.store.write_stream(stream, expected=oid)
+            return
+        hasher = serial_hasher()
+        try:
+            while chunk := stream.read(1 << 20):
+                hasher.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+            got = hasher.hexdigest()
+            if got != oid:
+                raise CorruptObject(oid, f"received bytes hash to 0x{got}; nothing was stored")
+            try:
+                os.link(f"/proc/self/fd/{fd}", oid[2:], dst_dir_fd=where, follow_symlinks=True)
+            except FileExistsError:
+                pass
         finally:
             os.close(fd)
 

@@ -12,7 +12,7 @@ import subprocess
 import threading
 
 from cl.remote.frames import RemoteError
-from cl.remote.transport import StreamTransport
+from cl.remote.transport import StreamTransport, widen_pipe
 from cl.remote.urls import RemoteURL
 
 WINDOW = 4 << 20     # flow-control window; larger only grows paramiko's buffer
@@ -110,6 +110,8 @@ class CommandTransport(StreamTransport):
         self._reader.start()
         out_fd = self._proc.stdout.fileno()
         stdin = self._proc.stdin
+        for fd in (out_fd, stdin.fileno()):
+            widen_pipe(fd)
 
         def write(data):
             view = memoryview(data)

@@ -302,6 +302,27 @@ def test_large_blob_round_trip(make_side):
     assert b.store.read_bytes(hash_bytes(big)) == big
 
 
+def test_tampered_large_blob_is_rejected(make_side):
+    """A large blob streams in chunks: its hash is known only at the end,
+    and a mismatch then stores nothing, in either direction."""
+    big = bytes(range(256)) * (3 * 4096 + 7)
+    sender = Side()  # a memory store, to tamper with behind its back
+    ds = sender.bundle("big", sender.blob(big))
+    sender.worksheet("w1", "main", [ds])
+    blob_id = hash_bytes(big)
+    sender.store.corrupt(blob_id, big[:-1] + b"!")
+    receiver = make_side()
+    with receiver.serve() as client:
+        with pytest.raises(RemoteError, match=f"0x{blob_id}"):
+            push(sender.store, sender.refs, client, names(sender))
+    assert not receiver.store.has(blob_id) and receiver.refs.items() == []
+    puller = make_side()
+    with sender.serve() as client:
+        with pytest.raises(CorruptObject, match=f"0x{blob_id}"):
+            pull(puller.store, puller.refs, client, ["worksheets/w1"])
+    assert not puller.store.has(blob_id) and puller.refs.items() == []
+
+
 def test_diverged_worksheet_merges_on_push(make_side):
     a, remote = make_side(), make_side()
     ds, run = project(a)
