@@ -22,7 +22,11 @@ demo: install
 test: install-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# cl runs from its compiled bytecode, as it would on a user's machine, even
+# where PYTHONDONTWRITEBYTECODE is set (every edited module would be compiled
+# again at each start-up).
 bench: install
+	$(BIN)/python -m compileall -q cl
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
