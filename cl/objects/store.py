@@ -10,7 +10,6 @@ import io
 import itertools
 import mmap
 import os
-import queue
 import threading
 from typing import Iterator
 
@@ -60,6 +59,8 @@ def _copy_hashing(src: int, dst: int, hasher, size: int) -> int:
     (`size`, as fstat said) has nothing to overlap: it is copied first, on
     this thread.  `dst` must be open for reading and writing.  Returns the
     number of bytes copied."""
+    import queue  # here: commands that only read objects need no queue
+
     landed: queue.Queue = queue.Queue()
 
     def copy():
@@ -278,6 +279,8 @@ class DiskStore(ObjectStore):
             return self.write_bytes(first), len(first)
         name, fd = self._tmp_file()
         hasher = new_hasher()
+        import queue
+
         pending: queue.Queue = queue.Queue(maxsize=4)
         failure: list[BaseException] = []
 
