@@ -120,8 +120,12 @@ class Landing:
         fd = self._dirs.get(fan)
         if fd is None:
             path = os.path.dirname(self.store.path(oid))
-            os.makedirs(path, exist_ok=True)
-            fd = self._dirs[fan] = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            except FileNotFoundError:
+                os.makedirs(path, exist_ok=True)
+                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            self._dirs[fan] = fd
         return fd
 
     def _link(self, oid: str, data: bytes) -> None:

@@ -5,7 +5,6 @@ speaks the same protocol over a stream (SSH, `ssh`, the in-process pipe) and
 over HTTP (one POST per request)."""
 
 import contextlib
-import socket
 import threading
 from typing import Callable, Iterable, Iterator
 
@@ -108,6 +107,8 @@ class PipeTransport(StreamTransport):
     the far end.  Directory remotes and the contract tests use it."""
 
     def __init__(self, server: Server, label: str = "pipe"):
+        import socket  # only directory remotes and tests: serve-stdio starts without it
+
         self._near, far = socket.socketpair()
         self.server_error: BaseException | None = None
         rfile = self._near.makefile("rb", buffering=0)
@@ -135,6 +136,8 @@ class PipeTransport(StreamTransport):
         return "" if self.server_error is None else f"{type(self.server_error).__name__}: {self.server_error}"
 
     def close(self):
+        import socket
+
         for f in self._files:
             with contextlib.suppress(OSError):
                 f.close()
