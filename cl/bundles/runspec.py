@@ -20,7 +20,6 @@ state `created`; a worker (cl/runs) executes it."""
 
 import posixpath
 import re
-from dataclasses import dataclass, field
 
 from cl.bundles.names import check_name, default_name
 from cl.bundles.specs import resolve_target
@@ -29,6 +28,7 @@ from cl.errors import CLError, InputError, SpecError, UsageError
 from cl.objects.ids import ObjectId
 from cl.objects.trees import lookup
 from cl.objects.types import Bundle, Dependency
+from cl.objects.value import Value, _set
 from cl.repo import Repository, new_nonce, now_ns
 
 # --- sizes and durations (parsed by cl.bundles.units) -------------------------
@@ -55,21 +55,26 @@ def format_duration(seconds: int) -> str:
 REQUEST_KEYS = ("image", "memory", "time", "disk", "cpus", "gpus", "network", "queue", "priority")
 
 
-@dataclass(frozen=True)
-class RunSpec:
+class RunSpec(Value):
     """Everything a run bundle is made of, resolved: the command, the
     dependencies (ids and paths), the resource request (`image` str,
     `memory`/`disk` bytes, `time` seconds, `cpus`/`gpus`/`priority` ints,
     `network` bool, `queue` str), metadata (name, description, tags) and
-    options (`allow_failed_dependencies`, `exclude_patterns`)."""
+    options (`allow_failed_dependencies`, `exclude_patterns`).  `worksheet`:
+    None for the current one, "" for none."""
 
-    command: str
-    dependencies: tuple[Dependency, ...] = ()
-    request: dict = field(default_factory=dict)
-    metadata: dict = field(default_factory=dict)
-    options: dict = field(default_factory=dict)
-    args: str = ""
-    worksheet: str | None = None   # None: the current one; "": none
+    __slots__ = ("command", "dependencies", "request", "metadata", "options", "args", "worksheet")
+
+    def __init__(self, command: str, dependencies: tuple[Dependency, ...] = (), request: dict | None = None,
+                 metadata: dict | None = None, options: dict | None = None, args: str = "",
+                 worksheet: str | None = None):
+        _set(self, "command", command)
+        _set(self, "dependencies", tuple(dependencies))
+        _set(self, "request", {} if request is None else request)
+        _set(self, "metadata", {} if metadata is None else metadata)
+        _set(self, "options", {} if options is None else options)
+        _set(self, "args", args)
+        _set(self, "worksheet", worksheet)
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, *, dependencies=None, request=None, metadata=None,

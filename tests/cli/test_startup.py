@@ -47,8 +47,17 @@ def test_info_loads_no_run_queue(project):
     add(project, "a.txt")
     modules = loaded(project, "info", "a.txt")
     assert "cl.objects.types" in modules  # it does read the bundle
-    # (the object store itself still imports queue at its top)
-    assert not modules & ({"cl.index.runs"} | SLOW_STDLIB - {"dataclasses", "queue"})
+    assert not modules & ({"cl.index.runs"} | SLOW_STDLIB - {"dataclasses"})
+
+
+def test_run_loads_no_executor(project):
+    """`cl run` records the bundle and wakes the workers: no executor,
+    no Docker, no ingest, and a datagram sent without `socket`."""
+    subprocess.run(["cl", "config", "run.auto_worker", "false"], cwd=project, env=cl_env(), check=True)
+    modules = loaded(project, "run", "true")
+    assert {"cl.bundles.runspec", "cl.runs.queue"} <= modules
+    assert not modules & {"cl.runs.executor", "cl.runs.docker_executor", "cl.runs.worker",
+                          "cl.objects.ingest", "docker", "socket", "secrets", "queue", "subprocess"}
 
 
 def test_probe_sees_json_when_used(project):
