@@ -74,7 +74,8 @@ def _set_local(refs: RefStore, name: str, old, new, status: str) -> RefUpdate:
 
 
 def push(store: ObjectStore, refs: RefStore, client: Client, names: list[str],
-         force: bool = False) -> Outcome:
+         force: bool = False, decoded: dict | None = None) -> Outcome:
+    """`decoded`: local typed objects already read (transfer.Prefetch)."""
     client.hello()
     names = sorted(dict.fromkeys(names), key=ref_order)
     local = {n: refs.get(n) for n in names}
@@ -118,7 +119,7 @@ def push(store: ObjectStore, refs: RefStore, client: Client, names: list[str],
     outcome = Outcome([])
     tips = [new for _, _, new in decided.values()]
     if tips:
-        plan = negotiate(store, client, tips)
+        plan = negotiate(store, client, tips, decoded)
         outcome.sent = send(store, client, plan)
         ordered = sorted(decided, key=ref_order)
         results = client.update([(n, decided[n][1], decided[n][2]) for n in ordered])

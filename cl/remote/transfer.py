@@ -11,10 +11,12 @@ as they arrive (re-hashed, in chunks); typed objects are held until
 `commit`, which writes them children first, so the store never holds an
 object without its closure and an interrupted fetch keeps its blobs."""
 
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from cl.errors import ObjectMissing
+from cl.errors import CLError, ObjectMissing
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, decode_object, read_object
 from cl.objects.types import Bundle, Result, State
@@ -74,7 +76,55 @@ class Plan:
         return len(self.order)
 
 
-def negotiate(store: ObjectStore, client: Client, tips: list[str]) -> Plan:
+class Prefetch:
+    """Typed objects of the local DAG below some tips, read and decoded on a
+    thread while the main thread waits for the remote to answer its first
+    request (an SSH connection and the far side's start take a few tenths
+    of a second); `negotiate` then finds them decoded.  It goes level by
+    level from the tips and stops the moment it is told to, so what it does
+    is work that waiting would have wasted, not work added."""
+
+    def __init__(self, store: ObjectStore, tips: list[str]):
+        self.store = store
+        self._decoded: dict[str, object] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(list(dict.fromkeys(tips)),),
+                                        daemon=True, name="cl-prefetch")
+        self._thread.start()
+
+    def _run(self, level: list[str]) -> None:
+        seen = set(level)
+        while level:
+            nxt = []
+            for oid in level:
+                if self._stop.is_set():
+                    return
+                try:
+                    obj = read_object(self.store, oid)
+                except CLError:
+                    continue  # negotiate meets it again and says what is wrong
+                self._decoded[oid] = obj
+                for child, is_typed, _ in edges(obj):
+                    if is_typed and child not in seen:
+                        seen.add(child)
+                        nxt.append(child)
+                # hand the interpreter back between objects: the main thread's
+                # reply must not wait out a 5 ms switch interval for it
+                time.sleep(0)
+            level = nxt
+
+    def stop(self) -> dict[str, object]:
+        """Stop at once; the objects decoded so far, by id."""
+        self._stop.set()
+        self._thread.join()
+        return self._decoded
+
+
+def negotiate(store: ObjectStore, client: Client, tips: list[str],
+              decoded: dict[str, object] | None = None) -> Plan:
+    """What the remote lacks of the closure of `tips`.  `decoded`: typed
+    objects already read (a Prefetch's)."""
+    decoded = decoded or {}
     typed: dict[str, bool] = {t: True for t in tips}
     sizes: dict[str, int] = {}
     cache: dict[str, list[tuple[ObjectId, bool, int]]] = {}
@@ -82,8 +132,12 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str]) -> Plan:
     optional_bundles: set = set()
     optional_results: set = set()
 
+    def read(oid: str):
+        obj = decoded.get(oid)
+        return obj if obj is not None else read_object(store, oid)
+
     for tip in tips:  # the data of a deleted bundle may be gone here and there
-        obj = read_object(store, tip)
+        obj = read(tip)
         if isinstance(obj, State) and data_optional(obj):
             optional_bundles.add(obj.bundle)
             if obj.result:
@@ -91,7 +145,7 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str]) -> Plan:
 
     def local_edges(oid: str) -> list[tuple[ObjectId, bool, int]]:
         if oid not in cache:
-            obj = read_object(store, oid)
+            obj = read(oid)
             if isinstance(obj, (Bundle, Result)) and obj.contents and (
                     oid in optional_bundles or oid in optional_results):
                 optional.add(obj.contents.id)

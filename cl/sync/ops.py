@@ -10,6 +10,7 @@ from cl.errors import CLError, UsageError
 from cl.objects.types import State, Worksheet
 from cl.remote import exchange
 from cl.remote.client import Client
+from cl.remote.transfer import Prefetch
 from cl.remote.urls import parse_url
 from cl.repo import Repository
 from cl.sync import closure
@@ -83,9 +84,16 @@ def _looks_like_url(text: str) -> bool:
 
 def push(repo: Repository, remote: str | None, what=(), everything=False, force=False) -> Report:
     names = closure.push_refs(repo, what, everything)
-    with open_remote(repo, remote) as client:
-        outcome = exchange.push(repo.store, RepoRefStore(repo), client, names, force=force)
-        return _report(repo, client, outcome)
+    # read the local DAG while the connection is made and the far side starts
+    ahead = Prefetch(repo.store, [tip for tip in map(repo.refs.get, names) if tip])
+    try:
+        with open_remote(repo, remote) as client:
+            decoded = ahead.stop()
+            outcome = exchange.push(repo.store, RepoRefStore(repo), client, names, force=force,
+                                    decoded=decoded)
+            return _report(repo, client, outcome)
+    finally:
+        ahead.stop()
 
 
 def pull_refs(repo: Repository, view: RemoteView, what, everything: bool) -> list[str]:

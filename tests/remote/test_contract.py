@@ -16,6 +16,7 @@ from cl.remote.client import Client
 from cl.remote.exchange import pull, push
 from cl.remote.frames import RemoteError
 from cl.remote.server import Server
+from cl.remote.transfer import Prefetch, negotiate
 from cl.remote.transport import PipeTransport
 
 from .helpers import Side
@@ -300,6 +301,21 @@ def test_large_blob_round_trip(make_side):
     with remote.serve() as client:
         pull(b.store, b.refs, client, ["worksheets/w1"])
     assert b.store.read_bytes(hash_bytes(big)) == big
+
+
+def test_prefetched_objects_change_nothing(make_side):
+    """Objects a Prefetch decoded while the connection was made give the
+    same plan as reading them, however far it got before it was stopped."""
+    a, remote = make_side(), make_side()
+    project(a, files=50)
+    tips = [a.refs.get(n) for n in names(a)]
+    with remote.serve() as client:
+        plain = negotiate(a.store, client, tips)
+        ahead = Prefetch(a.store, tips + [hash_bytes(b"not in the store")])
+        decoded = ahead.stop()
+        assert all(a.store.has(oid) for oid in decoded)
+        assert negotiate(a.store, client, tips, decoded) == plain
+        assert ahead.stop() is decoded  # stopping twice is harmless
 
 
 def test_tampered_large_blob_is_rejected(make_side):
