@@ -16,6 +16,7 @@ from cl.objects.store import DiskStore, ObjectStore
 # directory holds about one entry per 64 bytes of its size: listing a
 # fan-out directory beats a stat per id when more ids than size/1280 are asked.
 LIST_BYTES_PER_ID = 1280
+_UNNAMED = os.O_WRONLY | getattr(os, "O_TMPFILE", 0)  # an unnamed file in a directory (Linux)
 
 
 def serial_hasher():
@@ -129,12 +130,14 @@ class Landing:
         return fd
 
     def _link(self, oid: str, data: bytes) -> None:
-        where = self._dir(oid)
-        fd = os.open(".", os.O_WRONLY | os.O_TMPFILE, 0o444, dir_fd=where)
+        where = self._dirs.get(oid[:2]) or self._dir(oid)
+        fd = os.open(".", _UNNAMED, 0o444, dir_fd=where)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            written = os.write(fd, data)
+            if written < len(data):  # a short write: rare, but allowed
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(fd, view):]
             try:
                 os.link(f"/proc/self/fd/{fd}", oid[2:], dst_dir_fd=where, follow_symlinks=True)
             except FileExistsError:
@@ -151,7 +154,7 @@ class Landing:
             return
         where = self._dir(oid)
         try:
-            fd = os.open(".", os.O_WRONLY | os.O_TMPFILE, 0o444, dir_fd=where)
+            fd = os.open(".", _UNNAMED, 0o444, dir_fd=where)
         except OSError as exc:
             if exc.errno not in self._UNSUPPORTED:
                 raise

@@ -106,13 +106,15 @@ class Receiver:
         self._stored(inc.oid)
 
     def take(self, inc: Incoming) -> None:
-        if inc.absent:
-            self.absent.add(inc.oid)
-            return
-        data = whole_bytes(inc)
+        data = inc.data
         if data is None:
-            self.stream(inc)
-            return
+            if inc.absent:
+                self.absent.add(inc.oid)
+                return
+            data = whole_bytes(inc)
+            if data is None:
+                self.stream(inc)
+                return
         verify(inc.oid, data)
         obj = typed(inc.oid, data)
         if obj is not None:
