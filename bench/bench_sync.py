@@ -23,6 +23,7 @@ RSYNC = "rsync -a"
 TAR = "tar | ssh tar"
 DVC = "dvc push"
 DVC_ENV = {"DVC_NO_ANALYTICS": "1"}
+NOOP = "nothing to send"
 
 
 def run(ctx) -> list[Row]:
@@ -41,8 +42,10 @@ def run(ctx) -> list[Row]:
         env = SshEnv(ctx, sshd)
         rows = []
         for name in ("S", "M", "L"):
-            rows += transfer(ctx, env, name)
-        rows += noop(ctx, env)
+            if ctx.wants(f"push {describe(ctx, name)}") or ctx.wants(f"pull {describe(ctx, name)}"):
+                rows += transfer(ctx, env, name)
+        if ctx.wants(NOOP):
+            rows += noop(ctx, env)
         return rows
     finally:
         sshd_cm.__exit__(None, None, None)
@@ -103,7 +106,9 @@ def describe(ctx, name: str) -> str:
     return f"M: {s.M_files} files of {s.M_bytes >> 20} MiB"
 
 
-def measured(case, contender, timer, **kw) -> Row:
+def measured(ctx, case, contender, timer, **kw) -> Row:
+    if ctx.skips(contender):
+        return Row(case, contender, unavailable="left out by --skip", **kw)
     try:
         return Row(case, contender, timer(), **kw)
     except Unavailable as exc:
@@ -115,16 +120,21 @@ def transfer(ctx, env: SshEnv, name: str) -> list[Row]:
     ws = f"bench{name}"
     repo = env.project(f"src-{name}", src, ws)
     push_case, pull_case = f"push {describe(ctx, name)}", f"pull {describe(ctx, name)}"
-    ctx.log(push_case)
-    rows = [
-        measured(push_case, CL_P, lambda: time_cl_push(ctx, env, repo, "paramiko"),
-                 targets=targets_for(name, "paramiko")),
-        measured(push_case, CL_S, lambda: time_cl_push(ctx, env, repo, "ssh"),
-                 targets=targets_for(name, "ssh")),
-        measured(push_case, RSYNC, lambda: time_rsync_push(ctx, env, src), reference=True),
-        measured(push_case, TAR, lambda: time_tar_push(ctx, env, src)),
-        measured(push_case, DVC, lambda: time_dvc_push(ctx, env, src)),
-    ]
+    rows = []
+    if ctx.wants(push_case):
+        ctx.log(push_case)
+        rows += [
+            measured(ctx, push_case, CL_P, lambda: time_cl_push(ctx, env, repo, "paramiko"),
+                     targets=targets_for(name, "paramiko")),
+            measured(ctx, push_case, CL_S, lambda: time_cl_push(ctx, env, repo, "ssh"),
+                     targets=targets_for(name, "ssh")),
+            measured(ctx, push_case, RSYNC, lambda: time_rsync_push(ctx, env, src), reference=True),
+            measured(ctx, push_case, TAR, lambda: time_tar_push(ctx, env, src)),
+            measured(ctx, push_case, DVC, lambda: time_dvc_push(ctx, env, src)),
+        ]
+    if not ctx.wants(pull_case):
+        remove(repo)
+        return rows
     # a remote holding the data, for pulls (not timed)
     full = ctx.scratch(f"full-{name}")
     env.cl_run(["init", "--bare", full], ctx.scratch_root)
@@ -132,12 +142,12 @@ def transfer(ctx, env: SshEnv, name: str) -> list[Row]:
     env.cl_run(["push", "origin"], repo)
     ctx.log(pull_case)
     rows += [
-        measured(pull_case, CL_P, lambda: time_cl_pull(ctx, env, full, ws, "paramiko"),
+        measured(ctx, pull_case, CL_P, lambda: time_cl_pull(ctx, env, full, ws, "paramiko"),
                  targets=targets_for(name, "paramiko")[:1]),
-        measured(pull_case, CL_S, lambda: time_cl_pull(ctx, env, full, ws, "ssh"),
+        measured(ctx, pull_case, CL_S, lambda: time_cl_pull(ctx, env, full, ws, "ssh"),
                  targets=targets_for(name, "ssh")[:1]),
-        measured(pull_case, RSYNC, lambda: time_rsync_pull(ctx, env, src), reference=True),
-        measured(pull_case, TAR, lambda: time_tar_pull(ctx, env, src)),
+        measured(ctx, pull_case, RSYNC, lambda: time_rsync_pull(ctx, env, src), reference=True),
+        measured(ctx, pull_case, TAR, lambda: time_tar_pull(ctx, env, src)),
     ]
     remove(repo)
     remove(full)
@@ -272,7 +282,7 @@ def many_files(ctx) -> str:
 
 def noop(ctx, env) -> list[Row]:
     src = many_files(ctx)
-    case = f"nothing to send: {len(os.listdir(os.path.join(src, 'd00'))) * 100:,} files"
+    case = f"{NOOP}: {len(os.listdir(os.path.join(src, 'd00'))) * 100:,} files"
     ctx.log(case)
     repo = env.project("src-N", src, "benchN")
     remote = ctx.scratch("dest-N")
@@ -287,12 +297,12 @@ def noop(ctx, env) -> list[Row]:
     rows = []
     for transport, label in (("paramiko", CL_P), ("ssh", CL_S)):
         env.use(repo, transport, remote)
-        rows.append(measured(case, f"{label} push", lambda: ctx.time_command(
+        rows.append(measured(ctx, case, f"{label} push", lambda: ctx.time_command(
             [env.cl, "push", "origin"], cwd=repo, env=env.env, label=f"no-op push {transport}"),
             targets=target))
-        rows.append(measured(case, f"{label} pull", lambda: ctx.time_command(
+        rows.append(measured(ctx, case, f"{label} pull", lambda: ctx.time_command(
             [env.cl, "pull", "origin"], cwd=repo, env=env.env, label=f"no-op pull {transport}"),
             targets=target))
-    rows.append(measured(case, "rsync -a (no-op)", lambda: ctx.time_command(
+    rows.append(measured(ctx, case, "rsync -a (no-op)", lambda: ctx.time_command(
         rsync_cmd, label="rsync no-op"), reference=True))
     return rows

@@ -139,10 +139,12 @@ QUICK = Sizes(L_bytes=64 << 20, S_files=1_000, S_dirs=10, S_bytes=4096,
 
 
 class Context:
-    def __init__(self, quick: bool, repeat: int, log=None, cases: tuple[str, ...] = ()):
+    def __init__(self, quick: bool, repeat: int, log=None, cases: tuple[str, ...] = (),
+                 skip: tuple[str, ...] = ()):
         self.quick = quick
         self.repeat = repeat
         self.cases = cases
+        self.skip = skip
         self.sizes = QUICK if quick else FULL
         self.work = WORK
         self.data = os.path.join(WORK, "data", "quick" if quick else "full")
@@ -158,6 +160,10 @@ class Context:
     def wants(self, case: str) -> bool:
         """Whether `--case` selects this case (a module may skip the others)."""
         return not self.cases or any(c.lower() in case.lower() for c in self.cases)
+
+    def skips(self, contender: str) -> bool:
+        """Whether `--skip` leaves this contender out (a module may run it anyway)."""
+        return any(s.lower() in contender.lower() for s in self.skip)
 
     # --- places --------------------------------------------------------------
 

@@ -47,11 +47,13 @@ def main(argv=None) -> int:
                     help="timed runs per contender (median reported; default 3, 1 with --quick)")
     ap.add_argument("--case", nargs="+", metavar="TEXT", default=(),
                     help="only the cases whose name contains one of these (modules that support it)")
+    ap.add_argument("--skip", nargs="+", metavar="TEXT", default=(),
+                    help="leave out the contenders whose name contains one of these (modules that support it)")
     args = ap.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
     if repeat < 1:
         ap.error("--repeat must be at least 1")
-    ctx = Context(quick=args.quick, repeat=repeat, cases=tuple(args.case))
+    ctx = Context(quick=args.quick, repeat=repeat, cases=tuple(args.case), skip=tuple(args.skip))
     names = args.only or sorted(modules)
     results = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick, "repeat": repeat,
