@@ -131,14 +131,27 @@ def _ls(repo, wid, uuid_only, as_json):
                          "data_size": r.data_size, "created": info_ops.fmt_time(r.created),
                          "command": r.command} for r in rows])
         return
-    listing = repo.index.listing(wid)
     if uuid_only:
-        click.echo("".join("0x" + bid + "\n" for bid in listing[0]), nl=False)
+        click.echo("".join("0x" + bid + "\n" for bid in repo.index.listing(wid)[0]), nl=False)
         return
+    sys.stdout.write(repo.index.listing_text(wid, _ls_cache_key(), lambda: _ls_text(repo, wid)))
+
+
+def _ls_text(repo, wid) -> str:
     ws = repo.index.worksheet(wid)
-    click.echo(f"worksheet: {ws['name']}" + (f" ({ws['title']})" if ws["title"] else ""))
-    if listing[0]:
-        output.table_columns(LS_HEADERS, _ls_columns(listing))
+    text = f"worksheet: {ws['name']}" + (f" ({ws['title']})" if ws["title"] else "") + "\n"
+    listing = repo.index.listing(wid)
+    return text + (output.table_columns(LS_HEADERS, _ls_columns(listing)) if listing[0] else "")
+
+
+LS_FORMAT = 1  # the version of _ls_text's layout: a change must bump it, or old cached text is shown
+
+
+def _ls_cache_key() -> str:
+    """What `cl ls` text depends on besides the index: its layout, and the
+    time zone its creation times are shown in."""
+    import time
+    return f"{LS_FORMAT} {os.environ.get('TZ', '')} {time.tzname} {time.timezone} {time.altzone}"
 
 
 @click.command()

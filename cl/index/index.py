@@ -5,6 +5,7 @@ read (`cl ls`, `cl info`) never need it, and its import costs 2 ms."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import TYPE_CHECKING
 
@@ -39,7 +40,18 @@ CREATE TABLE IF NOT EXISTS ws_items (
     wid TEXT NOT NULL, pos INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (wid, pos));
 CREATE INDEX IF NOT EXISTS ws_items_value ON ws_items(value);
-"""
+CREATE TABLE IF NOT EXISTS ls_cache (
+    wid TEXT NOT NULL, key TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (wid, key));
+""" + "".join(
+    # `cl ls` text is cached per worksheet (Index.listing_text); these
+    # triggers drop it in the same transaction as any change it shows
+    f"CREATE TRIGGER IF NOT EXISTS ls_cache_{table}_{event.lower()} AFTER {event} ON {table}"
+    f" WHEN EXISTS (SELECT 1 FROM ls_cache) BEGIN DELETE FROM ls_cache"
+    + ("" if table == "bundles" else f" WHERE wid IN ({rows})") + "; END;\n"
+    for table in ("bundles", "ws_items", "worksheets")
+    for event, rows in (("INSERT", "NEW.wid"), ("UPDATE", "OLD.wid, NEW.wid"), ("DELETE", "OLD.wid")))
+
+_LAST_IN_SCHEMA = "ls_cache_worksheets_delete"
 
 BUNDLE_COLUMNS = ("id", "seq", "kind", "name", "description", "tags", "state", "created", "updated",
                   "creator", "command", "data_size", "head", "result", "deleted", "data_deleted",
@@ -95,9 +107,12 @@ _LISTING = (
 class Index:
     def __init__(self, db: Database):
         self.db = db
-        db.conn.executescript(SCHEMA)
+        # the schema's last object present means all of it is: then opening
+        # writes nothing, so readers such as `cl ls` never wait for a writer
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (_LAST_IN_SCHEMA,)).fetchone():
+            db.conn.executescript(SCHEMA)
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         db.execute("PRAGMA case_sensitive_like=ON")
-        db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
     # --- writes (callers hold a transaction) ---------------------------------
 
@@ -167,6 +182,26 @@ class Index:
         if set(map(type, columns[5])) != {str}:  # times SQLite left to local_time
             columns[5] = [t if type(t) is str else local_time(t) or "" for t in columns[5]]
         return columns
+
+    def listing_text(self, wid: str, key: str, render) -> str:
+        """`render()`'s text for worksheet `wid`, cached under `key` (what
+        else the text depends on: its format, the time zone) until the
+        triggers in SCHEMA see a change to the worksheet or any bundle.  A
+        miss renders and stores inside one write transaction, so nothing
+        can change between the two; when another process holds the write
+        lock, or the database cannot be written, it renders without storing."""
+        row = self.db.execute("SELECT text FROM ls_cache WHERE wid = ? AND key = ?", (wid, key)).fetchone()
+        if row:
+            return row[0]
+        with self.db.transaction_if_free() as conn:
+            text = render()
+            if conn is not None:
+                try:
+                    conn.execute("INSERT OR REPLACE INTO ls_cache (wid, key, text) VALUES (?, ?, ?)",
+                                 (wid, key, text))
+                except sqlite3.OperationalError:  # a read-only or full database: the cache is optional
+                    pass
+        return text
 
     def by_prefix(self, prefix: str, limit: int = 50) -> list[BundleRow]:
         rows = self.db.execute(_SELECT + " WHERE id >= ? AND id < ? AND deleted = 0 ORDER BY seq LIMIT ?",
