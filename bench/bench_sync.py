@@ -13,7 +13,7 @@ import os
 import shlex
 import sys
 
-from harness import Row, Target, Unavailable, remove
+from harness import Row, Target, measured, remove, round_robin
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -106,15 +106,6 @@ def describe(ctx, name: str) -> str:
     return f"M: {s.M_files} files of {s.M_bytes >> 20} MiB"
 
 
-def measured(ctx, case, contender, timer, **kw) -> Row:
-    if ctx.skips(contender):
-        return Row(case, contender, unavailable="left out by --skip", **kw)
-    try:
-        return Row(case, contender, timer(), **kw)
-    except Unavailable as exc:
-        return Row(case, contender, unavailable=str(exc), **kw)
-
-
 def transfer(ctx, env: SshEnv, name: str) -> list[Row]:
     src = ctx.dataset(name)
     ws = f"bench{name}"
@@ -123,15 +114,13 @@ def transfer(ctx, env: SshEnv, name: str) -> list[Row]:
     rows = []
     if ctx.wants(push_case):
         ctx.log(push_case)
-        rows += [
-            measured(ctx, push_case, CL_P, lambda: time_cl_push(ctx, env, repo, "paramiko"),
-                     targets=targets_for(name, "paramiko")),
-            measured(ctx, push_case, CL_S, lambda: time_cl_push(ctx, env, repo, "ssh"),
-                     targets=targets_for(name, "ssh")),
-            measured(ctx, push_case, RSYNC, lambda: time_rsync_push(ctx, env, src), reference=True),
-            measured(ctx, push_case, TAR, lambda: time_tar_push(ctx, env, src)),
-            measured(ctx, push_case, DVC, lambda: time_dvc_push(ctx, env, src)),
-        ]
+        rows += round_robin(ctx, push_case, [
+            (CL_P, lambda: time_cl_push(ctx, env, repo, "paramiko"), {"targets": targets_for(name, "paramiko")}),
+            (CL_S, lambda: time_cl_push(ctx, env, repo, "ssh"), {"targets": targets_for(name, "ssh")}),
+            (RSYNC, lambda: time_rsync_push(ctx, env, src), {"reference": True}),
+            (TAR, lambda: time_tar_push(ctx, env, src), {}),
+            (DVC, lambda: time_dvc_push(ctx, env, src), {}),
+        ])
     if not ctx.wants(pull_case):
         remove(repo)
         return rows
@@ -141,14 +130,12 @@ def transfer(ctx, env: SshEnv, name: str) -> list[Row]:
     env.use(repo, "ssh", full)
     env.cl_run(["push", "origin"], repo)
     ctx.log(pull_case)
-    rows += [
-        measured(ctx, pull_case, CL_P, lambda: time_cl_pull(ctx, env, full, ws, "paramiko"),
-                 targets=targets_for(name, "paramiko")[:1]),
-        measured(ctx, pull_case, CL_S, lambda: time_cl_pull(ctx, env, full, ws, "ssh"),
-                 targets=targets_for(name, "ssh")[:1]),
-        measured(ctx, pull_case, RSYNC, lambda: time_rsync_pull(ctx, env, src), reference=True),
-        measured(ctx, pull_case, TAR, lambda: time_tar_pull(ctx, env, src)),
-    ]
+    rows += round_robin(ctx, pull_case, [
+        (CL_P, lambda: time_cl_pull(ctx, env, full, ws, "paramiko"), {"targets": targets_for(name, "paramiko")[:1]}),
+        (CL_S, lambda: time_cl_pull(ctx, env, full, ws, "ssh"), {"targets": targets_for(name, "ssh")[:1]}),
+        (RSYNC, lambda: time_rsync_pull(ctx, env, src), {"reference": True}),
+        (TAR, lambda: time_tar_pull(ctx, env, src), {}),
+    ])
     remove(repo)
     remove(full)
     return rows
@@ -297,12 +284,12 @@ def noop(ctx, env) -> list[Row]:
     rows = []
     for transport, label in (("paramiko", CL_P), ("ssh", CL_S)):
         env.use(repo, transport, remote)
-        rows.append(measured(ctx, case, f"{label} push", lambda: ctx.time_command(
+        rows.append(measured(case, f"{label} push", lambda: ctx.time_command(
             [env.cl, "push", "origin"], cwd=repo, env=env.env, label=f"no-op push {transport}"),
             targets=target))
-        rows.append(measured(ctx, case, f"{label} pull", lambda: ctx.time_command(
+        rows.append(measured(case, f"{label} pull", lambda: ctx.time_command(
             [env.cl, "pull", "origin"], cwd=repo, env=env.env, label=f"no-op pull {transport}"),
             targets=target))
-    rows.append(measured(ctx, case, "rsync -a (no-op)", lambda: ctx.time_command(
+    rows.append(measured(case, "rsync -a (no-op)", lambda: ctx.time_command(
         rsync_cmd, label="rsync no-op"), reference=True))
     return rows

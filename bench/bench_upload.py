@@ -9,7 +9,7 @@ re-read).  the Benchmarks section of README.md says how each contender is run.
 import os
 import shlex
 
-from harness import Row, Target, Unavailable, remove
+from harness import Row, Target, Unavailable, measured, remove, round_robin
 
 CL = "cl upload"
 CP = "cp -r"
@@ -30,14 +30,6 @@ def run(ctx) -> list[Row]:
     rows += make(ctx, fixture)
     rows += listing(ctx)
     return rows
-
-
-def measured(case: str, contender: str, timer, **kw) -> Row:
-    """A row from `timer()`, or an unavailable row with the reason."""
-    try:
-        return Row(case, contender, timer(), **kw)
-    except Unavailable as exc:
-        return Row(case, contender, unavailable=str(exc), **kw)
 
 
 def describe(ctx, name: str) -> str:
@@ -70,13 +62,13 @@ def upload(ctx, name: str) -> list[Row]:
         "S": (Target(0.8, GIT), Target(0.3, DVC)),
         "M": (Target(1.5, CP),),
     }[name]
-    rows = [
-        measured(case, CL, lambda: time_cl_upload(ctx, src), targets=targets),
-        measured(case, CP, lambda: time_cp(ctx, src), reference=True),
-        measured(case, B3, lambda: time_b3sum(ctx, src)),
-        measured(case, GIT, lambda: time_git(ctx, src)),
-        measured(case, DVC, lambda: time_dvc(ctx, src)),
-    ]
+    rows = round_robin(ctx, case, [
+        (CL, lambda: time_cl_upload(ctx, src), {"targets": targets}),
+        (CP, lambda: time_cp(ctx, src), {"reference": True}),
+        (B3, lambda: time_b3sum(ctx, src), {}),
+        (GIT, lambda: time_git(ctx, src), {}),
+        (DVC, lambda: time_dvc(ctx, src), {}),
+    ])
     for sub in ("upload-cl", "upload-cp", "upload-git", "upload-dvc"):
         remove(os.path.join(ctx.scratch_root, sub))
     return rows

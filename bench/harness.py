@@ -76,6 +76,40 @@ def row(case, contender, times, **kw) -> Row:
     return Row(case, contender, times, **kw)
 
 
+def measured(case: str, contender: str, timer: Callable[[], list[float]], **kw) -> Row:
+    """A row from `timer()`, or an unavailable row with the reason."""
+    try:
+        return Row(case, contender, timer(), **kw)
+    except Unavailable as exc:
+        return Row(case, contender, unavailable=str(exc), **kw)
+
+
+def round_robin(ctx, case: str, entries: list[tuple[str, Callable[[], list[float]], dict]]) -> list[Row]:
+    """A row per (contender, timer, Row keywords), timed in rounds: each
+    round calls every timer once with ctx.repeat set to 1.  This machine
+    drifts within a case (its file system, mounted with discard, slows as
+    deletions pile up), and all runs of one contender followed by all of
+    the next would charge the drift to the later ones.  A timer that
+    raises Unavailable gives an unavailable row and is not called again;
+    one that --skip names is not called at all."""
+    times: dict[str, list[float]] = {name: [] for name, _, _ in entries}
+    missing: dict[str, str] = {name: "left out by --skip" for name, _, _ in entries if ctx.skips(name)}
+    rounds, ctx.repeat = ctx.repeat, 1
+    try:
+        for i in range(rounds):
+            ctx.log(f"  round {i + 1}/{rounds}")
+            for name, timer, _ in entries:
+                if name not in missing:
+                    try:
+                        times[name] += timer()
+                    except Unavailable as exc:
+                        missing[name] = str(exc)
+    finally:
+        ctx.repeat = rounds
+    return [Row(case, name, unavailable=missing[name], **kw) if name in missing else Row(case, name, times[name], **kw)
+            for name, _, kw in entries]
+
+
 def timed(ctx, cmd, where, label, warm_path=None):
     """Time a `cl` command in the project `where` (its repository and `cl`
     itself read into memory first); an Unavailable is returned, not raised."""
