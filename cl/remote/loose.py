@@ -7,6 +7,7 @@ built from them as the store builds them (`store.path`)."""
 
 import errno
 import os
+import threading
 
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects.ids import new_hasher
@@ -95,17 +96,77 @@ class Landing:
     one write, a link that gives it its name whole — or finds the name taken,
     which is deduplication — and a close.  A crash leaves nothing behind,
     not even a tmp file.  Where the kernel or file system cannot do that,
-    `store.write_bytes` (a tmp file renamed into place) does it."""
+    `store.write_bytes` (a tmp file renamed into place) does it.
+
+    `write` hands the file system work to two threads, in batches, while
+    the caller parses and verifies what comes next: creating a file costs
+    this machine's ext4 about 60 µs in the kernel, most of a small object's
+    cost, and two creates run at once.  They store in no particular order:
+    `flush()` returns once everything written so far is stored (and raises
+    the first failure), so an object that names others is written after
+    it, with `write_now`."""
 
     _UNSUPPORTED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT, errno.EXDEV,
                     errno.EPERM, errno.EACCES)
+    BATCH_OBJECTS = 64
+    BATCH_BYTES = 1 << 20
+    THREADS = 2
+    QUEUED_BATCHES = 16  # at most this many waiting: memory stays bounded when the disk is slow
 
     def __init__(self, store: DiskStore):
         self.store = store
         self._dirs: dict[str, int] = {}
+        self._dirs_lock = threading.Lock()
         self.fallback = not os.path.isdir("/proc/self/fd") or not hasattr(os, "O_TMPFILE")
+        self._batch: list[tuple[str, bytes]] = []
+        self._batch_bytes = 0
+        self._queue = None
+        self._threads: list = []
+        self._failure: BaseException | None = None
+        self._closed = False
 
     def write(self, oid: str, data: bytes) -> None:
+        self._batch.append((oid, data))
+        self._batch_bytes += len(data)
+        if len(self._batch) >= self.BATCH_OBJECTS or self._batch_bytes >= self.BATCH_BYTES:
+            self._submit()
+
+    def _submit(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if not self._batch:
+            return
+        if not self._threads:
+            import queue
+            self._queue = queue.Queue(self.QUEUED_BATCHES)
+            self._threads = [threading.Thread(target=self._work, name="cl-landing", daemon=True)
+                             for _ in range(self.THREADS)]
+            for t in self._threads:
+                t.start()
+        self._queue.put(self._batch)
+        self._batch, self._batch_bytes = [], 0
+
+    def _work(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            try:
+                if self._failure is None:  # after a failure, drop the rest: flush() raises it
+                    for oid, data in batch:
+                        self.write_now(oid, data)
+            except BaseException as exc:
+                self._failure = exc
+            finally:
+                self._queue.task_done()
+
+    def flush(self) -> None:
+        """Wait until every object written so far is stored."""
+        self._submit()
+        if self._threads:
+            self._queue.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def write_now(self, oid: str, data: bytes) -> None:
+        """Store one object on the calling thread (see flush() for order)."""
         if not self.fallback:
             try:
                 self._link(oid, data)
@@ -118,15 +179,16 @@ class Landing:
 
     def _dir(self, oid: str) -> int:
         fan = oid[:2]
-        fd = self._dirs.get(fan)
-        if fd is None:
-            path = os.path.dirname(self.store.path(oid))
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-            except FileNotFoundError:
-                os.makedirs(path, exist_ok=True)
-                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-            self._dirs[fan] = fd
+        with self._dirs_lock:  # two threads may ask for a new one at once
+            fd = self._dirs.get(fan)
+            if fd is None:
+                path = os.path.dirname(self.store.path(oid))
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+                except FileNotFoundError:
+                    os.makedirs(path, exist_ok=True)
+                    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+                self._dirs[fan] = fd
         return fd
 
     def _link(self, oid: str, data: bytes) -> None:
@@ -179,6 +241,19 @@ class Landing:
             os.close(fd)
 
     def close(self) -> None:
-        dirs, self._dirs = self._dirs, {}
-        for fd in dirs.values():
-            os.close(fd)
+        """flush(), then end the threads and release the directories; once
+        (a failure is raised by the first call only)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.flush()
+        finally:
+            for _ in self._threads:
+                self._queue.put(None)
+            for t in self._threads:
+                t.join()
+            self._threads = []
+            dirs, self._dirs = self._dirs, {}
+            for fd in dirs.values():
+                os.close(fd)

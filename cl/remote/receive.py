@@ -4,10 +4,11 @@ is stored only when its children already are (the connectivity invariant,
 children-first ordering); a large blob goes from the wire to the store in
 chunks, never whole in memory.
 
-Objects are written in arrival order on the receiving thread.  Worker
-threads were tried: on a small machine their lock hand-offs (a futex call
-per file operation) cost more than the file system work they overlapped, and
-parallel creates in one directory contend for its lock."""
+Small blobs go to a Landing, whose threads do the file system work while
+this thread parses and verifies the next objects.  Typed objects wait in
+memory and are written in arrival order once every blob before them is
+stored (at the end of the stream, or when TYPED_HELD bytes of them wait), so
+a child is still always stored before its parent."""
 
 import io
 
@@ -22,6 +23,7 @@ from cl.remote.loose import Landing
 
 TYPED_MAX = 64 << 20  # a typed object (a tree of ~600k entries) larger than this is taken as a blob
 WHOLE = 1 << 20       # objects below this are written from memory
+TYPED_HELD = 16 << 20  # typed objects waiting for the blobs before them are written past this
 KNOWN_MAX = 1 << 20   # ids remembered as stored (to skip a stat when a parent names them)
 
 
@@ -76,6 +78,9 @@ class Receiver:
         self.absent: set = set()
         self.known: set = set()
         self._landing = Landing(store) if isinstance(store, DiskStore) else None
+        self._held: list[tuple[ObjectId, bytes]] = []
+        self._held_bytes = 0
+        self._closed = False
 
     def _stored(self, oid: ObjectId) -> None:
         if len(self.known) >= KNOWN_MAX:
@@ -83,19 +88,42 @@ class Receiver:
         self.known.add(oid)
 
     def write(self, oid: ObjectId, data: bytes) -> None:
-        """Store verified bytes."""
+        """Store the verified bytes of a typed object, after every object
+        before it (its children may be among them)."""
+        if self._landing is None:
+            self._write_now(oid, data)
+        else:
+            self._held.append((oid, data))
+            self._held_bytes += len(data)
+            if self._held_bytes >= TYPED_HELD:
+                self._write_held()
+        self._stored(oid)
+
+    def _write_held(self) -> None:
+        self._landing.flush()
+        for oid, data in self._held:
+            self._write_now(oid, data)
+        self._held, self._held_bytes = [], 0
+
+    def _write_now(self, oid: ObjectId, data: bytes) -> None:
         if self._landing is not None and len(data) < WHOLE:
-            self._landing.write(oid, data)
+            self._landing.write_now(oid, data)
         elif len(data) < WHOLE:
             self.store.write_bytes(data)
         else:
             self.store.write_stream(io.BytesIO(data), expected=oid)
-        self._stored(oid)
 
     def blob(self, oid: ObjectId, data: bytes) -> None:
         """A small blob: verified, then written (a mismatch stores nothing)."""
         verify(oid, data)
-        self.write(oid, data)
+        self._store_blob(oid, data)
+
+    def _store_blob(self, oid: ObjectId, data: bytes) -> None:
+        if self._landing is None:
+            self._write_now(oid, data)
+        else:
+            self._landing.write(oid, data)
+        self._stored(oid)
 
     def stream(self, inc: Incoming) -> None:
         """A large blob, from the wire to the store in chunks."""
@@ -117,10 +145,17 @@ class Receiver:
                 return
         verify(inc.oid, data)
         obj = typed(inc.oid, data)
-        if obj is not None:
-            check_children(self.store, inc.oid, obj, self.absent, self.known)
+        if obj is None:
+            self._store_blob(inc.oid, data)
+            return
+        check_children(self.store, inc.oid, obj, self.absent, self.known)
         self.write(inc.oid, data)
 
     def close(self) -> None:
-        if self._landing is not None:
-            self._landing.close()
+        """Store what waits, and stop the Landing's threads; once."""
+        if self._landing is not None and not self._closed:
+            self._closed = True
+            try:
+                self._write_held()
+            finally:
+                self._landing.close()
