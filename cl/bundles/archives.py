@@ -1,14 +1,10 @@
 """Unpacking uploaded archives (.tar, .tar.gz, .tgz, .zip) safely: a member
 that is absolute, climbs out with `..`, or is a link pointing outside is
-refused before anything is extracted."""
+refused before anything is extracted.  The archive modules are imported
+by unpack(): every upload asks archive_suffix(), few unpack."""
 
-import gzip
-import lzma
 import os
 import posixpath
-import tarfile
-import zipfile
-import zlib
 
 from cl.errors import InputError
 
@@ -33,6 +29,12 @@ def _check_member(archive: str, name: str) -> None:
 
 def unpack(path: str, dest: str) -> None:
     """Extract into the empty directory `dest`."""
+    import gzip
+    import lzma
+    import tarfile
+    import zipfile
+    import zlib
+
     suffix = archive_suffix(path)
     try:
         if suffix == ".zip":

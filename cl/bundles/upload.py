@@ -2,16 +2,13 @@
 dataset or program bundles."""
 
 import os
-import shutil
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from cl.bundles import archives, gitsource
 from cl.bundles.names import default_name, metadata
 from cl.errors import InputError
 from cl.objects.ids import ObjectId
-from cl.objects.ingest import IngestOptions, ingest_entries, ingest_path, text_contents
+from cl.objects.ingest import Background, IngestOptions, ingest_entries, ingest_path, text_contents
 from cl.objects.types import Bundle, Contents
 from cl.repo import Repository, new_nonce, now_ns
 
@@ -34,6 +31,8 @@ class UploadRequest:
 
 def _ingest_one(repo: Repository, path: str, req: UploadRequest, opts: IngestOptions) -> Contents:
     if not req.pack and archives.archive_suffix(path):
+        import shutil
+        import tempfile
         tmp = tempfile.mkdtemp(prefix="unpack-", dir=repo.path("tmp"))
         try:
             archives.unpack(path, tmp)
@@ -76,10 +75,12 @@ def build_contents(repo: Repository, req: UploadRequest, progress=None) -> tuple
         return contents, {"path": os.path.abspath(req.paths[0]), "git": source}, _base_name(req.paths[0], True)
     # Reading git's state is Python work and ingesting is mostly the
     # kernel's and blake3's: the two overlap.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        git = pool.submit(gitsource.describe, req.paths[0])
+    describing = Background(gitsource.describe, req.paths[0])
+    try:
         contents, name = _ingest_all(repo, req, progress)
-        git = git.result()
+    finally:
+        describing.wait()
+    git = describing.result()
     source = {"path": os.path.abspath(req.paths[0])}
     if git:
         source["git"] = git

@@ -11,7 +11,6 @@ import fnmatch
 import os
 import stat
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
@@ -143,13 +142,12 @@ class _Ingest:
         if len(self.files) <= BATCH:
             work()
             return results
-        with ThreadPoolExecutor(max_workers=THREADS - 1) as pool:
-            helpers = [pool.submit(work) for _ in range(THREADS - 1)]
-            try:
-                work()
-            finally:
-                for helper in helpers:
-                    helper.exception()  # wait for the others either way
+        helpers = [Background(work) for _ in range(THREADS - 1)]
+        try:
+            work()
+        finally:
+            for helper in helpers:
+                helper.wait()  # the others either way
         for helper in helpers:
             helper.result()
         return results
@@ -165,6 +163,32 @@ class _Ingest:
                          key=lambda e: e.name)
         tree = Tree(tuple(entries))
         return Contents(MODE_DIR, tree.size, write_object(self.store, tree))
+
+
+class Background:
+    """`fn(*args)` on a thread of its own.  (concurrent.futures would do,
+    but importing it costs every upload 10 ms.)"""
+
+    def __init__(self, fn, *args):
+        self._value = self._error = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self):
+        """fn's value once it has returned, or its exception raised here."""
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def ingest_path(store: ObjectStore, path: str, opts: IngestOptions | None = None) -> Contents:

@@ -396,7 +396,7 @@ def read_object(store: ObjectStore, oid: str, expected_type=None):
 
 
 def verify_blob(store: ObjectStore, oid: str) -> bool:
-    hasher = new_hasher()
+    hasher = new_hasher(spread=True)
     path = store.local_path(oid)
     if path is not None:
         if os.path.getsize(path) > 0:

@@ -20,14 +20,6 @@ LIST_BYTES_PER_ID = 1280
 _UNNAMED = os.O_WRONLY | getattr(os, "O_TMPFILE", 0)  # an unnamed file in a directory (Linux)
 
 
-def serial_hasher():
-    """The id hasher (ids.new_hasher's kind) on one thread.  new_hasher
-    spreads each large update over every core, which pays while ingesting
-    on an idle machine; receiving, the other cores run ssh and the sender,
-    and its idle workers spinning between updates only slow them down."""
-    return type(new_hasher())()
-
-
 def read_small(store: ObjectStore, oid: str, limit: int, size: int | None = None) -> bytes | None:
     """The object's bytes if it is smaller than `limit`, else None.  From a
     DiskStore: open, fstat, read, close — without the fstat when the caller
@@ -223,7 +215,7 @@ class Landing:
             self.fallback = True
             self.store.write_stream(stream, expected=oid)
             return
-        hasher = serial_hasher()
+        hasher = new_hasher()
         try:
             while chunk := stream.read(1 << 20):
                 hasher.update(chunk)
