@@ -66,6 +66,12 @@ class SshEnv:
         self.login = f"{sshd.user}@{sshd.host}"
         self.env = {"HOME": self.home}
         self.cl = ctx.tool("cl", "run through `make bench`")
+        # cl's program is more than `cl --help` loads: the transports and
+        # what they import (paramiko and cryptography: about 1 s to read
+        # from a cold disk), as rsync's and ssh's binaries are hot after
+        # `rsync --version`
+        modules = "cl.remote.ssh, cl.sync.ops, cl.sync.serve, paramiko"
+        self.warm_cl = [[self.cl, "push", "--help"], [os.path.join(ctx.bin, "python"), "-c", f"import {modules}"]]
 
     def cl_run(self, args, cwd):
         return self.ctx.sh([self.cl, *args], cwd=cwd, env=self.env)
@@ -151,7 +157,7 @@ def time_cl_push(ctx, env, repo, transport):
 
     return ctx.time_command([env.cl, "push", "origin"], cwd=repo, env=env.env, prepare=prepare,
                             warm_paths=[os.path.join(repo, ".codalab")],
-                            warm_commands=[[env.cl, "push", "--help"]],
+                            warm_commands=env.warm_cl,
                             label=f"push {transport}")
 
 
@@ -164,7 +170,7 @@ def time_cl_pull(ctx, env, full, ws, transport):
 
     return ctx.time_command([env.cl, "pull", "origin", ws], cwd=lambda d: d, env=env.env,
                             prepare=prepare, warm_paths=[os.path.join(full, "objects")],
-                            warm_commands=[[env.cl, "pull", "--help"]], label=f"pull {transport}")
+                            warm_commands=env.warm_cl, label=f"pull {transport}")
 
 
 def _rsync(ctx):
@@ -285,11 +291,11 @@ def noop(ctx, env) -> list[Row]:
     for transport, label in (("paramiko", CL_P), ("ssh", CL_S)):
         env.use(repo, transport, remote)
         rows.append(measured(case, f"{label} push", lambda: ctx.time_command(
-            [env.cl, "push", "origin"], cwd=repo, env=env.env, label=f"no-op push {transport}"),
-            targets=target))
+            [env.cl, "push", "origin"], cwd=repo, env=env.env, warm_commands=env.warm_cl,
+            label=f"no-op push {transport}"), targets=target))
         rows.append(measured(case, f"{label} pull", lambda: ctx.time_command(
-            [env.cl, "pull", "origin"], cwd=repo, env=env.env, label=f"no-op pull {transport}"),
-            targets=target))
+            [env.cl, "pull", "origin"], cwd=repo, env=env.env, warm_commands=env.warm_cl,
+            label=f"no-op pull {transport}"), targets=target))
     rows.append(measured(case, "rsync -a (no-op)", lambda: ctx.time_command(
-        rsync_cmd, label="rsync no-op"), reference=True))
+        rsync_cmd, warm_commands=[[rsync, "--version"]], label="rsync no-op"), reference=True))
     return rows
