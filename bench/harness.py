@@ -106,8 +106,8 @@ def round_robin(ctx, case: str, entries: list[tuple[str, Callable[[], list[float
                         missing[name] = str(exc)
     finally:
         ctx.repeat = rounds
-    return [Row(case, name, unavailable=missing[name], **kw) if name in missing else Row(case, name, times[name], **kw)
-            for name, _, kw in entries]
+    return [Row(case, name, unavailable=missing[name], **kw) if name in missing
+            else Row(case, name, times[name], **kw) for name, _, kw in entries]
 
 
 def timed(ctx, cmd, where, label, warm_path=None):
