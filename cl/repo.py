@@ -158,7 +158,7 @@ class Repository:
                    result: ObjectId | None = None) -> ObjectId:
         """Write a new bundle and its first state; put it on a worksheet
         (the current one unless told; "" for none)."""
-        from dataclasses import replace
+        from cl.objects.value import replace
 
         from cl.objects.types import Item, State
         bid = self.write(bundle)
@@ -176,7 +176,7 @@ class Repository:
 
     def update_state(self, bid: str, change: Callable[[State], State]) -> State:
         """Append a state made by `change` from the head; compare-and-swap."""
-        from dataclasses import replace
+        from cl.objects.value import replace
         with self.db.transaction():
             head, old = self.head_state(bid)
             new = replace(change(old), bundle=old.bundle, parents=(head,), time=now_ns(),
@@ -250,7 +250,7 @@ class Repository:
         write transaction the read-modify-write cannot race another local
         process; `expected_head` makes it refuse if the head moved since the
         caller read it (for editors)."""
-        from dataclasses import replace
+        from cl.objects.value import replace
         with self.db.transaction():
             head, old = self.worksheet_head(wid)
             if expected_head is not None and head != expected_head:

@@ -1,9 +1,8 @@
 """`cl edit`: append a state with new metadata; history is kept."""
 
-from dataclasses import replace
-
 from cl.bundles.names import check_name
 from cl.objects.types import State
+from cl.objects.value import replace
 from cl.repo import Repository
 
 

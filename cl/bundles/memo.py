@@ -6,12 +6,12 @@ Everything they read is content-addressed — a bundle id names fixed bytes,
 a digest names a fixed image — so reusing any such `ready` run is safe,
 whoever made it (CodaLab only reused the same owner's runs)."""
 
-from dataclasses import replace
 from typing import Iterable
 
 from cl.index import provenance as q
 from cl.objects.ids import ObjectId
 from cl.objects.types import Dependency, Item, Result, State
+from cl.objects.value import replace
 from cl.repo import Repository
 
 # Keys under which a result's `image` map may carry the resolved image:

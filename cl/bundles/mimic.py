@@ -16,7 +16,7 @@ are, and with `memoize` an identical finished run is reused instead of a new
 one."""
 
 import heapq
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
 from cl.bundles.make import make
@@ -25,6 +25,7 @@ from cl.errors import CLError, SpecError, UsageError
 from cl.index import provenance as q
 from cl.objects.ids import ObjectId
 from cl.objects.types import Bundle, Dependency, Item
+from cl.objects.value import replace
 from cl.repo import Repository
 
 DEFAULT_DEPTH = 10

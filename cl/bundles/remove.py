@@ -2,10 +2,11 @@
 tombstones; `cl gc` reclaims their data), refusing when other bundles depend
 on them unless those are removed too (`-r`) or `--force`."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from cl.errors import DependencyError
 from cl.objects.ids import ObjectId
+from cl.objects.value import replace
 from cl.repo import Repository
 
 

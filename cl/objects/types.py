@@ -5,11 +5,10 @@ Python names, the keys in `to_map` are the format.  A hashed format changes
 by adding a new type, never by editing an old one.  Decoding is strict: a
 missing, unknown or mistyped field is an error naming the field.
 
-State and Worksheet, the versions that `dataclasses.replace` makes anew, are
-frozen dataclasses; the other types are `Value`s (cl/objects/value.py),
-which every command can import without paying for generated methods."""
+Every type is a `Value` (cl/objects/value.py), which every command can
+import without paying for generated methods; a new version of a State or
+a Worksheet is made with `value.replace`, which runs the checks again."""
 
-from dataclasses import dataclass
 
 from cl.objects.ids import ObjectId
 from cl.objects.value import Value, _set
@@ -323,24 +322,27 @@ _STATE_KEYS = ("bundle", "parents", "time", "author", "metadata", "state", "resu
                "data_deleted")
 
 
-@dataclass(frozen=True)
-class State:
+class State(Value):
     """Commit-like: one version of a bundle's mutable side."""
 
-    bundle: ObjectId
-    parents: tuple[ObjectId, ...]
-    time: int
-    author: str
-    metadata: dict
-    state: str
-    result: ObjectId | None = None
-    deleted: bool = False
-    data_deleted: bool = False
+    __slots__ = ("bundle", "parents", "time", "author", "metadata", "state", "result", "deleted",
+                 "data_deleted")
     TYPE = "state"
 
-    def __post_init__(self):
-        if self.state not in STATES:
-            raise FormatError(f"unknown bundle state {self.state!r}")
+    def __init__(self, bundle: ObjectId, parents: tuple[ObjectId, ...], time: int, author: str,
+                 metadata: dict, state: str, result: ObjectId | None = None, deleted: bool = False,
+                 data_deleted: bool = False):
+        if state not in STATES:
+            raise FormatError(f"unknown bundle state {state!r}")
+        _set(self, "bundle", bundle)
+        _set(self, "parents", parents)
+        _set(self, "time", time)
+        _set(self, "author", author)
+        _set(self, "metadata", metadata)
+        _set(self, "state", state)
+        _set(self, "result", result)
+        _set(self, "deleted", deleted)
+        _set(self, "data_deleted", data_deleted)
 
     def to_map(self) -> dict:
         return {
@@ -383,21 +385,26 @@ class Item(Value):
         _set(self, "value", value)
 
 
-@dataclass(frozen=True)
-class Worksheet:
+class Worksheet(Value):
     """Commit-like: one version of a worksheet."""
 
-    worksheet: str
-    parents: tuple[ObjectId, ...]
-    time: int
-    author: str
-    message: str
-    name: str
-    title: str = ""
-    tags: tuple[str, ...] = ()
-    items: tuple[Item, ...] = ()
-    deleted: bool = False
+    __slots__ = ("worksheet", "parents", "time", "author", "message", "name", "title", "tags", "items",
+                 "deleted")
     TYPE = "worksheet"
+
+    def __init__(self, worksheet: str, parents: tuple[ObjectId, ...], time: int, author: str,
+                 message: str, name: str, title: str = "", tags: tuple[str, ...] = (),
+                 items: tuple[Item, ...] = (), deleted: bool = False):
+        _set(self, "worksheet", worksheet)
+        _set(self, "parents", parents)
+        _set(self, "time", time)
+        _set(self, "author", author)
+        _set(self, "message", message)
+        _set(self, "name", name)
+        _set(self, "title", title)
+        _set(self, "tags", tags)
+        _set(self, "items", items)
+        _set(self, "deleted", deleted)
 
     def to_map(self) -> dict:
         return {

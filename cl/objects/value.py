@@ -8,10 +8,8 @@ would define a dozen of them before doing any work.  A `Value` subclass
 names its fields in `__slots__`, in the order of its `__init__`'s
 parameters, and sets them with `_set` (plain assignment is refused); the
 rest -- equality and hashing over the fields, a repr, immutability, copying
-and pickling -- comes from here, the same as a frozen dataclass's.
-
-Values that are versioned with `dataclasses.replace` (a bundle's State, a
-Worksheet commit) stay dataclasses."""
+and pickling -- comes from here, the same as a frozen dataclass's, and
+`replace` makes a changed copy as `dataclasses.replace` does."""
 
 # Sets a field from __init__, past the __setattr__ that refuses assignment.
 _set = object.__setattr__
@@ -46,3 +44,14 @@ class Value:
 
     def __reduce__(self):
         return self.__class__, self._values()
+
+
+def replace(value: Value, **changes):
+    """A copy of `value` with `changes` to some of its fields, made through
+    its `__init__` so that its checks run again (`dataclasses.replace`'s
+    contract)."""
+    fields = value.__slots__
+    unknown = changes.keys() - set(fields)
+    if unknown:
+        raise TypeError(f"{type(value).__name__} has no field {sorted(unknown)[0]!r}")
+    return type(value)(**{name: changes[name] if name in changes else getattr(value, name) for name in fields})

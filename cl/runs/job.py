@@ -21,6 +21,7 @@ from cl.bundles.units import format_size
 from cl.errors import CLError
 from cl.index import runs as rindex
 from cl.objects.types import FINAL_STATES, Bundle, Result
+from cl.objects.value import replace
 from cl.repo import Repository, now_ns
 from cl.runs.executor import Executor, Exit, Gone, Process, RunPlan, Usage
 from cl.runs.layout import (Mount, RunError, disk_usage, ingest_run_dir, plan_mounts,
@@ -193,7 +194,7 @@ class Job:
                         image=json.dumps(self.image, sort_keys=True))
             row = repo.index.bundle(self.bid, include_deleted=True)
             if row is not None and row.state == "created":
-                repo.update_state(self.bid, lambda s: dataclasses.replace(s, state="running"))
+                repo.update_state(self.bid, lambda s: replace(s, state="running"))
 
     # --- watching -----------------------------------------------------------------
 
@@ -276,7 +277,7 @@ class Job:
                 raise LostClaim()
             row = repo.index.bundle(self.bid, include_deleted=True)
             if row is not None and row.state not in FINAL_STATES:
-                repo.update_state(self.bid, lambda s: dataclasses.replace(s, state=state, result=rid))
+                repo.update_state(self.bid, lambda s: replace(s, state=state, result=rid))
             rindex.release(repo.db, self.bid, self.worker.id)
         self.state = state
         self._free()

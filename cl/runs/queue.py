@@ -10,7 +10,7 @@ import sys
 from cl.errors import CLError
 from cl.index import runs as rindex
 from cl.objects.types import FINAL_STATES, Bundle, Result
-from cl.objects.value import Value, _set
+from cl.objects.value import Value, _set, replace
 from cl.repo import Repository, now_ns
 
 WAKE_PREFIX = "cl-worker-"
@@ -157,11 +157,10 @@ def kill(repo: Repository, bid: str) -> str:
         if row.state in FINAL_STATES:
             raise CLError(f"run {row.name} (0x{bid[:8]}) has already finished: {row.state}")
         if rindex.get_claim(repo.db, bid) is None:
-            import dataclasses  # here: `cl run` imports this module and never kills
             t = now_ns()
             rid = repo.write(Result(bundle=bid, contents=None, exit_code=None, started=t,
                                     finished=t, failure=KILL_REQUESTED))
-            repo.update_state(bid, lambda s: dataclasses.replace(s, state="killed", result=rid))
+            repo.update_state(bid, lambda s: replace(s, state="killed", result=rid))
             return "killed"
         rindex.request_kill(repo.db, bid)
     notify(repo)

@@ -6,12 +6,12 @@ remote worksheet gets a new commit on top of its head, written in memory
 and pushed (no need to fetch the worksheet's whole closure)."""
 
 import contextlib
-from dataclasses import replace
 
 from cl.bundles.specs import resolve_bundle, resolve_worksheet
 from cl.objects.ids import ObjectId
 from cl.objects.store import MemoryStore, ObjectStore, write_object
 from cl.objects.types import Item, Worksheet
+from cl.objects.value import replace
 from cl.refs.store import MemoryRefStore
 from cl.remote import exchange
 from cl.repo import Repository, now_ns

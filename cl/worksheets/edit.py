@@ -4,12 +4,13 @@ saved), `% title` sets the title, and `!COMMAND` lines come back to the
 caller to run once the new version is committed."""
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from cl.errors import CLError
 from cl.index import worksheets as wsindex
 from cl.objects.ids import ObjectId
 from cl.objects.types import Item, Worksheet
+from cl.objects.value import replace
 from cl.repo import Repository
 from cl.worksheets import items as items_mod
 from cl.worksheets import markup

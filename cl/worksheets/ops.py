@@ -4,12 +4,13 @@ remove, add items, detach bundles, change name/title/tags, and history
 compare-and-swap (Repository.commit_worksheet); nothing is rewritten."""
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from cl.errors import CLError, InputError, SpecError
 from cl.index import worksheets as wsindex
 from cl.objects.ids import ObjectId
 from cl.objects.types import Item, Worksheet
+from cl.objects.value import replace
 from cl.repo import Repository, valid_worksheet_name
 
 _VERSION = re.compile(r"(?P<ws>.*)@(?P<n>-?\d+)\Z")

@@ -160,7 +160,7 @@ def test_find_memoized_skips_runs_not_ready_and_matches_runs_without_image(repo)
 def test_shadow_places_each_new_bundle_right_after_its_old_one(repo, pipeline):
     p = pipeline
     other_ws = repo.new_worksheet("elsewhere")
-    from dataclasses import replace
+    from cl.objects.value import replace
     from cl.objects.types import Item
     repo.commit_worksheet(other_ws, lambda ws: replace(ws, items=(Item("markup", "x"), Item("bundle", p["train"]),
                                                                    Item("markup", "y"))), "add")

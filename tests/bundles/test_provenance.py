@@ -2,12 +2,12 @@
 and its nested-list, JSON, DOT and Mermaid forms."""
 
 import json
-from dataclasses import replace
 
 import pytest
 
 from cl.bundles import provenance as pv
 from cl.bundles.maintenance import reindex
+from cl.objects.value import replace
 from cl.repo import Repository
 
 from .provenance_support import add_run, add_upload

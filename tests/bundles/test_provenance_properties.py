@@ -4,13 +4,13 @@ every edge of the closure exactly once."""
 
 import shutil
 import tempfile
-from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cl.bundles import provenance as pv
+from cl.objects.value import replace
 from cl.repo import Repository
 
 from .provenance_support import brute_ancestors, brute_descendants, build_dag

@@ -1,6 +1,5 @@
 """`cl search`'s language over a real repository built through the library."""
 
-import dataclasses
 import time
 
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from cl.bundles.search import search
 from cl.errors import InputError, SpecError
 from cl.objects.types import Item
+from cl.objects.value import replace
 from cl.repo import Repository
 from tests.worksheets.builders import add_dataset, add_run
 
@@ -30,7 +30,7 @@ def graph(repo):
     runs = [add_run(repo, f"exp{i}", {"out": "y" * (10 * (i + 1))}, command=f"python cnn.py --lr {i}",
                     deps=(("data", data, ""), ("code", code, ""))) for i in range(3)]
     other = add_run(repo, "other", {"out": "z"}, command="date", deps=(("code", code, ""),), worksheet="")
-    repo.update_state(runs[1], lambda s: dataclasses.replace(
+    repo.update_state(runs[1], lambda s: replace(
         s, metadata={**s.metadata, "tags": ["best", "nlp"], "lr": "0.1"}))
     return {"data": data, "code": code, "runs": runs, "other": other}
 
@@ -55,7 +55,7 @@ def test_dependencies_and_worksheets(repo, graph):
     assert names(search(repo, ["dependency/data=mnist"])) == ["exp0", "exp1", "exp2"]
     assert names(search(repo, ["dependency/data=cnn.py"])) == []
     side = repo.new_worksheet("side")
-    repo.commit_worksheet(side, lambda w: dataclasses.replace(w, items=(Item("bundle", graph["runs"][0]),)), "add")
+    repo.commit_worksheet(side, lambda w: replace(w, items=(Item("bundle", graph["runs"][0]),)), "add")
     assert names(search(repo, ["host_worksheet=side"])) == ["exp0"]
     assert names(search(repo, [".floating"])) == ["other"]
     assert names(search(repo, ["orphan"])) == ["other"]

@@ -3,8 +3,6 @@
 unknown, ambiguous and malformed specs — resolved through the library on a
 real repository, plus the same specs typed at the real `cl`."""
 
-from dataclasses import replace
-
 import pytest
 
 from cl.bundles.names import metadata
@@ -16,6 +14,7 @@ from cl.objects import encoding
 from cl.objects.ids import hash_bytes
 from cl.objects.ingest import text_contents
 from cl.objects.types import Bundle
+from cl.objects.value import replace
 from cl.repo import Repository, new_nonce, now_ns
 
 

@@ -1,6 +1,5 @@
 """The derived index: bundles, dependency edges, worksheets and their items."""
 
-import dataclasses
 import itertools
 
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from cl.objects import encoding
 from cl.objects.ids import hash_bytes
 from cl.objects.types import Bundle, Contents, Dependency, Item, State, Worksheet, MODE_FILE
+from cl.objects.value import replace
 from cl.refs.db import Database
 from cl.index.index import Index
 
@@ -49,7 +49,7 @@ def restate(index, bid, change):
     row = index.bundle(bid, include_deleted=True)
     old = State(bundle=bid, parents=(), time=row.updated, author="alice", metadata=row.meta,
                 state=row.state)
-    new = dataclasses.replace(change(old), parents=(row.head,), time=row.updated + 1)
+    new = replace(change(old), parents=(row.head,), time=row.updated + 1)
     with index.db.transaction():
         index.put_bundle(bid, BUNDLES[bid], _id(new), new, row.data_size)
     return new
@@ -77,7 +77,7 @@ def test_put_bundle_row(index):
 def test_seq_is_stable_across_updates(index):
     a, b = add(index, "a"), add(index, "b")
     seq = index.bundle(a).seq
-    restate(index, a, lambda s: dataclasses.replace(s, metadata={**s.metadata, "name": "a2"}))
+    restate(index, a, lambda s: replace(s, metadata={**s.metadata, "name": "a2"}))
     row = index.bundle(a)
     assert row.seq == seq and row.name == "a2" and index.bundle(b).seq > seq
     assert [r.id for r in index.query()] == [a, b]
@@ -106,7 +106,7 @@ def test_by_name_exact_and_like(index):
 
 def test_deleted_bundles_are_hidden(index):
     keep, gone = add(index, "keep"), add(index, "gone")
-    restate(index, gone, lambda s: dataclasses.replace(s, deleted=True))
+    restate(index, gone, lambda s: replace(s, deleted=True))
     assert index.bundle(gone) is None and index.bundle(gone, include_deleted=True).deleted == 1
     assert index.by_name("gone") == [] and [r.id for r in index.by_prefix(gone)] == []
     assert index.live_ids() == [keep]
@@ -121,11 +121,11 @@ def test_dependencies_and_dependents(index):
     assert index.dependents(a) == [(r1, "in"), (r2, ".")]
     assert index.dependents(b) == [(r1, "aux")]
     assert index.dependents(r1) == []
-    restate(index, r2, lambda s: dataclasses.replace(s, deleted=True))
+    restate(index, r2, lambda s: replace(s, deleted=True))
     assert index.dependents(a) == [(r1, "in")]
     assert index.dependents(a, include_deleted=True) == [(r1, "in"), (r2, ".")]
     # re-indexing a bundle's new state keeps its edges
-    restate(index, r1, lambda s: dataclasses.replace(s, state="ready"))
+    restate(index, r1, lambda s: replace(s, state="ready"))
     assert index.dependencies(r1) == [("aux", b, "x/y"), ("in", a, "")]
 
 
@@ -134,9 +134,9 @@ def test_counts_by_state_and_count(index):
     add(index, "r", kind="run", state="created")
     r = add(index, "s", kind="run", state="running")
     gone = add(index, "g", state="failed")
-    restate(index, gone, lambda s: dataclasses.replace(s, deleted=True))
+    restate(index, gone, lambda s: replace(s, deleted=True))
     assert index.counts_by_state() == {"ready": 2, "created": 1, "running": 1}
-    restate(index, r, lambda s: dataclasses.replace(s, state="ready"))
+    restate(index, r, lambda s: replace(s, state="ready"))
     assert index.counts_by_state() == {"ready": 3, "created": 1}
     assert index.count() == 4 and index.count("kind = ?", ("run",)) == 2
 
@@ -168,7 +168,7 @@ def test_worksheet_name_queries(index):
 def test_floating(index):
     on, off, gone_ws_only = add(index, "on"), add(index, "off"), add(index, "ghost")
     deleted = add(index, "deleted")
-    restate(index, deleted, lambda s: dataclasses.replace(s, deleted=True))
+    restate(index, deleted, lambda s: replace(s, deleted=True))
     put_ws(index, "live", [("bundle", on)])
     put_ws(index, "dead", [("bundle", gone_ws_only)], deleted=True)
     assert index.floating() == {off, gone_ws_only}

@@ -3,7 +3,6 @@ and fields as reading the worksheet's items and then bundles() one by one,
 with creation times formatted by SQLite exactly as `local_time` formats
 them in Python, in any time zone."""
 
-import dataclasses
 import os
 import time
 
@@ -12,6 +11,7 @@ import pytest
 from cl.index.index import Index, local_time
 from cl.objects.ids import hash_bytes
 from cl.objects.types import Bundle, Contents, MODE_FILE, State
+from cl.objects.value import replace
 from cl.refs.db import Database
 
 from tests.index.test_index import BUNDLES, _id, put_ws, restate
@@ -90,7 +90,7 @@ def test_order_duplicates_deleted_and_other_items(index):
     a, b, c, d = (add(index, 100 + n, 1_700_000_000 * S + n * S, command=cmd, size=size, kind=kind)
                   for n, (cmd, size, kind) in enumerate([(None, 5, "dataset"), ("echo hi  ", None, "run"),
                                                          ("x" * 60, 3 << 20, "run"), ("", 0, "make")]))
-    restate(index, c, lambda s: dataclasses.replace(s, deleted=True))
+    restate(index, c, lambda s: replace(s, deleted=True))
     items = [("markup", "# title"), ("bundle", b), ("bundle", a), ("worksheet", "ab" * 16), ("bundle", b),
              ("bundle", c), ("directive", "schema s"), ("bundle", d), ("bundle", a)]
     wid = put_ws(index, "mixed", items)

@@ -1,7 +1,6 @@
 """The connectivity invariant and the write ordering (docs/format.md,
 "Write ordering"), checked at every write by an order-checking store."""
 
-import dataclasses
 import os
 
 import pytest
@@ -10,6 +9,7 @@ from cl.objects.ids import hash_bytes
 from cl.objects.ingest import ingest_path
 from cl.objects.store import read_object, write_object
 from cl.objects.types import Bundle, Dependency, Result, State, Tree, TreeEntry, MODE_FILE
+from cl.objects.value import replace
 from cl.repo import Repository
 
 from .golden_values import T0, build
@@ -83,8 +83,8 @@ def test_repository_writes_in_order(repo, tmp_path):
     rid = repo.add_bundle(run, state="created")
     out = ingest_path(repo.store, build_files(str(tmp_path / "out"), {"stdout": b"ok\n"}))
     result = repo.write(Result(bundle=rid, contents=out, exit_code=0, started=T0, finished=T0))
-    repo.update_state(rid, lambda s: dataclasses.replace(s, state="ready", result=result))
-    repo.update_state(data, lambda s: dataclasses.replace(
+    repo.update_state(rid, lambda s: replace(s, state="ready", result=result))
+    repo.update_state(data, lambda s: replace(
         s, metadata={**s.metadata, "description": "edited"}))
     assert repo.contents(rid) == out
     assert dangling(repo.store) == []
@@ -96,7 +96,7 @@ def test_deleted_bundles_keep_tombstones(repo, tmp_path):
     for flag in ("deleted", "data_deleted"):
         bid = _upload(repo, tmp_path, f"gone-{flag}", {"big": flag.encode() * 1000})
         contents = repo.bundle(bid).contents
-        repo.update_state(bid, lambda s: dataclasses.replace(s, **{flag: True}))
+        repo.update_state(bid, lambda s: replace(s, **{flag: True}))
         # what `cl gc` does to a deleted bundle's data
         for oid in [contents.id, *[e.id for e in read_object(repo.store, contents.id, Tree).entries]]:
             repo.store.delete(oid)
@@ -110,7 +110,7 @@ def test_deleted_bundles_keep_tombstones(repo, tmp_path):
 def test_undeleted_bundle_must_have_contents(repo, tmp_path):
     """[F14] the exception holds only while the head state says deleted."""
     bid = _upload(repo, tmp_path, "kept", {"f": b"keep me"})
-    repo.update_state(bid, lambda s: dataclasses.replace(s, deleted=True))
-    repo.update_state(bid, lambda s: dataclasses.replace(s, deleted=False))
+    repo.update_state(bid, lambda s: replace(s, deleted=True))
+    repo.update_state(bid, lambda s: replace(s, deleted=False))
     repo.store.delete(hash_bytes(b"keep me"))
     assert [child for _, child in dangling(repo.store)] == [hash_bytes(b"keep me")]

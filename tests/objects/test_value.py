@@ -1,6 +1,7 @@
 """`Value` (cl/objects/value.py) behaves as a frozen dataclass would:
 equality and hashing over the fields and only within one class, a repr
-naming the fields, no assignment, copies and pickles that compare equal."""
+naming the fields, no assignment, copies and pickles that compare equal,
+and `replace` as `dataclasses.replace`: a changed copy, checks run again."""
 
 import copy
 import dataclasses
@@ -10,7 +11,9 @@ import pytest
 
 from cl.bundles.specs import Target
 from cl.objects.ids import hash_bytes
-from cl.objects.types import MODE_FILE, Bundle, Contents, Dependency, Item, TreeEntry
+from cl.objects.types import (MODE_FILE, Bundle, Contents, Dependency, FormatError, Item, State, TreeEntry,
+                              Worksheet)
+from cl.objects.value import replace
 
 OID = hash_bytes(b"x")
 
@@ -28,7 +31,9 @@ def test_repr_names_the_fields():
 
 
 @pytest.mark.parametrize("value", [TreeEntry("f", MODE_FILE, 1, OID), Item("markup", "x"),
-                                   Bundle("dataset", 1, "me", "n", {"name": "a"})])
+                                   Bundle("dataset", 1, "me", "n", {"name": "a"}),
+                                   State(OID, (), 1, "me", {"name": "a"}, "ready"),
+                                   Worksheet("w" * 32, (), 1, "me", "made", "ws")])
 def test_frozen_and_copyable(value):
     name = value.__slots__[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -43,3 +48,17 @@ def test_frozen_and_copyable(value):
 def test_defaults_are_fresh_maps():
     a, b = Bundle("dataset", 1, "me", "n", {}), Bundle("dataset", 1, "me", "n", {})
     assert a.request == a.options == {} and a.request is not b.request
+
+
+def test_replace_makes_a_changed_copy_through_init():
+    state = State(OID, (), 1, "me", {"name": "a"}, "ready")
+    done = replace(state, state="failed", result=OID)
+    assert (done.state, done.result, done.bundle, done.metadata) == ("failed", OID, OID, {"name": "a"})
+    assert state.state == "ready" and state.result is None
+    assert replace(state) == state
+    with pytest.raises(FormatError):
+        replace(state, state="no such state")  # State's own check runs again
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        replace(state, colour="red")
+    ws = Worksheet("w" * 32, (), 1, "me", "made", "ws")
+    assert replace(ws, items=(Item("markup", "x"),)).items == (Item("markup", "x"),)

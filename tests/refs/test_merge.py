@@ -2,12 +2,11 @@
 symmetric, nothing either side added is lost, fast-forwards and
 identical changes merge cleanly, and a state's finished run outcome wins."""
 
-from dataclasses import replace
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cl.objects.types import Item, State, Worksheet
+from cl.objects.value import replace
 from cl.refs.merge import CONFLICT_END, CONFLICT_MIDDLE, merge_items, merge_states, merge_worksheets
 
 ITEMS = st.lists(st.builds(Item, st.sampled_from(["markup", "directive"]),

@@ -5,12 +5,12 @@ moved by compare-and-swap)."""
 
 import itertools
 import os
-from dataclasses import replace
 
 from cl.objects.ids import ObjectId
 from cl.objects.store import DiskStore, MemoryStore, read_object, write_object
 from cl.objects.types import (MODE_DIR, MODE_FILE, Bundle, Contents, Dependency, Item, State,
                               Tree, TreeEntry, Worksheet)
+from cl.objects.value import replace
 from cl.refs.store import MemoryRefStore
 from cl.remote.server import Server
 from cl.remote.transport import PipeTransport

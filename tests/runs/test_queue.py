@@ -2,7 +2,6 @@
 same runs each get a disjoint share), what `cl info` is told about a
 waiting run, and killing a queued run.  No Docker needed."""
 
-import dataclasses
 import multiprocessing
 import os
 import subprocess
@@ -14,6 +13,7 @@ from cl.bundles.runspec import build_run_spec, create_run
 from cl.index import runs as rindex
 from cl.objects.ingest import text_contents
 from cl.objects.types import Bundle, Result
+from cl.objects.value import replace
 from cl.repo import Repository, new_nonce, now_ns
 from cl.runs import queue
 from tests.runs.helpers import history
@@ -98,7 +98,7 @@ def test_failed_dependency_makes_the_child_a_candidate_to_fail(repo):
     t = now_ns()
     rid = repo.write(Result(bundle=parent, contents=None, exit_code=1, started=t, finished=t,
                             failure="Exit code 1"))
-    repo.update_state(parent, lambda s: dataclasses.replace(s, state="failed", result=rid))
+    repo.update_state(parent, lambda s: replace(s, state="failed", result=rid))
     rindex.release(repo.db, parent, "w")
     assert rindex.run_status(repo.db, child)["reason"] == f"dependency parent (0x{parent[:8]}) failed"
     assert [c.bundle for c in queue.candidates(repo)] == [child]

@@ -3,7 +3,6 @@ pull, the index following refs, merges of two clones' work, cp and wadd
 with dependencies, remote-qualified reading."""
 
 import os
-from dataclasses import replace
 
 import pytest
 

@@ -1,8 +1,6 @@
 """Builders for worksheet tests: a repository and run bundles with results
 made directly through the library (no executor needed)."""
 
-import dataclasses
-
 from cl.objects.ingest import ingest_entries, text_contents
 from cl.objects.types import Bundle, Dependency, Result
 from cl.repo import Repository, new_nonce, now_ns
@@ -43,6 +41,3 @@ def add_run(repo: Repository, name: str, files: dict | None, command: str = "pyt
         rid = repo.write(result)
     return repo.add_bundle(bundle, state=state, worksheet=worksheet, result=rid)
 
-
-def replace(obj, **kw):
-    return dataclasses.replace(obj, **kw)
