@@ -295,10 +295,10 @@ def bundle_repo(ctx, n: int) -> str:
     try:
         from cl.objects.ingest import text_contents
         from cl.objects.types import Bundle, Item
+        from cl.objects.value import replace
         from cl.repo import Repository, new_nonce, now_ns
     except ImportError as exc:
         raise Unavailable(f"cannot import cl ({exc}); run through `make bench`") from None
-    import dataclasses
     import hashlib
 
     import cl
@@ -329,7 +329,7 @@ def bundle_repo(ctx, n: int) -> str:
                 ids.append(repo.add_bundle(bundle, worksheet=""))
             wid = repo.current_worksheet()
             repo.commit_worksheet(
-                wid, lambda ws: dataclasses.replace(ws, items=ws.items + tuple(Item("bundle", b) for b in ids)),
+                wid, lambda ws: replace(ws, items=ws.items + tuple(Item("bundle", b) for b in ids)),
                 f"add {n} bundles")
     finally:
         repo.close()
