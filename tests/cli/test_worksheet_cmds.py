@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from tests.conftest import CL, cl_env, tree
+from tests.runs.helpers import stop_workers
 
 
 def out(cl, args, cwd, **kw):
@@ -270,8 +271,11 @@ def _doc_commands(section_titles) -> str:
 def test_the_readme_worked_example_works_as_shown(project, cl, tmp_path):
     script = _doc_commands(["A worked example", "Searching"])
     assert "cl wedit -f sweep.ws" in script and "cl print --html -o sweep.html" in script
-    done = subprocess.run(["bash", "-c", script], cwd=project, env=cl_env({"HOME": cl.home}),
-                          capture_output=True, text=True, timeout=600)
+    try:
+        done = subprocess.run(["bash", "-c", script], cwd=project, env=cl_env({"HOME": cl.home}),
+                              capture_output=True, text=True, timeout=600)
+    finally:
+        stop_workers(project)  # the example's `cl run`s started one, as they would for a user
     assert done.returncode == 0, done.stderr
     table = re.search(r"^run\s+lr\s+error\s+time\n((?:train.*\n){3})", done.stdout, re.M)
     assert table, done.stdout
