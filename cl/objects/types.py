@@ -9,7 +9,6 @@ Every type is a `Value` (cl/objects/value.py), which every command can
 import without paying for generated methods; a new version of a State or
 a Worksheet is made with `value.replace`, which runs the checks again."""
 
-
 from cl.objects.ids import ObjectId
 from cl.objects.value import Value, _set
 
