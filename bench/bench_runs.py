@@ -25,7 +25,7 @@ import signal
 import subprocess
 import time
 
-from harness import Row, Target, Unavailable, remove
+from harness import Row, Target, Unavailable, measured, remove
 
 IMAGE = "cl-test/busybox:latest"
 DOCKER = "docker run"
@@ -99,7 +99,7 @@ class Bench:
     def trivial(self) -> list[Row]:
         case = "trivial run: sh -c true, command to ready"
         self.ctx.log(case)
-        rows = [self._row(case, DOCKER, lambda: self.ctx.time_command(
+        rows = [measured(case, DOCKER, lambda: self.ctx.time_command(
             [self.docker, "run", "--rm", "--network", "none", IMAGE, "sh", "-c", "true"], settle=False,
             warm_commands=[[self.docker, "run", "--rm", IMAGE, "true"]], label=DOCKER), reference=True)]
         try:
@@ -108,7 +108,7 @@ class Bench:
             first = None
             rows.append(Row(case, "cl run -W (first: starts a worker)", unavailable=str(exc)))
         self.start_worker("--parallel", "2")
-        rows.append(self._row(case, CL_RUN, lambda: self.ctx.time_command(
+        rows.append(measured(case, CL_RUN, lambda: self.ctx.time_command(
             [self.cl, "run", "-W", "sh -c true"], cwd=self.root, settle=False,
             warm_commands=[[self.cl, "run", "--help"]], label=CL_RUN),
             targets=(Target(1.5, DOCKER),)))
@@ -145,10 +145,10 @@ class Bench:
                 f" ({after - before:+d} KiB); checkout hard-linked to the store: {linked}")
         self.ctx.log(note)
         rows = [
-            self._row(case, "cl run -W, no dependency", lambda: self.ctx.time_command(
+            measured(case, "cl run -W, no dependency", lambda: self.ctx.time_command(
                 [self.cl, "run", "-W", "sh -c true"], cwd=self.root, settle=False, label="no dep"),
                 reference=True),
-            self._row(case, f"cl run -W, {size >> 20} MiB dependency", lambda: self.ctx.time_command(
+            measured(case, f"cl run -W, {size >> 20} MiB dependency", lambda: self.ctx.time_command(
                 [self.cl, "run", "-W", "d:big", "sh -c true"], cwd=self.root, settle=False,
                 label="big dep"), targets=(Target(1.5, "cl run -W, no dependency"),), note=note),
         ]
@@ -179,7 +179,7 @@ class Bench:
         case = f"{n} queued trivial runs, 2 at a time"
         self.ctx.log(case)
         self.stop_worker()
-        docker = self._row(case, f"{n}x docker run, xargs -P 2", lambda: self.ctx.time_command(
+        docker = measured(case, f"{n}x docker run, xargs -P 2", lambda: self.ctx.time_command(
             f"seq {n} | xargs -P 2 -I{{}} {self.docker} run --rm --network none {IMAGE} sh -c true",
             settle=False, label="docker x50"), reference=True)
 
@@ -187,14 +187,9 @@ class Bench:
             for _ in range(n):
                 self.sh("run", "sh -c true", stdout=subprocess.DEVNULL)
 
-        cl = self._row(case, "cl worker --parallel 2", lambda: self.ctx.time_command(
+        cl = measured(case, "cl worker --parallel 2", lambda: self.ctx.time_command(
             [self.cl, "worker", "--parallel", "2", "--exit-when-idle"], cwd=self.root, prepare=queue,
             settle=False, label="cl x50"), targets=(Target(1.3, f"{n}x docker run, xargs -P 2"),),
             note="from the worker's start (Docker SDK import included) to the last run ready")
         return [docker, cl]
 
-    def _row(self, case, contender, timer, **kw) -> Row:
-        try:
-            return Row(case, contender, timer(), **kw)
-        except Unavailable as exc:
-            return Row(case, contender, unavailable=str(exc), **kw)
