@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 
 import click
 
@@ -150,7 +151,6 @@ LS_FORMAT = 1  # the version of _ls_text's layout: a change must bump it, or old
 def _ls_cache_key() -> str:
     """What `cl ls` text depends on besides the index: its layout, and the
     time zone its creation times are shown in."""
-    import time
     return f"{LS_FORMAT} {os.environ.get('TZ', '')} {time.tzname} {time.timezone} {time.altzone}"
 
 
