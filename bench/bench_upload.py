@@ -254,12 +254,14 @@ def make(ctx, fixture: Fixture) -> list[Row]:
 def listing(ctx) -> list[Row]:
     """`cl ls` (its text cached by an earlier `cl ls`, as when a user lists
     again), `cl ls` right after a change (`cl edit` of one bundle before
-    each run empties the cache: reported, no target) and `cl info`."""
+    each run empties the cache: reported, no target) and `cl info` of a
+    name and of `^`, the worksheet's last bundle."""
     n = ctx.sizes.bundles
     cases = [(case, args, change, target) for case, args, change, target in (
         (f"ls: {n:,} bundles on the worksheet", ["ls"], False, True),
         (f"ls: {n:,} bundles, first after a change", ["ls"], True, False),
-        (f"info NAME among {n:,} bundles", ["info", f"b{n // 2:05d}"], False, True)) if ctx.wants(case)]
+        (f"info NAME among {n:,} bundles", ["info", f"b{n // 2:05d}"], False, True),
+        (f"info ^ (the last of {n:,} bundles)", ["info", "^"], False, True)) if ctx.wants(case)]
     if not cases:
         return []
     try:

@@ -10,7 +10,9 @@
 Among several matches of a name the current worksheet's bundles win, then
 the newest.  An id prefix matching several bundles is ambiguous."""
 
+import itertools
 import re
+from typing import Iterator
 
 from cl.errors import SpecError
 from cl.objects.ids import ObjectId
@@ -89,38 +91,31 @@ def _qualified(spec: str) -> bool:
     return bool(sep) and "/" not in before
 
 
-def _on_worksheet(repo: Repository, wid: str | None) -> list[str]:
-    """Live bundle ids on a worksheet in order, each once (last place wins)."""
-    if not wid:
-        return []
-    ids = repo.index.worksheet_bundles(wid)
-    live = {r.id for r in repo.index.bundles(list(dict.fromkeys(ids)))}
-    seen: dict[str, None] = {}
-    for bid in reversed(ids):
-        if bid in live and bid not in seen:
-            seen[bid] = None
-    return list(reversed(list(seen)))
+def _latest(repo: Repository, wid: str | None) -> Iterator[tuple[str, str]]:
+    """(id, name) of the indexed bundles on a worksheet, last first, each
+    once, at its last place."""
+    seen: set[str] = set()
+    for bid, name in repo.index.latest_on_worksheet(wid) if wid else ():
+        if bid not in seen:
+            seen.add(bid)
+            yield bid, name
 
 
 def _order(repo, spec, m, wid) -> list[ObjectId]:
+    """`^N`, `^N-M`, `name^N`: counting back from the worksheet's end."""
     name = m["name"]
-    on_ws = _on_worksheet(repo, wid)
-    if name:
-        rows = repo.index.bundles(on_ws)
-        like = "%" in name
-        pattern = re.compile("^" + ".*".join(map(re.escape, name.split("%"))) + "$") if like else None
-        on_ws = [r.id for r in rows if (pattern.match(r.name) if like else r.name == name)]
     first = int(m["n"] or 1)
     last = int(m["m"]) if m["m"] else first
     if first < 1 or last < first:
         raise SpecError(spec, "bad range")
-    picked = []
-    for n in range(first, last + 1):
-        if n <= len(on_ws):
-            picked.append(ObjectId(on_ws[-n]))
+    candidates = _latest(repo, wid)
+    if name:
+        like = "%" in name
+        pattern = re.compile("^" + ".*".join(map(re.escape, name.split("%"))) + "$") if like else None
+        candidates = ((bid, n) for bid, n in candidates if (pattern.match(n) if like else n == name))
+    picked = [ObjectId(bid) for bid, _ in itertools.islice(candidates, first - 1, last)]
     if not picked:
-        where = "on the worksheet"
-        raise SpecError(spec, f"no bundle {where} matches")
+        raise SpecError(spec, "no bundle on the worksheet matches")
     return picked
 
 
@@ -160,7 +155,7 @@ def resolve_bundles(repo: Repository, spec: str, worksheet: str | None = None) -
         raise SpecError(spec, "no bundle matches")
     if len(rows) == 1:
         return [ObjectId(rows[0].id)]
-    on_ws = set(_on_worksheet(repo, wid))
+    on_ws = repo.index.on_worksheet(wid, [r.id for r in rows]) if wid else set()
     preferred = [r for r in rows if r.id in on_ws] or rows
     return [ObjectId(max(preferred, key=lambda r: (r.created, r.seq)).id)]
 

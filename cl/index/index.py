@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from cl.refs.db import Database
 
@@ -272,6 +272,24 @@ class Index:
         """Bundle ids on a worksheet, in order (a bundle may appear twice)."""
         return [r[0] for r in self.db.execute(
             "SELECT value FROM ws_items WHERE wid = ? AND kind = 'bundle' ORDER BY pos", (wid,))]
+
+    def latest_on_worksheet(self, wid: str) -> Iterator[tuple[str, str]]:
+        """(id, name) of the indexed bundles on a worksheet, last place
+        first (a bundle may appear twice).  Lazy: `^` reads a few rows of
+        a worksheet of thousands."""
+        return self.db.execute(
+            "SELECT i.value, b.name FROM ws_items i JOIN bundles b ON b.id = i.value"
+            " WHERE i.wid = ? AND i.kind = 'bundle' ORDER BY i.pos DESC", (wid,))
+
+    def on_worksheet(self, wid: str, ids: list[str]) -> set[str]:
+        """Those of `ids` that a worksheet lists."""
+        found = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            found.update(r[0] for r in self.db.execute(
+                "SELECT value FROM ws_items WHERE wid = ? AND kind = 'bundle'"
+                f" AND value IN ({','.join('?' * len(chunk))})", (wid, *chunk)))
+        return found
 
     def host_worksheets(self, bid: str) -> list[str]:
         return [r[0] for r in self.db.execute(

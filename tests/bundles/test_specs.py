@@ -13,9 +13,10 @@ from cl.errors import PathEscape, SpecError
 from cl.objects import encoding
 from cl.objects.ids import hash_bytes
 from cl.objects.ingest import text_contents
-from cl.objects.types import Bundle
+from cl.objects.types import Bundle, Item
 from cl.objects.value import replace
 from cl.repo import Repository, new_nonce, now_ns
+from cl.worksheets.ops import add_items
 
 
 @pytest.fixture
@@ -160,6 +161,17 @@ def test_caret_orders(repo):
     assert resolve_bundle(repo, "^6") == ids[0]
     with pytest.raises(SpecError, match="no bundle on the worksheet"):
         resolve_bundle(repo, "^7")
+
+
+def test_caret_counts_a_bundle_listed_twice_once_at_its_last_place(repo):
+    a, b, c = (add(repo, n) for n in "abc")
+    wid = repo.current_worksheet()
+    add_items(repo, wid, [Item("bundle", a), Item("bundle", "f" * 64), Item("markup", "note")], "again")
+    # a, listed again last, is ^; an id the index does not know is no place
+    assert resolve_bundles(repo, "^1-4") == [a, c, b]
+    assert resolve_bundle(repo, "a^") == a
+    with pytest.raises(SpecError, match="no bundle on the worksheet"):
+        resolve_bundle(repo, "a^2")
 
 
 def test_named_caret(repo):
