@@ -6,9 +6,11 @@ that imports paramiko."""
 
 import getpass
 import os
+import re
 import shlex
 import socket
 import subprocess
+import sys
 import threading
 
 from cl.remote.frames import RemoteError
@@ -30,13 +32,34 @@ def remote_command(url: RemoteURL, cl: str = "cl") -> str:
     return f"{cl} serve-stdio {quoted}"
 
 
+def _import_paramiko(config_text: str):
+    """paramiko, imported without invoke unless the ssh config has a
+    `Match exec`: paramiko.config imports invoke (asyncio, unittest.mock:
+    70 ms of every connection's start) for running those commands alone.
+    With invoke held back, paramiko records the ImportError and would
+    raise it only on evaluating a `Match exec`, which this config has not."""
+    if "paramiko" in sys.modules or "invoke" in sys.modules \
+            or re.search(r"^\s*match\b.*\bexec\b", config_text, re.I | re.M):
+        import paramiko
+        return paramiko
+    sys.modules["invoke"] = None  # makes `import invoke` raise ImportError
+    try:
+        import paramiko
+    finally:
+        del sys.modules["invoke"]
+    return paramiko
+
+
 class ParamikoTransport(StreamTransport):
     def __init__(self, url: RemoteURL, label: str, cl: str = "cl"):
-        import paramiko
-
         config_path = os.path.expanduser("~/.ssh/config")
-        config = paramiko.SSHConfig.from_path(config_path) if os.path.exists(config_path) \
-            else paramiko.SSHConfig()
+        try:
+            with open(config_path) as f:
+                config_text = f.read()
+        except FileNotFoundError:
+            config_text = ""
+        paramiko = _import_paramiko(config_text)
+        config = paramiko.SSHConfig.from_text(config_text)
         host = config.lookup(url.host)
         hostname = host.get("hostname", url.host)
         port = url.port or int(host.get("port", 22))

@@ -5,6 +5,7 @@ killed midway resumes sending only what is missing."""
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -71,6 +72,37 @@ def test_wrong_ssh_key_refused(sshd, cl_home, cl, tmp_path):
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0 and "permission denied" in done.stderr
     assert not (tmp_path / "clone").exists()
+
+
+@pytest.mark.parametrize("matches", [True, False])
+def test_match_exec_in_ssh_config_decides(sshd, cl_home, cl, tmp_path, matches):
+    """paramiko runs a `Match exec` command through invoke, which cl
+    imports only for a config that has one: the command still decides
+    whether the block's settings apply (when it fails, the `Host` block
+    after it sends the connection to a closed port)."""
+    origin = remote_repo(cl, tmp_path / "origin", {"a.txt": "alpha\n"})
+    exec_block = sshd.ssh_config("viaexec").replace(
+        "Host viaexec", f'Match host viaexec exec "{"true" if matches else "false"}"')
+    dot = cl_home / ".ssh"
+    dot.mkdir(exist_ok=True)
+    (dot / "config").write_text(exec_block + "Host viaexec\n  HostName 127.0.0.1\n  Port 1\n")
+    done = cl(["clone", f"ssh://viaexec{origin}", tmp_path / "clone"], tmp_path, check=False)
+    if matches:
+        assert done.returncode == 0, done.stderr
+        assert cl(["cat", "a.txt"], tmp_path / "clone").stdout == "alpha\n"
+    else:
+        assert done.returncode != 0 and "cannot connect" in done.stderr and ":1:" in done.stderr
+
+
+@pytest.mark.parametrize("config, needs_invoke", [
+    ("Host a\n  Port 2222\n", False),
+    ('Host a\n  Port 2222\nMatch host b exec "true"\n', True),
+    ('match exec "true" host b\n', True)])
+def test_invoke_is_imported_only_for_a_match_exec(config, needs_invoke):
+    code = ("import sys; from cl.remote.ssh import _import_paramiko; p = _import_paramiko(sys.argv[1]);"
+            " print('invoke' in sys.modules, p.config.invoke is not None)")
+    done = subprocess.run([sys.executable, "-c", code, config], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [str(needs_invoke)] * 2
 
 
 def test_tampered_remote_object_rejected(sshd, ssh_home, cl, tmp_path):
