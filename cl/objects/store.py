@@ -2,10 +2,13 @@
 (`DiskStore`, loose read-only files under `objects/ab/cdef…`) and one in
 memory (`MemoryStore`, for tests and as a contract check).
 
-Writes are atomic: bytes go to `tmp/` and are renamed into place, so a crash
-leaves at most a stray tmp file, never a partial object under its name.
-Writing an object that is already present is a no-op: that is deduplication."""
+Writes are atomic: a small object is written into an unnamed file in its own
+fan-out directory and linked to its name whole (`write_unnamed`); anything
+else goes to `tmp/` and is renamed into place.  So a crash leaves at most a
+stray tmp file, never a partial object under its name.  Writing an object
+that is already present is a no-op: that is deduplication."""
 
+import errno
 import io
 import itertools
 import mmap
@@ -26,6 +29,43 @@ _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # fault pages i
 # tmp files are named by process and a counter (DiskStore._tmp_file)
 _tmp_numbers = itertools.count()  # next() is atomic under the GIL
 _pid = os.getpid()  # one syscall per process, not per tmp file
+
+
+# O_TMPFILE: an unnamed file in a directory (Linux 3.11+, most local file
+# systems); where the kernel or file system refuses it, tmp/ and a rename.
+UNNAMED = os.O_WRONLY | getattr(os, "O_TMPFILE", 0)
+UNNAMED_UNSUPPORTED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT, errno.EXDEV,
+                       errno.EPERM, errno.EACCES)
+CAN_UNNAME = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+
+
+def write_unnamed(dir_fd: int, name: str, data: bytes) -> None:
+    """Store `data` as `name` in the directory `dir_fd` in four system
+    calls: an unnamed file, one write, a link that gives it its name whole
+    -- or finds the name taken, which is deduplication -- and a close.  A
+    crash leaves nothing behind, not even a tmp file.  Raises OSError with
+    an errno in UNNAMED_UNSUPPORTED where the file system cannot do this.
+
+    Made here, in the object's own fan-out directory, the file spares
+    tmp/'s directory the two updates per object (create, rename away) that
+    every writer would otherwise make to that one directory.  Right after a
+    mass deletion on ext4 mounted with `discard`, two threads storing 4 KiB
+    objects that way took half the time they took through tmp/."""
+    fd = os.open(".", UNNAMED, 0o444, dir_fd=dir_fd)
+    try:
+        written = os.write(fd, data)
+        if written < len(data):  # a short write: rare, but allowed
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view):]
+        try:
+            # dst_dir_fd makes os.link call linkat, which can follow the
+            # /proc link to the open file (link() would link the link)
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+        except FileExistsError:
+            pass  # stored already: the same bytes
+    finally:
+        os.close(fd)
 
 
 def _forked() -> None:
@@ -208,6 +248,7 @@ class DiskStore(ObjectStore):
     def __init__(self, root: str, tmp: str):
         self.root = root
         self.tmp = tmp
+        self.unnamed = CAN_UNNAME  # False once the file system has refused write_unnamed
 
     def path(self, oid: str) -> str:
         return os.path.join(self.root, oid[:2], oid[2:])
@@ -257,15 +298,42 @@ class DiskStore(ObjectStore):
     def write_bytes(self, data):
         oid = hash_bytes(data)
         if not self.has(oid):
-            name, fd = self._tmp_file()
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-            finally:
-                os.close(fd)
-            self._place(name, oid)
+            self.write_verified(oid, data)
         return oid
+
+    def fan_dir(self, oid: str) -> int:
+        """An open descriptor of the object's fan-out directory, made if
+        missing; the caller closes it."""
+        path = os.path.join(self.root, oid[:2])
+        try:
+            return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            os.makedirs(path, exist_ok=True)
+            return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+
+    def write_verified(self, oid: str, data: bytes, dir_fd: int | None = None) -> None:
+        """Store bytes known to hash to `oid` (`dir_fd`: its fan-out
+        directory, if the caller holds it open)."""
+        if self.unnamed:
+            where = self.fan_dir(oid) if dir_fd is None else dir_fd
+            try:
+                write_unnamed(where, oid[2:], data)
+                return
+            except OSError as exc:
+                if exc.errno not in UNNAMED_UNSUPPORTED:
+                    raise
+                self.unnamed = False
+            finally:
+                if dir_fd is None:
+                    os.close(where)
+        name, fd = self._tmp_file()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        self._place(name, oid)
 
     def write_stream(self, stream, expected=None):
         """Hash exactly the bytes written: a reader feeds chunks to this

@@ -5,19 +5,17 @@ most of what one small object costs).  Any other store is used through the
 ObjectStore interface.  Ids are known to be object ids here: file names are
 built from them as the store builds them (`store.path`)."""
 
-import errno
 import os
 import threading
 
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects.ids import new_hasher
-from cl.objects.store import DiskStore, ObjectStore
+from cl.objects.store import UNNAMED, UNNAMED_UNSUPPORTED, DiskStore, ObjectStore
 
 # A directory listing costs about 1/20 of a stat per entry, and an ext4
 # directory holds about one entry per 64 bytes of its size: listing a
 # fan-out directory beats a stat per id when more ids than size/1280 are asked.
 LIST_BYTES_PER_ID = 1280
-_UNNAMED = os.O_WRONLY | getattr(os, "O_TMPFILE", 0)  # an unnamed file in a directory (Linux)
 
 
 def read_small(store: ObjectStore, oid: str, limit: int, size: int | None = None) -> bytes | None:
@@ -83,12 +81,10 @@ def present(store: ObjectStore, ids) -> set[str]:
 
 
 class Landing:
-    """Writes verified small objects into a DiskStore with four system calls
-    each: an unnamed file in the object's own fan-out directory (O_TMPFILE),
-    one write, a link that gives it its name whole — or finds the name taken,
-    which is deduplication — and a close.  A crash leaves nothing behind,
-    not even a tmp file.  Where the kernel or file system cannot do that,
-    `store.write_bytes` (a tmp file renamed into place) does it.
+    """Writes verified small objects into a DiskStore as
+    `store.write_verified` does -- an unnamed file in the object's fan-out
+    directory, linked to its name whole (`store.write_unnamed`) -- holding
+    the fan-out directories open meanwhile.
 
     `write` hands the file system work to two threads, in batches, while
     the caller parses and verifies what comes next: creating a file costs
@@ -98,8 +94,6 @@ class Landing:
     the first failure), so an object that names others is written after
     it, with `write_now`."""
 
-    _UNSUPPORTED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT, errno.EXDEV,
-                    errno.EPERM, errno.EACCES)
     BATCH_OBJECTS = 64
     BATCH_BYTES = 1 << 20
     THREADS = 2
@@ -109,7 +103,6 @@ class Landing:
         self.store = store
         self._dirs: dict[str, int] = {}
         self._dirs_lock = threading.Lock()
-        self.fallback = not os.path.isdir("/proc/self/fd") or not hasattr(os, "O_TMPFILE")
         self._batch: list[tuple[str, bytes]] = []
         self._batch_bytes = 0
         self._queue = None
@@ -159,60 +152,31 @@ class Landing:
 
     def write_now(self, oid: str, data: bytes) -> None:
         """Store one object on the calling thread (see flush() for order)."""
-        if not self.fallback:
-            try:
-                self._link(oid, data)
-                return
-            except OSError as exc:
-                if exc.errno not in self._UNSUPPORTED:
-                    raise
-                self.fallback = True
-        self.store.write_bytes(data)
+        self.store.write_verified(oid, data, self._dir(oid) if self.store.unnamed else None)
 
     def _dir(self, oid: str) -> int:
-        fan = oid[:2]
-        with self._dirs_lock:  # two threads may ask for a new one at once
-            fd = self._dirs.get(fan)
-            if fd is None:
-                path = os.path.dirname(self.store.path(oid))
-                try:
-                    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-                except FileNotFoundError:
-                    os.makedirs(path, exist_ok=True)
-                    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-                self._dirs[fan] = fd
+        fd = self._dirs.get(oid[:2])
+        if fd is None:
+            with self._dirs_lock:  # two threads may ask for a new one at once
+                fd = self._dirs.get(oid[:2])
+                if fd is None:
+                    fd = self._dirs[oid[:2]] = self.store.fan_dir(oid)
         return fd
-
-    def _link(self, oid: str, data: bytes) -> None:
-        where = self._dirs.get(oid[:2]) or self._dir(oid)
-        fd = os.open(".", _UNNAMED, 0o444, dir_fd=where)
-        try:
-            written = os.write(fd, data)
-            if written < len(data):  # a short write: rare, but allowed
-                view = memoryview(data)[written:]
-                while view:
-                    view = view[os.write(fd, view):]
-            try:
-                os.link(f"/proc/self/fd/{fd}", oid[2:], dst_dir_fd=where, follow_symlinks=True)
-            except FileExistsError:
-                pass  # stored already: the same bytes
-        finally:
-            os.close(fd)
 
     def stream(self, oid: str, stream) -> None:
         """A large object from a stream of chunks into an unnamed file,
         hashed on this thread as it is written; named only if the hash is
         `oid`, else the file vanishes and CorruptObject names the object."""
-        if self.fallback:
+        if not self.store.unnamed:
             self.store.write_stream(stream, expected=oid)
             return
         where = self._dir(oid)
         try:
-            fd = os.open(".", _UNNAMED, 0o444, dir_fd=where)
+            fd = os.open(".", UNNAMED, 0o444, dir_fd=where)
         except OSError as exc:
-            if exc.errno not in self._UNSUPPORTED:
+            if exc.errno not in UNNAMED_UNSUPPORTED:
                 raise
-            self.fallback = True
+            self.store.unnamed = False
             self.store.write_stream(stream, expected=oid)
             return
         hasher = new_hasher()

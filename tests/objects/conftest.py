@@ -5,12 +5,17 @@ from cl.objects.store import MemoryStore
 from .helpers import make_disk_store
 
 
-@pytest.fixture(params=["disk", "memory"])
+@pytest.fixture(params=["disk", "disk-renamed", "memory"])
 def store(request, tmp_path):
-    """The store contract suite runs against both implementations."""
-    if request.param == "disk":
-        return make_disk_store(str(tmp_path / "repo"))
-    return MemoryStore()
+    """The store contract suite runs against both implementations, the
+    disk store both ways it writes a small object: an unnamed file linked
+    into place, or (where the file system cannot) tmp/ and a rename."""
+    if request.param == "memory":
+        return MemoryStore()
+    store = make_disk_store(str(tmp_path / "repo"))
+    if request.param == "disk-renamed":
+        store.unnamed = False
+    return store
 
 
 @pytest.fixture

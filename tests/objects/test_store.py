@@ -179,9 +179,16 @@ def test_disk_layout_and_read_only_files(disk_store):
     assert os.listdir(disk_store.tmp) == []
 
 
-def test_disk_writes_go_through_tmp(disk_store, tmp_path):
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_disk_writes_are_never_partial_objects(disk_store, unnamed):
     """[F19] a crash leaves at most files in tmp/, never a partial object:
-    stray tmp files are invisible to the store."""
+    stray tmp files are invisible to the store.  A small object is an
+    unnamed file linked into place whole, which leaves nothing behind and
+    needs no tmp/; where the file system cannot do that, and for large
+    objects, bytes go through tmp/."""
+    if unnamed and not disk_store.unnamed:
+        pytest.skip("no O_TMPFILE on this system")
+    disk_store.unnamed = unnamed
     stray = os.path.join(disk_store.tmp, "obj-123-partial")
     with open(stray, "wb") as f:
         f.write(b"half an obj")
@@ -191,12 +198,21 @@ def test_disk_writes_go_through_tmp(disk_store, tmp_path):
     open(os.path.join(disk_store.root, "ab", "short"), "w").close()
     oid = disk_store.write_bytes(b"real")
     assert list(disk_store.ids()) == [oid]
-    # writes need tmp/: without it nothing reaches objects/
+    assert stat.S_IMODE(os.stat(disk_store.path(oid)).st_mode) == 0o444
     os.unlink(stray)
     os.rmdir(disk_store.tmp)
+    if unnamed:
+        small = disk_store.write_bytes(b"no tmp needed")
+        assert disk_store.read_bytes(small) == b"no tmp needed"
+        disk_store.write_verified(small, b"no tmp needed")  # the name taken: deduplicated
+        assert disk_store.read_bytes(small) == b"no tmp needed"
+    else:
+        with pytest.raises(OSError):
+            disk_store.write_bytes(b"never stored")
+        assert not disk_store.has(hash_bytes(b"never stored"))
     with pytest.raises(OSError):
-        disk_store.write_bytes(b"never stored")
-    assert not disk_store.has(hash_bytes(b"never stored"))
+        disk_store.write_stream(io.BytesIO(os.urandom(2 * SMALL)))
+    assert sorted(disk_store.ids()) == sorted([oid, small] if unnamed else [oid])
 
 
 def test_disk_store_survives_reopen(disk_store):

@@ -33,8 +33,18 @@ def tree_bytes(entries: dict) -> tuple:
     return hash_bytes(data), data
 
 
-def test_blobs_are_stored_before_the_tree_naming_them(tmp_path):
+@pytest.fixture(params=["unnamed", "renamed"])
+def store(request, tmp_path):
+    """A disk store writing small objects as unnamed files linked into
+    place, and one whose file system refused that (tmp/ and a rename)."""
     store = disk_store(tmp_path)
+    if request.param == "unnamed" and not store.unnamed:
+        pytest.skip("no O_TMPFILE on this system")
+    store.unnamed = request.param == "unnamed"
+    return store
+
+
+def test_blobs_are_stored_before_the_tree_naming_them(store):
     many = blobs(5 * Landing.BATCH_OBJECTS + 3)  # several batches and a partial one
     tid, tdata = tree_bytes(many)
     threads_before = threading.active_count()
@@ -52,8 +62,7 @@ def test_blobs_are_stored_before_the_tree_naming_them(tmp_path):
     assert all(os.stat(store.path(oid)).st_ctime_ns <= tree_time for oid in many)
 
 
-def test_a_failed_blob_write_is_raised_and_its_tree_not_stored(tmp_path):
-    store = disk_store(tmp_path)
+def test_a_failed_blob_write_is_raised_and_its_tree_not_stored(store):
     many = blobs(3 * Landing.BATCH_OBJECTS)
     doomed = sorted(many)[0]
     # a file where the blob's fan-out directory should be: its write fails
