@@ -212,14 +212,16 @@ def cat(ctx, fixture: Fixture) -> list[Row]:
     ]
 
 
+def time_floor(ctx) -> list[float]:
+    cmd = [os.path.join(ctx.bin, "python"), "-c", "import click, msgpack, blake3"]
+    return ctx.time_command(cmd, warm_commands=[cmd], label=FLOOR)
+
+
 def import_floor(ctx) -> Row:
     """The floor's row, measured once per bench run and shared by the cases
-    that compare against it."""
+    that show it beside an absolute target."""
     if not hasattr(ctx, "_import_floor"):
-        python = os.path.join(ctx.bin, "python")
-        cmd = [python, "-c", "import click, msgpack, blake3"]
-        ctx._import_floor = measured("", FLOOR, lambda: ctx.time_command(cmd, warm_commands=[cmd],
-                                                                         label=FLOOR))
+        ctx._import_floor = measured("", FLOOR, lambda: time_floor(ctx))
     return ctx._import_floor
 
 
@@ -255,7 +257,9 @@ def listing(ctx) -> list[Row]:
     """`cl ls` (its text cached by an earlier `cl ls`, as when a user lists
     again), `cl ls` right after a change (`cl edit` of one bundle before
     each run empties the cache: reported, no target) and `cl info` of a
-    name and of `^`, the worksheet's last bundle."""
+    name and of `^`, the worksheet's last bundle.  Each case times the
+    floor in rounds with cl: the floor is the target's reference, and this
+    machine's speed drifts by more than the margins between the two."""
     n = ctx.sizes.bundles
     cases = [(case, args, change, target) for case, args, change, target in (
         (f"ls: {n:,} bundles on the worksheet", ["ls"], False, True),
@@ -285,8 +289,9 @@ def listing(ctx) -> list[Row]:
                                     warm_commands=[[cl, args[0], "--help"] if change else [cl, *args]],
                                     label=f"cl {args[0]}")
 
-        rows.append(measured(case, f"cl {args[0]}", time_cl, targets=(Target(1.5, FLOOR),) if target else ()))
-        rows.append(floor_row(ctx, case))
+        rows += round_robin(ctx, case, [
+            (f"cl {args[0]}", time_cl, {"targets": (Target(1.5, FLOOR),) if target else ()}),
+            (FLOOR, lambda: time_floor(ctx), {"reference": True})])
     return rows
 
 
