@@ -79,10 +79,12 @@ class Plan:
 class Prefetch:
     """Typed objects of the local DAG below some tips, read and decoded on a
     thread while the main thread waits for the remote to answer its first
-    request (an SSH connection and the far side's start take a few tenths
-    of a second); `negotiate` then finds them decoded.  It goes level by
-    level from the tips and stops the moment it is told to, so what it does
-    is work that waiting would have wasted, not work added."""
+    request (the far side's start takes a few tenths of a second); `negotiate`
+    then finds them decoded.  It goes level by level from the tips and stops
+    the moment it is told to, so what it does is work that waiting would
+    have wasted, not work added.  `start` it once this thread has nothing
+    but waiting to do: beside Python work (importing and connecting
+    paramiko) it would only compete for the interpreter."""
 
     def __init__(self, store: ObjectStore, tips: list[str]):
         self.store = store
@@ -90,6 +92,8 @@ class Prefetch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(list(dict.fromkeys(tips)),),
                                         daemon=True, name="cl-prefetch")
+
+    def start(self) -> None:
         self._thread.start()
 
     def _run(self, level: list[str]) -> None:
@@ -114,9 +118,10 @@ class Prefetch:
             level = nxt
 
     def stop(self) -> dict[str, object]:
-        """Stop at once; the objects decoded so far, by id."""
+        """Stop at once (if started at all); the objects decoded so far, by id."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         return self._decoded
 
 

@@ -84,10 +84,10 @@ def _looks_like_url(text: str) -> bool:
 
 def push(repo: Repository, remote: str | None, what=(), everything=False, force=False) -> Report:
     names = closure.push_refs(repo, what, everything)
-    # read the local DAG while the connection is made and the far side starts
+    # read the local DAG while the far side starts
     ahead = Prefetch(repo.store, [tip for tip in map(repo.refs.get, names) if tip])
     try:
-        with open_remote(repo, remote) as client:
+        with open_remote(repo, remote, while_waiting=ahead.start) as client:
             decoded = ahead.stop()
             outcome = exchange.push(repo.store, RepoRefStore(repo), client, names, force=force,
                                     decoded=decoded)

@@ -98,11 +98,15 @@ def open_url(url: str, label: str, config=None, token: str | None = None) -> Cli
     return Client(HttpTransport(parsed.base, token, label), label)
 
 
-def open_remote(repo: Repository, spec: str | None) -> Client:
+def open_remote(repo: Repository, spec: str | None, while_waiting=None) -> Client:
+    """A client that has greeted the remote.  `while_waiting()` is called
+    once the connection is made, before waiting for the far side's hello."""
     label, url = resolve(repo, spec)
     token = os.environ.get("CL_TOKEN") or remotes(repo).get(label, {}).get("token")
     client = open_url(url, label, repo.config, token)
     try:
+        if while_waiting is not None:
+            while_waiting()
         client.hello()
     except BaseException:
         client.close()

@@ -312,6 +312,9 @@ def test_prefetched_objects_change_nothing(make_side):
     with remote.serve() as client:
         plain = negotiate(a.store, client, tips)
         ahead = Prefetch(a.store, tips + [hash_bytes(b"not in the store")])
+        assert ahead.stop() == {}  # never started: nothing decoded
+        ahead = Prefetch(a.store, tips + [hash_bytes(b"not in the store")])
+        ahead.start()
         decoded = ahead.stop()
         assert all(a.store.has(oid) for oid in decoded)
         assert negotiate(a.store, client, tips, decoded) == plain
