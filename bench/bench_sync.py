@@ -147,8 +147,14 @@ def transfer(ctx, env: SshEnv, name: str) -> list[Row]:
     return rows
 
 
+# Each contender writes into a destination of its own, removed before its
+# next run: one destination shared by both cl transports had each remove
+# the files the other had made seconds before, which on this file system
+# (ext4 mounted with discard) slowed the second by about a second in S,
+# while rsync removed files a round old.
+
 def time_cl_push(ctx, env, repo, transport):
-    remote = os.path.join(ctx.scratch_root, "dest-cl")
+    remote = os.path.join(ctx.scratch_root, f"dest-cl-{transport}")
 
     def prepare(_i):
         remove(remote)
@@ -163,7 +169,7 @@ def time_cl_push(ctx, env, repo, transport):
 
 def time_cl_pull(ctx, env, full, ws, transport):
     def prepare(_i):
-        dest = ctx.scratch("dest-cl-pull")
+        dest = ctx.scratch(f"dest-cl-pull-{transport}")
         env.cl_run(["init", "-w", "here"], dest)
         env.use(dest, transport, full)
         return dest
