@@ -58,6 +58,9 @@ class ParamikoTransport(StreamTransport):
                 config_text = f.read()
         except FileNotFoundError:
             config_text = ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RemoteError(f"ssh: cannot read {config_path}: {getattr(exc, 'strerror', None) or exc}") \
+                from None
         paramiko = _import_paramiko(config_text)
         config = paramiko.SSHConfig.from_text(config_text)
         host = config.lookup(url.host)

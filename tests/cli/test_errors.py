@@ -271,12 +271,16 @@ def test_an_unwritable_repository_is_one_line(filled, cl):
     fault, not a bug: one line naming the file, no traceback."""
     tree(filled, {"new.txt": "new\n"})
     codalab = filled / ".codalab"
-    (codalab / "tmp").chmod(0o555)
+    # where objects are written: in their fan-out directories, or via tmp/
+    closed = [codalab / "tmp", codalab / "objects", *(codalab / "objects").glob("??")]
+    for path in closed:
+        path.chmod(0o555)
     try:
         line = one_line_error(cl_without_privilege(["upload", "new.txt"], filled, cl.home))
-        assert line.startswith(f"cl: cannot use '{codalab / 'tmp'}/") and line.endswith(": Permission denied")
+        assert line.startswith(f"cl: cannot use '{codalab}/") and line.endswith(": Permission denied")
     finally:
-        (codalab / "tmp").chmod(0o755)
+        for path in closed:
+            path.chmod(0o755)
     db = codalab / "repo.db"
     db.chmod(0o444)
     codalab.chmod(0o555)

@@ -94,6 +94,14 @@ def test_match_exec_in_ssh_config_decides(sshd, cl_home, cl, tmp_path, matches):
         assert done.returncode != 0 and "cannot connect" in done.stderr and ":1:" in done.stderr
 
 
+def test_unreadable_ssh_config_is_one_clear_line(cl_home, cl, tmp_path):
+    (cl_home / ".ssh" / "config").mkdir(parents=True)  # a directory where the file should be
+    done = cl(["clone", "ssh://cltest/somewhere", tmp_path / "clone"], tmp_path, check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "cannot read" in done.stderr and ".ssh/config" in done.stderr
+    assert not (tmp_path / "clone").exists()
+
+
 @pytest.mark.parametrize("config, needs_invoke", [
     ("Host a\n  Port 2222\n", False),
     ('Host a\n  Port 2222\nMatch host b exec "true"\n', True),
