@@ -80,10 +80,27 @@ def _dirty(repo, tree: bytes, rel: str) -> bool:
         committed = {rel.encode(): (mode, sha)}
     if committed != indexed:
         return True
-    # unstaged: tracked files changed in the work tree (stat first, then content)
-    if any(under(p) for p in get_unstaged_changes(index, repo.path)):
+    # unstaged: tracked files under the path changed in the work tree (stat
+    # first, then content)
+    if any(get_unstaged_changes(_Entries(index, under), repo.path)):
         return True
     return _untracked(repo, rel, indexed)
+
+
+class _Entries:
+    """An index seen through a test on paths, for get_unstaged_changes,
+    which reads an index's entries with iteritems: given the whole index it
+    would stat every tracked file of the repository to describe one upload."""
+
+    def __init__(self, index, test):
+        self._index = index
+        self._test = test
+
+    def iteritems(self):
+        return ((p, e) for p, e in self._index.iteritems() if self._test(p))
+
+    def __getattr__(self, name):
+        return getattr(self._index, name)
 
 
 def _untracked(repo, rel: str, indexed: dict) -> bool:
