@@ -159,7 +159,7 @@ class DockerProcess(Process):
             state = self.api.inspect_container(self.container)["State"]
             # Killed (137) but not marked OOMKilled: the kernel's OOM event
             # can reach dockerd after the exit (a memory-limit test saw
-            # "Exit code 137" once in five runs of the suite), and dockerd
+            # "Exit code 137" once in four runs of the suite), and dockerd
             # marks the container when the event comes: ask again a while.
             for _ in range(OOM_RECHECKS if code == 137 else 0):
                 if state.get("OOMKilled"):
