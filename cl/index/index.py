@@ -81,6 +81,14 @@ def _row(cursor_row) -> BundleRow | None:
 _SELECT = "SELECT " + ", ".join(BUNDLE_COLUMNS) + " FROM bundles"
 
 
+def _in_chunks(db, sql: str, ids: list[str], *params) -> Iterator[tuple]:
+    """Rows of `sql`, whose `{marks}` is an `IN (...)` list, for `ids` 500
+    at a time (SQLite caps a statement's parameters); `params` go first."""
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        yield from db.execute(sql.format(marks=",".join("?" * len(chunk))), (*params, *chunk))
+
+
 def local_time(ns: int | None) -> str | None:
     """A time in nanoseconds as local `YYYY-MM-DD HH:MM:SS`; None if unset (0)."""
     if not ns:
@@ -155,12 +163,7 @@ class Index:
         return _row(self.db.execute(sql, (bid,)).fetchone())
 
     def bundles(self, ids: list[str]) -> list[BundleRow]:
-        out = []
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            rows = self.db.execute(_SELECT + f" WHERE id IN ({','.join('?' * len(chunk))})", chunk)
-            out.extend(_row(r) for r in rows)
-        by_id = {r.id: r for r in out}
+        by_id = {r.id: r for r in map(_row, _in_chunks(self.db, _SELECT + " WHERE id IN ({marks})", ids))}
         return [by_id[i] for i in ids if i in by_id]
 
     def listing(self, wid: str) -> list[tuple]:
@@ -283,13 +286,9 @@ class Index:
 
     def on_worksheet(self, wid: str, ids: list[str]) -> set[str]:
         """Those of `ids` that a worksheet lists."""
-        found = set()
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            found.update(r[0] for r in self.db.execute(
-                "SELECT value FROM ws_items WHERE wid = ? AND kind = 'bundle'"
-                f" AND value IN ({','.join('?' * len(chunk))})", (wid, *chunk)))
-        return found
+        return {r[0] for r in _in_chunks(
+            self.db, "SELECT value FROM ws_items WHERE wid = ? AND kind = 'bundle' AND value IN ({marks})",
+            ids, wid)}
 
     def host_worksheets(self, bid: str) -> list[str]:
         return [r[0] for r in self.db.execute(

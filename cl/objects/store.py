@@ -58,14 +58,20 @@ def write_unnamed(dir_fd: int, name: str, data: bytes) -> None:
             view = memoryview(data)[written:]
             while view:
                 view = view[os.write(fd, view):]
-        try:
-            # dst_dir_fd makes os.link call linkat, which can follow the
-            # /proc link to the open file (link() would link the link)
-            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
-        except FileExistsError:
-            pass  # stored already: the same bytes
+        name_unnamed(fd, dir_fd, name)
     finally:
         os.close(fd)
+
+
+def name_unnamed(fd: int, dir_fd: int, name: str) -> None:
+    """Give the complete unnamed file `fd` its name in `dir_fd`; a name
+    already taken is an object stored already (the same bytes)."""
+    try:
+        # dst_dir_fd makes os.link call linkat, which can follow the /proc
+        # link to the open file (link() would link the link itself)
+        os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+    except FileExistsError:
+        pass
 
 
 def _forked() -> None:

@@ -10,7 +10,7 @@ import threading
 
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects.ids import new_hasher
-from cl.objects.store import UNNAMED, UNNAMED_UNSUPPORTED, DiskStore, ObjectStore
+from cl.objects.store import UNNAMED, UNNAMED_UNSUPPORTED, DiskStore, ObjectStore, name_unnamed
 
 # A directory listing costs about 1/20 of a stat per entry, and an ext4
 # directory holds about one entry per 64 bytes of its size: listing a
@@ -189,10 +189,7 @@ class Landing:
             got = hasher.hexdigest()
             if got != oid:
                 raise CorruptObject(oid, f"received bytes hash to 0x{got}; nothing was stored")
-            try:
-                os.link(f"/proc/self/fd/{fd}", oid[2:], dst_dir_fd=where, follow_symlinks=True)
-            except FileExistsError:
-                pass
+            name_unnamed(fd, where, oid[2:])
         finally:
             os.close(fd)
 
