@@ -10,7 +10,7 @@ from cl.objects import encoding
 from cl.objects.ids import hash_bytes
 from cl.objects.store import MemoryStore, decode_object, read_object, write_object
 from cl.objects.types import (MODE_DIR, MODE_FILE, TYPES, Bundle, FormatError, Item, State,
-                              Tree, TreeEntry, Worksheet, children)
+                              Tree, TreeEntry, children)
 
 from .golden_values import build
 

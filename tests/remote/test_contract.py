@@ -6,10 +6,10 @@ import socket
 
 import pytest
 
-from cl.errors import CLError, CorruptObject
+from cl.errors import CorruptObject
 from cl.objects.ids import hash_bytes
 from cl.objects.store import MemoryStore, write_object
-from cl.objects.types import Item, State, Tree, TreeEntry, MODE_FILE
+from cl.objects.types import Item, Tree, TreeEntry, MODE_FILE
 from cl.refs.store import MemoryRefStore
 from cl.remote import frames
 from cl.remote.client import Client

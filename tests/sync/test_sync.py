@@ -11,7 +11,6 @@ from cl.bundles.make import make
 from cl.bundles.specs import resolve_bundle, resolve_worksheet
 from cl.bundles.upload import UploadRequest, upload
 from cl.errors import CLError
-from cl.objects.types import Item
 from cl.repo import Repository
 from cl.sync import ops
 from cl.sync.copy import copy_bundle, copy_items
