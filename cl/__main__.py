@@ -1,3 +1,3 @@
-from cl.cli.main import main
+from cl.cli.main import run
 
-main()
+run()

@@ -224,7 +224,7 @@ ALLOWED = [
     ("cl/config.py", "import tomllib\nfrom cl import errors"),
     ("cl/index/index.py", "import sqlite3\nimport json"),
     ("cl/runs/docker_executor.py", "import docker"),
-    ("cl/__main__.py", "from cl.cli.main import main"),
+    ("cl/__main__.py", "from cl.cli.main import run"),
     ("cl/__init__.py", "from cl.cli.main import main"),
 ]
 

@@ -135,6 +135,39 @@ def main(argv=None) -> None:
         raise_bug()
 
 
+def run() -> None:
+    """The `cl` program (console script and `python -m cl`): main(), then
+    the interpreter's exit without its teardown.  Python's exit waits for
+    non-daemon threads, runs the atexit callbacks and flushes stdout and
+    stderr, then frees every module and object one by one -- 10 to 20 ms
+    of a command that may have taken 40, for memory the kernel frees at
+    once.  The first three are done here, as Python does them; the
+    teardown is skipped.  Everything cl writes is closed where it is
+    written (`with`), never left to the teardown.  An exception that
+    escapes main() -- a bug -- takes Python's usual way out."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        threading._shutdown()  # what Python's exit calls first: joins non-daemon threads
+    import atexit
+    atexit._run_exitfuncs()
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)  # sys.exit("text"), as Python reports it
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing left to say
+            code = code or 120  # what Python's exit gives when stdout cannot be flushed
+    os._exit(code)
+
+
 def raise_bug() -> None:
     """Anything not a CLError is a bug in cl: show the traceback and say so."""
     import traceback

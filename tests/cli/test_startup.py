@@ -2,7 +2,8 @@
 so it must not import the object store, the object types, msgpack or the
 slow standard modules; `cl info` of a dataset reads two objects and no run
 queue.  (Start-up time is most of what these commands cost; this keeps an
-innocent top-level import from bringing it back.  No timings here.)"""
+innocent top-level import from bringing it back.  No timings here.)  And
+how `cl` leaves: past Python's teardown, with nothing left for it."""
 
 import json
 import subprocess
@@ -65,3 +66,22 @@ def test_probe_sees_json_when_used(project):
     assert "json" in loaded(project, "ls", "--json")
     assert json.loads(subprocess.run(["cl", "ls", "--json"], cwd=project, env=cl_env(),
                                      capture_output=True, text=True, check=True).stdout) == []
+
+
+def test_exit_leaves_nothing_to_the_teardown(project):
+    """`cl` leaves by os._exit after Python's exit steps but before its
+    teardown (cl.cli.main:run): every command must have closed its
+    repository itself (no SQLite WAL left behind), written all its output
+    and given its exit code, on success and on error alike."""
+    tree(project, {"big.txt": "line\n" * 200_000})
+    add(project, "big.txt")
+    done = subprocess.run(["cl", "cat", "big.txt"], cwd=project, env=cl_env(), capture_output=True)
+    assert done.returncode == 0 and done.stdout == b"line\n" * 200_000
+    for args, code in ((["ls"], 0), (["info", "nosuch"], 1), (["nosuch"], 2), (["info", "big.txt"], 0)):
+        done = subprocess.run(["cl", *args], cwd=project, env=cl_env(), capture_output=True, text=True)
+        assert done.returncode == code, (args, done.stderr)
+        assert (done.stdout if code == 0 else done.stderr).strip()
+        assert sorted(p.name for p in (project / ".codalab").glob("repo.db*")) == ["repo.db"], args
+    done = subprocess.run([sys.executable, "-m", "cl", "info", "nosuch"], cwd=project, env=cl_env(),
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and done.stderr.startswith("cl: ")
