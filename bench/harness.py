@@ -87,8 +87,9 @@ def measured(case: str, contender: str, timer: Callable[[], list[float]], **kw) 
 def round_robin(ctx, case: str, entries: list[tuple[str, Callable[[], list[float]], dict]]) -> list[Row]:
     """A row per (contender, timer, Row keywords), timed in rounds: each
     round calls every timer once with ctx.repeat set to 1.  This machine
-    drifts within a case (its file system, mounted with discard, slows as
-    deletions pile up), and all runs of one contender followed by all of
+    drifts within a case (its ext4, without a journal, will not reuse an
+    inode deleted in the last minute, so creating files slows as deletions
+    pile up), and all runs of one contender followed by all of
     the next would charge the drift to the later ones.  The order turns by
     one each round and runs backwards every other round, so no contender
     keeps one place or always follows the same other: what a contender
