@@ -99,8 +99,8 @@ class Repository:
             raise CLError(f"already a cl repository: '{root}'")
         for sub in ("objects", "tmp", "runs", "checkouts"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
-        from cl.objects.store import make_fan_dirs
-        make_fan_dirs(os.path.join(root, "objects"))
+        for i in range(256):
+            os.makedirs(os.path.join(root, "objects", f"{i:02x}"), exist_ok=True)
         repo = cls(root)
         repo.config.set("core", "bare", bare)
         repo.config.save()

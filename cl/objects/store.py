@@ -250,40 +250,6 @@ class MemoryStore(ObjectStore):
         self._objects[oid] = data
 
 
-# ext4's "top of directory hierarchy" inode flag (chattr +T): the
-# subdirectories of a directory so marked are spread over the block groups
-# as top-level directories are (linux/fs.h FS_IOC_GETFLAGS, FS_IOC_SETFLAGS,
-# FS_TOPDIR_FL).
-_FS_IOC_GETFLAGS, _FS_IOC_SETFLAGS, _FS_TOPDIR_FL = 0x80086601, 0x40086602, 0x00020000
-
-
-def make_fan_dirs(root: str) -> None:
-    """Make the 256 fan-out directories of a new store at `root`, spread
-    over the file system.  ext4 puts a new directory in its parent's block
-    group, and a file in its directory's: all 256 would share one group,
-    whose 8,192 inodes the first objects use up, after which each
-    directory's objects spill into a group of their own.  On ext4 without
-    a journal, where inodes deleted in the last minute are skipped one by
-    one, creating 20,000 objects that way took 1.2-1.4 s against 0.9 s
-    with the directories spread.  Their objects, named by hash, have no
-    locality to keep, so `root` is marked as a top of hierarchy, where
-    the file system knows the mark; elsewhere it is not needed."""
-    try:
-        import fcntl
-        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            flags = bytearray(8)
-            fcntl.ioctl(fd, _FS_IOC_GETFLAGS, flags)
-            value = int.from_bytes(flags[:4], "little") | _FS_TOPDIR_FL
-            fcntl.ioctl(fd, _FS_IOC_SETFLAGS, value.to_bytes(8, "little"))
-        finally:
-            os.close(fd)
-    except OSError:  # not ext4 (or alike): the file system places directories its own way
-        pass
-    for i in range(256):
-        os.makedirs(os.path.join(root, f"{i:02x}"), exist_ok=True)
-
-
 class DiskStore(ObjectStore):
     def __init__(self, root: str, tmp: str):
         self.root = root

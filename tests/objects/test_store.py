@@ -219,27 +219,3 @@ def test_disk_store_survives_reopen(disk_store):
     oid = disk_store.write_bytes(b"persisted")
     again = DiskStore(disk_store.root, disk_store.tmp)
     assert again.read_bytes(oid) == b"persisted"
-
-
-def test_fan_dirs_are_made_spread(tmp_path):
-    """make_fan_dirs makes the 256 fan-out directories and, where the file
-    system keeps inode flags (ext4 and alike), marks their parent as a top
-    of hierarchy (chattr +T) so they spread over its block groups."""
-    import fcntl
-
-    from cl.objects.store import _FS_IOC_GETFLAGS, _FS_TOPDIR_FL, make_fan_dirs
-
-    root = tmp_path / "objects"
-    root.mkdir()
-    make_fan_dirs(str(root))
-    make_fan_dirs(str(root))  # again: nothing to do, no error
-    assert sorted(p.name for p in root.iterdir()) == [f"{i:02x}" for i in range(256)]
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        flags = bytearray(8)
-        fcntl.ioctl(fd, _FS_IOC_GETFLAGS, flags)
-    except OSError:
-        return  # a file system without inode flags: the directories are all it needs
-    finally:
-        os.close(fd)
-    assert int.from_bytes(flags[:4], "little") & _FS_TOPDIR_FL
