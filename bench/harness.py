@@ -89,15 +89,14 @@ def round_robin(ctx, case: str, entries: list[tuple[str, Callable[[], list[float
     round calls every timer once with ctx.repeat set to 1.  This machine
     drifts within a case (its ext4, without a journal, will not reuse an
     inode deleted in the last minute, so creating files slows as deletions
-    pile up), and all runs of one contender followed by all of
-    the next would charge the drift to the later ones.  The order turns by
-    one each round and runs backwards every other round, so no contender
-    keeps one place or always follows the same other: what a contender
-    leaves behind (git and DVC write a gigabyte each, and the page cache
-    freed after them goes back to the host) must not always fall on the
-    same next one.  A timer that raises Unavailable gives an unavailable
-    row and is not called again; one that --skip names is not called at
-    all."""
+    pile up), and all runs of one contender followed by all of the next
+    would charge the drift to the later ones.  The order turns by one each
+    round and runs backwards every other round, so no contender keeps one
+    place or always follows the same other: what a contender leaves behind
+    (git and DVC write a gigabyte each, and the page cache freed after
+    them goes back to the host) must not always fall on the same next one.
+    A timer that raises Unavailable gives an unavailable row and is not
+    called again; one that --skip names is not called at all."""
     times: dict[str, list[float]] = {name: [] for name, _, _ in entries}
     missing: dict[str, str] = {name: "left out by --skip" for name, _, _ in entries if ctx.skips(name)}
     rounds, ctx.repeat = ctx.repeat, 1

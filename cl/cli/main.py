@@ -160,11 +160,14 @@ def run() -> None:
     elif not isinstance(code, int):
         print(code, file=sys.stderr)  # sys.exit("text"), as Python reports it
         code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing left to say
-            code = code or 120  # what Python's exit gives when stdout cannot be flushed
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # a closed pipe or stream
+        code = code or 120  # what Python's exit gives when stdout cannot be flushed
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):  # nowhere left to say anything
+        pass
     os._exit(code)
 
 
