@@ -139,9 +139,8 @@ def run() -> None:
     """The `cl` program (console script and `python -m cl`): main(), then
     the interpreter's exit without its teardown.  Python's exit waits for
     non-daemon threads, runs the atexit callbacks and flushes stdout and
-    stderr, then frees every module and object one by one -- 10 to 20 ms
-    of a command that may have taken 40, for memory the kernel frees at
-    once.  The first three are done here, as Python does them; the
+    stderr, then frees every module and object one by one -- a visible
+    share of a short command, for memory the kernel frees at once.  The first three are done here, as Python does them; the
     teardown is skipped.  Everything cl writes is closed where it is
     written (`with`), never left to the teardown.  An exception that
     escapes main() -- a bug -- takes Python's usual way out."""

@@ -167,7 +167,7 @@ class _Ingest:
 
 class Background:
     """`fn(*args)` on a thread of its own.  (concurrent.futures would do,
-    but importing it costs every upload 10 ms.)"""
+    but every upload would pay for importing it; docs/bench-notes.md.)"""
 
     def __init__(self, fn, *args):
         self._value = self._error = None
