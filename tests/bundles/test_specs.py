@@ -260,3 +260,54 @@ def test_specs_on_the_command_line(project, cl):
     assert cl(["cat", "data^2/f.txt"], project).stdout == "inside\n"
     ws = project.name
     assert cl(["cat", f"{ws}//data^2/f.txt"], project).stdout == "inside\n"
+
+
+# --- odd specs and searches at the real `cl`: one line, nothing changed -------------
+
+
+def _one_line(done):
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cl: "), done.stderr
+    return lines[0]
+
+
+def _state(project):
+    from tests.cli.test_errors import snapshot
+    return snapshot(project)
+
+
+@pytest.mark.parametrize("spec", ["^1e20", "^99999999999999999999", "^1-99999999999999999999999",
+                                  "x^9999999999999999999999", "^" + "9" * 5000, "0x" + "f" * 100_000,
+                                  "a" * 100_000, "ws//" + "^" * 3, "%" * 50_000, "_%" * 30_000])
+def test_odd_specs_get_one_line(project, cl, spec):
+    cl(["upload", "-c", "hi", "-n", "a"], project)
+    before = _state(project)
+    _one_line(cl(["info", spec], project, check=False))
+    assert _state(project) == before
+
+
+@pytest.mark.parametrize("args", [[".limit=1e23"], [".limit=99999999999999999999999"],
+                                  [".offset=99999999999999999999999"], ["a" * 100_000],
+                                  ["name=" + "%" * 60_000], ["tag=" + "x" * 100_000],
+                                  ["id=" + "0" * 100_000], ["data_size=" + "9" * 400],
+                                  [".before=" + "9" * 100], ["x" * 100_000 + "=1"]])
+def test_odd_searches_get_one_line_or_a_result(project, cl, args):
+    cl(["upload", "-c", "hi", "-n", "a"], project)
+    before = _state(project)
+    done = cl(["search", *args], project, check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    if done.returncode != 0:
+        _one_line(done)
+    assert _state(project) == before
+
+
+def test_range_past_the_end_names_the_range_and_removes_nothing(project, cl):
+    for name in ("a", "b", "c"):
+        cl(["upload", "-c", name, "-n", name], project)
+    before = _state(project)
+    line = _one_line(cl(["rm", "^1-500"], project, check=False))
+    assert "^1-500" in line and "3" in line, line
+    assert _state(project) == before
+    assert len(cl(["info", "-f", "id", "^1-3"], project).stdout.split()) == 3
