@@ -34,6 +34,8 @@ COLUMNS = {"name": "name", "kind": "kind", "bundle_type": "kind", "state": "stat
 NUMERIC = {"data_size", "created", "updated"}
 FIELDS = set(COLUMNS) | {"id", "uuid", "tag", "tags", "dependency", "host_worksheet"}
 DEFAULT_LIMIT = 10
+MAX_INTEGER = 2**63 - 1  # SQLite's integers are 64-bit
+MAX_LIKE = 10_000        # characters in a LIKE pattern (SQLite refuses past 50,000 bytes)
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _FLOATING = ("NOT EXISTS (SELECT 1 FROM ws_items i JOIN worksheets w ON w.wid = i.wid"
              " WHERE i.kind = 'bundle' AND i.value = bundles.id AND w.deleted = 0)")
@@ -53,28 +55,51 @@ def _column(key: str) -> str:
     if key in ("id", "uuid"):
         return "id"
     if not _KEY.match(key):
-        raise InputError(f"bad search field: '{key}'")
+        raise InputError(f"bad search field: '{_shown(key)}'")
     return f"json_extract(metadata, '$.{key}')"
 
 
 def _date(kw: str, value: str) -> int:
     for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
         try:
-            return int(time.mktime(time.strptime(value, fmt))) * 10**9
-        except ValueError:
+            ns = int(time.mktime(time.strptime(value, fmt))) * 10**9
+        except (ValueError, OverflowError):
             continue
-    raise InputError(f"bad date in '{kw}' (use 2024-01-31 or 2024-01-31T12:00)")
+        if -MAX_INTEGER - 1 <= ns <= MAX_INTEGER:
+            return ns
+    raise InputError(f"bad date in '{_shown(kw)}' (use 2024-01-31 or 2024-01-31T12:00, before 2262)")
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 80 else text[:80] + "…"
 
 
 def _number(kw: str, value: str) -> int:
-    if not value.isdigit():
-        raise InputError(f"'{kw}' needs a number")
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > MAX_INTEGER:
+        raise InputError(f"'{_shown(kw)}' needs a whole number below 2^63")
     return int(value)
+
+
+def _integer(key: str, value: str) -> int:
+    """A numeric field's value: a whole number SQLite can hold."""
+    text = value.strip()
+    digits = text.removeprefix("-").removeprefix("+")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19 \
+            or not -MAX_INTEGER - 1 <= int(text) <= MAX_INTEGER:
+        raise InputError(f"'{_shown(key)}' needs a whole number below 2^63: '{_shown(value)}'")
+    return int(text)
+
+
+def _like(kw: str, pattern: str) -> str:
+    """A LIKE pattern SQLite will take."""
+    if len(pattern) > MAX_LIKE:
+        raise InputError(f"search term longer than {MAX_LIKE:,} characters: '{_shown(kw)}'")
+    return pattern
 
 
 def _equals(column: str, values: list[str]) -> tuple[str, list]:
     parts = [f"{column} {'LIKE' if '%' in v else '='} ?" for v in values]
-    return "(" + " OR ".join(parts) + ")", values
+    return "(" + " OR ".join(parts) + ")", [_like(v, v) if "%" in v else v for v in values]
 
 
 def search(repo: Repository, keywords: list[str]) -> SearchResult:
@@ -103,7 +128,7 @@ def search(repo: Repository, keywords: list[str]) -> SearchResult:
             where.append("created < ?" if key == ".before" else "created >= ?")
             params.append(_date(kw, value))
         elif kw.startswith("."):
-            raise InputError(f"unknown search keyword: '{kw}' (see cl search --help)")
+            raise InputError(f"unknown search keyword: '{_shown(kw)}' (see cl search --help)")
         elif "=" in kw:
             key, _, value = kw.partition("=")
             if value in (".sort", ".sort-"):
@@ -117,7 +142,7 @@ def search(repo: Repository, keywords: list[str]) -> SearchResult:
                 params += ps
         else:
             where.append("(name LIKE ? OR id LIKE ?)")
-            params += [f"%{kw}%", f"{kw.removeprefix('0x').lower()}%"]
+            params += [_like(kw, f"%{kw}%"), _like(kw, f"{kw.removeprefix('0x').lower()}%")]
     clause = " AND ".join(where) or "1"
     if count:
         return SearchResult(count=repo.index.count(clause, params))
@@ -146,7 +171,7 @@ def _field(repo: Repository, key: str, value: str) -> tuple[str, list]:
         if key.startswith("dependency/"):
             dep_key = key.split("/", 1)[1]
         elif key != "dependency":
-            raise InputError(f"unknown search field: '{key}'")
+            raise InputError(f"unknown search field: '{_shown(key)}'")
         parents = [str(resolve_bundle(repo, v)) for v in values]
         marks = ",".join("?" * len(parents))
         if dep_key is None:
@@ -159,14 +184,12 @@ def _field(repo: Repository, key: str, value: str) -> tuple[str, list]:
         return (f"id IN (SELECT value FROM ws_items WHERE kind = 'bundle' AND wid IN ({marks}))", wids)
     if key in ("id", "uuid"):
         return "(" + " OR ".join("id LIKE ?" for _ in values) + ")", \
-            [v.removeprefix("0x").lower().replace("%", "") + "%" for v in values]
+            [_like(v, v.removeprefix("0x").lower().replace("%", "") + "%") for v in values]
     if key in ("tag", "tags"):
         return ("(" + " OR ".join("EXISTS (SELECT 1 FROM json_each(bundles.tags) t WHERE t.value LIKE ?)"
-                                  for _ in values) + ")", values)
+                                  for _ in values) + ")", [_like(v, v) for v in values])
     column = _column(key)
     if key in COLUMNS and COLUMNS[key] in NUMERIC:
-        try:
-            return _equals(column, [str(int(v)) for v in values])[0], [int(v) for v in values]
-        except ValueError:
-            raise InputError(f"'{key}' needs a number: '{value}'") from None
+        numbers = [_integer(key, v) for v in values]
+        return _equals(column, [str(n) for n in numbers])[0], numbers
     return _equals(column, values)

@@ -168,7 +168,7 @@ def test_caret_counts_a_bundle_listed_twice_once_at_its_last_place(repo):
     wid = repo.current_worksheet()
     add_items(repo, wid, [Item("bundle", a), Item("bundle", "f" * 64), Item("markup", "note")], "again")
     # a, listed again last, is ^; an id the index does not know is no place
-    assert resolve_bundles(repo, "^1-4") == [a, c, b]
+    assert resolve_bundles(repo, "^1-3") == [a, c, b]
     assert resolve_bundle(repo, "a^") == a
     with pytest.raises(SpecError, match="no bundle on the worksheet"):
         resolve_bundle(repo, "a^2")
@@ -189,8 +189,12 @@ def test_ranges(repo):
     ids = [add(repo, n) for n in ("a", "b", "c", "d", "e", "f", "g")]
     assert resolve_bundles(repo, "^1-5") == list(reversed(ids[2:]))
     assert resolve_bundles(repo, "^2-3") == [ids[-2], ids[-3]]
-    # a range longer than the worksheet takes what is there
-    assert resolve_bundles(repo, "^6-9") == [ids[1], ids[0]]
+    assert resolve_bundles(repo, "^6-7") == [ids[1], ids[0]]
+    # a range reaching past the end is an error naming it (issue 15), not a shorter list
+    with pytest.raises(SpecError, match=r"the range \^6-9 goes past the end .* 7 matching bundles"):
+        resolve_bundles(repo, "^6-9")
+    with pytest.raises(SpecError, match="no bundle on the worksheet"):
+        resolve_bundles(repo, "^8-9")
     with pytest.raises(SpecError, match="several"):
         resolve_bundle(repo, "^1-2")
     for bad in ("^0", "^3-1"):

@@ -1,0 +1,193 @@
+"""Resolving parsed specs (`cl.bundles.spec_grammar`) against a catalog:
+the one place that says what a spec means, for the local repository
+(`LocalCatalog`, over the index) and for a remote (`cl.sync.view.RemoteView`)
+alike.
+
+A catalog answers a few questions about live bundles and worksheets; the
+rules are here:
+
+* an id prefix names the one live bundle whose id starts with it;
+* among several bundles of a name (or pattern) those on the worksheet win
+  (the spec's worksheet, else the current one), then the newest;
+* `^N-M` counts back from the worksheet's end, a bundle listed twice
+  counting once, at its last place; a range reaching past the end is an
+  error naming the range;
+* a worksheet spec is `.` or empty (the current one), `0x` and a unique id
+  prefix, a name or a `%` pattern (the most recently changed wins)."""
+
+import itertools
+from typing import Iterator, NamedTuple, Protocol
+
+from cl.bundles.spec_grammar import (MIN_PREFIX, BundleSpec, IdPrefix, Named, Ordinal, like,
+                                     parse_spec, print_base, shown)
+from cl.errors import SpecError
+
+
+class Candidate(NamedTuple):
+    """A live bundle as spec resolution sees it."""
+    id: str
+    name: str
+    created: int
+
+
+class WorksheetRow(NamedTuple):
+    wid: str
+    name: str
+    time: int
+
+
+class Catalog(Protocol):
+    """What resolving a spec needs to know.  Every answer is about live
+    (not removed) bundles and worksheets."""
+
+    where: str      # '' locally; " on remote 'origin'" -- appended to errors
+
+    def current_worksheet(self) -> str | None:
+        """The current worksheet's id (the remote's own for a remote)."""
+
+    def worksheets(self) -> list[WorksheetRow]:
+        """Every live worksheet."""
+
+    def with_prefix(self, prefix: str) -> list[Candidate]:
+        """Bundles whose id starts with `prefix` (lowercase hex); a few are enough."""
+
+    def named(self, name: str) -> list[Candidate]:
+        """Bundles of that name, or matching that LIKE pattern when it has `%`."""
+
+    def latest_on_worksheet(self, wid: str) -> Iterator[tuple[str, str]]:
+        """(id, name) of the bundles a worksheet lists, last place first;
+        a bundle listed twice comes twice."""
+
+    def on_worksheet(self, wid: str, ids: list[str]) -> set[str]:
+        """Those of `ids` that the worksheet lists."""
+
+
+# --- worksheets ----------------------------------------------------------------
+
+
+def resolve_worksheet(cat: Catalog, spec: str) -> str:
+    """A worksheet's id from `.`/'' (current), `0x` prefix, name or pattern."""
+    if spec in (".", ""):
+        wid = cat.current_worksheet()
+        if wid is None:
+            raise SpecError(spec, "there is no current worksheet" + cat.where)
+        return wid
+    rows = sorted(cat.worksheets(), key=lambda w: (w.time, w.wid))
+    if spec.startswith("0x"):
+        prefix = spec[2:].lower()
+        hex_ok = prefix and all(c in "0123456789abcdef" for c in prefix)
+        hits = [w for w in rows if w.wid.startswith(prefix)] if hex_ok and len(prefix) >= MIN_PREFIX else []
+        if len(hits) > 1:
+            raise SpecError(shown(spec), "ambiguous worksheet" + cat.where,
+                            [f"{w.name}(0x{w.wid[:8]})" for w in hits])
+    elif "%" in spec:
+        hits = [w for w in rows if like(spec, w.name)]
+    else:
+        hits = [w for w in rows if w.name == spec]
+    if not hits:
+        raise SpecError(shown(spec), "no worksheet matches" + cat.where)
+    return hits[-1].wid
+
+
+# --- bundles -------------------------------------------------------------------
+
+
+def _distinct(pairs: Iterator[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """Each bundle once, at its first (that is, last on the worksheet) place."""
+    seen: set[str] = set()
+    for bid, name in pairs:
+        if bid not in seen:
+            seen.add(bid)
+            yield bid, name
+
+
+def _ordinal(cat: Catalog, spec: str, base: Ordinal, wid: str | None) -> list[str]:
+    candidates = _distinct(cat.latest_on_worksheet(wid)) if wid else iter(())
+    if base.name:
+        pattern = base.name
+        candidates = ((b, n) for b, n in candidates
+                      if (like(pattern, n) if "%" in pattern else n == pattern))
+    picked = [bid for bid, _ in itertools.islice(candidates, base.first - 1, base.last)]
+    if not picked:
+        raise SpecError(shown(spec), "no bundle on the worksheet matches" + cat.where)
+    if len(picked) < base.last - base.first + 1:
+        have = base.first - 1 + len(picked)
+        raise SpecError(shown(spec), f"the range {print_base(base)} goes past the end of the worksheet"
+                        f"{cat.where}, which has {have} matching bundle{'s' if have != 1 else ''}")
+    return picked
+
+
+def _newest(cat: Catalog, hits: list[Candidate], wid: str | None) -> str:
+    if len(hits) == 1:
+        return hits[0].id
+    on_ws = cat.on_worksheet(wid, [h.id for h in hits]) if wid else set()
+    preferred = [h for h in hits if h.id in on_ws] or hits
+    return max(preferred, key=lambda h: (h.created, h.id)).id
+
+
+def resolve(cat: Catalog, spec: BundleSpec, text: str, worksheet: str | None = None) -> list[str]:
+    """The ids (several only for a range) a parsed spec names in `cat`.
+    `worksheet` is the worksheet to prefer when the spec names none (the
+    catalog's current one when None too); `text` is the spec as typed, for
+    errors."""
+    wid = resolve_worksheet(cat, spec.worksheet) if spec.worksheet is not None else \
+        (worksheet if worksheet is not None else cat.current_worksheet())
+    base = spec.base
+    if isinstance(base, IdPrefix):
+        hits = cat.with_prefix(base.hex)
+        if not hits:
+            raise SpecError(shown(text), "no bundle matches" + cat.where)
+        if len(hits) > 1:
+            raise SpecError(shown(text), "ambiguous id prefix" + cat.where,
+                            [f"0x{h.id[:12]}({h.name})" for h in hits[:10]])
+        return [hits[0].id]
+    if isinstance(base, Ordinal):
+        return _ordinal(cat, text, base, wid)
+    assert isinstance(base, Named)
+    hits = cat.named(base.name)
+    if not hits:
+        raise SpecError(shown(text), "no bundle matches" + cat.where)
+    return [_newest(cat, hits, wid)]
+
+
+def resolve_text(cat: Catalog, text: str, worksheet: str | None = None) -> list[str]:
+    """Parse and resolve a spec with no remote part and no path."""
+    spec = parse_spec(text)
+    if spec.remote is not None:
+        raise SpecError(shown(text), "remote specs are read by the sync commands; "
+                        "this command works on the local repository")
+    if spec.path is not None:
+        raise SpecError(shown(text), "malformed bundle spec")
+    return resolve(cat, spec, text, worksheet)
+
+
+# --- the local repository --------------------------------------------------------
+
+
+class LocalCatalog:
+    """A repository's index as a catalog."""
+
+    where = ""
+
+    def __init__(self, repo):
+        self.repo = repo
+
+    def current_worksheet(self) -> str | None:
+        return self.repo.current_worksheet()
+
+    def worksheets(self) -> list[WorksheetRow]:
+        return [WorksheetRow(w["wid"], w["name"], w["time"]) for w in self.repo.index.worksheets()]
+
+    def with_prefix(self, prefix: str) -> list[Candidate]:
+        return [Candidate(r.id, r.name, r.created) for r in self.repo.index.by_prefix(prefix)]
+
+    def named(self, name: str) -> list[Candidate]:
+        return [Candidate(r.id, r.name, r.created)
+                for r in self.repo.index.by_name(name, pattern="%" in name)]
+
+    def latest_on_worksheet(self, wid: str) -> Iterator[tuple[str, str]]:
+        from cl.index.specs import latest_live_on_worksheet
+        return latest_live_on_worksheet(self.repo.index.db, wid)
+
+    def on_worksheet(self, wid: str, ids: list[str]) -> set[str]:
+        return self.repo.index.on_worksheet(wid, ids)
