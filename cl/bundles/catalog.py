@@ -18,7 +18,7 @@ rules are here:
 import itertools
 from typing import Iterator, NamedTuple, Protocol
 
-from cl.bundles.spec_grammar import (MIN_PREFIX, BundleSpec, IdPrefix, Named, Ordinal, like,
+from cl.bundles.spec_grammar import (MAX_PATTERN, MIN_PREFIX, BundleSpec, IdPrefix, Named, Ordinal, like,
                                      parse_spec, print_base, shown)
 from cl.errors import SpecError
 
@@ -45,7 +45,7 @@ class Catalog(Protocol):
     def current_worksheet(self) -> str | None:
         """The current worksheet's id (the remote's own for a remote)."""
 
-    def worksheets(self) -> list[WorksheetRow]:
+    def worksheet_rows(self) -> list[WorksheetRow]:
         """Every live worksheet."""
 
     def with_prefix(self, prefix: str) -> list[Candidate]:
@@ -65,14 +65,12 @@ class Catalog(Protocol):
 # --- worksheets ----------------------------------------------------------------
 
 
-def resolve_worksheet(cat: Catalog, spec: str) -> str:
-    """A worksheet's id from `.`/'' (current), `0x` prefix, name or pattern."""
+def find_worksheet(cat: Catalog, spec: str) -> str | None:
+    """A worksheet's id from `.`/'' (current), `0x` prefix, name or
+    pattern; None when nothing matches (an ambiguous prefix is an error)."""
     if spec in (".", ""):
-        wid = cat.current_worksheet()
-        if wid is None:
-            raise SpecError(spec, "there is no current worksheet" + cat.where)
-        return wid
-    rows = sorted(cat.worksheets(), key=lambda w: (w.time, w.wid))
+        return cat.current_worksheet()
+    rows = sorted(cat.worksheet_rows(), key=lambda w: (w.time, w.wid))
     if spec.startswith("0x"):
         prefix = spec[2:].lower()
         hex_ok = prefix and all(c in "0123456789abcdef" for c in prefix)
@@ -81,12 +79,20 @@ def resolve_worksheet(cat: Catalog, spec: str) -> str:
             raise SpecError(shown(spec), "ambiguous worksheet" + cat.where,
                             [f"{w.name}(0x{w.wid[:8]})" for w in hits])
     elif "%" in spec:
-        hits = [w for w in rows if like(spec, w.name)]
+        hits = [w for w in rows if like(spec, w.name)] if len(spec) <= MAX_PATTERN else []
     else:
         hits = [w for w in rows if w.name == spec]
-    if not hits:
-        raise SpecError(shown(spec), "no worksheet matches" + cat.where)
-    return hits[-1].wid
+    return hits[-1].wid if hits else None
+
+
+def resolve_worksheet(cat: Catalog, spec: str) -> str:
+    """`find_worksheet`, with an error when nothing matches."""
+    wid = find_worksheet(cat, spec)
+    if wid is None:
+        if spec in (".", ""):
+            raise SpecError(spec, "there is no current worksheet" + cat.where)
+        raise SpecError(shown(spec), f"no worksheet{cat.where} matches")
+    return wid
 
 
 # --- bundles -------------------------------------------------------------------
@@ -109,7 +115,7 @@ def _ordinal(cat: Catalog, spec: str, base: Ordinal, wid: str | None) -> list[st
                       if (like(pattern, n) if "%" in pattern else n == pattern))
     picked = [bid for bid, _ in itertools.islice(candidates, base.first - 1, base.last)]
     if not picked:
-        raise SpecError(shown(spec), "no bundle on the worksheet matches" + cat.where)
+        raise SpecError(shown(spec), f"no bundle on the worksheet{cat.where} matches")
     if len(picked) < base.last - base.first + 1:
         have = base.first - 1 + len(picked)
         raise SpecError(shown(spec), f"the range {print_base(base)} goes past the end of the worksheet"
@@ -136,7 +142,7 @@ def resolve(cat: Catalog, spec: BundleSpec, text: str, worksheet: str | None = N
     if isinstance(base, IdPrefix):
         hits = cat.with_prefix(base.hex)
         if not hits:
-            raise SpecError(shown(text), "no bundle matches" + cat.where)
+            raise SpecError(shown(text), f"no bundle{cat.where} matches")
         if len(hits) > 1:
             raise SpecError(shown(text), "ambiguous id prefix" + cat.where,
                             [f"0x{h.id[:12]}({h.name})" for h in hits[:10]])
@@ -146,7 +152,7 @@ def resolve(cat: Catalog, spec: BundleSpec, text: str, worksheet: str | None = N
     assert isinstance(base, Named)
     hits = cat.named(base.name)
     if not hits:
-        raise SpecError(shown(text), "no bundle matches" + cat.where)
+        raise SpecError(shown(text), f"no bundle{cat.where} matches")
     return [_newest(cat, hits, wid)]
 
 
@@ -175,7 +181,7 @@ class LocalCatalog:
     def current_worksheet(self) -> str | None:
         return self.repo.current_worksheet()
 
-    def worksheets(self) -> list[WorksheetRow]:
+    def worksheet_rows(self) -> list[WorksheetRow]:
         return [WorksheetRow(w["wid"], w["name"], w["time"]) for w in self.repo.index.worksheets()]
 
     def with_prefix(self, prefix: str) -> list[Candidate]:
