@@ -15,9 +15,9 @@ against a repository or a remote is `cl.bundles.catalog`'s business.
 
 Names follow `cl.bundles.names`: no whitespace, `/`, `:` or `^`, not `.`
 or `..`, not starting with `0x`; a `%` makes the name a pattern, in which
-`%` matches any run of characters and `_` any one character, ASCII letters
-matching either case -- SQLite's LIKE, which the index uses, and `like`
-below, which the remote view uses."""
+`%` matches any run of characters and `_` any one character, letters in
+their case -- SQLite's LIKE as the index runs it (`case_sensitive_like`),
+and `like` below, which the remote view uses."""
 
 import re
 
@@ -231,7 +231,7 @@ def _segment_at(segment: str, text: str, at: int) -> bool:
         return False
     for i, c in enumerate(segment):
         t = text[at + i]
-        if c != "_" and c != t and not (c.isascii() and t.isascii() and c.lower() == t.lower()):
+        if c != "_" and c != t:
             return False
     return True
 
@@ -244,9 +244,10 @@ def _find(segment: str, text: str, start: int) -> int:
 
 
 def like(pattern: str, text: str) -> bool:
-    """SQLite's `text LIKE pattern` (no ESCAPE): `%` any run, `_` any one
-    character, ASCII letters in either case.  Greedy over the `%`-separated
-    segments, so linear in the pattern's length (no backtracking)."""
+    """SQLite's `text LIKE pattern` with `case_sensitive_like` on, as the
+    index has it (no ESCAPE): `%` any run, `_` any one character.  Greedy
+    over the `%`-separated segments: no backtracking, so a long pattern
+    costs at most its length times the text's."""
     segments = pattern.split("%")
     if len(segments) == 1:
         return len(text) == len(pattern) and _segment_at(pattern, text, 0)
