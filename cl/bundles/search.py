@@ -24,6 +24,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from cl.bundles.spec_grammar import shown as _shown
 from cl.errors import InputError
 from cl.index.index import BundleRow
 from cl.repo import Repository
@@ -70,10 +71,6 @@ def _date(kw: str, value: str) -> int:
     raise InputError(f"bad date in '{_shown(kw)}' (use 2024-01-31 or 2024-01-31T12:00, before 2262)")
 
 
-def _shown(text: str) -> str:
-    return text if len(text) <= 80 else text[:80] + "…"
-
-
 def _number(kw: str, value: str) -> int:
     if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > MAX_INTEGER:
         raise InputError(f"'{_shown(kw)}' needs a whole number below 2^63")
@@ -108,6 +105,10 @@ def search(repo: Repository, keywords: list[str]) -> SearchResult:
     order: list[str] = []
     limit, offset, count, last, total = DEFAULT_LIMIT, 0, False, False, None
     for kw in keywords:
+        try:
+            kw.encode()
+        except UnicodeEncodeError:
+            raise InputError(f"search keyword is not valid UTF-8: '{_shown(kw)}'") from None
         if kw in (".floating", ".orphan", "orphan"):
             where.append(_FLOATING)
         elif kw == ".count":

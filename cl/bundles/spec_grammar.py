@@ -35,8 +35,12 @@ _ORDER = r"(?P<name>[^^]*)\^(?:(?P<n>\d+)(?:-(?P<m>\d+))?)?\Z"
 
 
 def shown(spec: str, limit: int = 80) -> str:
-    """A spec as an error message quotes it: long ones cut short."""
-    return spec if len(spec) <= limit else spec[:limit] + "…"
+    """A spec as an error message quotes it: on one line (control and
+    unencodable characters escaped), long ones cut short."""
+    text = spec if len(spec) <= limit else spec[:limit] + "…"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _error(spec: str, problem: str) -> SpecError:
@@ -207,11 +211,24 @@ def parse_base(text: str, spec: str | None = None) -> Base:
     return Named(text)
 
 
+def check_text(spec: str) -> None:
+    """Refuse text that is not UTF-8 (bytes a shell passed through as
+    surrogates) and text on several lines: no spec or name holds them."""
+    if not spec.isprintable():
+        try:
+            spec.encode()
+        except UnicodeEncodeError:
+            raise _error(spec, "not valid UTF-8") from None
+        if any(c in spec for c in "\n\r\x00"):
+            raise _error(spec, "malformed bundle spec")
+
+
 def parse_spec(spec: str) -> BundleSpec:
     """A bundle or target spec as a value; SpecError if malformed."""
     text = spec.strip()
     if not text:
         raise _error(spec, "empty bundle spec")
+    check_text(text)
     remote, rest = split_remote(text)
     if remote is not None and not remote:
         raise _error(spec, "no remote before '::'")

@@ -3,6 +3,8 @@
 unknown, ambiguous and malformed specs — resolved through the library on a
 real repository, plus the same specs typed at the real `cl`."""
 
+import os
+
 import pytest
 
 from cl.bundles.names import metadata
@@ -284,7 +286,8 @@ def _state(project):
 
 @pytest.mark.parametrize("spec", ["^1e20", "^99999999999999999999", "^1-99999999999999999999999",
                                   "x^9999999999999999999999", "^" + "9" * 5000, "0x" + "f" * 100_000,
-                                  "a" * 100_000, "ws//" + "^" * 3, "%" * 50_000, "_%" * 30_000])
+                                  "a" * 100_000, "ws//" + "^" * 3, "%" * 50_000, "_%" * 30_000,
+                                  os.fsdecode(b"caf\xe9"), os.fsdecode(b"w\xff//^"), "a\nb"])
 def test_odd_specs_get_one_line(project, cl, spec):
     cl(["upload", "-c", "hi", "-n", "a"], project)
     before = _state(project)
@@ -296,7 +299,9 @@ def test_odd_specs_get_one_line(project, cl, spec):
                                   [".offset=99999999999999999999999"], ["a" * 100_000],
                                   ["name=" + "%" * 60_000], ["tag=" + "x" * 100_000],
                                   ["id=" + "0" * 100_000], ["data_size=" + "9" * 400],
-                                  [".before=" + "9" * 100], ["x" * 100_000 + "=1"]])
+                                  [".before=" + "9" * 100], ["x" * 100_000 + "=1"],
+                                  [os.fsdecode(b"caf\xe9")], ["name=" + os.fsdecode(b"\xff%")],
+                                  ["dependency=" + os.fsdecode(b"\xff")]])
 def test_odd_searches_get_one_line_or_a_result(project, cl, args):
     cl(["upload", "-c", "hi", "-n", "a"], project)
     before = _state(project)
