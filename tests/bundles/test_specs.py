@@ -320,3 +320,30 @@ def test_range_past_the_end_names_the_range_and_removes_nothing(project, cl):
     assert "^1-500" in line and "3" in line, line
     assert _state(project) == before
     assert len(cl(["info", "-f", "id", "^1-3"], project).stdout.split()) == 3
+
+
+def test_every_form_works_on_a_remote(tmp_path, project, cl):
+    """`origin::^1-3`, `origin::ws//name%^`, names, patterns, prefixes and
+    targets, read from a directory remote at the real `cl`; a range past the
+    remote worksheet's end is the same one-line error as locally."""
+    src = tmp_path / "src"
+    src.mkdir()
+    cl(["init"], src)
+    ws = src.name
+    ids = [cl(["upload", "-c", f"{n}\n", "-n", n], src).stdout.strip()
+           for n in ("train-1", "train-2", "eval")]
+    cl(["remote", "add", "origin", str(src)], project)
+
+    def info(*specs):
+        return cl(["info", "-f", "id", *specs], project).stdout.split()
+
+    assert info("origin::^1-3") == ids[::-1]
+    assert info(f"origin::{ws}//train%^") == [ids[1]]
+    assert info(f"origin::{ws}//train%^2") == [ids[0]]
+    assert info("origin::train-1", "origin::tr%", "origin::" + ids[2][:6]) == [ids[0], ids[1], ids[2]]
+    assert cl(["cat", "origin::train%^2"], project).stdout == "train-1\n"
+    line = _one_line(cl(["info", "origin::^1-4"], project, check=False))
+    assert "^1-4 goes past the end" in line and "remote 'origin'" in line
+    for bad in ("origin::0x12", "origin::a b", "origin::^0", "origin::" + "%" * 2000):
+        _one_line(cl(["info", bad], project, check=False))
+    assert cl(["ls", "-u"], project).stdout.strip() == ""  # reading copied nothing
