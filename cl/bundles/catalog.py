@@ -107,7 +107,8 @@ def _distinct(pairs: Iterator[tuple[str, str]]) -> Iterator[tuple[str, str]]:
             yield bid, name
 
 
-def _ordinal(cat: Catalog, spec: str, base: Ordinal, wid: str | None) -> list[str]:
+def ordinal(cat: Catalog, spec: str, base: Ordinal, wid: str | None) -> list[str]:
+    """The ids `[name]^N[-M]` picks from `cat.latest_on_worksheet(wid)`."""
     candidates = _distinct(cat.latest_on_worksheet(wid)) if wid else iter(())
     if base.name:
         pattern = base.name
@@ -148,7 +149,7 @@ def resolve(cat: Catalog, spec: BundleSpec, text: str, worksheet: str | None = N
                             [f"0x{h.id[:12]}({h.name})" for h in hits[:10]])
         return [hits[0].id]
     if isinstance(base, Ordinal):
-        return _ordinal(cat, text, base, wid)
+        return ordinal(cat, text, base, wid)
     assert isinstance(base, Named)
     hits = cat.named(base.name)
     if not hits:
