@@ -346,4 +346,6 @@ def test_every_form_works_on_a_remote(tmp_path, project, cl):
     assert "^1-4 goes past the end" in line and "remote 'origin'" in line
     for bad in ("origin::0x12", "origin::a b", "origin::^0", "origin::" + "%" * 2000):
         _one_line(cl(["info", bad], project, check=False))
-    assert cl(["ls", "-u"], project).stdout.strip() == ""  # reading copied nothing
+    assert cl(["search", ".count"], project).stdout.strip() == "0"  # reading copied nothing
+    cl(["pull", "origin", "^1-2"], project)  # a range names what to pull too
+    assert sorted(cl(["search", "-u"], project).stdout.split()) == sorted(ids[1:])
