@@ -96,3 +96,12 @@ def test_very_long_input(repo, view, unit, times):
                lambda t: find_worksheet(LocalCatalog(repo), t), lambda t: search(repo, [t]),
                lambda t: search(repo, ["name=" + t]), lambda t: search(repo, [".limit=" + t])):
         _either(fn, text)
+
+
+@SETTINGS
+@given(st.lists(texts, max_size=4))
+def test_worksheet_command_orderings_give_ids_or_a_clerror(repo, argv):
+    """`!COMMAND` lines bind `^`, `name^N` and ranges through the same grammar."""
+    from cl.worksheets.edit import bind_orderings
+    above = [str(b) for b in repo.index.worksheet_bundles(repo.current_worksheet())]
+    _either(bind_orderings, repo, argv, above)
