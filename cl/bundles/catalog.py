@@ -18,8 +18,8 @@ rules are here:
 import itertools
 from typing import Iterator, NamedTuple, Protocol
 
-from cl.bundles.spec_grammar import (MAX_PATTERN, MIN_PREFIX, BundleSpec, IdPrefix, Named, Ordinal, like,
-                                     parse_spec, print_base, shown)
+from cl.bundles.spec_grammar import (MAX_PATTERN, MIN_PREFIX, BundleSpec, IdPrefix, Named, Ordinal,
+                                     check_text, like, parse_spec, print_base, shown)
 from cl.errors import SpecError
 
 
@@ -45,8 +45,9 @@ class Catalog(Protocol):
     def current_worksheet(self) -> str | None:
         """The current worksheet's id (the remote's own for a remote)."""
 
-    def worksheet_rows(self) -> list[WorksheetRow]:
-        """Every live worksheet."""
+    def worksheet_rows(self, name: str | None = None) -> list[WorksheetRow]:
+        """Every live worksheet; or those of that name, or matching that
+        LIKE pattern when it has `%`."""
 
     def with_prefix(self, prefix: str) -> list[Candidate]:
         """Bundles whose id starts with `prefix` (lowercase hex); a few are enough."""
@@ -70,19 +71,24 @@ def find_worksheet(cat: Catalog, spec: str) -> str | None:
     pattern; None when nothing matches (an ambiguous prefix is an error)."""
     if spec in (".", ""):
         return cat.current_worksheet()
-    rows = sorted(cat.worksheet_rows(), key=lambda w: (w.time, w.wid))
+    check_text(spec)
     if spec.startswith("0x"):
         prefix = spec[2:].lower()
         hex_ok = prefix and all(c in "0123456789abcdef" for c in prefix)
-        hits = [w for w in rows if w.wid.startswith(prefix)] if hex_ok and len(prefix) >= MIN_PREFIX else []
+        hits = [w for w in cat.worksheet_rows() if w.wid.startswith(prefix)] \
+            if hex_ok and len(prefix) >= MIN_PREFIX else []
         if len(hits) > 1:
             raise SpecError(shown(spec), "ambiguous worksheet" + cat.where,
-                            [f"{w.name}(0x{w.wid[:8]})" for w in hits])
-    elif "%" in spec:
-        hits = [w for w in rows if like(spec, w.name)] if len(spec) <= MAX_PATTERN else []
+                            [f"{w.name}(0x{w.wid[:8]})" for w in sorted(hits, key=_changed)])
+    elif "%" in spec and len(spec) > MAX_PATTERN:
+        raise SpecError(shown(spec), f"pattern longer than {MAX_PATTERN} characters")
     else:
-        hits = [w for w in rows if w.name == spec]
-    return hits[-1].wid if hits else None
+        hits = cat.worksheet_rows(spec)
+    return max(hits, key=_changed).wid if hits else None
+
+
+def _changed(w: WorksheetRow) -> tuple[int, str]:
+    return w.time, w.wid
 
 
 def resolve_worksheet(cat: Catalog, spec: str) -> str:
@@ -182,8 +188,9 @@ class LocalCatalog:
     def current_worksheet(self) -> str | None:
         return self.repo.current_worksheet()
 
-    def worksheet_rows(self) -> list[WorksheetRow]:
-        return [WorksheetRow(w["wid"], w["name"], w["time"]) for w in self.repo.index.worksheets()]
+    def worksheet_rows(self, name: str | None = None) -> list[WorksheetRow]:
+        return [WorksheetRow(w["wid"], w["name"], w["time"])
+                for w in self.repo.index.worksheets(name, pattern=name is not None and "%" in name)]
 
     def with_prefix(self, prefix: str) -> list[Candidate]:
         return [Candidate(r.id, r.name, r.created) for r in self.repo.index.by_prefix(prefix)]

@@ -220,7 +220,7 @@ def check_text(spec: str) -> None:
         except UnicodeEncodeError:
             raise _error(spec, "not valid UTF-8") from None
         if any(c in spec for c in "\n\r\x00"):
-            raise _error(spec, "malformed bundle spec")
+            raise _error(spec, "malformed spec")
 
 
 def parse_spec(spec: str) -> BundleSpec:

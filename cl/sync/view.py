@@ -107,8 +107,13 @@ class RemoteView:
         wid = self.head_worksheet()
         return wid if wid and any(w == wid for w, _, _ in self.worksheets()) else None
 
-    def worksheet_rows(self) -> list[WorksheetRow]:
-        return [WorksheetRow(w, ws.name, ws.time) for w, _, ws in self.worksheets()]
+    def worksheet_rows(self, name: str | None = None) -> list[WorksheetRow]:
+        rows = [WorksheetRow(w, ws.name, ws.time) for w, _, ws in self.worksheets()]
+        if name is None:
+            return rows
+        if "%" in name:
+            return [r for r in rows if like(name, r.name)]
+        return [r for r in rows if r.name == name]
 
     def with_prefix(self, prefix: str) -> list[Candidate]:
         return self._candidates(self._live([b for b in self.bundle_heads() if b.startswith(prefix)]))
