@@ -31,7 +31,7 @@ MAX_POSITION = 10**9   # `^N` past this names nothing any worksheet holds
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 _BAD_NAME = r"[\s/:^]"
-_ORDER = r"(?P<name>[^^]*)\^(?:(?P<n>\d+)(?:-(?P<m>\d+))?)?\Z"
+_ORDER = r"(?P<name>[^^]*)\^(?:(?P<n>[0-9]+)(?:-(?P<m>[0-9]+))?)?\Z"
 
 
 def shown(spec: str, limit: int = 80) -> str:
