@@ -16,6 +16,7 @@ from cl.bundles import read as read_ops
 from cl.bundles.specs import Target
 from cl.errors import CLError
 from cl.objects.ids import ObjectId
+from cl.worksheets.genpaths import Reader
 from tests.conftest import run_cl
 from tests.runs.helpers import bid_of, configure, repo_of, stop_workers, wait_for
 
@@ -107,6 +108,31 @@ def test_a_live_run_cannot_make_cat_follow_a_swapped_link(swapping_run):
         done = run_cl(["cat", f"0x{bid}/d"], project, check=False)
         assert SECRET_NAME not in done.stdout
         assert "Traceback" not in done.stderr
+
+
+def test_a_live_run_cannot_make_a_worksheet_follow_a_swapped_link(swapping_run):
+    """Worksheet tables read files of live runs too (genpaths `/f`)."""
+    project, bid = swapping_run
+    repo = repo_of(project)
+    leaked, listed = [], []
+    end = time.monotonic() + BOUND
+    try:
+        for i in range(TRIES):
+            if time.monotonic() > end:
+                break
+            reader = Reader(repo)
+            for path in ("f", f"d/{SECRET_NAME}"):
+                ref = reader.file(bid, path)
+                data = reader.read(ref) if ref is not None else None
+                if data is not None and SECRET.encode() in data:
+                    leaked.append((i, path))
+            ref = reader.file(bid, "d")
+            if ref is not None and ref.is_dir and any(n == SECRET_NAME for n, _, _ in reader.listing(ref)):
+                listed.append(i)
+    finally:
+        repo.close()
+    assert not leaked, f"the secret was read {len(leaked)} times: {leaked[:5]}"
+    assert not listed, f"the secret directory was listed {len(listed)} times"
 
 
 def test_live_reads_of_plain_files_and_listings_still_work(tmp_path):
