@@ -13,6 +13,7 @@ mount namespace or container), so ingesting the run directory reads no
 dependency bytes; the placeholders are then dropped from the result."""
 
 import os
+import stat
 import threading
 from dataclasses import dataclass
 
@@ -121,9 +122,28 @@ def _check_overlaps(mounts: list[Mount]) -> None:
 # --- the run directory ---------------------------------------------------------
 
 
+def private_runs_dir(path: str) -> None:
+    """`.codalab/runs/` owned by us and reachable by no one else (0700).
+
+    A run owns its directory and everything in it; one running as root
+    (Docker on a root worker) can leave a setuid-root file there, and a
+    run can chmod its own directory.  Only the parent, which no run can
+    reach, keeps other users out of every run directory."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    st = os.lstat(path)
+    if st.st_uid != os.geteuid():
+        if os.geteuid() != 0:
+            raise RunError(f"'{path}' belongs to uid {st.st_uid}, not to this worker's uid "
+                           f"{os.geteuid()}: run directories would be open to another user")
+        os.lchown(path, 0, 0)
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, 0o700)
+
+
 def prepare_run_dir(path: str, mounts: tuple[Mount, ...], owner: tuple[int, int] | None = None) -> None:
     """A fresh run directory with empty stdout/stderr and a placeholder
-    at every mount point."""
+    at every mount point, in a private parent."""
+    private_runs_dir(os.path.dirname(path))
     remove_tree(path)
     os.makedirs(path)
     for name in STREAMS:
