@@ -125,8 +125,8 @@ def make_executor(choice: str) -> Executor:
     local with a note saying why (the caller shows it as a warning)."""
     from cl.runs import docker_executor
     from cl.runs.local_executor import LocalExecutor
-    if choice == "local":
-        return LocalExecutor()
+    if choice in ("local", "local-unsafe"):
+        return LocalExecutor(unsafe=choice == "local-unsafe")
     if choice == "docker":
         return docker_executor.DockerExecutor()
     if choice != "auto":

@@ -7,7 +7,6 @@ bounded number of times, in-process (the code `cl cat` runs) and through
 the real `cl cat`."""
 
 import os
-import sys
 import time
 
 import pytest
@@ -18,7 +17,7 @@ from cl.errors import CLError
 from cl.objects.ids import ObjectId
 from cl.worksheets.genpaths import Reader
 from tests.conftest import run_cl
-from tests.runs.helpers import bid_of, configure, repo_of, stop_workers, wait_for
+from tests.runs.helpers import bid_of, configure, local_python, repo_of, stop_workers, wait_for
 
 SECRET = "TOP-SECRET-4f1c9e"
 SECRET_NAME = "only-root-may-see-this"
@@ -60,7 +59,7 @@ def swapping_run(tmp_path):
     configure(project, executor="local", worker_idle="30s")
     (project / "swap.py").write_text(SWAPPER)
     run_cl(["upload", "swap.py"], project)
-    command = f"{sys.executable} swap.py {secret_dir / SECRET_NAME} {secret_dir}"
+    command = f"{local_python()} swap.py {secret_dir / SECRET_NAME} {secret_dir}"
     bid = bid_of(run_cl(["run", ":swap.py", command], project))
     live = project / ".codalab" / "runs" / bid
     try:
