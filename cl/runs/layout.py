@@ -56,12 +56,18 @@ def checkout(repo: Repository, contents: Contents) -> str:
     tmp = repo.path("tmp", f"checkout-{name[:16]}-{os.getpid()}-{threading.get_ident()}")
     remove_tree(tmp)
     materialize(repo.store, contents, tmp, "link")
+    directory = contents.mode == MODE_DIR
+    if directory:  # moving a directory to another parent rewrites its `..`: it must be writable
+        os.chmod(tmp, 0o755)
     try:
         os.rename(tmp, dest)
     except OSError:
         if not os.path.lexists(dest):
             raise
         remove_tree(tmp)
+        return dest
+    if directory:
+        os.chmod(dest, 0o555)
     return dest
 
 

@@ -73,7 +73,7 @@ mkdir -p "$run"
 mount --no-canonicalize --rbind /proc/self/fd/3 "$run"
 exec 3<&-
 for hide in "$@"; do
-  mount -o remount,ro "$hide"
+  mount -o remount,bind,ro,nosuid,nodev,noexec "$hide"
 done
 cd "$run"
 if [ "$uid" = - ]; then
