@@ -91,7 +91,7 @@ def open_live(root: str, parts: list[str], display: str) -> LiveNode | None:
     try:
         for i, part in enumerate(parts):
             rel = "/".join(parts[:i + 1])
-            if part in ("", ".", "..") or "/" in part:  # split_path gives none; never walk up
+            if part in ("", ".", "..") or "/" in part or "\x00" in part:  # never walk up
                 raise NotInBundle(f"not a path inside the bundle: '{rel}'")
             last = i == len(parts) - 1
             try:
