@@ -7,11 +7,12 @@ token is readable by its owner only."""
 
 import os
 import stat
+import subprocess
 import uuid
 
 import pytest
 
-from tests.conftest import run_cl, tree
+from tests.conftest import CL, cl_env, run_cl, tree
 from tests.runs.helpers import bid_of, configure, local_python, stop_workers, wait_for
 
 SECRET = "secret-7d2a91"
@@ -123,3 +124,29 @@ def test_config_with_a_token_is_readable_by_its_owner_only(project):
     run_cl(["config", "run.parallel", "2"], project)  # rewritten: still private
     mode = stat.S_IMODE((project / ".codalab" / "config.toml").stat().st_mode)
     assert mode & 0o077 == 0, oct(mode)
+
+
+def test_without_namespaces_local_runs_are_refused_unless_unsafe(tmp_path):
+    """No `unshare` on the worker's PATH: the local executor will not run
+    anything unconfined unless it was chosen as local-unsafe."""
+    project = tmp_path / "p"
+    project.mkdir()
+    run_cl(["init"], project)
+    configure(project, executor="local", auto_worker=False)
+    bare_path = {"PATH": str(tmp_path / "no-tools")}
+    try:
+        bid = bid_of(run_cl(["run", "echo hi"], project))
+        done = subprocess.run([CL, "worker", "--exit-when-idle"], cwd=project, env=cl_env(bare_path),
+                              capture_output=True, text=True, timeout=120)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and len(lines) == 1, done.stderr
+        assert lines[0].startswith("cl: local runs cannot be confined here (unshare is not installed")
+        assert "local-unsafe" in lines[0]
+        done = subprocess.run([CL, "worker", "--exit-when-idle", "--executor", "local-unsafe"],
+                              cwd=project, env=cl_env(bare_path), capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "NOT confined" in done.stderr + done.stdout
+        assert run_cl(["cat", f"0x{bid}/stdout"], project).stdout == "hi\n"
+    finally:
+        stop_workers(project)
