@@ -10,7 +10,11 @@
 
 Placeholders stay empty on the host (the mounts live only in the run's own
 mount namespace or container), so ingesting the run directory reads no
-dependency bytes; the placeholders are then dropped from the result."""
+dependency bytes; the placeholders are then dropped from the result.
+
+`.codalab/runs/` itself is 0700 and the worker's: a run may leave anything
+in its own directory (a root run a setuid-root file) and may chmod it, but
+cannot reach the parent, so no other local user can reach what it left."""
 
 import os
 import stat
