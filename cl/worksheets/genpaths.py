@@ -141,7 +141,8 @@ class Reader:
                     if node.is_dir or node.size > limit:
                         return None
                     with node.open() as f:
-                        return f.read(limit + 1)
+                        data = f.read(limit + 1)  # it may have grown since
+                    return None if len(data) > limit else data
             except CLError:
                 return None
         if ref.contents.mode == MODE_LINK or ref.contents.size > limit:
