@@ -178,11 +178,12 @@ class LocalProcess(Process):
 
 class LocalExecutor(Executor):
     name = "local"
+    unsafe = False  # run unconfined where namespaces cannot be made (UnsafeLocalExecutor)
 
-    def __init__(self, unsafe: bool = False):
+    def __init__(self):
         problem = namespace_problem()
         self.confined = problem is None
-        if not self.confined and not unsafe:
+        if not self.confined and not self.unsafe:
             raise RunError(f"local runs cannot be confined here ({problem}); use Docker, or "
                            "choose the executor local-unsafe to run them as plain processes "
                            "that can read and change everything the worker's user can")
@@ -234,6 +235,13 @@ class LocalExecutor(Executor):
 
     def recover(self, bid: str, claim: dict, repo_root: str) -> LocalProcess | None:
         return recover_process(claim)
+
+
+class UnsafeLocalExecutor(LocalExecutor):
+    """`local-unsafe`: confined like `local` where namespaces work, a plain
+    process of the worker's user where they do not (an explicit opt-in)."""
+
+    unsafe = True
 
 
 def recover_process(claim: dict) -> LocalProcess | None:
