@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from cl.runs.local_executor import hidden_dirs
 from tests.conftest import CL, cl_env, run_cl, tree
 from tests.runs.helpers import bid_of, configure, local_python, stop_workers, wait_for
 
@@ -150,3 +151,22 @@ def test_without_namespaces_local_runs_are_refused_unless_unsafe(tmp_path):
         assert run_cl(["cat", f"0x{bid}/stdout"], project).stdout == "hi\n"
     finally:
         stop_workers(project)
+
+
+def test_what_is_hidden_from_a_local_run(tmp_path):
+    project = tmp_path / "top" / "project"
+    (project / ".codalab").mkdir(parents=True)
+    os.chmod(tmp_path / "top", 0o755)
+    assert hidden_dirs(str(project / ".codalab")) == [str(project)]
+    bare = tmp_path / "top" / "bare-repo"
+    bare.mkdir()
+    assert hidden_dirs(str(bare)) == [str(bare)]
+    assert hidden_dirs("/.codalab") == ["/.codalab"]  # never `/` itself
+    # a run as nobody: the topmost ancestor nobody cannot pass is hidden instead
+    os.chmod(tmp_path / "top", 0o700)
+    try:
+        closed = [str(p) for p in [tmp_path / "top", *(tmp_path / "top").parents]
+                  if p != p.parent and not p.stat().st_mode & 0o001]
+        assert hidden_dirs(str(project / ".codalab"), other_user=True) == [closed[-1]]
+    finally:
+        os.chmod(tmp_path / "top", 0o755)
