@@ -87,7 +87,9 @@ class Config:
         node.pop(last, None)
 
     def save(self) -> None:
+        """Written readable by its owner only: it can hold remote tokens."""
         tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            os.fchmod(f.fileno(), 0o600)  # a leftover tmp file keeps its old mode otherwise
             f.write(dumps(self.data))
         os.replace(tmp, self.path)

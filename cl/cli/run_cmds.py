@@ -159,7 +159,7 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
               help="Runs at a time (default: config run.parallel, 1).")
 @click.option("--exit-when-idle", is_flag=True, help="Exit when no run is left to start.")
 @click.option("--idle-timeout", help="Exit after being idle this long (e.g. 10m).")
-@click.option("--executor", type=click.Choice(["auto", "docker", "local"]), default=None,
+@click.option("--executor", type=click.Choice(["auto", "docker", "local", "local-unsafe"]), default=None,
               help="How to run (default: config run.executor, auto: Docker if an engine answers).")
 @click.option("--tag", "tags", multiple=True, help="Also take runs requesting this queue (--request-queue).")
 @click.option("--cpuset", help="CPUs runs may use, e.g. 0-3 or ALL; each run gets its requested number.")
