@@ -4,7 +4,7 @@ import functools
 
 import click
 
-from cl.repo import Repository
+from cl.app.repository import open_repository
 
 
 def pass_repo(f):
@@ -17,7 +17,7 @@ def pass_repo(f):
         root = ctx.find_root()
         repo = root.meta.get("cl.repo")
         if repo is None:
-            repo = Repository.find()
+            repo = open_repository()
             root.meta["cl.repo"] = repo
             root.call_on_close(repo.close)
         return f(repo, *args, **kwargs)

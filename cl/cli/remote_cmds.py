@@ -1,11 +1,12 @@
 """Sharing commands: remote, alias, clone, push, pull, cp, wadd,
 serve-stdio and server.  Each parses its arguments, makes one call into
-cl/sync or cl/server, and prints the result."""
+cl/app/sharing.py (or starts cl/server), and prints the result."""
 
 import sys
 
 import click
 
+from cl.app import sharing
 from cl.cli.context import pass_repo
 
 
@@ -35,17 +36,15 @@ def remote():
 def remote_add(repo, name, url):
     """Add a remote NAME at URL (ssh://host/path, user@host:path,
     http://host:port, or a directory)."""
-    from cl.sync.remotes import add_remote
-    add_remote(repo, name, url)
+    sharing.add_remote(repo, name, url)
 
 
 @remote.command("ls")
 @pass_repo
 def remote_ls(repo):
     """List remotes."""
-    from cl.sync.remotes import remotes
-    for name, entry in remotes(repo).items():
-        click.echo(f"{name}\t{entry.get('url', '')}")
+    for name, url in sharing.remotes(repo).items():
+        click.echo(f"{name}\t{url}")
 
 
 @remote.command("rm")
@@ -53,8 +52,7 @@ def remote_ls(repo):
 @pass_repo
 def remote_rm(repo, name):
     """Remove a remote."""
-    from cl.sync.remotes import remove_remote
-    remove_remote(repo, name)
+    sharing.remove_remote(repo, name)
 
 
 @click.command()
@@ -64,18 +62,13 @@ def remote_rm(repo, name):
 def alias(repo, name, url):
     """Name a remote (as CodaLab's `cl alias`): with no URL, show it; with
     no arguments, list all."""
-    from cl.errors import CLError
-    from cl.sync.remotes import add_remote, remotes
-    known = remotes(repo)
     if name is None:
-        for n, entry in known.items():
-            click.echo(f"{n}\t{entry.get('url', '')}")
+        for n, known in sharing.remotes(repo).items():
+            click.echo(f"{n}\t{known}")
     elif url is None:
-        if name not in known:
-            raise CLError(f"no such remote: '{name}'")
-        click.echo(known[name].get("url", ""))
+        click.echo(sharing.remote_url(repo, name))
     else:
-        add_remote(repo, name, url)
+        sharing.add_remote(repo, name, url)
 
 
 # --- moving things ------------------------------------------------------------
@@ -88,19 +81,9 @@ def alias(repo, name, url):
               help="Set config in the new repository first (e.g. -c ssh.command='ssh -i KEY').")
 def clone(url, directory, settings):
     """Copy the repository at URL into DIRECTORY, with `origin` set to URL."""
-    from cl.errors import UsageError
-    from cl.sync.ops import clone as do_clone
-    pairs = {}
-    for setting in settings:
-        key, sep, value = setting.partition("=")
-        if not sep:
-            raise UsageError(f"-c takes KEY=VALUE: '{setting}'")
-        pairs[key] = value
-    repo, report = do_clone(url, directory, pairs)
+    repo, done = sharing.clone(url, directory, sharing.parse_settings(settings))
     repo.close()
-    click.echo(f"cloned {url} into {directory or repo.project_dir}: "
-               f"{len([l for l in report.lines if l.kind == 'worksheet'])} worksheets, "
-               f"{len([l for l in report.lines if l.kind == 'bundle'])} bundles")
+    click.echo(f"cloned {url} into {done.directory}: {done.worksheets} worksheets, {done.bundles} bundles")
 
 
 @click.command()
@@ -113,9 +96,7 @@ def push(repo, args, everything, force):
     bundles, ancestors, results, contents).  Default: the current worksheet
     to origin.  Prints one line per ref (ok, up to date, merged, forced,
     rejected: …); exits 3 when a ref was rejected."""
-    from cl.sync.ops import push as do_push, split_remote_arg
-    name, what = split_remote_arg(repo, args)
-    _print_report(do_push(repo, name, what, everything, force), "push")
+    _print_report(sharing.push(repo, args, everything, force), "push")
 
 
 @click.command()
@@ -126,9 +107,7 @@ def pull(repo, args, everything):
     """Fetch worksheets or bundles with their closure and bring the local
     refs up to date, merging diverged ones.  Default: the current worksheet
     from origin."""
-    from cl.sync.ops import pull as do_pull, split_remote_arg
-    name, what = split_remote_arg(repo, args)
-    _print_report(do_pull(repo, name, what, everything), "pull")
+    _print_report(sharing.pull(repo, args, everything), "pull")
 
 
 @click.command()
@@ -138,9 +117,7 @@ def pull(repo, args, everything):
 def cp(repo, spec, worksheet):
     """Add a bundle to a worksheet: cl cp [REMOTE::]SPEC [REMOTE::]WS.
     Between repositories the bundle travels with its dependencies."""
-    from cl.sync.copy import copy_bundle
-    line = copy_bundle(repo, spec, worksheet)
-    click.echo(line)
+    click.echo(sharing.cp(repo, spec, worksheet))
 
 
 @click.command()
@@ -150,8 +127,7 @@ def cp(repo, spec, worksheet):
 def wadd(repo, source, dest):
     """Append the items of one worksheet to another: cl wadd
     [REMOTE::]WS [REMOTE::]WS.  Bundles travel with their dependencies."""
-    from cl.sync.copy import copy_items
-    click.echo(copy_items(repo, source, dest))
+    click.echo(sharing.wadd(repo, source, dest))
 
 
 # --- serving ------------------------------------------------------------------
@@ -162,8 +138,7 @@ def wadd(repo, source, dest):
 def serve_stdio(path):
     """Serve the repository at PATH over standard input/output (what SSH
     remotes run on the far side)."""
-    from cl.sync.serve import serve_stdio as serve
-    serve(path)
+    sharing.serve_stdio(path)
 
 
 @click.command()

@@ -1,13 +1,10 @@
 """Repository commands: init, status, fsck, gc, reindex, config."""
 
-import os
-
 import click
 
+from cl.app import repository as app_repo
 from cl.cli import output
 from cl.cli.context import pass_repo
-from cl.errors import InputError, UsageError
-from cl.repo import Repository
 
 
 @click.command()
@@ -16,16 +13,10 @@ from cl.repo import Repository
 @click.option("-w", "--worksheet", help="Name of the first worksheet (default: the directory's name).")
 def init(directory, bare, worksheet):
     """Create a cl repository (.codalab) in DIRECTORY."""
-    try:
-        os.makedirs(directory, exist_ok=True)
-        repo = Repository.init(directory, bare=bare, worksheet=worksheet)
-    except OSError as exc:
-        raise InputError(f"cannot create a repository in '{directory}': {exc.strerror or exc}") from None
-    wid = repo.current_worksheet()
-    ws = repo.index.worksheet(wid)
-    click.echo(f"Initialized empty cl repository in {repo.root}")
-    click.echo(f"Current worksheet: {ws['name']}")
+    repo, made = app_repo.init(directory, bare=bare, worksheet=worksheet)
     repo.close()
+    click.echo(f"Initialized empty cl repository in {made.repository}")
+    click.echo(f"Current worksheet: {made.worksheet}")
 
 
 @click.command()
@@ -33,16 +24,7 @@ def init(directory, bare, worksheet):
 @pass_repo
 def status(repo, as_json):
     """Where the repository is, the current worksheet, and what it holds."""
-    objects = total = 0
-    for fan in os.scandir(repo.path("objects")):
-        if fan.is_dir():
-            for entry in os.scandir(fan.path):
-                objects += 1
-                total += entry.stat().st_size
-    wid = repo.current_worksheet()
-    ws = repo.index.worksheet(wid) if wid else None
-    rec = {"repository": repo.root, "worksheet": ws["name"] if ws else None,
-           "bundles": repo.index.counts_by_state(), "objects": objects, "bytes": total}
+    rec = app_repo.status(repo).to_json()
     if as_json:
         output.as_json(rec)
         return
@@ -51,14 +33,14 @@ def status(repo, as_json):
     counts = rec["bundles"]
     click.echo(f"bundles: {sum(counts.values())}"
                + ("" if not counts else " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"))
-    click.echo(f"objects: {objects} ({output.size(total)})")
+    click.echo(f"objects: {rec['objects']} ({output.size(rec['bytes'])})")
 
 
 @click.command()
 @pass_repo
 def fsck(repo):
     """Re-hash every object and check that everything named is present."""
-    from cl.bundles import maintenance  # fsck, gc and reindex only: not for `cl status`
+    from cl.app import maintenance  # fsck, gc and reindex only: not for `cl status`
     report = maintenance.fsck(repo)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
@@ -78,29 +60,18 @@ def fsck(repo):
 def gc(repo, dry_run, prune):
     """Delete objects that no bundle or worksheet reaches, stale temporary
     files and unused checkouts."""
-    from cl.bundles import maintenance
-    from cl.bundles.units import parse_duration
-    grace = 0 if prune == "now" else parse_duration(prune)
-    busy = _busy_checkouts(repo)
-    report = maintenance.gc(repo, dry_run=dry_run, grace_seconds=grace, busy_checkouts=busy)
+    from cl.app import maintenance
+    report = maintenance.gc(repo, dry_run=dry_run, prune=prune)
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{verb} {report.objects} objects ({output.size(report.bytes)}), "
                f"{report.tmp} temporary files, {report.checkouts} checkouts")
-
-
-def _busy_checkouts(repo) -> set[str]:
-    try:
-        from cl.runs.checkouts import busy_checkouts
-    except ImportError:
-        return set()
-    return busy_checkouts(repo)
 
 
 @click.command()
 @pass_repo
 def reindex(repo):
     """Rebuild repo.db's index and heads from the objects alone."""
-    from cl.bundles import maintenance
+    from cl.app import maintenance
     counts = maintenance.reindex(repo)
     click.echo(f"reindexed {counts['bundles']} bundles, {counts['worksheets']} worksheets")
 
@@ -112,20 +83,12 @@ def reindex(repo):
 def config(repo, key, value):
     """Show or set configuration: `cl config run.image IMAGE`."""
     if key is None:
-        from cl.config import dumps
-        click.echo(dumps(repo.config.data), nl=False)
+        click.echo(app_repo.config_text(repo), nl=False)
         return
-    if "." not in key:
-        raise UsageError(f"config keys look like 'table.key': '{key}'")
-    table, name = key.rsplit(".", 1)
     if value is None:
-        current = repo.config.get(table, name)
+        current = app_repo.config_get(repo, key)
         if current is None:
             raise SystemExit(1)
         click.echo(current)
         return
-    parsed = {"true": True, "false": False}.get(value.lower(), value)
-    if isinstance(parsed, str) and parsed.isdigit():
-        parsed = int(parsed)
-    repo.config.set(table, name, parsed)
-    repo.config.save()
+    app_repo.config_set(repo, key, value)

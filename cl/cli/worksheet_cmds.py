@@ -1,5 +1,6 @@
 """Worksheet commands: new, work, wls, wrm, add, detach, wedit, print, wlog.
-Each parses its arguments, makes one call into cl.worksheets, and formats."""
+Each parses its arguments, makes one call into cl/app/worksheets.py, and
+formats."""
 
 import os
 import sys
@@ -7,10 +8,10 @@ import tempfile
 
 import click
 
+from cl.app import worksheets as app_ws
 from cl.cli import output
 from cl.cli.context import pass_repo
 from cl.errors import CLError, InputError, UsageError
-from cl.objects.types import Item
 
 EDIT_HEADER = (
     "// Editing worksheet {name}.  This header is removed when you save.",
@@ -22,13 +23,8 @@ EDIT_HEADER = (
 
 
 def _fmt_time(ns):
-    from cl.bundles.info import fmt_time
+    from cl.app.listing import fmt_time
     return fmt_time(ns) or ""
-
-
-def _wid(repo, spec):
-    from cl.worksheets.ops import resolve
-    return resolve(repo, spec)
 
 
 # --- new, work, wls, wrm ----------------------------------------------------------
@@ -42,8 +38,7 @@ def _wid(repo, spec):
 def new(repo, name, title, no_link):
     """Make a new worksheet NAME; prints its id.  The current worksheet gets
     a link to it and it a link back (switch to it with `cl work NAME`)."""
-    from cl.worksheets import ops
-    wid = ops.create(repo, name, title, link=not no_link)
+    wid = app_ws.new(repo, name, title, link=not no_link)
     click.echo("0x" + wid)
 
 
@@ -52,16 +47,11 @@ def new(repo, name, title, no_link):
 @pass_repo
 def work(repo, worksheet):
     """Switch to WORKSHEET, or show the current one."""
-    from cl.worksheets import ops
     if worksheet is None:
-        wid = repo.current_worksheet()
-        if wid is None:
-            raise CLError("there is no current worksheet", hint="switch to one with 'cl work NAME'")
-        click.echo(f"Current worksheet: {ops.describe(repo, wid)}")
+        click.echo(f"Current worksheet: {app_ws.describe(repo, app_ws.current(repo))}")
         return
-    wid = _wid(repo, worksheet)
-    ops.switch(repo, wid)
-    click.echo(f"Switched to worksheet: {ops.describe(repo, wid)}")
+    wid = app_ws.switch(repo, worksheet)
+    click.echo(f"Switched to worksheet: {app_ws.describe(repo, wid)}")
 
 
 @click.command()
@@ -72,29 +62,21 @@ def work(repo, worksheet):
 def wls(repo, keywords, uuid_only, as_json):
     """List worksheets; KEYWORDS filter them: words, name=, title=, tag=,
     bundle=SPEC, .last, .limit=N, .offset=N, .count."""
-    from cl.index import worksheets as wsindex
-    from cl.worksheets.wsearch import search_worksheets
-    result = search_worksheets(repo, list(keywords))
+    result = app_ws.search(repo, keywords)
     if result.count is not None:
         click.echo(result.count)
         return
-    rows = list(result.rows)
+    rows = result.rows
     if uuid_only:
-        click.echo("".join("0x" + r["wid"] + "\n" for r in rows), nl=False)
+        click.echo("".join("0x" + r.id + "\n" for r in rows), nl=False)
         return
-    counts = wsindex.item_counts(repo.db, [r["wid"] for r in rows])
-    current = repo.current_worksheet()
     if as_json:
-        output.as_json([{"id": "0x" + r["wid"], "name": r["name"], "title": r["title"], "tags": r["tags"],
-                         "bundles": counts[r["wid"]][0], "items": counts[r["wid"]][1],
-                         "updated": _fmt_time(r["time"]), "author": r["author"],
-                         "current": r["wid"] == current} for r in rows])
+        output.as_json([r.to_json() for r in rows])
         return
     if rows:
         output.table(["", "name", "title", "bundles", "items", "updated", "author", "id"],
-                     [["*" if r["wid"] == current else "", r["name"], r["title"], counts[r["wid"]][0],
-                       counts[r["wid"]][1], _fmt_time(r["time"]), r["author"], "0x" + r["wid"][:8]]
-                      for r in rows])
+                     [["*" if r.current else "", r.name, r.title, r.bundles, r.items, _fmt_time(r.time),
+                       r.author, "0x" + r.id[:8]] for r in rows])
 
 
 @click.command()
@@ -104,10 +86,7 @@ def wls(repo, keywords, uuid_only, as_json):
 def wrm(repo, worksheets, force):
     """Remove worksheets.  The bundles on them are not removed (nor are the
     worksheets they link to); every version stays in the history."""
-    from cl.worksheets import ops
-    wids = [_wid(repo, spec) for spec in worksheets]
-    for wid in wids:
-        ops.remove(repo, wid, force)
+    for wid in app_ws.remove(repo, worksheets, force):
         click.echo("0x" + wid)
 
 
@@ -128,8 +107,6 @@ def add(repo, items, text, subworksheet, dest):
       cl add SPEC...            cl add bundle SPEC...
       cl add -w SUBWS           cl add worksheet SUBWS...
     """
-    from cl.bundles.specs import expand
-    from cl.worksheets import edit, ops
     items = list(items)
     texts = [text] if text is not None else []
     bundle_specs, ws_specs = [], list(subworksheet)
@@ -145,15 +122,7 @@ def add(repo, items, text, subworksheet, dest):
             ws_specs += rest
     else:
         bundle_specs = items
-    if not (texts or bundle_specs or ws_specs):
-        raise UsageError("nothing to add: give -m TEXT, bundle specs or -w SUBWS")
-    wid = _wid(repo, dest or ".")
-    new: list[Item] = []
-    for t in texts:
-        new.extend(edit.parse_added_text(repo, t, wid) or (Item("markup", ""),))
-    new.extend(Item("bundle", str(bid)) for bid in expand(repo, bundle_specs))
-    new.extend(Item("worksheet", _wid(repo, spec)) for spec in ws_specs)
-    ops.add_items(repo, wid, new, f"add {len(new)} item(s)")
+    app_ws.add(repo, dest, texts=texts, bundles=bundle_specs, worksheets=ws_specs)
 
 
 @click.command()
@@ -162,12 +131,7 @@ def add(repo, items, text, subworksheet, dest):
 @pass_repo
 def detach(repo, specs, worksheet):
     """Take bundles off a worksheet without removing them."""
-    from cl.bundles.specs import expand
-    from cl.worksheets import ops
-    wid = _wid(repo, worksheet or ".")
-    ids = expand(repo, specs, wid)
-    ops.detach(repo, wid, [str(i) for i in ids])
-    for bid in ids:
+    for bid in app_ws.detach(repo, specs, worksheet):
         click.echo(bid.display)
 
 
@@ -186,21 +150,19 @@ def wedit(repo, worksheet, path, name, title, tags):
     name, title or tags.  References are resolved, `!COMMAND` lines run
     after saving; if the worksheet changed meanwhile nothing is saved and
     your text is kept in a file named in the message."""
-    from cl.worksheets import edit, markup, ops
-    wid = _wid(repo, worksheet or ".")
+    wid = app_ws.resolve(repo, worksheet)
     if name is not None or title is not None or tags:
         tag_list = None
         if tags:
             tag_list = tuple(t for group in tags for t in group.replace(",", " ").split())
-        ops.set_info(repo, wid, name, title, tag_list)
+        app_ws.set_info(repo, wid, name, title, tag_list)
         if path is None:
-            click.echo(f"Saved worksheet: {ops.describe(repo, wid)}")
+            click.echo(f"Saved worksheet: {app_ws.describe(repo, wid)}")
             return
-    head, ws = repo.worksheet_head(wid)
-    original = edit.text_form(repo, ws)
+    head, ws_name, original = app_ws.editing(repo, wid)
     from_editor = path is None
     if from_editor:
-        header = "".join(line.replace("{name}", ws.name) + "\n" for line in EDIT_HEADER)
+        header = "".join(line.replace("{name}", ws_name) + "\n" for line in EDIT_HEADER)
         edited = click.edit(header + original, extension=".ws", require_save=True)
         if edited is None:
             click.echo("No change.")
@@ -214,17 +176,18 @@ def wedit(repo, worksheet, path, name, title, tags):
                 text = f.read()
         except OSError as exc:
             raise InputError(f"cannot read '{path}': {exc.strerror}") from None
+    from cl.cli.main import COMMANDS
     try:
-        _check_commands(markup.parse(text))
-        commit, resolved = edit.save_text(repo, wid, text, expected_head=head)
+        commit, commands = app_ws.save(repo, wid, text, expected_head=head,
+                                       known_command=COMMANDS.__contains__)
     except CLError as exc:
         if not (from_editor or path == "-"):
             raise
-        kept = _keep(text, ws.name)
+        kept = _keep(text, ws_name)
         raise CLError(f"{exc.message}; nothing was saved",
-                      hint=f"your text is in {kept}: fix it and run 'cl wedit {ws.name} -f {kept}'") from None
-    click.echo(f"Saved worksheet: {ops.describe(repo, wid)}" if commit else "No change to the worksheet.")
-    _run_commands(repo, wid, resolved.commands)
+                      hint=f"your text is in {kept}: fix it and run 'cl wedit {ws_name} -f {kept}'") from None
+    click.echo(f"Saved worksheet: {app_ws.describe(repo, wid)}" if commit else "No change to the worksheet.")
+    _run_commands(repo, wid, commands)
 
 
 def _strip_header(edited: str, header: str) -> str:
@@ -243,14 +206,6 @@ def _keep(text: str, name: str) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     return kept
-
-
-def _check_commands(lines) -> None:
-    from cl.cli.main import COMMANDS
-    from cl.worksheets.markup import Command, MarkupError
-    for line in lines:
-        if isinstance(line, Command) and line.argv[0] not in COMMANDS:
-            raise MarkupError(line.lineno, f"unknown command '{line.argv[0]}'")
 
 
 def _run_commands(repo, wid, commands) -> None:
@@ -290,30 +245,19 @@ def _run_commands(repo, wid, commands) -> None:
 @pass_repo
 def print_(repo, worksheet, raw, as_html, dest):
     """Show a worksheet (WS@N: its N-th version, see `cl wlog`)."""
-    from cl.worksheets import edit, interpret, ops
-    spec, n = ops.split_version(worksheet or ".")
-    wid = _wid(repo, spec)
-    if n is None:
-        commit, ws = repo.worksheet_head(wid)
-        version = None
-    else:
-        v = ops.version(repo, wid, n)
-        commit, ws, version = v.commit, v.worksheet, v.number
     if raw:
-        _emit(edit.text_form(repo, ws), dest)
+        _emit(app_ws.text(repo, worksheet), dest)
     elif as_html:
-        from cl.worksheets.html import render_page
-        page = interpret.interpret(repo, ws, commit, version, embed=True)
-        _emit(render_page(page), dest)
+        _emit(app_ws.html(repo, worksheet), dest)
     elif dest:
         from cl.cli import ws_render
-        page = interpret.interpret(repo, ws, commit, version)
+        page = app_ws.page(repo, worksheet)
         with open(dest, "w", encoding="utf-8") as f:
             ws_render.print_page(page, f)
         click.echo(os.path.abspath(dest))
     else:
         from cl.cli import ws_render
-        ws_render.print_page(interpret.interpret(repo, ws, commit, version))
+        ws_render.print_page(app_ws.page(repo, worksheet))
 
 
 def _emit(text: str, dest: str | None) -> None:
@@ -332,16 +276,10 @@ def _emit(text: str, dest: str | None) -> None:
 def wlog(repo, worksheet, as_json):
     """The versions of a worksheet, newest first (print one with
     `cl print WS@N`)."""
-    from cl.worksheets import ops
-    wid = _wid(repo, worksheet or ".")
-    versions = ops.history(repo, wid)
+    versions = app_ws.history(repo, worksheet)
     if as_json:
-        output.as_json([{"version": v.number, "commit": "0x" + v.commit, "time": _fmt_time(v.worksheet.time),
-                         "author": v.worksheet.author, "message": v.worksheet.message,
-                         "name": v.worksheet.name, "items": len(v.worksheet.items),
-                         "deleted": v.worksheet.deleted} for v in reversed(versions)])
+        output.as_json([v.to_json() for v in versions])
         return
     output.table(["version", "commit", "time", "author", "items", "message"],
-                 [[f"@{v.number}", "0x" + v.commit[:8], _fmt_time(v.worksheet.time), v.worksheet.author,
-                   len(v.worksheet.items), v.worksheet.message + (" (removed)" if v.worksheet.deleted else "")]
-                  for v in reversed(versions)])
+                 [[f"@{v.number}", "0x" + v.commit[:8], _fmt_time(v.time), v.author, v.items,
+                   v.message + (" (removed)" if v.deleted else "")] for v in versions])

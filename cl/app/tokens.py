@@ -1,5 +1,6 @@
 """Bearer tokens of `cl server`: stored hashed (blake3) in the repository's
-refs as `server/tokens/<name>`, never in clear; checked on every request."""
+refs as `server/tokens/<name>`, never in clear; checked on every request
+(by cl/server, which imports them from here: the application layer)."""
 
 import hmac
 import secrets
