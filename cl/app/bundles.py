@@ -121,6 +121,12 @@ def download(repo: Repository, target: str, dest: str | None = None, force: bool
     return os.path.abspath(dest)
 
 
+def kind(repo: Repository, bid: str) -> str | None:
+    """A bundle's kind (dataset, program, make, run), or None if it is unknown."""
+    row = repo.index.bundle(bid, include_deleted=True)
+    return None if row is None else str(row["kind"])
+
+
 def metadata(repo: Repository, bid: str) -> dict[str, Any]:
     """A bundle's current metadata (name, description, tags, …)."""
     return dict(repo.head_state(bid)[1].metadata)

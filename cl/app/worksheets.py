@@ -184,12 +184,13 @@ def cell_text(value: Any) -> str:
     return as_text(value)
 
 
-def table_html(t: TypedTable) -> str:
-    """A typed table as an HTML fragment (the page's table look)."""
+def table_html(headers: Iterable[str], rows: Iterable[tuple[str, Iterable[Any]]]) -> str:
+    """A table of typed values, (bundle id, values) a row, as an HTML
+    fragment (the page's table look)."""
     from cl.worksheets import blocks as b
     from cl.worksheets import html as html_ops
-    rows = tuple(b.TableRow(r.bundle, tuple(cell_text(v) for v in r.values)) for r in t.rows)
-    return html_ops.render_fragment([b.Table(t.headers, rows)])
+    cells = tuple(b.TableRow(bid, tuple(cell_text(v) for v in values)) for bid, values in rows)
+    return html_ops.render_fragment([b.Table(tuple(headers), cells)])
 
 
 def record_html(bid: str, name: str, fields: Iterable[tuple[str, Any]]) -> str:
@@ -212,6 +213,12 @@ def history(repo: Repository, spec: str | None = None) -> list[WorksheetVersion]
 def head(repo: Repository, spec: str | None = None) -> Worksheet:
     """The latest version of a worksheet."""
     return repo.worksheet_head(resolve(repo, spec))[1]
+
+
+def name_title(repo: Repository, spec: str | None = None) -> tuple[str, str]:
+    """A worksheet's name and title."""
+    ws = head(repo, spec)
+    return str(ws.name), str(ws.title)
 
 
 def items(repo: Repository, spec: str | None = None) -> list[tuple[str, str]]:
