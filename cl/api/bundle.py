@@ -10,7 +10,6 @@ from cl.app import runs as app_runs
 from cl.app import worksheets as app_ws
 
 if TYPE_CHECKING:
-    from cl.api.repository import Repository
     from cl.app.repository import Repository as _Repo
 
 # the fields a bundle shows in a notebook, in this order
@@ -20,13 +19,9 @@ SHOWN = ("id", "name", "kind", "state", "description", "tags", "created", "comma
 class Bundle:
     """A bundle: its id, and its metadata, state and files read on demand."""
 
-    def __init__(self, repository: Repository, bid: str) -> None:
-        self.repository = repository
+    def __init__(self, repo: _Repo, bid: str) -> None:
+        self._repo = repo
         self.hex = bid
-
-    @property
-    def _repo(self) -> _Repo:
-        return self.repository._repo
 
     @property
     def id(self) -> str:
@@ -89,8 +84,8 @@ class Bundle:
 class Run(Bundle):
     """A run: a bundle whose contents a worker makes by running a command."""
 
-    def __init__(self, repository: Repository, bid: str, reused: bool = False, note: str | None = None) -> None:
-        super().__init__(repository, bid)
+    def __init__(self, repo: _Repo, bid: str, reused: bool = False, note: str | None = None) -> None:
+        super().__init__(repo, bid)
         self.reused = reused   # memoize found an identical finished run
         self.note = note       # what waking the worker had to say (e.g. the local executor was chosen)
 
@@ -111,3 +106,8 @@ class Run(Bundle):
         """None if the run ended ready (or has not ended); otherwise how it ended."""
         waited = app_runs.waited(self._repo, self.hex, self._repo.head_state(self.hex)[1])
         return waited.failure if waited.state in ("failed", "killed") else None
+
+
+def handle(repo: _Repo, bid: str) -> Bundle:
+    """The handle of a bundle: a Run for a run, a Bundle otherwise."""
+    return Run(repo, bid) if app_bundles.kind(repo, bid) == "run" else Bundle(repo, bid)

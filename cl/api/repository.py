@@ -64,8 +64,8 @@ class Repository:
         return f"<cl.Repository {self.root}>"
 
     def _handle(self, bid: str) -> Bundle:
-        from cl.api.bundle import Bundle, Run
-        return Run(self, bid) if app_bundles.kind(self._repo, bid) == "run" else Bundle(self, bid)
+        from cl.api.bundle import handle
+        return handle(self._repo, bid)
 
     # --- bundles ------------------------------------------------------------------
 
@@ -102,7 +102,7 @@ class Repository:
         targets = [f"{k}:{_spec(v)}" for k, v in (deps or {}).items()]
         launched = app_runs.run(self._repo, targets, command, name=name, description=description, tags=tags,
                                 request=given, worksheet=worksheet, memoize=memoize)
-        return Run(self, launched.id, reused=launched.reused, note=launched.started)
+        return Run(self._repo, launched.id, reused=launched.reused, note=launched.started)
 
     def bundle(self, spec: str) -> Bundle:
         """The bundle a spec names (name, 0x-prefix, `^`, `ws//name`, …)."""
@@ -161,12 +161,12 @@ class Repository:
     def worksheet(self, name: str | None = None) -> Worksheet:
         """A worksheet by name or spec (default: the current one)."""
         from cl.api.worksheet import Worksheet
-        return Worksheet(self, app_ws.resolve(self._repo, name))
+        return Worksheet(self._repo, app_ws.resolve(self._repo, name))
 
     def new_worksheet(self, name: str, title: str = "") -> Worksheet:
         """Make a worksheet (linked from the current one, as `cl new` does)."""
         from cl.api.worksheet import Worksheet
-        return Worksheet(self, app_ws.new(self._repo, name, title))
+        return Worksheet(self._repo, app_ws.new(self._repo, name, title))
 
     # --- sharing --------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from cl.app import worksheets as app_ws
 
 if TYPE_CHECKING:
     from cl.api.bundle import Bundle
-    from cl.api.repository import Repository
     from cl.app.repository import Repository as _Repo
 
 
@@ -58,13 +57,9 @@ class Table:
 class Worksheet:
     """A worksheet: its items, text and tables, read at each access."""
 
-    def __init__(self, repository: Repository, wid: str) -> None:
-        self.repository = repository
+    def __init__(self, repo: _Repo, wid: str) -> None:
+        self._repo = repo
         self.hex = wid
-
-    @property
-    def _repo(self) -> _Repo:
-        return self.repository._repo
 
     @property
     def id(self) -> str:
@@ -90,8 +85,9 @@ class Worksheet:
 
     def bundles(self) -> list[Bundle]:
         """The bundles on the worksheet, in order, each once."""
+        from cl.api.bundle import handle
         seen = dict.fromkeys(i.value[2:] for i in self.items if i.kind == "bundle")
-        return [self.repository._handle(bid) for bid in seen]
+        return [handle(self._repo, bid) for bid in seen]
 
     def add(self, *bundles: str | Bundle, text: str | None = None) -> None:
         """Append text (Markdown; a `%` line is a directive) and bundles."""
