@@ -319,7 +319,7 @@ FLAGGED = [
     ("cl/app/sharing.py", "from cl.remote.client import Client", "only sync and server"),
     ("cl/cli/remote_cmds.py", "from cl.remote import ssh", "front end cli"),
     ("cl/sync/ops.py", "from cl.app import bundles", "above"),
-    ("cl/bundles/upload.py", "from cl.app.records import Created", "above"),
+    ("cl/bundles/upload.py", "from cl.app.records import Status", "above"),
     ("cl/app/bundles.py", "from cl.cli import output", "above"),
     ("cl/app/bundles.py", "from cl.api import Repository", "above"),
     ("cl/cli/bundle_cmds.py", "from cl.bundles.specs import expand", "front end cli"),

@@ -29,7 +29,13 @@ def _spec(thing: str | Bundle) -> str:
 
 
 def _query(query: str | Sequence[str]) -> list[str]:
-    return shlex.split(query) if isinstance(query, str) else list(query)
+    """Search keywords: a string is split as a shell would split it."""
+    if not isinstance(query, str):
+        return list(query)
+    try:
+        return shlex.split(query)
+    except ValueError as exc:  # an unclosed quote
+        raise UsageError(f"cannot split the query {query!r}: {exc}") from None
 
 
 class Repository:
@@ -95,8 +101,7 @@ class Repository:
         requests as `cl run` takes them (memory="2g", time="10m", cpus=2,
         network=True, …); `memoize` reuses an identical finished run."""
         from cl.api.bundle import Run
-        given = {key: (str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value)
-                 for key, value in (request or {}).items()}
+        given = dict(request or {})
         if image is not None:
             given["image"] = image
         targets = [f"{k}:{_spec(v)}" for k, v in (deps or {}).items()]

@@ -40,16 +40,6 @@ class Status:
 
 
 @dataclass(frozen=True)
-class Created:
-    """A bundle (or worksheet) that a command made or changed."""
-    id: str
-    reused: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": _hex(self.id), "reused": self.reused}
-
-
-@dataclass(frozen=True)
 class Launched:
     """`cl run`: the run, whether an identical finished run was reused
     (`-m`), the worker notice, and why waiting could never end (if so)."""

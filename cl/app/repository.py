@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from cl.errors import InputError, UsageError
@@ -49,22 +50,45 @@ def status(repo: Repository) -> Status:
                   bundles=repo.index.counts_by_state(), objects=objects, bytes=total)
 
 
+def config_data(repo: Repository) -> dict[str, Any]:
+    """The whole configuration, table by table."""
+    return dict(repo.config.data)
+
+
 def config_text(repo: Repository) -> str:
     """config.toml as text."""
     from cl.config import dumps
     return dumps(repo.config.data)
 
 
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)+\Z")
+
+
 def _split_key(key: str) -> tuple[str, str]:
     if "." not in key:
         raise UsageError(f"config keys look like 'table.key': '{key}'")
+    if not _KEY.match(key):
+        raise UsageError(f"invalid config key: '{key}' (words of letters, digits, '_' and '-', joined by '.')")
     table, name = key.rsplit(".", 1)
     return table, name
+
+
+def _check_tables(repo: Repository, table: str) -> None:
+    """Every part of `table` that is set must be a table, not a value."""
+    node: Any = repo.config.data
+    for depth, part in enumerate(table.split("."), 1):
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return
+        if not isinstance(node, dict):
+            prefix = ".".join(table.split(".")[:depth])
+            raise UsageError(f"config '{prefix}' is a value, not a table")
 
 
 def config_get(repo: Repository, key: str) -> Any:
     """The value of `table.key`, or None when it is not set."""
     table, name = _split_key(key)
+    _check_tables(repo, table)
     return repo.config.get(table, name)
 
 
@@ -72,6 +96,7 @@ def config_set(repo: Repository, key: str, value: str) -> Any:
     """Set `table.key` from its text (true/false and digits are typed);
     returns the value stored."""
     table, name = _split_key(key)
+    _check_tables(repo, table)
     parsed: Any = {"true": True, "false": False}.get(value.lower(), value)
     if isinstance(parsed, str) and parsed.isdigit():
         parsed = int(parsed)

@@ -6,9 +6,10 @@ is loaded by memoization and by the worker alone."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from cl.errors import CLError
+from cl.errors import CLError, UsageError
 from cl.objects.ids import ObjectId
 from cl.repo import Repository
 
@@ -34,12 +35,36 @@ def parse_request(repo: Repository, given: dict[str, Any] | None) -> dict[str, A
     """A run's resource request from `--request-*` texts (keys of
     REQUEST_KEYS); the image and network default to the config's."""
     from cl.bundles.runspec import parse_request as parse
-    given = dict(given or {})
+    given = {key: value for key, value in (given or {}).items() if value is not None}
     unknown = set(given) - set(REQUEST_KEYS)
     if unknown:
-        from cl.errors import UsageError
         raise UsageError(f"unknown request: {', '.join(sorted(unknown))} (one of {', '.join(REQUEST_KEYS)})")
-    return parse(repo.config, **given)
+    return parse(repo.config, **{key: _typed(key, value) for key, value in given.items()})
+
+
+_WHOLE = ("cpus", "gpus", "priority")
+_TRUTH = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def _typed(key: str, value: Any) -> Any:
+    """A request value as `cl run`'s options give it: whole numbers for
+    cpus, gpus and priority, a flag for network, text for the rest (the
+    Python API may pass numbers and booleans, or text)."""
+    if key in _WHOLE:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value.strip()):
+            return int(value)
+        raise UsageError(f"request {key} must be a whole number: {value!r}")
+    if key == "network":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUTH:
+            return _TRUTH[value.strip().lower()]
+        raise UsageError(f"request network must be true or false: {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise UsageError(f"request {key} must be text: {value!r}")
+    return str(value)
 
 
 def run(repo: Repository, targets: Iterable[str], command: str, *, name: str | None = None,

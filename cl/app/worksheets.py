@@ -175,6 +175,22 @@ def render_html(p: Page, fragment: bool = False) -> str:
     return html_ops.render_fragment(p.blocks) if fragment else html_ops.render_page(p)
 
 
+def page_json(p: Page) -> dict[str, Any]:
+    """A page as the JSON value of `cl print --json`: its fields, and each
+    block as {"type": "markup" | "table" | "record" | …, its fields}."""
+    import dataclasses
+
+    from cl.index.index import local_time
+
+    def block(blk: Any) -> dict[str, Any]:
+        fields = dataclasses.asdict(blk)
+        fields.pop("data", None)  # bytes of an embedded file: never loaded here
+        return {"type": type(blk).__name__.lower(), **fields}
+    return {"worksheet": "0x" + p.worksheet, "name": p.name, "title": p.title,
+            "commit": "0x" + p.commit if p.commit else None, "version": p.version, "author": p.author,
+            "time": local_time(p.time), "blocks": [block(b) for b in p.blocks]}
+
+
 def cell_text(value: Any) -> str:
     """A typed table value as the text a table shows."""
     import datetime

@@ -8,7 +8,7 @@ import click
 
 from cl.app import listing
 from cl.cli import output
-from cl.cli.context import pass_repo
+from cl.cli.context import json_option, pass_repo
 
 
 def command_line() -> str:
@@ -45,8 +45,10 @@ def _edit_metadata(name, description, tags):
 @click.option("-c", "--contents", "text", help="Make a one-file bundle holding TEXT.")
 @click.option("--git", "git_rev", help="Upload exactly the tree committed at this git revision.")
 @click.option("-w", "--worksheet", help="Put the bundle on this worksheet (default: the current one).")
+@json_option
 @pass_repo
-def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, follow, text, git_rev, worksheet):
+def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, follow, text, git_rev, worksheet,
+           as_json):
     """Upload files and directories as a bundle; prints its id.
 
     `cl upload dataset a.txt` and `cl upload program sort.py` (the CodaLab
@@ -64,7 +66,15 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, fol
         bid = bundles.upload(repo, paths, text=text, name=name, description=description, tags=tags,
                              kind=kind or "dataset", exclude=exclude, pack=pack, follow_links=follow,
                              git_rev=git_rev, worksheet=worksheet, args=command_line(), progress=bar)
-    click.echo(bid.display)
+    _created(bid, as_json)
+
+
+def _created(bid, as_json: bool) -> None:
+    """The id of a bundle made or changed: `0x…`, or {"id"} with --json."""
+    if as_json:
+        output.as_json({"id": bid.display})
+    else:
+        click.echo(bid.display)
 
 
 @click.command()
@@ -73,14 +83,15 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, fol
 @click.option("-d", "--description", default="", help="Description.")
 @click.option("--tags", multiple=True, help="Tags.")
 @click.option("-w", "--worksheet", help="Put the bundle on this worksheet.")
+@json_option
 @pass_repo
-def make(repo, targets, name, description, tags, worksheet):
+def make(repo, targets, name, description, tags, worksheet, as_json):
     """Make a bundle out of [KEY:]TARGET... without copying any bytes."""
     from cl.app import bundles
     tags = tuple(t for group in tags for t in group.split())
     bid = bundles.make(repo, targets, name=name, description=description, tags=tags, worksheet=worksheet,
                        args=command_line())
-    click.echo(bid.display)
+    _created(bid, as_json)
 
 
 LS_HEADERS = ["id", "name", "kind", "state", "size", "created", "command"]
@@ -220,11 +231,16 @@ def cat(repo, target, head, tail):
 @click.argument("target")
 @click.option("-o", "--output-path", "dest", help="Where to write (default: the bundle's or file's name).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite what is there.")
+@json_option
 @pass_repo
-def download(repo, target, dest, force):
+def download(repo, target, dest, force, as_json):
     """Copy a bundle or a file in it to the local disk (writable copies)."""
     from cl.app import bundles
-    click.echo(bundles.download(repo, target, dest, force))
+    path = bundles.download(repo, target, dest, force)
+    if as_json:
+        output.as_json({"path": path})
+    else:
+        click.echo(path)
 
 
 @click.command()
@@ -233,14 +249,15 @@ def download(repo, target, dest, force):
 @click.option("-d", "--description", help="New description.")
 @click.option("--tags", multiple=True, help="New tags (replace the old ones).")
 @click.option("-e", "--edit", "edit_", is_flag=True, help="Edit the metadata in $EDITOR.")
+@json_option
 @pass_repo
-def edit(repo, spec, name, description, tags, edit_):
+def edit(repo, spec, name, description, tags, edit_, as_json):
     """Change a bundle's metadata (a new state; history is kept)."""
     from cl.app import bundles
     tag_list = tuple(t for group in tags for t in group.split()) if tags else None
     bid = bundles.edit(repo, spec, name=name, description=description, tags=tag_list,
                        editor=_edit_metadata if edit_ else None)
-    click.echo(bid.display)
+    _created(bid, as_json)
 
 
 @click.command()
@@ -249,13 +266,17 @@ def edit(repo, spec, name, description, tags, edit_):
 @click.option("--force", is_flag=True, help="Remove even if other bundles depend on these (breaks them).")
 @click.option("-d", "--data-only", is_flag=True, help="Remove only the contents; keep the metadata.")
 @click.option("-i", "--dry-run", is_flag=True, help="Only say what would be removed.")
+@json_option
 @pass_repo
-def rm(repo, specs, recursive, force, data_only, dry_run):
+def rm(repo, specs, recursive, force, data_only, dry_run, as_json):
     """Remove bundles (from every worksheet too)."""
     from cl.app import bundles
     removal = bundles.plan_removal(repo, specs, recursive=recursive, force=force, data_only=data_only)
-    for bid in removal.bundles:
-        click.echo(bid.display)
+    if as_json:
+        output.as_json({"removed": [bid.display for bid in removal.bundles], "dry_run": dry_run})
+    else:
+        for bid in removal.bundles:
+            click.echo(bid.display)
     if dry_run:
         click.echo(f"would remove {len(removal.bundles)} bundle(s)", err=True)
         return
@@ -276,7 +297,11 @@ def search(repo, keywords, uuid_only, as_json, append):
     .count, FIELD=.sum."""
     from cl.app import bundles
     result = bundles.search(repo, keywords, append)
-    if result.count is not None:
+    if as_json and result.count is not None:
+        output.as_json({"count": result.count})
+    elif as_json and result.total is not None:
+        output.as_json({"field": result.total[0], "sum": result.total[1]})
+    elif result.count is not None:
         click.echo(result.count)
     elif result.total is not None:
         click.echo(f"{result.total[1]:g}")

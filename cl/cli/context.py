@@ -23,3 +23,10 @@ def pass_repo(f):
         return f(repo, *args, **kwargs)
 
     return wrapper
+
+
+def json_option(f):
+    """`--json`: print the command's records for scripts, in the shape
+    docs/api.md documents (the values the Python API returns)."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print records for scripts (shapes: docs/api.md).")(f)

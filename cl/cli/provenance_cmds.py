@@ -8,7 +8,8 @@ import click
 
 from cl.app import provenance as app_prov
 from cl.app import runs as app_runs
-from cl.cli.context import pass_repo
+from cl.cli import output
+from cl.cli.context import json_option, pass_repo
 from cl.cli.run_cmds import notice, request_options, show_output
 from cl.errors import UsageError
 
@@ -64,6 +65,7 @@ def _mimic_options(f):
         click.option("-W", "--wait", "wait_", is_flag=True, help="Wait until the new runs end."),
         click.option("-t", "--tail", is_flag=True, help="Wait, printing the new runs' stdout and stderr."),
         click.option("-w", "--worksheet", help="Put new bundles on this worksheet (default: the current one)."),
+        json_option,
     ]):
         f = option(f)
     return f
@@ -73,7 +75,7 @@ def _mimic_options(f):
 @click.argument("specs", nargs=-1, required=True)
 @_mimic_options
 @pass_repo
-def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet):
+def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet, as_json):
     """Re-run what made an output, with new inputs in place of old ones.
 
     \b
@@ -83,9 +85,10 @@ def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, works
 
     Unchanged ancestors are reused; new runs use the image the old ones ran
     in (by digest)."""
+    _json_or_tail(as_json, tail)
     done = app_prov.mimic(repo, specs, name=name, depth=depth, shadow=shadow, dry_run=dry_run,
                           memoize=memoize, worksheet=worksheet, args=_command_line(), notice=notice)
-    _show(repo, done, dry_run, wait_, tail)
+    _show(repo, done, dry_run, wait_, tail, as_json)
 
 
 @click.command()
@@ -93,7 +96,7 @@ def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, works
 @click.argument("inputs", nargs=-1, required=True)
 @_mimic_options
 @pass_repo
-def macro(repo, macro_name, inputs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet):
+def macro(repo, macro_name, inputs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet, as_json):
     """Apply a macro: mimic MACRO-in1, MACRO-in2, … MACRO-in-KEY → MACRO-out.
 
     \b
@@ -102,15 +105,18 @@ def macro(repo, macro_name, inputs, name, depth, shadow, dry_run, memoize, wait_
 
     The new output is named NAME (default: new), so that it is never another
     MACRO-out."""
+    _json_or_tail(as_json, tail)
     done = app_prov.macro(repo, macro_name, inputs, name=name, depth=depth, shadow=shadow, dry_run=dry_run,
                           memoize=memoize, worksheet=worksheet, args=_command_line(), notice=notice)
-    _show(repo, done, dry_run, wait_, tail)
+    _show(repo, done, dry_run, wait_, tail, as_json)
 
 
-def _show(repo, done, dry_run, wait_, tail) -> None:
+def _show(repo, done, dry_run, wait_, tail, as_json=False) -> None:
     """Print the plan (old => new), then wake a worker for the new runs
     and, with -W/-t, wait for them."""
-    for step in done.steps:
+    if as_json:
+        output.as_json(done.to_json())
+    for step in () if as_json else done.steps:
         if dry_run:
             click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}")
         else:
@@ -127,22 +133,32 @@ def _show(repo, done, dry_run, wait_, tail) -> None:
 @click.option("-t", "--tail", is_flag=True, help="Wait, printing its stdout and stderr as it runs.")
 @click.option("-w", "--worksheet", help="Put the run on this worksheet (default: the current one).")
 @request_options(image="the digest the old run ran in", network="as the old run")
+@json_option
 @pass_repo
 def rerun(repo, spec, name, memoize, wait_, tail, worksheet, image, memory, time_, disk, cpus, gpus,
-          network, queue_, priority):
+          network, queue_, priority, as_json):
     """Run SPEC again: same command and dependencies, in the image it ran
     in (by digest) unless --request-docker-image says otherwise; prints the
     new run's id.  --request-* options change the old run's requests."""
+    _json_or_tail(as_json, tail)
     request = dict(image=image, memory=memory, time=time_, disk=disk, cpus=cpus, gpus=gpus, network=network,
                    queue=queue_, priority=priority)
     done = app_prov.rerun(repo, spec, name=name, memoize=memoize, worksheet=worksheet, request=request,
                           args=_command_line(), notice=notice)
     [step] = done.steps
+    if as_json:
+        _show(repo, done, False, wait_, tail, as_json)
+        return
     click.echo("0x" + step.new)
     _after(repo, done.new_runs, wait_, tail)
 
 
 # --- shared ---------------------------------------------------------------------------
+
+
+def _json_or_tail(as_json: bool, tail: bool) -> None:
+    if as_json and tail:
+        raise UsageError("--json and --tail both write to stdout: use --json with --wait")
 
 
 def _command_line() -> str:

@@ -7,10 +7,16 @@ import sys
 import click
 
 from cl.app import sharing
-from cl.cli.context import pass_repo
+from cl.cli import output
+from cl.cli.context import json_option, pass_repo
 
 
-def _print_report(report, verb: str) -> None:
+def _print_report(report, verb: str, as_json: bool = False) -> None:
+    if as_json:
+        output.as_json(report.to_json())
+        if report.rejected:
+            sys.exit(3)
+        return
     for line in report.lines:
         click.echo(f"{line.kind} {line.label}: {line.status}")
     moved = report.sent if verb == "push" else report.received
@@ -40,9 +46,13 @@ def remote_add(repo, name, url):
 
 
 @remote.command("ls")
+@json_option
 @pass_repo
-def remote_ls(repo):
+def remote_ls(repo, as_json):
     """List remotes."""
+    if as_json:
+        output.as_json(sharing.remotes(repo))
+        return
     for name, url in sharing.remotes(repo).items():
         click.echo(f"{name}\t{url}")
 
@@ -58,11 +68,15 @@ def remote_rm(repo, name):
 @click.command()
 @click.argument("name", required=False)
 @click.argument("url", required=False)
+@json_option
 @pass_repo
-def alias(repo, name, url):
+def alias(repo, name, url, as_json):
     """Name a remote (as CodaLab's `cl alias`): with no URL, show it; with
     no arguments, list all."""
-    if name is None:
+    if as_json and url is None:
+        known = sharing.remotes(repo)
+        output.as_json(known if name is None else {name: sharing.remote_url(repo, name)})
+    elif name is None:
         for n, known in sharing.remotes(repo).items():
             click.echo(f"{n}\t{known}")
     elif url is None:
@@ -79,10 +93,14 @@ def alias(repo, name, url):
 @click.argument("directory", required=False)
 @click.option("-c", "--config", "settings", multiple=True, metavar="KEY=VALUE",
               help="Set config in the new repository first (e.g. -c ssh.command='ssh -i KEY').")
-def clone(url, directory, settings):
+@json_option
+def clone(url, directory, settings, as_json):
     """Copy the repository at URL into DIRECTORY, with `origin` set to URL."""
     repo, done = sharing.clone(url, directory, sharing.parse_settings(settings))
     repo.close()
+    if as_json:
+        output.as_json(done.to_json())
+        return
     click.echo(f"cloned {url} into {done.directory}: {done.worksheets} worksheets, {done.bundles} bundles")
 
 
@@ -90,44 +108,56 @@ def clone(url, directory, settings):
 @click.argument("args", nargs=-1, metavar="[REMOTE] [WS|SPEC]...")
 @click.option("--all", "everything", is_flag=True, help="Every worksheet and bundle.")
 @click.option("--force", is_flag=True, help="Overwrite diverged remote refs instead of merging.")
+@json_option
 @pass_repo
-def push(repo, args, everything, force):
+def push(repo, args, everything, force, as_json):
     """Send worksheets or bundles with their whole closure (history,
     bundles, ancestors, results, contents).  Default: the current worksheet
     to origin.  Prints one line per ref (ok, up to date, merged, forced,
     rejected: …); exits 3 when a ref was rejected."""
-    _print_report(sharing.push(repo, args, everything, force), "push")
+    _print_report(sharing.push(repo, args, everything, force), "push", as_json)
 
 
 @click.command()
 @click.argument("args", nargs=-1, metavar="[REMOTE] [WS|SPEC]...")
 @click.option("--all", "everything", is_flag=True, help="Every worksheet and bundle.")
+@json_option
 @pass_repo
-def pull(repo, args, everything):
+def pull(repo, args, everything, as_json):
     """Fetch worksheets or bundles with their closure and bring the local
     refs up to date, merging diverged ones.  Default: the current worksheet
     from origin."""
-    _print_report(sharing.pull(repo, args, everything), "pull")
+    _print_report(sharing.pull(repo, args, everything), "pull", as_json)
 
 
 @click.command()
 @click.argument("spec")
 @click.argument("worksheet")
+@json_option
 @pass_repo
-def cp(repo, spec, worksheet):
+def cp(repo, spec, worksheet, as_json):
     """Add a bundle to a worksheet: cl cp [REMOTE::]SPEC [REMOTE::]WS.
     Between repositories the bundle travels with its dependencies."""
-    click.echo(sharing.cp(repo, spec, worksheet))
+    _said(sharing.cp(repo, spec, worksheet), as_json)
+
+
+def _said(line: str, as_json: bool) -> None:
+    """The one line cp and wadd print, or {"result": line} with --json."""
+    if as_json:
+        output.as_json({"result": line})
+    else:
+        click.echo(line)
 
 
 @click.command()
 @click.argument("source")
 @click.argument("dest")
+@json_option
 @pass_repo
-def wadd(repo, source, dest):
+def wadd(repo, source, dest, as_json):
     """Append the items of one worksheet to another: cl wadd
     [REMOTE::]WS [REMOTE::]WS.  Bundles travel with their dependencies."""
-    click.echo(sharing.wadd(repo, source, dest))
+    _said(sharing.wadd(repo, source, dest), as_json)
 
 
 # --- serving ------------------------------------------------------------------

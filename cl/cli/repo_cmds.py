@@ -4,17 +4,21 @@ import click
 
 from cl.app import repository as app_repo
 from cl.cli import output
-from cl.cli.context import pass_repo
+from cl.cli.context import json_option, pass_repo
 
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--bare", is_flag=True, help="The directory itself is the repository (for servers and shared remotes).")
 @click.option("-w", "--worksheet", help="Name of the first worksheet (default: the directory's name).")
-def init(directory, bare, worksheet):
+@json_option
+def init(directory, bare, worksheet, as_json):
     """Create a cl repository (.codalab) in DIRECTORY."""
     repo, made = app_repo.init(directory, bare=bare, worksheet=worksheet)
     repo.close()
+    if as_json:
+        output.as_json(made.to_json())
+        return
     click.echo(f"Initialized empty cl repository in {made.repository}")
     click.echo(f"Current worksheet: {made.worksheet}")
 
@@ -37,11 +41,17 @@ def status(repo, as_json):
 
 
 @click.command()
+@json_option
 @pass_repo
-def fsck(repo):
+def fsck(repo, as_json):
     """Re-hash every object and check that everything named is present."""
     from cl.app import maintenance  # fsck, gc and reindex only: not for `cl status`
     report = maintenance.fsck(repo)
+    if as_json:
+        output.as_json(report.to_json())
+        if report.problems:
+            raise SystemExit(1)
+        return
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     for problem in report.problems:
@@ -56,39 +66,56 @@ def fsck(repo):
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be deleted.")
 @click.option("--prune", default="1h", show_default=True,
               help="Only delete unreachable objects and tmp files older than this ('now' for all).")
+@json_option
 @pass_repo
-def gc(repo, dry_run, prune):
+def gc(repo, dry_run, prune, as_json):
     """Delete objects that no bundle or worksheet reaches, stale temporary
     files and unused checkouts."""
     from cl.app import maintenance
     report = maintenance.gc(repo, dry_run=dry_run, prune=prune)
+    if as_json:
+        output.as_json(report.to_json())
+        return
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{verb} {report.objects} objects ({output.size(report.bytes)}), "
                f"{report.tmp} temporary files, {report.checkouts} checkouts")
 
 
 @click.command()
+@json_option
 @pass_repo
-def reindex(repo):
+def reindex(repo, as_json):
     """Rebuild repo.db's index and heads from the objects alone."""
     from cl.app import maintenance
     counts = maintenance.reindex(repo)
+    if as_json:
+        output.as_json(counts)
+        return
     click.echo(f"reindexed {counts['bundles']} bundles, {counts['worksheets']} worksheets")
 
 
 @click.command()
 @click.argument("key", required=False)
 @click.argument("value", required=False)
+@json_option
 @pass_repo
-def config(repo, key, value):
+def config(repo, key, value, as_json):
     """Show or set configuration: `cl config run.image IMAGE`."""
     if key is None:
-        click.echo(app_repo.config_text(repo), nl=False)
+        if as_json:
+            output.as_json(app_repo.config_data(repo))
+        else:
+            click.echo(app_repo.config_text(repo), nl=False)
         return
     if value is None:
         current = app_repo.config_get(repo, key)
+        if as_json:
+            output.as_json({"key": key, "value": current})
         if current is None:
             raise SystemExit(1)
-        click.echo(current)
+        if not as_json:
+            click.echo(current)
         return
-    app_repo.config_set(repo, key, value)
+    stored = app_repo.config_set(repo, key, value)
+    if as_json:
+        output.as_json({"key": key, "value": stored})

@@ -8,7 +8,7 @@ import click
 
 from cl.app import runs as app_runs
 from cl.cli import output
-from cl.cli.context import pass_repo
+from cl.cli.context import json_option, pass_repo
 from cl.errors import CLError, UsageError
 
 
@@ -81,9 +81,10 @@ def request_options(image: str, network: str):
 @click.option("-w", "--worksheet", help="Put the run on this worksheet (default: the current one).")
 @click.option("-m", "--memoize", is_flag=True,
               help="Reuse an identical finished run (same command, dependencies and image digest).")
+@json_option
 @pass_repo
 def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependencies, exclude, image,
-        memory, time_, disk, cpus, gpus, network, queue_, priority, worksheet, memoize):
+        memory, time_, disk, cpus, gpus, network, queue_, priority, worksheet, memoize, as_json):
     """Create a run of COMMAND over dependencies; prints its id.
 
     \b
@@ -102,6 +103,8 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
         targets, command = list(args[:-1]), args[-1]
     else:
         raise UsageError("missing the command to run (cl run [KEY:TARGET…] COMMAND)")
+    if as_json and tail:
+        raise UsageError("--json and --tail both write to stdout: use --json with --wait")
     request = dict(image=image, memory=memory, time=time_, disk=disk, cpus=cpus, gpus=gpus, network=network,
                    queue=queue_, priority=priority)
     launched = app_runs.run(
@@ -109,14 +112,30 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
         tags=tuple(t for group in tags for t in group.split()), request=request,
         allow_failed_dependencies=allow_failed_dependencies, exclude=exclude, worksheet=worksheet,
         memoize=memoize, args=shlex.join(sys.argv[1:]), wait=wait_ or tail, notice=notice)
-    click.echo(launched.id.display)
+    if not as_json:
+        click.echo(launched.id.display)
     if launched.blocking:  # waiting would never end
         raise CLError(launched.blocking)
     if launched.started:
         notice(launched.started)
-    if wait_ or tail:
+    if as_json:
+        _launched_json(repo, launched, wait_)
+    elif wait_ or tail:
         sys.stdout.flush()
         _follow(repo, launched.id, tail)
+
+
+def _launched_json(repo, launched, wait_: bool) -> None:
+    """`cl run --json`: {"id", "reused"}, and with -W how the run ended
+    (printed before a failed run's error)."""
+    record = {"id": launched.id.display, "reused": launched.reused}
+    if not wait_:
+        output.as_json(record)
+        return
+    waited = app_runs.waited(repo, launched.id, app_runs.follow(repo, launched.id, None, notice))
+    output.as_json({**record, "state": waited.state, "failure": waited.failure})
+    if waited.failure:
+        raise app_runs.RunFailed(waited.failure)
 
 
 @click.command()
@@ -168,9 +187,13 @@ def workers(repo, as_json):
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
+@json_option
 @pass_repo
-def kill(repo, specs):
+def kill(repo, specs, as_json):
     """Kill runs (queued or running); a killed run keeps its partial output."""
+    if as_json:
+        output.as_json([bid.display for bid in app_runs.kill(repo, specs)])
+        return
     for bid in app_runs.kill(repo, specs):
         click.echo(bid.display)
 
@@ -178,10 +201,16 @@ def kill(repo, specs):
 @click.command()
 @click.argument("spec")
 @click.option("-t", "--tail", is_flag=True, help="Print its stdout and stderr while waiting.")
+@json_option
 @pass_repo
-def wait(repo, spec, tail):
+def wait(repo, spec, tail, as_json):
     """Wait until a run ends; prints its id, exits 0 only if it is ready."""
+    if as_json and tail:
+        raise UsageError("--json and --tail both write to stdout")
     waited = app_runs.wait(repo, spec, show_output if tail else None, notice)
-    click.echo("0x" + waited.id)
+    if as_json:
+        output.as_json(waited.to_json())
+    else:
+        click.echo("0x" + waited.id)
     if waited.failure:
         raise app_runs.RunFailed(waited.failure)

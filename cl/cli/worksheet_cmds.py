@@ -10,7 +10,7 @@ import click
 
 from cl.app import worksheets as app_ws
 from cl.cli import output
-from cl.cli.context import pass_repo
+from cl.cli.context import json_option, pass_repo
 from cl.errors import CLError, InputError, UsageError
 
 EDIT_HEADER = (
@@ -34,30 +34,37 @@ def _fmt_time(ns):
 @click.argument("name")
 @click.option("-t", "--title", default="", help="A title for the worksheet.")
 @click.option("--no-link", is_flag=True, help="Don't link it from the current worksheet (and back).")
+@json_option
 @pass_repo
-def new(repo, name, title, no_link):
+def new(repo, name, title, no_link, as_json):
     """Make a new worksheet NAME; prints its id.  The current worksheet gets
     a link to it and it a link back (switch to it with `cl work NAME`)."""
     wid = app_ws.new(repo, name, title, link=not no_link)
-    click.echo("0x" + wid)
+    if as_json:
+        output.as_json({"id": "0x" + wid})
+    else:
+        click.echo("0x" + wid)
 
 
 @click.command()
 @click.argument("worksheet", required=False)
+@json_option
 @pass_repo
-def work(repo, worksheet):
+def work(repo, worksheet, as_json):
     """Switch to WORKSHEET, or show the current one."""
-    if worksheet is None:
-        click.echo(f"Current worksheet: {app_ws.describe(repo, app_ws.current(repo))}")
-        return
-    wid = app_ws.switch(repo, worksheet)
-    click.echo(f"Switched to worksheet: {app_ws.describe(repo, wid)}")
+    wid = app_ws.current(repo) if worksheet is None else app_ws.switch(repo, worksheet)
+    if as_json:
+        output.as_json({"id": "0x" + wid, "name": app_ws.name_title(repo, "0x" + wid)[0]})
+    elif worksheet is None:
+        click.echo(f"Current worksheet: {app_ws.describe(repo, wid)}")
+    else:
+        click.echo(f"Switched to worksheet: {app_ws.describe(repo, wid)}")
 
 
 @click.command()
 @click.argument("keywords", nargs=-1)
 @click.option("-u", "--uuid-only", is_flag=True, help="Print only ids.")
-@click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
+@json_option
 @pass_repo
 def wls(repo, keywords, uuid_only, as_json):
     """List worksheets; KEYWORDS filter them: words, name=, title=, tag=,
@@ -82,10 +89,14 @@ def wls(repo, keywords, uuid_only, as_json):
 @click.command()
 @click.argument("worksheets", nargs=-1, required=True)
 @click.option("--force", is_flag=True, help="Remove even a worksheet that has items.")
+@json_option
 @pass_repo
-def wrm(repo, worksheets, force):
+def wrm(repo, worksheets, force, as_json):
     """Remove worksheets.  The bundles on them are not removed (nor are the
     worksheets they link to); every version stays in the history."""
+    if as_json:
+        output.as_json(["0x" + wid for wid in app_ws.remove(repo, worksheets, force)])
+        return
     for wid in app_ws.remove(repo, worksheets, force):
         click.echo("0x" + wid)
 
@@ -128,10 +139,15 @@ def add(repo, items, text, subworksheet, dest):
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
 @click.option("-w", "--worksheet", help="Detach from this worksheet (default: the current one).")
+@json_option
 @pass_repo
-def detach(repo, specs, worksheet):
+def detach(repo, specs, worksheet, as_json):
     """Take bundles off a worksheet without removing them."""
-    for bid in app_ws.detach(repo, specs, worksheet):
+    ids = app_ws.detach(repo, specs, worksheet)
+    if as_json:
+        output.as_json([bid.display for bid in ids])
+        return
+    for bid in ids:
         click.echo(bid.display)
 
 
@@ -242,10 +258,16 @@ def _run_commands(repo, wid, commands) -> None:
 @click.option("-r", "--raw", is_flag=True, help="The text form (what `cl wedit` edits).")
 @click.option("--html", "as_html", is_flag=True, help="One self-contained HTML page (images embedded, graphs drawn).")
 @click.option("-o", "--output", "dest", help="Write to this file instead of stdout.")
+@json_option
 @pass_repo
-def print_(repo, worksheet, raw, as_html, dest):
+def print_(repo, worksheet, raw, as_html, dest, as_json):
     """Show a worksheet (WS@N: its N-th version, see `cl wlog`)."""
-    if raw:
+    if as_json + raw + as_html > 1:
+        raise UsageError("choose one of --json, --raw, --html")
+    if as_json:
+        import json
+        _emit(json.dumps(app_ws.page_json(app_ws.page(repo, worksheet)), indent=2) + "\n", dest)
+    elif raw:
         _emit(app_ws.text(repo, worksheet), dest)
     elif as_html:
         _emit(app_ws.html(repo, worksheet), dest)
@@ -271,7 +293,7 @@ def _emit(text: str, dest: str | None) -> None:
 
 @click.command()
 @click.argument("worksheet", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
+@json_option
 @pass_repo
 def wlog(repo, worksheet, as_json):
     """The versions of a worksheet, newest first (print one with
