@@ -38,12 +38,14 @@ def init(directory: str, bare: bool = False, worksheet: str | None = None) -> tu
 def status(repo: Repository) -> Status:
     """Where the repository is, its current worksheet and what it holds."""
     from cl.app.records import Status
+    from cl.errors import ObjectMissing
     objects = total = 0
-    for fan in os.scandir(repo.path("objects")):
-        if fan.is_dir():
-            for entry in os.scandir(fan.path):
-                objects += 1
-                total += entry.stat().st_size
+    for oid in repo.store.ids():
+        try:
+            total += repo.store.size(oid)
+        except ObjectMissing:  # deleted by a gc meanwhile: no longer held
+            continue
+        objects += 1
     wid = repo.current_worksheet()
     ws = repo.index.worksheet(wid) if wid else None
     return Status(repository=repo.root, worksheet=ws["name"] if ws else None,
