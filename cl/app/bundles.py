@@ -104,7 +104,10 @@ def open_file(repo: Repository, bid: str, path: str = "") -> IO[bytes]:
     from cl.bundles import read as read_ops
     from cl.bundles.specs import Target
     from cl.objects.trees import split_path
-    f: IO[bytes] = read_ops.open_file(repo, Target(ObjectId(bid), "/".join(split_path(path))))
+    target = Target(ObjectId(bid), "/".join(split_path(path)))
+    if read_ops.list_dir(repo, target) is not None:  # open_file would hand out the tree object
+        raise InputError(f"'{target.display}' is a directory")
+    f: IO[bytes] = read_ops.open_file(repo, target)
     return f
 
 

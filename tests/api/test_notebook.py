@@ -126,3 +126,21 @@ def test_graphs(workdir):
     assert "both" in str(repo.descendants(a)) and "flowchart" in up.to_mermaid()
     assert repo.info(made)["kind"] == "make" and made.read_text("x") == "a\n"
     repo.close()
+
+
+def test_reading_files(workdir):
+    tree(workdir, {"d": {"sub": {"f.txt": "f\n"}, "b.bin": b"\x00\xff"}})
+    repo = cl.init("nb")
+    d = repo.upload("d")
+    assert d.read_text("sub/f.txt") == "f\n" and d.read_bytes("b.bin") == b"\x00\xff"
+    with pytest.raises(cl.InputError, match="is a directory"):
+        d.open("sub")
+    with pytest.raises(cl.CLError, match="no such file"):
+        d.open("nope")
+    with pytest.raises(cl.CLError, match="escapes"):
+        d.open("../x")
+    assert d.download(workdir / "copy") == str(workdir / "copy")
+    assert (workdir / "copy" / "sub" / "f.txt").read_text() == "f\n"
+    with pytest.raises(cl.InputError, match="already exists"):
+        d.download(workdir / "copy")
+    repo.close()
