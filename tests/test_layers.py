@@ -31,7 +31,10 @@ inside functions, under `if TYPE_CHECKING:`, relative ones, and
 
 * no SQL statement (SELECT … FROM, INSERT INTO, UPDATE … SET, DELETE FROM)
   in a string literal outside cl/index and cl/refs, the layers that own the
-  database (SQL_KNOWN lists the one module still waiting to be moved)."""
+  database (SQL_KNOWN lists the one module still waiting to be moved).
+
+* nothing below the CLI prints: no print(), no sys.stdout / sys.stderr
+  outside cl/cli (progress and warnings go through callbacks)."""
 
 import ast
 import os
@@ -249,6 +252,28 @@ def sql_problems(relpath: str, source: str) -> list[str]:
             for line, text in sql_literals(relpath, source)]
 
 
+# --- printing below the CLI ------------------------------------------------------------
+
+
+def print_calls(relpath: str, source: str) -> list[tuple[int, str]]:
+    """(line, what) of each print() call and each use of sys.stdout or sys.stderr."""
+    out = []
+    for node in ast.walk(ast.parse(source, relpath)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            out.append((node.lineno, "print()"))
+        elif (isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr")
+              and isinstance(node.value, ast.Name) and node.value.id == "sys"):
+            out.append((node.lineno, f"sys.{node.attr}"))
+    return out
+
+
+def print_problems(relpath: str, source: str) -> list[str]:
+    if relpath.startswith("cl/cli/"):
+        return []
+    return [f"{relpath}:{line}: {what} below the CLI: pass a callback instead"
+            for line, what in print_calls(relpath, source)]
+
+
 def _modules() -> list[str]:
     found = []
     for dirpath, dirnames, filenames in os.walk(os.path.join(ROOT, "cl")):
@@ -283,6 +308,24 @@ def test_no_import_cycle_inside_a_package():
 def test_no_sql_outside_the_database_layers(relpath):
     problems = sql_problems(relpath, _source(relpath))
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("relpath", MODULES)
+def test_nothing_below_the_cli_prints(relpath):
+    problems = print_problems(relpath, _source(relpath))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("source", [
+    "print('x')", "def f():\n    print('x', file=None)\n", "import sys\nsys.stdout.write('x')",
+    "import sys\nout = sys.stderr", "import sys\nsys.stdout.buffer.write(b'x')"])
+def test_print_checker_flags(source):
+    assert print_problems("cl/app/bundles.py", source)
+    assert print_problems("cl/cli/bundle_cmds.py", source) == []
+
+
+def test_print_checker_allows_writing_to_given_streams():
+    assert print_problems("cl/app/bundles.py", "def f(out):\n    out.write(b'x')\n    out.flush()\n") == []
 
 
 def test_known_sql_modules_still_hold_sql():
