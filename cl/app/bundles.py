@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from cl.bundles.read import Entry
     from cl.bundles.search import SearchResult
 
-__all__ = ["ObjectId", "resolve_bundle", "resolve_worksheet", "expand", "worksheet_or_none", "upload",
-           "upload_size", "make", "info", "info_field", "cat", "download", "metadata", "edit",
-           "plan_removal", "remove", "search"]
+__all__ = ["ObjectId", "expand", "resolve_bundle", "resolve_target", "resolve_worksheet",
+           "MetadataEditor", "worksheet_or_none", "upload", "upload_size", "make", "info",
+           "info_field", "cat", "open_file", "download", "kind", "metadata", "edit", "plan_removal",
+           "remove", "search"]
 
 MetadataEditor = Callable[[str, str, tuple[str, ...]], tuple[str, str, tuple[str, ...]]]
 

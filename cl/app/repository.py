@@ -12,7 +12,8 @@ from cl.repo import Repository
 if TYPE_CHECKING:
     from cl.app.records import Initialized, Status
 
-__all__ = ["Repository", "open_repository", "init", "status", "config_text", "config_get", "config_set"]
+__all__ = ["Repository", "open_repository", "init", "status", "config_data", "config_text", "config_get",
+           "config_set"]
 
 
 def open_repository(start: str | None = None) -> Repository:

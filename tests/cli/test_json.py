@@ -168,3 +168,25 @@ def test_repository_and_sharing_commands(shaped, tmp_path):
     pulled = j(["pull"], copy)
     assert pulled["rejected"] is False and pulled["received"] == 0
     assert set(j(["cp", "a.txt", "origin::p"], copy)) == {"result"}
+
+
+def test_run_and_rerun_waiting(tmp_path, docker_engine, busybox_image):
+    """With -W the record says how the run ended; a failed run's record is
+    printed, then the one-line error and a non-zero exit."""
+    project = tmp_path / "p"
+    project.mkdir()
+    run_cl(["init"], project)
+    run_cl(["config", "run.image", busybox_image], project)
+    try:
+        ok = j(["run", "-W", "-n", "ok", "echo hi > out"], project)
+        assert ok["state"] == "ready" and ok["failure"] is None and ok["reused"] is False
+        again = j(["run", "-W", "-m", "-n", "ok", "echo hi > out"], project)
+        assert again == {**ok, "reused": True}
+        done = run_cl(["run", "-W", "--json", "-n", "bad", "exit 3"], project, check=False)
+        assert done.returncode != 0 and done.stderr.startswith("cl: run bad (0x")
+        assert json.loads(done.stdout)["state"] == "failed"
+        [step] = j(["rerun", "ok", "-W"], project)
+        assert step["old_name"] == "ok" and step["kind"] == "run" and is_id(step["new"])
+        assert j(["wait", step["new"]], project)["state"] == "ready"
+    finally:
+        stop_workers(project)
