@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     import os
+    from collections.abc import Mapping
 
     from cl.api import Bundle, Graph, Item, Repository, Run, Table, Worksheet
     from cl.errors import (Conflict, CLError, DependencyError, InputError, NotARepository, ObjectMissing,
@@ -49,10 +50,12 @@ def open(path: str | os.PathLike[str] | None = None) -> Repository:  # noqa: A00
     return open_repository(path)
 
 
-def clone(url: str, path: str | os.PathLike[str] | None = None) -> Repository:
-    """Copy the repository at `url` into `path`, with `origin` set to it."""
+def clone(url: str, path: str | os.PathLike[str] | None = None,
+          settings: Mapping[str, str] | None = None) -> Repository:
+    """Copy the repository at `url` into `path`, with `origin` set to it;
+    `settings` ("table.key": value) go into its config first."""
     from cl.api.repository import clone as clone_repository
-    return clone_repository(url, path)
+    return clone_repository(url, path, settings)
 
 
 def __getattr__(name: str) -> object:
