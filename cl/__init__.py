@@ -50,7 +50,7 @@ def open(path: str | os.PathLike[str] | None = None) -> Repository:  # noqa: A00
     return open_repository(path)
 
 
-def clone(url: str, path: str | os.PathLike[str] | None = None,
+def clone(url: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
           settings: Mapping[str, str] | None = None) -> Repository:
     """Copy the repository at `url` into `path`, with `origin` set to it;
     `settings` ("table.key": value) go into its config first."""

@@ -129,6 +129,12 @@ class Repository:
         result = app_bundles.search(self._repo, words)
         return result.total[1] if result.total is not None else int(result.count or 0)
 
+    def ls(self, worksheet: str | None = None) -> list[dict[str, Any]]:
+        """The bundles on a worksheet (default: the current one) as the
+        records `cl ls --json` prints."""
+        from cl.app.listing import listing_rows
+        return listing_rows(self._repo, worksheet)
+
     def info(self, spec: str | Bundle, verbose: bool = False) -> dict[str, Any]:
         """A bundle's record (the shape of `cl info --json`)."""
         [record] = app_bundles.info(self._repo, [_spec(spec)], verbose)
@@ -202,8 +208,10 @@ def open(path: str | os.PathLike[str] | None = None) -> Repository:  # noqa: A00
     return Repository(app_repo.open_repository(None if path is None else os.fspath(path)))
 
 
-def clone(url: str, path: str | os.PathLike[str] | None = None,
+def clone(url: str | os.PathLike[str], path: str | os.PathLike[str] | None = None,
           settings: Mapping[str, str] | None = None) -> Repository:
-    """Copy the repository at `url` into `path`, with `origin` set to it."""
-    repo, _ = app_sharing.clone(url, None if path is None else os.fspath(path), dict(settings or {}))
+    """Copy the repository at `url` (or a directory) into `path`, with
+    `origin` set to it."""
+    repo, _ = app_sharing.clone(os.fspath(url), None if path is None else os.fspath(path),
+                                dict(settings or {}))
     return Repository(repo)

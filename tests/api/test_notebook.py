@@ -144,3 +144,27 @@ def test_reading_files(workdir):
     with pytest.raises(cl.InputError, match="already exists"):
         d.download(workdir / "copy")
     repo.close()
+
+
+def test_the_api_returns_what_json_prints(workdir):
+    """--json and the API give the same values (docs/api.md, JSON shapes)."""
+    tree(workdir, {"a.txt": "a\n"})
+    repo = cl.init("nb")
+    a = repo.upload("a.txt")
+    made = repo.make(deps={"x": a}, name="made")
+
+    def cl_json(*args: str):
+        done = subprocess.run(["cl", *args, "--json"], cwd=workdir / "nb", env=cl_env({"HOME": workdir}),
+                              capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)
+
+    assert cl_json("ls") == repo.ls()
+    assert cl_json("info", "made") == json.loads(json.dumps(repo.info(made)))
+    assert cl_json("info", "-v", "made") == json.loads(json.dumps(repo.info(made, verbose=True)))
+    assert cl_json("ancestors", "made") == repo.ancestors(made).to_json()
+    assert cl_json("descendants", "a.txt") == repo.descendants(a).to_json()
+    copy = cl.clone(workdir / "nb", workdir / "copy")
+    copy.worksheet().add(text="hello")
+    assert copy.push().to_json()["rejected"] is False
+    copy.close()
+    repo.close()
