@@ -1,4 +1,4 @@
-"""What every command shares: the lazily opened repository."""
+"""What every command shares: the lazily opened repository and `--json`."""
 
 import functools
 
