@@ -31,7 +31,7 @@ inside functions, under `if TYPE_CHECKING:`, relative ones, and
 
 * no SQL statement (SELECT … FROM, INSERT INTO, UPDATE … SET, DELETE FROM)
   in a string literal outside cl/index and cl/refs, the layers that own the
-  database (SQL_KNOWN lists the one module still waiting to be moved).
+  database.
 
 * nothing below the CLI prints: no print(), no sys.stdout / sys.stderr
   outside cl/cli (progress and warnings go through callbacks)."""
@@ -229,10 +229,6 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 SQL = re.compile(r"\b(SELECT\b[\s\S]*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b")
 SQL_HOMES = ("cl/index/", "cl/refs/")
-# bundles/search.py compiles CodaLab's search language into SQL
-# fragments; moving that compiler into cl/index belongs to the one-grammar
-# work on that module (issue 14 item 2).
-SQL_KNOWN = {"cl/bundles/search.py"}
 
 
 def sql_literals(relpath: str, source: str) -> list[tuple[int, str]]:
@@ -246,7 +242,7 @@ def sql_literals(relpath: str, source: str) -> list[tuple[int, str]]:
 
 
 def sql_problems(relpath: str, source: str) -> list[str]:
-    if relpath.startswith(SQL_HOMES) or relpath in SQL_KNOWN:
+    if relpath.startswith(SQL_HOMES):
         return []
     return [f"{relpath}:{line}: SQL outside cl/index and cl/refs: {text[:60]!r}"
             for line, text in sql_literals(relpath, source)]
@@ -326,12 +322,6 @@ def test_print_checker_flags(source):
 
 def test_print_checker_allows_writing_to_given_streams():
     assert print_problems("cl/app/bundles.py", "def f(out):\n    out.write(b'x')\n    out.flush()\n") == []
-
-
-def test_known_sql_modules_still_hold_sql():
-    """An entry of SQL_KNOWN goes when its module is cleaned up."""
-    for relpath in SQL_KNOWN:
-        assert os.path.exists(os.path.join(ROOT, relpath)) and sql_literals(relpath, _source(relpath)), relpath
 
 
 def test_every_module_is_in_a_layer():
