@@ -160,6 +160,33 @@ class Repository:
         app_runs.start_and_wait(self._repo, done.new_runs)
         return [self._handle(step.new) for step in done.steps if step.new is not None]
 
+    def macro(self, macro_name: str, *inputs: str | Bundle, name: str | None = None, depth: int = 10,
+              memoize: bool = False, worksheet: str | None = None) -> list[Bundle]:
+        """Mimic MACRO-in1, MACRO-in2, … → MACRO-out with `inputs` (`cl macro`);
+        the new output is named `name` (default: new)."""
+        done = app_prov.macro(self._repo, macro_name, [_spec(s) for s in inputs], name=name, depth=depth,
+                              memoize=memoize, worksheet=worksheet)
+        app_runs.start_and_wait(self._repo, done.new_runs)
+        return [self._handle(step.new) for step in done.steps if step.new is not None]
+
+    def rerun(self, spec: str | Bundle, *, name: str | None = None, memoize: bool = False,
+              request: Mapping[str, Any] | None = None, worksheet: str | None = None) -> Run:
+        """Run a run again: its command and dependencies, in the image it ran
+        in (by digest) unless `request` says otherwise."""
+        from cl.api.bundle import Run
+        done = app_prov.rerun(self._repo, _spec(spec), name=name, memoize=memoize, worksheet=worksheet,
+                              request=dict(request or {}))
+        app_runs.start_and_wait(self._repo, done.new_runs)
+        [step] = done.steps
+        assert step.new is not None
+        return Run(self._repo, step.new, reused=step.reused)
+
+    def edit(self, spec: str | Bundle, *, name: str | None = None, description: str | None = None,
+             tags: Iterable[str] | None = None) -> Bundle:
+        """Change a bundle's name, description or tags (a new state; the history is kept)."""
+        return self._handle(app_bundles.edit(self._repo, _spec(spec), name=name, description=description,
+                                             tags=tags))
+
     def remove(self, *specs: str | Bundle, recursive: bool = False, force: bool = False) -> list[str]:
         """Remove bundles (with `recursive`, what depends on them too); their ids."""
         removal = app_bundles.plan_removal(self._repo, [_spec(s) for s in specs], recursive=recursive,

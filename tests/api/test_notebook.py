@@ -73,6 +73,8 @@ def test_a_notebook_session(workdir, docker_engine, busybox_image):
     # memoized: the identical finished run comes back
     again = repo.run(TRAIN, deps={"params": params}, image=busybox_image, name="train", memoize=True)
     assert again == run and again.reused
+    rerun = repo.rerun(run, name="train-again").wait(timeout=300)
+    assert rerun != run and rerun.state == "ready" and rerun.read_text("nparams").strip() == "2"
     repo.close()
 
 
@@ -125,6 +127,23 @@ def test_graphs(workdir):
     assert up.to_json()["direction"] == "ancestors" and "digraph" in up.to_dot()
     assert "both" in str(repo.descendants(a)) and "flowchart" in up.to_mermaid()
     assert repo.info(made)["kind"] == "make" and made.read_text("x") == "a\n"
+    repo.close()
+
+
+def test_mimic_macro_and_edit_without_runs(workdir):
+    tree(workdir, {"a.txt": "a\n", "b.txt": "b\n"})
+    repo = cl.init("nb")
+    a, b = repo.upload("a.txt"), repo.upload("b.txt")
+    made = repo.make(deps={"x": a}, name="made")
+    [again] = repo.mimic(a, b, name="made-b")
+    assert again.name == "made-b-made" and again.read_text("x") == "b\n" and again.kind == "make"
+    repo.edit(a, name="sort-in1")
+    repo.edit(made, name="sort-out", tags=["macro"])
+    assert made.name == "sort-out" and made.metadata["tags"] == ["macro"]
+    [out] = repo.macro("sort", b, name="sorted-b")
+    assert out.name == "sorted-b" and out.read_text("x") == "b\n"
+    with pytest.raises(cl.UsageError, match="not a run"):
+        repo.rerun(made)
     repo.close()
 
 
