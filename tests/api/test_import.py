@@ -37,6 +37,18 @@ def test_import_cl_loads_only_cl(tmp_path):
     assert {"cl.api", "cl.api.repository", "cl.app", "cl.repo"} <= set(steps["open"])
 
 
+def test_the_api_leaves_the_front_ends_libraries_alone(tmp_path):
+    """Reading a repository through the API loads no click, rich, Docker
+    or transport library."""
+    probe = ("import sys, cl\nrepo = cl.init(sys.argv[1])\nrepo.ls(); repo.bundles('')\n"
+             "repo.worksheet().table(); repo.close()\n"
+             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[2:]))))")
+    libraries = ["click", "rich", "docker", "httpx", "paramiko", "dulwich", "uvicorn", "starlette"]
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "p"), *libraries, "sqlite3"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["sqlite3"]  # the probe sees what is loaded
+
+
 def test_probe_sees_heavy_modules_when_used(tmp_path):
     """The probe can fail: opening does load the index (sqlite3)."""
     done = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], cwd=tmp_path,
