@@ -35,14 +35,17 @@ class Bundle:
 
     @property
     def name(self) -> str:
+        """The bundle's name now."""
         return str(app_bundles.metadata(self._repo, self.hex).get("name", ""))
 
     @property
     def metadata(self) -> dict[str, Any]:
+        """Name, description, tags and the rest of the metadata, now."""
         return app_bundles.metadata(self._repo, self.hex)
 
     @property
     def kind(self) -> str:
+        """dataset, program, make or run."""
         return app_bundles.kind(self._repo, self.hex) or ""
 
     @property
@@ -56,10 +59,12 @@ class Bundle:
         return app_bundles.open_file(self._repo, self.hex, path)
 
     def read_bytes(self, path: str = "") -> bytes:
+        """The bytes of a file of the bundle."""
         with self.open(path) as f:
             return f.read()
 
     def read_text(self, path: str = "", encoding: str = "utf-8") -> str:
+        """The text of a file of the bundle (UnicodeDecodeError if it is not text)."""
         return self.read_bytes(path).decode(encoding)
 
     def download(self, dest: str | os.PathLike[str], force: bool = False) -> str:

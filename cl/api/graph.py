@@ -20,10 +20,12 @@ class Graph:
 
     @property
     def nodes(self) -> list[dict[str, Any]]:
+        """One record per bundle: id, name, kind, state, level, …"""
         return list(self.to_json()["nodes"])
 
     @property
     def edges(self) -> list[dict[str, Any]]:
+        """One record per dependency: parent, child, key, path."""
         return list(self.to_json()["edges"])
 
     def to_dot(self) -> str:

@@ -57,6 +57,7 @@ class Repository:
         return self._repo.project_dir
 
     def close(self) -> None:
+        """Close the repository's database connection (handles stop working)."""
         self._repo.close()
 
     def __enter__(self) -> Repository:
@@ -220,6 +221,7 @@ class Repository:
         return app_sharing.pull(self._repo, ([remote] if remote else []) + list(what), everything)
 
     def add_remote(self, name: str, url: str) -> None:
+        """Name a remote (a directory, ssh://host/path, user@host:path, http://host:port)."""
         app_sharing.add_remote(self._repo, name, url)
 
 

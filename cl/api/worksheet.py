@@ -36,6 +36,7 @@ class Table:
         return [dict(zip(self.headers, row)) for row in self.rows]
 
     def column(self, header: str) -> list[Any]:
+        """The values of one column, row by row."""
         i = self.headers.index(header)
         return [row[i] for row in self.rows]
 
@@ -63,18 +64,22 @@ class Worksheet:
 
     @property
     def id(self) -> str:
+        """`0x` and the worksheet's 32 hex digits."""
         return "0x" + self.hex
 
     @property
     def name(self) -> str:
+        """The worksheet's name now."""
         return app_ws.name_title(self._repo, self.id)[0]
 
     @property
     def title(self) -> str:
+        """The worksheet's title now."""
         return app_ws.name_title(self._repo, self.id)[1]
 
     @property
     def items(self) -> list[Item]:
+        """The items of the latest version, in order."""
         return [Item(kind, "0x" + value if kind in ("bundle", "worksheet") else value)
                 for kind, value in app_ws.items(self._repo, self.id)]
 

@@ -64,6 +64,7 @@ class Waited:
 
 @dataclass(frozen=True)
 class Claim:
+    """A run a worker holds, and how far it got (stage)."""
     bundle: str
     name: str
     stage: str
@@ -107,6 +108,7 @@ class Mimicked:
 
 @dataclass(frozen=True)
 class RefLine:
+    """One ref of a sync report: `worksheet demo: ok`."""
     kind: str
     label: str
     status: str
@@ -135,6 +137,7 @@ class SyncReport:
 
 @dataclass(frozen=True)
 class Cloned:
+    """`cl clone`: where the copy is and how much it holds."""
     url: str
     directory: str
     worksheets: int
@@ -147,6 +150,7 @@ class Cloned:
 
 @dataclass(frozen=True)
 class Fsck:
+    """`cl fsck`: what was checked and each problem found."""
     objects: int
     bytes: int
     problems: tuple[str, ...]
@@ -159,6 +163,7 @@ class Fsck:
 
 @dataclass(frozen=True)
 class Gc:
+    """`cl gc`: what was (or would be) deleted."""
     dry_run: bool
     objects: int
     bytes: int
@@ -172,6 +177,7 @@ class Gc:
 
 @dataclass(frozen=True)
 class WorksheetVersion:
+    """`cl wlog`: one version of a worksheet."""
     number: int
     commit: str
     time: int
@@ -210,6 +216,7 @@ class WorksheetRow:
 
 @dataclass(frozen=True)
 class WorksheetSearch:
+    """`cl wls`: the worksheets found, or only their count (`.count`)."""
     rows: tuple[WorksheetRow, ...] = ()
     count: int | None = None
 

@@ -169,6 +169,7 @@ def failure(repo: Repository, bid: str, state: State) -> str | None:
 
 
 def waited(repo: Repository, bid: str, state: State) -> Waited:
+    """A run's final state as a Waited record."""
     from cl.app.records import Waited
     return Waited(bid, state.metadata.get("name", ""), state.state, failure(repo, bid, state))
 

@@ -34,6 +34,7 @@ def add_remote(repo: Repository, name: str, url: str) -> None:
 
 
 def remove_remote(repo: Repository, name: str) -> None:
+    """Forget remote `name`."""
     from cl.sync.remotes import remove_remote as remove
     remove(repo, name)
 

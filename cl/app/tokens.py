@@ -34,4 +34,5 @@ def check(repo: Repository, authorization: str | None) -> str | None:
 
 
 def count(repo: Repository) -> int:
+    """How many tokens the server accepts."""
     return len(repo.refs.items(PREFIX))
