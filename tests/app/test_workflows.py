@@ -78,3 +78,14 @@ def test_errors_are_clerrors_and_change_nothing(repo):
     with pytest.raises(UsageError):
         sharing.parse_settings(["novalue"])
     assert repository.status(repo) == before
+
+
+def test_html_fragments_are_scoped(repo, tmp_path):
+    bundles.upload(repo, [str(tmp_path / "a.txt")], name="a")
+    fragment = worksheets.render_html(worksheets.page(repo, None), fragment=True)
+    assert "<html" not in fragment and "<body" not in fragment and 'class="cl-worksheet"' in fragment
+    style = fragment[fragment.index("<style>") + 7:fragment.index("</style>")]
+    selectors = [s.strip() for line in style.split("\n") if "{" in line and not line.startswith(" ")
+                 for s in line.split("{")[0].split(",")]
+    assert selectors and all(s.startswith(".cl-worksheet") for s in selectors), selectors
+    assert "<td>a</td>" in worksheets.table_html(["name"], [("ab" * 32, ["a"])])
