@@ -64,7 +64,7 @@ def config_text(repo: Repository) -> str:
     return dumps(repo.config.data)
 
 
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)+\Z")
+_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+\Z")
 
 
 def _split_key(key: str) -> tuple[str, str]:
