@@ -18,7 +18,7 @@ from cl.errors import InputError
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, write_object
 from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Contents, Tree,
-                              valid_name)
+                              name_bytes, valid_name)
 
 Progress = Callable[[int], None]
 BATCH = 16   # files a thread takes at a time: few enough to share the tail evenly
@@ -35,6 +35,11 @@ class IngestOptions:
     follow_links: bool = False
     progress: Progress | None = None
     skip_names: frozenset = field(default_factory=frozenset)
+
+
+def _by_bytes(entry) -> bytes:
+    """Trees are sorted by the names' bytes (docs/format.md [F12])."""
+    return name_bytes(entry.name)
 
 
 def _excluded(rel: str, name: str, patterns) -> bool:
@@ -160,7 +165,7 @@ class _Ingest:
         if isinstance(node, int):
             return files[node]
         entries = sorted((self.build(child, files).as_entry(name) for name, child in node),
-                         key=lambda e: e.name)
+                         key=_by_bytes)
         tree = Tree(tuple(entries))
         return Contents(MODE_DIR, tree.size, write_object(self.store, tree))
 
@@ -206,7 +211,7 @@ def ingest_entries(store: ObjectStore, named: dict[str, Contents]) -> Contents:
     for name in named:
         if not valid_name(name):
             raise InputError(f"invalid name in a directory: '{name}'")
-    tree = Tree(tuple(c.as_entry(n) for n, c in sorted(named.items())))
+    tree = Tree(tuple(sorted((c.as_entry(n) for n, c in named.items()), key=_by_bytes)))
     return Contents(MODE_DIR, tree.size, write_object(store, tree))
 
 

@@ -84,7 +84,60 @@ def _ids(value, what: str) -> tuple[ObjectId, ...]:
 
 
 def valid_name(name: str) -> bool:
-    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
+    """A name a tree may hold ([F12], [F20]).  A name that is not valid
+    UTF-8 is held as `os.fsdecode` gives it: each undecodable byte as a
+    surrogate escape (U+DC80..U+DCFF), and only such bytes; a str that
+    hides valid UTF-8 in escapes, or holds another surrogate, stands for
+    no file name and is refused."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
+        return False
+    if name.isascii():
+        return True
+    try:
+        return name_bytes(name).decode("utf-8", "surrogateescape") == name
+    except UnicodeEncodeError:
+        return False
+
+
+def name_bytes(name: str) -> bytes:
+    """A name's bytes, as the file system has them; trees are sorted by
+    these ([F12])."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _encode_name(name: str):
+    """str where the name is valid UTF-8 (every id made before [F20] kept),
+    else bin of its bytes."""
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name_bytes(name)
+
+
+def _decode_name(raw) -> str:
+    if isinstance(raw, bytes):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", "surrogateescape")
+        raise FormatError(f"entry name {raw!r} is bin but valid UTF-8 (must be str)")
+    return _str(raw, "entry name")
+
+
+def _sorted_unique(names: list[str]) -> bool:
+    """Ascending by bytes with no name twice.  For UTF-8 names (the usual
+    case) code point order is byte order and the bytes are not built."""
+    if all(map(str.isascii, names)):
+        keys: list = names
+    else:
+        try:
+            keys = [name_bytes(n) for n in names]
+        except UnicodeEncodeError:
+            return True  # valid_name reports it
+    return all(a < b for a, b in zip(keys, keys[1:]))
 
 
 # --- tree -------------------------------------------------------------------
@@ -113,9 +166,6 @@ class Tree(Value):
     TYPE = "tree"
 
     def __init__(self, entries: tuple[TreeEntry, ...]):
-        names = [e.name for e in entries]
-        if names != sorted(names) or len(set(names)) != len(names):
-            raise FormatError("tree entries are not sorted by name and unique")
         for e in entries:
             if not valid_name(e.name):
                 raise FormatError(f"tree entry has an invalid name: {e.name!r}")
@@ -123,6 +173,8 @@ class Tree(Value):
                 raise FormatError(f"tree entry {e.name!r} has an unknown mode {e.mode:o}")
             if e.size < 0:
                 raise FormatError(f"tree entry {e.name!r} has a negative size")
+        if not _sorted_unique([e.name for e in entries]):
+            raise FormatError("tree entries are not sorted by name and unique")
         _set(self, "entries", entries)
 
     @property
@@ -136,7 +188,8 @@ class Tree(Value):
         return None
 
     def to_map(self) -> dict:
-        return {"type": "tree", "entries": [[e.name, e.mode, e.size, e.id] for e in self.entries]}
+        return {"type": "tree",
+                "entries": [[_encode_name(e.name), e.mode, e.size, e.id] for e in self.entries]}
 
     @classmethod
     def from_map(cls, m: dict) -> "Tree":
@@ -146,7 +199,7 @@ class Tree(Value):
         for raw in m["entries"]:
             _check(isinstance(raw, list) and len(raw) == 4, "tree entry is not [name, mode, size, id]")
             name, mode, size, oid = raw
-            entries.append(TreeEntry(_str(name, "entry name"), _int(mode, "entry mode"),
+            entries.append(TreeEntry(_decode_name(name), _int(mode, "entry mode"),
                                      _int(size, "entry size"), _oid(oid, "entry id")))
         return cls(tuple(entries))
 
