@@ -182,15 +182,43 @@ def _parse_revision(repo, rev: str):
 
 
 def _copy(repo, store: ObjectStore, mode: int, sha: bytes) -> Contents:
-    obj = repo.object_store[sha]
-    if mode == MODE_DIR:
-        named = {}
-        for entry in obj.items():
+    """Store a committed file or tree.  Trees are walked with a stack (a
+    tree may be deeper than Python's recursion limit) and written after
+    their entries; names keep their bytes (docs/format.md [F20])."""
+    if mode != MODE_DIR:
+        return _blob(repo, store, mode, sha)
+    top: dict = {}
+    stack = [(sha, top)]  # (a tree, the dict its entries go into)
+    while stack:
+        tree_sha, named = stack.pop()
+        for entry in repo.object_store[tree_sha].items():
             if entry.mode == 0o160000:  # submodule: not part of this repository's data
                 continue
-            named[entry.path.decode()] = _copy(repo, store, entry.mode, entry.sha)
-        return ingest_entries(store, named)
-    data = obj.as_raw_string()
+            name = entry.path.decode("utf-8", "surrogateescape")
+            if entry.mode == MODE_DIR:
+                named[name] = below = {}
+                stack.append((entry.sha, below))
+            else:
+                named[name] = _blob(repo, store, entry.mode, entry.sha)
+    return _store_trees(store, top)
+
+
+def _store_trees(store: ObjectStore, top: dict) -> Contents:
+    """Nested {name: Contents | dict} as trees, innermost first."""
+    order, stack = [], [top]
+    while stack:
+        named = stack.pop()
+        order.append(named)
+        stack.extend(v for v in named.values() if isinstance(v, dict))
+    stored: dict[int, Contents] = {}
+    for named in reversed(order):  # every dict after all the dicts inside it
+        stored[id(named)] = ingest_entries(
+            store, {k: stored.pop(id(v)) if isinstance(v, dict) else v for k, v in named.items()})
+    return stored[id(top)]
+
+
+def _blob(repo, store: ObjectStore, mode: int, sha: bytes) -> Contents:
+    data = repo.object_store[sha].as_raw_string()
     if mode == MODE_LINK:
         return Contents(MODE_LINK, len(data), store.write_bytes(data))
     kind = MODE_EXEC if mode & 0o111 else MODE_FILE

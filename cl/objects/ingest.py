@@ -7,6 +7,7 @@ keeps both busy to the end whatever the files' sizes; then the trees are
 written bottom-up.  Children are written before their parents, so a crash
 mid-ingest leaves only unreferenced objects."""
 
+import errno
 import fnmatch
 import os
 import stat
@@ -53,10 +54,23 @@ class _Ingest:
         self.files: list[str] = []  # regular files found by the walk, in order
 
     # --- the walk --------------------------------------------------------
+    # Iterative, with a stack of directories still to list: a tree may be
+    # deeper than Python's recursion limit (depth is bounded by the longest
+    # path the kernel takes).
+
+    def walk(self, path: str) -> _Node:
+        root = self.entry(path, "", top=True)
+        if not isinstance(root, _Pending):
+            return root
+        stack = [root]
+        while stack:
+            for pending in self.directory(stack.pop()):
+                stack.append(pending)
+        return root.children
 
     def entry(self, path: str, rel: str, top: bool = False, ancestors: frozenset = frozenset()
-              ) -> _Node | None:
-        st = os.lstat(path)
+              ) -> "_Node | _Pending | None":
+        st = _lstat(path)
         if stat.S_ISLNK(st.st_mode):
             if not self.opts.follow_links:
                 target = os.fsencode(os.readlink(path))
@@ -66,11 +80,13 @@ class _Ingest:
             except FileNotFoundError:
                 raise InputError(f"broken symbolic link: '{path}'") from None
         if stat.S_ISDIR(st.st_mode):
+            if not self.opts.follow_links:
+                return _Pending(path, rel, ancestors)  # no loop without following links
             # Following links can reach a directory from inside itself.
             here = (st.st_dev, st.st_ino)
             if here in ancestors:
                 raise InputError(f"symbolic link loop: '{path}'")
-            return self.directory(path, rel, ancestors | {here})
+            return _Pending(path, rel, ancestors | {here})
         if stat.S_ISREG(st.st_mode):
             self.files.append(path)
             return len(self.files) - 1
@@ -78,15 +94,19 @@ class _Ingest:
             raise InputError(f"not a regular file or directory: '{path}'")
         return None  # sockets, fifos, devices inside a tree are skipped
 
-    def directory(self, path: str, rel: str, ancestors: frozenset) -> list:
-        children = []
+    def directory(self, d: "_Pending") -> list:
+        """List one directory into `d.children`; returns its subdirectories,
+        still to be listed."""
+        deeper = []
         try:
-            it = os.scandir(path)
+            it = os.scandir(d.path)
         except PermissionError:
-            raise InputError(f"permission denied: '{path}'") from None
+            raise InputError(f"permission denied: '{d.path}'") from None
+        except OSError as exc:
+            raise _os_error(exc, d.path) from None
         with it:
             for de in it:
-                sub = f"{rel}/{de.name}" if rel else de.name
+                sub = f"{d.rel}/{de.name}" if d.rel else de.name
                 if de.name in self.opts.skip_names or _excluded(sub, de.name, self.opts.exclude):
                     continue
                 if not valid_name(de.name):
@@ -95,10 +115,13 @@ class _Ingest:
                     self.files.append(de.path)
                     node = len(self.files) - 1
                 else:
-                    node = self.entry(de.path, sub, ancestors=ancestors)
+                    node = self.entry(de.path, sub, ancestors=d.ancestors)
+                    if isinstance(node, _Pending):
+                        deeper.append(node)
+                        node = node.children
                 if node is not None:
-                    children.append((de.name, node))
-        return children
+                    d.children.append((de.name, node))
+        return deeper
 
     # --- the files -------------------------------------------------------
 
@@ -111,6 +134,8 @@ class _Ingest:
         except PermissionError:
             raise InputError(f"permission denied: '{path}'") from None
         except OSError as exc:  # swapped for a link (ELOOP) or removed meanwhile
+            if exc.errno == errno.ENAMETOOLONG:
+                raise _os_error(exc, path) from None
             raise InputError(f"'{path}' changed during the upload: {exc.strerror}") from None
         try:
             st = os.fstat(fd)
@@ -159,15 +184,55 @@ class _Ingest:
 
     # --- the trees -------------------------------------------------------
 
-    def build(self, node: _Node, files: list[Contents]) -> Contents:
-        if isinstance(node, Contents):
-            return node
-        if isinstance(node, int):
-            return files[node]
-        entries = sorted((self.build(child, files).as_entry(name) for name, child in node),
-                         key=_by_bytes)
-        tree = Tree(tuple(entries))
-        return Contents(MODE_DIR, tree.size, write_object(self.store, tree))
+    def build(self, root: _Node, files: list[Contents]) -> Contents:
+        """Write the trees bottom-up (children before parents), with a
+        stack of its own rather than recursion."""
+        if not isinstance(root, list):
+            return files[root] if isinstance(root, int) else root
+        done: dict[int, Contents] = {}  # id() of a directory's list -> its contents
+
+        def stored(node: _Node) -> Contents:
+            if isinstance(node, int):
+                return files[node]
+            return done.pop(id(node)) if isinstance(node, list) else node
+
+        stack: list[tuple[list, bool]] = [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if not children_done:
+                stack.append((node, True))
+                stack.extend((child, False) for _, child in node if isinstance(child, list))
+                continue
+            entries = sorted((stored(child).as_entry(name) for name, child in node), key=_by_bytes)
+            tree = Tree(tuple(entries))
+            done[id(node)] = Contents(MODE_DIR, tree.size, write_object(self.store, tree))
+        return done[id(root)]
+
+
+class _Pending:
+    """A directory the walk has found but not yet listed."""
+
+    __slots__ = ("path", "rel", "ancestors", "children")
+
+    def __init__(self, path: str, rel: str, ancestors: frozenset):
+        self.path, self.rel, self.ancestors = path, rel, ancestors
+        self.children: list = []
+
+
+def _lstat(path: str) -> os.stat_result:
+    try:
+        return os.lstat(path)
+    except OSError as exc:
+        raise _os_error(exc, path) from None
+
+
+def _os_error(exc: OSError, path: str) -> Exception:
+    """A path the kernel will not take is the user's input, said in one
+    line; anything else stays the OSError it is."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return InputError(f"path too long for the operating system ({len(os.fsencode(path))} "
+                          f"bytes): '{path[:60]}...{path[-60:]}'")
+    return exc
 
 
 class Background:
@@ -202,7 +267,7 @@ def ingest_path(store: ObjectStore, path: str, opts: IngestOptions | None = None
     if not os.path.lexists(path):
         raise InputError(f"no such file or directory: '{path}'")
     ingest = _Ingest(store, opts)
-    root = ingest.entry(path, "", top=True)
+    root = ingest.walk(path)
     return ingest.build(root, ingest.write_files())
 
 
