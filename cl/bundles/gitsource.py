@@ -6,7 +6,7 @@ import os
 import re
 
 from cl.errors import InputError
-from cl.objects.ingest import ingest_entries
+from cl.objects.ingest import ingest_nested
 from cl.objects.store import ObjectStore
 from cl.objects.types import MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Contents
 
@@ -200,21 +200,7 @@ def _copy(repo, store: ObjectStore, mode: int, sha: bytes) -> Contents:
                 stack.append((entry.sha, below))
             else:
                 named[name] = _blob(repo, store, entry.mode, entry.sha)
-    return _store_trees(store, top)
-
-
-def _store_trees(store: ObjectStore, top: dict) -> Contents:
-    """Nested {name: Contents | dict} as trees, innermost first."""
-    order, stack = [], [top]
-    while stack:
-        named = stack.pop()
-        order.append(named)
-        stack.extend(v for v in named.values() if isinstance(v, dict))
-    stored: dict[int, Contents] = {}
-    for named in reversed(order):  # every dict after all the dicts inside it
-        stored[id(named)] = ingest_entries(
-            store, {k: stored.pop(id(v)) if isinstance(v, dict) else v for k, v in named.items()})
-    return stored[id(top)]
+    return ingest_nested(store, top)
 
 
 def _blob(repo, store: ObjectStore, mode: int, sha: bytes) -> Contents:

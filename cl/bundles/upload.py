@@ -32,14 +32,9 @@ class UploadRequest:
 
 def _ingest_one(repo: Repository, path: str, req: UploadRequest, opts: IngestOptions) -> Contents:
     if not req.pack and archives.archive_suffix(path):
-        import shutil
-        import tempfile
-        tmp = tempfile.mkdtemp(prefix="unpack-", dir=repo.path("tmp"))
-        try:
-            archives.unpack(path, tmp)
-            return ingest_path(repo.store, tmp, opts)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        limits = archives.Limits(repo.config.get("upload", "max_expansion"),
+                                 repo.config.get("upload", "max_unpacked_bytes"))
+        return archives.ingest_archive(repo.store, path, limits)
     return ingest_path(repo.store, path, opts)
 
 

@@ -280,6 +280,22 @@ def ingest_entries(store: ObjectStore, named: dict[str, Contents]) -> Contents:
     return Contents(MODE_DIR, tree.size, write_object(store, tree))
 
 
+def ingest_nested(store: ObjectStore, top: dict) -> Contents:
+    """A directory from nested {name: Contents | dict}, each dict a
+    directory: the trees are written innermost first, with a stack (the
+    nesting may be deeper than Python's recursion limit)."""
+    order, stack = [], [top]
+    while stack:
+        named = stack.pop()
+        order.append(named)
+        stack.extend(v for v in named.values() if isinstance(v, dict))
+    stored: dict[int, Contents] = {}
+    for named in reversed(order):  # every dict after all the dicts inside it
+        stored[id(named)] = ingest_entries(
+            store, {k: stored.pop(id(v)) if isinstance(v, dict) else v for k, v in named.items()})
+    return stored[id(top)]
+
+
 def text_contents(store: ObjectStore, text: str) -> Contents:
     data = text.encode()
     return Contents(MODE_FILE, len(data), store.write_bytes(data))
