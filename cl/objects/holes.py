@@ -80,6 +80,27 @@ def copy_sparse(src: int, dst: int, size: int | None = None) -> int:
     return size
 
 
+def store_sparse(src: int, dst: int, hasher) -> tuple[str, int]:
+    """Copy `src` into the empty file `dst` keeping holes, then hash what
+    `dst` holds -- its data ranges as read back, its holes as zeros -- so
+    the id is that of the very bytes stored, whatever happens to `src`
+    meanwhile.  Returns (hex id, size)."""
+    size = copy_sparse(src, dst)
+    position = 0
+    for offset, length in data_ranges(dst, size):
+        update_zeros(hasher, offset - position)
+        end = offset + length
+        while offset < end:
+            chunk = os.pread(dst, min(CHUNK, end - offset), offset)
+            if not chunk:
+                raise OSError(errno.EIO, "a stored file shrank while it was hashed")
+            hasher.update(chunk)
+            offset += len(chunk)
+        position = end
+    update_zeros(hasher, size - position)
+    return hasher.hexdigest(), size
+
+
 def update_zeros(hasher, length: int) -> None:
     """Feed `length` zero bytes to a hasher (a hole's contents)."""
     while length > 0:

@@ -17,7 +17,7 @@ import threading
 from typing import Iterator
 
 from cl.errors import CorruptObject, ObjectMissing
-from cl.objects import encoding
+from cl.objects import encoding, holes
 from cl.objects.ids import ObjectId, hash_bytes, new_hasher
 from cl.objects.types import TYPES, FormatError
 
@@ -398,9 +398,25 @@ class DiskStore(ObjectStore):
 
     def write_fd(self, fd, size=None):
         """A small file is read whole with one syscall; a large one is
-        copied in the kernel while the copy is hashed (`_copy_hashing`)."""
+        copied in the kernel while the copy is hashed (`_copy_hashing`); a
+        sparse one keeps its holes (`holes.store_sparse`)."""
         if size is None:
             size = os.fstat(fd).st_size
+        if size >= SMALL and holes.is_sparse(os.fstat(fd)):
+            name, out = self._tmp_file(os.O_RDWR)
+            try:
+                digest, size = holes.store_sparse(fd, out, new_hasher())
+                oid = ObjectId(digest)
+            except BaseException:
+                os.unlink(name)
+                raise
+            finally:
+                os.close(out)
+            if self.has(oid):
+                os.unlink(name)
+            else:
+                self._place(name, oid)
+            return oid, size
         if size < SMALL:
             data = os.pread(fd, size + 1, 0)
             if len(data) <= size:
