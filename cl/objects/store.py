@@ -360,10 +360,18 @@ class DiskStore(ObjectStore):
 
         def write_all():
             try:
+                skipped = False
                 while (buf := pending.get()) is not None:
+                    if buf[0] == 0 and buf[-1] == 0 and holes.all_zeros(buf):
+                        os.lseek(fd, len(buf), os.SEEK_CUR)  # a hole, where the file system can
+                        skipped = True
+                        continue
+                    skipped = False
                     view = memoryview(buf)
                     while view:
                         view = view[os.write(fd, view):]
+                if skipped:  # a hole at the end: the size comes from truncate
+                    os.ftruncate(fd, os.lseek(fd, 0, os.SEEK_CUR))
             except BaseException as exc:  # reported by the caller's thread
                 failure.append(exc)
                 while pending.get() is not None:

@@ -62,3 +62,16 @@ def test_upload_and_download_keep_holes(project, tmp_path):
     run_cl(["download", oid, "-o", tmp_path / "out.bin"], project)
     assert _allocated(tmp_path / "out.bin") < (1 << 20)
     assert _b3(tmp_path / "out.bin") == _b3(src)
+
+
+def test_streams_of_zeros_are_stored_as_holes(disk_store):
+    """What comes as a stream (an archive member, a received blob) has no
+    holes to find: chunks of zeros become holes instead."""
+    import io
+    data = DATA + bytes(64 << 20) + DATA + bytes(32 << 20)
+    oid, size = disk_store.write_stream(io.BytesIO(data))
+    assert size == len(data) and oid == blake3.blake3(data).hexdigest()
+    path = disk_store.path(oid)
+    assert os.path.getsize(path) == len(data) and _allocated(path) < (32 << 20)
+    with open(path, "rb") as f:
+        assert f.read() == data
