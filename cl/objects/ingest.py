@@ -24,6 +24,9 @@ from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Content
 Progress = Callable[[int], None]
 BATCH = 16   # files a thread takes at a time: few enough to share the tail evenly
 THREADS = 2  # more only contend for the GIL and locks on small files
+# Bytes of path beyond which a directory is walked by descriptors
+# (deep_ingest.py): well inside the kernel's PATH_MAX of 4096.
+DEEP = 2048
 
 # What the walk leaves for later: stored contents (a link), the index of a
 # regular file in the walk's list, or a directory's named children.
@@ -36,6 +39,17 @@ class IngestOptions:
     follow_links: bool = False
     progress: Progress | None = None
     skip_names: frozenset = field(default_factory=frozenset)
+
+
+def excluded_name(opts: IngestOptions, rel: str, name: str) -> bool:
+    """Whether the walk leaves `name` (at `rel` in the upload) out."""
+    return name in opts.skip_names or _excluded(rel, name, opts.exclude) or not valid_name(name)
+
+
+def store_tree(store: ObjectStore, named: list) -> Contents:
+    """A tree of (name, contents) pairs in any order."""
+    tree = Tree(tuple(sorted((c.as_entry(name) for name, c in named), key=_by_bytes)))
+    return Contents(MODE_DIR, tree.size, write_object(store, tree))
 
 
 def _by_bytes(entry) -> bytes:
@@ -80,6 +94,9 @@ class _Ingest:
             except FileNotFoundError:
                 raise InputError(f"broken symbolic link: '{path}'") from None
         if stat.S_ISDIR(st.st_mode):
+            if len(path) > DEEP // 4 and len(os.fsencode(path)) > DEEP:
+                from cl.objects.deep_ingest import ingest_below
+                return ingest_below(self, path, rel)
             if not self.opts.follow_links:
                 return _Pending(path, rel, ancestors)  # no loop without following links
             # Following links can reach a directory from inside itself.
@@ -125,18 +142,21 @@ class _Ingest:
 
     # --- the files -------------------------------------------------------
 
-    def file(self, path: str) -> Contents:
+    def file(self, path: str, dir_fd: int | None = None, shown: str | None = None) -> Contents:
         """Store a file the walk found, as what it is when opened: the mode
-        and size come from the open file, never from an earlier stat."""
+        and size come from the open file, never from an earlier stat.
+        (`dir_fd`: `path` is a name in that directory, shown as `shown`.)"""
         flags = os.O_RDONLY if self.opts.follow_links else os.O_RDONLY | os.O_NOFOLLOW
+        shown = shown or path
         try:
-            fd = os.open(path, flags)
+            fd = os.open(path, flags, dir_fd=dir_fd)
         except PermissionError:
-            raise InputError(f"permission denied: '{path}'") from None
+            raise InputError(f"permission denied: '{shown}'") from None
         except OSError as exc:  # swapped for a link (ELOOP) or removed meanwhile
             if exc.errno == errno.ENAMETOOLONG:
                 raise _os_error(exc, path) from None
-            raise InputError(f"'{path}' changed during the upload: {exc.strerror}") from None
+            raise InputError(f"'{shown}' changed during the upload: {exc.strerror}") from None
+        path = shown
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):

@@ -1,6 +1,7 @@
 """A directory 2000 levels deep (twice Python's recursion limit) through
 the real `cl`: upload, cat, download, and a run that reads it from its
-checkout and leaves an output tree as deep."""
+checkout and leaves an output tree whose paths are longer than the
+kernel's PATH_MAX."""
 
 import os
 import subprocess
@@ -43,10 +44,10 @@ def test_upload_cat_download_run(project, cl, deep):
         # Step by step: the whole path is longer than the kernel takes.
         code = ("import os; top = os.getcwd(); os.chdir('in')\nfor _ in range(2000): os.chdir('d')\n"
                 "data = open('f').read(); os.chdir(top)\n"
-                "for _ in range(1500): os.mkdir('e'); os.chdir('e')\n"
+                "for _ in range(1500): os.mkdir('eee'); os.chdir('eee')\n"
                 "open('g', 'w').write(data)")
         cl(["run", "in:deep", f"{python} -c \"{code}\"", "-n", "deeprun", "-W"], project)
-        out = "/".join(["e"] * 1500 + ["g"])
+        out = "/".join(["eee"] * 1500 + ["g"])  # 6000 bytes: past PATH_MAX
         assert cl(["cat", f"deeprun/{out}"], project).stdout == "bottom\n"
     finally:
         stop_workers(project)

@@ -10,10 +10,10 @@ import tempfile
 
 import pytest
 
-from cl.errors import InputError
 from cl.objects.checkout import download, materialize, remove_tree
 from cl.objects.ingest import ingest_path
 from cl.objects.trees import lookup, reachable, walk
+from cl.objects.types import MODE_LINK
 
 
 def _deep(root: str, depth: int) -> str:
@@ -59,18 +59,30 @@ def test_deep_tree_round_trip(disk_store, short_tmp, depth):
         assert f.read() == "bottom\n"
 
 
-def test_a_path_longer_than_the_kernel_takes_is_a_clean_error(disk_store, short_tmp):
-    """Deeper than PATH_MAX allows: one InputError, not an OSError from
-    somewhere inside (directories made relative to their parent's fd)."""
-    fd = os.open(short_tmp, os.O_RDONLY)
+def test_paths_longer_than_the_kernel_takes(disk_store, short_tmp):
+    """6000 bytes of path (1500 levels of `ddd/`), past PATH_MAX: ingest,
+    checkouts and removal walk by descriptors, never by whole paths."""
+    os.mkdir(os.path.join(short_tmp, "deep"))
+    fd = os.open(os.path.join(short_tmp, "deep"), os.O_RDONLY)
     try:
-        os.mkdir("deep", dir_fd=fd)
         for _ in range(1500):
-            nxt = os.open("deep" if _ == 0 else "ddd", os.O_RDONLY, dir_fd=fd)
+            os.mkdir("ddd", dir_fd=fd)
+            nxt = os.open("ddd", os.O_RDONLY, dir_fd=fd)
             os.close(fd)
             fd = nxt
-            os.mkdir("ddd", dir_fd=fd)
+        with open(os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as f:
+            f.write("deepest\n")
+        os.symlink("f", "l", dir_fd=fd)
     finally:
         os.close(fd)
-    with pytest.raises(InputError, match="too long"):
-        ingest_path(disk_store, os.path.join(short_tmp, "deep"))
+    contents = ingest_path(disk_store, os.path.join(short_tmp, "deep"))
+    rel = "/".join(["ddd"] * 1500)
+    assert disk_store.read_bytes(lookup(disk_store, contents, rel + "/f").id) == b"deepest\n"
+    assert lookup(disk_store, contents, rel + "/l").mode == MODE_LINK
+    for how in ("copy", "link"):
+        dest = os.path.join(short_tmp, how)
+        materialize(disk_store, contents, dest, how)
+        remove_tree(dest)
+        assert not os.path.lexists(dest)
+    remove_tree(os.path.join(short_tmp, "deep"))
+    assert os.listdir(short_tmp) == []
