@@ -49,17 +49,22 @@ class Limits:
         self.max_expansion = max_expansion
         self.max_unpacked_bytes = max_unpacked_bytes
 
-    def check(self, archive: str, total: int) -> None:
-        """Refuse `archive` if its members add up to more than allowed."""
-        if self.max_unpacked_bytes and total > self.max_unpacked_bytes:
-            raise InputError(f"'{archive}' unpacks to more than {self.max_unpacked_bytes} bytes "
-                             f"(setting upload.max_unpacked_bytes)", hint="raise it, or upload with --pack")
-        if self.max_expansion:
-            allowed = max(self.max_expansion * os.path.getsize(archive), FLOOR)
-            if total > allowed:
+    def checker(self, archive: str):
+        """`check(total)` for this archive: refuses it once its members add
+        up to more than allowed."""
+        ratio_bound = (max(self.max_expansion * os.path.getsize(archive), FLOOR)
+                       if self.max_expansion else None)
+
+        def check(total: int) -> None:
+            if self.max_unpacked_bytes and total > self.max_unpacked_bytes:
+                raise InputError(f"'{archive}' unpacks to more than {self.max_unpacked_bytes} bytes "
+                                 f"(setting upload.max_unpacked_bytes)",
+                                 hint="raise it, or upload with --pack")
+            if ratio_bound is not None and total > ratio_bound:
                 raise InputError(f"'{archive}' unpacks to more than {self.max_expansion} times its "
                                  f"size (setting upload.max_expansion)",
                                  hint="raise it, or upload with --pack")
+        return check
 
 
 def archive_suffix(path: str) -> str | None:
@@ -141,13 +146,14 @@ def _headers(t, path: str):
 
 def _tar(store: ObjectStore, path: str, t, limits: Limits) -> Contents:
     layout = _Layout(path)
+    check = limits.checker(path)
     members = []  # (member, parts) of the regular files and links, in order
     files: dict[str, list[str]] = {}  # path -> parts of the regular files so far
     total = 0
     for m in _headers(t, path):  # headers only: tarfile skips the data
         parts = member_parts(path, m.name)
         total += MEMBER_COST + (m.size if m.isreg() else 0)
-        limits.check(path, total)
+        check(total)
         if not parts:
             continue  # the archive's own top directory, "./"
         if m.isdir():
@@ -192,6 +198,7 @@ def _zip_name(info) -> str:
 
 def _zip(store: ObjectStore, path: str, z, limits: Limits) -> Contents:
     layout = _Layout(path)
+    check = limits.checker(path)
     members = []
     total = 0
     for info in z.infolist():
@@ -200,7 +207,7 @@ def _zip(store: ObjectStore, path: str, z, limits: Limits) -> Contents:
             raise InputError(f"archive '{path}' has a member with an empty name")
         parts = member_parts(path, name)
         total += MEMBER_COST + info.file_size
-        limits.check(path, total)
+        check(total)
         if not parts:
             continue
         if info.is_dir():
