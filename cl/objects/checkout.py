@@ -186,6 +186,9 @@ def download(store: ObjectStore, contents: Contents, dest: str, force: bool = Fa
             remove_tree(tmp)
         except OSError:
             pass
-        if isinstance(exc, OSError) and str(exc.filename or "").startswith((tmp, dest)):
+        # (Below the top, a checkout names entries relative to their
+        # directory: a relative file name is one of ours too.)
+        where = os.fsdecode(exc.filename or "/") if isinstance(exc, OSError) else "/"
+        if isinstance(exc, OSError) and (where.startswith((tmp, dest)) or not os.path.isabs(where)):
             raise InputError(f"cannot write '{dest}': {exc.strerror or exc}") from None
         raise
