@@ -139,3 +139,18 @@ def test_a_small_archive_of_compressible_data_is_fine(project, cl):
     is no bomb."""
     _tar(project / "small.tar.gz", [{"name": "zeros", "data": bytes(1 << 20)}], "w:gz")
     cl(["upload", "small.tar.gz"], project)
+
+
+def test_zip_names_without_the_utf8_flag_keep_their_bytes(project, cl, tmp_path):
+    """A zip from a Unix zip tool stores names as raw bytes without the
+    UTF-8 flag: UTF-8 bytes give that name, other bytes are kept as they
+    are ([F20]), not read as cp437."""
+    with zipfile.ZipFile(project / "raw.zip", "w") as z:
+        z.writestr("cafX.txt", "latin\n")
+        z.writestr("utfXX.txt", "utf\n")
+    data = (project / "raw.zip").read_bytes()
+    data = data.replace(b"cafX.txt", b"caf\xe9.txt").replace(b"utfXX.txt", "utf\u00e9.txt".encode())
+    (project / "raw.zip").write_bytes(data)
+    cl(["upload", "raw.zip"], project)
+    cl(["download", "raw", "-o", tmp_path / "dl"], project)
+    assert sorted(os.listdir(os.fsencode(tmp_path / "dl"))) == [b"caf\xe9.txt", "utf\u00e9.txt".encode()]
