@@ -99,3 +99,23 @@ def test_git_revision_with_odd_names(project, cl, tmp_path):
         subprocess.run(["git", *args], cwd=work, env=env, check=True)
     _cl([b"upload", work, b"--git", b"HEAD", b"-n", b"gitodd"], project, cl.home)
     assert _cl([b"cat", b"gitodd/" + DIR + b"/x\xff"], project, cl.home).stdout == b"deep\n"
+
+
+def test_a_docker_run_sees_and_leaves_odd_names(project, cl, tmp_path, docker_engine, busybox_image):
+    """In Docker too: the dependency's checkout has the bytes, and a name
+    the run makes with bytes that are not UTF-8 is stored as it is."""
+    from tests.runs.helpers import start_worker
+    configure(project, auto_worker=False, image=busybox_image)
+    start_worker(project)
+    try:
+        _cl([b"upload", _make(tmp_path / "src"), b"-n", b"odd"], project, cl.home)
+        # (a command is text: the bytes are made by printf inside the run)
+        # (busybox ls shows such bytes as ?; a glob gives them as they are)
+        command = b"for f in in/d*/*; do echo \"$f\"; done > seen; touch \"$(printf 'made\\375')\""
+        _cl([b"run", b"in:odd", command, b"-n", b"dock", b"-W"], project, cl.home)
+        assert _cl([b"cat", b"dock/seen"], project, cl.home).stdout == b"in/d\xfe/x\xff\n"
+        dest = os.fsencode(tmp_path / "dl")
+        _cl([b"download", b"dock", b"-o", dest], project, cl.home)
+        assert b"made\xfd" in os.listdir(dest)
+    finally:
+        stop_workers(project, docker_engine)
