@@ -9,7 +9,6 @@ import os
 import stat
 
 from cl.errors import InputError
-from cl.objects import holes
 from cl.objects.store import ObjectStore
 from cl.objects.trees import read_tree
 from cl.objects.types import MODE_DIR, MODE_EXEC, MODE_LINK, Contents
@@ -70,38 +69,16 @@ def _leaf(store: ObjectStore, contents: Contents, dir_fd: int | None, name: str,
     """A file or link of a checkout, `name` in the directory `dir_fd`."""
     if contents.mode == MODE_LINK:
         os.symlink(store.read_bytes(contents.id), os.fsencode(name), dir_fd=dir_fd)
-    elif how == "link" and contents.mode != MODE_EXEC and store.local_path(contents.id):
-        os.link(store.local_path(contents.id), name, dst_dir_fd=dir_fd)
+    elif how == "link" and contents.mode != MODE_EXEC and store.link_into(contents.id, name, dir_fd):
+        pass
     else:
         executable = contents.mode == MODE_EXEC
         if how == "link":
             mode = 0o555 if executable else 0o444
         else:
             mode = 0o755 if executable else 0o644
-        _copy_blob(store, contents.id, dir_fd, name, mode)
-
-
-def _copy_blob(store: ObjectStore, oid: str, dir_fd: int | None, name: str, mode: int) -> None:
-    """A copy of a blob, holes kept (holes.py)."""
-    out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
-                  dir_fd=dir_fd)
-    try:
-        src = store.local_path(oid)
-        if src is not None:
-            fd = os.open(src, os.O_RDONLY)
-            try:
-                holes.copy_sparse(fd, out)
-            finally:
-                os.close(fd)
-        else:
-            with store.open(oid) as fin:
-                while chunk := fin.read(holes.CHUNK):
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(out, view):]
-        os.fchmod(out, mode)
-    finally:
-        os.close(out)
+        # hashes the copy, holes kept: a damaged object is never handed out
+        store.copy_to(contents.id, name, mode, dir_fd)
 
 
 def make_writable(path: str) -> None:
