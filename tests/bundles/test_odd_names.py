@@ -119,3 +119,11 @@ def test_a_docker_run_sees_and_leaves_odd_names(project, cl, tmp_path, docker_en
         assert b"made\xfd" in os.listdir(dest)
     finally:
         stop_workers(project, docker_engine)
+
+
+def test_listing_columns_line_up(project, cl, tmp_path):
+    """Escapes are made before the columns are measured."""
+    _cl([b"upload", _make(tmp_path / "src"), b"-n", b"odd"], project, cl.home)
+    lines = _cl([b"cat", b"odd"], project, cl.home).stdout.decode().splitlines()
+    second_column = {len(line) - len(line[line.index("  "):].lstrip()) for line in lines}
+    assert len(second_column) == 1, lines
