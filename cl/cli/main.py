@@ -101,12 +101,14 @@ def cli():
 def _escape_bytes(exc: UnicodeError):
     """How text that holds bytes that are not UTF-8 is shown: a file name
     read from disk or from a tree keeps each such byte as a surrogate escape
-    (docs/format.md [F20]); on stdout and stderr it becomes `\\xe9`."""
+    (docs/format.md [F20]); on stdout and stderr it becomes `\\xe9`
+    (output.shown), and any other character the stream cannot encode
+    `\\uXXXX`."""
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
-    text = exc.object[exc.start:exc.end]
-    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF
-                   else f"\\u{ord(c):04x}" for c in text), exc.end
+    from cl.cli.output import shown
+    text = shown(exc.object[exc.start:exc.end])
+    return text.encode("ascii", "backslashreplace").decode("ascii"), exc.end
 
 
 def _show_bytes_escaped() -> None:
