@@ -148,7 +148,7 @@ def _tar(store: ObjectStore, path: str, t, limits: Limits) -> Contents:
     layout = _Layout(path)
     check = limits.checker(path)
     members = []  # (member, parts) of the regular files and links, in order
-    files: dict[str, list[str]] = {}  # path -> parts of the regular files so far
+    files: set[str] = set()  # paths of the regular files so far (what hard links may name)
     total = 0
     for m in _headers(t, path):  # headers only: tarfile skips the data
         parts = member_parts(path, m.name)
@@ -162,7 +162,7 @@ def _tar(store: ObjectStore, path: str, t, limits: Limits) -> Contents:
             layout.put(parts, len(members))
             members.append((m, parts))
             if m.isreg():
-                files["/".join(parts)] = parts
+                files.add("/".join(parts))
         elif m.islnk():
             target = "/".join(member_parts(path, m.linkname))
             if target not in files:
