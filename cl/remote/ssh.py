@@ -172,9 +172,13 @@ class CommandTransport(StreamTransport):
 
 
 def system_ssh_argv(command: str, url: RemoteURL, cl: str = "cl") -> list[str]:
+    """`ssh [opts] [-p PORT] -- [user@]host 'cl serve-stdio PATH'`: `--`
+    ends the options, so a host that starts with '-' (which parse_url
+    refuses anyway) can never be taken for one."""
     argv = shlex.split(command)
     if url.port:
         argv += ["-p", str(url.port)]
+    argv.append("--")
     argv.append(f"{url.user}@{url.host}" if url.user else url.host)
     argv.append(remote_command(url, cl))
     return argv
