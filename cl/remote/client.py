@@ -4,7 +4,8 @@ RemoteError naming the remote."""
 
 from typing import Iterable, Iterator
 
-from cl.objects.ids import ObjectId
+from cl.objects.ids import HEX_LEN, ObjectId, is_hex_prefix
+from cl.refs.names import WID, synced
 from cl.remote import frames
 from cl.remote.frames import END, Incoming, RemoteError, wire_id
 from cl.remote.server import MAX_IDS
@@ -67,7 +68,22 @@ class Client:
             if not isinstance(refs, dict):
                 raise RemoteError(f"remote '{self.name}' sent a malformed refs reply")
             out.update(refs)
+        self._check_refs(out, tuple(prefixes), set(names))
         return out
+
+    def _check_refs(self, refs: dict, prefixes: tuple, names: set) -> None:
+        """Refuse a refs reply naming a ref that was not asked for, that the
+        protocol does not move, or whose value is not an id (a wid for HEAD):
+        such a name would otherwise be stored here as it came."""
+        for name, value in refs.items():
+            if not synced(name):
+                raise RemoteError(f"remote '{self.name}' sent an invalid ref name {name!r:.140}")
+            if name not in names and not name.startswith(prefixes):
+                raise RemoteError(f"remote '{self.name}' sent ref '{name}', which was not asked for")
+            ok = isinstance(value, str) and (
+                WID.match(value) if name == "HEAD" else len(value) == HEX_LEN and is_hex_prefix(value))
+            if not ok:
+                raise RemoteError(f"remote '{self.name}' sent an invalid value for '{name}': {value!r:.80}")
 
     def have(self, ids: list[str]) -> set[str]:
         """Which of `ids` the remote holds."""
