@@ -8,6 +8,7 @@ from cl.objects.ids import HEX_LEN, ObjectId, is_hex_prefix
 from cl.refs.names import WID, synced
 from cl.remote import frames
 from cl.remote.frames import END, Incoming, RemoteError, wire_id
+from cl.remote.limits import Limits
 from cl.remote.server import MAX_IDS
 from cl.remote.transport import Transport
 
@@ -25,9 +26,10 @@ class Stats:
 
 
 class Client:
-    def __init__(self, transport: Transport, name: str | None = None):
+    def __init__(self, transport: Transport, name: str | None = None, limits: Limits | None = None):
         self.transport = transport
         self.name = name or transport.label
+        self.limits = limits or Limits()
         self.stats = Stats()
         self._hello: dict | None = None
         self.resources: list = []  # closed with the client (e.g. a directory remote's repository)
@@ -105,7 +107,7 @@ class Client:
             batch = ids[i:i + MAX_IDS]
             self.stats.requests += 1
             with self.transport.request({"op": "get", "ids": [wire_id(o) for o in batch]}) as reader:
-                for inc in frames.read_objects(reader):
+                for inc in frames.read_objects(reader, self.limits.max_object):
                     self.stats.received_objects += 1
                     self.stats.received_bytes += inc.size
                     yield inc

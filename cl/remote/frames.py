@@ -59,6 +59,7 @@ class FrameReader:
         self._read = read
         self._unpacker = msgpack.Unpacker(raw=False, strict_map_key=False,
                                           max_buffer_size=MAX_BUFFER)
+        self.out_of_step = False  # a request's frames could not be read to their end
 
     def recv(self):
         while True:
@@ -146,8 +147,15 @@ class Incoming:
         self.oid, self.size, self.data, self.stream, self.absent = oid, size, data, stream, absent
 
 
-def read_objects(reader: FrameReader) -> Iterator[Incoming]:
-    """The object frames of a stream up to its `["e"]`."""
+def too_large(oid: ObjectId, size: int, limit: int) -> RemoteError:
+    return RemoteError(f"object {oid.display} is {size} bytes, more than the {limit} bytes "
+                       "accepted (config remote.max_object_size)")
+
+
+def read_objects(reader: FrameReader, max_object: int | None = None) -> Iterator[Incoming]:
+    """The object frames of a stream up to its `["e"]`.  An object larger
+    than `max_object` bytes is refused as it is announced, before any of
+    it is stored."""
     while True:
         frame = reader.recv()
         if not isinstance(frame, list) or not frame or not isinstance(frame[0], str):
@@ -162,11 +170,19 @@ def read_objects(reader: FrameReader) -> Iterator[Incoming]:
             for raw, data in zip(frame[1], frame[2]):
                 if not isinstance(data, bytes):
                     raise RemoteError("malformed object frame 'p'")
-                yield Incoming(from_wire(raw), len(data), data=data)
+                oid = from_wire(raw)
+                if max_object is not None and len(data) > max_object:
+                    raise too_large(oid, len(data), max_object)
+                yield Incoming(oid, len(data), data=data)
         elif tag == "o" and len(frame) == 3 and isinstance(frame[2], bytes):
-            yield Incoming(from_wire(frame[1]), len(frame[2]), data=frame[2])
+            oid = from_wire(frame[1])
+            if max_object is not None and len(frame[2]) > max_object:
+                raise too_large(oid, len(frame[2]), max_object)
+            yield Incoming(oid, len(frame[2]), data=frame[2])
         elif tag == "b" and len(frame) == 3 and isinstance(frame[2], int) and frame[2] >= 0:
             oid = from_wire(frame[1])
+            if max_object is not None and frame[2] > max_object:
+                raise too_large(oid, frame[2], max_object)
             stream = ChunkStream(reader, oid, frame[2])
             yield Incoming(oid, frame[2], stream=stream)
             stream.drain()

@@ -6,11 +6,18 @@ import contextlib
 import itertools
 
 from cl.remote.frames import FrameReader, RemoteError, encode
-from cl.remote.transport import Transport
+from cl.remote.limits import TIMEOUT
+from cl.remote.transport import Settings, Transport, stalled
+from cl.remote.urls import RemoteURL
+
+
+def open_http(url: RemoteURL, settings: Settings) -> "HttpTransport":
+    """The `http` transport (cl/sync/transports.py)."""
+    return HttpTransport(url.base, settings.token, settings.label, settings.limits.timeout)
 
 
 class HttpTransport(Transport):
-    def __init__(self, base_url: str, token: str | None, label: str):
+    def __init__(self, base_url: str, token: str | None, label: str, timeout: float = TIMEOUT):
         import httpx
 
         self._httpx = httpx
@@ -18,9 +25,10 @@ class HttpTransport(Transport):
         if token:
             headers["authorization"] = f"Bearer {token}"
         self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers,
-                                    timeout=httpx.Timeout(60.0, read=600.0))
+                                    timeout=httpx.Timeout(timeout, connect=min(timeout, 60.0)))
         self.base_url = base_url
         self.label = label
+        self.timeout = timeout
 
     @contextlib.contextmanager
     def request(self, header, body=()):
@@ -46,6 +54,8 @@ class HttpTransport(Transport):
                     return out
 
                 yield FrameReader(read)
+        except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+            raise stalled(self.label, self.timeout, sending=isinstance(exc, httpx.WriteTimeout)) from None
         except httpx.TransportError as exc:
             raise RemoteError(f"cannot reach remote '{self.label}' at {self.base_url}: {exc}") from None
 

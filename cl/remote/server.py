@@ -14,6 +14,7 @@ from cl.refs.store import RefStore
 from cl.remote import frames
 from cl.remote.frames import END, FrameReader, RemoteError, encode, error_frame, from_wire
 from cl.remote.heads import head_problem
+from cl.remote.limits import Limits
 from cl.remote.loose import present
 from cl.remote.receive import Receiver
 
@@ -26,10 +27,12 @@ def served(name: str) -> bool:
 
 
 class Server:
-    def __init__(self, store: ObjectStore, refs: RefStore, label: str = "cl"):
+    def __init__(self, store: ObjectStore, refs: RefStore, label: str = "cl",
+                 limits: Limits | None = None):
         self.store = store
         self.refs = refs
         self.label = label
+        self.limits = limits or Limits()
 
     def handle(self, request: dict, reader: FrameReader | None) -> Iterator[bytes]:
         """The encoded response frames to one request.  `reader` yields the
@@ -96,7 +99,7 @@ class Server:
         stored = 0
         failure = None
         try:
-            for inc in frames.read_objects(reader):
+            for inc in frames.read_objects(reader, self.limits.max_object):
                 if failure is not None:
                     continue  # drain the rest of the stream so the session stays in step
                 try:
@@ -104,6 +107,11 @@ class Server:
                     stored += 1
                 except CLError as exc:
                     failure = exc
+        except RemoteError:
+            # the stream itself is bad (malformed, or an object over the
+            # limit that cannot be drained): answer, then end the session
+            reader.out_of_step = True
+            raise
         finally:
             try:
                 receiver.close()
@@ -166,3 +174,5 @@ def serve_stream(server: Server, read: Callable[[int], bytes], write: Callable[[
         for chunk in server.handle(request, reader):
             write(chunk)
         flush()
+        if reader.out_of_step:
+            return

@@ -3,18 +3,28 @@ attack is played by a real peer — a real Server over stores the test
 tampers with, or a small server speaking our frames over a real socket —
 and refused with one clear error that stores nothing."""
 
+import os
+import socket
+import sys
+import threading
+
 import pytest
 
 from cl.errors import UsageError
+from cl.objects.store import write_object
+from cl.objects.types import MODE_DIR, MODE_FILE, Contents, Tree, TreeEntry
+from cl.remote import frames
 from cl.remote.client import Client
 from cl.remote.exchange import pull, push
 from cl.remote.frames import RemoteError
+from cl.remote.http import HttpTransport
+from cl.remote.limits import Limits
 from cl.remote.server import Server
 from cl.remote.ssh import CommandTransport, system_ssh_argv
 from cl.remote.transport import PipeTransport
 from cl.remote.urls import RemoteURL, parse_url
 
-from .helpers import Side
+from .helpers import Side, disk_store
 
 
 # --- item 19: a host that starts with '-' is not an option ------------------
@@ -141,3 +151,157 @@ def test_pull_all_refuses_a_traversing_worksheet_ref():
     with client:
         with pytest.raises(RemoteError, match="invalid ref name 'worksheets/../../x'"):
             client.refs(prefixes=["bundles/", "worksheets/"])
+
+
+# --- item 8: sizes that do not match, objects larger than accepted ----------
+
+
+def lying_tree(side: Side, data: bytes, recorded: int) -> str:
+    """A bundle whose tree records `recorded` bytes for a file of `data`."""
+    blob = side.store.write_bytes(data)
+    tree = Tree((TreeEntry("f", MODE_FILE, recorded, blob),))
+    contents = Contents(MODE_DIR, recorded, write_object(side.store, tree))
+    bid = side.bundle("liar", contents)
+    side.worksheet("w1", "one", [bid])
+    return blob
+
+
+@pytest.mark.parametrize("size", [100, 3 << 20])  # a pack frame, then a chunked one
+def test_pull_refuses_a_blob_whose_parent_records_another_size(make_side, size):
+    remote, local = make_side(), make_side()
+    blob = lying_tree(remote, b"x" * size, 10)
+    with remote.serve() as client:
+        with pytest.raises(RemoteError, match=f"{blob}.* {size} bytes.*records 10"):
+            pull(local.store, local.refs, client, ["worksheets/w1"])
+    assert local.refs.items() == [] and not local.store.has(blob)
+
+
+class Endless(Server):
+    """Answers a `get` of `blob` with `["b", id, announced]` and chunk after
+    chunk (a bounded number here, so the test ends if the client keeps
+    writing)."""
+
+    blob = None
+    chunks_sent = 0
+
+    def op_get(self, request):
+        ids = self._ids(request)
+        if self.blob not in ids:
+            yield from super().op_get(request)
+            return
+        yield frames.encode(["b", frames.wire_id(self.blob), self.announced])
+        for _ in range(64):
+            self.chunks_sent += 1
+            yield b"".join(frames.chunk_frame(b"\0" * (1 << 20)))
+        raise ConnectionAbortedError("the endless peer hangs up")
+
+
+@pytest.mark.parametrize("announced, problem", [
+    (1 << 35, "as 34359738368 bytes, but its parent records 10"),
+    (1 << 62, "is 4611686018427387904 bytes, more than the 68719476736 bytes accepted"),
+])
+def test_pull_stops_at_an_announced_size_its_parent_does_not_record(tmp_path, announced, problem):
+    remote, local = Side(), Side(disk_store(str(tmp_path / "local")))
+    server = Endless(remote.store, remote.refs)
+    server.blob = lying_tree(remote, b"0123456789", 10)
+    server.announced = announced
+    with Client(PipeTransport(server, "endless"), "endless") as client:
+        with pytest.raises(RemoteError, match=f"{server.blob} {problem}"):
+            pull(local.store, local.refs, client, ["worksheets/w1"])
+    assert local.refs.items() == [] and not local.store.has(server.blob)
+    assert not os.listdir(tmp_path / "local" / "tmp")
+
+
+def test_objects_larger_than_the_limit_are_refused_both_ways(make_side):
+    a, remote = make_side(), make_side()
+    big = a.bundle("big", a.blob(b"y" * (3 << 20)))
+    a.worksheet("w1", "one", [big])
+    limits = Limits(max_object=1 << 20)
+    with remote.serve(limits=limits) as client:  # the server accepts at most 1 MiB
+        with pytest.raises(RemoteError, match="3145728 bytes, more than the 1048576"):
+            push(a.store, a.refs, client, ["worksheets/w1"])
+    assert remote.refs.items() == []
+    with a.serve() as client:  # and a client as well
+        client.limits = limits
+        with pytest.raises(RemoteError, match="3145728 bytes, more than the 1048576"):
+            pull(remote.store, remote.refs, client, ["worksheets/w1"])
+    assert remote.refs.items() == []
+
+
+def test_push_refuses_a_tree_recording_another_size(make_side):
+    a, remote = make_side(), make_side()
+    blob = lying_tree(a, b"z" * 100, 10)
+    with remote.serve() as client:
+        with pytest.raises(RemoteError, match=f"records 10 bytes for 0x{blob}, which has 100"):
+            push(a.store, a.refs, client, ["worksheets/w1"])
+    assert remote.refs.items() == []
+
+
+# --- item 9: a stalled peer is given up on ----------------------------------
+
+
+class Stalling(Server):
+    """Answers `hello`, then sits on every other request until released."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+
+    def handle(self, request, reader):
+        if request.get("op") != "hello":
+            self.release.wait(120)
+        return super().handle(request, reader)
+
+
+def test_a_stalled_server_is_given_up_on():
+    remote, local = Side(), Side()
+    two_bundles(remote)
+    server = Stalling(remote.store, remote.refs)
+    client = Client(PipeTransport(server, "stalled", timeout=0.5), "stalled")
+    try:
+        with pytest.raises(RemoteError, match=r"remote 'stalled' sent nothing for 0.5 s.*remote.timeout"):
+            pull(local.store, local.refs, client, ["worksheets/w1"])
+    finally:
+        server.release.set()
+        client.close()
+    assert local.refs.items() == []
+
+
+def test_a_stalled_command_is_given_up_on():
+    argv = [sys.executable, "-c", "import time; time.sleep(120)"]
+    client = Client(CommandTransport(argv, "stalled", timeout=0.5), "stalled")
+    try:
+        with pytest.raises(RemoteError, match=r"remote 'stalled' sent nothing for 0.5 s"):
+            client.hello()
+    finally:
+        client.close()
+
+
+def test_a_stalled_http_server_is_given_up_on():
+    """A listening socket that accepts and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = "http://127.0.0.1:%d" % listener.getsockname()[1]
+        client = Client(HttpTransport(url, "t", "stalled", timeout=0.5), "stalled")
+        try:
+            with pytest.raises(RemoteError, match=r"remote 'stalled' sent nothing for 0.5 s"):
+                client.hello()
+        finally:
+            client.close()
+
+
+def test_cl_pull_gives_up_on_a_stalled_peer_after_remote_timeout(cl, tmp_path):
+    """End to end: `ssh.command` runs a far side that never answers; with
+    `remote.timeout` set, `cl pull` says so in one line instead of hanging."""
+    local = tmp_path / "local"
+    local.mkdir()
+    cl(["init"], local)
+    stall = f"{sys.executable} -c 'import time; time.sleep(120)'"
+    cl(["config", "ssh.command", stall], local)
+    cl(["config", "remote.timeout", "1"], local)
+    cl(["remote", "add", "origin", "lab:/srv/proj"], local)
+    done = cl(["pull"], local, check=False, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == \
+        "cl: remote 'origin' sent nothing for 1 s; gave up (config remote.timeout sets how long to wait)"
