@@ -11,6 +11,17 @@ from cl.remote.transport import Settings, Transport, stalled
 from cl.remote.urls import RemoteURL
 
 
+def _reason(text: str) -> str:
+    """The `error` of a JSON answer (cl server's), else the text's start."""
+    import json
+
+    try:
+        error = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    return error if isinstance(error, str) else text[:200].strip()
+
+
 def open_http(url: RemoteURL, settings: Settings) -> "HttpTransport":
     """The `http` transport (cl/sync/transports.py)."""
     return HttpTransport(url.base, settings.token, settings.label, settings.limits.timeout)
@@ -42,7 +53,7 @@ class HttpTransport(Transport):
                 if resp.status_code != 200:
                     resp.read()
                     raise RemoteError(f"remote '{self.label}' answered HTTP {resp.status_code}: "
-                                      f"{resp.text[:200].strip()}")
+                                      f"{_reason(resp.text)}")
                 chunks = resp.iter_raw()
                 pending = bytearray()
 
