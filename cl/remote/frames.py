@@ -67,7 +67,8 @@ class FrameReader:
                 return next(self._unpacker)
             except StopIteration:
                 pass
-            except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:
+            except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError,
+                    TypeError) as exc:  # TypeError: a map or list as a map key
                 raise RemoteError(f"malformed frame: {exc}") from None
             data = self._read(READ_SIZE)
             if not data:
