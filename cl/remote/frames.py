@@ -150,7 +150,7 @@ class Incoming:
 
 def too_large(oid: ObjectId, size: int, limit: int) -> RemoteError:
     return RemoteError(f"object {oid.display} is {size} bytes, more than the {limit} bytes "
-                       "accepted (config remote.max_object_size)")
+                       "accepted (config sync.max_object_size)")
 
 
 def read_objects(reader: FrameReader, max_object: int | None = None) -> Iterator[Incoming]:

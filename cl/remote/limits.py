@@ -9,8 +9,8 @@ MAX_OBJECT = 64 << 30   # bytes: the largest object accepted
 @dataclass(frozen=True)
 class Limits:
     """`timeout`: how long a read waits for the peer before it is taken
-    for gone (config `remote.timeout`); `max_object`: the largest object
-    accepted, in bytes (config `remote.max_object_size`)."""
+    for gone (config `sync.timeout`); `max_object`: the largest object
+    accepted, in bytes (config `sync.max_object_size`)."""
 
     timeout: float = TIMEOUT
     max_object: int = MAX_OBJECT

@@ -44,7 +44,7 @@ def stalled(label: str, timeout: float, sending: bool = False) -> RemoteError:
     """The error for a peer that let `timeout` seconds pass."""
     what = "accepted nothing" if sending else "sent nothing"
     return RemoteError(f"remote '{label}' {what} for {timeout:g} s; gave up "
-                       "(config remote.timeout sets how long to wait)")
+                       "(config sync.timeout sets how long to wait)")
 
 
 def wait_for(fd: int, timeout: float, writing: bool = False) -> None:

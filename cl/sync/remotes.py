@@ -16,7 +16,6 @@ from cl.sync.refstore import RepoRefStore
 from cl.sync.transports import open_transport
 
 DEFAULT = "origin"
-SETTINGS = ("timeout", "max_object_size")  # `remote.<key>` keys that are not remotes
 
 
 def remotes(repo: Repository) -> dict[str, dict]:
@@ -32,8 +31,6 @@ def remotes(repo: Repository) -> dict[str, dict]:
 def add_remote(repo: Repository, name: str, url: str) -> None:
     if not name or "/" in name or ":" in name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise UsageError(f"invalid remote name: '{name}' (letters, digits, - _ .)")
-    if name in SETTINGS:
-        raise UsageError(f"'{name}' is a setting of every remote (remote.{name}), not a remote name")
     parsed = parse_url(url)
     if parsed.kind == "dir":
         url = os.path.abspath(parsed.path)
@@ -80,19 +77,19 @@ def repository_at(path: str) -> Repository:
 
 
 def limits(config) -> Limits:
-    """`remote.timeout` (a duration: `90`, `10m`) and
-    `remote.max_object_size` (a size: `64g`) from the config."""
+    """`sync.timeout` (a duration: `90`, `10m`) and
+    `sync.max_object_size` (a size: `64g`) from the config."""
     from cl.bundles.units import parse_duration, parse_size
 
     if config is None:
         return Limits()
-    timeout = config.get("remote", "timeout")
-    largest = config.get("remote", "max_object_size")
+    timeout = config.get("sync", "timeout")
+    largest = config.get("sync", "max_object_size")
     try:
         return Limits(timeout=TIMEOUT if timeout is None else float(parse_duration(timeout)),
                       max_object=MAX_OBJECT if largest is None else parse_size(largest))
     except CLError as exc:
-        raise UsageError(f"config remote.timeout / remote.max_object_size: {exc.message}") from None
+        raise UsageError(f"config sync.timeout / sync.max_object_size: {exc.message}") from None
 
 
 def local_server(repo: Repository) -> Server:
@@ -123,7 +120,7 @@ def open_directory(url: RemoteURL, settings: Settings) -> DirectoryTransport:
 
 def settings(label: str, config=None, token: str | None = None) -> Settings:
     """A transport's Settings from the config (`ssh.command`, `ssh.cl`,
-    `remote.timeout`, `remote.max_object_size`)."""
+    `sync.timeout`, `sync.max_object_size`)."""
     if config is None:
         return Settings(label, token)
     return Settings(label, token, ssh_command=config.get("ssh", "command") or None,

@@ -11,7 +11,7 @@ from cl.sync.remotes import local_server, repository_at
 
 def serve_stdio(path: str, in_fd: int = 0, out_fd: int = 1) -> None:
     """Serve until the client ends the session, or lets config
-    `remote.timeout` (of the served repository) pass in silence."""
+    `sync.timeout` (of the served repository) pass in silence."""
     repo = repository_at(path)
     for fd in (in_fd, out_fd):
         widen_pipe(fd)  # when sshd hands us pipes

@@ -259,7 +259,7 @@ def test_a_stalled_server_is_given_up_on():
     server = Stalling(remote.store, remote.refs)
     client = Client(PipeTransport(server, "stalled", timeout=0.5), "stalled")
     try:
-        with pytest.raises(RemoteError, match=r"remote 'stalled' sent nothing for 0.5 s.*remote.timeout"):
+        with pytest.raises(RemoteError, match=r"remote 'stalled' sent nothing for 0.5 s.*sync.timeout"):
             pull(local.store, local.refs, client, ["worksheets/w1"])
     finally:
         server.release.set()
@@ -291,17 +291,17 @@ def test_a_stalled_http_server_is_given_up_on():
             client.close()
 
 
-def test_cl_pull_gives_up_on_a_stalled_peer_after_remote_timeout(cl, tmp_path):
+def test_cl_pull_gives_up_on_a_stalled_peer_after_sync_timeout(cl, tmp_path):
     """End to end: `ssh.command` runs a far side that never answers; with
-    `remote.timeout` set, `cl pull` says so in one line instead of hanging."""
+    `sync.timeout` set, `cl pull` says so in one line instead of hanging."""
     local = tmp_path / "local"
     local.mkdir()
     cl(["init"], local)
     stall = f"{sys.executable} -c 'import time; time.sleep(120)'"
     cl(["config", "ssh.command", stall], local)
-    cl(["config", "remote.timeout", "1"], local)
+    cl(["config", "sync.timeout", "1"], local)
     cl(["remote", "add", "origin", "lab:/srv/proj"], local)
     done = cl(["pull"], local, check=False, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip() == \
-        "cl: remote 'origin' sent nothing for 1 s; gave up (config remote.timeout sets how long to wait)"
+        "cl: remote 'origin' sent nothing for 1 s; gave up (config sync.timeout sets how long to wait)"

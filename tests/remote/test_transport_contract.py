@@ -155,7 +155,7 @@ def test_an_object_over_the_limit_is_refused(far):
     a.worksheet("w1", "main", [a.bundle("big", a.blob(b"y" * (2 << 20)))])
     with far.open() as client:
         push(a.store, a.refs, client, names(a))
-    far.config.set("remote", "max_object_size", "1m")
+    far.config.set("sync", "max_object_size", "1m")
     with far.open() as client:
         with pytest.raises(RemoteError, match="2097152 bytes, more than the 1048576 bytes accepted"):
             pull(Side().store, Side().refs, client, ["worksheets/w1"])
@@ -163,13 +163,13 @@ def test_an_object_over_the_limit_is_refused(far):
 
 @pytest.fixture
 def stalled(far):
-    """The far side made to say nothing, with config remote.timeout 1: `cl`
+    """The far side made to say nothing, with config sync.timeout 1: `cl`
     on the ssh side sleeps first; for http, a socket that accepts and never
     answers stands where the server was.  A directory remote is served in
     this process and nothing between can stall it: for it the test checks
     that the setting reaches its pipe (whose stall is played in
     tests/remote/test_hostile.py::test_a_stalled_server_is_given_up_on)."""
-    far.config.set("remote", "timeout", "1")
+    far.config.set("sync", "timeout", "1")
     if far.kind.startswith("ssh"):
         far.config.set("ssh", "cl", "sleep 30; cl")
     if far.kind != "http":
@@ -182,11 +182,11 @@ def stalled(far):
         yield far
 
 
-def test_a_stalled_peer_is_given_up_on_after_remote_timeout(stalled):
+def test_a_stalled_peer_is_given_up_on_after_sync_timeout(stalled):
     with stalled.open() as client:
         assert client.transport.timeout == 1.0
         if stalled.kind == "dir":
             return
         with pytest.raises(RemoteError, match=r"remote 'far' sent nothing for 1 s; gave up "
-                                              r"\(config remote.timeout sets how long to wait\)"):
+                                              r"\(config sync.timeout sets how long to wait\)"):
             client.hello()
