@@ -5,9 +5,11 @@ and refused with one clear error that stores nothing."""
 
 import os
 import socket
+import subprocess
 import sys
 import threading
 
+import msgpack
 import pytest
 
 from cl.errors import UsageError
@@ -23,6 +25,8 @@ from cl.remote.server import Server
 from cl.remote.ssh import CommandTransport, system_ssh_argv
 from cl.remote.transport import PipeTransport
 from cl.remote.urls import RemoteURL, parse_url
+
+from tests.conftest import CL, cl_env
 
 from .helpers import Side, disk_store
 
@@ -305,3 +309,25 @@ def test_cl_pull_gives_up_on_a_stalled_peer_after_sync_timeout(cl, tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.strip() == \
         "cl: remote 'origin' sent nothing for 1 s; gave up (config sync.timeout sets how long to wait)"
+
+
+def test_serve_stdio_gives_up_on_a_silent_client(cl, tmp_path):
+    """The far side of an ssh remote does not wait for ever either: its
+    repository's sync.timeout bounds the silence between requests."""
+    far = tmp_path / "far"
+    far.mkdir()
+    cl(["init"], far)
+    cl(["config", "sync.timeout", "1"], far)
+    proc = subprocess.Popen([CL, "serve-stdio", str(far)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cl_env({"HOME": cl.home}))
+    try:
+        proc.stdin.write(frames.encode({"op": "hello", "version": frames.VERSION}))
+        proc.stdin.flush()  # one request, then silence with the pipe still open
+        proc.wait(timeout=60)  # (communicate() would close stdin: an end, not a silence)
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert msgpack.unpackb(out)["version"] == frames.VERSION
+    assert proc.returncode == 1
+    assert err.decode().strip() == "cl: the client sent nothing for 1 s; gave up"

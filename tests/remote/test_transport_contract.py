@@ -4,6 +4,7 @@ system `ssh` (config `ssh.command`), and http (a real `cl server`) — each
 reaching a real repository made by `cl init`, opened the way `cl` opens
 remotes (cl.sync.remotes.open_url)."""
 
+import contextlib
 import os
 import shlex
 import socket
@@ -37,6 +38,14 @@ class Far:
     def open(self):
         return open_url(self.url, "far", self.config, self.token)
 
+    def configure(self, cl, key: str, value: str) -> None:
+        """Set the far repository's config (and restart a `cl server`,
+        which reads it on start)."""
+        cl(["config", key, value], self.directory)
+        if self.kind == "http":
+            self.stack.close()
+            self.url = self.stack.enter_context(serving(self.directory))
+
     def repo(self) -> Repository:
         return Repository(str(self.directory / ".codalab"))
 
@@ -61,8 +70,10 @@ def far(request, cl, cl_home, tmp_path, monkeypatch):
         return
     if kind == "http":
         token = cl(["server", "token", "add", "t"], directory).stdout.strip()
-        with serving(directory) as url:
-            yield Far(kind, directory, url, config, token)
+        with contextlib.ExitStack() as stack:
+            far = Far(kind, directory, stack.enter_context(serving(directory)), config, token)
+            far.stack = stack
+            yield far
         return
     sshd = request.getfixturevalue("sshd")
     if kind == "ssh":
@@ -190,3 +201,13 @@ def test_a_stalled_peer_is_given_up_on_after_sync_timeout(stalled):
         with pytest.raises(RemoteError, match=r"remote 'far' sent nothing for 1 s; gave up "
                                               r"\(config sync.timeout sets how long to wait\)"):
             client.hello()
+
+
+def test_a_push_over_the_far_limit_is_refused_with_its_reason(far, cl):
+    far.configure(cl, "sync.max_object_size", "1m")
+    a = Side()
+    a.worksheet("w1", "main", [a.bundle("big", a.blob(b"z" * (16 << 20)))])  # more than buffers hold
+    with far.open() as client:
+        with pytest.raises(RemoteError, match="16777216 bytes, more than the 1048576 bytes accepted"):
+            push(a.store, a.refs, client, names(a))
+    assert "worksheets/w1" not in far.refs()

@@ -4,6 +4,7 @@ bodies cannot take the threads every other request needs; a body that
 stalls is cut off with 408, and requests beyond a token's share are
 answered 503 at once."""
 
+import select
 import socket
 
 import pytest
@@ -79,3 +80,27 @@ def test_a_token_over_its_share_is_told_to_try_again(limited, cl, tmp_path):
             s.close()
     assert done.returncode == 1 and done.stderr.strip() == (
         "cl: remote 'origin' answered HTTP 503: token 'alice' has 4 requests in progress already; try again")
+
+
+def test_a_trickling_body_is_cut_off(limited):
+    """A body that keeps sending, a byte at a time, is cut off too once it
+    has taken longer than server.timeout at under 1 KiB/s."""
+    url, token, origin = limited
+    s = stalled_put(url, token)
+    # the bytes of an object frame, so every byte is part of one frame still incomplete
+    trickle = iter(encode(["o", b"\1" * 32, b"x" * 100_000]))
+    answered = False
+    try:
+        for _ in range(600):  # a bound for a broken test: about a minute
+            if select.select([s], [], [], 0.1)[0]:
+                answered = True
+                break
+            try:
+                s.sendall(bytes([next(trickle)]))
+            except OSError:  # the server answered and closed between two bytes
+                answered = True
+                break
+        assert answered, "the server waited on the trickle all along"
+        assert status_of(s) == 408
+    finally:
+        s.close()
