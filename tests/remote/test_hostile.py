@@ -245,14 +245,18 @@ def test_push_refuses_a_tree_recording_another_size(make_side):
 
 
 class Stalling(Server):
-    """Answers `hello`, then sits on every other request until released."""
+    """Answers `hello`, then sits on every other request (or those of
+    `ops`) until released, reading nothing more meanwhile."""
+
+    ops = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.release = threading.Event()
 
     def handle(self, request, reader):
-        if request.get("op") != "hello":
+        op = request.get("op")
+        if op != "hello" and (self.ops is None or op in self.ops):
             self.release.wait(120)
         return super().handle(request, reader)
 
@@ -331,3 +335,20 @@ def test_serve_stdio_gives_up_on_a_silent_client(cl, tmp_path):
     assert msgpack.unpackb(out)["version"] == frames.VERSION
     assert proc.returncode == 1
     assert err.decode().strip() == "cl: the client sent nothing for 1 s; gave up"
+
+
+def test_a_server_that_stops_reading_is_given_up_on():
+    """A put whose body the server never reads: the client's writes give
+    up after the timeout too, instead of blocking for ever."""
+    a, remote = Side(), Side()
+    a.worksheet("w1", "one", [a.bundle("big", a.blob(os.urandom(16 << 20)))])
+    server = Stalling(remote.store, remote.refs)
+    server.ops = {"put"}
+    client = Client(PipeTransport(server, "stalled", timeout=0.5), "stalled")
+    try:
+        with pytest.raises(RemoteError, match=r"remote 'stalled' accepted nothing for 0.5 s"):
+            push(a.store, a.refs, client, ["worksheets/w1"])
+    finally:
+        server.release.set()
+        client.close()
+    assert remote.refs.items() == []
