@@ -7,6 +7,7 @@ or merged."""
 from cl.objects.ids import ObjectId
 from cl.objects.types import State, Worksheet
 from cl.refs.names import bundle_of, worksheet_of
+from cl.remote.frames import RemoteError
 
 
 def head_problem(name: str, obj) -> str | None:
@@ -26,8 +27,6 @@ def head_problem(name: str, obj) -> str | None:
 
 def check_received(remote: str, name: str, oid: str, obj) -> None:
     """Refuse a head a remote sent for `name` that is not of `name`."""
-    from cl.remote.frames import RemoteError
-
     problem = head_problem(name, obj)
     if problem is not None:
         raise RemoteError(f"remote '{remote}' sent '{name}' pointing at {ObjectId(oid).display}, "

@@ -88,8 +88,10 @@ class SyncApp:
             self.timeout = float(parse_duration(repo.config.get("server", "timeout", TIMEOUT)))
             self.per_token = int(repo.config.get("server", "per_token", PER_TOKEN))
         except (CLError, ValueError, TypeError):
-            raise CLError("config server.timeout must be a duration and server.per_token "
-                          "a whole number") from None
+            self.timeout = self.per_token = 0
+        if self.timeout <= 0 or self.per_token < 1:
+            raise CLError("config server.timeout must be a duration above 0 and server.per_token "
+                          "a whole number from 1")
         self.active: dict[str, int] = {}  # token name -> requests in progress (event loop only)
 
     async def __call__(self, scope, receive, send):

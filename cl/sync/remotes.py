@@ -86,10 +86,13 @@ def limits(config) -> Limits:
     timeout = config.get("sync", "timeout")
     largest = config.get("sync", "max_object_size")
     try:
-        return Limits(timeout=TIMEOUT if timeout is None else float(parse_duration(timeout)),
-                      max_object=MAX_OBJECT if largest is None else parse_size(largest))
+        chosen = Limits(timeout=TIMEOUT if timeout is None else float(parse_duration(timeout)),
+                        max_object=MAX_OBJECT if largest is None else parse_size(largest))
     except CLError as exc:
         raise UsageError(f"config sync.timeout / sync.max_object_size: {exc.message}") from None
+    if chosen.timeout <= 0 or chosen.max_object <= 0:
+        raise UsageError("config sync.timeout and sync.max_object_size must be more than 0")
+    return chosen
 
 
 def local_server(repo: Repository) -> Server:

@@ -352,3 +352,17 @@ def test_a_server_that_stops_reading_is_given_up_on():
         server.release.set()
         client.close()
     assert remote.refs.items() == []
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("sync.timeout", "soon", "cl: config sync.timeout / sync.max_object_size: bad duration: 'soon' (use N[s|m|h|d])"),
+    ("sync.timeout", "0", "cl: config sync.timeout and sync.max_object_size must be more than 0"),
+    ("sync.max_object_size", "huge", "cl: config sync.timeout / sync.max_object_size: bad size: 'huge' (use N[k|m|g|t])"),
+])
+def test_bad_limits_are_one_line(cl, tmp_path, key, value, message):
+    for name in ("far", "local"):
+        (tmp_path / name).mkdir()
+        cl(["init"], tmp_path / name)
+    cl(["config", key, value], tmp_path / "local")
+    done = cl(["pull", str(tmp_path / "far")], tmp_path / "local", check=False)
+    assert done.returncode == 2 and done.stderr.strip() == message
