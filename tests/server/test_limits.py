@@ -4,6 +4,7 @@ bodies cannot take the threads every other request needs; a body that
 stalls is cut off with 408, and requests beyond a token's share are
 answered 503 at once."""
 
+import contextlib
 import select
 import socket
 
@@ -39,15 +40,21 @@ def status_of(s: socket.socket) -> int:
     return int(head.split(b" ", 2)[1])
 
 
+@contextlib.contextmanager
+def limited_server(cl, directory, timeout: str):
+    cl(["config", "server.timeout", timeout], directory)
+    cl(["config", "server.per_token", "4"], directory)
+    with serving(directory) as url:
+        yield url
+
+
 @pytest.fixture
 def limited(origin, cl, cl_home, monkeypatch):  # noqa: F811
     """A `cl server` that cuts off bodies silent for 3 s and lets a token
     have 4 requests in progress; (url, token, directory)."""
     directory, token = origin
-    cl(["config", "server.timeout", "3"], directory)
-    cl(["config", "server.per_token", "4"], directory)
     monkeypatch.setenv("HOME", str(cl_home))
-    with serving(directory) as url:
+    with limited_server(cl, directory, "3") as url:
         yield url, token, directory
 
 
@@ -70,14 +77,22 @@ def test_stalled_bodies_of_one_token_leave_room_for_others(limited, cl, tmp_path
     assert cl(["fsck"], origin).stdout == ""
 
 
-def test_a_token_over_its_share_is_told_to_try_again(limited, cl, tmp_path):
-    url, token, origin = limited
-    sockets = [stalled_put(url, token) for _ in range(4)]
-    try:
-        done = cl(["clone", url, tmp_path / "clone"], tmp_path, env={"CL_TOKEN": token}, check=False)
-    finally:
-        for s in sockets:
-            s.close()
+def test_a_token_over_its_share_is_told_to_try_again(origin, cl, cl_home, tmp_path, monkeypatch):  # noqa: F811
+    directory, token = origin
+    monkeypatch.setenv("HOME", str(cl_home))
+    with limited_server(cl, directory, "10m") as url:  # the 4 stay in progress until closed
+        sockets = [stalled_put(url, token) for _ in range(4)]
+        try:
+            for _ in range(20):  # probe until one is refused: then the server holds 4 of them
+                probe = stalled_put(url, token)
+                sockets.append(probe)
+                if select.select([probe], [], [], 2)[0]:  # no answer yet: it holds a slot itself
+                    break
+            assert status_of(probe) == 503
+            done = cl(["clone", url, tmp_path / "clone"], tmp_path, env={"CL_TOKEN": token}, check=False)
+        finally:
+            for s in sockets:
+                s.close()
     assert done.returncode == 1 and done.stderr.strip() == (
         "cl: remote 'origin' answered HTTP 503: token 'alice' has 4 requests in progress already; try again")
 
