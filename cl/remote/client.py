@@ -50,7 +50,7 @@ class Client:
         with self.transport.request(header, body) as reader:
             reply = reader.recv_map()
         if "error" in reply:
-            raise RemoteError(f"remote '{self.name}': {reply['error']}")
+            raise RemoteError(f"remote '{self.name}': {frames.said(reply['error'])}")
         return reply
 
     def hello(self) -> dict:

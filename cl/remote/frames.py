@@ -31,6 +31,20 @@ class Closed(RemoteError):
     """The stream ended where a frame was expected."""
 
 
+SAID_MAX = 300  # characters of a peer's message shown
+
+
+def said(value) -> str:
+    """What a peer says (an error, its stderr), as one printable line of
+    at most SAID_MAX characters: a message from a remote never moves the
+    cursor, sets a terminal title or starts a second line that looks like
+    cl's own."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(c if c.isprintable() else " " for c in text)
+    text = " ".join(text.split())
+    return text if len(text) <= SAID_MAX else text[:SAID_MAX] + "…"
+
+
 def wire_id(oid: str) -> bytes:
     return bytes.fromhex(oid)
 
@@ -81,7 +95,7 @@ class FrameReader:
     def recv_map(self) -> dict:
         frame = self.recv()
         if isinstance(frame, list) and frame[:1] == ["!"] and len(frame) == 2:
-            raise RemoteError(str(frame[1]))
+            raise RemoteError(said(frame[1]))
         if not isinstance(frame, dict):
             raise RemoteError(f"expected a map frame, got {type(frame).__name__}")
         return frame
@@ -104,7 +118,7 @@ class ChunkStream:
             return False
         frame = self._reader.recv()
         if isinstance(frame, list) and frame[:1] == ["!"] and len(frame) == 2:
-            raise RemoteError(str(frame[1]))
+            raise RemoteError(said(frame[1]))
         if not (isinstance(frame, list) and len(frame) == 2 and frame[0] == "c"
                 and isinstance(frame[1], bytes)):
             raise RemoteError(f"expected a chunk of object {self.oid.display}")
@@ -165,7 +179,7 @@ def read_objects(reader: FrameReader, max_object: int | None = None) -> Iterator
         if tag == "e" and len(frame) == 1:
             return
         if tag == "!" and len(frame) == 2:
-            raise RemoteError(str(frame[1]))
+            raise RemoteError(said(frame[1]))
         if tag == "p" and len(frame) == 3 and isinstance(frame[1], list) \
                 and isinstance(frame[2], list) and len(frame[1]) == len(frame[2]):
             for raw, data in zip(frame[1], frame[2]):

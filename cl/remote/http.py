@@ -5,7 +5,7 @@ with `Authorization: Bearer <token>`.  The only module that imports httpx."""
 import contextlib
 import itertools
 
-from cl.remote.frames import FrameReader, RemoteError, encode
+from cl.remote.frames import FrameReader, RemoteError, encode, said
 from cl.remote.limits import TIMEOUT
 from cl.remote.transport import Settings, Transport, stalled
 from cl.remote.urls import RemoteURL
@@ -19,7 +19,7 @@ def _reason(text: str) -> str:
         error = json.loads(text).get("error")
     except (ValueError, AttributeError):
         error = None
-    return error if isinstance(error, str) else text[:200].strip()
+    return said(error if isinstance(error, str) else text[:200])
 
 
 def open_http(url: RemoteURL, settings: Settings) -> "HttpTransport":

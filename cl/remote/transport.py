@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from cl.remote.frames import Closed, FrameReader, RemoteError, encode
+from cl.remote.frames import Closed, FrameReader, RemoteError, encode, said
 from cl.remote.limits import TIMEOUT, Limits
 from cl.remote.server import Server, serve_stream
 
@@ -125,12 +125,12 @@ class StreamTransport(Transport):
         except (RemoteError, OSError, ValueError):
             return None
         if isinstance(reply, dict) and isinstance(reply.get("error"), str):
-            return RemoteError(f"remote '{self.label}': {reply['error']}")
+            return RemoteError(f"remote '{self.label}': {said(reply['error'])}")
         return None
 
     def _failed(self, exc: BaseException) -> RemoteError:
         text = self.diagnostics().strip()
-        detail = f": {text.splitlines()[-1]}" if text else ""
+        detail = f": {said(text.splitlines()[-1])}" if text else ""
         return RemoteError(f"lost the connection to remote '{self.label}'{detail}")
 
     @contextlib.contextmanager

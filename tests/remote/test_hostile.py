@@ -366,3 +366,23 @@ def test_bad_limits_are_one_line(cl, tmp_path, key, value, message):
     cl(["config", key, value], tmp_path / "local")
     done = cl(["pull", str(tmp_path / "far")], tmp_path / "local", check=False)
     assert done.returncode == 2 and done.stderr.strip() == message
+
+
+# --- what a peer says is shown as one plain line ----------------------------
+
+
+class Shouting(Server):
+    """Answers `refs` with an error full of terminal escapes and lines."""
+
+    def op_refs(self, request):
+        raise RemoteError("bad\n\x1b[2J\x1b]0;owned\x07cl: all good" + "!" * 5000)
+
+
+def test_a_remote_error_is_one_plain_line():
+    side = Side()
+    with Client(PipeTransport(Shouting(side.store, side.refs), "loud"), "loud") as client:
+        with pytest.raises(RemoteError) as failed:
+            pull(Side().store, Side().refs, client, ["worksheets/w1"])
+    message = failed.value.message
+    assert message.startswith("remote 'loud': bad")
+    assert message.isprintable() and len(message) < 600
