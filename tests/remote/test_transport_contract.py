@@ -8,11 +8,13 @@ import contextlib
 import os
 import shlex
 import socket
+import subprocess
+import sys
 
 import pytest
 
 from cl.config import Config
-from cl.errors import CorruptObject
+from cl.errors import CorruptObject, UsageError
 from cl.objects.ids import hash_bytes
 from cl.remote import frames
 from cl.remote.exchange import pull, push
@@ -20,7 +22,7 @@ from cl.remote.frames import RemoteError
 from cl.remote.urls import parse_url
 from cl.repo import Repository
 from cl.sync.remotes import open_url, settings
-from cl.sync.transports import TRANSPORTS, transport_name
+from cl.sync.transports import TRANSPORTS, open_transport, transport_name
 from tests.server.test_server import serving
 
 from .helpers import Side
@@ -211,3 +213,18 @@ def test_a_push_over_the_far_limit_is_refused_with_its_reason(far, cl):
         with pytest.raises(RemoteError, match="16777216 bytes, more than the 1048576 bytes accepted"):
             push(a.store, a.refs, client, names(a))
     assert "worksheets/w1" not in far.refs()
+
+
+def test_the_registry_is_lazy_and_names_what_it_has(cl, tmp_path):
+    """Opening a directory remote imports neither paramiko nor httpx; an
+    unknown transport name is one clear error naming the known ones."""
+    far = tmp_path / "far"
+    far.mkdir()
+    cl(["init"], far)
+    code = ("import sys; from cl.sync.remotes import open_url\n"
+            f"with open_url({str(far)!r}, 'far') as c: c.hello()\n"
+            "print(sorted(m for m in ('paramiko', 'httpx', 'cl.remote.ssh', 'cl.remote.http') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    with pytest.raises(UsageError, match="no transport named 'ftp' \\(dir, ssh, ssh-command, http\\)"):
+        open_transport(parse_url(str(far)), settings("far"), "ftp")
