@@ -18,14 +18,12 @@ import anyio.to_thread
 
 from cl.app import tokens
 from cl.app.repository import Repository
-from cl.app.sharing import local_server
+from cl.app.sharing import local_server, server_limits
 from cl.errors import CLError
 from cl.remote.frames import Closed, FrameReader, RemoteError, encode
 
 BATCH = 1 << 18
-TIMEOUT = 60         # seconds a request body may be silent (config server.timeout)
-PER_TOKEN = 4        # requests in progress per token (config server.per_token)
-MIN_RATE = 1024      # bytes per second a body must average once TIMEOUT has passed
+MIN_RATE = 1024      # bytes per second a body must average once server.timeout has passed
 
 
 class _Body:
@@ -80,18 +78,9 @@ class SyncApp:
     """ASGI app for /sync/v1/<op>."""
 
     def __init__(self, repo: Repository):
-        from cl.bundles.units import parse_duration
-
         self.repo = repo
         self.server = local_server(repo)
-        try:
-            self.timeout = float(parse_duration(repo.config.get("server", "timeout", TIMEOUT)))
-            self.per_token = int(repo.config.get("server", "per_token", PER_TOKEN))
-        except (CLError, ValueError, TypeError):
-            self.timeout = self.per_token = 0
-        if self.timeout <= 0 or self.per_token < 1:
-            raise CLError("config server.timeout must be a duration above 0 and server.per_token "
-                          "a whole number from 1")
+        self.timeout, self.per_token = server_limits(repo)
         self.active: dict[str, int] = {}  # token name -> requests in progress (event loop only)
 
     async def __call__(self, scope, receive, send):

@@ -95,6 +95,25 @@ def limits(config) -> Limits:
     return chosen
 
 
+SERVER_TIMEOUT = 60  # seconds a request body may be silent (config server.timeout)
+PER_TOKEN = 4        # requests in progress per token (config server.per_token)
+
+
+def server_limits(config) -> tuple[float, int]:
+    """`cl server`'s limits: (`server.timeout` in seconds, `server.per_token`)."""
+    from cl.bundles.units import parse_duration
+
+    try:
+        timeout = float(parse_duration(config.get("server", "timeout", SERVER_TIMEOUT)))
+        per_token = int(config.get("server", "per_token", PER_TOKEN))
+    except (CLError, ValueError, TypeError):
+        timeout, per_token = 0, 0
+    if timeout <= 0 or per_token < 1:
+        raise UsageError("config server.timeout must be a duration above 0 and server.per_token "
+                         "a whole number from 1")
+    return timeout, per_token
+
+
 def local_server(repo: Repository) -> Server:
     import cl
     return Server(repo.store, RepoRefStore(repo), label=f"cl {cl.__version__}",
