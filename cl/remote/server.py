@@ -64,8 +64,11 @@ class Server:
         return {"version": frames.VERSION, "server": self.label}
 
     def op_refs(self, request):
-        prefixes = [p for p in request.get("prefixes") or [] if isinstance(p, str)]
-        names = {n for n in request.get("names") or [] if isinstance(n, str)}
+        prefixes, names = request.get("prefixes") or [], request.get("names") or []
+        if not isinstance(prefixes, list) or not isinstance(names, list) or len(names) > MAX_IDS:
+            raise RemoteError(f"'prefixes' and 'names' must be lists (of at most {MAX_IDS} names)")
+        prefixes = [p for p in prefixes if isinstance(p, str)]
+        names = {n for n in names if isinstance(n, str)}
         out = {}
         for prefix in prefixes:
             for name, value in self.refs.items(prefix):

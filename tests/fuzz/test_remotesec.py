@@ -66,15 +66,18 @@ def test_random_object_streams_are_objects_or_a_clean_error(values_, tail):
         pass
 
 
+ops = st.one_of(st.sampled_from(["hello", "refs", "have", "get", "put", "update"]), values)
+requests = st.builds(lambda op, rest: {**rest, "op": op}, ops,
+                     st.dictionaries(st.sampled_from(["version", "prefixes", "names", "ids", "updates"]),
+                                     values, max_size=3))
+
+
 @FUZZ
-@given(values, st.lists(object_frames, max_size=4))
+@given(requests, st.lists(object_frames, max_size=4))
+@example({"op": "refs", "prefixes": 1}, [])  # was a TypeError through the server's session
 def test_random_requests_get_an_answer_not_a_traceback(request, body):
     server = Server(MemoryStore(), MemoryRefStore())
-    if isinstance(request, dict) and "op" not in request:
-        request["op"] = "put"
     reader = reader_of(b"".join(encode(v) for v in body) + frames.END)
-    if not isinstance(request, dict):
-        return
     try:
         for chunk in server.handle(request, reader):
             assert isinstance(chunk, bytes)

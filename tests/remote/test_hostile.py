@@ -186,7 +186,7 @@ class Endless(Server):
     writing)."""
 
     blob = None
-    chunks_sent = 0
+    announced = 0
 
     def op_get(self, request):
         ids = self._ids(request)
@@ -195,7 +195,6 @@ class Endless(Server):
             return
         yield frames.encode(["b", frames.wire_id(self.blob), self.announced])
         for _ in range(64):
-            self.chunks_sent += 1
             yield b"".join(frames.chunk_frame(b"\0" * (1 << 20)))
         raise ConnectionAbortedError("the endless peer hangs up")
 
