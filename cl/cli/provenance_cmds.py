@@ -214,7 +214,7 @@ def resolve_digest(repo, image: str | None) -> str | None:
     from cl.errors import CLError
     from cl.runs.executor import make_executor
 
-    executor = make_executor(repo.config.get("run", "executor", "auto"))
+    executor = make_executor(repo.config.get("run", "executor", "auto"), repo.config)
     try:
         return digest_of(executor.image(image, notice))
     except CLError:

@@ -9,6 +9,7 @@ import click
 from cl.cli import output
 from cl.cli.context import pass_repo
 from cl.errors import CLError, UsageError
+from cl.runs.registry import CHOICES as EXECUTOR_CHOICES
 
 
 class RunFailed(CLError):
@@ -159,7 +160,7 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
               help="Runs at a time (default: config run.parallel, 1).")
 @click.option("--exit-when-idle", is_flag=True, help="Exit when no run is left to start.")
 @click.option("--idle-timeout", help="Exit after being idle this long (e.g. 10m).")
-@click.option("--executor", type=click.Choice(["auto", "docker", "local"]), default=None,
+@click.option("--executor", type=click.Choice(EXECUTOR_CHOICES), default=None,
               help="How to run (default: config run.executor, auto: Docker if an engine answers).")
 @click.option("--tag", "tags", multiple=True, help="Also take runs requesting this queue (--request-queue).")
 @click.option("--cpuset", help="CPUs runs may use, e.g. 0-3 or ALL; each run gets its requested number.")

@@ -92,6 +92,9 @@ class LocalProcess(Process):
     def usage(self) -> Usage:
         return self._usage
 
+    def handle(self) -> dict:
+        return {"pid": self.pid, "pid_start": self.pid_start}
+
     def wait(self) -> Exit:
         if self.popen is None:  # not our child (after a worker restart): poll
             while process_alive(self.pid, self.pid_start):
@@ -116,6 +119,7 @@ class LocalProcess(Process):
 
 class LocalExecutor(Executor):
     name = "local"
+    reattach = False  # not our child after a restart: its exit code is lost
 
     def __init__(self):
         problem = namespace_problem()
@@ -168,14 +172,14 @@ class LocalExecutor(Executor):
             raise RunError(f"The command could not start: {exc}") from None
         return LocalProcess(popen, popen.pid, pid_start(popen.pid))
 
-    def recover(self, bid: str, claim: dict, repo_root: str) -> LocalProcess | None:
-        return recover_process(claim)
+    def recover(self, bid: str, handle: dict, repo_root: str) -> LocalProcess | None:
+        return recover_process(handle)
 
 
-def recover_process(claim: dict) -> LocalProcess | None:
+def recover_process(handle: dict) -> LocalProcess | None:
     """The still running process of a local run whose worker died (it can
     be killed and waited for, but its exit code is lost with the worker)."""
-    if claim.get("pid") and process_alive(claim["pid"], claim.get("pid_start")):
-        return LocalProcess(None, claim["pid"], claim.get("pid_start"))
+    if handle.get("pid") and process_alive(handle["pid"], handle.get("pid_start")):
+        return LocalProcess(None, handle["pid"], handle.get("pid_start"))
     return None
 
