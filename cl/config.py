@@ -10,6 +10,9 @@ DEFAULTS = {
     "user": {"name": ""},
     "run": {"image": "cl-test/busybox:latest", "executor": "auto", "auto_worker": True,
             "network": False, "parallel": 1, "worker_idle": "10m"},
+    # the Slurm executor (cl/runs/slurm_executor.py)
+    "slurm": {"partition": "", "account": "", "sbatch_options": "", "container": "none",
+              "shared_dir": ""},
 }
 
 

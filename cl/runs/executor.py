@@ -39,18 +39,22 @@ class RunPlan:
     network: bool = False
     cpuset: str | None = None
     gpuset: str | None = None
+    time: int | None = None       # seconds; the worker enforces it too
+    queue: str | None = None      # --request-queue (a partition, for batch executors)
     uid: int = 0
     gid: int = 0
 
 
 @dataclass(frozen=True)
 class Exit:
-    """How a process ended: its exit code (None when unknown) and whether
-    the kernel killed it for memory."""
+    """How a process ended: its exit code (None when unknown), whether
+    the kernel killed it for memory, and `killed` when the executor's own
+    scheduler ended it (a batch system's time limit), saying why."""
 
     code: int | None
     oom: bool = False
     message: str | None = None
+    killed: str | None = None
 
 
 @dataclass
@@ -116,6 +120,7 @@ class Executor:
     name = ""
     note = ""              # one line on how it runs, e.g. why local was chosen
     reattach = True        # a recovered process can be waited for to its real end
+    routes_queues = False  # --request-queue goes to the executor, not to worker tags
     remedy = ""            # what a user can do when `problem()` says no
 
     @classmethod

@@ -186,7 +186,8 @@ class Job:
                        image=self.image, memory=request.get("memory"), cpus=request.get("cpus"),
                        gpus=request.get("gpus"), network=bool(request.get("network")),
                        cpuset=self.cpus, gpuset=self.worker.gpuset,
-                       uid=self.worker.uid, gid=self.worker.gid)
+                       uid=self.worker.uid, gid=self.worker.gid,
+                       time=request.get("time"), queue=request.get("queue"))
 
     def _await_start(self, repo: Repository, process: Process) -> int:
         """While the executor keeps the run waiting (a pending batch job),
@@ -260,6 +261,8 @@ class Job:
             return "killed", self.kill_reason
         if exit_.code == 0:
             return "ready", None
+        if exit_.killed:
+            return "killed", exit_.killed
         if exit_.oom:
             memory = request.get("memory")
             return "killed", (f"Memory limit {format_size(memory)} exceeded" if memory

@@ -31,9 +31,10 @@ class Candidate(Value):
 
 
 def _queue_matches(bundle: Bundle, tags) -> bool:
-    """Runs asking for a queue go to workers with that tag; others to any."""
+    """Runs asking for a queue go to workers with that tag; others to any.
+    `tags` None: every queue (an executor that routes queues itself)."""
     queue = bundle.request.get("queue")
-    return not queue or queue in tags
+    return tags is None or not queue or queue in tags
 
 
 def candidates(repo: Repository, tags=(), cache: dict | None = None) -> list[Candidate]:

@@ -219,7 +219,10 @@ class Worker:
 
     def _take_runs(self) -> bool:
         took = False
-        for cand in queue.candidates(self.repo, self.options.tags, self._bundles):
+        tags = self.options.tags
+        if self.executor.routes_queues and not tags:
+            tags = None  # every queue: the executor takes it as its own (a Slurm partition)
+        for cand in queue.candidates(self.repo, tags, self._bundles):
             if len(self.jobs) >= self.options.parallel:
                 break
             cpus = None
