@@ -192,6 +192,7 @@ class DockerProcess(Process):
 class DockerExecutor(Executor):
     name = "docker"
     remedy = "start dockerd"
+    enforces = frozenset({"time", "disk", "memory"})
 
     @classmethod
     def problem(cls, config=None) -> str | None:

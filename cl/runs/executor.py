@@ -121,6 +121,9 @@ class Executor:
     note = ""              # one line on how it runs, e.g. why local was chosen
     reattach = True        # a recovered process can be waited for to its real end
     routes_queues = False  # --request-queue goes to the executor, not to worker tags
+    # limits a run cannot exceed: the worker enforces time and disk for all;
+    # an executor that also enforces memory (a cgroup) adds "memory"
+    enforces = frozenset({"time", "disk"})
     remedy = ""            # what a user can do when `problem()` says no
 
     @classmethod

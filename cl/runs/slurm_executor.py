@@ -21,7 +21,8 @@ account, a default partition, extra sbatch options and the job's container:
   with each dependency bind-mounted read-only at its key, the checkouts and
   the repository read-only, no network unless asked, and no capabilities
   (`setpriv`).  Where the node has no namespaces, dependencies are symbolic
-  links to their read-only checkouts.
+  links to their read-only checkouts (copies for root, whom file modes do
+  not stop).
 * `docker`: `docker run` on the node, as the Docker executor does it.
 
 One monitor thread per executor asks `squeue` about every job it watches at
@@ -287,6 +288,8 @@ class SlurmExecutor(Executor):
     name = "slurm"
     remedy = "install Slurm's client commands and check that `sinfo` answers"
     routes_queues = True  # --request-queue is a partition, not a worker tag
+    # memory: --mem, held by the cluster's task/cgroup (ConstrainRAMSpace)
+    enforces = frozenset({"time", "disk", "memory"})
 
     def __init__(self, partition: str = "", account: str = "", options: tuple[str, ...] = (),
                  container: str = "none", shared_dir: str = ""):
@@ -387,12 +390,14 @@ class SlurmExecutor(Executor):
         unshare += ["--mount", "--propagation", "private"] + ([] if plan.network else ["--net"])
         sandbox = shlex.join(unshare + ["--", "/bin/sh", "-c", SANDBOX, "cl-run", plan.run_dir,
                                         plan.command, str(len(protect)), *protect, *pairs])
-        links = "".join(f"rm -rf {q(os.path.join(plan.run_dir, m.key))}; "
-                        f"ln -s {q(m.source)} {q(os.path.join(plan.run_dir, m.key))}\n" for m in mounts)
+        # Without namespaces: links to the read-only checkouts, but copies for
+        # root, who could write through a link into the store's files.
+        place = "".join(f"rm -rf {q(os.path.join(plan.run_dir, m.key))}; $place {q(m.source)} "
+                        f"{q(os.path.join(plan.run_dir, m.key))}\n" for m in mounts)
         probe = shlex.join(unshare + ["--", "/bin/sh", "-c", "command -v setpriv >/dev/null"])
         return (head + f"if {probe} 2>/dev/null; then\n  exec {sandbox}\nfi\n"
-                "# no namespaces here: dependencies are links to their read-only checkouts\n"
-                f"{links}exec /bin/sh -c {q(plan.command)}\n")
+                'if [ "$(id -u)" = 0 ]; then place="cp -R"; else place="ln -s"; fi\n'
+                f"{place}exec /bin/sh -c {q(plan.command)}\n")
 
     def start(self, plan: RunPlan) -> SlurmProcess:
         args = self.sbatch_args(plan, plan.queue)
