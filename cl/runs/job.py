@@ -167,6 +167,10 @@ class Job:
                 return self._finish(repo, "failed", exc.message, ran=True)
             try:
                 started = self._await_start(repo, process)
+                if self.kill_reason is not None and process.waiting() is not None:
+                    process.kill()  # killed while still queued: it never ran
+                    process.wait()
+                    return self._finish(repo, "killed", self.kill_reason, process=process, ran=True)
                 self._mark_running(repo, process, started)
             except BaseException:  # never leave a process going that no claim names
                 process.kill()

@@ -168,3 +168,18 @@ def test_final_job_states_map_to_runs(state, exit_code, expected):
 def test_exit_codes_with_signals():
     assert [parse_exit_code(t) for t in ("0:0", "2:0", "0:9", "1:9", "", None, "x:y", "7")] == \
         [0, 2, 137, 1, None, None, None, None]
+
+
+def test_killing_a_pending_job_cancels_it_without_it_ever_running(project):
+    cl(project, "config", "slurm.sbatch_options", "--", "--begin=now+600")
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "echo ran"))
+    repo = repo_of(project)
+    wait_for(lambda: "BeginTime" in (rindex.run_status(repo.db, bid) or {}).get("reason", ""),
+             "the job to be pending")
+    job = job_of(repo, bid)
+    cl(project, "kill", f"0x{bid}")
+    assert "killed: Kill requested" in cl(project, "wait", f"0x{bid}", check=False).stderr
+    assert history(repo, bid) == ["created", "killed"]
+    assert scontrol(job)["JobState"] == "CANCELLED"
+    repo.close()
