@@ -537,9 +537,9 @@ def slurm_problem() -> str | None:
         if shutil.which(tool) is None:
             return f"{tool} not found (apt-get install slurm-wlm; .ci/slurm-up)"
     try:
-        done = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10)
     except subprocess.TimeoutExpired:
-        return "sinfo did not answer within 30 s"
+        return "sinfo did not answer within 10 s"
     if done.returncode != 0:
         return f"sinfo: {' '.join(done.stderr.split())[:200]}"
     states = {s.rstrip("*~#!%$@^-") for s in done.stdout.split()}

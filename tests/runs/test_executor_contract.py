@@ -40,6 +40,9 @@ SERVICES = {
     "slurm": ("slurm_cluster",),
 }
 MEMORY_HOG = "head -c 200000000 /dev/zero | tail"
+# one parameter per executor, marked after its service so `-m "not slurm"` works
+PARAMS = [pytest.param(name, marks=[getattr(pytest.mark, name)] if services else [])
+          for name, services in sorted(SERVICES.items())]
 
 
 def test_every_registered_executor_is_in_the_contract():
@@ -77,7 +80,7 @@ def cancel_slurm_jobs(project) -> None:
         subprocess.run(["scancel", *jobs], check=False)
 
 
-@pytest.fixture(scope="module", params=sorted(SERVICES))
+@pytest.fixture(scope="module", params=PARAMS)
 def executor(request, tmp_path_factory):
     """(name, project) with a worker running three runs at a time."""
     name = request.param
@@ -89,7 +92,7 @@ def executor(request, tmp_path_factory):
         _teardown(request, name, project)
 
 
-@pytest.fixture(params=sorted(SERVICES))
+@pytest.fixture(params=PARAMS)
 def own_executor(request, tmp_path):
     """(name, project) without a worker: the test starts (and kills) its own."""
     name = request.param
