@@ -73,6 +73,11 @@ class Process:
         """What finds this process again after the worker died (JSON-able)."""
         return {}
 
+    # Set by whoever waits on `waiting()`; a process that sets it when its
+    # state changes says so with `notifies`, and is then not polled.
+    on_change = None       # threading.Event | None
+    notifies = False
+
     def waiting(self) -> str | None:
         """None once the run runs (or ended); while it waits for the
         executor's resources (a queued batch job), why."""

@@ -199,6 +199,7 @@ class Job:
         worker that dies meanwhile is recovered; returns when it started."""
         shown = None
         delay = 0.05
+        process.on_change = self._wake
         while (reason := process.waiting()) is not None:
             if reason != shown:
                 self._stage(repo, "staged", reason, process=process.ident,
@@ -206,8 +207,11 @@ class Job:
                             image=json.dumps(self.image, sort_keys=True))
                 shown = reason
             if self.kill_reason is not None:
-                break  # _watch kills it and waits for its end
-            self._wake.wait(delay)
+                break  # the caller kills it
+            # a process that says when it changes is not polled: hundreds of
+            # queued batch jobs then cost no wake-ups while they wait
+            self._wake.wait(30.0 if process.notifies else delay)
+            self._wake.clear()
             delay = min(1.0, delay * 1.5)
         return now_ns()
 

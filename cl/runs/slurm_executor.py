@@ -50,6 +50,7 @@ from cl.runs.paths import run_dir as repo_run_dir
 
 WORKDIR = "/cl-run"
 POLL_S = 0.5
+POLL_JOBS = 100  # beyond this many watched jobs, squeue is asked proportionally less often
 CONTAINERS = ("none", "docker")
 # Slurm job states (squeue's long names) in which the job has not started.
 PENDING = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
@@ -199,12 +200,21 @@ class SlurmProcess(Process):
             return f"Slurm job {self.job} {self.state.lower()}{reason}"
         return None
 
+    notifies = True
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change.set()
+
     def update(self, state: str, reason: str) -> None:
-        self.state, self.reason = state, reason
+        if (state, reason) != (self.state, self.reason):
+            self.state, self.reason = state, reason
+            self._changed()
 
     def end(self, exit_: Exit) -> None:
         self._exit = exit_
         self._done.set()
+        self._changed()
 
     def wait(self) -> Exit:
         self._watch()
@@ -256,7 +266,9 @@ class _Monitor:
                     self.thread = None
                     return
             self._poll(watched)
-            self._poke.wait(POLL_S)
+            # one squeue costs in proportion to the jobs it lists: ask less
+            # often when there are many, so following N jobs costs O(N)
+            self._poke.wait(POLL_S * max(1.0, len(watched) / POLL_JOBS))
             self._poke.clear()
 
     def _poll(self, watched: dict[str, SlurmProcess]) -> None:
