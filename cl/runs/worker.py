@@ -21,6 +21,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable
 
+from cl.errors import CLError
 from cl.index import runs as rindex
 from cl.objects.types import FINAL_STATES
 from cl.repo import Repository
@@ -39,7 +40,7 @@ class WorkerOptions:
     parallel: int = 1
     exit_when_idle: bool = False
     idle_timeout: float | None = None     # seconds without work before exiting
-    executor: str = "auto"                # auto, or a name in cl.runs.executor.EXECUTORS
+    executor: str = "auto"                # auto, or a name in cl.runs.registry.EXECUTORS
     tags: tuple[str, ...] = ()
     cpuset: tuple[int, ...] | None = None
     gpuset: tuple[str, ...] | None = None
@@ -274,7 +275,7 @@ class Worker:
             self._dirty = True
             return
         self.log(f"0x{bid[:8]}: its worker died; " + ("recovering" if process else "failing it"))
-        self.jobs[bid] = self._start(Job(self._info(), self.executor, bid, self.log,
+        self.jobs[bid] = self._start(Job(self._info(), executor or self.executor, bid, self.log,
                                          adopt=process or Gone(WORKER_DIED), claim=claim))
 
     def _executor_of(self, name: str) -> Executor | None:
@@ -285,8 +286,8 @@ class Worker:
         if name not in self._others:
             try:
                 self._others[name] = make_executor(name, self.repo.config)
-            except Exception as exc:
-                self.log(f"cannot recover runs of the {name} executor here: {exc}")
+            except CLError as exc:  # no engine here, an executor this version lacks
+                self.log(f"cannot recover runs of the {name} executor here: {exc.message}")
                 self._others[name] = None
         return self._others[name]
 
