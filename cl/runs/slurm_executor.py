@@ -127,7 +127,8 @@ def parse_exit_code(text: str | None) -> int | None:
 
 def outcome(state: str, exit_code: str | None) -> Exit:
     """What a final Slurm job state means for the run."""
-    state = state.split()[0].rstrip("+") if state else ""
+    words = (state or "").split()  # "CANCELLED by 0", "FAILED+"
+    state = words[0].rstrip("+") if words else ""
     code = parse_exit_code(exit_code)
     if state == "COMPLETED":
         return Exit(code if code is not None else 0)
@@ -157,7 +158,8 @@ def final_state(job: str) -> Exit:
         done = _run(["sacct", *extra, "-X", "-n", "-P", "-j", job, "-o", "JobID,State,ExitCode"])
         for line in done.stdout.splitlines() if done.returncode == 0 else ():
             parts = line.split("|")
-            if len(parts) == 3 and parts[0] == job and parts[1].split()[0] not in ACTIVE:
+            if len(parts) == 3 and parts[0] == job and parts[1].split()[:1] != [] \
+                    and parts[1].split()[0] not in ACTIVE:
                 return outcome(parts[1], parts[2])
     return Exit(None, message=f"Slurm no longer knows job {job}: how it ended is lost")
 

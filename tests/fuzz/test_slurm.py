@@ -29,7 +29,7 @@ def test_exit_codes_round_trip(code, signal):
 
 
 @FUZZ
-@given(text, st.one_of(st.none(), text))
+@given(st.one_of(text, st.text(" \t\n", max_size=3)), st.one_of(st.none(), text))
 def test_every_final_state_becomes_an_outcome(state, exit_code):
     exit_ = outcome(state, exit_code)
     # a run always learns something: an exit code, an OOM, or a message
