@@ -261,13 +261,30 @@ class _Monitor:
         self._poke.set()
 
     def _loop(self) -> None:
+        try:
+            self._follow()
+        finally:
+            with self.lock:
+                if self.thread is threading.current_thread():
+                    self.thread = None
+                    if self.jobs:  # watched since the last look: go on in a new thread
+                        self.thread = threading.Thread(target=self._loop, name="slurm-monitor",
+                                                       daemon=True)
+                        self.thread.start()
+
+    def _follow(self) -> None:
         while True:
             with self.lock:
                 watched = dict(self.jobs)
                 if not watched:
-                    self.thread = None
                     return
-            self._poll(watched)
+            try:
+                self._poll(watched)
+            except Exception as exc:  # a bug here must not leave runs waiting forever
+                for process in watched.values():
+                    process.end(Exit(None, message=f"Lost track of Slurm job {process.job}: {exc!r}"))
+                    self.forget(process)
+                raise
             # one squeue costs in proportion to the jobs it lists: ask less
             # often when there are many, so following N jobs costs O(N)
             self._poke.wait(POLL_S * max(1.0, len(watched) / POLL_JOBS))
@@ -319,9 +336,14 @@ class SlurmExecutor(Executor):
     @classmethod
     def create(cls, config=None) -> "SlurmExecutor":
         options = _setting(config, "sbatch_options", "") or ""
+        if isinstance(options, str):
+            try:
+                options = shlex.split(options)
+            except ValueError as exc:
+                raise RunError(f"slurm.sbatch_options: {exc}") from None
         return cls(partition=str(_setting(config, "partition", "") or ""),
                    account=str(_setting(config, "account", "") or ""),
-                   options=tuple(shlex.split(options) if isinstance(options, str) else map(str, options)),
+                   options=tuple(map(str, options)),
                    container=str(_setting(config, "container", "none") or "none"),
                    shared_dir=str(_setting(config, "shared_dir", "") or ""))
 
