@@ -183,3 +183,22 @@ def test_killing_a_pending_job_cancels_it_without_it_ever_running(project):
     assert history(repo, bid) == ["created", "killed"]
     assert scontrol(job)["JobState"] == "CANCELLED"
     repo.close()
+
+
+def test_run_executor_slurm_starts_a_slurm_worker_by_itself(project):
+    configure(project, auto_worker=True)
+    done = cl(project, "run", "echo hi", "-W")
+    repo = repo_of(project)
+    assert result_of(repo, bid_of(done)).executor == "slurm"
+    assert [w["executor"] for w in rindex.live_workers(repo.db)] == ["slurm"]
+    repo.close()
+
+
+def test_an_unknown_executor_is_one_line(project):
+    cl(project, "config", "run.executor", "nonesuch")
+    configure(project, auto_worker=True)
+    done = cl(project, "run", "true", check=False)
+    assert done.returncode == 1 and done.stderr == (
+        "cl: unknown executor 'nonesuch' (choose from auto, docker, local, slurm)\n")
+    done = cl(project, "worker", "--executor", "nonesuch", check=False)
+    assert done.returncode == 2 and "'nonesuch' is not one of 'auto', 'docker', 'local', 'slurm'" in done.stderr
