@@ -86,6 +86,19 @@ cd "$run"
 exec setpriv --no-new-privs --inh-caps=-all --bounding-set=-all -- /bin/sh -c "$cmd"
 """
 
+# After the command: its CPU times (the shell's `times`, not in a `$(…)`
+# subshell, whose children are not the command; the second line counts every
+# descendant waited for) and the job step's peak memory (its cgroup, v1 or v2), for the
+# worker to read when the job has ended.  A killed job leaves none.
+USAGE = """code=$?
+times > {file}
+cg=$(sed -n 's/^[0-9]*:memory:\\(.*\\)$/\\1/p' /proc/self/cgroup)
+peak=$(cat "/sys/fs/cgroup/memory$cg/memory.max_usage_in_bytes" 2>/dev/null) || \\
+  peak=$(cat "/sys/fs/cgroup$(sed -n 's/^0::\\(.*\\)$/\\1/p' /proc/self/cgroup)/memory.peak" 2>/dev/null) || peak=0
+echo "$peak" >> {file}
+exit "$code"
+"""
+
 DOCKER_BODY = """name={name}-$SLURM_JOB_ID
 trap 'docker kill "$name" >/dev/null 2>&1' TERM INT
 docker run --rm --name "$name" {args} &
@@ -96,6 +109,27 @@ while :; do
 done
 exit "$code"
 """
+
+
+def usage_file(run_dir: str) -> str:
+    """Where a job leaves its resource use: beside its run directory (not
+    in it, so it is no output)."""
+    return run_dir.rstrip("/") + ".usage"
+
+
+def read_usage(path: str) -> Usage | None:
+    """`times` (the shell's own line, then its children's:
+    `<user>m<s>s <system>m<s>s`) and the peak bytes, as USAGE writes them."""
+    try:
+        with open(path) as f:
+            words = f.read().split()
+    except OSError:
+        return None
+    times = [re.fullmatch(r"(\d+)m([\d.]+)s", w) for w in words[2:4]]
+    if len(words) != 5 or not all(times) or not words[4].isdigit():
+        return None
+    user, system = (int((int(m[1]) * 60 + float(m[2])) * 1e9) for m in times)
+    return Usage(cpu_user=user, cpu_system=system, peak_memory=int(words[4]))
 
 
 def _first_line(text: str) -> str:
@@ -168,9 +202,10 @@ def final_state(job: str) -> Exit:
 
 
 class SlurmProcess(Process):
-    def __init__(self, monitor: "_Monitor", job: str):
+    def __init__(self, monitor: "_Monitor", job: str, usage: str = ""):
         self.monitor = monitor
         self.job = job
+        self.usage_file = usage
         self.ident = f"Slurm job {job}"
         self.state: str | None = None
         self.reason = ""
@@ -185,7 +220,7 @@ class SlurmProcess(Process):
             self.monitor.watch(self)
 
     def handle(self) -> dict:
-        return {"job": self.job}
+        return {"job": self.job, "usage": self.usage_file}
 
     @property
     def usage(self) -> Usage:
@@ -214,6 +249,12 @@ class SlurmProcess(Process):
             self._changed()
 
     def end(self, exit_: Exit) -> None:
+        if self.usage_file:
+            self._usage = read_usage(self.usage_file) or self._usage
+            try:
+                os.unlink(self.usage_file)
+            except OSError:
+                pass
         self._exit = exit_
         self._done.set()
         self._changed()
@@ -434,9 +475,11 @@ class SlurmExecutor(Executor):
         place = "".join(f"rm -rf {q(os.path.join(plan.run_dir, m.key))}; $place {q(m.source)} "
                         f"{q(os.path.join(plan.run_dir, m.key))}\n" for m in mounts)
         probe = shlex.join(unshare + ["--", "/bin/sh", "-c", "command -v setpriv >/dev/null"])
-        return (head + f"if {probe} 2>/dev/null; then\n  exec {sandbox}\nfi\n"
+        return (head + f"if {probe} 2>/dev/null; then\n  {sandbox}\nelse\n"
+                '# no namespaces here\n'
                 'if [ "$(id -u)" = 0 ]; then place="cp -R"; else place="ln -s"; fi\n'
-                f"{place}exec /bin/sh -c {q(plan.command)}\n")
+                f"{place}/bin/sh -c {q(plan.command)}\nfi\n"
+                + USAGE.format(file=q(usage_file(plan.run_dir))))
 
     def start(self, plan: RunPlan) -> SlurmProcess:
         args = self.sbatch_args(plan, plan.queue)
@@ -446,13 +489,15 @@ class SlurmExecutor(Executor):
         job = done.stdout.strip().split(";")[0]
         if not job.isdigit():
             raise RunError(f"sbatch answered '{_first_line(done.stdout)}', not a job id")
-        return SlurmProcess(self.monitor, job)
+        return SlurmProcess(self.monitor, job, usage_file(plan.run_dir))
 
     # --- recovery ----------------------------------------------------------------------
 
     def recover(self, bid: str, handle: dict, repo_root: str) -> SlurmProcess | None:
         job = str(handle.get("job") or "")
-        return SlurmProcess(self.monitor, job) if job.isdigit() else None
+        usage = handle.get("usage")
+        return SlurmProcess(self.monitor, job, usage if isinstance(usage, str) else "") \
+            if job.isdigit() else None
 
     def leftovers(self, repo_root: str) -> dict[str, SlurmProcess]:
         """Jobs of this repository still in the queue (by name and comment),

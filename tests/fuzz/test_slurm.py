@@ -45,16 +45,17 @@ def test_scontrol_lines_give_back_their_fields(fields):
 
 
 @FUZZ
-@given(text.filter(lambda t: "exec /bin/sh" not in t and "\nfi\n" not in t), st.from_regex(r"[a-z0-9 ._'\"$-]{1,20}", fullmatch=True))
+@given(text.filter(lambda t: "/bin/sh -c" not in t and "\nfi\n" not in t and "\nelse\n" not in t), st.from_regex(r"[a-z0-9 ._'\"$-]{1,20}", fullmatch=True))
 def test_the_script_hands_the_command_over_intact(command, key):
     plan = RunPlan(bundle="b" * 64, repo_root="/repo/.codalab", worker="w", command=command,
                    run_dir="/repo/.codalab/runs/" + "b" * 64,
                    mounts=(Mount(key, "/repo/.codalab/checkouts/c", "dir"),))
     script = SlurmExecutor().script(plan)
-    # the fallback's last statement, and the sandbox's arguments, carry it intact
-    assert shlex.split(script[script.rindex("\nexec /bin/sh -c ") + 1:]) == ["exec", "/bin/sh", "-c", command]
-    start = script.index("  exec unshare ")
-    sandbox = shlex.split(script[start:script.index("\nfi\n", start)])
+    # the fallback's statement, and the sandbox's arguments, carry it intact
+    fallback = script[script.rindex("\n/bin/sh -c ") + 1:script.rindex("\nfi\n")]
+    assert shlex.split(fallback) == ["/bin/sh", "-c", command]
+    start = script.index("then\n  unshare ") + len("then\n")
+    sandbox = shlex.split(script[start:script.index("\nelse\n", start)])
     run_dir = sandbox.index("cl-run") + 1
     assert sandbox[run_dir:run_dir + 2] == [plan.run_dir, command]
     assert sandbox[-2:] == ["/repo/.codalab/checkouts/c", key]

@@ -202,3 +202,15 @@ def test_an_unknown_executor_is_one_line(project):
         "cl: unknown executor 'nonesuch' (choose from auto, docker, local, slurm)\n")
     done = cl(project, "worker", "--executor", "nonesuch", check=False)
     assert done.returncode == 2 and "'nonesuch' is not one of 'auto', 'docker', 'local', 'slurm'" in done.stderr
+
+
+def test_a_finished_job_records_its_cpu_time_and_peak_memory(project):
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done;"
+                    " head -c 50000000 /dev/zero | tail > /dev/null", "-W"))
+    repo = repo_of(project)
+    result = result_of(repo, bid)
+    assert result.cpu_user + result.cpu_system > 0
+    assert result.peak_memory > 50_000_000  # tail held the 50 MB line
+    assert not os.path.exists(project / ".codalab" / "runs" / f"{bid}.usage")  # read, then removed
+    repo.close()
