@@ -87,8 +87,8 @@ def test_sugar_becomes_dependencies(project):
     bid = bid_of(cl(project, "run", "cat %a.txt% %k:data/x.txt% %:data/sub%/y.txt > out; echo 100%% > pct",
                     "-W"))
     repo = repo_of(project)
-    assert repo.bundle(bid).command == "cat 1 k sub/y.txt > out; echo 100% > pct"
-    assert [d[0] for d in repo.index.dependencies(bid)] == ["1", "k", "sub"]
+    assert repo.bundle(bid).command == "cat b1 k sub/y.txt > out; echo 100% > pct"
+    assert [d[0] for d in repo.index.dependencies(bid)] == ["b1", "k", "sub"]
     repo.close()
     assert cl(project, "cat", f"0x{bid}/out").stdout == "foo\nbar\nbaz\nx\ny\n"
     assert cl(project, "cat", f"0x{bid}/pct").stdout == "100%\n"
