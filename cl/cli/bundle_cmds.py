@@ -294,17 +294,15 @@ def search(repo, keywords, uuid_only, as_json, append):
     (`%` wildcards, `a,b` lists), dependency=SPEC, dependency/KEY=SPEC,
     host_worksheet=WS, tag=T, .floating, .mine, .before=DATE, .after=DATE,
     FIELD=.sort, FIELD=.sort-, .last, .limit=N (default 10), .offset=N,
-    .count, FIELD=.sum."""
+    .count, FIELD=.sum, .format=F."""
     from cl.app import bundles
     result = bundles.search(repo, keywords, append)
     if as_json and result.count is not None:
         output.as_json({"count": result.count})
     elif as_json and result.total is not None:
         output.as_json({"field": result.total[0], "sum": result.total[1]})
-    elif result.count is not None:
-        click.echo(result.count)
-    elif result.total is not None:
-        click.echo(f"{result.total[1]:g}")
+    elif result.aggregate is not None:  # .count or FIELD=.sum, through .format=
+        click.echo(result.aggregate)
     elif uuid_only:
         click.echo("".join("0x" + r.id + "\n" for r in result.rows), nl=False)
     elif as_json:

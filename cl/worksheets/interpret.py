@@ -109,10 +109,10 @@ class _Interpreter:
                 self.out.append(b.Problem(f"% search {markup.join(d.args)}: {exc.message}"))
                 return
             if result.count is not None:
-                self.out.append(b.Inline("", "", "count", str(result.count)))
+                self.out.append(b.Inline("", "", "count", result.aggregate))
                 return
             if result.total is not None:
-                self.out.append(b.Inline("", "", f"{result.total[0]}=.sum", f"{result.total[1]:g}"))
+                self.out.append(b.Inline("", "", f"{result.total[0]}=.sum", result.aggregate))
                 return
             ids = [r.id for r in result.rows]
             self.reader.preload(ids)
