@@ -135,7 +135,7 @@ def _ls_text(ws, columns) -> str:
     return text + (output.table_columns(LS_HEADERS, _ls_columns(columns)) if columns[0] else "")
 
 
-LS_FORMAT = 1  # the version of _ls_text's layout: a change must bump it, or old cached text is shown
+LS_FORMAT = 2  # the version of _ls_text's layout: a change must bump it, or old cached text is shown
 
 
 def _ls_cache_key() -> str:
