@@ -154,11 +154,11 @@ def _ls_cache_key() -> str:
 def info(repo, specs, verbose, raw, fields, as_json):
     """Show a bundle's metadata, state, dependencies and result."""
     from cl.app import bundles
-    records = bundles.info(repo, specs, verbose or raw)
+    names = [f.strip() for f in fields.split(",") if f.strip()] if fields else []
+    records = bundles.info(repo, specs, verbose or raw or bundles.info_needs_verbose(names))
     if fields:
-        names = [f.strip() for f in fields.split(",") if f.strip()]
-        for rec in records:
-            click.echo("\t".join(_field_text(bundles.info_field(rec, n)) for n in names))
+        for row in bundles.info_fields(records, names):
+            click.echo("\t".join(_field_text(v) for v in row))
         return
     if as_json or raw:
         output.as_json(records if len(records) > 1 else records[0])
