@@ -150,6 +150,8 @@ def split_dependency(arg: str) -> tuple[str | None, str]:
     is the key `foo/bar`."""
     i = _key_colon(arg)
     if i < 0:
+        if not arg:
+            raise InputError("empty dependency (KEY:TARGET, :TARGET or TARGET)")
         return None, arg
     key, target = arg[:i], arg[i + 1:]
     if not target:
@@ -174,6 +176,8 @@ def expand_sugar(command: str) -> tuple[str, list[tuple[str | None, str]]]:
     placeholder for each reference (see `_fill`) and the (key or None,
     target) pair of each distinct reference, in order of first appearance;
     a None key is numbered later by `assign_keys`."""
+    if "\0" in command:  # the placeholders are NUL-delimited; argv never holds a NUL anyway
+        raise InputError("the command holds a NUL character")
     out: list[str] = []
     found: dict[str, int] = {}
     pairs: list[tuple[str | None, str]] = []

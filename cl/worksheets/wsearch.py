@@ -18,6 +18,7 @@ This module parses; the SQL is cl.index.worksheets'."""
 
 from dataclasses import dataclass
 
+from cl.bundles.spec_grammar import shown
 from cl.errors import InputError
 from cl.index import worksheets as wsindex
 from cl.index.worksheets import WsCondition
@@ -56,6 +57,10 @@ def search_worksheets(repo: Repository, keywords: list[str]) -> WorksheetResult:
     orders: list[tuple[str, bool]] = []
     newest_first, limit, offset, count = False, None, 0, False
     for kw in keywords:
+        try:
+            kw.encode()
+        except UnicodeEncodeError:
+            raise InputError(f"search keyword is not valid UTF-8: '{shown(kw)}'") from None
         kw = kw.replace(".*", "%")  # CodaLab's other spelling of the wildcard
         if kw == ".last":
             newest_first = True
@@ -64,20 +69,22 @@ def search_worksheets(repo: Repository, keywords: list[str]) -> WorksheetResult:
         elif kw.startswith((".limit=", ".offset=")):
             key, _, value = kw.partition("=")
             if not (value.isascii() and value.isdigit()) or len(value) > 18:
-                raise InputError(f"'{key}' needs a number: '{kw}'")
+                raise InputError(f"'{key}' needs a number: '{shown(kw)}'")
             if key == ".limit":
                 limit = int(value)
             else:
                 offset = int(value)
         elif kw.startswith("."):
-            raise InputError(f"unknown worksheet search keyword: '{kw}' (.last, .limit=N, .offset=N, .count)")
+            raise InputError(f"unknown worksheet search keyword: '{shown(kw)}' "
+                             "(.last, .limit=N, .offset=N, .count)")
         elif "=" in kw:
             key, _, value = kw.partition("=")
             if key not in FIELDS:
-                raise InputError(f"unknown worksheet search field: '{key}' (one of: {', '.join(FIELDS)})")
+                raise InputError(f"unknown worksheet search field: '{shown(key)}' "
+                                 f"(one of: {', '.join(FIELDS)})")
             if value in (".sort", ".sort-"):
                 if key not in wsindex.SORTS:
-                    raise InputError(f"cannot sort worksheets by '{key}' "
+                    raise InputError(f"cannot sort worksheets by '{shown(key)}' "
                                      f"(one of: {', '.join(wsindex.SORTS)})")
                 orders.append((key, value == ".sort-"))
             else:
