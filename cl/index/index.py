@@ -170,10 +170,10 @@ class Index:
         """`cl ls`: the columns (ids, names, kinds, states, data sizes,
         creation times, commands) of the bundles on a worksheet, in order,
         a bundle once per place it appears (as CodaLab lists them), removed
-        bundles left out (as `cl info` does not know them); a creation time as local_time's text
-        ('' if unset), a command '' if none.  Columns rather than rows: a
-        worksheet may list thousands of bundles, and each column is handled
-        at once."""
+        bundles left out (as `cl info` does not know them); a creation time
+        as local_time's text ('' if unset), a command '' if none.  Columns
+        rather than rows: a worksheet may list thousands of bundles, and
+        each column is handled at once."""
         rows = self.db.execute(_LISTING, (*_SQL_LOCAL_TIME, wid)).fetchall()
         if not rows:
             return [()] * 7

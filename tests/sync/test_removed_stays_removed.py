@@ -40,7 +40,7 @@ def test_wadd_from_a_remote_still_listing_a_removed_bundle(clone, cl):
     for bid in ids:
         assert knows(cl, clone, bid)
     table = cl(["ls"], clone).stdout
-    assert a[:10] not in table
+    assert a[:10] not in table and a not in cl(["ls", "--json"], clone).stdout
 
 
 def test_cp_of_a_removed_bundle_is_refused_and_changes_nothing(clone, cl):

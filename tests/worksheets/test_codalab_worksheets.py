@@ -82,6 +82,8 @@ def test_ls_lists_a_bundle_once_per_appearance(ws, cl):
     assert cl(["ls", "-u"], project).stdout.split() == [ids["a"], ids["b"], ids["a"]]
     rows = [line for line in cl(["ls"], project).stdout.splitlines() if line.startswith("0x")]
     assert [r.split()[0] for r in rows] == [i[:10] for i in (ids["a"], ids["b"], ids["a"])]
+    import json
+    assert [r["id"] for r in json.loads(cl(["ls", "--json"], project).stdout)] == [ids["a"], ids["b"], ids["a"]]
 
 
 def test_detach_of_a_bundle_shown_twice_needs_an_index(ws, cl):
