@@ -54,7 +54,7 @@ class _Interpreter:
                 try:
                     lines.append((item, read_directive(item.value)))
                 except CLError as exc:  # saved as typed; shown as an error, as CodaLab shows it
-                    lines.append((item, b.Problem(f"% {item.value}: {exc.message}")))
+                    lines.append((item, b.Problem(f"% {item.value.strip()}: {exc.message}")))
             else:
                 lines.append((item, None))
         schemas = self._schemas([ln for _, ln in lines if isinstance(ln, Directive)])

@@ -23,8 +23,8 @@ from cl.worksheets.markup import BadDirective, BundleRef, Comment, Directive, Li
 def directive_item(line: Directive | BadDirective | Comment) -> Item:
     if isinstance(line, Comment):
         return Item("directive", "//" + line.text)
-    if isinstance(line, BadDirective):
-        return Item("directive", line.text)
+    if isinstance(line, BadDirective):  # a space keeps `% //x` from reading back as a comment
+        return Item("directive", " " + line.text if line.text.startswith("//") else line.text)
     return Item("directive", markup.directive_text(line.tokens))
 
 
@@ -53,5 +53,5 @@ def to_lines(items, describe_bundle: Callable[[str], str],
             try:
                 out.append(read_directive(item.value))
             except InputError as exc:  # shown as typed, so it saves back unchanged
-                out.append(BadDirective(item.value, exc.message))
+                out.append(BadDirective(item.value.strip(), exc.message))
     return out

@@ -44,6 +44,7 @@ def test_a_schema_is_built_one_add_at_a_time(ws, cl):
     ("% add orphan", "'add' outside a schema"),
     ("% display table nope", "unknown schema 'nope'"),
     ('% title "unclosed', "cannot read directive"),
+    ("% //not a comment", "unknown directive '//not'"),
 ])
 def test_add_saves_a_directive_it_cannot_interpret_and_shows_an_error(ws, cl, directive, problem):
     project, _ = ws
