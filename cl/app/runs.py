@@ -28,6 +28,13 @@ class RunFailed(CLError):
     """A run that was waited for did not end `ready`."""
 
 
+def command_from_words(words: Iterable[str]) -> str:
+    """The command of `cl run … --- WORDS`: each word quoted again for the
+    shell, as CodaLab collapses them (`echo 'hello world!'` stays so)."""
+    from cl.bundles.runspec import command_from_words as collapse
+    return collapse(list(words))
+
+
 def _quiet(text: str) -> None:
     """The notice callback of a caller that gave none."""
 

@@ -98,7 +98,7 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
     A worker runs it (one is started if none is alive)."""
     words = click.get_current_context().meta.get("cl.run.words")
     if words is not None:
-        targets, command = list(args), " ".join(words)
+        targets, command = list(args), app_runs.command_from_words(words)
     elif args:
         targets, command = list(args[:-1]), args[-1]
     else:
