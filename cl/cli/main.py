@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from cl.errors import CLError
+from cl.cli.parsing import CompatGroup
+from cl.errors import CLError, UsageError
 
 # command name -> "module:function".  One module per area.
 COMMANDS = {
@@ -60,17 +61,26 @@ COMMANDS = {
     "wadd": "cl.cli.remote_cmds:wadd",
     "serve-stdio": "cl.cli.remote_cmds:serve_stdio",
     "server": "cl.cli.remote_cmds:server",
+    # CodaLab's other commands
+    "help": "cl.cli.main:help_",
+}
+
+# CodaLab's short names for commands (cl help lists them with their command).
+ALIASES = {
+    "up": "upload", "down": "download", "e": "edit", "de": "detach", "s": "search", "i": "info",
+    "o": "open", "st": "status", "w": "work", "we": "wedit", "p": "print", "ws": "wls",
+    "wsearch": "wls", "wo": "wopen",
 }
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class LazyGroup(click.Group):
+class LazyGroup(CompatGroup):
     def list_commands(self, ctx):
         return sorted(name for name in COMMANDS if _available(name))
 
     def get_command(self, ctx, name):
-        target = COMMANDS.get(name)
+        target = COMMANDS.get(ALIASES.get(name, name))
         if target is None:
             return None
         module_name, attr = target.split(":")
@@ -95,6 +105,24 @@ def cli():
 
     Upload code and data as immutable bundles, run commands over them in
     Docker, keep the provenance, write worksheets, push and pull."""
+
+
+@click.command(name="help")
+@click.argument("command", required=False)
+@click.pass_context
+def help_(ctx, command):
+    """Show how to use cl, or the command COMMAND (CodaLab's `cl help`)."""
+    root = ctx.find_root()
+    if command is None:
+        click.echo(root.get_help())
+        aliases = ", ".join(f"{short} = {long}" for short, long in sorted(ALIASES.items()))
+        click.echo(f"\nShort names: {aliases}")
+        return
+    cmd = root.command.get_command(root, command)
+    if cmd is None:
+        raise UsageError(f"no such command: '{command}' (see cl help)")
+    with click.Context(cmd, info_name=ALIASES.get(command, command), parent=root) as sub:
+        click.echo(cmd.get_help(sub))
 
 
 def main(argv=None) -> None:
