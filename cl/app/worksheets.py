@@ -247,3 +247,27 @@ def table(repo: Repository, spec: str | None = None, schema: Iterable[str] = ())
     from cl.worksheets.tables import table as typed_table
     return typed_table(repo, head(repo, spec), tuple(schema))
 
+
+
+def check_position(repo: Repository, wid: str, after: int) -> None:
+    """Refuse an item position past the end of the worksheet (`run -a`)."""
+    _, ws = repo.worksheet_head(wid)
+    if after > len(ws.items):
+        raise UsageError(f"worksheet '{ws.name}' has {len(ws.items)} item(s): cannot put anything after item {after}")
+
+
+def move_after(repo: Repository, wid: str, bid: str, after: int) -> None:
+    """Move the last appearance of bundle `bid` on the worksheet to just
+    after its `after`-th item (0: first), as CodaLab's --after_sort_key
+    places a new bundle."""
+    from cl.objects.types import Item
+    from cl.objects.value import replace
+
+    def change(ws: Worksheet) -> Worksheet:
+        items = list(ws.items)
+        item = Item("bundle", bid)
+        last = max(i for i, it in enumerate(items) if it == item)
+        del items[last]
+        items.insert(min(after, len(items)), item)
+        return replace(ws, items=tuple(items))
+    repo.commit_worksheet(wid, change, f"move 0x{bid[:8]} after item {after}")
