@@ -113,7 +113,7 @@ def describe(repo: Repository, bid: str) -> list[str]:
     rec = info_ops.record(repo, bid, False)
     lines = [f"run 0x{bid[:8]} {rec.get('name', '')}: {rec.get('command', '')}"]
     for d in rec.get("dependencies", []):
-        lines.append(f"  {d['key'] or '(whole)'} <- {d['name']}(0x{d['bundle'][:8]})"
+        lines.append(f"  {d['key'] or '(whole)'} <- {d['name']}({d['bundle'][:10]})"
                      + (f"/{d['path']}" if d["path"] else ""))
     for key, value in sorted((rec.get("request") or {}).items()):
         lines.append(f"  request {key}: {value}")
