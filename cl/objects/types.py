@@ -388,12 +388,12 @@ class Worksheet(Value):
     """Commit-like: one version of a worksheet."""
 
     __slots__ = ("worksheet", "parents", "time", "author", "message", "name", "title", "tags", "items",
-                 "deleted")
+                 "deleted", "frozen")
     TYPE = "worksheet"
 
     def __init__(self, worksheet: str, parents: tuple[ObjectId, ...], time: int, author: str,
                  message: str, name: str, title: str = "", tags: tuple[str, ...] = (),
-                 items: tuple[Item, ...] = (), deleted: bool = False):
+                 items: tuple[Item, ...] = (), deleted: bool = False, frozen: bool = False):
         _set(self, "worksheet", worksheet)
         _set(self, "parents", parents)
         _set(self, "time", time)
@@ -404,18 +404,24 @@ class Worksheet(Value):
         _set(self, "tags", tags)
         _set(self, "items", items)
         _set(self, "deleted", deleted)
+        _set(self, "frozen", frozen)
 
     def to_map(self) -> dict:
-        return {
+        m = {
             "type": "worksheet", "worksheet": self.worksheet, "parents": list(self.parents),
             "time": self.time, "author": self.author, "message": self.message,
             "name": self.name, "title": self.title, "tags": list(self.tags),
             "items": [[i.kind, i.value] for i in self.items], "deleted": self.deleted,
         }
+        if self.frozen:  # written only when true, so unfrozen versions keep their ids
+            m["frozen"] = True
+        return m
 
     @classmethod
     def from_map(cls, m: dict) -> "Worksheet":
-        _take(m, _WORKSHEET_KEYS, "worksheet")
+        frozen = m.get("frozen", False)
+        _check(frozen is True or "frozen" not in m, "frozen is not true")
+        _take({k: v for k, v in m.items() if k != "frozen"}, _WORKSHEET_KEYS, "worksheet")
         _check(isinstance(m["tags"], list) and all(isinstance(t, str) for t in m["tags"]),
                "tags is not a list of strings")
         _check(isinstance(m["items"], list), "items is not a list")
@@ -428,7 +434,7 @@ class Worksheet(Value):
             time=_int(m["time"], "time"), author=_str(m["author"], "author"),
             message=_str(m["message"], "message"), name=_str(m["name"], "name"),
             title=_str(m["title"], "title"), tags=tuple(m["tags"]), items=tuple(items),
-            deleted=_bool(m["deleted"], "deleted"),
+            deleted=_bool(m["deleted"], "deleted"), frozen=frozen,
         )
 
 
