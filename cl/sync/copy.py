@@ -87,18 +87,22 @@ class _Copy:
             outcome = exchange.push(self.repo.store, refs, self.client(dst), list(values))
         return [f"{u.name}: {u.status}" for u in outcome.rejected]
 
-    def append(self, dst: str | None, ws_spec: str, items: list[Item], message: str) -> str:
-        """Append items to the destination worksheet; its name."""
+    def append(self, dst: str | None, ws_spec: str, items: list[Item], message: str,
+               replace_items: bool = False) -> str:
+        """Append items to the destination worksheet (or replace its items);
+        its name."""
+        def kept(ws: Worksheet) -> tuple[Item, ...]:
+            return () if replace_items else ws.items
         if dst is None:
             wid = resolve_worksheet(self.repo, ws_spec)
-            self.repo.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + tuple(items)), message)
+            self.repo.commit_worksheet(wid, lambda ws: replace(ws, items=kept(ws) + tuple(items)), message)
             return self.repo.worksheet_head(wid)[1].name
         client = self.client(dst)
         view = RemoteView(client)
         wid = view.resolve_worksheet(ws_spec)
         head, ws = view.worksheet(wid)
         new = replace(ws, parents=(ObjectId(head),), time=now_ns(), author=self.repo.user(),
-                      message=message, items=ws.items + tuple(items))
+                      message=message, items=kept(ws) + tuple(items))
         overlay = OverlayStore(self.repo.store)
         commit = write_object(overlay, new)
         refs = MemoryRefStore()
@@ -131,7 +135,10 @@ def copy_bundle(repo: Repository, spec: str, ws_spec: str) -> str:
     return f"0x{bid[:8]} added to worksheet {where if dst else _where(dst, where)}"
 
 
-def copy_items(repo: Repository, source: str, dest: str) -> str:
+def copy_items(repo: Repository, source: str, dest: str, replace_items: bool = False) -> str:
+    """Append the items (but worksheet links) of `source` to `dest`, each
+    maybe `REMOTE::`, bringing the bundles along; `replace_items` replaces
+    the destination's items instead (its bundles are only detached)."""
     src, src_ws = split_remote(source)
     dst, dst_ws = split_remote(dest)
     with contextlib.ExitStack() as stack:
@@ -147,5 +154,6 @@ def copy_items(repo: Repository, source: str, dest: str) -> str:
         if problems:
             from cl.errors import Conflict
             raise Conflict("could not copy: " + "; ".join(problems))
-        where = job.append(dst, dst_ws, items, f"wadd {_where(src, ws.name)}")
-    return f"{len(items)} items of {_where(src, ws.name)} added to worksheet {where}"
+        where = job.append(dst, dst_ws, items, f"wadd {_where(src, ws.name)}", replace_items)
+    verb = "replaced the items of" if replace_items else "added to"
+    return f"{len(items)} items of {_where(src, ws.name)} {verb} worksheet {where}"
