@@ -354,3 +354,17 @@ def search(repo, keywords, uuid_only, as_json, append, fields, worksheet):
         output.as_json(listing.bundle_json(result.rows))
     elif result.rows:
         output.table(LS_HEADERS, [_ls_row(r) for r in result.rows])
+
+
+@click.command(name="open")
+@click.argument("spec")
+@worksheet_option("Resolve ^N and names on this worksheet.")
+@pass_repo
+def open_(repo, spec, worksheet):
+    """Open a bundle's page (an HTML file of its info and contents) in the
+    web browser; prints the page's path."""
+    from cl.app import pages
+    path = pages.bundle_page(repo, spec, worksheet)
+    click.echo(path)
+    if not pages.show(path):
+        click.echo("cl: no web browser found; the page is at the path above", err=True)

@@ -29,12 +29,15 @@ COMMANDS = {
     "edit": "cl.cli.bundle_cmds:edit",
     "rm": "cl.cli.bundle_cmds:rm",
     "search": "cl.cli.bundle_cmds:search",
+    "open": "cl.cli.bundle_cmds:open_",
     # runs
     "run": "cl.cli.run_cmds:run",
     "worker": "cl.cli.run_cmds:worker",
     "workers": "cl.cli.run_cmds:workers",
     "kill": "cl.cli.run_cmds:kill",
     "wait": "cl.cli.run_cmds:wait",
+    "write": "cl.cli.run_cmds:write",
+    "netcat": "cl.cli.run_cmds:netcat",
     # provenance
     "ancestors": "cl.cli.provenance_cmds:ancestors",
     "descendants": "cl.cli.provenance_cmds:descendants",
@@ -51,6 +54,7 @@ COMMANDS = {
     "wedit": "cl.cli.worksheet_cmds:wedit",
     "print": "cl.cli.worksheet_cmds:print_",
     "wlog": "cl.cli.worksheet_cmds:wlog",
+    "wopen": "cl.cli.worksheet_cmds:wopen",
     # sharing
     "remote": "cl.cli.remote_cmds:remote",
     "alias": "cl.cli.remote_cmds:alias",

@@ -228,3 +228,40 @@ def wait(repo, spec, tail, worksheet, as_json):
         click.echo("0x" + waited.id)
     if waited.failure:
         raise app_runs.RunFailed(waited.failure)
+
+
+@click.command()
+@click.argument("target", metavar="RUN/PATH")
+@click.argument("text", metavar="STRING")
+@worksheet_option("Resolve ^N and names on this worksheet.")
+@pass_repo
+def write(repo, target, text, worksheet):
+    """Write STRING into the file PATH of a running run (its working
+    directory), e.g. to tell it to stop early: cl write RUN/stop now."""
+    from cl.app import live
+    live.write(repo, target, text, worksheet)
+
+
+@click.command()
+@click.argument("spec", metavar="RUN")
+@click.argument("port", type=int)
+@click.argument("message", required=False, default="")
+@click.option("-f", "--file", "path", type=click.Path(dir_okay=False),
+              help="Send this file's bytes after MESSAGE.")
+@click.option("--verbose", is_flag=True, help="Say on stderr where the connection goes.")
+@worksheet_option("Resolve ^N and names on this worksheet.")
+@pass_repo
+def netcat(repo, spec, port, message, path, verbose, worksheet):
+    """Send MESSAGE (and a file) to PORT of a running run; print its answer.
+    A Docker run needs --request-network to be reached."""
+    from cl.app import live
+    data = message.encode()
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                data += f.read()
+        except OSError as exc:
+            raise CLError(f"cannot read '{path}': {exc.strerror}") from None
+    if verbose:
+        notice(f"sending {len(data)} bytes to port {port} of {spec}")
+    live.netcat(repo, spec, port, data, click.get_binary_stream("stdout"), worksheet)

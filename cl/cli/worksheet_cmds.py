@@ -317,3 +317,16 @@ def wlog(repo, worksheet, as_json):
     output.table(["version", "commit", "time", "author", "items", "message"],
                  [[f"@{v.number}", "0x" + v.commit[:8], _fmt_time(v.time), v.author, v.items,
                    v.message + (" (removed)" if v.deleted else "")] for v in versions])
+
+
+@click.command()
+@click.argument("worksheet", required=False)
+@pass_repo
+def wopen(repo, worksheet):
+    """Open a worksheet's page (as `cl print --html`) in the web browser;
+    prints the page's path."""
+    from cl.app import pages
+    path = pages.worksheet_page(repo, worksheet)
+    click.echo(path)
+    if not pages.show(path):
+        click.echo("cl: no web browser found; the page is at the path above", err=True)
