@@ -28,11 +28,23 @@ def worksheet_or_none(repo: Repository, spec: str | None) -> str | None:
     return resolve_worksheet(repo, spec) if spec else None
 
 
+def unfrozen_worksheet(repo: Repository, spec: str | None) -> str | None:
+    """worksheet_or_none, refusing a frozen worksheet (the current one when
+    no spec is given) before anything is written for a new bundle."""
+    wid = worksheet_or_none(repo, spec) or repo.current_worksheet()
+    if wid and repo.worksheet_head(wid)[1].frozen:
+        from cl.errors import CLError
+        name = repo.worksheet_head(wid)[1].name
+        raise CLError(f"worksheet '{name}' is frozen", hint=f"unfreeze it first: cl wedit {name} --unfreeze")
+    return worksheet_or_none(repo, spec)
+
+
 def upload(repo: Repository, paths: Iterable[str] = (), *, text: str | None = None, name: str | None = None,
            description: str = "", tags: Iterable[str] = (), kind: str = "dataset",
            exclude: Iterable[str] = (), ignore_file: str | None = None, pack: bool = False,
            follow_links: bool = False, git_rev: str | None = None, worksheet: str | None = None,
            args: str = "", license: str | None = None, source_url: str | None = None, link: bool = False,
+           link_url: str | None = None, link_format: str | None = None,
            progress: Callable[[int], None] | None = None) -> ObjectId:
     """Upload files, directories, archives, a text or a git revision as
     one bundle (put on `worksheet`, a spec, or the current worksheet).
@@ -49,11 +61,12 @@ def upload(repo: Repository, paths: Iterable[str] = (), *, text: str | None = No
     req = UploadRequest(paths=paths, text=text, name=name, description=description,
                         tags=tuple(tags), kind=kind, exclude=exclude, pack=pack,
                         follow_links=follow_links, git_rev=git_rev,
-                        worksheet=worksheet_or_none(repo, worksheet), args=args)
+                        worksheet=unfrozen_worksheet(repo, worksheet), args=args)
     bid = upload_bundle(repo, req, progress=progress)
     fields = {k: v for k, v in (("license", license), ("source_url", source_url)) if v is not None}
     if link:
         fields.update(link_url=os.path.abspath(paths[0]), link_format="raw")
+    fields.update({k: v for k, v in (("link_url", link_url), ("link_format", link_format)) if v is not None})
     if fields:
         from cl.bundles import edit as edit_ops
         edit_ops.edit(repo, bid, fields=fields)
@@ -84,6 +97,7 @@ def make(repo: Repository, targets: Iterable[str], *, name: str | None = None, d
     or killed target is refused unless `allow_failed_dependencies`."""
     from cl.bundles.make import make as make_bundle, parse_keyed
     targets = list(targets)
+    unfrozen_worksheet(repo, worksheet)
     if not allow_failed_dependencies:
         for target in targets:
             bid = resolve_target(repo, parse_keyed(target)[1]).bundle

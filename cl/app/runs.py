@@ -84,6 +84,8 @@ def run(repo: Repository, targets: Iterable[str], command: str, *, name: str | N
     from cl.bundles.specs import resolve_worksheet
     from cl.runs import queue
 
+    from cl.app.bundles import unfrozen_worksheet
+    unfrozen_worksheet(repo, worksheet)
     spec = build_run_spec(
         repo, list(targets), command, name=name, description=description, tags=tuple(tags),
         request=parse_request(repo, request), allow_failed_dependencies=allow_failed_dependencies,

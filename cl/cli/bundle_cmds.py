@@ -47,6 +47,8 @@ def _edit_metadata(name, description, tags):
               help="Accepted for CodaLab's scripts: cl's objects are stored and sent compressed anyway.")
 @click.option("-l", "--link", is_flag=True,
               help="Record the path as the bundle's source of truth (metadata link_url, link_format raw).")
+@click.option("--link-url", help="Where the data lives (link_url); -l sets it to the path.")
+@click.option("--link-format", type=click.Choice(["raw", "zip"]), help="How it is stored there (link_format).")
 @click.option("-L", "--follow-symlinks", "follow", is_flag=True, help="Store what symbolic links point to, not the links.")
 @click.option("-c", "--contents", "text", help="Make a one-file bundle holding TEXT.")
 @click.option("--git", "git_rev", help="Upload exactly the tree committed at this git revision.")
@@ -56,7 +58,7 @@ def _edit_metadata(name, description, tags):
 @json_option
 @pass_repo
 def upload(repo, paths, name, description, tags, edit_, kind, exclude, ignore_file, pack, force_compression, link,
-           follow, text, git_rev, license_, source_url, worksheet, as_json):
+           link_url, link_format, follow, text, git_rev, license_, source_url, worksheet, as_json):
     """Upload files and directories as a bundle; prints its id.
 
     `cl upload dataset a.txt` and `cl upload program sort.py` (the CodaLab
@@ -74,7 +76,8 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, ignore_fi
         bid = bundles.upload(repo, paths, text=text, name=name, description=description, tags=tags,
                              kind=kind or "dataset", exclude=words(exclude), ignore_file=ignore_file, pack=pack,
                              follow_links=follow, git_rev=git_rev, worksheet=worksheet, args=command_line(),
-                             license=license_, source_url=source_url, link=link, progress=bar)
+                             license=license_, source_url=source_url, link=link, link_url=link_url,
+                             link_format=link_format, progress=bar)
     _created(bid, as_json)
 
 

@@ -113,10 +113,22 @@ def cli():
 
 @click.command(name="help")
 @click.argument("command", required=False)
+@click.option("-v", "--verbose", is_flag=True, help="The full help of every command.")
+@click.option("-m", "--markdown", is_flag=True, help="With -v: as Markdown, a section per command.")
 @click.pass_context
-def help_(ctx, command):
+def help_(ctx, command, verbose, markdown):
     """Show how to use cl, or the command COMMAND (CodaLab's `cl help`)."""
     root = ctx.find_root()
+    if verbose and command is None:
+        for name in root.command.list_commands(root):
+            cmd = root.command.get_command(root, name)
+            with click.Context(cmd, info_name=name, parent=root) as sub:
+                text = cmd.get_help(sub)
+            if markdown:
+                click.echo(f"### {name}\n\n" + "".join(f"    {line}\n" for line in text.splitlines()))
+            else:
+                click.echo(text + "\n")
+        return
     if command is None:
         click.echo(root.get_help())
         aliases = ", ".join(f"{short} = {long}" for short, long in sorted(ALIASES.items()))

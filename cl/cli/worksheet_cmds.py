@@ -146,7 +146,7 @@ def add(repo, items, text, subworksheet, dest, copy_dependencies):
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
-@click.option("-w", "--worksheet", help="Detach from this worksheet (default: the current one).")
+@worksheet_option("Detach from this worksheet (default: the current one).")
 @json_option
 @pass_repo
 def detach(repo, specs, worksheet, as_json):
