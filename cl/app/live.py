@@ -5,10 +5,19 @@ commands of the same names)."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import IO
 
 from cl.errors import CLError, InputError, UsageError
+from cl.objects.ids import ObjectId
 from cl.repo import Repository
+
+
+@dataclass(frozen=True)
+class Written:
+    """What `cl write` wrote: the run and the path in it."""
+    id: ObjectId
+    path: str
 
 
 def _running(repo: Repository, spec: str, worksheet: str | None) -> tuple[str, str, dict]:
@@ -27,9 +36,9 @@ def _running(repo: Repository, spec: str, worksheet: str | None) -> tuple[str, s
     return bid, target.path, status
 
 
-def write(repo: Repository, target: str, text: str, worksheet: str | None = None) -> str:
+def write(repo: Repository, target: str, text: str, worksheet: str | None = None) -> Written:
     """Write `text` to the file `target` (RUN/PATH) names in a running
-    run's working directory; returns the path written.  Nothing the run
+    run's working directory; returns the run and the path written.  Nothing the run
     made is followed: a symbolic link on the way is refused, as is a
     dependency's (read-only) directory."""
     from cl.runs.paths import run_dir
@@ -64,7 +73,7 @@ def write(repo: Repository, target: str, text: str, worksheet: str | None = None
         if fd != root:
             os.close(fd)
         os.close(root)
-    return path
+    return Written(ObjectId(bid), "/".join(parts))
 
 
 def netcat(repo: Repository, spec: str, port: int, message: bytes, out: IO[bytes],
@@ -104,15 +113,12 @@ def _address(status: dict, bid: str) -> str:
     if executor != "docker" or not status.get("container"):
         raise CLError(f"cannot reach run 0x{bid[:8]}: its executor ({executor or 'unknown'}) has no network "
                       f"address cl can connect to")
-    import docker
-    client = docker.from_env()
+    from cl.runs.docker_executor import container_addresses
+    from cl.runs.layout import RunError
     try:
-        networks = client.api.inspect_container(status["container"])["NetworkSettings"]["Networks"]
-    except docker.errors.DockerException as exc:
-        raise CLError(f"cannot inspect the container of run 0x{bid[:8]}: {exc}") from None
-    finally:
-        client.close()
-    addresses = [n.get("IPAddress") for n in networks.values() if n.get("IPAddress")]
+        addresses = container_addresses(status["container"])
+    except RunError as exc:
+        raise CLError(f"run 0x{bid[:8]}: {exc}") from None
     if not addresses:
         raise CLError(f"run 0x{bid[:8]} has no network to connect to",
                       hint="start it with --request-network to reach its ports")

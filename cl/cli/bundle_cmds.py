@@ -362,12 +362,21 @@ def search(repo, keywords, uuid_only, as_json, append, fields, worksheet):
 @click.command(name="open")
 @click.argument("spec")
 @worksheet_option("Resolve ^N and names on this worksheet.")
+@json_option
 @pass_repo
-def open_(repo, spec, worksheet):
+def open_(repo, spec, worksheet, as_json):
     """Open a bundle's page (an HTML file of its info and contents) in the
     web browser; prints the page's path."""
     from cl.app import pages
     path = pages.bundle_page(repo, spec, worksheet)
+    _opened(path, pages.show(path), as_json)
+
+
+def _opened(path: str, opened: bool, as_json: bool) -> None:
+    """The page's path (and whether a browser took it)."""
+    if as_json:
+        output.as_json({"path": path, "opened": opened})
+        return
     click.echo(path)
-    if not pages.show(path):
+    if not opened:
         click.echo("cl: no web browser found; the page is at the path above", err=True)

@@ -234,12 +234,15 @@ def wait(repo, spec, tail, worksheet, as_json):
 @click.argument("target", metavar="RUN/PATH")
 @click.argument("text", metavar="STRING")
 @worksheet_option("Resolve ^N and names on this worksheet.")
+@json_option
 @pass_repo
-def write(repo, target, text, worksheet):
+def write(repo, target, text, worksheet, as_json):
     """Write STRING into the file PATH of a running run (its working
     directory), e.g. to tell it to stop early: cl write RUN/stop now."""
     from cl.app import live
-    live.write(repo, target, text, worksheet)
+    written = live.write(repo, target, text, worksheet)
+    if as_json:
+        output.as_json({"id": written.id.display, "path": written.path})
 
 
 @click.command()

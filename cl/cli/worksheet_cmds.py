@@ -321,12 +321,21 @@ def wlog(repo, worksheet, as_json):
 
 @click.command()
 @click.argument("worksheet", required=False)
+@json_option
 @pass_repo
-def wopen(repo, worksheet):
+def wopen(repo, worksheet, as_json):
     """Open a worksheet's page (as `cl print --html`) in the web browser;
     prints the page's path."""
     from cl.app import pages
     path = pages.worksheet_page(repo, worksheet)
+    _opened(path, pages.show(path), as_json)
+
+
+def _opened(path: str, opened: bool, as_json: bool) -> None:
+    """The page's path (and whether a browser took it)."""
+    if as_json:
+        output.as_json({"path": path, "opened": opened})
+        return
     click.echo(path)
-    if not pages.show(path):
+    if not opened:
         click.echo("cl: no web browser found; the page is at the path above", err=True)
