@@ -204,10 +204,10 @@ def wedit(repo, worksheet, path, name, title, tags, freeze, unfreeze):
                 text = f.read()
         except OSError as exc:
             raise InputError(f"cannot read '{path}': {exc.strerror}") from None
-    from cl.cli.main import COMMANDS
+    from cl.cli.main import ALIASES, COMMANDS
     try:
         commit, commands = app_ws.save(repo, wid, text, expected_head=head,
-                                       known_command=COMMANDS.__contains__)
+                                       known_command=lambda name: name in COMMANDS or name in ALIASES)
     except CLError as exc:
         if not (from_editor or path == "-"):
             raise

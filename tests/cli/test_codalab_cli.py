@@ -296,8 +296,9 @@ def test_wls_address_lists_a_remote(tmp_path, project, cl):
     cl(["init", "-w", "far"], origin)
     cl(["new", "farther", "--no-link"], origin)
     cl(["alias", "up", str(origin)], project)
-    names = [line.split()[-2] for line in cl(["wls", "-a", "up"], project).stdout.splitlines()[1:]]
-    assert sorted(names) == ["far", "farther"] or "farther" in cl(["wls", "-a", "up"], project).stdout
+    rows = [line.lstrip("* ").split()[0] for line in cl(["wls", "-a", "up"], project).stdout.splitlines()[1:]]
+    assert sorted(rows) == ["far", "farther"]
+    assert cl(["wls", "-a", "up", ".count"], project).stdout == "2\n"
     assert "farther" not in cl(["wls"], project).stdout
     assert cl(["wls", "-a", "up", "farther", "-u"], project).stdout.strip() == \
         cl(["wls", "farther", "-u"], origin).stdout.strip()
