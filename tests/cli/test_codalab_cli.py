@@ -198,6 +198,14 @@ def test_make_refuses_a_failed_dependency_unless_allowed(project, cl, busybox_im
     assert cl(["cat", made], project).stdout == "partial\n"
 
 
+def test_make_edit_opens_the_editor(tmp_path, project, cl):
+    tree(project, {"a.txt": "a\n"})
+    cl(["upload", "a.txt"], project)
+    ed = script(tmp_path / "ed.sh", 'sed -i "s/^name: .*/name: from-editor/; s/^tags: .*/tags: m1 m2/" "$1"\n')
+    bid = cl(["make", "a.txt", "-e"], project, env={"EDITOR": ed}).stdout.strip()
+    assert info(cl, project, bid, "name,tags") == "from-editor\tm1 m2"
+
+
 # --- ls, search, -w ----------------------------------------------------------------------
 
 
