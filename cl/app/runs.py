@@ -13,6 +13,7 @@ from cl.errors import CLError, UsageError
 from cl.bundles.specs import resolve_worksheet
 from cl.objects.ids import ObjectId
 from cl.repo import Repository
+from cl.runs.registry import CHOICES as EXECUTOR_CHOICES
 
 if TYPE_CHECKING:
     from cl.app.records import Launched, LiveWorker, Waited
@@ -130,7 +131,7 @@ def resolve_digest(repo: Repository, image: str | None, notice: Notice = _quiet)
     from cl.bundles.memo import digest_of
     from cl.runs.executor import make_executor
 
-    executor = make_executor(repo.config.get("run", "executor", "auto"))
+    executor = make_executor(repo.config.get("run", "executor", "auto"), repo.config)
     try:
         return digest_of(executor.image(image, notice))
     except CLError:
