@@ -86,7 +86,7 @@ def netcat(repo: Repository, spec: str, port: int, message: bytes, out: IO[bytes
     if not 0 < port < 65536:
         raise UsageError(f"not a port: {port}")
     bid, _, status = _running(repo, spec, worksheet)
-    host = _address(status, bid)
+    host = _address(repo, status, bid)
     try:
         conn = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
@@ -106,17 +106,25 @@ def netcat(repo: Repository, spec: str, port: int, message: bytes, out: IO[bytes
     out.flush()
 
 
-def _address(status: dict, bid: str) -> str:
+def _address(repo: Repository, status: dict, bid: str) -> str:
+    """Where a running run's ports are: the loopback for a local run, its
+    container's address for a Docker run (from the handle its worker
+    recorded in the claim)."""
+    import json
+
+    from cl.index.runs import get_claim
     executor = status.get("executor") or ""
     if executor.startswith("local"):
         return "127.0.0.1"
-    if executor != "docker" or not status.get("container"):
+    claim = get_claim(repo.db, bid)
+    handle = json.loads(claim["handle"] or "{}") if claim else {}
+    if executor != "docker" or not handle.get("container"):
         raise CLError(f"cannot reach run 0x{bid[:8]}: its executor ({executor or 'unknown'}) has no network "
                       f"address cl can connect to")
     from cl.runs.docker_executor import container_addresses
     from cl.runs.layout import RunError
     try:
-        addresses = container_addresses(status["container"])
+        addresses = container_addresses(handle["container"])
     except RunError as exc:
         raise CLError(f"run 0x{bid[:8]}: {exc}") from None
     if not addresses:
