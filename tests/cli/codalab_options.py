@@ -102,6 +102,4 @@ DEFERRED = {
     "run -i": "CodaLab's beta interactive run builder is not part of issue 15",
     "run --interactive": "CodaLab's beta interactive run builder is not part of issue 15",
     "upload -g": "`cl upload --git REV` uploads a committed tree; cloning a URL (CodaLab's flag) is pending",
-    "detach -n": "detach -n/--index is issue 15's domain part (the codalab branch)",
-    "detach --index": "detach -n/--index is issue 15's domain part (the codalab branch)",
 }
