@@ -13,11 +13,14 @@ import io
 import itertools
 import mmap
 import os
+import stat
 import threading
-from typing import Iterator
+import time
+from typing import Callable, Iterator, NamedTuple
 
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import encoding, holes
+from cl.objects.gclock import GcLock, ThreadGcLock
 from cl.objects.ids import ObjectId, hash_bytes, new_hasher
 from cl.objects.types import TYPES, FormatError
 
@@ -157,9 +160,47 @@ def _copy_through_memory(src: int, dst: int, hasher) -> int:
     return size
 
 
+class Stored(NamedTuple):
+    """One stored object as a listing sees it: its id, size, and when it
+    was stored (nanoseconds since the epoch; gc's grace period)."""
+
+    id: ObjectId
+    size: int
+    mtime_ns: int
+
+
 class ObjectStore:
     """What every store offers.  Blobs may be large; the other types are
-    small msgpack maps read whole."""
+    small msgpack maps read whole.
+
+    Every write happens inside a write span (`writing()`), which gc's
+    `collecting()` excludes (cl/objects/gclock.py); a write outside any span
+    opens one that lasts until `close()`."""
+
+    gc_lock = None  # GcLock or ThreadGcLock, set by each store
+
+    def _gc_lock(self):
+        if self.gc_lock is None:
+            self.gc_lock = ThreadGcLock()
+        return self.gc_lock
+
+    def writing(self):
+        """A context: a write span.  Open it before the first object write
+        or deduplication check and keep it until the refs naming what was
+        written have moved."""
+        return self._gc_lock().shared()
+
+    def collecting(self, waiting: Callable[[], None] | None = None):
+        """A context for gc: no write span is open while it lasts."""
+        return self._gc_lock().exclusive(waiting)
+
+    def close(self) -> None:
+        """End the span a write outside any span opened."""
+        self._gc_lock().drop_sticky()
+
+    def stored(self) -> Iterator[Stored]:
+        """Every stored object with its size and time."""
+        raise NotImplementedError
 
     def has(self, oid: str) -> bool:
         raise NotImplementedError
@@ -239,6 +280,8 @@ class ObjectStore:
 class MemoryStore(ObjectStore):
     def __init__(self):
         self._objects: dict[str, bytes] = {}
+        self._times: dict[str, int] = {}
+        self.gc_lock = ThreadGcLock()
 
     def has(self, oid):
         return oid in self._objects
@@ -256,23 +299,38 @@ class MemoryStore(ObjectStore):
         return len(self.read_bytes(oid))
 
     def write_bytes(self, data):
+        self.gc_lock.ensure_held()
         oid = hash_bytes(data)
-        self._objects.setdefault(oid, bytes(data))
+        self._keep(oid, bytes(data))
         return oid
 
+    def _keep(self, oid: str, data: bytes) -> None:
+        if self._objects.setdefault(oid, data) is data:
+            self._times[oid] = time.time_ns()
+
     def write_stream(self, stream, expected=None):
+        self.gc_lock.ensure_held()
         data = b"".join(iter(lambda: stream.read(CHUNK), b""))
         oid = hash_bytes(data)
         if expected is not None and oid != expected:
             raise CorruptObject(expected, f"received bytes hash to 0x{oid}")
-        self._objects.setdefault(oid, data)
+        self._keep(oid, data)
         return oid, len(data)
 
     def ids(self):
         return iter(list(self._objects))
 
+    def stored(self):
+        return iter([Stored(ObjectId(oid), len(data), self._times[oid])
+                     for oid, data in list(self._objects.items())])
+
     def delete(self, oid):
         self._objects.pop(oid, None)
+        self._times.pop(oid, None)
+
+    def age(self, oid: str, mtime_ns: int) -> None:
+        """Test hook: pretend an object was stored at `mtime_ns`."""
+        self._times[oid] = mtime_ns
 
     def corrupt(self, oid, data: bytes) -> None:
         """Test hook: replace an object's bytes behind the store's back."""
@@ -280,10 +338,12 @@ class MemoryStore(ObjectStore):
 
 
 class DiskStore(ObjectStore):
-    def __init__(self, root: str, tmp: str):
+    def __init__(self, root: str, tmp: str, lock: str | None = None):
+        """`lock`: the gc lock's file (default: gc.lock beside `root`)."""
         self.root = root
         self.tmp = tmp
         self.unnamed = CAN_UNNAME  # False once the file system has refused write_unnamed
+        self.gc_lock = GcLock(lock or os.path.join(os.path.dirname(os.path.abspath(root)), "gc.lock"))
 
     def path(self, oid: str) -> str:
         return os.path.join(self.root, oid[:2], oid[2:])
@@ -369,6 +429,7 @@ class DiskStore(ObjectStore):
             os.rename(tmp_name, dest)
 
     def write_bytes(self, data):
+        self.gc_lock.ensure_held()
         oid = hash_bytes(data)
         if not self.has(oid):
             self.write_verified(oid, data)
@@ -387,6 +448,7 @@ class DiskStore(ObjectStore):
     def write_verified(self, oid: str, data: bytes, dir_fd: int | None = None) -> None:
         """Store bytes known to hash to `oid` (`dir_fd`: its fan-out
         directory, if the caller holds it open)."""
+        self.gc_lock.ensure_held()
         if self.unnamed:
             where = self.fan_dir(oid) if dir_fd is None else dir_fd
             try:
@@ -412,6 +474,7 @@ class DiskStore(ObjectStore):
         """Hash exactly the bytes written: a reader feeds chunks to this
         thread, which hashes each and hands it to a writer thread, so
         reading, hashing and writing overlap."""
+        self.gc_lock.ensure_held()
         first = _read_full(stream, SMALL)
         if len(first) < SMALL:
             oid = hash_bytes(first)
@@ -475,6 +538,7 @@ class DiskStore(ObjectStore):
         """A small file is read whole with one syscall; a large one is
         copied in the kernel while the copy is hashed (`_copy_hashing`); a
         sparse one keeps its holes (`holes.store_sparse`)."""
+        self.gc_lock.ensure_held()
         if size is None:
             size = os.fstat(fd).st_size
         if size >= SMALL and holes.is_sparse(os.fstat(fd)):
@@ -514,14 +578,49 @@ class DiskStore(ObjectStore):
         return oid, size
 
     def ids(self):
-        for fan in sorted(os.listdir(self.root)):
-            if len(fan) != 2:
-                continue
-            for rest in sorted(os.listdir(os.path.join(self.root, fan))):
+        return (s.id for s in self.stored())
+
+    def stored(self):
+        """Regular files with an object's name; anything else is a stray."""
+        for fan, entries in self._fans():
+            for e in entries:
                 try:
-                    yield ObjectId(fan + rest)
-                except ValueError:
+                    oid = ObjectId(fan + e.name)
+                    st = e.stat(follow_symlinks=False)
+                except (ValueError, FileNotFoundError):
                     continue
+                if stat.S_ISREG(st.st_mode):
+                    yield Stored(oid, st.st_size, st.st_mtime_ns)
+
+    def strays(self) -> Iterator[str]:
+        """Paths under objects/ that are not objects: other names, and
+        anything not a regular file (never opened: a FIFO would block)."""
+        for name in sorted(os.listdir(self.root)):
+            if len(name) != 2 or not os.path.isdir(os.path.join(self.root, name)):
+                yield os.path.join(self.root, name)
+        for fan, entries in self._fans():
+            for e in entries:
+                try:
+                    ObjectId(fan + e.name)
+                    regular = stat.S_ISREG(e.stat(follow_symlinks=False).st_mode)
+                except ValueError:
+                    regular = False
+                except FileNotFoundError:
+                    continue
+                if not regular:
+                    yield e.path
+
+    def _fans(self):
+        for fan in sorted(os.listdir(self.root)):
+            path = os.path.join(self.root, fan)
+            if len(fan) != 2 or not os.path.isdir(path):
+                continue
+            try:
+                with os.scandir(path) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except FileNotFoundError:
+                continue
+            yield fan, entries
 
     def delete(self, oid):
         try:

@@ -46,7 +46,8 @@ class Server:
             if op == "get":
                 yield from self.op_get(request)
                 return
-            reply = method(request, reader) if op == "put" else method(request)
+            with self.store.writing():  # what `have` found and `put` stored stays while the request lasts
+                reply = method(request, reader) if op == "put" else method(request)
         except CLError as exc:
             if op == "get":
                 yield error_frame(exc.message)
