@@ -97,3 +97,36 @@ def test_gc_beside_an_upload_that_dedups_against_aged_garbage(project, cl):
     assert_clean(cl, project)
     cl(["download", "second", "-o", "got"], project)
     assert (project / "got" / "data" / "f7.txt").read_text() == "data 7\n"
+
+
+def test_gc_during_a_run_keeps_its_checkouts(tmp_path):
+    """Item 3: the checkouts a running run reads stay, and the run ends
+    `ready` with what it read (local executor)."""
+    from tests.conftest import run_cl
+    from tests.runs.helpers import bid_of, configure, history, repo_of, stop_workers, wait_for
+    project = tmp_path / "project"
+    project.mkdir()
+    run_cl(["init"], project)
+    configure(project, executor="local", worker_idle="30s")
+    tree(project, {"data": {"x.txt": "x\n", "sub": {"y.txt": "y\n"}}})
+    run_cl(["upload", "data"], project)
+    try:
+        done = run_cl(["run", "in:data", "touch started; while [ ! -e go ]; do sleep 0.02; done; "
+                       "cat in/x.txt in/sub/y.txt > out"], project)
+        bid = bid_of(done)
+        run_dir = project / ".codalab" / "runs" / bid
+        wait_for(lambda: (run_dir / "started").exists(), "the run to start")
+        assert os.listdir(project / ".codalab" / "checkouts")
+        gc = run_cl(["gc", "--prune", "now"], project)
+        assert gc.stdout.strip().endswith("0 checkouts"), gc.stdout
+        (run_dir / "go").write_text("")
+        run_cl(["wait", f"0x{bid}"], project)
+        assert run_cl(["cat", f"0x{bid}/out"], project).stdout == "x\ny\n"
+        repo = repo_of(project)
+        try:
+            assert history(repo, bid)[-1] == "ready"
+        finally:
+            repo.close()
+    finally:
+        stop_workers(project)
+    assert_clean(run_cl, project)
