@@ -10,7 +10,9 @@ clean after every round and every upload downloadable."""
 import os
 import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +132,119 @@ def test_gc_during_a_run_keeps_its_checkouts(tmp_path):
     finally:
         stop_workers(project)
     assert_clean(run_cl, project)
+
+
+# --- stress: each race many times, fsck after every round ---------------------
+
+ROUNDS = 6
+
+
+def run_all(procs):
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, f"{p.args}: {err}"
+    return [out for out, _ in outs]
+
+
+def assert_downloads(cl, project, expected: dict[str, dict]):
+    """Every bundle named in `expected` downloads to exactly its files."""
+    where = Path(tempfile.mkdtemp(prefix="dl-", dir=project))
+    for name, files in expected.items():
+        dest = where / name
+        cl(["download", name, "-o", dest], project)
+        got = {p.name: p.read_text() for p in dest.iterdir()}
+        assert got == files, name
+
+
+def test_stress_uploads_and_dedup_beside_gc_prune_now(project, cl):
+    """Uploads (some deduplicating against data just removed, so
+    unreachable) race `cl gc --prune now`, round after round."""
+    expected = {}
+    for r in range(ROUNDS):
+        specs = {f"r{r}u{i}": {f"f{j}.txt": f"{(r + i) % 3} {j}\n" for j in range(12)}
+                 | {"own.txt": f"round {r} upload {i}\n"} for i in range(3)}
+        for name, files in specs.items():
+            tree(project / "src" / name, files)
+        if r:
+            cl(["rm", *[n for n in expected if n.startswith(f"r{r - 1}u0")]], project)
+            expected = {n: f for n, f in expected.items() if not n.startswith(f"r{r - 1}u0")}
+        procs = [popen_cl(["upload", project / "src" / name, "-n", name], project, cl.home)
+                 for name in specs]
+        procs.append(popen_cl(["gc", "--prune", "now"], project, cl.home))
+        run_all(procs)
+        expected.update(specs)
+        assert_clean(cl, project)
+        assert_downloads(cl, project, expected)
+        cl(["gc", "--prune", "now"], project)  # and nothing live goes with a quiet gc
+        assert_clean(cl, project)
+
+
+def test_stress_edits_and_worksheet_commits_beside_gc_prune_now(project, cl):
+    cl(["upload", "-c", "edited\n", "-n", "target"], project)
+    for r in range(ROUNDS):
+        procs = [popen_cl(["edit", "target", "--tags", f"t{r}"], project, cl.home),
+                 popen_cl(["new", f"ws{r}"], project, cl.home),
+                 popen_cl(["add", "text", f"note {r}"], project, cl.home),
+                 popen_cl(["upload", "-c", f"text {r}\n", "-n", f"c{r}"], project, cl.home),
+                 popen_cl(["gc", "--prune", "now"], project, cl.home)]
+        run_all(procs)
+        assert_clean(cl, project)
+        assert_downloads(cl, project, {})
+        assert cl(["cat", f"c{r}"], project).stdout == f"text {r}\n"
+        assert cl(["cat", "target"], project).stdout == "edited\n"
+
+
+def test_stress_pushes_and_pulls_beside_gc_prune_now(tmp_path, project, cl):
+    """Receives: another repository pushes into this one, and this one
+    pulls from it, while gc runs here."""
+    other = tmp_path / "other"
+    other.mkdir()
+    cl(["init", "-w", "theirs"], other)
+    cl(["remote", "add", "hub", project], other)
+    cl(["remote", "add", "peer", other], project)
+    expected = {}
+    for r in range(ROUNDS):
+        files = {f"g{j}.txt": f"{r % 2} {j}\n" for j in range(10)} | {"own.txt": f"pushed {r}\n"}
+        tree(other / "src" / f"p{r}", files)
+        cl(["upload", other / "src" / f"p{r}", "-n", f"p{r}"], other)
+        expected[f"p{r}"] = files
+        if r % 2:
+            procs = [popen_cl(["pull", "peer", "theirs"], project, cl.home)]
+        else:
+            procs = [popen_cl(["push", "hub"], other, cl.home)]
+        procs.append(popen_cl(["gc", "--prune", "now"], project, cl.home))
+        run_all(procs)
+        assert_clean(cl, project)
+        for name, want in expected.items():
+            dest = Path(tempfile.mkdtemp(prefix="dl-", dir=project)) / name
+            cl(["download", f"theirs//{name}", "-o", dest], project)
+            assert {p.name: p.read_text() for p in dest.iterdir()} == want
+
+
+def test_stress_runs_finishing_beside_gc_prune_now(tmp_path):
+    from tests.conftest import run_cl
+    from tests.runs.helpers import bid_of, configure, stop_workers
+    project = tmp_path / "project"
+    project.mkdir()
+    run_cl(["init"], project)
+    configure(project, executor="local", worker_idle="30s")
+    tree(project, {"data": {f"x{j}.txt": f"x {j}\n" for j in range(5)}})
+    run_cl(["upload", "data"], project)
+    try:
+        for r in range(ROUNDS):
+            bids = [bid_of(run_cl(["run", "in:data", f"cat in/x{i}.txt > out; echo {r} >> out"], project))
+                    for i in range(2)]
+            gcs = [popen_cl(["gc", "--prune", "now"], project, _home()) for _ in range(2)]
+            for bid in bids:
+                run_cl(["wait", f"0x{bid}"], project)
+            run_all(gcs)
+            assert_clean(run_cl, project)
+            for i, bid in enumerate(bids):
+                assert run_cl(["cat", f"0x{bid}/out"], project).stdout == f"x {i}\n{r}\n"
+    finally:
+        stop_workers(project)
+
+
+def _home():
+    from tests.conftest import _session_home
+    return _session_home()
