@@ -26,6 +26,8 @@ from cl.objects.types import TYPES, FormatError
 
 CHUNK = 8 << 20
 SMALL = 1 << 20
+VERIFY_WHOLE = 32 << 20  # `open` re-hashes objects up to this size before returning them
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 COPY_CHUNK = 64 << 20  # a multiple of mmap.ALLOCATIONGRANULARITY
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # fault pages in up front
 
@@ -75,6 +77,16 @@ def name_unnamed(fd: int, dir_fd: int, name: str) -> None:
         os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
     except FileExistsError:
         pass
+
+
+def _remove_odd(path: str) -> None:
+    """Remove what is not an object file where an object should be (a
+    directory, a FIFO), so a good copy can take its name."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        import shutil
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
 
 
 def _forked() -> None:
@@ -202,15 +214,30 @@ class ObjectStore:
         """Every stored object with its size and time."""
         raise NotImplementedError
 
+    def strays(self) -> Iterator[str]:
+        """What the store holds that is not an object (for `cl fsck`)."""
+        return iter(())
+
     def has(self, oid: str) -> bool:
         raise NotImplementedError
 
     def read_bytes(self, oid: str) -> bytes:
         raise NotImplementedError
 
-    def open(self, oid: str):
-        """A binary file object reading the object's bytes."""
+    def open(self, oid: str, verify: bool = True):
+        """A binary file object reading the object's bytes.  With `verify`,
+        an object of up to VERIFY_WHOLE bytes is read and re-hashed before
+        anything is returned (CorruptObject if it fails); a larger one is
+        not (`copy_to` and `verify` check those)."""
         raise NotImplementedError
+
+    def verify(self, oid: str) -> bool:
+        """Whether the stored bytes hash to `oid` (ObjectMissing if absent)."""
+        hasher = new_hasher(spread=True)
+        with self.open(oid, verify=False) as f:
+            while chunk := f.read(CHUNK):
+                hasher.update(chunk)
+        return hasher.hexdigest() == oid
 
     def size(self, oid: str) -> int:
         raise NotImplementedError
@@ -261,7 +288,7 @@ class ObjectStore:
         out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
                       dir_fd=dir_fd)
         try:
-            with self.open(oid) as fin:
+            with self.open(oid, verify=False) as fin:  # the copy is hashed here
                 while chunk := fin.read(CHUNK):
                     hasher.update(chunk)
                     view = memoryview(chunk)
@@ -292,8 +319,11 @@ class MemoryStore(ObjectStore):
         except KeyError:
             raise ObjectMissing(oid) from None
 
-    def open(self, oid):
-        return io.BytesIO(self.read_bytes(oid))
+    def open(self, oid, verify=True):
+        data = self.read_bytes(oid)
+        if verify and len(data) <= VERIFY_WHOLE and hash_bytes(data) != oid:
+            raise CorruptObject(oid, "its bytes do not hash to its id")
+        return io.BytesIO(data)
 
     def size(self, oid):
         return len(self.read_bytes(oid))
@@ -362,10 +392,7 @@ class DiskStore(ObjectStore):
     def copy_to(self, oid, dest, mode, dir_fd=None):
         """Copied inside the kernel while the copy is hashed, holes kept
         (`holes.store_sparse`) or not (`_copy_hashing`)."""
-        try:
-            src = os.open(self.path(oid), os.O_RDONLY | os.O_NOFOLLOW)
-        except FileNotFoundError:
-            raise ObjectMissing(oid) from None
+        src, _ = self._open_regular(oid)
         try:
             st = os.fstat(src)
             out = os.open(dest, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
@@ -391,18 +418,48 @@ class DiskStore(ObjectStore):
     def has(self, oid):
         return os.path.exists(self.path(oid))
 
-    def read_bytes(self, oid):
+    def _open_regular(self, oid: str) -> tuple[int, int]:
+        """(descriptor, size) of the object's file, opened without
+        following a link or waiting on a FIFO; anything but a regular file
+        is a corrupt object, never read."""
         try:
-            with open(self.path(oid), "rb") as f:
-                return f.read()
+            fd = os.open(self.path(oid), _READ_FLAGS)
         except FileNotFoundError:
             raise ObjectMissing(oid) from None
+        except OSError as exc:  # ELOOP: a symbolic link where an object should be
+            raise CorruptObject(oid, f"cannot be opened: {exc.strerror}") from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise CorruptObject(oid, "is not a regular file")
+        return fd, st.st_size
 
-    def open(self, oid):
+    def read_bytes(self, oid):
+        fd, size = self._open_regular(oid)
+        with open(fd, "rb", closefd=True) as f:
+            return f.read()
+
+    def open(self, oid, verify=True):
+        fd, size = self._open_regular(oid)
+        f = open(fd, "rb", closefd=True)
+        if not verify or size > VERIFY_WHOLE:
+            return f
+        with f:
+            data = f.read()
+        if hash_bytes(data) != oid:
+            raise CorruptObject(oid, "its bytes do not hash to its id")
+        return io.BytesIO(data)
+
+    def verify(self, oid):
+        fd, size = self._open_regular(oid)
         try:
-            return open(self.path(oid), "rb")
-        except FileNotFoundError:
-            raise ObjectMissing(oid) from None
+            hasher = new_hasher(spread=True)
+            if size:
+                with mmap.mmap(fd, 0, prot=mmap.PROT_READ) as view:
+                    hasher.update(view)
+            return hasher.hexdigest() == oid
+        finally:
+            os.close(fd)
 
     def size(self, oid):
         try:
@@ -429,11 +486,42 @@ class DiskStore(ObjectStore):
             os.rename(tmp_name, dest)
 
     def write_bytes(self, data):
+        """A present object is compared with `data` (it is small, so that
+        costs one read); a damaged one is replaced."""
         self.gc_lock.ensure_held()
         oid = hash_bytes(data)
-        if not self.has(oid):
+        held = self._holds(oid, data)
+        if held is None:
             self.write_verified(oid, data)
+        elif not held:
+            self._replace(oid, data)
         return oid
+
+    def _holds(self, oid: str, data: bytes) -> bool | None:
+        """None: no such object; else whether it holds exactly `data`."""
+        try:
+            fd, size = self._open_regular(oid)
+        except ObjectMissing:
+            return None
+        except CorruptObject:
+            return False
+        try:
+            return size == len(data) and os.pread(fd, size + 1, 0) == data
+        finally:
+            os.close(fd)
+
+    def _replace(self, oid: str, data: bytes) -> None:
+        """Put good bytes where a damaged object is, in one rename."""
+        name, fd = self._tmp_file()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        if not stat.S_ISREG(os.lstat(self.path(oid)).st_mode):
+            _remove_odd(self.path(oid))  # rename cannot replace a directory
+        self._place(name, oid)
 
     def fan_dir(self, oid: str) -> int:
         """An open descriptor of the object's fan-out directory, made if
@@ -528,11 +616,20 @@ class DiskStore(ObjectStore):
         if expected is not None and oid != expected:
             os.unlink(name)
             raise CorruptObject(expected, f"received bytes hash to 0x{oid}")
-        if self.has(oid):
-            os.unlink(name)
-        else:
-            self._place(name, oid)
+        self._place_over(name, oid)
         return oid, size
+
+    def _place_over(self, tmp_name: str, oid: str) -> None:
+        """Name a verified large copy, replacing what is stored under the
+        name: a rename costs what the unlink of a duplicate would, and so
+        a re-upload repairs a damaged object without reading it."""
+        try:
+            odd = not stat.S_ISREG(os.lstat(self.path(oid)).st_mode)
+        except FileNotFoundError:
+            odd = False
+        if odd:
+            _remove_odd(self.path(oid))  # rename cannot replace a directory
+        self._place(tmp_name, oid)
 
     def write_fd(self, fd, size=None):
         """A small file is read whole with one syscall; a large one is
@@ -551,10 +648,7 @@ class DiskStore(ObjectStore):
                 raise
             finally:
                 os.close(out)
-            if self.has(oid):
-                os.unlink(name)
-            else:
-                self._place(name, oid)
+            self._place_over(name, oid)
             return oid, size
         if size < SMALL:
             data = os.pread(fd, size + 1, 0)
@@ -571,10 +665,7 @@ class DiskStore(ObjectStore):
         finally:
             os.close(out)
         oid = ObjectId(hasher.hexdigest())
-        if self.has(oid):
-            os.unlink(name)
-        else:
-            self._place(name, oid)
+        self._place_over(name, oid)
         return oid, size
 
     def ids(self):
@@ -660,13 +751,4 @@ def read_object(store: ObjectStore, oid: str, expected_type=None):
 
 
 def verify_blob(store: ObjectStore, oid: str) -> bool:
-    hasher = new_hasher(spread=True)
-    path = store.local_path(oid)
-    if path is not None:
-        if os.path.getsize(path) > 0:
-            hasher.update_mmap(path)
-    else:
-        with store.open(oid) as f:
-            while chunk := f.read(CHUNK):
-                hasher.update(chunk)
-    return hasher.hexdigest() == oid
+    return store.verify(oid)

@@ -42,9 +42,9 @@ class FetchingStore(DiskStore):
         self.fetch([oid])
         return super().read_bytes(oid)
 
-    def open(self, oid):
+    def open(self, oid, verify=True):
         self.fetch([oid])
-        return super().open(oid)
+        return super().open(oid, verify)
 
     def size(self, oid):
         self.fetch([oid])

@@ -159,3 +159,20 @@ def test_status(filled, cl):
     assert text[:3] == [f"repository: {filled / '.codalab'}", f"worksheet: {filled.name}",
                         "bundles: 2 (ready 2)"]
     assert text[3].startswith(f"objects: {len(files)} (")
+
+
+def test_fsck_names_a_fifo_in_objects_and_never_opens_it(filled, cl):
+    """A FIFO (or anything not a regular file) under objects/ is reported,
+    never opened: opening a FIFO to read blocks until a writer comes."""
+    objects_dir = filled / ".codalab" / "objects"
+    fifo = objects_dir / "ab" / ("c" * 62)
+    os.mkfifo(fifo)
+    odd = objects_dir / "not-a-fan-out"
+    odd.write_text("x")
+    done = cl(["fsck"], filled, check=False, timeout=120)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [f"'{odd}' is not an object file (left alone, never read)",
+                                        f"'{fifo}' is not an object file (left alone, never read)"]
+    cl(["gc", "--prune", "now"], filled, timeout=120)
+    assert fifo.exists() and odd.exists()  # gc deletes objects, not what it cannot name
+    assert cl(["status"], filled, timeout=120).returncode == 0
