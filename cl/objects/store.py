@@ -264,15 +264,32 @@ class ObjectStore:
             os.close(fd)
 
     def ids(self) -> Iterator[ObjectId]:
-        raise NotImplementedError
+        return (s.id for s in self.stored())
 
     def delete(self, oid: str) -> None:
         raise NotImplementedError
 
-    def local_path(self, oid: str) -> str | None:
-        """A filesystem path of the object's bytes, if the store has one
-        (checkouts hard-link it)."""
-        return None
+    # --- bulk operations (what moving many objects needs) ---------------------
+
+    def has_many(self, ids) -> set[ObjectId]:
+        """Which of `ids` the store holds.  A writer decides by it not to
+        write, so it is a deduplication check: outside a write span it
+        opens one, as a write does."""
+        self._gc_lock().ensure_held()
+        return {ObjectId(oid) for oid in ids if self.has(oid)}
+
+    def read_small(self, oid: str, limit: int, size: int | None = None) -> bytes | None:
+        """The object's bytes if it is smaller than `limit`, else None
+        (`size`: what the caller believes it is, a hint; one of `limit`
+        or more gives None, and the caller reads the object as large)."""
+        if (size is not None and size >= limit) or self.size(oid) >= limit:
+            return None
+        return self.read_bytes(oid)
+
+    def batch(self) -> "BatchWriter":
+        """A writer of many objects whose bytes the caller has verified;
+        close() it to have them all stored."""
+        return BatchWriter(self)
 
     def link_into(self, oid: str, dest: str, dir_fd: int | None = None) -> bool:
         """Make `dest` (a name in the directory `dir_fd`, if given) a hard
@@ -302,6 +319,48 @@ class ObjectStore:
             raise
         finally:
             os.close(out)
+
+
+
+class BatchWriter:
+    """Stores many objects whose ids the caller has checked, maybe
+    asynchronously: `write` may store later and in any order; `flush()`
+    returns once everything written so far is stored (raising the first
+    failure), so an object that names others is written after a flush, or
+    with `write_now`.  This one stores each at once; the disk store's
+    (`cl.objects.loose.Landing`) batches them over threads."""
+
+    def __init__(self, store: ObjectStore):
+        self.store = store
+
+    def write(self, oid: str, data: bytes) -> None:
+        self.write_now(oid, data)
+
+    def write_now(self, oid: str, data: bytes) -> None:
+        """Store one object on the calling thread."""
+        if len(data) < SMALL:
+            got = self.store.write_bytes(data)
+        else:
+            got, _ = self.store.write_stream(io.BytesIO(data), expected=oid)
+        if got != oid:
+            raise CorruptObject(oid, f"received bytes hash to 0x{got}; nothing was stored")
+
+    def stream(self, oid: str, stream) -> None:
+        """A large object from a stream of chunks, stored only if it
+        hashes to `oid` (else CorruptObject)."""
+        self.store.write_stream(stream, expected=oid)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> "BatchWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class MemoryStore(ObjectStore):
@@ -335,7 +394,9 @@ class MemoryStore(ObjectStore):
         return oid
 
     def _keep(self, oid: str, data: bytes) -> None:
-        if self._objects.setdefault(oid, data) is data:
+        """Store, or repair a damaged copy (as the disk store does)."""
+        if self._objects.get(oid) != data:
+            self._objects[oid] = data
             self._times[oid] = time.time_ns()
 
     def write_stream(self, stream, expected=None):
@@ -378,8 +439,6 @@ class DiskStore(ObjectStore):
     def path(self, oid: str) -> str:
         return os.path.join(self.root, oid[:2], oid[2:])
 
-    local_path = path
-
     def link_into(self, oid, dest, dir_fd=None):
         try:
             os.link(self.path(oid), dest, dst_dir_fd=dir_fd, follow_symlinks=False)
@@ -418,16 +477,34 @@ class DiskStore(ObjectStore):
     def has(self, oid):
         return os.path.exists(self.path(oid))
 
-    def _open_regular(self, oid: str) -> tuple[int, int]:
-        """(descriptor, size) of the object's file, opened without
-        following a link or waiting on a FIFO; anything but a regular file
-        is a corrupt object, never read."""
+    def has_many(self, ids):
+        from cl.objects.loose import present
+        self.gc_lock.ensure_held()
+        return {ObjectId(oid) for oid in present(self, ids)}
+
+    def read_small(self, oid, limit, size=None):
+        from cl.objects.loose import read_small
+        return read_small(self, oid, limit, size)
+
+    def batch(self):
+        from cl.objects.loose import Landing
+        return Landing(self)
+
+
+    def _open_raw(self, oid: str) -> int:
+        """The object's file, opened without following a link or waiting
+        on a FIFO."""
         try:
-            fd = os.open(self.path(oid), _READ_FLAGS)
+            return os.open(self.path(oid), _READ_FLAGS)
         except FileNotFoundError:
             raise ObjectMissing(oid) from None
         except OSError as exc:  # ELOOP: a symbolic link where an object should be
             raise CorruptObject(oid, f"cannot be opened: {exc.strerror}") from None
+
+    def _open_regular(self, oid: str) -> tuple[int, int]:
+        """(descriptor, size) of the object's file; anything but a regular
+        file is a corrupt object, never read."""
+        fd = self._open_raw(oid)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
@@ -667,9 +744,6 @@ class DiskStore(ObjectStore):
         oid = ObjectId(hasher.hexdigest())
         self._place_over(name, oid)
         return oid, size
-
-    def ids(self):
-        return (s.id for s in self.stored())
 
     def stored(self):
         """Regular files with an object's name; anything else is a stray."""

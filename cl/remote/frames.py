@@ -12,7 +12,6 @@ import msgpack
 from cl.errors import CLError, ObjectMissing
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore
-from cl.remote.loose import read_small
 
 VERSION = 2
 WHOLE_MAX = 1 << 20      # objects below this travel whole
@@ -270,7 +269,7 @@ def stream_frames(store: ObjectStore, order: list[str], absent=frozenset(),
         data = None
         if not gone:
             try:
-                data = read_small(store, oid, WHOLE_MAX, sizes.get(oid))
+                data = store.read_small(oid, WHOLE_MAX, sizes.get(oid))
             except ObjectMissing:
                 if not missing_ok:
                     raise
