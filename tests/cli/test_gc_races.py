@@ -101,15 +101,22 @@ def test_gc_beside_an_upload_that_dedups_against_aged_garbage(project, cl):
     assert (project / "got" / "data" / "f7.txt").read_text() == "data 7\n"
 
 
-def test_gc_during_a_run_keeps_its_checkouts(tmp_path):
+@pytest.mark.parametrize("executor", ["local", "docker"])
+def test_gc_during_a_run_keeps_its_checkouts(tmp_path, request, executor):
     """Item 3: the checkouts a running run reads stay, and the run ends
-    `ready` with what it read (local executor)."""
+    `ready` with what it read."""
     from tests.conftest import run_cl
     from tests.runs.helpers import bid_of, configure, history, repo_of, stop_workers, wait_for
     project = tmp_path / "project"
     project.mkdir()
     run_cl(["init"], project)
-    configure(project, executor="local", worker_idle="30s")
+    engine = None
+    if executor == "docker":
+        engine = request.getfixturevalue("docker_engine")
+        configure(project, executor="docker", image=request.getfixturevalue("busybox_image"),
+                  worker_idle="30s")
+    else:
+        configure(project, executor="local", worker_idle="30s")
     tree(project, {"data": {"x.txt": "x\n", "sub": {"y.txt": "y\n"}}})
     run_cl(["upload", "data"], project)
     try:
@@ -130,7 +137,7 @@ def test_gc_during_a_run_keeps_its_checkouts(tmp_path):
         finally:
             repo.close()
     finally:
-        stop_workers(project)
+        stop_workers(project, engine)
     assert_clean(run_cl, project)
 
 
