@@ -26,10 +26,10 @@ def gc(repo: Repository, dry_run: bool = False, prune: str = "1h",
     from cl.app.records import Gc
     from cl.bundles import maintenance
     from cl.bundles.units import parse_duration
-    from cl.runs.checkouts import busy_checkouts
+    from cl.runs import checkouts
     grace = 0 if prune == "now" else parse_duration(prune)
     report = maintenance.gc(repo, dry_run=dry_run, grace_seconds=grace,
-                            busy_checkouts=lambda: busy_checkouts(repo), waiting=waiting)
+                            busy_checkouts=checkouts.reader(repo), waiting=waiting)
     return Gc(dry_run, report.objects, report.bytes, report.tmp, report.checkouts)
 
 

@@ -11,11 +11,22 @@ one too few.  gc asks while holding the gc lock, and a worker checks out
 inside a write span (cl/runs/job.py), so a checkout made for a run claimed
 after gc asked waits for gc and is made afresh."""
 
+from typing import Callable
+
 from cl.errors import CLError, CorruptObject, ObjectMissing
 from cl.index import runs as rindex
 from cl.objects.trees import read_tree
 from cl.objects.types import MODE_DIR
 from cl.repo import Repository
+
+
+def reader(repo: Repository) -> Callable[[], set[str]]:
+    """`busy_checkouts` for gc to call under the gc lock.  The claims
+    tables are made now if missing: under the gc lock gc only reads
+    SQLite (never waiting for its write lock, which a writer waiting for
+    the gc lock may hold)."""
+    rindex.ensure(repo.db)
+    return lambda: busy_checkouts(repo)
 
 
 def busy_checkouts(repo: Repository) -> set[str]:

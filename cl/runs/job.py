@@ -219,7 +219,7 @@ class Job:
 
     def _mark_running(self, repo: Repository, process: Process, started: int) -> None:
         """The claim's stage and the durable `running` state, in one transaction."""
-        with repo.db.transaction():
+        with repo.store.writing(), repo.db.transaction():  # the span first (docs/design.md)
             self._stage(repo, "running", "", process=process.ident,
                         handle=json.dumps(process.handle(), sort_keys=True), started=started,
                         image=json.dumps(self.image, sort_keys=True))
