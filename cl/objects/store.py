@@ -480,7 +480,7 @@ class DiskStore(ObjectStore):
     def has_many(self, ids):
         from cl.objects.loose import present
         self.gc_lock.ensure_held()
-        return {ObjectId(oid) for oid in present(self, ids)}
+        return present(self, ids)
 
     def read_small(self, oid, limit, size=None):
         from cl.objects.loose import read_small

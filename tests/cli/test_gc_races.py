@@ -46,17 +46,15 @@ def stop_while_copying(proc, project) -> None:
 
 
 def gc_while_stopped(project, home, stopped, args):
-    """Run gc while `stopped` is stopped: give it a while to finish (gc that
-    waits for the stopped writer does not), then let the writer go on."""
+    """Run gc while `stopped` is stopped: until gc either says it waits for
+    a writer (it must, after the fix) or ends (what it did before, deleting
+    under the stopped upload), then let the writer go on."""
     gc = popen_cl(["gc", *args], project, home)
-    try:
-        gc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass  # waiting for the stopped upload, as it should
+    first = gc.stderr.readline()  # a line, or "" at the end of a gc that did not wait
     stopped.send_signal(signal.SIGCONT)
     out, err = stopped.communicate(timeout=300)
     gc_out, gc_err = gc.communicate(timeout=300)
-    return (stopped.returncode, out, err), (gc.returncode, gc_out, gc_err)
+    return (stopped.returncode, out, err), (gc.returncode, gc_out, first + gc_err)
 
 
 def assert_clean(cl, project):
@@ -73,6 +71,7 @@ def test_gc_prune_now_beside_an_upload(project, cl):
     (rc, out, err), (gc_rc, _, gc_err) = gc_while_stopped(project, cl.home, up, ["--prune", "now"])
     assert rc == 0, err
     assert gc_rc == 0, gc_err
+    assert gc_err == "waiting for commands that are storing objects\n"
     assert_clean(cl, project)
     cl(["download", "both", "-o", "got"], project)
     assert sorted(os.listdir(project / "got" / "small")) == sorted(os.listdir(project / "small"))
@@ -96,6 +95,7 @@ def test_gc_beside_an_upload_that_dedups_against_aged_garbage(project, cl):
     (rc, out, err), (gc_rc, _, gc_err) = gc_while_stopped(project, cl.home, up, [])
     assert rc == 0, err
     assert gc_rc == 0, gc_err
+    assert gc_err == "waiting for commands that are storing objects\n"
     assert_clean(cl, project)
     cl(["download", "second", "-o", "got"], project)
     assert (project / "got" / "data" / "f7.txt").read_text() == "data 7\n"
