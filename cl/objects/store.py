@@ -809,9 +809,10 @@ def decode_object(oid: str, data: bytes, expected_type=None):
         m = encoding.decode(data)
     except ValueError as exc:
         raise CorruptObject(oid, str(exc)) from None
-    if not isinstance(m, dict) or m.get("type") not in TYPES:
+    kind = m.get("type") if isinstance(m, dict) else None
+    if not isinstance(kind, str) or kind not in TYPES:  # a list there is unhashable
         raise CorruptObject(oid, "not a typed object")
-    cls = TYPES[m["type"]]
+    cls = TYPES[kind]
     if expected_type is not None and cls is not expected_type:
         raise CorruptObject(oid, f"is a {m['type']}, expected a {expected_type.TYPE}")
     try:

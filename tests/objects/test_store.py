@@ -374,3 +374,12 @@ def _hold_span_elsewhere(store):
                             text=True)
     assert proc.stdout.readline() == "held\n"
     return lambda: (proc.stdin.close(), proc.wait())
+
+
+def test_decode_object_names_an_unhashable_type_field():
+    """Found by tests/fuzz/test_gcsafe.py: {"type": []} raised TypeError."""
+    from cl.objects import encoding
+    from cl.objects.store import decode_object
+    data = encoding.encode({"type": []})
+    with pytest.raises(CorruptObject, match="not a typed object"):
+        decode_object(hash_bytes(data), data)
