@@ -34,7 +34,7 @@ FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(Healt
 # bytes that look like typed objects as well as any bytes
 typed_maps = st.dictionaries(st.sampled_from(["type", "entries", "bundle", "parents", "items", "x"]),
                              st.one_of(st.sampled_from(["tree", "state", "bundle", "worksheet", "result"]),
-                                       st.integers(), st.binary(max_size=40),
+                                       st.integers(-2**40, 2**40), st.binary(max_size=40),
                                        st.lists(st.binary(min_size=32, max_size=32), max_size=3)),
                              max_size=4).map(lambda m: encoding.encode(m) if m else b"\x80")
 contents = st.one_of(st.binary(max_size=200), typed_maps)
