@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from cl.errors import CorruptObject, ObjectMissing
+from cl.errors import CLError, CorruptObject, ObjectMissing
 from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
 from cl.objects.store import decode_object
@@ -246,6 +246,9 @@ def gc(repo: Repository, dry_run: bool = False, grace_seconds: float = 3600,
     with repo.store.collecting(waiting):
         walker.refs()  # only refs that moved since are walked again
         stored = list(repo.store.stored())
+        if not walker.walked and stored:
+            raise CLError("no bundle or worksheet refs, so gc would delete every object; "
+                          "if repo.db lost them, 'cl reindex' finds them again")
         for s in stored:  # recent objects are roots, with all they name
             if s.id not in walker.seen and s.mtime_ns >= cutoff_ns:
                 walker.closure(s.id)
@@ -314,6 +317,11 @@ def reindex(repo: Repository) -> dict:
     """Rebuild heads and the index from the objects alone.  Where a bundle
     or worksheet has several heads (diverged, never merged) the newest wins;
     `cl pull` is what merges."""
+    with repo.store.writing():  # gc must not take what the rebuilt refs will name
+        return _reindex(repo)
+
+
+def _reindex(repo: Repository) -> dict:
     bundles: dict[str, Bundle] = {}
     states: dict[str, State] = {}
     sheets: dict[str, Worksheet] = {}

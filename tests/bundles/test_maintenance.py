@@ -176,3 +176,19 @@ def test_fsck_names_a_fifo_in_objects_and_never_opens_it(filled, cl):
     cl(["gc", "--prune", "now"], filled, timeout=120)
     assert fifo.exists() and odd.exists()  # gc deletes objects, not what it cannot name
     assert cl(["status"], filled, timeout=120).returncode == 0
+
+
+def test_gc_refuses_when_the_refs_are_gone(filled, cl):
+    """A repo.db that lost its refs would make every object garbage: gc
+    refuses and points at reindex, which finds them again."""
+    before = objects(filled)
+    db = sqlite3.connect(filled / ".codalab" / "repo.db")
+    with db:
+        db.execute("DELETE FROM refs WHERE name LIKE 'bundles/%' OR name LIKE 'worksheets/%'")
+    db.close()
+    done = cl(["gc", "--prune", "now"], filled, check=False)
+    assert done.returncode == 1 and done.stderr.startswith("cl: no bundle or worksheet refs")
+    assert objects(filled) == before
+    cl(["reindex"], filled)
+    assert cl(["gc", "--prune", "now"], filled).stdout.startswith("deleted ")
+    assert cl(["cat", "data/f.txt"], filled).stdout == "f\n"
