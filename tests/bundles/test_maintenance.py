@@ -192,3 +192,47 @@ def test_gc_refuses_when_the_refs_are_gone(filled, cl):
     cl(["reindex"], filled)
     assert cl(["gc", "--prune", "now"], filled).stdout.startswith("deleted ")
     assert cl(["cat", "data/f.txt"], filled).stdout == "f\n"
+
+
+def _unreachable_chain(repo):
+    """A worksheet commit naming a state naming a bundle naming a tree
+    naming a blob -- none of them reachable from a ref."""
+    from cl.objects.types import Bundle, Contents, State, Tree, TreeEntry, MODE_DIR, MODE_FILE, Worksheet
+    with repo.store.writing():
+        blob = repo.store.write_bytes(b"only in the chain\n")
+        tree_ = Tree((TreeEntry("f", MODE_FILE, 18, blob),))
+        tid = repo.write(tree_)
+        bid = repo.write(Bundle(kind="dataset", created=1, creator="t", nonce="00" * 16,
+                                metadata={"name": "chain"}, contents=Contents(MODE_DIR, tree_.size, tid)))
+        sid = repo.write(State(bundle=bid, parents=(), time=1, author="t", metadata={"name": "chain"},
+                               state="ready", result=None))
+        wsc = repo.write(Worksheet(worksheet="ff" * 16, parents=(), time=1, author="t", message="m",
+                                   name="chain", title=""))
+    return [wsc, sid, bid, tid, blob]
+
+
+def test_gc_deletes_an_object_before_what_it_names(project):
+    """Rule 4: parents first, so a gc cut short leaves nothing without its children."""
+    from cl.bundles.maintenance import _parents_first
+    with opened(project) as repo:
+        chain = _unreachable_chain(repo)
+        order = _parents_first(repo, dict.fromkeys(reversed(chain), 0))
+        sid, bid, tid, blob = chain[1:]
+        assert set(order) == set(chain)
+        assert order.index(sid) < order.index(bid) < order.index(tid) < order.index(blob)
+
+
+def test_a_recent_object_keeps_everything_it_names(project):
+    """Rule 5: a recent unreachable object is a root with all it names, even
+    where what it names is old."""
+    from cl.bundles import maintenance
+    with opened(project) as repo:
+        wsc, sid, bid, tid, blob = _unreachable_chain(repo)
+        old = time.time() - 7200
+        for oid in (bid, tid, blob):
+            os.utime(repo.store.path(oid), (old, old))
+        report = maintenance.gc(repo, grace_seconds=3600)
+        assert report.objects == 0 and all(repo.store.has(o) for o in (wsc, sid, bid, tid, blob))
+        os.utime(repo.store.path(sid), (old, old))  # the state old too: the bundle and below go with it
+        maintenance.gc(repo, grace_seconds=3600)
+        assert [repo.store.has(o) for o in (wsc, sid, bid, tid, blob)] == [True, False, False, False, False]
