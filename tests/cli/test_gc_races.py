@@ -131,6 +131,7 @@ def test_gc_during_a_run_keeps_its_checkouts(tmp_path, request, executor):
         (run_dir / "go").write_text("")
         run_cl(["wait", f"0x{bid}"], project)
         assert run_cl(["cat", f"0x{bid}/out"], project).stdout == "x\ny\n"
+        run_cl(["gc"], project)  # ends: the worker, still alive, holds no write span
         repo = repo_of(project)
         try:
             assert history(repo, bid)[-1] == "ready"
