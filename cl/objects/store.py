@@ -419,10 +419,6 @@ class MemoryStore(ObjectStore):
         self._objects.pop(oid, None)
         self._times.pop(oid, None)
 
-    def age(self, oid: str, mtime_ns: int) -> None:
-        """Test hook: pretend an object was stored at `mtime_ns`."""
-        self._times[oid] = mtime_ns
-
     def corrupt(self, oid, data: bytes) -> None:
         """Test hook: replace an object's bytes behind the store's back."""
         self._objects[oid] = data
