@@ -129,6 +129,8 @@ class Repository:
             return "unknown"
 
     def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
         self.db.close()
 
     # --- objects -------------------------------------------------------------
@@ -161,23 +163,24 @@ class Repository:
         from cl.objects.value import replace
 
         from cl.objects.types import Item, State
-        bid = self.write(bundle)
-        first = State(bundle=bid, parents=(), time=now_ns(), author=self.user(),
-                      metadata=dict(bundle.metadata), state=state, result=result)
-        sid = self.write(first)
-        wid = self.current_worksheet() if worksheet is None else worksheet
-        with self.db.transaction():
-            self.refs.set_if_equals(f"bundles/{bid}", None, sid)
-            self.index.put_bundle(bid, bundle, sid, first, self._data_size(bundle, first))
-            if wid:
-                self.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + (Item("bundle", bid),)),
-                                      f"add 0x{bid[:8]}")
+        with self.store.writing():
+            bid = self.write(bundle)
+            first = State(bundle=bid, parents=(), time=now_ns(), author=self.user(),
+                          metadata=dict(bundle.metadata), state=state, result=result)
+            sid = self.write(first)
+            wid = self.current_worksheet() if worksheet is None else worksheet
+            with self.db.transaction():
+                self.refs.set_if_equals(f"bundles/{bid}", None, sid)
+                self.index.put_bundle(bid, bundle, sid, first, self._data_size(bundle, first))
+                if wid:
+                    self.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + (Item("bundle", bid),)),
+                                          f"add 0x{bid[:8]}")
         return bid
 
     def update_state(self, bid: str, change: Callable[[State], State]) -> State:
         """Append a state made by `change` from the head; compare-and-swap."""
         from cl.objects.value import replace
-        with self.db.transaction():
+        with self.store.writing(), self.db.transaction():
             head, old = self.head_state(bid)
             new = replace(change(old), bundle=old.bundle, parents=(head,), time=now_ns(),
                           author=self.user())
@@ -190,11 +193,12 @@ class Repository:
     def set_head(self, bid: str, old: str | None, new_state: ObjectId) -> None:
         """Move a bundle's head to an already-written state (sync, merges)."""
         from cl.objects.types import State
-        state = self.read(new_state, State)
-        bundle = self.bundle(bid)
-        with self.db.transaction():
-            self.refs.set_if_equals(f"bundles/{bid}", old, new_state)
-            self.index.put_bundle(bid, bundle, new_state, state, self._data_size(bundle, state))
+        with self.store.writing():  # what it names stays until the ref has moved
+            state = self.read(new_state, State)
+            bundle = self.bundle(bid)
+            with self.db.transaction():
+                self.refs.set_if_equals(f"bundles/{bid}", old, new_state)
+                self.index.put_bundle(bid, bundle, new_state, state, self._data_size(bundle, state))
 
     def contents(self, bid: str, state: State | None = None) -> Contents | None:
         """A bundle's data: its own contents, or for a run its result's."""
@@ -238,8 +242,8 @@ class Repository:
         from cl.objects.types import Worksheet
         ws = Worksheet(worksheet=wid, parents=(), time=now_ns(), author=self.user(),
                        message="create", name=name, title=title)
-        commit = self.write(ws)
-        with self.db.transaction():
+        with self.store.writing(), self.db.transaction():
+            commit = self.write(ws)
             self.refs.set_if_equals(f"worksheets/{wid}", None, commit)
             self.index.put_worksheet(commit, ws)
         return wid
@@ -251,7 +255,7 @@ class Repository:
         process; `expected_head` makes it refuse if the head moved since the
         caller read it (for editors)."""
         from cl.objects.value import replace
-        with self.db.transaction():
+        with self.store.writing(), self.db.transaction():
             head, old = self.worksheet_head(wid)
             if expected_head is not None and head != expected_head:
                 raise Conflict(f"worksheet '{old.name}' changed since it was read")
@@ -266,10 +270,11 @@ class Repository:
 
     def set_worksheet_head(self, wid: str, old: str | None, commit: ObjectId) -> None:
         from cl.objects.types import Worksheet
-        ws = self.read(commit, Worksheet)
-        with self.db.transaction():
-            self.refs.set_if_equals(f"worksheets/{wid}", old, commit)
-            self.index.put_worksheet(commit, ws)
+        with self.store.writing():
+            ws = self.read(commit, Worksheet)
+            with self.db.transaction():
+                self.refs.set_if_equals(f"worksheets/{wid}", old, commit)
+                self.index.put_worksheet(commit, ws)
 
 
 def default_worksheet_name(directory: str) -> str:

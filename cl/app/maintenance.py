@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from cl.repo import Repository
 
@@ -18,23 +18,19 @@ def fsck(repo: Repository) -> Fsck:
     return Fsck(report.objects, report.bytes, tuple(report.problems), tuple(report.notes))
 
 
-def gc(repo: Repository, dry_run: bool = False, prune: str = "1h") -> Gc:
+def gc(repo: Repository, dry_run: bool = False, prune: str = "1h",
+       waiting: Callable[[], None] | None = None) -> Gc:
     """Delete objects nothing reaches (older than `prune`, or 'now'),
-    stale temporary files and checkouts no run uses."""
+    stale temporary files and checkouts no run uses.  Safe beside every
+    writer (docs/design.md); `waiting` is called if writers make it wait."""
     from cl.app.records import Gc
     from cl.bundles import maintenance
     from cl.bundles.units import parse_duration
+    from cl.runs import checkouts
     grace = 0 if prune == "now" else parse_duration(prune)
-    report = maintenance.gc(repo, dry_run=dry_run, grace_seconds=grace, busy_checkouts=_busy_checkouts(repo))
+    report = maintenance.gc(repo, dry_run=dry_run, grace_seconds=grace,
+                            busy_checkouts=checkouts.reader(repo), waiting=waiting)
     return Gc(dry_run, report.objects, report.bytes, report.tmp, report.checkouts)
-
-
-def _busy_checkouts(repo: Repository) -> set[str]:
-    try:
-        from cl.runs.checkouts import busy_checkouts
-    except ImportError:
-        return set()
-    return busy_checkouts(repo)
 
 
 def reindex(repo: Repository) -> dict[str, int]:

@@ -39,14 +39,10 @@ def init(directory: str, bare: bool = False, worksheet: str | None = None) -> tu
 def status(repo: Repository) -> Status:
     """Where the repository is, its current worksheet and what it holds."""
     from cl.app.records import Status
-    from cl.errors import ObjectMissing
     objects = total = 0
-    for oid in repo.store.ids():
-        try:
-            total += repo.store.size(oid)
-        except ObjectMissing:  # deleted by a gc meanwhile: no longer held
-            continue
+    for stored in repo.store.stored():  # one listing with sizes, whatever the store's layout
         objects += 1
+        total += stored.size
     wid = repo.current_worksheet()
     ws = repo.index.worksheet(wid) if wid else None
     return Status(repository=repo.root, worksheet=ws["name"] if ws else None,

@@ -6,13 +6,14 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
-from cl.errors import CorruptObject, ObjectMissing
+from cl.errors import CLError, CorruptObject, ObjectMissing
 from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
-from cl.objects.store import decode_object, verify_blob
+from cl.objects.store import decode_object
 from cl.objects.trees import read_tree, wrong_size
-from cl.objects.types import MODE_DIR, Bundle, Contents, Result, State, Worksheet
+from cl.objects.types import MODE_DIR, Bundle, Contents, Result, State, Worksheet, children
 from cl.repo import Repository
 
 TYPED_MAX = 64 << 20  # typed objects are small; a bigger file is a blob
@@ -32,13 +33,13 @@ def _typed_or_none(repo: Repository, oid: str):
         size = repo.store.size(oid)
         if size > TYPED_MAX:
             return None
-        with repo.store.open(oid) as f:
+        with repo.store.open(oid, verify=False) as f:  # decode_object verifies
             head = f.read(1)
             if not encoding.looks_like_map(head):
                 return None
             data = head + f.read()
         return decode_object(oid, data)
-    except CorruptObject:
+    except (CorruptObject, ObjectMissing):
         return None
 
 
@@ -49,6 +50,7 @@ class _Walker:
         self.repo = repo
         self.report = report
         self.seen: set[str] = set()
+        self.walked: dict[str, str] = {}  # ref name -> the value walked from
 
     def problem(self, text: str):
         if self.report is not None:
@@ -125,7 +127,10 @@ class _Walker:
                     self.result(state.result, False, f"state 0x{sid[:12]}")
 
     def result(self, rid: str, with_contents: bool, by: str):
-        result = self.obj(rid, Result, by)
+        if rid in self.seen and with_contents:  # seen as history, now live
+            result = self.repo.read(rid, Result)
+        else:
+            result = self.obj(rid, Result, by)
         if result is not None and result.contents and with_contents:
             self.contents(result.contents, f"result 0x{rid[:12]}")
 
@@ -139,27 +144,52 @@ class _Walker:
             stack.extend(ws.parents)
             for item in ws.items:
                 if item.kind == "bundle" and item.value not in self.seen:
-                    if not self.repo.store.has(item.value):
+                    if self.repo.store.has(item.value):
+                        self.seen.add(item.value)
+                    else:
                         self.problem(f"missing bundle 0x{item.value} (named by worksheet 0x{cid[:12]})")
 
     def refs(self):
+        """Walk from every ref not walked before at its present value."""
         for name, value in self.repo.refs.items("bundles/"):
-            self.bundle(name.split("/", 1)[1])
+            if self.walked.get(name) != value:
+                self.walked[name] = value
+                self.bundle(name.split("/", 1)[1])
         for name, value in self.repo.refs.items("worksheets/"):
-            self.worksheet(name.split("/", 1)[1], value)
+            if self.walked.get(name) != value:
+                self.walked[name] = value
+                self.worksheet(name.split("/", 1)[1], value)
+
+    def closure(self, root: str):
+        """Mark `root` and everything it names, whatever it is."""
+        stack = [root]
+        while stack:
+            oid = stack.pop()
+            if oid in self.seen:
+                continue
+            self.seen.add(oid)
+            obj = _typed_or_none(self.repo, oid)
+            if obj is not None:
+                stack.extend(c for c in children(obj) if c not in self.seen)
 
 
 def fsck(repo: Repository, progress=None) -> Report:
     report = Report()
-    for oid in repo.store.ids():
+    for path in repo.store.strays():
+        report.problems.append(f"'{path}' is not an object file (left alone, never read)")
+    for oid, size, _ in repo.store.stored():
         report.objects += 1
-        size = repo.store.size(oid)
         report.bytes += size
-        if size <= TYPED_MAX:
-            data = repo.store.read_bytes(oid)
-            ok = hash_bytes(data) == oid
-        else:
-            ok = verify_blob(repo.store, oid)
+        try:
+            if size <= TYPED_MAX:
+                ok = hash_bytes(repo.store.read_bytes(oid)) == oid
+            else:
+                ok = repo.store.verify(oid)
+        except ObjectMissing:
+            continue  # deleted since it was listed (by gc)
+        except CorruptObject as exc:
+            report.problems.append(str(exc))
+            continue
         if not ok:
             report.problems.append(f"object 0x{oid} is corrupt: its bytes do not hash to its id")
         if progress:
@@ -196,38 +226,80 @@ def _older(path: str, cutoff: float) -> bool:
 
 
 def gc(repo: Repository, dry_run: bool = False, grace_seconds: float = 3600,
-       busy_checkouts: set[str] | None = None) -> GcReport:
-    """Delete objects nothing live reaches, older than the grace period (so
-    an upload still writing its objects is never cut short), stale tmp files
-    and unused checkouts."""
+       busy_checkouts: Callable[[], set[str]] | None = None,
+       waiting: Callable[[], None] | None = None) -> GcReport:
+    """Delete the objects that neither a ref nor an object stored within
+    the grace period reaches, stale tmp files and unused checkouts.
+
+    Safe beside every writer (docs/design.md, "Garbage collection and
+    concurrent writers"): the refs are walked first without the gc lock,
+    then, holding it exclusively -- so no writer is between its first
+    object write and its ref update -- the refs that moved meanwhile are
+    walked too, the store is listed, and what nothing reaches is deleted,
+    an object before the objects it names.  `busy_checkouts` names the
+    checkouts runs are using (asked under the lock); `waiting` is called
+    if writers make gc wait."""
+    cutoff_ns = time.time_ns() - int(grace_seconds * 1e9)
     walker = _Walker(repo, None)
     walker.refs()
-    live = walker.seen
-    cutoff = time.time() - grace_seconds
     report = GcReport()
-    for oid in list(repo.store.ids()):
-        if oid in live:
-            continue
-        path = repo.store.local_path(oid)
-        if path and not _older(path, cutoff):
-            continue
-        report.objects += 1
-        report.bytes += repo.store.size(oid)
-        if not dry_run:
-            repo.store.delete(oid)
-    for name in os.listdir(repo.path("tmp")):
-        path = repo.path("tmp", name)
-        if _older(path, cutoff):
-            report.tmp += 1
+    with repo.store.collecting(waiting):
+        walker.refs()  # only refs that moved since are walked again
+        stored = list(repo.store.stored())
+        if not walker.walked and stored:
+            raise CLError("no bundle or worksheet refs, so gc would delete every object; "
+                          "if repo.db lost them, 'cl reindex' finds them again")
+        for s in stored:  # recent objects are roots, with all they name
+            if s.id not in walker.seen and s.mtime_ns >= cutoff_ns:
+                walker.closure(s.id)
+        doomed = {s.id: s.size for s in stored if s.id not in walker.seen}
+        for oid in _parents_first(repo, doomed):
+            report.objects += 1
+            report.bytes += doomed[oid]
             if not dry_run:
-                _remove(path)
-    for name in os.listdir(repo.path("checkouts")):
-        if busy_checkouts and name in busy_checkouts:
-            continue
-        report.checkouts += 1
-        if not dry_run:
-            _remove(repo.path("checkouts", name))
+                repo.store.delete(oid)
+        cutoff = cutoff_ns / 1e9
+        for name in os.listdir(repo.path("tmp")):
+            path = repo.path("tmp", name)
+            if _older(path, cutoff):
+                report.tmp += 1
+                if not dry_run:
+                    _remove(path)
+        busy = busy_checkouts() if busy_checkouts else set()
+        for name in os.listdir(repo.path("checkouts")):
+            if name in busy:
+                continue
+            report.checkouts += 1
+            if not dry_run:
+                _remove(repo.path("checkouts", name))
     return report
+
+
+def _parents_first(repo: Repository, doomed: dict[str, int]) -> list[str]:
+    """`doomed` ordered so that an object comes before every object it
+    names: a gc cut short leaves no object without what it names, so
+    "present" keeps meaning "present with everything it names" (which
+    the sync protocol's `have` relies on)."""
+    named: dict[str, list[str]] = {}
+    parents = dict.fromkeys(doomed, 0)
+    for oid in doomed:
+        obj = _typed_or_none(repo, oid)
+        if obj is None:
+            continue
+        kids = [c for c in dict.fromkeys(children(obj)) if c in parents and c != oid]
+        named[oid] = kids
+        for c in kids:
+            parents[c] += 1
+    ready = [oid for oid, n in parents.items() if n == 0]
+    order = []
+    while ready:
+        oid = ready.pop()
+        order.append(oid)
+        for c in named.get(oid, ()):
+            parents[c] -= 1
+            if parents[c] == 0:
+                ready.append(c)
+    return order
 
 
 def _remove(path: str):
@@ -245,6 +317,11 @@ def reindex(repo: Repository) -> dict:
     """Rebuild heads and the index from the objects alone.  Where a bundle
     or worksheet has several heads (diverged, never merged) the newest wins;
     `cl pull` is what merges."""
+    with repo.store.writing():  # gc must not take what the rebuilt refs will name
+        return _reindex(repo)
+
+
+def _reindex(repo: Repository) -> dict:
     bundles: dict[str, Bundle] = {}
     states: dict[str, State] = {}
     sheets: dict[str, Worksheet] = {}

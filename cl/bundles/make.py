@@ -38,22 +38,25 @@ def make(repo: Repository, targets: list[str], name: str | None = None, descript
     keyed = [parse_keyed(t) for t in targets]
     if len(keyed) > 1 and any(key == "" for key, _ in keyed):
         raise InputError("with several targets every target needs a key (key:target)")
-    deps = []
-    parts: dict[str, Contents] = {}
-    for key, spec in keyed:
-        target = resolve_target(repo, spec)
-        deps.append(Dependency(key, target.bundle, target.path))
-        if key in parts:
-            raise InputError(f"duplicate key: '{key}'")
-        parts[key] = target_contents(repo, target.bundle, target.path)
-    if len(keyed) == 1 and keyed[0][0] == "":
-        contents = parts[""]
-        dep = deps[0]
-        base = dep.path.rsplit("/", 1)[-1] if dep.path else repo.index.bundle(dep.bundle).name
-    else:
-        contents = ingest_entries(repo.store, parts)
-        base = "make"
-    md = metadata(name or default_name(base), description, tags)
-    bundle = Bundle(kind="make", created=now_ns(), creator=repo.user(), nonce=new_nonce(),
-                    metadata=md, contents=contents, dependencies=tuple(deps), args=args)
-    return repo.add_bundle(bundle, worksheet=worksheet)
+    # From the contents found in the targets to the new ref, one write span:
+    # the make names those objects without writing them (docs/design.md).
+    with repo.store.writing():
+        deps = []
+        parts: dict[str, Contents] = {}
+        for key, spec in keyed:
+            target = resolve_target(repo, spec)
+            deps.append(Dependency(key, target.bundle, target.path))
+            if key in parts:
+                raise InputError(f"duplicate key: '{key}'")
+            parts[key] = target_contents(repo, target.bundle, target.path)
+        if len(keyed) == 1 and keyed[0][0] == "":
+            contents = parts[""]
+            dep = deps[0]
+            base = dep.path.rsplit("/", 1)[-1] if dep.path else repo.index.bundle(dep.bundle).name
+        else:
+            contents = ingest_entries(repo.store, parts)
+            base = "make"
+        md = metadata(name or default_name(base), description, tags)
+        bundle = Bundle(kind="make", created=now_ns(), creator=repo.user(), nonce=new_nonce(),
+                        metadata=md, contents=contents, dependencies=tuple(deps), args=args)
+        return repo.add_bundle(bundle, worksheet=worksheet)

@@ -52,7 +52,7 @@ def plan(repo: Repository, ids: list[ObjectId], recursive=False, force=False,
 
 def apply(repo: Repository, removal: Removal) -> None:
     chosen = set(removal.bundles)
-    with repo.db.transaction():
+    with repo.store.writing(), repo.db.transaction():  # the span first (docs/design.md)
         for bid in removal.bundles:
             if removal.data_only:
                 repo.update_state(bid, lambda s: replace(s, data_deleted=True))

@@ -5,6 +5,7 @@ import re
 from cl.errors import InputError
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)b?\Z", re.I)
+MAX_DURATION = 10**12  # seconds: about 30,000 years
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)\Z", re.I)
 SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -23,7 +24,10 @@ def parse_duration(text: str) -> int:
     m = _DURATION.match(str(text).strip())
     if not m:
         raise InputError(f"bad duration: '{text}' (use N[s|m|h|d])")
-    return int(float(m[1]) * DURATION_UNITS[m[2].lower()])
+    seconds = float(m[1]) * DURATION_UNITS[m[2].lower()]
+    if not seconds <= MAX_DURATION:  # also catches the infinity of a 400-digit number
+        raise InputError(f"duration too long: '{text}' (at most {MAX_DURATION // DURATION_UNITS['d']}d)")
+    return int(seconds)
 
 
 def format_size(n: int) -> str:

@@ -103,11 +103,12 @@ def upload(repo: Repository, req: UploadRequest, progress=None) -> ObjectId:
     if req.kind not in ("dataset", "program"):
         raise InputError(f"unknown bundle kind: '{req.kind}' (dataset or program)")
     md = metadata(req.name or "x", req.description, req.tags)  # checks an explicit name early
-    contents, source, name = build_contents(repo, req, progress)
-    md["name"] = req.name or default_name(name)
-    bundle = Bundle(kind=req.kind, created=now_ns(), creator=repo.user(), nonce=new_nonce(),
-                    metadata=md, contents=contents, source=source, args=req.args)
-    return repo.add_bundle(bundle, worksheet=req.worksheet)
+    with repo.store.writing():  # gc waits until the bundle's ref has moved (docs/design.md)
+        contents, source, name = build_contents(repo, req, progress)
+        md["name"] = req.name or default_name(name)
+        bundle = Bundle(kind=req.kind, created=now_ns(), creator=repo.user(), nonce=new_nonce(),
+                        metadata=md, contents=contents, source=source, args=req.args)
+        return repo.add_bundle(bundle, worksheet=req.worksheet)
 
 
 def total_size(paths) -> int:

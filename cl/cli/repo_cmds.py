@@ -73,7 +73,8 @@ def gc(repo, dry_run, prune, as_json):
     """Delete objects that no bundle or worksheet reaches, stale temporary
     files and unused checkouts."""
     from cl.app import maintenance
-    report = maintenance.gc(repo, dry_run=dry_run, prune=prune)
+    report = maintenance.gc(repo, dry_run=dry_run, prune=prune,
+                            waiting=lambda: click.echo("waiting for commands that are storing objects", err=True))
     if as_json:
         output.as_json(report.to_json())
         return

@@ -13,16 +13,21 @@ import io
 import itertools
 import mmap
 import os
+import stat
 import threading
-from typing import Iterator
+import time
+from typing import Callable, Iterator, NamedTuple
 
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import encoding, holes
+from cl.objects.gclock import GcLock, ThreadGcLock
 from cl.objects.ids import ObjectId, hash_bytes, new_hasher
 from cl.objects.types import TYPES, FormatError
 
 CHUNK = 8 << 20
 SMALL = 1 << 20
+VERIFY_WHOLE = 32 << 20  # `open` re-hashes objects up to this size before returning them
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 COPY_CHUNK = 64 << 20  # a multiple of mmap.ALLOCATIONGRANULARITY
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # fault pages in up front
 
@@ -72,6 +77,16 @@ def name_unnamed(fd: int, dir_fd: int, name: str) -> None:
         os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
     except FileExistsError:
         pass
+
+
+def _remove_odd(path: str) -> None:
+    """Remove what is not an object file where an object should be (a
+    directory, a FIFO), so a good copy can take its name."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        import shutil
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
 
 
 def _forked() -> None:
@@ -157,9 +172,51 @@ def _copy_through_memory(src: int, dst: int, hasher) -> int:
     return size
 
 
+class Stored(NamedTuple):
+    """One stored object as a listing sees it: its id, size, and when it
+    was stored (nanoseconds since the epoch; gc's grace period)."""
+
+    id: ObjectId
+    size: int
+    mtime_ns: int
+
+
 class ObjectStore:
     """What every store offers.  Blobs may be large; the other types are
-    small msgpack maps read whole."""
+    small msgpack maps read whole.
+
+    Every write happens inside a write span (`writing()`), which gc's
+    `collecting()` excludes (cl/objects/gclock.py); a write outside any span
+    opens one that lasts until `close()`."""
+
+    gc_lock = None  # GcLock or ThreadGcLock, set by each store
+
+    def _gc_lock(self):
+        if self.gc_lock is None:
+            self.gc_lock = ThreadGcLock()
+        return self.gc_lock
+
+    def writing(self):
+        """A context: a write span.  Open it before the first object write
+        or deduplication check and keep it until the refs naming what was
+        written have moved."""
+        return self._gc_lock().shared()
+
+    def collecting(self, waiting: Callable[[], None] | None = None):
+        """A context for gc: no write span is open while it lasts."""
+        return self._gc_lock().exclusive(waiting)
+
+    def close(self) -> None:
+        """End the span a write outside any span opened."""
+        self._gc_lock().drop_sticky()
+
+    def stored(self) -> Iterator[Stored]:
+        """Every stored object with its size and time."""
+        raise NotImplementedError
+
+    def strays(self) -> Iterator[str]:
+        """What the store holds that is not an object (for `cl fsck`)."""
+        return iter(())
 
     def has(self, oid: str) -> bool:
         raise NotImplementedError
@@ -167,9 +224,20 @@ class ObjectStore:
     def read_bytes(self, oid: str) -> bytes:
         raise NotImplementedError
 
-    def open(self, oid: str):
-        """A binary file object reading the object's bytes."""
+    def open(self, oid: str, verify: bool = True):
+        """A binary file object reading the object's bytes.  With `verify`,
+        an object of up to VERIFY_WHOLE bytes is read and re-hashed before
+        anything is returned (CorruptObject if it fails); a larger one is
+        not (`copy_to` and `verify` check those)."""
         raise NotImplementedError
+
+    def verify(self, oid: str) -> bool:
+        """Whether the stored bytes hash to `oid` (ObjectMissing if absent)."""
+        hasher = new_hasher(spread=True)
+        with self.open(oid, verify=False) as f:
+            while chunk := f.read(CHUNK):
+                hasher.update(chunk)
+        return hasher.hexdigest() == oid
 
     def size(self, oid: str) -> int:
         raise NotImplementedError
@@ -196,15 +264,32 @@ class ObjectStore:
             os.close(fd)
 
     def ids(self) -> Iterator[ObjectId]:
-        raise NotImplementedError
+        return (s.id for s in self.stored())
 
     def delete(self, oid: str) -> None:
         raise NotImplementedError
 
-    def local_path(self, oid: str) -> str | None:
-        """A filesystem path of the object's bytes, if the store has one
-        (checkouts hard-link it)."""
-        return None
+    # --- bulk operations (what moving many objects needs) ---------------------
+
+    def has_many(self, ids) -> set[ObjectId]:
+        """Which of `ids` the store holds.  A writer decides by it not to
+        write, so it is a deduplication check: outside a write span it
+        opens one, as a write does."""
+        self._gc_lock().ensure_held()
+        return {ObjectId(oid) for oid in ids if self.has(oid)}
+
+    def read_small(self, oid: str, limit: int, size: int | None = None) -> bytes | None:
+        """The object's bytes if it is smaller than `limit`, else None
+        (`size`: what the caller believes it is, a hint; one of `limit`
+        or more gives None, and the caller reads the object as large)."""
+        if (size is not None and size >= limit) or self.size(oid) >= limit:
+            return None
+        return self.read_bytes(oid)
+
+    def batch(self) -> "BatchWriter":
+        """A writer of many objects whose bytes the caller has verified;
+        close() it to have them all stored."""
+        return BatchWriter(self)
 
     def link_into(self, oid: str, dest: str, dir_fd: int | None = None) -> bool:
         """Make `dest` (a name in the directory `dir_fd`, if given) a hard
@@ -220,7 +305,7 @@ class ObjectStore:
         out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
                       dir_fd=dir_fd)
         try:
-            with self.open(oid) as fin:
+            with self.open(oid, verify=False) as fin:  # the copy is hashed here
                 while chunk := fin.read(CHUNK):
                     hasher.update(chunk)
                     view = memoryview(chunk)
@@ -236,9 +321,53 @@ class ObjectStore:
             os.close(out)
 
 
+
+class BatchWriter:
+    """Stores many objects whose ids the caller has checked, maybe
+    asynchronously: `write` may store later and in any order; `flush()`
+    returns once everything written so far is stored (raising the first
+    failure), so an object that names others is written after a flush, or
+    with `write_now`.  This one stores each at once; the disk store's
+    (`cl.objects.loose.Landing`) batches them over threads."""
+
+    def __init__(self, store: ObjectStore):
+        self.store = store
+
+    def write(self, oid: str, data: bytes) -> None:
+        self.write_now(oid, data)
+
+    def write_now(self, oid: str, data: bytes) -> None:
+        """Store one object on the calling thread."""
+        if len(data) < SMALL:
+            got = self.store.write_bytes(data)
+        else:
+            got, _ = self.store.write_stream(io.BytesIO(data), expected=oid)
+        if got != oid:
+            raise CorruptObject(oid, f"received bytes hash to 0x{got}; nothing was stored")
+
+    def stream(self, oid: str, stream) -> None:
+        """A large object from a stream of chunks, stored only if it
+        hashes to `oid` (else CorruptObject)."""
+        self.store.write_stream(stream, expected=oid)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> "BatchWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class MemoryStore(ObjectStore):
     def __init__(self):
         self._objects: dict[str, bytes] = {}
+        self._times: dict[str, int] = {}
+        self.gc_lock = ThreadGcLock()
 
     def has(self, oid):
         return oid in self._objects
@@ -249,30 +378,46 @@ class MemoryStore(ObjectStore):
         except KeyError:
             raise ObjectMissing(oid) from None
 
-    def open(self, oid):
-        return io.BytesIO(self.read_bytes(oid))
+    def open(self, oid, verify=True):
+        data = self.read_bytes(oid)
+        if verify and len(data) <= VERIFY_WHOLE and hash_bytes(data) != oid:
+            raise CorruptObject(oid, "its bytes do not hash to its id")
+        return io.BytesIO(data)
 
     def size(self, oid):
         return len(self.read_bytes(oid))
 
     def write_bytes(self, data):
+        self.gc_lock.ensure_held()
         oid = hash_bytes(data)
-        self._objects.setdefault(oid, bytes(data))
+        self._keep(oid, bytes(data))
         return oid
 
+    def _keep(self, oid: str, data: bytes) -> None:
+        """Store, or repair a damaged copy (as the disk store does)."""
+        if self._objects.get(oid) != data:
+            self._objects[oid] = data
+            self._times[oid] = time.time_ns()
+
     def write_stream(self, stream, expected=None):
+        self.gc_lock.ensure_held()
         data = b"".join(iter(lambda: stream.read(CHUNK), b""))
         oid = hash_bytes(data)
         if expected is not None and oid != expected:
             raise CorruptObject(expected, f"received bytes hash to 0x{oid}")
-        self._objects.setdefault(oid, data)
+        self._keep(oid, data)
         return oid, len(data)
 
     def ids(self):
         return iter(list(self._objects))
 
+    def stored(self):
+        return iter([Stored(ObjectId(oid), len(data), self._times[oid])
+                     for oid, data in list(self._objects.items())])
+
     def delete(self, oid):
         self._objects.pop(oid, None)
+        self._times.pop(oid, None)
 
     def corrupt(self, oid, data: bytes) -> None:
         """Test hook: replace an object's bytes behind the store's back."""
@@ -280,15 +425,15 @@ class MemoryStore(ObjectStore):
 
 
 class DiskStore(ObjectStore):
-    def __init__(self, root: str, tmp: str):
+    def __init__(self, root: str, tmp: str, lock: str | None = None):
+        """`lock`: the gc lock's file (default: gc.lock beside `root`)."""
         self.root = root
         self.tmp = tmp
         self.unnamed = CAN_UNNAME  # False once the file system has refused write_unnamed
+        self.gc_lock = GcLock(lock or os.path.join(os.path.dirname(os.path.abspath(root)), "gc.lock"))
 
     def path(self, oid: str) -> str:
         return os.path.join(self.root, oid[:2], oid[2:])
-
-    local_path = path
 
     def link_into(self, oid, dest, dir_fd=None):
         try:
@@ -302,10 +447,7 @@ class DiskStore(ObjectStore):
     def copy_to(self, oid, dest, mode, dir_fd=None):
         """Copied inside the kernel while the copy is hashed, holes kept
         (`holes.store_sparse`) or not (`_copy_hashing`)."""
-        try:
-            src = os.open(self.path(oid), os.O_RDONLY | os.O_NOFOLLOW)
-        except FileNotFoundError:
-            raise ObjectMissing(oid) from None
+        src, _ = self._open_regular(oid)
         try:
             st = os.fstat(src)
             out = os.open(dest, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
@@ -331,18 +473,66 @@ class DiskStore(ObjectStore):
     def has(self, oid):
         return os.path.exists(self.path(oid))
 
-    def read_bytes(self, oid):
-        try:
-            with open(self.path(oid), "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            raise ObjectMissing(oid) from None
+    def has_many(self, ids):
+        from cl.objects.loose import present
+        self.gc_lock.ensure_held()
+        return present(self, ids)
 
-    def open(self, oid):
+    def read_small(self, oid, limit, size=None):
+        from cl.objects.loose import read_small
+        return read_small(self, oid, limit, size)
+
+    def batch(self):
+        from cl.objects.loose import Landing
+        return Landing(self)
+
+
+    def _open_raw(self, oid: str) -> int:
+        """The object's file, opened without following a link or waiting
+        on a FIFO."""
         try:
-            return open(self.path(oid), "rb")
+            return os.open(self.path(oid), _READ_FLAGS)
         except FileNotFoundError:
             raise ObjectMissing(oid) from None
+        except OSError as exc:  # ELOOP: a symbolic link where an object should be
+            raise CorruptObject(oid, f"cannot be opened: {exc.strerror}") from None
+
+    def _open_regular(self, oid: str) -> tuple[int, int]:
+        """(descriptor, size) of the object's file; anything but a regular
+        file is a corrupt object, never read."""
+        fd = self._open_raw(oid)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise CorruptObject(oid, "is not a regular file")
+        return fd, st.st_size
+
+    def read_bytes(self, oid):
+        fd, size = self._open_regular(oid)
+        with open(fd, "rb", closefd=True) as f:
+            return f.read()
+
+    def open(self, oid, verify=True):
+        fd, size = self._open_regular(oid)
+        f = open(fd, "rb", closefd=True)
+        if not verify or size > VERIFY_WHOLE:
+            return f
+        with f:
+            data = f.read()
+        if hash_bytes(data) != oid:
+            raise CorruptObject(oid, "its bytes do not hash to its id")
+        return io.BytesIO(data)
+
+    def verify(self, oid):
+        fd, size = self._open_regular(oid)
+        try:
+            hasher = new_hasher(spread=True)
+            if size:
+                with mmap.mmap(fd, 0, prot=mmap.PROT_READ) as view:
+                    hasher.update(view)
+            return hasher.hexdigest() == oid
+        finally:
+            os.close(fd)
 
     def size(self, oid):
         try:
@@ -369,10 +559,42 @@ class DiskStore(ObjectStore):
             os.rename(tmp_name, dest)
 
     def write_bytes(self, data):
+        """A present object is compared with `data` (it is small, so that
+        costs one read); a damaged one is replaced."""
+        self.gc_lock.ensure_held()
         oid = hash_bytes(data)
-        if not self.has(oid):
+        held = self._holds(oid, data)
+        if held is None:
             self.write_verified(oid, data)
+        elif not held:
+            self._replace(oid, data)
         return oid
+
+    def _holds(self, oid: str, data: bytes) -> bool | None:
+        """None: no such object; else whether it holds exactly `data`."""
+        try:
+            fd, size = self._open_regular(oid)
+        except ObjectMissing:
+            return None
+        except CorruptObject:
+            return False
+        try:
+            return size == len(data) and os.pread(fd, size + 1, 0) == data
+        finally:
+            os.close(fd)
+
+    def _replace(self, oid: str, data: bytes) -> None:
+        """Put good bytes where a damaged object is, in one rename."""
+        name, fd = self._tmp_file()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        if not stat.S_ISREG(os.lstat(self.path(oid)).st_mode):
+            _remove_odd(self.path(oid))  # rename cannot replace a directory
+        self._place(name, oid)
 
     def fan_dir(self, oid: str) -> int:
         """An open descriptor of the object's fan-out directory, made if
@@ -387,6 +609,7 @@ class DiskStore(ObjectStore):
     def write_verified(self, oid: str, data: bytes, dir_fd: int | None = None) -> None:
         """Store bytes known to hash to `oid` (`dir_fd`: its fan-out
         directory, if the caller holds it open)."""
+        self.gc_lock.ensure_held()
         if self.unnamed:
             where = self.fan_dir(oid) if dir_fd is None else dir_fd
             try:
@@ -412,6 +635,7 @@ class DiskStore(ObjectStore):
         """Hash exactly the bytes written: a reader feeds chunks to this
         thread, which hashes each and hands it to a writer thread, so
         reading, hashing and writing overlap."""
+        self.gc_lock.ensure_held()
         first = _read_full(stream, SMALL)
         if len(first) < SMALL:
             oid = hash_bytes(first)
@@ -465,16 +689,26 @@ class DiskStore(ObjectStore):
         if expected is not None and oid != expected:
             os.unlink(name)
             raise CorruptObject(expected, f"received bytes hash to 0x{oid}")
-        if self.has(oid):
-            os.unlink(name)
-        else:
-            self._place(name, oid)
+        self._place_over(name, oid)
         return oid, size
+
+    def _place_over(self, tmp_name: str, oid: str) -> None:
+        """Name a verified large copy, replacing what is stored under the
+        name: a rename costs what the unlink of a duplicate would, and so
+        a re-upload repairs a damaged object without reading it."""
+        try:
+            odd = not stat.S_ISREG(os.lstat(self.path(oid)).st_mode)
+        except FileNotFoundError:
+            odd = False
+        if odd:
+            _remove_odd(self.path(oid))  # rename cannot replace a directory
+        self._place(tmp_name, oid)
 
     def write_fd(self, fd, size=None):
         """A small file is read whole with one syscall; a large one is
         copied in the kernel while the copy is hashed (`_copy_hashing`); a
         sparse one keeps its holes (`holes.store_sparse`)."""
+        self.gc_lock.ensure_held()
         if size is None:
             size = os.fstat(fd).st_size
         if size >= SMALL and holes.is_sparse(os.fstat(fd)):
@@ -487,10 +721,7 @@ class DiskStore(ObjectStore):
                 raise
             finally:
                 os.close(out)
-            if self.has(oid):
-                os.unlink(name)
-            else:
-                self._place(name, oid)
+            self._place_over(name, oid)
             return oid, size
         if size < SMALL:
             data = os.pread(fd, size + 1, 0)
@@ -507,21 +738,50 @@ class DiskStore(ObjectStore):
         finally:
             os.close(out)
         oid = ObjectId(hasher.hexdigest())
-        if self.has(oid):
-            os.unlink(name)
-        else:
-            self._place(name, oid)
+        self._place_over(name, oid)
         return oid, size
 
-    def ids(self):
-        for fan in sorted(os.listdir(self.root)):
-            if len(fan) != 2:
-                continue
-            for rest in sorted(os.listdir(os.path.join(self.root, fan))):
+    def stored(self):
+        """Regular files with an object's name; anything else is a stray."""
+        for fan, entries in self._fans():
+            for e in entries:
                 try:
-                    yield ObjectId(fan + rest)
-                except ValueError:
+                    oid = ObjectId(fan + e.name)
+                    st = e.stat(follow_symlinks=False)
+                except (ValueError, FileNotFoundError):
                     continue
+                if stat.S_ISREG(st.st_mode):
+                    yield Stored(oid, st.st_size, st.st_mtime_ns)
+
+    def strays(self) -> Iterator[str]:
+        """Paths under objects/ that are not objects: other names, and
+        anything not a regular file (never opened: a FIFO would block)."""
+        for name in sorted(os.listdir(self.root)):
+            if len(name) != 2 or not os.path.isdir(os.path.join(self.root, name)):
+                yield os.path.join(self.root, name)
+        for fan, entries in self._fans():
+            for e in entries:
+                try:
+                    ObjectId(fan + e.name)
+                    regular = stat.S_ISREG(e.stat(follow_symlinks=False).st_mode)
+                except ValueError:
+                    regular = False
+                except FileNotFoundError:
+                    continue
+                if not regular:
+                    yield e.path
+
+    def _fans(self):
+        for fan in sorted(os.listdir(self.root)):
+            path = os.path.join(self.root, fan)
+            if len(fan) != 2 or not os.path.isdir(path):
+                continue
+            try:
+                with os.scandir(path) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except FileNotFoundError:
+                continue
+            yield fan, entries
 
     def delete(self, oid):
         try:
@@ -545,9 +805,10 @@ def decode_object(oid: str, data: bytes, expected_type=None):
         m = encoding.decode(data)
     except ValueError as exc:
         raise CorruptObject(oid, str(exc)) from None
-    if not isinstance(m, dict) or m.get("type") not in TYPES:
+    kind = m.get("type") if isinstance(m, dict) else None
+    if not isinstance(kind, str) or kind not in TYPES:  # a list there is unhashable
         raise CorruptObject(oid, "not a typed object")
-    cls = TYPES[m["type"]]
+    cls = TYPES[kind]
     if expected_type is not None and cls is not expected_type:
         raise CorruptObject(oid, f"is a {m['type']}, expected a {expected_type.TYPE}")
     try:
@@ -561,13 +822,4 @@ def read_object(store: ObjectStore, oid: str, expected_type=None):
 
 
 def verify_blob(store: ObjectStore, oid: str) -> bool:
-    hasher = new_hasher(spread=True)
-    path = store.local_path(oid)
-    if path is not None:
-        if os.path.getsize(path) > 0:
-            hasher.update_mmap(path)
-    else:
-        with store.open(oid) as f:
-            while chunk := f.read(CHUNK):
-                hasher.update(chunk)
-    return hasher.hexdigest() == oid
+    return store.verify(oid)

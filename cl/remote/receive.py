@@ -4,8 +4,9 @@ is stored only when its children already are (the connectivity invariant,
 children-first ordering); a large blob goes from the wire to the store in
 chunks, never whole in memory.
 
-Small blobs go to a Landing, whose threads do the file system work while
-this thread parses and verifies the next objects.  Typed objects wait in
+Small blobs go to the store's batch writer (`store.batch()`; a disk
+store's threads do the file system work while this thread parses and
+verifies the next objects).  Typed objects wait in
 memory and are written in arrival order once every blob before them is
 stored (at the end of the stream, or when TYPED_HELD bytes of them wait), so
 a child is still always stored before its parent."""
@@ -15,11 +16,10 @@ import io
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
-from cl.objects.store import DiskStore, ObjectStore, decode_object
+from cl.objects.store import ObjectStore, decode_object
 from cl.objects.types import Tree
 from cl.remote.frames import Incoming, RemoteError
 from cl.remote.graph import contents_id, edges, recorded_sizes
-from cl.remote.loose import Landing
 
 TYPED_MAX = 64 << 20  # a typed object (a tree of ~600k entries) larger than this is taken as a blob
 WHOLE = 1 << 20       # objects below this are written from memory
@@ -101,7 +101,7 @@ class Receiver:
         self.store = store
         self.absent: set = set()
         self.known: dict = {}  # id -> size (None: not known) of what is stored
-        self._landing = Landing(store) if isinstance(store, DiskStore) else None
+        self._landing = store.batch()
         self._held: list[tuple[ObjectId, bytes]] = []
         self._held_bytes = 0
         self._closed = False
@@ -115,13 +115,10 @@ class Receiver:
         """Store the verified bytes of a typed object, after every object
         before it (its children may be among them).  `size`: the size a
         parent may record for it (a tree's Tree.size)."""
-        if self._landing is None:
-            self._write_now(oid, data)
-        else:
-            self._held.append((oid, data))
-            self._held_bytes += len(data)
-            if self._held_bytes >= TYPED_HELD:
-                self._write_held()
+        self._held.append((oid, data))
+        self._held_bytes += len(data)
+        if self._held_bytes >= TYPED_HELD:
+            self._write_held()
         self._stored(oid, size)
 
     def _write_held(self) -> None:
@@ -131,10 +128,8 @@ class Receiver:
         self._held, self._held_bytes = [], 0
 
     def _write_now(self, oid: ObjectId, data: bytes) -> None:
-        if self._landing is not None and len(data) < WHOLE:
+        if len(data) < WHOLE:
             self._landing.write_now(oid, data)
-        elif len(data) < WHOLE:
-            self.store.write_bytes(data)
         else:
             self.store.write_stream(io.BytesIO(data), expected=oid)
 
@@ -144,18 +139,12 @@ class Receiver:
         self._store_blob(oid, data)
 
     def _store_blob(self, oid: ObjectId, data: bytes) -> None:
-        if self._landing is None:
-            self._write_now(oid, data)
-        else:
-            self._landing.write(oid, data)
+        self._landing.write(oid, data)
         self._stored(oid, len(data))
 
     def stream(self, inc: Incoming) -> None:
         """A large blob, from the wire to the store in chunks."""
-        if self._landing is not None:
-            self._landing.stream(inc.oid, inc.stream)
-        else:
-            self.store.write_stream(inc.stream, expected=inc.oid)
+        self._landing.stream(inc.oid, inc.stream)
         self._stored(inc.oid, inc.size)
 
     def take(self, inc: Incoming) -> None:
@@ -177,8 +166,8 @@ class Receiver:
         self.write(inc.oid, data, obj.size if isinstance(obj, Tree) else None)
 
     def close(self) -> None:
-        """Store what waits, and stop the Landing's threads; once."""
-        if self._landing is not None and not self._closed:
+        """Store what waits, and stop the batch writer's threads; once."""
+        if not self._closed:
             self._closed = True
             try:
                 self._write_held()

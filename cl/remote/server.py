@@ -15,7 +15,6 @@ from cl.remote import frames
 from cl.remote.frames import END, FrameReader, RemoteError, encode, error_frame, from_wire
 from cl.remote.heads import head_problem
 from cl.remote.limits import Limits
-from cl.remote.loose import present
 from cl.remote.receive import Receiver
 
 SERVED_PREFIXES = ("bundles/", "worksheets/")
@@ -46,7 +45,8 @@ class Server:
             if op == "get":
                 yield from self.op_get(request)
                 return
-            reply = method(request, reader) if op == "put" else method(request)
+            with self.store.writing():  # what `have` found and `put` stored stays while the request lasts
+                reply = method(request, reader) if op == "put" else method(request)
         except CLError as exc:
             if op == "get":
                 yield error_frame(exc.message)
@@ -89,7 +89,7 @@ class Server:
 
     def op_have(self, request):
         ids = self._ids(request)
-        here = present(self.store, ids)
+        here = self.store.has_many(ids)
         return {"have": bytes(1 if oid in here else 0 for oid in ids)}
 
     def op_get(self, request) -> Iterator[bytes]:

@@ -24,7 +24,6 @@ from cl.remote import frames
 from cl.remote.client import Client
 from cl.remote.frames import RemoteError
 from cl.remote.graph import data_optional, edges, recorded_sizes
-from cl.remote.loose import present
 from cl.remote.receive import TYPED_MAX, Receiver, check_children, verify
 
 MAX_DEPTH = 64
@@ -306,7 +305,7 @@ class Fetcher:
                         named.append(child)
             if wanted:
                 raise RemoteError(f"remote '{self.client.name}' did not send {len(wanted)} of the objects asked for")
-            here = present(self.store, [c for c in named if c not in self.held])
+            here = self.store.has_many([c for c in named if c not in self.held])
             self.receiver.known.update(dict.fromkeys(here))
             level = [c for c in named if c not in self.held and c not in here]
 

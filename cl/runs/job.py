@@ -134,7 +134,8 @@ class Job:
         if self.adopt is not None:
             process = self.adopt
             try:
-                self.mounts = plan_mounts(repo, bundle)
+                with repo.store.writing():  # checkouts are not made while gc deletes
+                    self.mounts = plan_mounts(repo, bundle)
             except CLError:
                 self.mounts = ()
             self.image = json.loads(self.claim.get("image") or "{}")
@@ -150,7 +151,8 @@ class Job:
             if failure:
                 return self._finish(repo, "failed", failure)
             try:
-                self.mounts = self.executor.stage(repo, plan_mounts(repo, bundle))
+                with repo.store.writing():  # checkouts are not made while gc deletes
+                    self.mounts = self.executor.stage(repo, plan_mounts(repo, bundle))
                 self.image = self.executor.image(bundle.request.get("image"),
                                                  lambda text: self._stage(repo, "preparing", text))
             except RunError as exc:
@@ -217,7 +219,7 @@ class Job:
 
     def _mark_running(self, repo: Repository, process: Process, started: int) -> None:
         """The claim's stage and the durable `running` state, in one transaction."""
-        with repo.db.transaction():
+        with repo.store.writing(), repo.db.transaction():  # the span first (docs/design.md)
             self._stage(repo, "running", "", process=process.ident,
                         handle=json.dumps(process.handle(), sort_keys=True), started=started,
                         image=json.dumps(self.image, sort_keys=True))
@@ -286,6 +288,17 @@ class Job:
                 process: Process | None = None, ran: bool = False) -> None:
         self._stage(repo, "finalizing", "saving the outputs" if ran else "")
         path = self.executor.run_dir(repo, self.bid)
+        with repo.store.writing():  # from the first output stored to the final state
+            self._save(repo, path, state, failure, exit_code, started, finished, usage, ran)
+        self._free()
+        if process is not None:
+            process.remove()
+        remove_run_dir(path)
+        if path != run_dir(repo, self.bid):
+            remove_run_dir(run_dir(repo, self.bid))  # the link readers follow
+
+    def _save(self, repo: Repository, path: str, state: str, failure: str | None, exit_code,
+              started, finished, usage: Usage | None, ran: bool) -> None:
         contents = None
         if ran and os.path.isdir(path):
             try:
@@ -311,11 +324,5 @@ class Job:
                 repo.update_state(self.bid, lambda s: replace(s, state=state, result=rid))
             rindex.release(repo.db, self.bid, self.worker.id)
         self.state = state
-        self._free()
-        if process is not None:
-            process.remove()
-        remove_run_dir(path)
-        if path != run_dir(repo, self.bid):
-            remove_run_dir(run_dir(repo, self.bid))  # the link readers follow
         took = f" in {(result.finished - result.started) / 1e9:.1f}s" if ran else ""
         self.log(f"0x{self.bid[:8]}: {state}{took}" + (f" ({failure})" if failure else ""))

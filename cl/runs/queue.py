@@ -154,7 +154,7 @@ def kill(repo: Repository, bid: str) -> str:
     row = repo.index.bundle(bid)
     if row is None or row.kind != "run":
         raise CLError(f"not a run: 0x{bid[:8]}" + (f" ({row.name})" if row else ""))
-    with repo.db.transaction():
+    with repo.store.writing(), repo.db.transaction():  # the span first (docs/design.md)
         row = repo.index.bundle(bid)
         if row.state in FINAL_STATES:
             raise CLError(f"run {row.name} (0x{bid[:8]}) has already finished: {row.state}")

@@ -40,8 +40,8 @@ class OverlayStore(ObjectStore):
     def read_bytes(self, oid):
         return self._pick(oid).read_bytes(oid)
 
-    def open(self, oid):
-        return self._pick(oid).open(oid)
+    def open(self, oid, verify=True):
+        return self._pick(oid).open(oid, verify)
 
     def size(self, oid):
         return self._pick(oid).size(oid)

@@ -42,17 +42,21 @@ class FetchingStore(DiskStore):
         self.fetch([oid])
         return super().read_bytes(oid)
 
-    def open(self, oid):
+    def open(self, oid, verify=True):
         self.fetch([oid])
-        return super().open(oid)
+        return super().open(oid, verify)
 
     def size(self, oid):
         self.fetch([oid])
         return super().size(oid)
 
-    def local_path(self, oid):
+    def link_into(self, oid, dest, dir_fd=None):
         self.fetch([oid])
-        return super().local_path(oid)
+        return super().link_into(oid, dest, dir_fd)
+
+    def copy_to(self, oid, dest, mode, dir_fd=None):
+        self.fetch([oid])
+        super().copy_to(oid, dest, mode, dir_fd)
 
 
 class Mirror:

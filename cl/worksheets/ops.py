@@ -48,7 +48,7 @@ def describe(repo: Repository, wid: str) -> str:
 def create(repo: Repository, name: str, title: str = "", link: bool = True) -> str:
     """A new worksheet.  As in CodaLab, the current worksheet gets a link to
     it and it gets a link back."""
-    with repo.db.transaction():
+    with repo.store.writing(), repo.db.transaction():  # the span first (docs/design.md)
         wid = repo.new_worksheet(name, title)
         current = repo.current_worksheet()
         if link and current:

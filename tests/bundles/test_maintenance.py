@@ -159,3 +159,80 @@ def test_status(filled, cl):
     assert text[:3] == [f"repository: {filled / '.codalab'}", f"worksheet: {filled.name}",
                         "bundles: 2 (ready 2)"]
     assert text[3].startswith(f"objects: {len(files)} (")
+
+
+def test_fsck_names_a_fifo_in_objects_and_never_opens_it(filled, cl):
+    """A FIFO (or anything not a regular file) under objects/ is reported,
+    never opened: opening a FIFO to read blocks until a writer comes."""
+    objects_dir = filled / ".codalab" / "objects"
+    fifo = objects_dir / "ab" / ("c" * 62)
+    os.mkfifo(fifo)
+    odd = objects_dir / "not-a-fan-out"
+    odd.write_text("x")
+    done = cl(["fsck"], filled, check=False, timeout=120)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [f"'{odd}' is not an object file (left alone, never read)",
+                                        f"'{fifo}' is not an object file (left alone, never read)"]
+    cl(["gc", "--prune", "now"], filled, timeout=120)
+    assert fifo.exists() and odd.exists()  # gc deletes objects, not what it cannot name
+    assert cl(["status"], filled, timeout=120).returncode == 0
+
+
+def test_gc_refuses_when_the_refs_are_gone(filled, cl):
+    """A repo.db that lost its refs would make every object garbage: gc
+    refuses and points at reindex, which finds them again."""
+    before = objects(filled)
+    db = sqlite3.connect(filled / ".codalab" / "repo.db")
+    with db:
+        db.execute("DELETE FROM refs WHERE name LIKE 'bundles/%' OR name LIKE 'worksheets/%'")
+    db.close()
+    done = cl(["gc", "--prune", "now"], filled, check=False)
+    assert done.returncode == 1 and done.stderr.startswith("cl: no bundle or worksheet refs")
+    assert objects(filled) == before
+    cl(["reindex"], filled)
+    assert cl(["gc", "--prune", "now"], filled).stdout.startswith("deleted ")
+    assert cl(["cat", "data/f.txt"], filled).stdout == "f\n"
+
+
+def _unreachable_chain(repo):
+    """A worksheet commit naming a state naming a bundle naming a tree
+    naming a blob -- none of them reachable from a ref."""
+    from cl.objects.types import Bundle, Contents, State, Tree, TreeEntry, MODE_DIR, MODE_FILE, Worksheet
+    with repo.store.writing():
+        blob = repo.store.write_bytes(b"only in the chain\n")
+        tree_ = Tree((TreeEntry("f", MODE_FILE, 18, blob),))
+        tid = repo.write(tree_)
+        bid = repo.write(Bundle(kind="dataset", created=1, creator="t", nonce="00" * 16,
+                                metadata={"name": "chain"}, contents=Contents(MODE_DIR, tree_.size, tid)))
+        sid = repo.write(State(bundle=bid, parents=(), time=1, author="t", metadata={"name": "chain"},
+                               state="ready", result=None))
+        wsc = repo.write(Worksheet(worksheet="ff" * 16, parents=(), time=1, author="t", message="m",
+                                   name="chain", title=""))
+    return [wsc, sid, bid, tid, blob]
+
+
+def test_gc_deletes_an_object_before_what_it_names(project):
+    """Rule 4: parents first, so a gc cut short leaves nothing without its children."""
+    from cl.bundles.maintenance import _parents_first
+    with opened(project) as repo:
+        chain = _unreachable_chain(repo)
+        order = _parents_first(repo, dict.fromkeys(reversed(chain), 0))
+        sid, bid, tid, blob = chain[1:]
+        assert set(order) == set(chain)
+        assert order.index(sid) < order.index(bid) < order.index(tid) < order.index(blob)
+
+
+def test_a_recent_object_keeps_everything_it_names(project):
+    """Rule 5: a recent unreachable object is a root with all it names, even
+    where what it names is old."""
+    from cl.bundles import maintenance
+    with opened(project) as repo:
+        wsc, sid, bid, tid, blob = _unreachable_chain(repo)
+        old = time.time() - 7200
+        for oid in (bid, tid, blob):
+            os.utime(repo.store.path(oid), (old, old))
+        report = maintenance.gc(repo, grace_seconds=3600)
+        assert report.objects == 0 and all(repo.store.has(o) for o in (wsc, sid, bid, tid, blob))
+        os.utime(repo.store.path(sid), (old, old))  # the state old too: the bundle and below go with it
+        maintenance.gc(repo, grace_seconds=3600)
+        assert [repo.store.has(o) for o in (wsc, sid, bid, tid, blob)] == [True, False, False, False, False]

@@ -98,8 +98,8 @@ def test_copy_checkout_gives_writable_files(store, source, tmp_path):
     _same_files(source, dest)
     a = os.path.join(dest, "a.txt")
     assert _mode(a) == 0o644 and _mode(os.path.join(dest, "run.sh")) == 0o755
-    if store.local_path(contents.id):
-        obj = store.local_path(stored_id(store, b"alpha\n"))
+    if hasattr(store, "path"):  # the disk store: the copy is not a link to the object
+        obj = store.path(stored_id(store, b"alpha\n"))
         assert os.stat(a).st_ino != os.stat(obj).st_ino
     with open(a, "ab") as f:
         f.write(b"more")

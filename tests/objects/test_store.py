@@ -173,7 +173,7 @@ def test_disk_layout_and_read_only_files(disk_store):
     big, _ = disk_store.write_stream(io.BytesIO(os.urandom(2 * SMALL)))
     for oid in (small, big):
         path = os.path.join(disk_store.root, oid[:2], oid[2:])
-        assert disk_store.path(oid) == path and disk_store.local_path(oid) == path
+        assert disk_store.path(oid) == path
         mode = stat.S_IMODE(os.stat(path).st_mode)
         assert mode == 0o444, oct(mode)
     assert os.listdir(disk_store.tmp) == []
@@ -219,3 +219,167 @@ def test_disk_store_survives_reopen(disk_store):
     oid = disk_store.write_bytes(b"persisted")
     again = DiskStore(disk_store.root, disk_store.tmp)
     assert again.read_bytes(oid) == b"persisted"
+
+
+# --- bulk operations and the gc lock (the contract, both stores) --------------------
+
+
+def test_stored_lists_ids_sizes_and_times(store):
+    import time
+    before = time.time_ns()
+    a = store.write_bytes(b"a")
+    b, _ = store.write_stream(io.BytesIO(b"b" * (2 * SMALL)))
+    listed = {s.id: s for s in store.stored()}
+    assert set(listed) == {a, b} == set(store.ids())
+    assert listed[a].size == 1 and listed[b].size == 2 * SMALL
+    assert all(s.mtime_ns >= before - 10**9 for s in listed.values())  # file system time granularity
+
+
+def test_has_many(store):
+    ids = [store.write_bytes(b"%d" % i) for i in range(300)]
+    asked = ids[::2] + [MISSING, "11" * 32]
+    assert store.has_many(asked) == set(ids[::2])
+    assert store.has_many([]) == set()
+
+
+def test_read_small(store):
+    oid = store.write_bytes(b"x" * 100)
+    assert store.read_small(oid, 101) == b"x" * 100
+    assert store.read_small(oid, 100) is None
+    assert store.read_small(oid, 1000, size=10) == b"x" * 100  # a wrong hint costs reads, not bytes
+    assert store.read_small(oid, 1000, size=5000) is None
+    with pytest.raises(ObjectMissing):
+        store.read_small(MISSING, 1000)
+
+
+def test_batch_writer_stores_everything_by_close(store):
+    many = {hash_bytes(b"obj %d" % i): b"obj %d" % i for i in range(200)}
+    big = os.urandom(3 * SMALL)
+    with store.batch() as batch:
+        for oid, data in many.items():
+            batch.write(oid, data)
+        batch.flush()
+        assert store.has_many(many) == set(many)
+        batch.write_now(hash_bytes(b"now"), b"now")
+        batch.stream(hash_bytes(big), io.BytesIO(big))
+    assert store.read_bytes(hash_bytes(big)) == big
+    assert store.has(hash_bytes(b"now"))
+    with store.batch() as batch:
+        with pytest.raises(CorruptObject):
+            batch.stream(hash_bytes(b"other"), io.BytesIO(big))
+    assert not store.has(hash_bytes(b"other"))
+
+
+def test_link_into_or_copy_to(store, tmp_path):
+    data = b"linked bytes\n"
+    oid = store.write_bytes(data)
+    dest = tmp_path / "link"
+    if store.link_into(oid, str(dest)):
+        assert dest.read_bytes() == data
+        assert stat.S_IMODE(dest.stat().st_mode) == 0o444
+    else:
+        assert not dest.exists()
+    store.copy_to(oid, str(tmp_path / "copy"), 0o640)
+    assert (tmp_path / "copy").read_bytes() == data
+    assert stat.S_IMODE((tmp_path / "copy").stat().st_mode) == 0o640
+    with pytest.raises(ObjectMissing):
+        store.link_into(MISSING, str(tmp_path / "none"))
+        store.copy_to(MISSING, str(tmp_path / "none"), 0o644)
+
+
+@pytest.mark.parametrize("size", [100, 2 * SMALL])
+def test_damaged_objects_are_not_handed_out_and_a_rewrite_repairs(store, tmp_path, size):
+    data = os.urandom(size)
+    oid = store.write_bytes(data) if size < SMALL else store.write_stream(io.BytesIO(data))[0]
+    corrupt(store, oid, data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(CorruptObject, match=oid):
+        store.open(oid).read()
+    with store.open(oid, verify=False) as f:
+        assert f.read() != data
+    assert not store.verify(oid)
+    with pytest.raises(CorruptObject, match=oid):
+        store.copy_to(oid, str(tmp_path / "copy"), 0o644)
+    assert not (tmp_path / "copy").exists()
+    if size < SMALL:
+        store.write_bytes(data)
+    else:
+        store.write_stream(io.BytesIO(data))
+    assert store.verify(oid) and store.read_bytes(oid) == data
+
+
+def test_a_write_span_makes_collecting_wait(store):
+    """gc's `collecting()` waits for every open write span (here another
+    process's for the disk store: one process shares one hold)."""
+    import threading
+    waited = threading.Event()
+    done = threading.Event()
+    holder = _hold_span_elsewhere(store)
+    try:
+        def collect():
+            with store.collecting(waiting=waited.set):
+                done.set()
+        t = threading.Thread(target=collect)
+        t.start()
+        waited.wait()
+        assert not done.is_set()
+    finally:
+        holder()
+    t.join()
+    assert done.is_set()
+
+
+def test_a_write_outside_a_span_holds_until_close(store):
+    import threading
+    store.write_bytes(b"outside any span")
+    waited = threading.Event()
+    if isinstance(store, DiskStore):  # gc in the writing process would wait on itself
+        with pytest.raises(RuntimeError):
+            with store.collecting():
+                pass
+        store.close()
+        with store.collecting(waiting=waited.set):
+            pass
+    else:
+        t = threading.Thread(target=lambda: store.collecting(waiting=waited.set).__enter__())
+        t.start()
+        waited.wait()
+        store.close()
+        t.join()
+    with store.writing():
+        store.write_bytes(b"inside")  # spans nest with nothing left held
+    store.close()
+
+
+def _hold_span_elsewhere(store):
+    """Open a write span outside this thread (memory) or process (disk);
+    returns the function that ends it."""
+    import subprocess
+    import sys
+    import threading
+    if not isinstance(store, DiskStore):
+        held, release = threading.Event(), threading.Event()
+
+        def hold():
+            with store.writing():
+                held.set()
+                release.wait()
+        t = threading.Thread(target=hold)
+        t.start()
+        held.wait()
+        return lambda: (release.set(), t.join())
+    code = ("import sys; from cl.objects.store import DiskStore\n"
+            f"s = DiskStore({store.root!r}, {store.tmp!r})\n"
+            "with s.writing():\n    print('held', flush=True); sys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline() == "held\n"
+    return lambda: (proc.stdin.close(), proc.wait())
+
+
+def test_decode_object_names_an_unhashable_type_field():
+    """Found by tests/fuzz/test_gcsafe.py: {"type": []} raised TypeError."""
+    from cl.objects import encoding
+    from cl.objects.store import decode_object
+    data = encoding.encode({"type": []})
+    with pytest.raises(CorruptObject, match="not a typed object"):
+        decode_object(hash_bytes(data), data)

@@ -12,7 +12,7 @@ from cl.objects import encoding
 from cl.objects.ids import hash_bytes
 from cl.objects.store import read_object
 from cl.objects.types import MODE_FILE, Tree, TreeEntry
-from cl.remote.loose import Landing
+from cl.objects.loose import Landing
 from cl.remote.receive import Receiver
 
 from .helpers import disk_store

@@ -1,16 +1,18 @@
-"""Fast paths over a DiskStore's loose files, for moving many objects:
-reading a small object, writing one, and finding which of many ids are
-present, each with as few system calls as the work needs (a system call is
-most of what one small object costs).  Any other store is used through the
-ObjectStore interface.  Ids are known to be object ids here: file names are
-built from them as the store builds them (`store.path`)."""
+"""The bulk operations of a DiskStore over its loose files, for moving
+many objects: reading a small object (`DiskStore.read_small`), finding
+which of many ids are present (`DiskStore.has_many`) and writing many
+verified objects (`Landing`, what `DiskStore.batch()` returns), each with as
+few system calls as the work needs (a system call is most of what one small
+object costs).  Only cl/objects knows this layout; everything else calls
+the ObjectStore interface.  Ids are known to be object ids here: file names
+are built from them as the store builds them (`store.path`)."""
 
 import os
 import threading
 
-from cl.errors import CorruptObject, ObjectMissing
+from cl.errors import CorruptObject
 from cl.objects.ids import new_hasher
-from cl.objects.store import UNNAMED, UNNAMED_UNSUPPORTED, DiskStore, ObjectStore, name_unnamed
+from cl.objects.store import UNNAMED, UNNAMED_UNSUPPORTED, BatchWriter, DiskStore, name_unnamed
 
 # A directory listing costs about 1/20 of a stat per entry, and an ext4
 # directory holds about one entry per 64 bytes of its size: listing a
@@ -18,27 +20,22 @@ from cl.objects.store import UNNAMED, UNNAMED_UNSUPPORTED, DiskStore, ObjectStor
 LIST_BYTES_PER_ID = 1280
 
 
-def read_small(store: ObjectStore, oid: str, limit: int, size: int | None = None) -> bytes | None:
-    """The object's bytes if it is smaller than `limit`, else None.  From a
-    DiskStore: open, fstat, read, close — without the fstat when the caller
-    knows the `size` (a hint: a wrong one costs more reads, never wrong
-    bytes)."""
-    path = store.local_path(oid)
-    if path is None:
-        if store.size(oid) < limit:
-            return store.read_bytes(oid)
-        return None
+def read_small(store: DiskStore, oid: str, limit: int, size: int | None = None) -> bytes | None:
+    """The object's bytes if it is smaller than `limit`, else None: open,
+    fstat, read, close -- without the fstat when the caller knows the
+    `size` (a hint: a wrong one costs more reads, never wrong bytes; the
+    file is opened without following a link or waiting on a FIFO, so an
+    odd file only reads as bytes that fail their hash)."""
     if size is not None and size >= limit:
         return None
+    if size is None:
+        fd, size = store._open_regular(oid)
+        if size >= limit:
+            os.close(fd)
+            return None
+    else:
+        fd = store._open_raw(oid)
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        raise ObjectMissing(oid) from None
-    try:
-        if size is None:
-            size = os.fstat(fd).st_size
-            if size >= limit:
-                return None
         # one read when the size is right: fewer bytes than asked is the
         # end of a regular file (as DiskStore.write_file reads them)
         data = os.read(fd, size + 1)
@@ -56,11 +53,9 @@ def read_small(store: ObjectStore, oid: str, limit: int, size: int | None = None
         os.close(fd)
 
 
-def present(store: ObjectStore, ids) -> set[str]:
+def present(store: DiskStore, ids) -> set[str]:
     """Which of `ids` the store holds: a stat each, or — for a fan-out
     directory asked about many ids — one listing of it."""
-    if not isinstance(store, DiskStore):
-        return {oid for oid in ids if store.has(oid)}
     by_fan: dict[str, list[str]] = {}
     for oid in ids:
         by_fan.setdefault(oid[:2], []).append(oid)
@@ -80,7 +75,7 @@ def present(store: ObjectStore, ids) -> set[str]:
     return out
 
 
-class Landing:
+class Landing(BatchWriter):
     """Writes verified small objects into a DiskStore as
     `store.write_verified` does -- an unnamed file in the object's fan-out
     directory, linked to its name whole (`store.write_unnamed`) -- holding
@@ -100,6 +95,7 @@ class Landing:
 
     def __init__(self, store: DiskStore):
         self.store = store
+        store.gc_lock.ensure_held()  # a batch is a writer (cl/objects/gclock.py)
         self._dirs: dict[str, int] = {}
         self._dirs_lock = threading.Lock()
         self._batch: list[tuple[str, bytes]] = []
