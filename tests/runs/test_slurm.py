@@ -199,9 +199,9 @@ def test_an_unknown_executor_is_one_line(project):
     configure(project, auto_worker=True)
     done = cl(project, "run", "true", check=False)
     assert done.returncode == 1 and done.stderr == (
-        "cl: unknown executor 'nonesuch' (choose from auto, docker, local, slurm)\n")
+        "cl: unknown executor 'nonesuch' (choose from auto, docker, local, local-unsafe, slurm)\n")
     done = cl(project, "worker", "--executor", "nonesuch", check=False)
-    assert done.returncode == 2 and "'nonesuch' is not one of 'auto', 'docker', 'local', 'slurm'" in done.stderr
+    assert done.returncode == 2 and "'nonesuch' is not one of 'auto', 'docker', 'local', 'local-unsafe', 'slurm'" in done.stderr
 
 
 def test_a_finished_job_records_its_cpu_time_and_peak_memory(project):
