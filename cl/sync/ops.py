@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from cl.errors import CLError, UsageError
-from cl.objects.types import State, Worksheet
+from cl.objects.types import WORKSHEET_TYPES, State, Worksheet
 from cl.remote import exchange
 from cl.remote.client import Client
 from cl.remote.transfer import Prefetch
@@ -54,7 +54,7 @@ def _label(repo: Repository, update: exchange.RefUpdate) -> Line:
     except CLError:
         obj = None
     if kind == "worksheets":
-        label = obj.name if isinstance(obj, Worksheet) else key[:8]
+        label = obj.name if isinstance(obj, WORKSHEET_TYPES) else key[:8]
         return Line("worksheet", label, update.name, update.status)
     name = obj.metadata.get("name", "") if isinstance(obj, State) else ""
     return Line("bundle", f"0x{key[:8]} {name}".rstrip(), update.name, update.status)
