@@ -259,7 +259,7 @@ class Repository:
                           author=self.user(), message=message)
             commit = self.write(new)
             self.refs.set_if_equals(f"worksheets/{wid}", head, commit)
-            self.index.put_worksheet(commit, new)
+            self.index.put_worksheet(commit, new, prior=old)
         return commit
 
     def set_worksheet_head(self, wid: str, old: str | None, commit: ObjectId) -> None:

@@ -152,10 +152,14 @@ def build_tree(items: Sequence[Item], write: Write) -> ObjectId | None:
     return nodes[0] if nodes else None
 
 
-def _base(ws: Worksheet, count: int, read: Read) -> tuple[str | None, int]:
-    """A parent's tree whose items are a prefix of ws's first `count`."""
+def _base(ws: Worksheet, count: int, read: Read, has: Callable[[str], bool]) -> tuple[str | None, int]:
+    """A parent's tree (in this store) whose items are a prefix of ws's
+    first `count`.  A parent kept elsewhere (a commit made here on a
+    remote's head) gives none: the tree is built afresh, to the same ids."""
     for parent in ws.parents:
-        prior = read(parent)  # present: a commit is written after its parents
+        if not has(parent):
+            continue
+        prior = read(parent)
         if not isinstance(prior, WorksheetCommit) or not prior.chunks or prior.count > count:
             continue
         if tree_items(prior.chunks, prior.count, read) == ws.items[:prior.count]:
@@ -163,12 +167,12 @@ def _base(ws: Worksheet, count: int, read: Read) -> tuple[str | None, int]:
     return None, 0
 
 
-def write_worksheet(ws: Worksheet, read: Read, write: Write) -> ObjectId:
+def write_worksheet(ws: Worksheet, read: Read, write: Write, has: Callable[[str], bool]) -> ObjectId:
     """Store `ws` as a chunked commit (its chunk objects first) and return
     the commit's id."""
     items = ws.items
     count = len(items) - len(items) % CHUNK_ITEMS
-    root, done = _base(ws, count, read)
+    root, done = _base(ws, count, read, has)
     if root is None:
         root = build_tree(items[:count], write)
     else:

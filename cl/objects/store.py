@@ -538,7 +538,7 @@ def write_object(store: ObjectStore, obj) -> ObjectId:
     if isinstance(obj, Worksheet):
         from cl.objects import itemlists
         return itemlists.write_worksheet(obj, lambda oid: read_object(store, oid),
-                                         lambda o: write_object(store, o))
+                                         lambda o: write_object(store, o), store.has)
     return store.write_bytes(encoding.encode(obj.to_map()))
 
 
