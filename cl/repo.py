@@ -104,8 +104,8 @@ class Repository:
         repo = cls(root)
         repo.config.set("core", "bare", bare)
         repo.config.save()
-        if empty:
-            return repo
+        if empty or (bare and worksheet is None):
+            return repo  # a bare repository's HEAD follows what is pushed to it
         name = worksheet or default_worksheet_name(directory)
         wid = repo.new_worksheet(name)
         repo.refs.set_if_equals("HEAD", None, wid)
