@@ -20,7 +20,10 @@ def init(directory, bare, worksheet, as_json):
         output.as_json(made.to_json())
         return
     click.echo(f"Initialized empty cl repository in {made.repository}")
-    click.echo(f"Current worksheet: {made.worksheet}")
+    if made.worksheet is None:
+        click.echo("No worksheet yet: a clone lands on the worksheet pushed here last")
+    else:
+        click.echo(f"Current worksheet: {made.worksheet}")
 
 
 @click.command()
