@@ -372,7 +372,7 @@ class Worksheet(Record):
 # writes a bounded number of bytes however long the worksheet is.  Old
 # `worksheet` commits stay as they are; new commits use `worksheet2`.
 
-CHUNK_ITEMS = 32      # items in each leaf chunk ([F21]: exactly this many)
+CHUNK_ITEMS = 8       # items in each leaf chunk ([F21]: exactly this many)
 INDEX_FANOUT = 32     # children of an index node at most
 
 _ITEMS = Field(_tuple_of(_item), lambda items: [[i.kind, i.value] for i in items], default=())

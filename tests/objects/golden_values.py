@@ -115,17 +115,17 @@ def build():
     out.append(("tree-names", names))
 
     # [F21]: a chunked worksheet commit, the next version of "worksheet":
-    # 64 items in two leaf chunks under a level-1 index, then a tail of 2.
-    notes = [Item("markup", f"note {n}") for n in range(64)]
-    first, second = ItemChunk(items=tuple(notes[:32])), ItemChunk(items=tuple(notes[32:]))
+    # 16 items in two leaf chunks of 8 under a level-1 index, then a tail of 2.
+    notes = [Item("markup", f"note {n}") for n in range(16)]
+    first, second = ItemChunk(items=tuple(notes[:8])), ItemChunk(items=tuple(notes[8:]))
     out.append(("items-first", first))
     out.append(("items-second", second))
     index = ItemIndex(level=1, children=(_id(first), _id(second)))
     out.append(("itemindex", index))
     out.append(("worksheet2", WorksheetCommit(
         worksheet="0123456789abcdef0123456789abcdef", parents=(_id(worksheet),),
-        time=T0 + 5_000_000_000, author="alice", message="add 66 items", name="demo",
-        title="A demo", tags=("demo",), chunks=_id(index), count=64,
+        time=T0 + 5_000_000_000, author="alice", message="add 18 items", name="demo",
+        title="A demo", tags=("demo",), chunks=_id(index), count=16,
         tail=(Item("bundle", run_id), Item("markup", "the end")))))
     return out
 

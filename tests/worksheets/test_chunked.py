@@ -31,7 +31,9 @@ def test_tree_grown_one_append_at_a_time_is_the_canonical_tree():
     store = MemoryStore()
     read = lambda oid: read_object(store, oid)  # noqa: E731
     parent = ()
-    wanted = {0, 1, 31, 32, 33, 64, 65, 1023, 1024, 1056, 1057, 1089}
+    c, f = CHUNK_ITEMS, INDEX_FANOUT
+    wanted = {0, 1, c - 1, c, c + 1, 2 * c, 2 * c + 1, c * f - 1, c * f, c * (f + 1), c * (f + 1) + 1,
+              c * (f + 2)}
     items = []
     for n in range(CHUNK_ITEMS * (INDEX_FANOUT + 2) + 2):
         items.append(_note(n))
@@ -78,7 +80,7 @@ def test_an_old_worksheet_commit_keeps_its_id_and_the_next_commit_is_chunked(rep
     assert repo.worksheet_head(wid) == (old_id, old)
     new = ops.add_items(repo, wid, [_note(40)], "note")
     raw = repo.read(new)
-    assert isinstance(raw, WorksheetCommit) and raw.parents == (old_id,) and raw.count == 32
+    assert isinstance(raw, WorksheetCommit) and raw.parents == (old_id,) and raw.count == 41 - 41 % CHUNK_ITEMS
     assert repo.read(new, Worksheet).items == tuple(map(_note, range(41)))
     assert repo.read(old_id, Worksheet) == old
     assert [v.worksheet.message for v in ops.history(repo, wid)][-2:] == ["old format", "note"]
