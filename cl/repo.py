@@ -104,8 +104,8 @@ class Repository:
         repo = cls(root)
         repo.config.set("core", "bare", bare)
         repo.config.save()
-        if empty:
-            return repo
+        if empty or (bare and worksheet is None):
+            return repo  # a bare repository's HEAD follows what is pushed to it
         name = worksheet or default_worksheet_name(directory)
         wid = repo.new_worksheet(name)
         repo.refs.set_if_equals("HEAD", None, wid)
@@ -265,7 +265,7 @@ class Repository:
                 raise CLError(f"worksheet '{old.name}' is frozen", hint=f"unfreeze it first: cl wedit {old.name} --unfreeze")
             commit = self.write(new)
             self.refs.set_if_equals(f"worksheets/{wid}", head, commit)
-            self.index.put_worksheet(commit, new)
+            self.index.put_worksheet(commit, new, prior=old)
         return commit
 
     def set_worksheet_head(self, wid: str, old: str | None, commit: ObjectId) -> None:

@@ -10,7 +10,7 @@ from cl.errors import CLError, UsageError
 from cl.repo import Repository
 
 if TYPE_CHECKING:
-    from cl.app.records import Cloned, SyncReport
+    from cl.app.records import Cloned, SyncReport, WorksheetSearch
 
 
 def remotes(repo: Repository) -> dict[str, str]:
@@ -123,3 +123,55 @@ def server_limits(repo: Repository) -> tuple[float, int]:
     """`cl server`'s (server.timeout in seconds, server.per_token) for `repo`."""
     from cl.sync.remotes import server_limits as limits
     return limits(repo.config)
+
+
+# --- remote-tracking refs ------------------------------------------------------
+
+
+def fetch(repo: Repository, remote: str | None = None) -> Any:
+    """Bring a remote's worksheets and bundles (with their closures) into
+    the store and record them as `remotes/NAME/…` refs; no local worksheet
+    or bundle moves.  A `Fetched` summary."""
+    from cl.sync import tracking
+    return tracking.fetch(repo, remote)
+
+
+def status(repo: Repository, remote: str | None = None) -> tuple[str, list]:
+    """(remote, [WorksheetStatus]): each local worksheet against the
+    remote's worksheet as last fetched, pushed or pulled — up to date,
+    ahead, behind, diverged, or not on the remote."""
+    from cl.sync import tracking
+    return tracking.status(repo, remote)
+
+
+def tracking_status(repo: Repository) -> list[tuple[str, list]]:
+    """`status` for every configured remote this repository has tracking
+    refs of (no connection is made)."""
+    from cl.sync import tracking
+    from cl.sync.remotes import remotes as configured
+    return [tracking.status(repo, name) for name in configured(repo) if tracking.tracked(repo, name)]
+
+
+def remote_worksheets(repo: Repository, remote: str, refresh: bool = False) -> WorksheetSearch:
+    """`cl wls REMOTE::`: the remote's worksheets as of the last fetch (push,
+    pull or clone); `refresh` fetches first."""
+    from cl.app.records import WorksheetRow, WorksheetSearch
+    from cl.objects.itemlists import items_of
+    from cl.sync import tracking
+    from cl.sync.remotes import remotes as configured
+    if remote not in configured(repo):
+        raise CLError(f"no such remote: '{remote}'")
+    if refresh:
+        tracking.fetch(repo, remote)
+    there = tracking.tracked(repo, remote)
+    if not any(name.startswith("worksheets/") for name in there):
+        raise CLError(f"nothing known of remote '{remote}' yet", hint=f"cl fetch {remote}")
+    head = there.get("HEAD")
+    rows = []
+    for wid, _, commit in tracking.worksheets(repo, remote):
+        items = items_of(commit, repo.read)
+        rows.append(WorksheetRow(wid, commit.name, commit.title, list(commit.tags),
+                                 sum(i.kind == "bundle" for i in items), len(items), commit.time,
+                                 commit.author, wid == head))
+    rows.sort(key=lambda r: (r.time or 0, r.id))
+    return WorksheetSearch(tuple(rows))

@@ -280,8 +280,8 @@ def history(repo: Repository, spec: str | None = None) -> list[WorksheetVersion]
     from cl.app.records import WorksheetVersion
     from cl.worksheets import ops
     versions = ops.history(repo, resolve(repo, spec))
-    return [WorksheetVersion(v.number, v.commit, v.worksheet.time, v.worksheet.author, v.worksheet.message,
-                             v.worksheet.name, len(v.worksheet.items), v.worksheet.deleted)
+    return [WorksheetVersion(v.number, v.commit, v.stored.time, v.stored.author, v.stored.message,
+                             v.stored.name, v.item_count, v.stored.deleted)
             for v in reversed(versions)]
 
 

@@ -13,7 +13,9 @@ from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
 from cl.objects.store import decode_object
 from cl.objects.trees import read_tree, wrong_size
-from cl.objects.types import MODE_DIR, Bundle, Contents, Result, State, Worksheet, children
+from cl.objects.itemlists import as_worksheet
+from cl.objects.types import (MODE_DIR, WORKSHEET_TYPES, Bundle, Contents, ItemChunk, ItemIndex, Result,
+                              State, Worksheet, children)
 from cl.repo import Repository
 
 TYPED_MAX = 64 << 20  # typed objects are small; a bigger file is a blob
@@ -134,15 +136,50 @@ class _Walker:
         if result is not None and result.contents and with_contents:
             self.contents(result.contents, f"result 0x{rid[:12]}")
 
+    def raw(self, oid: str, classes, what: str, named_by: str):
+        """A typed object read as stored (no chunked items gathered)."""
+        try:
+            value = self.repo.read(oid)
+        except ObjectMissing:
+            self.problem(f"missing {what} 0x{oid} (named by {named_by})")
+            return None
+        except CorruptObject as exc:
+            self.problem(str(exc))
+            return None
+        if not isinstance(value, classes):
+            self.problem(f"object 0x{oid} is a {value.TYPE}, expected a {what} (named by {named_by})")
+            return None
+        self.seen.add(oid)
+        return value
+
+    def item_tree(self, root: str, cid: str) -> list:
+        """The items of the chunk nodes under `root` not seen before (each
+        node is marked live); older nodes' items were checked already."""
+        out, stack = [], [root]
+        while stack:
+            oid = stack.pop()
+            if oid in self.seen:
+                continue
+            node = self.raw(oid, (ItemIndex, ItemChunk), "item chunk", f"worksheet 0x{cid[:12]}")
+            if isinstance(node, ItemIndex):
+                stack.extend(node.children)
+            elif node is not None:
+                out.extend(node.items)
+        return out
+
     def worksheet(self, wid: str, head: str):
         stack = [head]
         while stack:
             cid = stack.pop()
-            ws = self.obj(cid, Worksheet, f"worksheet {wid[:12]}")
+            if cid in self.seen:
+                continue
+            ws = self.raw(cid, WORKSHEET_TYPES, "worksheet", f"worksheet {wid[:12]}")
             if ws is None:
                 continue
             stack.extend(ws.parents)
-            for item in ws.items:
+            items = ws.items if isinstance(ws, Worksheet) else (
+                list(ws.tail) + (self.item_tree(ws.chunks, cid) if ws.chunks else []))
+            for item in items:
                 if item.kind == "bundle" and item.value not in self.seen:
                     if self.repo.store.has(item.value):
                         self.seen.add(item.value)
@@ -324,14 +361,14 @@ def reindex(repo: Repository) -> dict:
 def _reindex(repo: Repository) -> dict:
     bundles: dict[str, Bundle] = {}
     states: dict[str, State] = {}
-    sheets: dict[str, Worksheet] = {}
+    sheets: dict = {}
     for oid in repo.store.ids():
         obj = _typed_or_none(repo, oid)
         if isinstance(obj, Bundle):
             bundles[oid] = obj
         elif isinstance(obj, State):
             states[oid] = obj
-        elif isinstance(obj, Worksheet):
+        elif isinstance(obj, WORKSHEET_TYPES):
             sheets[oid] = obj
     heads = _heads(states, lambda s: s.bundle)
     ws_heads = _heads(sheets, lambda w: w.worksheet)
@@ -348,7 +385,7 @@ def _reindex(repo: Repository) -> dict:
             repo.index.put_bundle(bid, bundles[bid], sid, state, repo._data_size(bundles[bid], state))
         for wid, cid in ws_heads.items():
             repo.refs.set_if_equals(f"worksheets/{wid}", None, cid)
-            repo.index.put_worksheet(cid, sheets[cid])
+            repo.index.put_worksheet(cid, as_worksheet(sheets[cid], repo.read))
         if current and current not in ws_heads:
             repo.refs.set_if_equals("HEAD", current, None)
     return {"bundles": len(order), "worksheets": len(ws_heads), "states": len(states)}

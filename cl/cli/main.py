@@ -62,6 +62,7 @@ COMMANDS = {
     "clone": "cl.cli.remote_cmds:clone",
     "push": "cl.cli.remote_cmds:push",
     "pull": "cl.cli.remote_cmds:pull",
+    "fetch": "cl.cli.remote_cmds:fetch",
     "cp": "cl.cli.remote_cmds:cp",
     "wadd": "cl.cli.remote_cmds:wadd",
     "serve-stdio": "cl.cli.remote_cmds:serve_stdio",

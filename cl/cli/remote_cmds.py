@@ -137,6 +137,23 @@ def pull(repo, args, everything, as_json):
 
 
 @click.command()
+@click.argument("remote", required=False)
+@json_option
+@pass_repo
+def fetch(repo, remote, as_json):
+    """Bring a remote's worksheets and bundles into this repository and
+    record them as remote-tracking refs (remotes/NAME/...), without
+    changing any local worksheet.  Default: origin."""
+    done = sharing.fetch(repo, remote)
+    if as_json:
+        output.as_json({"remote": done.remote, "worksheets": done.worksheets, "bundles": done.bundles,
+                        "changed": done.changed, "received": done.received})
+        return
+    click.echo(f"fetch {done.remote}: {done.worksheets} worksheets, {done.bundles} bundles, "
+               f"{done.changed} refs changed, {done.received} objects received")
+
+
+@click.command()
 @click.argument("spec")
 @click.argument("worksheet")
 @json_option

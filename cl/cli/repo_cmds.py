@@ -21,7 +21,10 @@ def init(directory, bare, worksheet, as_json):
         output.as_json(made.to_json())
         return
     click.echo(f"Initialized empty cl repository in {made.repository}")
-    click.echo(f"Current worksheet: {made.worksheet}")
+    if made.worksheet is None:
+        click.echo("No worksheet yet: a clone lands on the worksheet pushed here last")
+    else:
+        click.echo(f"Current worksheet: {made.worksheet}")
 
 
 @click.command()
@@ -29,7 +32,11 @@ def init(directory, bare, worksheet, as_json):
 @pass_repo
 def status(repo, as_json):
     """Where the repository is, the current worksheet, and what it holds."""
+    from cl.app import sharing
     rec = app_repo.status(repo).to_json()
+    rec["remotes"] = {name: [{"worksheet": s.name, "id": "0x" + s.wid, "state": s.state, "ahead": s.ahead,
+                              "behind": s.behind} for s in states]
+                      for name, states in sharing.tracking_status(repo)}
     if as_json:
         output.as_json(rec)
         return
@@ -39,6 +46,11 @@ def status(repo, as_json):
     click.echo(f"bundles: {sum(counts.values())}"
                + ("" if not counts else " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"))
     click.echo(f"objects: {rec['objects']} ({output.size(rec['bytes'])})")
+    for name, states in rec["remotes"].items():
+        for s in states:
+            counts = f" ({s['ahead']} ahead, {s['behind']} behind)" if s["state"] == "diverged" else \
+                f" ({s['ahead'] or s['behind']})" if s["state"] in ("ahead", "behind") else ""
+            click.echo(f"worksheet {s['worksheet']}: {s['state']} {name}{counts}")
 
 
 @click.command()

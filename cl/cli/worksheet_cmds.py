@@ -70,12 +70,18 @@ def work(repo, worksheet, uuid_only, as_json):
 @click.argument("keywords", nargs=-1)
 @click.option("-u", "--uuid-only", is_flag=True, help="Print only ids.")
 @click.option("-a", "--address", help="List the worksheets of this remote (a name from cl remote, or a URL).")
+@click.option("--refresh", is_flag=True, help="With REMOTE::, fetch from the remote first.")
 @json_option
 @pass_repo
-def wls(repo, keywords, uuid_only, address, as_json):
+def wls(repo, keywords, uuid_only, address, refresh, as_json):
     """List worksheets; KEYWORDS filter them: words, name=, title=, tag=,
-    bundle=SPEC, .last, .limit=N, .offset=N, .count."""
-    result = app_ws.search(repo, keywords, address)
+    bundle=SPEC, .last, .limit=N, .offset=N, .count.  `cl wls REMOTE::`
+    lists a remote's worksheets as last fetched (--refresh: fetch first)."""
+    if len(keywords) == 1 and keywords[0].endswith("::"):
+        from cl.app import sharing
+        result = sharing.remote_worksheets(repo, keywords[0][:-2], refresh)
+    else:
+        result = app_ws.search(repo, keywords, address)
     if result.count is not None:
         click.echo(result.count)
         return

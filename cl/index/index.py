@@ -141,16 +141,25 @@ class Index:
                 "INSERT OR REPLACE INTO deps (child, key, parent, path) VALUES (?, ?, ?, ?)",
                 [(bid, d.key, d.bundle, d.path) for d in bundle.dependencies])
 
-    def put_worksheet(self, commit: str, ws: Worksheet):
+    def put_worksheet(self, commit: str, ws: Worksheet, prior: Worksheet | None = None):
+        """`prior`: the head this commit replaces, whose items the index
+        holds; when they are a prefix of ws's (an append) only the new rows
+        are written, so an append costs O(1) rows, not O(N)."""
         import json
         self.db.execute(
             "INSERT OR REPLACE INTO worksheets (wid, name, title, tags, head, time, author, deleted)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (ws.worksheet, ws.name, ws.title, json.dumps(list(ws.tags)), commit, ws.time, ws.author,
              int(ws.deleted)))
-        self.db.execute("DELETE FROM ws_items WHERE wid = ?", (ws.worksheet,))
+        start = 0
+        if (prior is not None and prior.worksheet == ws.worksheet
+                and ws.items[:len(prior.items)] == prior.items):
+            start = len(prior.items)
+        else:
+            self.db.execute("DELETE FROM ws_items WHERE wid = ?", (ws.worksheet,))
         self.db.executemany("INSERT INTO ws_items (wid, pos, kind, value) VALUES (?, ?, ?, ?)",
-                            [(ws.worksheet, i, it.kind, it.value) for i, it in enumerate(ws.items)])
+                            [(ws.worksheet, i, it.kind, it.value)
+                             for i, it in enumerate(ws.items[start:], start)])
 
     def clear(self):
         for table in ("bundles", "deps", "worksheets", "ws_items"):

@@ -22,7 +22,7 @@ from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import encoding, holes
 from cl.objects.gclock import GcLock, ThreadGcLock
 from cl.objects.ids import ObjectId, hash_bytes, new_hasher
-from cl.objects.types import TYPES, FormatError
+from cl.objects.types import TYPES, WORKSHEET_TYPES, FormatError, Worksheet
 
 CHUNK = 8 << 20
 SMALL = 1 << 20
@@ -794,6 +794,11 @@ class DiskStore(ObjectStore):
 
 
 def write_object(store: ObjectStore, obj) -> ObjectId:
+    """A Worksheet is stored chunked, as a `worksheet2` commit ([F21])."""
+    if isinstance(obj, Worksheet):
+        from cl.objects import itemlists
+        return itemlists.write_worksheet(obj, lambda oid: read_object(store, oid),
+                                         lambda o: write_object(store, o), store.has)
     return store.write_bytes(encoding.encode(obj.to_map()))
 
 
@@ -818,6 +823,17 @@ def decode_object(oid: str, data: bytes, expected_type=None):
 
 
 def read_object(store: ObjectStore, oid: str, expected_type=None):
+    """Asked for a Worksheet, a commit of either worksheet type is read as
+    one, its chunked items gathered ([F21])."""
+    if expected_type is Worksheet:
+        commit = decode_object(oid, store.read_bytes(oid))
+        if not isinstance(commit, WORKSHEET_TYPES):
+            raise CorruptObject(oid, f"is a {commit.TYPE}, expected a worksheet")
+        from cl.objects import itemlists
+        try:
+            return itemlists.as_worksheet(commit, lambda o: read_object(store, o))
+        except FormatError as exc:
+            raise CorruptObject(oid, str(exc)) from None
     return decode_object(oid, store.read_bytes(oid), expected_type)
 
 

@@ -385,7 +385,70 @@ class Worksheet(Record):
         return super().from_map(m)
 
 
-TYPES = {cls.TYPE: cls for cls in (Tree, Bundle, Result, State, Worksheet)}
+# Chunked worksheet commits ([F21]): a commit of this type holds its items
+# as a tree of chunk objects plus a short inline tail, so appending one item
+# writes a bounded number of bytes however long the worksheet is.  Old
+# `worksheet` commits stay as they are; new commits use `worksheet2`.
+
+CHUNK_ITEMS = 8       # items in each leaf chunk ([F21]: exactly this many)
+INDEX_FANOUT = 32     # children of an index node at most
+
+_ITEMS = Field(_tuple_of(_item), lambda items: [[i.kind, i.value] for i in items], default=())
+
+
+class ItemChunk(Record):
+    """A leaf of a chunked item list: exactly CHUNK_ITEMS items."""
+
+    TYPE = "items"
+    FIELDS = {"items": _ITEMS}
+    __slots__ = tuple(FIELDS)
+
+    def _check(self) -> None:
+        if len(self.items) != CHUNK_ITEMS:
+            raise FormatError(f"an item chunk holds {len(self.items)} items, not {CHUNK_ITEMS}")
+
+
+class ItemIndex(Record):
+    """An inner node of a chunked item list: 1..INDEX_FANOUT children, each
+    at `level` - 1 (level 1: leaf chunks)."""
+
+    TYPE = "itemindex"
+    FIELDS = {"level": _INT, "children": _IDS}
+    __slots__ = tuple(FIELDS)
+
+    def _check(self) -> None:
+        if self.level < 1:
+            raise FormatError("an item index's level is below 1")
+        if not 1 <= len(self.children) <= INDEX_FANOUT:
+            raise FormatError(f"an item index has {len(self.children)} children")
+
+
+class WorksheetCommit(Record):
+    """Commit-like, chunked: one version of a worksheet whose items are the
+    `count` items under `chunks` (a tree of ItemIndex/ItemChunk, None when
+    count is 0) followed by `tail` (fewer than CHUNK_ITEMS).  Read it as a
+    `Worksheet` through cl/objects/itemlists.py."""
+
+    TYPE = "worksheet2"
+    FIELDS = {
+        "worksheet": _STR, "parents": _IDS, "time": _INT, "author": _STR, "message": _STR,
+        "name": _STR, "title": Field(_str, default=""), "tags": Field(_tags, list, default=()),
+        "chunks": Field(_optional(_oid), default=None), "count": Field(_int, default=0),
+        "tail": _ITEMS, "deleted": Field(_bool, default=False),
+    }
+    __slots__ = tuple(FIELDS)
+
+    def _check(self) -> None:
+        if self.count < 0 or self.count % CHUNK_ITEMS or (self.chunks is None) != (self.count == 0):
+            raise FormatError(f"a chunked worksheet's count {self.count} does not fit its chunks")
+        if len(self.tail) >= CHUNK_ITEMS:
+            raise FormatError(f"a chunked worksheet's tail holds {len(self.tail)} items")
+
+
+WORKSHEET_TYPES = (Worksheet, WorksheetCommit)
+
+TYPES = {cls.TYPE: cls for cls in (Tree, Bundle, Result, State, Worksheet,
+                                   WorksheetCommit, ItemIndex, ItemChunk)}
 
 
 def children(obj) -> list[ObjectId]:
@@ -411,4 +474,11 @@ def children(obj) -> list[ObjectId]:
         return out
     if isinstance(obj, Worksheet):
         return list(obj.parents) + [ObjectId(i.value) for i in obj.items if i.kind == "bundle"]
+    if isinstance(obj, WorksheetCommit):
+        return list(obj.parents) + ([obj.chunks] if obj.chunks else []) + [
+            ObjectId(i.value) for i in obj.tail if i.kind == "bundle"]
+    if isinstance(obj, ItemIndex):
+        return list(obj.children)
+    if isinstance(obj, ItemChunk):
+        return [ObjectId(i.value) for i in obj.items if i.kind == "bundle"]
     raise TypeError(obj)

@@ -128,8 +128,8 @@ class Record(Value):
         if cls.__slots__ != tuple(cls.FIELDS):
             raise TypeError(f"{cls.__name__}.__slots__ must be tuple(FIELDS)")
         # What to_map needs, worked out once per class.
-        cls._fields = attrgetter(*cls.__slots__) if len(cls.__slots__) > 1 else (
-            lambda obj, name=cls.__slots__[0]: (getattr(obj, name),))
+        cls._fields = attrgetter(*cls.__slots__) if len(cls.__slots__) > 1 else staticmethod(
+            lambda obj, name=cls.__slots__[0]: (getattr(obj, name),))  # a plain function would bind
         cls._encoders = tuple((name, f.encode) for name, f in cls.FIELDS.items()
                               if f.encode is not None)
 

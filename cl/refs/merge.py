@@ -5,9 +5,12 @@ merging B with A, so two repositories that merge the same pair converge.
 States merge field by field against their common base: a field changed on
 one side takes that side; changed on both, the last writer wins; a finished
 run outcome beats an unfinished one and a result beats none.  Worksheets
-merge their fields the same way and their items three-way (diff3); a
-stretch both sides changed differently keeps both sides between visible
-markup lines — nothing either side added is dropped."""
+merge their fields the same way and their items three-way (diff3).  Where
+both sides only inserted items at the same place (two people appending
+notes), the merge keeps both insertions, the older side's first, with no
+markers; only a stretch of existing items that both sides changed
+differently keeps both sides between visible markup lines — nothing either
+side added is dropped."""
 
 import difflib
 from typing import Sequence
@@ -84,9 +87,12 @@ def _matches(base: Sequence, side: Sequence) -> dict[int, int]:
 
 
 def merge_items(base: Sequence[Item], a: Sequence[Item], b: Sequence[Item],
-                label_a: str, label_b: str) -> tuple[Item, ...]:
-    """diff3 of item lists.  Conflicting stretches keep both sides, a's
-    first, between markup marker items."""
+                label_a: str, label_b: str, a_first: bool = True) -> tuple[Item, ...]:
+    """diff3 of item lists.  Insertions by both sides at one place (no base
+    item between them) are not a conflict: both are kept, a's first when
+    `a_first` (the caller passes which side is older), else b's.
+    Conflicting stretches keep both sides, a's first, between markup marker
+    items."""
     base, a, b = list(base), list(a), list(b)
     ma, mb = _matches(base, a), _matches(base, b)
     out: list[Item] = []
@@ -98,6 +104,8 @@ def merge_items(base: Sequence[Item], a: Sequence[Item], b: Sequence[Item],
             out.extend(bc)
         elif bc == oc or ac == bc:
             out.extend(ac)
+        elif not oc:
+            out.extend(ac + bc if a_first else bc + ac)
         else:
             out.append(Item("markup", CONFLICT_START.format(a=label_a, b=label_b)))
             out.extend(ac)
@@ -133,7 +141,7 @@ def merge_worksheets(base: Worksheet | None, a: tuple[str, Worksheet],
     a_wins = (wa.time, ida) > (wb.time, idb)
     newer = wa if a_wins else wb
     items = merge_items(base.items if base else (), wa.items, wb.items,
-                        _label(ida, wa), _label(idb, wb))
+                        _label(ida, wa), _label(idb, wb), a_first=not a_wins)
     return Worksheet(
         worksheet=wa.worksheet, parents=(ida, idb), time=max(wa.time, wb.time),
         author=newer.author, message=f"merge 0x{ida[:8]} and 0x{idb[:8]}",

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from cl.errors import CLError
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, write_object
-from cl.objects.types import Bundle, State, Worksheet
+from cl.objects.itemlists import as_worksheet, items_of
+from cl.objects.types import WORKSHEET_TYPES, Bundle, State, Worksheet
 from cl.refs import merge
 from cl.refs.store import RefStore
 from cl.remote.client import Client
@@ -56,6 +57,9 @@ def write_merge(store: ObjectStore, read, name: str, ours: str, theirs: str) -> 
     base_id = merge_base(read, ours, theirs)
     base = read(base_id) if base_id else None
     a, b = (ours, read(ours)), (theirs, read(theirs))
+    if not name.startswith("bundles/"):  # worksheets merge as values, chunked items gathered
+        base = None if base is None else as_worksheet(base, read)
+        a, b = (ours, as_worksheet(a[1], read)), (theirs, as_worksheet(b[1], read))
     if name.startswith("bundles/"):
         merged = merge.merge_states(base, a, b)
     else:
@@ -145,8 +149,8 @@ def bundles_named(read, head: str) -> list[str]:
     obj = read(head)
     if isinstance(obj, State):
         roots = [obj.bundle]
-    elif isinstance(obj, Worksheet):
-        roots = [i.value for i in obj.items if i.kind == "bundle"]
+    elif isinstance(obj, WORKSHEET_TYPES):
+        roots = [i.value for i in items_of(obj, read) if i.kind == "bundle"]
     else:
         return []
     seen: dict[str, None] = {}

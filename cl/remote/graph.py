@@ -6,7 +6,8 @@ only children allowed to be absent), and history walks over parents."""
 from typing import Callable
 
 from cl.objects.ids import ObjectId
-from cl.objects.types import MODE_DIR, Bundle, Result, State, Tree, Worksheet
+from cl.objects.types import (MODE_DIR, Bundle, ItemChunk, ItemIndex, Result, State, Tree, Worksheet,
+                              WorksheetCommit)
 
 Reader = Callable[[str], object]
 
@@ -36,6 +37,13 @@ def edges(obj) -> list[tuple[ObjectId, bool, int]]:
     if isinstance(obj, Worksheet):
         return [(p, True, 0) for p in obj.parents] + [
             (ObjectId(i.value), True, 0) for i in obj.items if i.kind == "bundle"]
+    if isinstance(obj, WorksheetCommit):
+        return [(p, True, 0) for p in obj.parents] + ([(obj.chunks, True, 0)] if obj.chunks else []) + [
+            (ObjectId(i.value), True, 0) for i in obj.tail if i.kind == "bundle"]
+    if isinstance(obj, ItemIndex):
+        return [(c, True, 0) for c in obj.children]
+    if isinstance(obj, ItemChunk):
+        return [(ObjectId(i.value), True, 0) for i in obj.items if i.kind == "bundle"]
     raise TypeError(obj)
 
 

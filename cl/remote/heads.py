@@ -5,7 +5,7 @@ receives, the client to every head it fetches, before anything is stored
 or merged."""
 
 from cl.objects.ids import ObjectId
-from cl.objects.types import State, Worksheet
+from cl.objects.types import WORKSHEET_TYPES, State, Worksheet
 from cl.refs.names import bundle_of, worksheet_of
 from cl.remote.frames import RemoteError
 
@@ -19,7 +19,7 @@ def head_problem(name: str, obj) -> str | None:
         return None if obj.bundle == bid else "a state of another bundle"
     wid = worksheet_of(name)
     if wid is not None:
-        if not isinstance(obj, Worksheet):
+        if not isinstance(obj, WORKSHEET_TYPES):
             return "not a worksheet commit"
         return None if obj.worksheet == wid else "a commit of another worksheet"
     return "not a ref that can be pushed"

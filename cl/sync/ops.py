@@ -7,13 +7,13 @@ import shutil
 from dataclasses import dataclass, field
 
 from cl.errors import CLError, UsageError
-from cl.objects.types import State, Worksheet
+from cl.objects.types import WORKSHEET_TYPES, State, Worksheet
 from cl.remote import exchange
 from cl.remote.client import Client
 from cl.remote.transfer import Prefetch
 from cl.remote.urls import parse_url
 from cl.repo import Repository
-from cl.sync import closure
+from cl.sync import closure, tracking
 from cl.sync.refstore import RepoRefStore
 from cl.sync.remotes import DEFAULT, open_remote, open_url, remotes, resolve
 from cl.sync.view import RemoteView
@@ -54,7 +54,7 @@ def _label(repo: Repository, update: exchange.RefUpdate) -> Line:
     except CLError:
         obj = None
     if kind == "worksheets":
-        label = obj.name if isinstance(obj, Worksheet) else key[:8]
+        label = obj.name if isinstance(obj, WORKSHEET_TYPES) else key[:8]
         return Line("worksheet", label, update.name, update.status)
     name = obj.metadata.get("name", "") if isinstance(obj, State) else ""
     return Line("bundle", f"0x{key[:8]} {name}".rstrip(), update.name, update.status)
@@ -91,6 +91,7 @@ def push(repo: Repository, remote: str | None, what=(), everything=False, force=
             decoded = ahead.stop()
             outcome = exchange.push(repo.store, RepoRefStore(repo), client, names, force=force,
                                     decoded=decoded)
+            tracking.record_after(repo, client, [u.name for u in outcome.updates])
             return _report(repo, client, outcome)
     finally:
         ahead.stop()
@@ -121,6 +122,7 @@ def pull(repo: Repository, remote: str | None, what=(), everything=False) -> Rep
     with open_remote(repo, remote) as client:
         names = pull_refs(repo, RemoteView(client), what, everything)
         outcome = exchange.pull(repo.store, RepoRefStore(repo), client, names)
+        tracking.record_after(repo, client, [u.name for u in outcome.updates])
         return _report(repo, client, outcome)
 
 
@@ -162,11 +164,13 @@ def clone(url: str, directory: str | None = None,
         client.hello()
         repo.config.set("remote", DEFAULT, {"url": url})
         repo.config.save()
-        names = sorted(client.refs(prefixes=["bundles/", "worksheets/"]))
-        outcome = exchange.pull(repo.store, RepoRefStore(repo), client, names)
+        there = client.refs(prefixes=["bundles/", "worksheets/"])
+        outcome = exchange.pull(repo.store, RepoRefStore(repo), client, sorted(there))
         head = client.refs(names=["HEAD"]).get("HEAD")
+        # the remote's current worksheet (a bare one's: the one pushed last)
         if head and repo.refs.get(f"worksheets/{head}"):
             repo.refs.set_if_equals("HEAD", None, head)
+        tracking.record(repo, DEFAULT, {**there, "HEAD": head}, complete=True)
         report = _report(repo, client, outcome)
     except BaseException:
         if client is not None:

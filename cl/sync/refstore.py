@@ -31,6 +31,10 @@ class RepoRefStore(RefStore):
             if old is None:
                 self._check_name(wid, ObjectId(new))
             self.repo.set_worksheet_head(wid, old, ObjectId(new))
+            if self.repo.config.get("core", "bare"):
+                # a bare repository has no current worksheet of its own: its
+                # HEAD is the worksheet received last, where a clone lands
+                self.repo.refs.set_if_equals("HEAD", self.repo.refs.get("HEAD"), wid)
         else:
             self.repo.refs.set_if_equals(name, old, new)
 

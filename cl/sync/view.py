@@ -15,7 +15,8 @@ from cl.bundles.spec_grammar import split_remote  # noqa: F401  (callers import 
 from cl.errors import SpecError
 from cl.objects.ids import ObjectId
 from cl.objects.store import decode_object
-from cl.objects.types import Bundle, State, Worksheet
+from cl.objects.itemlists import as_worksheet
+from cl.objects.types import WORKSHEET_TYPES, Bundle, State, Worksheet
 from cl.remote.client import Client
 from cl.remote.frames import RemoteError
 from cl.remote.receive import verify
@@ -53,7 +54,7 @@ class RemoteView:
             commits = self.objects(list(refs.values()))
             self._worksheets = [(name.split("/", 1)[1], head, commits[head])
                                 for name, head in sorted(refs.items())
-                                if isinstance(commits[head], Worksheet) and not commits[head].deleted]
+                                if isinstance(commits[head], WORKSHEET_TYPES) and not commits[head].deleted]
         return self._worksheets
 
     def head_worksheet(self) -> str | None:
@@ -68,7 +69,7 @@ class RemoteView:
     def worksheet(self, wid: str) -> tuple[str, Worksheet]:
         for w, head, ws in self.worksheets():
             if w == wid:
-                return head, ws
+                return head, as_worksheet(ws, self.read)
         raise SpecError(wid, f"no such worksheet on remote '{self.client.name}'")
 
     # --- bundles ----------------------------------------------------------------

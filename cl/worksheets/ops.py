@@ -4,12 +4,13 @@ remove, add items, detach bundles, change name/title/tags, and history
 compare-and-swap (Repository.commit_worksheet); nothing is rewritten."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from cl.errors import CLError, InputError, SpecError
 from cl.index import worksheets as wsindex
 from cl.objects.ids import ObjectId
-from cl.objects.types import Item, Worksheet
+from cl.objects.types import WORKSHEET_TYPES, Item, Worksheet
 from cl.objects.value import replace
 from cl.repo import Repository, valid_worksheet_name
 
@@ -158,26 +159,40 @@ def _check_live(repo: Repository, wid: str) -> None:
 
 @dataclass(frozen=True)
 class Version:
+    """One version; `stored` is the commit as stored (its items may be
+    chunked), `worksheet` the full value, gathered only when asked for."""
     number: int                 # 1 = the first version
     commit: ObjectId
-    worksheet: Worksheet
+    stored: object = field(repr=False)
+    repo: Repository = field(repr=False, compare=False)
+
+    @cached_property
+    def worksheet(self) -> Worksheet:
+        return self.repo.read(self.commit, Worksheet)
+
+    @property
+    def item_count(self) -> int:
+        s = self.stored
+        return len(s.items) if isinstance(s, Worksheet) else s.count + len(s.tail)
 
 
 def history(repo: Repository, wid: str) -> list[Version]:
     """Every version reachable from the head, oldest first (merges bring
     several parents; all are walked), numbered from 1."""
     head, _ = repo.worksheet_head(wid)
-    seen: dict[str, Worksheet] = {}
+    seen: dict = {}
     stack = [head]
     while stack:
         cid = stack.pop()
         if cid in seen:
             continue
-        ws = repo.read(cid, Worksheet)
+        ws = repo.read(cid)  # as stored: a chunked commit's items are not gathered
+        if not isinstance(ws, WORKSHEET_TYPES):
+            raise CLError(f"0x{cid[:12]} in the history of worksheet 0x{wid[:8]} is not a worksheet commit")
         seen[cid] = ws
         stack.extend(p for p in ws.parents if p not in seen and repo.store.has(p))
     ordered = sorted(seen.items(), key=lambda kv: (kv[1].time, kv[0]))
-    return [Version(n, ObjectId(cid), ws) for n, (cid, ws) in enumerate(ordered, 1)]
+    return [Version(n, ObjectId(cid), ws, repo) for n, (cid, ws) in enumerate(ordered, 1)]
 
 
 def version(repo: Repository, wid: str, n: int) -> Version:

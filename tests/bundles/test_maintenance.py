@@ -154,7 +154,7 @@ def test_status(filled, cl):
     files = list((filled / ".codalab" / "objects").glob("??/*"))
     assert rec == {"repository": str(filled / ".codalab"), "worksheet": filled.name,
                    "bundles": {"ready": 2}, "objects": len(files),
-                   "bytes": sum(p.stat().st_size for p in files)}
+                   "bytes": sum(p.stat().st_size for p in files), "remotes": {}}
     text = cl(["status"], filled).stdout.splitlines()
     assert text[:3] == [f"repository: {filled / '.codalab'}", f"worksheet: {filled.name}",
                         "bundles: 2 (ready 2)"]

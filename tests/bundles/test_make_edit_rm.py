@@ -51,7 +51,7 @@ def test_make_reuses_the_tree(data, cl):
     finally:
         repo.close()
     # only the new bundle, its first state and the worksheet's new version
-    assert types == ["Bundle", "State", "Worksheet"]
+    assert types == ["Bundle", "State", "WorksheetCommit"]  # a chunked commit ([F21])
 
 
 def test_make_of_a_path_and_of_keyed_targets(data, cl):
@@ -77,7 +77,7 @@ def test_make_of_a_path_and_of_keyed_targets(data, cl):
     finally:
         repo.close()
     # one new tree naming the targets' existing objects; no blob copied
-    assert kinds == ["Bundle", "State", "Tree", "Worksheet"]
+    assert kinds == ["Bundle", "State", "Tree", "WorksheetCommit"]
     assert tree_obj.get("whole").id == data_contents.id
     assert tree_obj.get("sub") is None
 

@@ -34,7 +34,8 @@ def test_init_dir_bare_and_walking_up(tmp_path, cl):
     cl(["upload", "-c", "in the bare store", "-n", "bare"], deep, env=env)
     assert cl(["cat", "bare"], tmp_path, env=env).stdout == "in the bare store"
     assert cl(["ls", "-u"], deep).stdout.count("\n") == 1  # the project did not get it
-    assert json.loads(cl(["status", "--json"], tmp_path, env=env).stdout)["worksheet"] == "store"
+    # a bare repository has no worksheet of its own (its HEAD follows pushes)
+    assert json.loads(cl(["status", "--json"], tmp_path, env=env).stdout)["worksheet"] is None
 
 
 def test_init_names_the_default_worksheet_after_the_directory(tmp_path, cl):

@@ -150,7 +150,7 @@ def test_worksheet_commands(shaped):
 def test_repository_and_sharing_commands(shaped, tmp_path):
     p = shaped
     status = j(["status"], p)
-    assert set(status) == {"repository", "worksheet", "bundles", "objects", "bytes"}
+    assert set(status) == {"repository", "worksheet", "bundles", "objects", "bytes", "remotes"}
     assert set(j(["fsck"], p)) == {"objects", "bytes", "problems", "notes"}
     assert set(j(["gc", "--dry-run"], p)) == {"dry_run", "objects", "bytes", "tmp", "checkouts"}
     assert {"bundles", "worksheets"} <= set(j(["reindex"], p))

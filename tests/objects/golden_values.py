@@ -14,7 +14,8 @@ import os
 from cl.objects import encoding
 from cl.objects.ids import hash_bytes
 from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Bundle, Contents,
-                              Dependency, Item, Result, State, Tree, TreeEntry, Worksheet)
+                              Dependency, Item, ItemChunk, ItemIndex, Result, State, Tree, TreeEntry,
+                              Worksheet, WorksheetCommit)
 
 T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z in nanoseconds
 
@@ -112,6 +113,20 @@ def build():
         TreeEntry(os.fsdecode(b"\xff"), MODE_FILE, 0, hash_bytes(empty)),
     ))
     out.append(("tree-names", names))
+
+    # [F21]: a chunked worksheet commit, the next version of "worksheet":
+    # 16 items in two leaf chunks of 8 under a level-1 index, then a tail of 2.
+    notes = [Item("markup", f"note {n}") for n in range(16)]
+    first, second = ItemChunk(items=tuple(notes[:8])), ItemChunk(items=tuple(notes[8:]))
+    out.append(("items-first", first))
+    out.append(("items-second", second))
+    index = ItemIndex(level=1, children=(_id(first), _id(second)))
+    out.append(("itemindex", index))
+    out.append(("worksheet2", WorksheetCommit(
+        worksheet="0123456789abcdef0123456789abcdef", parents=(_id(worksheet),),
+        time=T0 + 5_000_000_000, author="alice", message="add 18 items", name="demo",
+        title="A demo", tags=("demo",), chunks=_id(index), count=16,
+        tail=(Item("bundle", run_id), Item("markup", "the end")))))
     return out
 
 

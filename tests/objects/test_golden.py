@@ -10,7 +10,7 @@ import pytest
 from cl.objects import encoding
 from cl.objects.ids import hash_bytes
 from cl.objects.store import MemoryStore, decode_object, read_object, write_object
-from cl.objects.types import TYPES
+from cl.objects.types import TYPES, Worksheet
 
 from .golden_values import ENCODING_EXAMPLES, NON_CANONICAL, build
 from .helpers import b3sum
@@ -77,6 +77,9 @@ def test_vectors_form_a_connected_store():
     for name, value in build():
         if isinstance(value, bytes):
             oid = store.write_bytes(value)
+        elif isinstance(value, Worksheet):  # written as chunked commits since [F21]
+            oid = store.write_bytes(encoding.encode(value.to_map()))
+            assert read_object(store, oid) == value
         else:
             oid = write_object(store, value)
             assert read_object(store, oid) == value

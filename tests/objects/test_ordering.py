@@ -8,7 +8,8 @@ import pytest
 from cl.objects.ids import hash_bytes
 from cl.objects.ingest import ingest_path
 from cl.objects.store import read_object, write_object
-from cl.objects.types import Bundle, Dependency, Result, State, Tree, TreeEntry, MODE_FILE
+from cl.objects import encoding
+from cl.objects.types import Bundle, Dependency, Result, State, Tree, TreeEntry, Worksheet, MODE_FILE
 from cl.objects.value import replace
 from cl.repo import Repository
 
@@ -26,7 +27,17 @@ def test_checker_flags_a_parent_written_first():
     write_object(store, tree)
 
 
-HEADS = {"state-ready", "worksheet", "tree-names"}  # named by no other vector
+HEADS = {"state-ready", "worksheet2", "tree-names"}  # named by no other vector
+
+
+def _write(store, value):
+    """A vector as published: an old-type worksheet as its own bytes
+    (write_object stores a Worksheet chunked, [F21])."""
+    if isinstance(value, bytes):
+        return store.write_bytes(value)
+    if isinstance(value, Worksheet):
+        return store.write_bytes(encoding.encode(value.to_map()))
+    return write_object(store, value)
 
 
 @pytest.mark.parametrize("skip", [name for name, _ in build() if name not in HEADS])
@@ -38,7 +49,7 @@ def test_every_child_is_required(skip):
         if name == skip:
             continue
         try:
-            store.write_bytes(value) if isinstance(value, bytes) else write_object(store, value)
+            _write(store, value)
         except AssertionError:
             refused.append(name)
     assert refused, f"nothing names {skip}"
@@ -47,7 +58,7 @@ def test_every_child_is_required(skip):
 def test_dangling_finds_missing_children():
     store = OrderCheckingMemoryStore()
     for _, value in build():
-        store.write_bytes(value) if isinstance(value, bytes) else write_object(store, value)
+        _write(store, value)
     assert dangling(store) == []
     hello = hash_bytes(b"hello\n")
     store.delete(hello)

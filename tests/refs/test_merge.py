@@ -82,3 +82,37 @@ def test_finished_result_beats_a_later_unfinished_edit():
     renamed = state(9, metadata={"name": "renamed"})
     merged = merge_states(base, (ID_A, done), (ID_B, renamed))
     assert (merged.state, merged.result, merged.metadata) == ("ready", "d" * 64, {"name": "renamed"})
+
+
+NOTES = st.lists(st.text(alphabet="abcdefgh", min_size=1, max_size=4), max_size=6, unique=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NOTES, NOTES, NOTES, st.integers(1, 9), st.integers(1, 9))
+def test_concurrent_appends_never_conflict_and_never_lose_an_item(base, a_new, b_new, ta, tb):
+    """Two clones each append notes to one worksheet: the merge holds the
+    base, then both sets of notes (the older side's first), and no markers."""
+    base_items = [Item("markup", f"base {v}") for v in base]
+    a_items = [Item("markup", f"a {v}") for v in a_new]
+    b_items = [Item("markup", f"b {v}") for v in b_new]
+    a = ws(base_items + a_items, ta)
+    b = ws(base_items + b_items, tb)
+    merged = merge_worksheets(ws(base_items), (ID_A, a), (ID_B, b))
+    assert merged == merge_worksheets(ws(base_items), (ID_B, b), (ID_A, a))
+    older_first = (a_items + b_items) if (ta, ID_A) < (tb, ID_B) else (b_items + a_items)
+    assert list(merged.items) == base_items + older_first
+    assert not any(i.value.startswith("<<<<<<<") for i in merged.items)
+
+
+def test_appends_at_one_place_between_items_do_not_conflict():
+    x, y = Item("markup", "x"), Item("markup", "y")
+    merged = merge_items([x, y], [x, Item("markup", "from a"), y], [x, Item("markup", "from b"), y],
+                         "A", "B")
+    assert [i.value for i in merged] == ["x", "from a", "from b", "y"]
+
+
+def test_changing_one_existing_item_differently_still_conflicts():
+    x, y = Item("markup", "x"), Item("markup", "y")
+    merged = merge_items([x, y], [x, Item("markup", "y by a")], [x, Item("markup", "y by b")],
+                         "A", "B")
+    assert [i.value for i in merged][1] == "<<<<<<< conflict: A | B"

@@ -364,7 +364,7 @@ def test_diverged_worksheet_merges_on_push(make_side):
     merged = remote.ws("w1")
     texts = [i.value for i in merged.items if i.kind == "markup"]
     assert "from a" in texts and "from b" in texts          # nothing lost
-    assert any(t.startswith("<<<<<<< conflict") for t in texts)
+    assert not any(t.startswith("<<<<<<< conflict") for t in texts)  # appends do not overlap
     assert remote.state(run).metadata == {"name": "sorted", "description": "by b"}
     assert b.refs.get("worksheets/w1") == remote.refs.get("worksheets/w1")
     # a pulls the merge: a fast-forward

@@ -1,0 +1,75 @@
+"""Remote-tracking refs through the real `cl` and a bare directory hub:
+fetch records the hub's worksheets without moving local ones, status says
+ahead / behind / diverged, `cl wls origin::` lists the hub as last fetched,
+`cl pull --all` brings new worksheets, a bare repository has no worksheet
+of its own and a clone lands on the worksheet pushed last."""
+
+import json
+
+from cl.repo import Repository
+
+
+def _status(cl, where) -> dict:
+    rec = json.loads(cl(["status", "--json"], where).stdout)
+    return {s["worksheet"]: s["state"] for s in rec["remotes"].get("origin", [])}
+
+
+
+
+def test_fetch_status_wls_and_clone_landing(cl, tmp_path):
+    hub = tmp_path / "hub"
+    cl(["init", "--bare", hub], tmp_path)
+    assert Repository(str(hub)).current_worksheet() is None  # no worksheet of its own
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    cl(["init", "-w", "scratch"], alice)
+    cl(["new", "notes"], alice)
+    cl(["work", "notes"], alice)
+    cl(["add", "-m", "from alice 1"], alice)
+    cl(["remote", "add", "origin", hub], alice)
+    cl(["push", "notes"], alice)
+    assert _status(cl, alice)["notes"] == "up to date"
+    assert _status(cl, alice)["scratch"] == "not on the remote"
+
+    cl(["clone", hub, tmp_path / "bob"], tmp_path)
+    bob = tmp_path / "bob"
+    assert "notes" in cl(["work"], bob).stdout  # the worksheet pushed last, not an empty default
+
+    cl(["add", "-m", "from alice 2"], alice)
+    cl(["push", "notes"], alice)
+    assert _status(cl, bob)["notes"] == "up to date"  # as last seen: no connection
+    before = Repository(str(bob / ".codalab")).refs.get
+    head = before("worksheets/" + json.loads(cl(["work", "--json"], bob).stdout)["id"][2:])
+    out = cl(["fetch"], bob).stdout
+    assert out.startswith("fetch origin:")
+    wid = json.loads(cl(["work", "--json"], bob).stdout)["id"][2:]
+    repo = Repository(str(bob / ".codalab"))
+    assert repo.refs.get(f"worksheets/{wid}") == head, "fetch moves no local worksheet"
+    assert repo.refs.get(f"remotes/origin/worksheets/{wid}") != head
+    repo.close()
+    assert _status(cl, bob)["notes"] == "behind"
+    cl(["add", "-m", "from bob"], bob)
+    assert _status(cl, bob)["notes"] == "diverged"
+    cl(["pull"], bob)
+    assert _status(cl, bob)["notes"] == "ahead"
+    printed = cl(["print", "notes"], bob).stdout
+    assert "from alice 2" in printed and "from bob" in printed and "<<<<<<<" not in printed
+    cl(["push"], bob)
+    assert _status(cl, bob)["notes"] == "up to date"
+
+    # a new worksheet on the hub: listed after a fetch, brought by pull --all
+    cl(["new", "other"], alice)
+    cl(["work", "other"], alice)
+    cl(["add", "-m", "elsewhere"], alice)
+    cl(["push", "other"], alice)
+    names = lambda args: [r["name"] for r in json.loads(cl(["wls", *args, "--json"], bob).stdout)]  # noqa: E731
+    assert "other" not in names(["origin::"])
+    assert "other" in names(["origin::", "--refresh"])
+    assert "other" not in names([])
+    cl(["pull", "--all"], bob)
+    assert "other" in names([])
+
+
+def test_wls_of_an_unknown_remote_is_one_clear_line(cl, project):
+    done = cl(["wls", "nowhere::"], project, check=False)
+    assert done.returncode != 0 and done.stderr.startswith("cl: ") and "Traceback" not in done.stderr
