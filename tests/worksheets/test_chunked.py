@@ -108,7 +108,7 @@ def test_a_missing_chunk_is_an_fsck_problem(repo):
     ops.add_items(repo, wid, list(map(_note, range(CHUNK_ITEMS + 1))), "notes")
     raw = repo.read(repo.worksheet_head(wid)[0])
     assert isinstance(repo.read(raw.chunks), ItemChunk)
-    os.unlink(repo.store.local_path(raw.chunks))
+    os.unlink(repo.store.path(raw.chunks))
     problems = maintenance.fsck(repo).problems
     assert any(f"0x{raw.chunks}" in p for p in problems), problems
 
