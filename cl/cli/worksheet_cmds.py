@@ -287,10 +287,13 @@ def _run_commands(repo, wid, commands) -> None:
 @click.option("-r", "--raw", is_flag=True, help="The text form (what `cl wedit` edits).")
 @click.option("--html", "as_html", is_flag=True, help="One self-contained HTML page (images embedded, graphs drawn).")
 @click.option("-o", "--output", "dest", help="Write to this file instead of stdout.")
+@click.option("--server", metavar="URL", help="With --html: link names to this server's pages (URL/bundles/0x…).")
 @pass_repo
-def print_(repo, worksheet, raw, as_html, dest):
+def print_(repo, worksheet, raw, as_html, dest, server):
     """Show a worksheet (WS@N: its N-th version, see `cl wlog`)."""
     from cl.worksheets import edit, interpret, ops
+    if server and not as_html:
+        raise click.UsageError("--server goes with --html")
     spec, n = ops.split_version(worksheet or ".")
     wid = _wid(repo, spec)
     if n is None:
@@ -302,9 +305,10 @@ def print_(repo, worksheet, raw, as_html, dest):
     if raw:
         _emit(edit.text_form(repo, ws), dest)
     elif as_html:
-        from cl.worksheets.html import render_page
+        from cl.worksheets import html, pagerefs
+        base = html.server_base(server) if server else None
         page = interpret.interpret(repo, ws, commit, version, embed=True)
-        _emit(render_page(page), dest)
+        _emit(html.render_page(page, pagerefs.collect(repo, page), base), dest)
     elif dest:
         from cl.cli import ws_render
         page = interpret.interpret(repo, ws, commit, version)

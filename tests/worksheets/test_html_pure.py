@@ -17,7 +17,7 @@ def test_markdown_blocks_and_inline():
     assert '<a href="https://example.org">a link</a>' in out
     assert re.search(r"<ul>\s*<li>one</li>\s*<li>two\s*<ul>\s*<li>nested</li>", out)
     assert re.search(r"<ol>\s*<li>first</li>\s*<li>second</li>", out)
-    assert "<pre><code>code &lt;b&gt;</code></pre>" in out
+    assert "<pre><code>code &lt;b&gt;\n</code></pre>" in out
     assert "<blockquote>" in out and "<hr>" in out
 
 
