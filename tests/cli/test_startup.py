@@ -87,3 +87,13 @@ def test_exit_leaves_nothing_to_the_teardown(project):
     done = subprocess.run([sys.executable, "-m", "cl", "info", "nosuch"], cwd=project, env=cl_env(),
                           capture_output=True, text=True)
     assert done.returncode == 1 and done.stderr.startswith("cl: ")
+
+
+def test_print_loads_markdown_it_only_for_html(project):
+    """`cl print` piped writes text as typed: no Markdown parser, no YAML;
+    `--html` renders Markdown, so it loads markdown-it (the probe sees it)."""
+    tree(project, {"a.txt": "a\n"})
+    add(project, "a.txt")
+    subprocess.run(["cl", "add", "-m", "# Notes with a {{.}} link"], cwd=project, env=cl_env(), check=True)
+    assert not loaded(project, "print") & LAZY_LIBRARIES
+    assert "markdown_it" in loaded(project, "print", "--html")

@@ -209,6 +209,25 @@ def test_print_html_to_a_file(stats_project, cl, tmp_path):
     assert out(cl, ["print", "--html"], p) == page
 
 
+def test_print_html_links_to_a_server(stats_project, cl):
+    p = stats_project
+    bid = out(cl, ["info", "-f", "id", "a.txt"], p).strip()
+    wid = out(cl, ["wls", "-u"], p).split()[0]
+    cl(["add", "-m", "See {{.}}, the worksheet itself."], p)
+    page = out(cl, ["print", "--html", "--server", "https://ws.example.org/"], p)
+    assert f'href="https://ws.example.org/bundles/{bid}"' in page
+    assert f'href="https://ws.example.org/worksheets/{wid}"' in page
+    assert f'href="#b-{bid[2:]}"' not in page and f'id="b-{bid[2:]}"' in page   # the sections stay
+    assert f'href="#b-{bid[2:]}"' in out(cl, ["print", "--html"], p)
+
+
+def test_print_server_is_checked(stats_project, cl):
+    p = stats_project
+    assert fails(cl, ["print", "--html", "--server", "ftp://x"], p) == \
+        "cl: --server needs an http(s) address such as https://worksheets.example.org, not 'ftp://x'"
+    assert "--server goes with --html" in fails(cl, ["print", "--server", "https://x"], p)
+
+
 def test_concurrent_cl_add_all_land(project, cl):
     procs = [subprocess.Popen([CL, "add", "-m", f"note {i}"], cwd=project, env=cl_env({"HOME": cl.home}),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(6)]
@@ -284,7 +303,8 @@ def test_the_readme_worked_example_works_as_shown(project, cl, tmp_path):
                     ["train-lr0.01", "0.01", "0.062"]]
     assert "No change to the worksheet." in done.stdout
     page = (project / "sweep.html").read_text()
-    assert page.count("<polyline") == 3 and "<td>train-lr0.03</td>" in page
+    assert page.count("<polyline") == 3 and re.search(r'<td><a class="ref" href="#b-[0-9a-f]{64}" '
+                                                      r'title="0x[0-9a-f]{64}">train-lr0.03</a>', page)
 
 
 class _Terminal(io.StringIO):
