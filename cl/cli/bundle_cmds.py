@@ -135,7 +135,8 @@ def _ls(repo, wid, uuid_only, as_json):
     if uuid_only:
         click.echo("".join("0x" + bid + "\n" for bid in repo.index.listing(wid)[0]), nl=False)
         return
-    sys.stdout.write(repo.index.listing_text(wid, _ls_cache_key(), lambda: _ls_text(repo, wid)))
+    text = repo.index.listing_text(wid, _ls_cache_key(), lambda: _ls_text(repo, wid))
+    sys.stdout.write(output.colour_states(text, LS_HEADERS) if output.colours(sys.stdout) else text)
 
 
 def _ls_text(repo, wid) -> str:
