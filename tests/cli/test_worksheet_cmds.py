@@ -287,6 +287,22 @@ def _doc_commands(section_titles) -> str:
     return "set -euo pipefail\n" + "\n".join(script) + "\n"
 
 
+def test_the_readme_display_directive_example_prints_as_shown(project, cl):
+    """README, "The markup": a directive written before the bundles arrive
+    shapes them all, the one uploaded later too.  The block's commands run
+    and `cl print` gives the block's output."""
+    text = open(DOCS).read()
+    block = next(b for b in re.findall(r"```console\n(.*?)```", text, re.S) if "The files, with their sizes" in b)
+    commands, shown = block.split("$ cl print\n")
+    script = re.sub(r"^\$ ", "", commands, flags=re.M)
+    script = re.sub(r"\s+# .*$", "", script, flags=re.M)
+    tree(project, {"a.txt": "x\n", "b.txt": "hello world\n"})
+    subprocess.run(["bash", "-euc", script], cwd=project, env=cl_env({"HOME": cl.home}), check=True,
+                   capture_output=True)
+    printed = out(cl, ["print"], project)
+    assert printed == shown.replace("== project ==", f"== {project.name} ==")
+
+
 def test_the_readme_worked_example_works_as_shown(project, cl, tmp_path):
     script = _doc_commands(["A worked example", "Searching"])
     assert "cl wedit -f sweep.ws" in script and "cl print --html -o sweep.html" in script
