@@ -6,6 +6,7 @@ text, its id, name and title.  cl/worksheets/html.py renders these; it
 stays pure."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from cl.errors import CLError
 from cl.worksheets import blocks as b
@@ -43,11 +44,15 @@ class PageRefs:
     worksheets: tuple[WorksheetCard, ...] = ()
     specs: tuple[tuple[str, str], ...] = ()           # `{{spec}}` in text -> worksheet id
 
+    @cached_property
+    def _by_id(self) -> dict:
+        return {c.id: c for c in self.bundles} | {("w", c.id): c for c in self.worksheets}
+
     def bundle(self, bid: str) -> BundleCard | None:
-        return next((c for c in self.bundles if c.id == bid), None)
+        return self._by_id.get(bid)
 
     def worksheet(self, wid: str) -> WorksheetCard | None:
-        return next((c for c in self.worksheets if c.id == wid), None)
+        return self._by_id.get(("w", wid))
 
     def spec(self, spec: str) -> WorksheetCard | None:
         wid = dict(self.specs).get(spec)
