@@ -81,3 +81,25 @@ def test_structured_files_give_a_value_or_none(data, name, keypath):
 def test_the_check_sees_script():
     assert dangers("<img src=x onerror=alert(1)>") and dangers("<a href=' javascript:x'>") \
         and dangers("<script>") and not dangers("<p>&lt;script&gt; onerror=</p>")
+
+
+from cl.cli import output  # noqa: E402  (the ls colouring: a reader of table text)
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+cells = st.one_of(st.sampled_from(list(output.STATE_STYLES) + ["state", "ready ", "", "  x"]),
+                  st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=10))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(cells, cells, st.sampled_from(list(output.STATE_STYLES)), cells), max_size=12),
+       st.text(max_size=20))
+def test_ls_colours_only_the_state_column(rows, title):
+    headers = ["id", "name", "state", "command"]
+    columns = [[str(r[i]).strip() for r in rows] for i in range(4)]
+    text = f"worksheet: {title}\n".replace("\n", " ", title.count("\n")) + output.table_columns(headers, columns)
+    coloured = output.colour_states(text, headers)
+    assert ANSI.sub("", coloured) == text
+    lines = coloured.split("\n")
+    at = next(i for i, line in enumerate(text.split("\n")) if line.split() == headers)
+    for line, state in zip(lines[at + 1:], columns[2]):
+        assert re.search(r"\x1b\[[0-9;]*m" + re.escape(state) + r"\x1b\[0m", line), (line, state)
