@@ -2,7 +2,8 @@
 tables and ~~strikethrough~~.  Raw HTML in the text is shown as text,
 never passed through, so a worksheet cannot put script into the page;
 links and images keep markdown-it's safe schemes (no `javascript:`,
-`vbscript:`, `file:`, and `data:` only for images).
+`vbscript:`, `file:`, and `data:` only for images), and an image on
+another host is a link to it, so the page fetches nothing when opened.
 
 `{{WS}}` inside text is a reference to a worksheet, as on CodaLab: it
 becomes a link through the `worksheet_ref` callback the caller passes
@@ -41,6 +42,7 @@ def _md():
         md.enable(["table", "strikethrough"])
         md.inline.ruler.before("link", "worksheet_ref", _ws_ref_rule)
         md.add_render_rule("worksheet_ref", _ws_ref_html)
+        md.add_render_rule("image", _image_html)
         _parser = md
     return _parser
 
@@ -69,6 +71,18 @@ def _ws_ref_html(self, tokens, idx, options, env) -> str:
     if href is None:
         return f'<span class="worksheet-ref" title="{_e(title)}">{_e(label)}</span>'
     return f'<a class="worksheet-ref" href="{_e(href)}" title="{_e(title)}">{_e(label)}</a>'
+
+
+def _image_html(self, tokens, idx, options, env) -> str:
+    """An image inside the page (a relative path, an allowed `data:`
+    image) stays an image; one on another host becomes a link to it, so
+    opening the page fetches nothing from the network."""
+    token = tokens[idx]
+    src = token.attrGet("src") or ""
+    if re.match(r"\s*([a-z][a-z0-9+.-]*:|//)", src, re.I) and not src.lower().startswith("data:image/"):
+        alt = self.renderInlineAsText(token.children or [], options, env)
+        return f'<a class="remote-image" href="{_e(src)}">{_e(alt or src)}</a>'
+    return self.image(tokens, idx, options, env)
 
 
 def _e(text: str) -> str:

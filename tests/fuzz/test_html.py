@@ -21,7 +21,7 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 meaningful = st.sampled_from([
     "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<a href='javascript:alert(1)'>x</a>",
     "[x](javascript:alert(1))", "[x](JaVaScRiPt:alert(1))", "![i](data:text/html,<script>)",
-    "<javascript:alert(1)>", "<svg onload=alert(1)>", "{{", "}}", "{{ws}}", "{{<b>}}", "`", "```", "|",
+    "<javascript:alert(1)>", "![p](http://e.org/p.png)", "![p](//e.org/p.png)", "![p](p.png)", "<svg onload=alert(1)>", "{{", "}}", "{{ws}}", "{{<b>}}", "`", "```", "|",
     "| a | b |\n| - | - |\n| 1 | 2 |", "\n", "\n\n", "#", "*", "_", "~~", ">", "- ", "1. ", "    ",
     "=======", "<<<<<<< conflict: 0xaa (a) | 0xbb (b)", ">>>>>>> end of conflict", "&", "\"", "'",
     "\x00", "é", "\u202e",
@@ -56,6 +56,7 @@ def _resolve(spec):
 def test_markdown_never_passes_script_through(text):
     out = markdown.render(text, _resolve)
     assert not dangers(out), out
+    assert not re.search(r'<img src="\s*(//|(?!data:image/)[a-z][a-z0-9+.-]*:)', out, re.I), out  # nothing fetched
 
 
 @SETTINGS

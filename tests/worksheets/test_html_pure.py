@@ -28,6 +28,17 @@ def test_markdown_escapes_html_and_refuses_script_links():
     assert 'href="javascript' not in out and 'src="data:x"' not in out
 
 
+def test_markdown_tables_worksheet_refs_and_remote_images():
+    out = markdown.render("| lr | err |\n| --- | ---: |\n| 0.1 | 0.2 |\n\n"
+                          "![plot](https://example.org/p.png) ![local](plots/p.png) See {{a}} and {{b}}.",
+                          lambda spec: ("#w-1", "A", "worksheet 0x1") if spec == "a" else None)
+    assert re.search(r"<table>\s*<thead>\s*<tr>\s*<th>lr</th>\s*<th style=\"text-align:right\">err</th>", out)
+    assert '<a class="remote-image" href="https://example.org/p.png">plot</a>' in out
+    assert '<img src="plots/p.png" alt="local">' in out
+    assert '<a class="worksheet-ref" href="#w-1" title="worksheet 0x1">A</a>' in out
+    assert '<span class="worksheet-ref missing" title="no worksheet b here">{{b}}</span>' in out
+
+
 def test_ticks_are_round_and_cover_the_range():
     t = svg.ticks(0.13, 0.87)
     assert t[0] <= 0.13 and t[-1] >= 0.87
