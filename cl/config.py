@@ -10,6 +10,8 @@ DEFAULTS = {
     "user": {"name": ""},
     "run": {"image": "cl-test/busybox:latest", "executor": "auto", "auto_worker": True,
             "network": False, "parallel": 1, "worker_idle": "10m"},
+    # how far an uploaded archive may expand (cl/bundles/archives.py); 0: no bound
+    "upload": {"max_expansion": 100, "max_unpacked_bytes": 0},
 }
 
 

@@ -2,6 +2,7 @@
 only when that command runs (so `cl ls` starts fast), and the single place
 where errors become one line on stderr and an exit code."""
 
+import codecs
 import importlib
 import os
 import sys
@@ -97,8 +98,29 @@ def cli():
     Docker, keep the provenance, write worksheets, push and pull."""
 
 
+def _escape_bytes(exc: UnicodeError):
+    """How text that holds bytes that are not UTF-8 is shown: a file name
+    read from disk or from a tree keeps each such byte as a surrogate escape
+    (docs/format.md [F20]); on stdout and stderr it becomes `\\xe9`
+    (output.shown), and any other character the stream cannot encode
+    `\\uXXXX`."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    from cl.cli.output import shown
+    text = shown(exc.object[exc.start:exc.end])
+    return text.encode("ascii", "backslashreplace").decode("ascii"), exc.end
+
+
+def _show_bytes_escaped() -> None:
+    codecs.register_error("cl-escape", _escape_bytes)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="cl-escape")
+
+
 def main(argv=None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    _show_bytes_escaped()
     try:
         cli.main(args=args, prog_name="cl", standalone_mode=False)
     except CLError as exc:

@@ -1,31 +1,26 @@
 """Repository commands: init, status, fsck, gc, reindex, config."""
 
-import os
-
 import click
 
+from cl.app import repository as app_repo
 from cl.cli import output
-from cl.cli.context import pass_repo
-from cl.errors import InputError, UsageError
-from cl.repo import Repository
+from cl.cli.context import json_option, pass_repo
 
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--bare", is_flag=True, help="The directory itself is the repository (for servers and shared remotes).")
 @click.option("-w", "--worksheet", help="Name of the first worksheet (default: the directory's name).")
-def init(directory, bare, worksheet):
+@json_option
+def init(directory, bare, worksheet, as_json):
     """Create a cl repository (.codalab) in DIRECTORY."""
-    try:
-        os.makedirs(directory, exist_ok=True)
-        repo = Repository.init(directory, bare=bare, worksheet=worksheet)
-    except OSError as exc:
-        raise InputError(f"cannot create a repository in '{directory}': {exc.strerror or exc}") from None
-    wid = repo.current_worksheet()
-    ws = repo.index.worksheet(wid)
-    click.echo(f"Initialized empty cl repository in {repo.root}")
-    click.echo(f"Current worksheet: {ws['name']}")
+    repo, made = app_repo.init(directory, bare=bare, worksheet=worksheet)
     repo.close()
+    if as_json:
+        output.as_json(made.to_json())
+        return
+    click.echo(f"Initialized empty cl repository in {made.repository}")
+    click.echo(f"Current worksheet: {made.worksheet}")
 
 
 @click.command()
@@ -33,16 +28,7 @@ def init(directory, bare, worksheet):
 @pass_repo
 def status(repo, as_json):
     """Where the repository is, the current worksheet, and what it holds."""
-    objects = total = 0
-    for fan in os.scandir(repo.path("objects")):
-        if fan.is_dir():
-            for entry in os.scandir(fan.path):
-                objects += 1
-                total += entry.stat().st_size
-    wid = repo.current_worksheet()
-    ws = repo.index.worksheet(wid) if wid else None
-    rec = {"repository": repo.root, "worksheet": ws["name"] if ws else None,
-           "bundles": repo.index.counts_by_state(), "objects": objects, "bytes": total}
+    rec = app_repo.status(repo).to_json()
     if as_json:
         output.as_json(rec)
         return
@@ -51,15 +37,21 @@ def status(repo, as_json):
     counts = rec["bundles"]
     click.echo(f"bundles: {sum(counts.values())}"
                + ("" if not counts else " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"))
-    click.echo(f"objects: {objects} ({output.size(total)})")
+    click.echo(f"objects: {rec['objects']} ({output.size(rec['bytes'])})")
 
 
 @click.command()
+@json_option
 @pass_repo
-def fsck(repo):
+def fsck(repo, as_json):
     """Re-hash every object and check that everything named is present."""
-    from cl.bundles import maintenance  # fsck, gc and reindex only: not for `cl status`
+    from cl.app import maintenance  # fsck, gc and reindex only: not for `cl status`
     report = maintenance.fsck(repo)
+    if as_json:
+        output.as_json(report.to_json())
+        if report.problems:
+            raise SystemExit(1)
+        return
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     for problem in report.problems:
@@ -74,58 +66,56 @@ def fsck(repo):
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be deleted.")
 @click.option("--prune", default="1h", show_default=True,
               help="Only delete unreachable objects and tmp files older than this ('now' for all).")
+@json_option
 @pass_repo
-def gc(repo, dry_run, prune):
+def gc(repo, dry_run, prune, as_json):
     """Delete objects that no bundle or worksheet reaches, stale temporary
     files and unused checkouts."""
-    from cl.bundles import maintenance
-    from cl.bundles.units import parse_duration
-    grace = 0 if prune == "now" else parse_duration(prune)
-    busy = _busy_checkouts(repo)
-    report = maintenance.gc(repo, dry_run=dry_run, grace_seconds=grace, busy_checkouts=busy)
+    from cl.app import maintenance
+    report = maintenance.gc(repo, dry_run=dry_run, prune=prune)
+    if as_json:
+        output.as_json(report.to_json())
+        return
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{verb} {report.objects} objects ({output.size(report.bytes)}), "
                f"{report.tmp} temporary files, {report.checkouts} checkouts")
 
 
-def _busy_checkouts(repo) -> set[str]:
-    try:
-        from cl.runs.checkouts import busy_checkouts
-    except ImportError:
-        return set()
-    return busy_checkouts(repo)
-
-
 @click.command()
+@json_option
 @pass_repo
-def reindex(repo):
+def reindex(repo, as_json):
     """Rebuild repo.db's index and heads from the objects alone."""
-    from cl.bundles import maintenance
+    from cl.app import maintenance
     counts = maintenance.reindex(repo)
+    if as_json:
+        output.as_json(counts)
+        return
     click.echo(f"reindexed {counts['bundles']} bundles, {counts['worksheets']} worksheets")
 
 
 @click.command()
 @click.argument("key", required=False)
 @click.argument("value", required=False)
+@json_option
 @pass_repo
-def config(repo, key, value):
+def config(repo, key, value, as_json):
     """Show or set configuration: `cl config run.image IMAGE`."""
     if key is None:
-        from cl.config import dumps
-        click.echo(dumps(repo.config.data), nl=False)
+        if as_json:
+            output.as_json(app_repo.config_data(repo))
+        else:
+            click.echo(app_repo.config_text(repo), nl=False)
         return
-    if "." not in key:
-        raise UsageError(f"config keys look like 'table.key': '{key}'")
-    table, name = key.rsplit(".", 1)
     if value is None:
-        current = repo.config.get(table, name)
+        current = app_repo.config_get(repo, key)
+        if as_json:
+            output.as_json({"key": key, "value": current})
         if current is None:
             raise SystemExit(1)
-        click.echo(current)
+        if not as_json:
+            click.echo(current)
         return
-    parsed = {"true": True, "false": False}.get(value.lower(), value)
-    if isinstance(parsed, str) and parsed.isdigit():
-        parsed = int(parsed)
-    repo.config.set(table, name, parsed)
-    repo.config.save()
+    stored = app_repo.config_set(repo, key, value)
+    if as_json:
+        output.as_json({"key": key, "value": stored})

@@ -51,12 +51,17 @@ def lookup(store: ObjectStore, contents: Contents, path: str) -> Contents:
 
 
 def walk(store: ObjectStore, contents: Contents, prefix: str = "") -> Iterator[tuple[str, Contents]]:
-    """Every (path, contents) below and including `contents`, parents first."""
-    yield prefix, contents
-    if contents.mode == MODE_DIR:
-        for e in read_tree(store, contents.id).entries:
-            sub = f"{prefix}/{e.name}" if prefix else e.name
-            yield from walk(store, Contents(e.mode, e.size, e.id), sub)
+    """Every (path, contents) below and including `contents`, parents first,
+    each directory's entries in order.  A stack, not recursion: a tree may
+    be deeper than Python's recursion limit."""
+    stack = [(prefix, contents)]
+    while stack:
+        path, c = stack.pop()
+        yield path, c
+        if c.mode == MODE_DIR:
+            below = [(f"{path}/{e.name}" if path else e.name, Contents(e.mode, e.size, e.id))
+                     for e in read_tree(store, c.id).entries]
+            stack.extend(reversed(below))
 
 
 def reachable(store: ObjectStore, contents: Contents, seen: set | None = None) -> Iterator[str]:
@@ -72,3 +77,12 @@ def reachable(store: ObjectStore, contents: Contents, seen: set | None = None) -
         if c.mode == MODE_DIR:
             for e in read_tree(store, c.id).entries:
                 stack.append(Contents(e.mode, e.size, e.id))
+
+
+def wrong_size(store: ObjectStore, contents: Contents, tree: Tree | None = None) -> int | None:
+    """The real size of what `contents` names when it is not the size
+    `contents` records, else None: a blob's length, or (given the decoded
+    `tree`) the sum its entries record, each of which is checked in turn
+    as the tree is walked.  For `cl fsck`; a missing blob raises ObjectMissing."""
+    actual = tree.size if tree is not None else store.size(contents.id)
+    return None if actual == contents.size else actual

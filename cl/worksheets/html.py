@@ -87,8 +87,10 @@ class _Links:
     refs: PageRefs
     server: str | None
 
-    def bundle(self, bid: str) -> str:
-        return f"{self.server}/bundles/0x{bid}" if self.server else f"#b-{bid}"
+    def bundle(self, bid: str) -> str | None:
+        if self.server:
+            return f"{self.server}/bundles/0x{bid}"
+        return f"#b-{bid}" if self.refs.bundle(bid) else None
 
     def worksheet(self, wid: str) -> str | None:
         if self.server:
@@ -125,6 +127,23 @@ def render_page(page: b.Page, refs: PageRefs | None = None, server: str | None =
             f"<style>{CSS}</style>\n</head>\n<body>\n<main class=\"worksheet\" data-worksheet=\"{page.worksheet}\">\n"
             f"<header><h1>{_e(title)}</h1><p class=\"meta\">{_e(' · '.join(meta))}</p></header>\n"
             + body + _appendix(links) + "\n</main>\n</body>\n</html>\n")
+
+
+def render_fragment(blocks, refs: PageRefs | None = None, server: str | None = None) -> str:
+    """Blocks as an HTML fragment with its style sheet scoped to a
+    `div.cl-worksheet`, for embedding in another page (a notebook cell).
+    There are no sections to link to: names link only given `server`."""
+    scoped = "\n".join(_scoped(line) for line in CSS.replace("body {", "{").split("\n"))
+    links = _Links(refs if refs is not None else PageRefs(), server.rstrip("/") if server else None)
+    return f'<style>{scoped}</style>\n<div class="cl-worksheet">\n{_body(blocks, links)}\n</div>'
+
+
+def _scoped(line: str) -> str:
+    """A rule of CSS with each of its selectors under `.cl-worksheet`."""
+    if not line or line.startswith(" ") or "{" not in line:
+        return line
+    selectors, rule = line.split("{", 1)
+    return ", ".join(f".cl-worksheet {sel.strip()}".rstrip() for sel in selectors.split(",")) + " {" + rule
 
 
 def _names_only(page: b.Page) -> PageRefs:
@@ -203,7 +222,10 @@ def _pieces(blocks):
 
 def _ref(bid: str, name: str, links: _Links, with_id: bool = True) -> str:
     ident = f'<span class="id">0x{_e(bid[:8])}</span>' if with_id else ""
-    return f'<a class="ref" href="{_e(links.bundle(bid))}" title="0x{bid}">{_e(name)}</a>{ident}'
+    href = links.bundle(bid)
+    if href is None:
+        return f'<span class="ref" title="0x{bid}">{_e(name)}</span>{ident}'
+    return f'<a class="ref" href="{_e(href)}" title="0x{bid}">{_e(name)}</a>{ident}'
 
 
 def _cell(value: str) -> str:
@@ -290,7 +312,7 @@ def _table(blk: b.Table, links: _Links) -> str:
                 cells.append(f"<td>{_ref(r.bundle, c, links, with_id=id_col is None)}</td>")
             elif c and c == state:
                 cells.append(f'<td class="state-{_e(state)}">{_e(c)}</td>')
-            elif i == id_col:
+            elif i == id_col and links.bundle(r.bundle):
                 cells.append(f'<td><a class="ref id-link" href="{_e(links.bundle(r.bundle))}">{_e(c)}</a></td>')
             else:
                 cells.append(_cell(c))
@@ -373,7 +395,7 @@ def _bundle_section(c: BundleCard, links: _Links) -> str:
         deps = []
         for key, parent, pname, path in c.dependencies:
             label = (f"{key}:" if key else "") + pname + (f"/{path}" if path else "")
-            target = links.bundle(parent) if links.server or links.card(parent) else None
+            target = links.bundle(parent)
             deps.append(f'<a class="ref" href="{_e(target)}">{_e(label)}</a>' if target else _e(label))
         fields.append(("dependencies", ", ".join(deps)))
     if c.data_size is not None:
