@@ -12,6 +12,9 @@ DEFAULTS = {
             "network": False, "parallel": 1, "worker_idle": "10m"},
     # how far an uploaded archive may expand (cl/bundles/archives.py); 0: no bound
     "upload": {"max_expansion": 100, "max_unpacked_bytes": 0},
+    # the Slurm executor (cl/runs/slurm_executor.py)
+    "slurm": {"partition": "", "account": "", "sbatch_options": "", "container": "none",
+              "shared_dir": ""},
 }
 
 
