@@ -69,6 +69,8 @@ CORNERS = {
     "uvicorn": ("cl/server/",),
     "starlette": ("cl/server/",),
     "fastapi": ("cl/server/",),
+    "markdown_it": ("cl/worksheets/markdown.py",),
+    "yaml": ("cl/worksheets/structured.py",),
 }
 
 

@@ -222,9 +222,15 @@ def page(repo: Repository, spec: str | None = None, embed: bool = False) -> Page
     return interpret.interpret(repo, ws, commit, number, embed=embed)
 
 
-def html(repo: Repository, spec: str | None = None) -> str:
-    """A worksheet as one self-contained HTML page."""
-    return render_html(page(repo, spec, embed=True))
+def html(repo: Repository, spec: str | None = None, server: str | None = None) -> str:
+    """A worksheet as one self-contained HTML page: each bundle it names
+    gets a section the names link to; given `server` (an http(s) address),
+    names link to that server's pages instead."""
+    from cl.worksheets import html as html_ops
+    from cl.worksheets import pagerefs
+    base = html_ops.server_base(server) if server else None
+    p = page(repo, spec, embed=True)
+    return html_ops.render_page(p, pagerefs.collect(repo, p), base)
 
 
 def render_html(p: Page, fragment: bool = False) -> str:

@@ -143,9 +143,13 @@ def _apply_one(step: Step, value):
 
 
 def duration(seconds: float) -> str:
-    """CodaLab's duration: 4.2s, 3m5s, 2h10m, 3d4h, 1y20d."""
+    """CodaLab's duration, 4.2s, 3m5s, 2h10m, 3d4h, 1y20d, but under a
+    second in milliseconds (120ms, 4.2ms) where CodaLab says 0.1s."""
     if seconds < 0:
         return "-" + duration(-seconds)
+    if seconds < 1:
+        ms = seconds * 1000
+        return f"{ms:.1f}ms" if ms < 10 else f"{ms:.0f}ms"
     m = int(seconds / 60)
     if m == 0:
         return f"{seconds:.1f}s"

@@ -146,7 +146,8 @@ def ls(repo, worksheet, uuid_only, fields, as_json):
     elif uuid_only:
         click.echo("".join("0x" + bid + "\n" for bid in listing.listing_ids(repo, worksheet)), nl=False)
     else:
-        sys.stdout.write(listing.listing_text(repo, worksheet, _ls_cache_key(), _ls_text))
+        text = listing.listing_text(repo, worksheet, _ls_cache_key(), _ls_text)
+        sys.stdout.write(output.colour_states(text, LS_HEADERS) if output.colours(sys.stdout) else text)
 
 
 def _field_names(fields: str) -> list[str]:

@@ -1,8 +1,10 @@
-"""Formatting for people: aligned tables, sizes, records, JSON, and (the
-only place rich is imported) progress bars.  rich is imported lazily so
-quick commands don't pay for it."""
+"""Formatting for people: aligned tables, sizes, records, JSON, state
+colours on a terminal, and (the only place rich is imported) progress bars
+and worksheet rendering.  rich is imported lazily so quick commands don't
+pay for it."""
 
 import contextlib
+import os
 import sys
 from itertools import repeat
 
@@ -47,6 +49,44 @@ def table_columns(headers: list[str], columns: list[list[str]]) -> str:
     padded = [list(map(str.ljust, column, repeat(max(map(len, column))))) for column in cells[:-1]]
     lines = map(str.rstrip, map("  ".join, zip(*padded, cells[-1])))  # the last column needs no padding
     return "\n".join(lines) + "\n"
+
+
+# `cl ls` colours a bundle's state on a terminal.  click (loaded anyway) makes
+# the escapes: rich would add 20-30 ms to every `cl ls` for the same result.
+STATE_STYLES = {
+    "failed": {"fg": "red", "bold": True}, "killed": {"fg": "magenta", "bold": True},
+    "running": {"fg": "cyan"}, "preparing": {"fg": "cyan"}, "finalizing": {"fg": "cyan"},
+    "created": {"fg": "yellow"}, "staged": {"fg": "yellow"}, "ready": {"fg": "green"},
+}
+
+
+def colours(stream) -> bool:
+    """Colour on this stream: a terminal, and the user has not said no
+    (NO_COLOR set, or TERM=dumb)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def colour_states(text: str, headers: list[str], column: str = "state") -> str:
+    """An aligned table's text (table_columns) with the cells of `column`
+    coloured by state.  The header line gives where the column starts and
+    ends; rows above the header (a title line) are left alone."""
+    lines = text.split("\n")
+    at = next((i for i, line in enumerate(lines) if line.split() == headers), None)
+    if at is None or column not in headers:
+        return text
+    header = lines[at]
+    start = header.index(f"  {column}") + 2 if headers[0] != column else 0
+    nxt = headers.index(column) + 1
+    end = header.index(f"  {headers[nxt]}", start) + 2 if nxt < len(headers) else None
+    for i in range(at + 1, len(lines)):
+        line = lines[i]
+        cell = line[start:end]
+        style = STATE_STYLES.get(cell.strip())
+        if style:
+            word = cell.strip()
+            lines[i] = line[:start] + click.style(word, **style) + cell[len(word):] + (line[end:] if end else "")
+    return "\n".join(lines)
 
 
 def sizes(column) -> list[str]:

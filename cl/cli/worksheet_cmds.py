@@ -277,19 +277,22 @@ def _run_commands(repo, wid, commands) -> None:
 @click.option("-r", "--raw", is_flag=True, help="The text form (what `cl wedit` edits).")
 @click.option("--html", "as_html", is_flag=True, help="One self-contained HTML page (images embedded, graphs drawn).")
 @click.option("-o", "--output", "dest", help="Write to this file instead of stdout.")
+@click.option("--server", metavar="URL", help="With --html: link names to this server's pages (URL/bundles/0x…).")
 @json_option
 @pass_repo
-def print_(repo, worksheet, raw, as_html, dest, as_json):
+def print_(repo, worksheet, raw, as_html, dest, server, as_json):
     """Show a worksheet (WS@N: its N-th version, see `cl wlog`)."""
     if as_json + raw + as_html > 1:
         raise UsageError("choose one of --json, --raw, --html")
+    if server and not as_html:
+        raise UsageError("--server goes with --html")
     if as_json:
         import json
         _emit(json.dumps(app_ws.page_json(app_ws.page(repo, worksheet)), indent=2) + "\n", dest)
     elif raw:
         _emit(app_ws.text(repo, worksheet), dest)
     elif as_html:
-        _emit(app_ws.html(repo, worksheet), dest)
+        _emit(app_ws.html(repo, worksheet, server=server), dest)
     elif dest:
         from cl.cli import ws_render
         page = app_ws.page(repo, worksheet)

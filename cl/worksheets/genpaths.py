@@ -274,7 +274,14 @@ class Reader:
         return " ".join(names)
 
     def formatted(self, bid: str, f: Field) -> str:
-        return text(postproc.apply(f.post, self.value(bid, f.genpath)))
+        return text(postproc.apply(f.post or _HUMAN.get(f.genpath.field, ()), self.value(bid, f.genpath)))
+
+
+# a field given without a post-processor still shows bytes and seconds in
+# human units (CodaLab shows 1048576 and 0.123456789)
+_HUMAN = {"data_size": (postproc.Step("size"),), "peak_memory": (postproc.Step("size"),),
+          "memory": (postproc.Step("size"),), "time": (postproc.Step("duration"),),
+          "cpu_user": (postproc.Step("duration"),), "cpu_system": (postproc.Step("duration"),)}
 
 
 _FIELDS = {

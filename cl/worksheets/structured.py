@@ -1,11 +1,8 @@
 """Reading a value out of a small structured file, for genpaths such as
-`/stats.json:train/errorRate`: JSON, the simple YAML form (`key: value`,
-nested by indentation, `- item` lists; no anchors, multi-line strings or
-flow maps beyond what JSON can read), or a TSV of `key<TAB>value` lines
-(whitespace also separates when there is no tab).
-
-PyYAML is not a dependency of cl; this small reader covers the files
-experiments write.  Everything here is pure."""
+`/stats.json:train/errorRate`: JSON, YAML (read by PyYAML's safe loader:
+flow maps, folded and literal text, anchors), or a TSV of
+`key<TAB>value` lines (whitespace also separates when there is no tab).
+Everything here is pure; PyYAML is imported only when YAML is read."""
 
 import json
 import re
@@ -35,9 +32,11 @@ def load(data: bytes, name: str = ""):
     except ValueError:
         pass
     try:
-        return load_yaml(text)
+        doc = load_yaml(text)
     except NotStructured:
         return load_tsv(text)
+    # `key<TAB>value` lines read as YAML are one long string: a TSV then
+    return doc if isinstance(doc, (dict, list)) else load_tsv(text)
 
 
 def extract(data: bytes, name: str, keypath: str):
@@ -45,7 +44,7 @@ def extract(data: bytes, name: str, keypath: str):
     None when it is not there."""
     try:
         doc = load(data, name)
-    except (ValueError, NotStructured):
+    except (ValueError, NotStructured, RecursionError):  # unreadable, or nested past Python's stack
         return None
     for key in [k for k in keypath.split("/") if k != ""]:
         if isinstance(doc, dict):
@@ -85,84 +84,33 @@ def scalar(text: str):
     return t
 
 
-def _strip_comment(line: str) -> str:
-    if line.lstrip().startswith("#"):
-        return ""
-    quote = None
-    for i, c in enumerate(line):
-        if c in "'\"":
-            quote = None if quote == c else (quote or c)
-        elif c == "#" and quote is None and i and line[i - 1] in " \t":
-            return line[:i].rstrip()
-    return line.rstrip()
-
-
 def load_yaml(text: str):
-    """Block mappings and lists by indentation; raises NotStructured for a
-    line it does not understand."""
-    lines = []
-    for raw in text.split("\n"):
-        line = _strip_comment(raw.rstrip("\r"))
-        if line.strip() in ("", "---", "..."):
-            continue
-        if "\t" in line[: len(line) - len(line.lstrip())]:
-            raise NotStructured("tab indentation")
-        lines.append((len(line) - len(line.lstrip(" ")), line.strip()))
-    if not lines:
-        raise NotStructured("empty")
-    value, pos = _yaml_block(lines, 0, lines[0][0])
-    if pos != len(lines):
-        raise NotStructured("bad indentation")
-    return value
+    """A YAML document read by PyYAML's safe loader (no Python objects, no
+    tags that run code); raises NotStructured when it is not YAML.  Keys
+    that YAML reads as numbers, booleans or dates are kept as text, since
+    a key path is text."""
+    import yaml  # only a page that reads a YAML value pays for it
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return _text_keys(yaml.load(text, Loader=loader))
+    except yaml.YAMLError as exc:
+        raise NotStructured(f"not YAML: {exc}") from None
 
 
-def _yaml_block(lines, pos, indent):
-    if lines[pos][1].startswith("- ") or lines[pos][1] == "-":
-        out_list = []
-        while pos < len(lines) and lines[pos][0] == indent and (lines[pos][1].startswith("- ") or lines[pos][1] == "-"):
-            rest = lines[pos][1][1:].strip()
-            pos += 1
-            if rest:
-                if _is_key(rest):
-                    # `- key: value` starts a map inside the list
-                    sub = [(indent + 2, rest)]
-                    while pos < len(lines) and lines[pos][0] > indent:
-                        sub.append(lines[pos])
-                        pos += 1
-                    value, _ = _yaml_block(sub, 0, indent + 2)
-                    out_list.append(value)
-                else:
-                    out_list.append(scalar(rest))
-            elif pos < len(lines) and lines[pos][0] > indent:
-                value, pos = _yaml_block(lines, pos, lines[pos][0])
-                out_list.append(value)
-            else:
-                out_list.append(None)
-        return out_list, pos
-    out: dict = {}
-    while pos < len(lines) and lines[pos][0] == indent:
-        content = lines[pos][1]
-        if not _is_key(content):
-            raise NotStructured(f"not a key: {content!r}")
-        key, _, rest = content.partition(":")
-        key = scalar(key)
-        key = str(key) if key is not None else ""
-        pos += 1
-        if rest.strip():
-            out[key] = scalar(rest)
-        elif pos < len(lines) and (lines[pos][0] > indent or
-                                   (lines[pos][0] == indent and lines[pos][1].startswith("-"))):
-            out[key], pos = _yaml_block(lines, pos, lines[pos][0])
-        else:
-            out[key] = None
-    if pos < len(lines) and lines[pos][0] > indent:
-        raise NotStructured("bad indentation")
-    return out, pos
+def _text_keys(doc):
+    if isinstance(doc, dict):
+        return {_key_text(k): _text_keys(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_text_keys(v) for v in doc]
+    return doc
 
 
-def _is_key(content: str) -> bool:
-    key, colon, rest = content.partition(":")
-    return bool(colon) and key.strip() != "" and (rest == "" or rest[0] == " ") and not key.startswith(("[", "{"))
+def _key_text(key) -> str:
+    if key is None:
+        return ""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
 
 
 def load_tsv(text: str) -> dict:

@@ -25,6 +25,8 @@ finally:
     sys.stderr.write("\\n" + " ".join(sorted(set(sys.modules) - before)) + "\\n")
 """
 
+# the libraries only some pages or files need (`cl print --html`, a YAML genpath)
+LAZY_LIBRARIES = {"markdown_it", "yaml", "tomli_w", "rich"}
 SLOW_STDLIB = {"json", "tomllib", "secrets", "hashlib", "socket", "getpass", "shlex", "queue",
                "dataclasses"}
 
@@ -40,7 +42,7 @@ def test_ls_loads_no_objects(project):
     add(project, "a.txt")
     modules = loaded(project, "ls")
     assert not modules & ({"cl.objects.store", "cl.objects.types", "cl.objects.encoding", "msgpack",
-                           "cl.index.runs"} | SLOW_STDLIB)
+                           "cl.index.runs"} | SLOW_STDLIB | LAZY_LIBRARIES)
 
 
 def test_info_loads_no_run_queue(project):
@@ -48,7 +50,7 @@ def test_info_loads_no_run_queue(project):
     add(project, "a.txt")
     modules = loaded(project, "info", "a.txt")
     assert "cl.objects.types" in modules  # it does read the bundle
-    assert not modules & ({"cl.index.runs"} | SLOW_STDLIB - {"dataclasses"})
+    assert not modules & ({"cl.index.runs"} | SLOW_STDLIB - {"dataclasses"} | LAZY_LIBRARIES)
 
 
 def test_run_loads_no_executor(project):
@@ -85,3 +87,13 @@ def test_exit_leaves_nothing_to_the_teardown(project):
     done = subprocess.run([sys.executable, "-m", "cl", "info", "nosuch"], cwd=project, env=cl_env(),
                           capture_output=True, text=True)
     assert done.returncode == 1 and done.stderr.startswith("cl: ")
+
+
+def test_print_loads_markdown_it_only_for_html(project):
+    """`cl print` piped writes text as typed: no Markdown parser, no YAML;
+    `--html` renders Markdown, so it loads markdown-it (the probe sees it)."""
+    tree(project, {"a.txt": "a\n"})
+    add(project, "a.txt")
+    subprocess.run(["cl", "add", "-m", "# Notes with a {{.}} link"], cwd=project, env=cl_env(), check=True)
+    assert not loaded(project, "print") & LAZY_LIBRARIES
+    assert "markdown_it" in loaded(project, "print", "--html")

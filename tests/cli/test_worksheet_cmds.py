@@ -209,6 +209,25 @@ def test_print_html_to_a_file(stats_project, cl, tmp_path):
     assert out(cl, ["print", "--html"], p) == page
 
 
+def test_print_html_links_to_a_server(stats_project, cl):
+    p = stats_project
+    bid = out(cl, ["info", "-f", "id", "a.txt"], p).strip()
+    wid = out(cl, ["wls", "-u"], p).split()[0]
+    cl(["add", "-m", "See {{.}}, the worksheet itself."], p)
+    page = out(cl, ["print", "--html", "--server", "https://ws.example.org/"], p)
+    assert f'href="https://ws.example.org/bundles/{bid}"' in page
+    assert f'href="https://ws.example.org/worksheets/{wid}"' in page
+    assert f'href="#b-{bid[2:]}"' not in page and f'id="b-{bid[2:]}"' in page   # the sections stay
+    assert f'href="#b-{bid[2:]}"' in out(cl, ["print", "--html"], p)
+
+
+def test_print_server_is_checked(stats_project, cl):
+    p = stats_project
+    assert fails(cl, ["print", "--html", "--server", "ftp://x"], p) == \
+        "cl: --server needs an http(s) address such as https://worksheets.example.org, not 'ftp://x'"
+    assert "--server goes with --html" in fails(cl, ["print", "--server", "https://x"], p)
+
+
 def test_concurrent_cl_add_all_land(project, cl):
     procs = [subprocess.Popen([CL, "add", "-m", f"note {i}"], cwd=project, env=cl_env({"HOME": cl.home}),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(6)]
@@ -268,6 +287,22 @@ def _doc_commands(section_titles) -> str:
     return "set -euo pipefail\n" + "\n".join(script) + "\n"
 
 
+def test_the_readme_display_directive_example_prints_as_shown(project, cl):
+    """README, "The markup": a directive written before the bundles arrive
+    shapes them all, the one uploaded later too.  The block's commands run
+    and `cl print` gives the block's output."""
+    text = open(DOCS).read()
+    block = next(b for b in re.findall(r"```console\n(.*?)```", text, re.S) if "The files, with their sizes" in b)
+    commands, shown = block.split("$ cl print\n")
+    script = re.sub(r"^\$ ", "", commands, flags=re.M)
+    script = re.sub(r"\s+# .*$", "", script, flags=re.M)
+    tree(project, {"a.txt": "x\n", "b.txt": "hello world\n"})
+    subprocess.run(["bash", "-euc", script], cwd=project, env=cl_env({"HOME": cl.home}), check=True,
+                   capture_output=True)
+    printed = out(cl, ["print"], project)
+    assert printed == shown.replace("== project ==", f"== {project.name} ==")
+
+
 def test_the_readme_worked_example_works_as_shown(project, cl, tmp_path):
     script = _doc_commands(["A worked example", "Searching"])
     assert "cl wedit -f sweep.ws" in script and "cl print --html -o sweep.html" in script
@@ -284,7 +319,8 @@ def test_the_readme_worked_example_works_as_shown(project, cl, tmp_path):
                     ["train-lr0.01", "0.01", "0.062"]]
     assert "No change to the worksheet." in done.stdout
     page = (project / "sweep.html").read_text()
-    assert page.count("<polyline") == 3 and "<td>train-lr0.03</td>" in page
+    assert page.count("<polyline") == 3 and re.search(r'<td><a class="ref" href="#b-[0-9a-f]{64}" '
+                                                      r'title="0x[0-9a-f]{64}">train-lr0.03</a>', page)
 
 
 class _Terminal(io.StringIO):

@@ -26,7 +26,7 @@ def add_dataset(repo: Repository, name: str, files: dict | str, worksheet: str |
 
 def add_run(repo: Repository, name: str, files: dict | None, command: str = "python train.py",
             deps: tuple = (), worksheet: str | None = None, seconds: float = 3.5, state: str = "ready",
-            description: str = ""):
+            description: str = "", exit_code: int = 0, failure: str | None = None, peak_memory: int = 0):
     """A run bundle in `state`; with `files` it has a Result holding them."""
     bundle = Bundle(kind="run", created=now_ns(), creator=repo.user(), nonce=new_nonce(),
                     metadata={"name": name, "description": description, "tags": []}, command=command,
@@ -36,8 +36,9 @@ def add_run(repo: Repository, name: str, files: dict | None, command: str = "pyt
     rid = None
     if files is not None:
         started = now_ns()
-        result = Result(bundle=bid, contents=_file(repo, files), exit_code=0, started=started,
-                        finished=started + int(seconds * 1e9), executor="local", host="test")
+        result = Result(bundle=bid, contents=_file(repo, files), exit_code=exit_code, started=started,
+                        finished=started + int(seconds * 1e9), executor="local", host="test",
+                        failure=failure, peak_memory=peak_memory)
         rid = repo.write(result)
     return repo.add_bundle(bundle, state=state, worksheet=worksheet, result=rid)
 

@@ -17,7 +17,7 @@ def test_markdown_blocks_and_inline():
     assert '<a href="https://example.org">a link</a>' in out
     assert re.search(r"<ul>\s*<li>one</li>\s*<li>two\s*<ul>\s*<li>nested</li>", out)
     assert re.search(r"<ol>\s*<li>first</li>\s*<li>second</li>", out)
-    assert "<pre><code>code &lt;b&gt;</code></pre>" in out
+    assert "<pre><code>code &lt;b&gt;\n</code></pre>" in out
     assert "<blockquote>" in out and "<hr>" in out
 
 
@@ -26,6 +26,17 @@ def test_markdown_escapes_html_and_refuses_script_links():
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert "javascript:" not in out.split("&lt;")[0] or 'href="javascript' not in out
     assert 'href="javascript' not in out and 'src="data:x"' not in out
+
+
+def test_markdown_tables_worksheet_refs_and_remote_images():
+    out = markdown.render("| lr | err |\n| --- | ---: |\n| 0.1 | 0.2 |\n\n"
+                          "![plot](https://example.org/p.png) ![local](plots/p.png) See {{a}} and {{b}}.",
+                          lambda spec: ("#w-1", "A", "worksheet 0x1") if spec == "a" else None)
+    assert re.search(r"<table>\s*<thead>\s*<tr>\s*<th>lr</th>\s*<th style=\"text-align:right\">err</th>", out)
+    assert '<a class="remote-image" href="https://example.org/p.png">plot</a>' in out
+    assert '<img src="plots/p.png" alt="local">' in out
+    assert '<a class="worksheet-ref" href="#w-1" title="worksheet 0x1">A</a>' in out
+    assert '<span class="worksheet-ref missing" title="no worksheet b here">{{b}}</span>' in out
 
 
 def test_ticks_are_round_and_cover_the_range():

@@ -176,3 +176,13 @@ def test_removed_worksheet_cannot_be_edited(repo):
     import pytest
     with pytest.raises(CLError, match="has been removed"):
         edit.save_text(repo, other, "text\n", None)
+
+
+def test_bytes_and_seconds_without_a_post_processor_are_in_human_units(repo):
+    """`% add memory peak_memory` showed 314572800; a post-processor given
+    still wins (`%d` here)."""
+    r = add_run(repo, "exp", {"f": "1"}, seconds=0.25, peak_memory=300 << 20)
+    page = save(repo, "% schema s\n% add memory peak_memory\n% add time\n% add size data_size\n"
+                      "% add raw peak_memory %d\n% display table s\n" + ref(r) + "\n")
+    table = next(blk for blk in page.blocks if isinstance(blk, b.Table))
+    assert table.rows[0].cells == ("300m", "250ms", "1", str(300 << 20))
