@@ -131,8 +131,23 @@ def main(argv=None) -> None:
     except KeyboardInterrupt:
         click.echo("cl: interrupted", err=True)
         sys.exit(130)
-    except Exception:
-        raise_bug()
+    except Exception as exc:
+        problem = _index_damage(exc)
+        if problem is None:
+            raise_bug()
+        click.echo(f"cl: {problem.message}; {problem.hint}", err=True)
+        sys.exit(problem.exit_code)
+
+
+def _index_damage(exc: Exception):
+    """IndexDamaged for a SQLite error that says repo.db is damaged and
+    escaped the wrappers in cl.refs.db (a cursor read row by row); else None."""
+    if type(exc).__module__ != "sqlite3":
+        return None
+    from cl.errors import IndexDamaged
+    from cl.refs.db import damage
+    problem = damage(exc)
+    return IndexDamaged("repo.db", problem) if problem else None
 
 
 def run() -> None:

@@ -97,11 +97,17 @@ def _busy_checkouts(repo) -> set[str]:
 
 
 @click.command()
-@pass_repo
-def reindex(repo):
-    """Rebuild repo.db's index and heads from the objects alone."""
+def reindex():
+    """Rebuild repo.db's index and heads from the objects alone (a damaged
+    repo.db is kept aside)."""
     from cl.bundles import maintenance
-    counts = maintenance.reindex(repo)
+    repo, set_aside = Repository.open_for_reindex()
+    try:
+        counts = maintenance.reindex(repo)
+        for note in output.reindex_notes(set_aside, repo.current_worksheet()):
+            click.echo(f"cl: {note}", err=True)
+    finally:
+        repo.close()
     click.echo(f"reindexed {counts['bundles']} bundles, {counts['worksheets']} worksheets")
 
 
