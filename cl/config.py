@@ -1,16 +1,227 @@
-"""config.toml: read with tomllib, written back by a small writer that
-handles what the file holds (tables of strings, numbers and booleans)."""
+"""config.toml: the table of known settings (SETTINGS: key, type, default,
+one-line help), reading with tomllib and checking every value against that
+table, and writing back with a small writer for what the file holds
+(tables of text, integers and booleans).
+
+A setting is added by one line in SETTINGS.  A key may have `*` for one
+name (`remote.*.url`).  Values are checked when set (`cl config`, `cl clone
+-c`) and when the file is read: an unknown key or a value of the wrong type
+is one InputError naming the file and the key."""
+
+from __future__ import annotations
 
 import os
 import re
+from typing import NamedTuple
 
 from cl.errors import InputError
 
-DEFAULTS = {
-    "user": {"name": ""},
-    "run": {"image": "cl-test/busybox:latest", "executor": "auto", "auto_worker": True,
-            "network": False, "parallel": 1, "worker_idle": "10m"},
-}
+
+class Bad(Exception):
+    """A value a Kind refuses; the caller names the key."""
+
+
+class Kind:
+    """How a setting's value is checked.  `check` takes a value as the file
+    holds it (TOML types) and returns it, or raises Bad; `parse` takes
+    text typed on the command line and returns the value to store."""
+
+    name = "text"
+    secret = False
+
+    def check(self, value):
+        if not isinstance(value, str):
+            raise Bad(f"expected {self.name}")
+        return _utf8(value)
+
+    def parse(self, text: str):
+        return self.check(text)
+
+
+class Secret(Kind):
+    """Text never shown by `cl config --list`."""
+    name = "text (secret)"
+    secret = True
+
+
+class Bool(Kind):
+    name = "true or false"
+    WORDS = {"true": True, "yes": True, "on": True, "1": True,
+             "false": False, "no": False, "off": False, "0": False}
+
+    def check(self, value):
+        if not isinstance(value, bool):
+            raise Bad(f"expected {self.name}")
+        return value
+
+    def parse(self, text):
+        return self.check(self.WORDS.get(text.strip().lower()))
+
+
+class Integer(Kind):
+    def __init__(self, low: int, high: int):
+        self.low, self.high = low, high
+        self.name = f"an integer from {low} to {high}"
+
+    def check(self, value):
+        if type(value) is not int or not self.low <= value <= self.high:
+            raise Bad(f"expected {self.name}")
+        return value
+
+    def parse(self, text):
+        # bounded digits: int() of 5,000 digits is refused by Python itself
+        return self.check(int(text) if re.fullmatch(r"\s*[+-]?\d{1,30}\s*", text) else None)
+
+
+class Duration(Kind):
+    """`N[s|m|h|d]` as cl.bundles.units.parse_duration reads it (stored as
+    written), or a number of seconds; at most 366 days."""
+    name = "a duration such as 30s, 10m, 2h or 1d"
+    TEXT = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s*([smhd]?)\Z", re.I)
+    UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+    MAX_S = 366 * 86400
+
+    def check(self, value):
+        if type(value) is int and 0 <= value <= self.MAX_S:
+            return value
+        m = self.TEXT.match(value.strip()) if isinstance(value, str) else None
+        if not m or float(m[1]) * self.UNITS[m[2].lower()] > self.MAX_S:
+            raise Bad(f"expected {self.name} (at most 366d)")
+        return value.strip()
+
+
+class Choice(Kind):
+    def __init__(self, *options: str):
+        self.options = options
+        self.name = "one of " + ", ".join(options)
+
+    def check(self, value):
+        if value not in self.options:
+            raise Bad(f"expected {self.name}")
+        return value
+
+
+class Setting(NamedTuple):  # not a dataclass: `cl ls` must not import dataclasses
+    key: str
+    kind: Kind
+    default: object
+    help: str
+
+
+TEXT, SECRET, BOOL = Kind(), Secret(), Bool()
+
+SETTINGS = (
+    Setting("user.name", TEXT, "", "your name on the bundles and worksheet versions you make (default: your login)"),
+    Setting("core.bare", BOOL, False, "the repository is the directory itself, without a project (cl init --bare)"),
+    Setting("run.image", TEXT, "cl-test/busybox:latest", "Docker image of runs that do not ask for one"),
+    Setting("run.executor", Choice("auto", "docker", "local"), "auto",
+            "how runs execute; auto: Docker if an engine answers, else local"),
+    Setting("run.auto_worker", BOOL, True, "start a worker in the background when a run is queued"),
+    Setting("run.network", BOOL, False, "give runs network access (--request-network)"),
+    Setting("run.parallel", Integer(1, 1024), 1, "runs a worker executes at once"),
+    Setting("run.worker_idle", Duration(), "10m", "a background worker exits after idling this long"),
+    Setting("ssh.command", TEXT, None, "reach ssh:// remotes with this command (e.g. ssh) instead of paramiko"),
+    Setting("ssh.cl", TEXT, "cl", "the cl command on the far side of ssh:// remotes"),
+    Setting("remote.*.url", TEXT, None, "where remote NAME is (cl remote add NAME URL)"),
+    Setting("remote.*.token", SECRET, None, "the bearer token for remote NAME's cl server"),
+)
+
+_EXACT = {s.key: s for s in SETTINGS if "*" not in s.key}
+_PATTERNS = [s for s in SETTINGS if "*" in s.key]
+DEFAULTS: dict[str, dict] = {}
+for _s in _EXACT.values():
+    _table, _, _name = _s.key.rpartition(".")
+    DEFAULTS.setdefault(_table, {})[_name] = _s.default
+
+
+def _utf8(text: str) -> str:
+    """Text that can be written to the file: not bytes smuggled in as
+    surrogates (a command-line argument that is not UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Bad("expected UTF-8 text") from None
+    return text
+
+
+def setting(parts: tuple[str, ...]) -> Setting | None:
+    """The setting a key (as its names: `("remote", "origin", "url")`) is."""
+    found = _EXACT.get(".".join(parts))
+    if found is not None:
+        return found
+    for s in _PATTERNS:
+        pattern = s.key.split(".")
+        if len(pattern) == len(parts) and all(p in ("*", n) for p, n in zip(pattern, parts)):
+            return s
+    return None
+
+
+def known(key: str) -> Setting:
+    """The setting named `key` (`run.image`, `remote.origin.url`), or an
+    InputError with a did-you-mean."""
+    found = setting(tuple(key.split(".")))
+    if found is None:
+        raise _unknown(key)
+    return found
+
+
+def _is_table(parts: tuple[str, ...]) -> bool:
+    """Some setting lies below these names."""
+    return any(len(k) > len(parts) and all(p in ("*", n) for p, n in zip(k, parts))
+               for k in (s.key.split(".") for s in SETTINGS))
+
+
+def _unknown(key: str, where: str = "") -> InputError:
+    import difflib  # only on this error path
+    known = [s.key for s in SETTINGS]
+    parts = key.split(".")
+    if len(parts) >= 3:  # remote.origin.tokn -> remote.*.tokn
+        known += [s.key.replace("*", parts[1]) for s in _PATTERNS]
+    guesses = [g for g in difflib.get_close_matches(key, known, n=1, cutoff=0.6) if "*" not in g]
+    if not guesses and "." not in key:  # `image` for `run.image`
+        guesses = [k for k in known if k.endswith("." + key) and "*" not in k][:1]
+    hint = f"did you mean '{guesses[0]}'?" if guesses else "'cl config --list' shows the settings"
+    return InputError(f"{where}unknown setting '{key}'", hint=hint)
+
+
+def check(parts: tuple[str, ...], value, where: str = "", text: bool = False):
+    """`value` checked as the setting at `parts` (a table key by key);
+    with `text`, strings are parsed as typed on a command line.  Returns
+    what to store."""
+    key = ".".join(parts)
+    if isinstance(value, dict):
+        if parts and setting(parts) is not None:
+            raise InputError(f"{where}'{key}' must be a value, not a table")
+        if parts and not _is_table(parts):
+            raise _unknown(key, where)
+        out = {}
+        for name, sub in value.items():
+            out[name] = check((*parts, name), sub, where, text)
+        return out
+    found = setting(parts)
+    if found is None:
+        if _is_table(parts):
+            raise InputError(f"{where}'{key}' must be a table, not a value")
+        raise _unknown(key, where)
+    try:
+        return found.kind.parse(value) if text and isinstance(value, str) else found.kind.check(value)
+    except Bad as exc:
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        raise InputError(f"{where}{key}: {exc}, not {shown}") from None
+
+
+def display(value) -> str:
+    """A value as `cl config KEY` prints it: booleans as TOML writes them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --- the file -----------------------------------------------------------------
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f"}
 
 
 def _quote(value) -> str:
@@ -20,7 +231,9 @@ def _quote(value) -> str:
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_quote(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    # every control character escaped: TOML refuses them raw in a string
+    text = re.sub(r'[\\"\x00-\x1f\x7f]',
+                  lambda m: _ESCAPES.get(m[0], f"\\u{ord(m[0]):04x}"), str(value))
     return f'"{text}"'
 
 
@@ -53,11 +266,18 @@ class Config:
         self.path = path
         try:
             with open(path, "rb") as f:
-                self.data = tomllib.load(f)
+                raw = f.read()
         except FileNotFoundError:
-            self.data = {}
+            raw = b""
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{path}: {exc}") from None
+        self.data = check((), data, where=f"{path}: ")
 
     def table(self, name: str) -> dict:
         """A table by dotted name (`remote.origin`); empty if absent."""
@@ -73,8 +293,15 @@ class Config:
         return value
 
     def set(self, table: str, key: str, value) -> None:
+        """Set `table.key` to `value` (text as typed, or a value; a dict for
+        a whole table), checked against SETTINGS; None removes it."""
+        parts = (*table.split("."), key) if table else (key,)
+        if value is not None:
+            value = check(parts, value, text=True)
+        elif setting(parts) is None and not _is_table(parts):
+            raise _unknown(".".join(parts))
         node = self.data
-        for part in table.split("."):
+        for part in parts[:-1]:
             node = node.setdefault(part, {})
         if value is None:
             node.pop(key, None)
@@ -86,8 +313,39 @@ class Config:
         node = self.table(parent) if parent else self.data
         node.pop(last, None)
 
+    def listing(self) -> list[tuple[str, str, str, str]]:
+        """(key, value, type, help) of every setting, `*` shown as NAME,
+        then each pattern setting that is set (`remote.origin.url`); a
+        secret's value is shown only as set or not."""
+        rows = []
+
+        def shown(s: Setting, value) -> str:
+            if value is None:
+                return "-"
+            return "(set)" if s.kind.secret else display(value)
+
+        for s in SETTINGS:
+            if "*" in s.key:
+                rows.append((s.key.replace("*", "NAME"), "-", s.kind.name, s.help))
+                continue
+            table, _, name = s.key.rpartition(".")
+            rows.append((s.key, shown(s, self.get(table, name)), s.kind.name, s.help))
+        for parts, value in _leaves(self.data):
+            s = setting(parts)
+            if s is not None and "*" in s.key:
+                rows.append((".".join(parts), shown(s, value), s.kind.name, s.help))
+        return rows
+
     def save(self) -> None:
         tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(dumps(self.data))
         os.replace(tmp, self.path)
+
+
+def _leaves(node: dict, parts: tuple[str, ...] = ()):
+    for name, value in sorted(node.items()):
+        if isinstance(value, dict):
+            yield from _leaves(value, (*parts, name))
+        else:
+            yield (*parts, name), value

@@ -6,7 +6,7 @@ import click
 
 from cl.cli import output
 from cl.cli.context import pass_repo
-from cl.errors import InputError, UsageError
+from cl.errors import InputError
 from cl.repo import Repository
 
 
@@ -114,24 +114,24 @@ def reindex():
 @click.command()
 @click.argument("key", required=False)
 @click.argument("value", required=False)
+@click.option("--list", "list_", is_flag=True, help="Every setting: its value, type and what it does.")
 @pass_repo
-def config(repo, key, value):
+def config(repo, key, value, list_):
     """Show or set configuration: `cl config run.image IMAGE`."""
+    from cl.config import display, dumps, known
+    if list_:
+        output.table(["setting", "value", "type", "description"], repo.config.listing())
+        return
     if key is None:
-        from cl.config import dumps
         click.echo(dumps(repo.config.data), nl=False)
         return
-    if "." not in key:
-        raise UsageError(f"config keys look like 'table.key': '{key}'")
-    table, name = key.rsplit(".", 1)
+    table, _, name = key.rpartition(".")
     if value is None:
+        known(key)
         current = repo.config.get(table, name)
         if current is None:
             raise SystemExit(1)
-        click.echo(current)
+        click.echo(display(current))
         return
-    parsed = {"true": True, "false": False}.get(value.lower(), value)
-    if isinstance(parsed, str) and parsed.isdigit():
-        parsed = int(parsed)
-    repo.config.set(table, name, parsed)
+    repo.config.set(table, name, value)
     repo.config.save()
