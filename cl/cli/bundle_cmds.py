@@ -8,7 +8,7 @@ import click
 
 from cl.bundles import info as info_ops
 from cl.bundles.specs import expand, resolve_bundle, resolve_target, resolve_worksheet
-from cl.cli import output
+from cl.cli import editor, options, output
 from cl.cli.context import pass_repo
 from cl.errors import InputError
 
@@ -27,7 +27,7 @@ def _worksheet(repo, spec):
 def _edit_metadata(name, description, tags):
     """Open $EDITOR on the metadata; returns (name, description, tags)."""
     text = f"name: {name}\ndescription: {description}\ntags: {' '.join(tags)}\n"
-    edited = click.edit(text, extension=".txt")
+    edited = editor.edit(text, ".txt", keep_as=("cl-metadata-", ".txt"))
     if edited is None:
         return name, description, tags
     fields = {}
@@ -229,8 +229,8 @@ def _print_info(rec: dict) -> None:
 
 @click.command()
 @click.argument("target")
-@click.option("--head", type=int, help="Only the first N lines.")
-@click.option("--tail", type=int, help="Only the last N lines.")
+@click.option("--head", type=options.COUNT, help="Only the first N lines.")
+@click.option("--tail", type=options.COUNT, help="Only the last N lines.")
 @pass_repo
 def cat(repo, target, head, tail):
     """Print a file of a bundle, or list a directory with sizes."""

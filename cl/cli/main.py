@@ -80,7 +80,11 @@ class LazyGroup(click.Group):
             if exc.name == module_name:
                 return None
             raise
-        return getattr(module, attr, None)
+        command = getattr(module, attr, None)
+        if command is None:
+            return None
+        from cl.cli.options import check_text
+        return check_text(command)
 
 
 def _available(name: str) -> bool:

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from cl.cli import options
 from cl.cli.context import pass_repo
 
 
@@ -169,7 +170,7 @@ def serve_stdio(path):
 @click.command()
 @click.argument("args", nargs=-1, metavar="[DIR] | token add NAME [DIR]")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=2800, show_default=True, type=int)
+@click.option("--port", default=2800, show_default=True, type=options.PORT)
 def server(args, host, port):
     """Serve a repository over HTTP, or make an access token for it.
 

@@ -7,6 +7,7 @@ import time
 import click
 
 from cl.cli import output
+from cl.cli.options import COUNT, PRIORITY
 from cl.cli.context import pass_repo
 from cl.errors import CLError, UsageError
 
@@ -68,12 +69,12 @@ def request_options(image: str, network: str):
         click.option("--request-memory", "memory", help="Memory limit, e.g. 2g."),
         click.option("--request-time", "time_", help="Time limit, e.g. 30s, 10m, 1h, 2d."),
         click.option("--request-disk", "disk", help="Limit on the size of the run's output, e.g. 10g."),
-        click.option("--request-cpus", "cpus", type=int, help="Number of CPUs."),
-        click.option("--request-gpus", "gpus", type=int, help="Number of GPUs."),
+        click.option("--request-cpus", "cpus", type=COUNT, help="Number of CPUs."),
+        click.option("--request-gpus", "gpus", type=COUNT, help="Number of GPUs."),
         click.option("--request-network/--request-no-network", "network", default=None,
                      help=f"Give the run network access (default: {network})."),
         click.option("--request-queue", "queue_", help="Only workers with this tag take the run."),
-        click.option("--request-priority", "priority", type=int, help="Higher runs first."),
+        click.option("--request-priority", "priority", type=PRIORITY, help="Higher runs first."),
     ]
 
     def decorate(f):

@@ -2,14 +2,13 @@
 Each parses its arguments, makes one call into cl.worksheets, and formats."""
 
 import os
-import sys
 import tempfile
 
 import click
 
-from cl.cli import output
+from cl.cli import editor, output
 from cl.cli.context import pass_repo
-from cl.errors import CLError, InputError, UsageError
+from cl.errors import CLError, UsageError
 from cl.objects.types import Item
 
 EDIT_HEADER = (
@@ -201,19 +200,13 @@ def wedit(repo, worksheet, path, name, title, tags):
     from_editor = path is None
     if from_editor:
         header = "".join(line.replace("{name}", ws.name) + "\n" for line in EDIT_HEADER)
-        edited = click.edit(header + original, extension=".ws", require_save=True)
+        edited = editor.edit(header + original, ".ws", keep_as=(f"cl-wedit-{ws.name}-", ".ws"))
         if edited is None:
             click.echo("No change.")
             return
         text = _strip_header(edited, header)
-    elif path == "-":
-        text = sys.stdin.read()
     else:
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as exc:
-            raise InputError(f"cannot read '{path}': {exc.strerror}") from None
+        text = editor.read(path, keep_as=(f"cl-wedit-{ws.name}-", ".ws"))
     try:
         _check_commands(markup.parse(text))
         commit, resolved = edit.save_text(repo, wid, text, expected_head=head)
