@@ -320,7 +320,7 @@ class Config:
         rows = []
 
         def shown(s: Setting, value) -> str:
-            if value is None:
+            if value is None or value == "":
                 return "-"
             return "(set)" if s.kind.secret else display(value)
 
