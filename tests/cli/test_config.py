@@ -92,3 +92,44 @@ def test_a_bad_config_file_is_one_line_naming_the_key(project, cl, text, names):
         assert names in line and "config.toml" in line, (args, line)
     assert config_file(project).read_bytes() == text
     cl(["ls"], project)  # commands that never read the config still work
+
+
+def test_user_wide_settings_under_the_repository_and_the_environment(project, cl, cl_home, tmp_path):
+    elsewhere = tmp_path / "not-a-repository"
+    elsewhere.mkdir()
+    cl(["config", "--global", "run.image", "from-user"], elsewhere)  # no repository needed
+    cl(["config", "--global", "user.name", "Ada"], elsewhere)
+    user_file = cl_home / ".config" / "cl" / "config.toml"
+    assert "from-user" in user_file.read_text()
+    assert cl(["config", "run.image"], project).stdout == "from-user\n"
+    cl(["config", "run.image", "from-repo"], project)
+    assert cl(["config", "run.image"], project).stdout == "from-repo\n"
+    assert cl(["config", "user.name"], project).stdout == "Ada\n"  # the user's, not overridden
+    env = {"CL_RUN_IMAGE": "from-env"}
+    assert cl(["config", "run.image"], project, env=env).stdout == "from-env\n"
+    origins = cl(["config", "--list", "--show-origin"], project, env=env).stdout
+    rows = {line.split()[0]: line for line in origins.splitlines()[1:]}
+    assert "CL_RUN_IMAGE" in rows["run.image"]
+    assert str(user_file) in rows["user.name"]
+    assert "default" in rows["run.parallel"]
+    shown = cl(["config", "--show-origin", "run.image"], project).stdout
+    assert shown == f"{project / '.codalab' / 'config.toml'}\tfrom-repo\n"
+    # XDG_CONFIG_HOME moves the user's file
+    xdg = tmp_path / "xdg"
+    cl(["config", "--global", "run.parallel", "3"], elsewhere, env={"XDG_CONFIG_HOME": xdg})
+    assert (xdg / "cl" / "config.toml").exists()
+
+
+def test_a_bad_user_file_or_variable_is_one_line_naming_it(project, cl, cl_home):
+    user_file = cl_home / ".config" / "cl" / "config.toml"
+    user_file.parent.mkdir(parents=True)
+    user_file.write_text("[run]\nparallel = \"many\"\n")
+    line = one_line_error(cl(["config", "run.parallel"], project, check=False))
+    assert str(user_file) in line and "run.parallel" in line
+    user_file.unlink()
+    line = one_line_error(cl(["config", "run.parallel"], project, check=False,
+                             env={"CL_RUN_PARALLEL": "many"}))
+    assert "CL_RUN_PARALLEL" in line and "integer" in line
+    line = one_line_error(cl(["config", "--global", "run.imgae", "x"], project, check=False))
+    assert "did you mean 'run.image'" in line
+    assert not user_file.exists()
