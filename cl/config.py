@@ -5,8 +5,13 @@ table, and writing back with a small writer for what the file holds
 
 A setting is added by one line in SETTINGS.  A key may have `*` for one
 name (`remote.*.url`).  Values are checked when set (`cl config`, `cl clone
--c`) and when the file is read: an unknown key or a value of the wrong type
-is one InputError naming the file and the key."""
+-c`) and when a file is read: an unknown key or a value of the wrong type
+is one InputError naming the file and the key.
+
+Where a value comes from, first found wins: the environment (`CL_RUN_IMAGE`
+for `run.image`), the repository's `config.toml`, the user's
+(`$XDG_CONFIG_HOME/cl/config.toml`, by default `~/.config/cl/config.toml`),
+then the default in SETTINGS."""
 
 from __future__ import annotations
 
@@ -125,6 +130,8 @@ SETTINGS = (
     Setting("remote.*.url", TEXT, None, "where remote NAME is (cl remote add NAME URL)"),
     Setting("remote.*.token", SECRET, None, "the bearer token for remote NAME's cl server"),
 )
+
+PER_REPOSITORY = "remote"  # a table the user's file may not hold
 
 _EXACT = {s.key: s for s in SETTINGS if "*" not in s.key}
 _PATTERNS = [s for s in SETTINGS if "*" in s.key]
@@ -260,42 +267,104 @@ def dumps(config: dict, prefix: str = "") -> str:
     return "\n".join(lines)
 
 
+def user_path() -> str:
+    """The user's own config.toml (XDG), below every repository's."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "cl", "config.toml")
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides a setting: CL_RUN_IMAGE."""
+    return "CL_" + re.sub(r"[^A-Za-z0-9]", "_", key).upper()
+
+
+def _read(path: str) -> dict:
+    """A config file's tables, checked; empty if there is no file."""
+    import tomllib  # here, not at the top: most commands never read the config
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise InputError(f"cannot read '{path}': {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    return check((), data, where=f"{path}: ")
+
+
+def _environment() -> dict[str, tuple[str, object]]:
+    """key -> (variable, value) of the settings the environment sets."""
+    out = {}
+    for key in _EXACT:
+        name = env_name(key)
+        if name in os.environ:
+            out[key] = (name, check(tuple(key.split(".")), os.environ[name],
+                                    where=f"environment variable {name}: ", text=True))
+    return out
+
+
+def _node(data: dict, name: str) -> dict:
+    node = data
+    for part in name.split("."):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    return node if isinstance(node, dict) else {}
+
+
 class Config:
-    def __init__(self, path: str):
-        import tomllib  # here, not at the top: most commands never read the config
+    """One config file (`path`: what set() and save() change) with the
+    user's file below it and the environment above (`layered`)."""
+
+    def __init__(self, path: str, layered: bool = False):
         self.path = path
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-        except FileNotFoundError:
-            raw = b""
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{path}: {exc}") from None
-        self.data = check((), data, where=f"{path}: ")
+        self.data = _read(path)
+        self.is_user = os.path.abspath(path) == os.path.abspath(user_path())
+        self.user_path = user_path() if layered and not self.is_user else None
+        self.user = _read(self.user_path) if self.user_path else {}
+        self.env = _environment() if layered else {}
+        for where, data in ((self.path, self.data if self.is_user else {}), (self.user_path, self.user)):
+            if PER_REPOSITORY in data:
+                raise InputError(f"{where}: '{PER_REPOSITORY}' settings are per repository,"
+                                 " not in the user's file")
+
+    @classmethod
+    def user_wide(cls) -> Config:
+        """The user's own file, for `cl config --global`."""
+        return cls(user_path())
 
     def table(self, name: str) -> dict:
-        """A table by dotted name (`remote.origin`); empty if absent."""
-        node = self.data
-        for part in name.split("."):
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        return node if isinstance(node, dict) else {}
+        """A table of this file by dotted name (`remote.origin`); empty if
+        absent.  Remotes are per repository: the user's file has none."""
+        return _node(self.data, name)
 
     def get(self, table: str, key: str, default=None):
-        value = self.table(table).get(key)
-        if value is None:
-            value = DEFAULTS.get(table, {}).get(key, default)
-        return value
+        return self.lookup(table, key, default)[0]
+
+    def lookup(self, table: str, key: str, default=None) -> tuple[object, str]:
+        """(value, where it comes from: an environment variable, a file or
+        "default")."""
+        full = f"{table}.{key}"
+        if full in self.env:
+            name, value = self.env[full]
+            return value, f"environment {name}"
+        for where, data in ((self.path, self.data), (self.user_path, self.user)):
+            value = _node(data, table).get(key)
+            if value is not None:
+                return value, where
+        return DEFAULTS.get(table, {}).get(key, default), "default"
 
     def set(self, table: str, key: str, value) -> None:
         """Set `table.key` to `value` (text as typed, or a value; a dict for
         a whole table), checked against SETTINGS; None removes it."""
         parts = (*table.split("."), key) if table else (key,)
+        if self.is_user and parts[0] == PER_REPOSITORY:
+            raise InputError(f"'{PER_REPOSITORY}' settings are per repository, not user-wide")
         if value is not None:
             value = check(parts, value, text=True)
         elif setting(parts) is None and not _is_table(parts):
@@ -310,13 +379,13 @@ class Config:
 
     def remove_table(self, name: str) -> None:
         parent, _, last = name.rpartition(".")
-        node = self.table(parent) if parent else self.data
+        node = _node(self.data, parent) if parent else self.data
         node.pop(last, None)
 
-    def listing(self) -> list[tuple[str, str, str, str]]:
-        """(key, value, type, help) of every setting, `*` shown as NAME,
-        then each pattern setting that is set (`remote.origin.url`); a
-        secret's value is shown only as set or not."""
+    def listing(self) -> list[tuple[str, str, str, str, str]]:
+        """(key, value, origin, type, help) of every setting, `*` shown as
+        NAME, then each pattern setting that is set (`remote.origin.url`);
+        a secret's value is shown only as set or not."""
         rows = []
 
         def shown(s: Setting, value) -> str:
@@ -326,17 +395,20 @@ class Config:
 
         for s in SETTINGS:
             if "*" in s.key:
-                rows.append((s.key.replace("*", "NAME"), "-", s.kind.name, s.help))
+                rows.append((s.key.replace("*", "NAME"), "-", "-", s.kind.name, s.help))
                 continue
             table, _, name = s.key.rpartition(".")
-            rows.append((s.key, shown(s, self.get(table, name)), s.kind.name, s.help))
-        for parts, value in _leaves(self.data):
-            s = setting(parts)
-            if s is not None and "*" in s.key:
-                rows.append((".".join(parts), shown(s, value), s.kind.name, s.help))
+            value, origin = self.lookup(table, name)
+            rows.append((s.key, shown(s, value), origin, s.kind.name, s.help))
+        for where, data in ((self.user_path, self.user), (self.path, self.data)):
+            for parts, value in _leaves(data):
+                s = setting(parts)
+                if s is not None and "*" in s.key:
+                    rows.append((".".join(parts), shown(s, value), where, s.kind.name, s.help))
         return rows
 
     def save(self) -> None:
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(dumps(self.data))

@@ -102,7 +102,7 @@ class Repository:
     @functools.cached_property
     def config(self) -> Config:
         """config.toml, read when a command first needs it (`cl ls` never does)."""
-        return Config(os.path.join(self.root, "config.toml"))
+        return Config(os.path.join(self.root, "config.toml"), layered=True)
 
     # --- opening -------------------------------------------------------------
 

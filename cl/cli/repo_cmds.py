@@ -115,23 +115,39 @@ def reindex():
 @click.argument("key", required=False)
 @click.argument("value", required=False)
 @click.option("--list", "list_", is_flag=True, help="Every setting: its value, type and what it does.")
-@pass_repo
-def config(repo, key, value, list_):
-    """Show or set configuration: `cl config run.image IMAGE`."""
-    from cl.config import display, dumps, known
+@click.option("--global", "global_", is_flag=True,
+              help="The user's own config.toml (~/.config/cl), under every repository's.")
+@click.option("--show-origin", is_flag=True, help="Say where each value comes from.")
+def config(key, value, list_, global_, show_origin):
+    """Show or set configuration: `cl config run.image IMAGE`.
+
+    A value comes from the environment (CL_RUN_IMAGE for run.image), else
+    the repository's config.toml, else the user's, else the default."""
+    from cl.config import Config, display, dumps, known
+    if global_:
+        settings = Config.user_wide()
+    else:
+        repo = Repository.find()
+        click.get_current_context().call_on_close(repo.close)
+        settings = repo.config
     if list_:
-        output.table(["setting", "value", "type", "description"], repo.config.listing())
+        rows = settings.listing()
+        headers = ["setting", "value", "origin", "type", "description"]
+        if not show_origin:
+            headers.pop(2)
+            rows = [r[:2] + r[3:] for r in rows]
+        output.table(headers, rows)
         return
     if key is None:
-        click.echo(dumps(repo.config.data), nl=False)
+        click.echo(dumps(settings.data), nl=False)
         return
     table, _, name = key.rpartition(".")
     if value is None:
         known(key)
-        current = repo.config.get(table, name)
+        current, origin = settings.lookup(table, name)
         if current is None:
             raise SystemExit(1)
-        click.echo(display(current))
+        click.echo((f"{origin}\t" if show_origin else "") + display(current))
         return
-    repo.config.set(table, name, value)
-    repo.config.save()
+    settings.set(table, name, value)
+    settings.save()
