@@ -357,7 +357,8 @@ class Config:
             value = _node(data, table).get(key)
             if value is not None:
                 return value, where
-        return DEFAULTS.get(table, {}).get(key, default), "default"
+        registered = DEFAULTS.get(table, {}).get(key)
+        return (default if registered is None else registered), "default"
 
     def set(self, table: str, key: str, value) -> None:
         """Set `table.key` to `value` (text as typed, or a value; a dict for
