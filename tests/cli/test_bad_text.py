@@ -126,3 +126,15 @@ def test_text_from_the_editor_that_is_not_utf8_is_kept(filled, cl, tmp_path, arg
     assert b"my precious notes caf\xe9\n" in open(kept, "rb").read()
     os.unlink(kept)
     assert snapshot(filled) == before
+
+
+def test_a_default_name_from_a_file_name_that_is_not_utf8_is_text():
+    """`cl upload caf\\xe9.txt` names the bundle after the file: the bytes
+    that are not UTF-8 become '-', as other characters a name may not hold."""
+    from cl.bundles.names import check_name, default_name
+    from cl.errors import InputError
+    name = default_name(f"{BAD}.txt")
+    name.encode("utf-8")
+    assert check_name(name) == "caf-.txt"
+    with pytest.raises(InputError):
+        check_name(BAD)
