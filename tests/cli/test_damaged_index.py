@@ -135,3 +135,10 @@ def test_reindex_of_a_sound_index_sets_nothing_aside(varied, cl):
     assert done.stderr == ""
     assert not [p for p in (varied / ".codalab").iterdir() if "damaged" in p.name]
     assert _answers(cl, varied) == before
+
+
+def test_init_over_a_repository_whose_index_is_gone_says_to_reindex(varied, cl):
+    (varied / ".codalab" / "repo.db").unlink()
+    line = one_line_error(cl(["init"], varied, check=False))
+    assert "damaged" in line and "cl reindex" in line
+    assert not (varied / ".codalab" / "repo.db").exists()
