@@ -152,6 +152,8 @@ class Repository:
         root = directory if bare else os.path.join(directory, DIRNAME)
         if os.path.exists(os.path.join(root, "repo.db")):
             raise CLError(f"already a cl repository: '{root}'")
+        if _is_repository(root):  # its objects are here: a new index would hide them
+            raise IndexDamaged(os.path.join(root, "repo.db"), "it is missing")
         for sub in ("objects", "tmp", "runs", "checkouts"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
         for i in range(256):
