@@ -255,7 +255,7 @@ def _cat(repo, t, head, tail):
 
 @click.command()
 @click.argument("target")
-@click.option("-o", "--output-path", "dest", help="Where to write (default: the bundle's or file's name).")
+@click.option("-o", "--output-path", "dest", type=click.Path(), help="Where to write (default: the bundle's or file's name).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite what is there.")
 @pass_repo
 def download(repo, target, dest, force):

@@ -84,7 +84,7 @@ def alias(repo, name, url):
 
 @click.command()
 @click.argument("url")
-@click.argument("directory", required=False)
+@click.argument("directory", required=False, type=click.Path())
 @click.option("-c", "--config", "settings", multiple=True, metavar="KEY=VALUE",
               help="Set config in the new repository first (e.g. -c ssh.command='ssh -i KEY').")
 def clone(url, directory, settings):
@@ -159,7 +159,7 @@ def wadd(repo, source, dest):
 
 
 @click.command("serve-stdio")
-@click.argument("path")
+@click.argument("path", type=click.Path())
 def serve_stdio(path):
     """Serve the repository at PATH over standard input/output (what SSH
     remotes run on the far side)."""

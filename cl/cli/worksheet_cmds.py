@@ -175,7 +175,7 @@ def detach(repo, specs, worksheet):
 
 @click.command()
 @click.argument("worksheet", required=False)
-@click.option("-f", "--file", "path", help="Read the new text from FILE ('-' for stdin) instead of an editor.")
+@click.option("-f", "--file", "path", type=click.Path(), help="Read the new text from FILE ('-' for stdin) instead of an editor.")
 @click.option("-n", "--name", help="Rename the worksheet.")
 @click.option("-t", "--title", help="Set the title.")
 @click.option("--tags", multiple=True, help="Set the tags (space- or comma-separated; repeatable; '' clears).")
@@ -279,7 +279,7 @@ def _run_commands(repo, wid, commands) -> None:
 @click.argument("worksheet", required=False)
 @click.option("-r", "--raw", is_flag=True, help="The text form (what `cl wedit` edits).")
 @click.option("--html", "as_html", is_flag=True, help="One self-contained HTML page (images embedded, graphs drawn).")
-@click.option("-o", "--output", "dest", help="Write to this file instead of stdout.")
+@click.option("-o", "--output", "dest", type=click.Path(), help="Write to this file instead of stdout.")
 @pass_repo
 def print_(repo, worksheet, raw, as_html, dest):
     """Show a worksheet (WS@N: its N-th version, see `cl wlog`)."""

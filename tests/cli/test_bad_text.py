@@ -53,10 +53,17 @@ def test_text_that_is_not_utf8_is_one_line_and_changes_nothing(filled, cl, args)
     assert snapshot(filled) == before
 
 
-def test_a_file_name_that_is_not_utf8_is_not_refused_as_text(filled, cl):
+def test_a_file_name_that_is_not_utf8_is_not_refused_as_text(filled, cl, cl_home, tmp_path):
     """Paths are bytes on Linux: the check is for text, not file names."""
     line = one_line_error(cl(["upload", f"/nonexistent/{BAD}"], filled, check=False))
     assert "no such file" in line and "UTF-8" not in line, line
+    line = one_line_error(cl(["wedit", "-f", f"/nonexistent/{BAD}"], filled, check=False))
+    assert "cannot read" in line and "UTF-8" not in line, line
+    # run_cl's text mode cannot read the name back: bytes in, bytes out
+    done = subprocess.run([CL, "download", "a.txt", "-o", tmp_path / BAD], cwd=filled,
+                          capture_output=True, env=cl_env({"HOME": cl_home}))
+    assert done.returncode == 0, done.stderr
+    assert os.path.exists(os.fsencode(tmp_path) + b"/caf\xe9")
 
 
 ABSURD = [
