@@ -180,13 +180,13 @@ def _is_table(parts: tuple[str, ...]) -> bool:
 
 def _unknown(key: str, where: str = "") -> InputError:
     import difflib  # only on this error path
-    known = [s.key for s in SETTINGS]
+    keys = [s.key for s in SETTINGS]
     parts = key.split(".")
     if len(parts) >= 3:  # remote.origin.tokn -> remote.*.tokn
-        known += [s.key.replace("*", parts[1]) for s in _PATTERNS]
-    guesses = [g for g in difflib.get_close_matches(key, known, n=1, cutoff=0.6) if "*" not in g]
+        keys += [s.key.replace("*", parts[1]) for s in _PATTERNS]
+    guesses = [g for g in difflib.get_close_matches(key, keys, n=1, cutoff=0.6) if "*" not in g]
     if not guesses and "." not in key:  # `image` for `run.image`
-        guesses = [k for k in known if k.endswith("." + key) and "*" not in k][:1]
+        guesses = [k for k in keys if k.endswith("." + key) and "*" not in k][:1]
     hint = f"did you mean '{guesses[0]}'?" if guesses else "'cl config --list' shows the settings"
     return InputError(f"{where}unknown setting '{key}'", hint=hint)
 
