@@ -279,6 +279,18 @@ class Repository:
         wid = self.refs.get("HEAD")
         return wid if wid and self.index.is_live_worksheet(wid) else None
 
+    def adopt_sole_worksheet(self) -> str | None:
+        """With no current worksheet (its ref lost with a damaged repo.db)
+        and exactly one live worksheet, make that one current; its wid, or
+        None when there is nothing to choose or a choice to make."""
+        if self.current_worksheet() is not None:
+            return None
+        live = self.index.worksheets()
+        if len(live) != 1:
+            return None
+        self.refs.set_if_equals("HEAD", self.refs.get("HEAD"), live[0]["wid"])
+        return live[0]["wid"]
+
     def worksheet_head(self, wid: str) -> tuple[ObjectId, Worksheet]:
         head = self.refs.get(f"worksheets/{wid}")
         if head is None:

@@ -143,10 +143,11 @@ def ws_print(console, renderables) -> None:
         console.print(r, soft_wrap=getattr(r, "no_wrap", None) is True)
 
 
-def reindex_notes(set_aside, current_worksheet: str | None) -> list[str]:
+def reindex_notes(set_aside, current_worksheet: str | None, adopted: str | None = None) -> list[str]:
     """What `cl reindex` tells on stderr besides its counts: where a
-    damaged repo.db went, which refs it kept or lost, and how to choose a
-    worksheet when there is no current one."""
+    damaged repo.db went, which refs it kept or lost, and which worksheet
+    is current now (`adopted`: the only one, made current) or how to
+    choose one."""
     notes = []
     if set_aside is not None:
         if set_aside.aside:
@@ -160,6 +161,8 @@ def reindex_notes(set_aside, current_worksheet: str | None) -> list[str]:
         else:
             notes.append(f"kept {set_aside.kept_refs} refs that are not heads (the current worksheet,"
                          " remote positions, server tokens)")
-    if current_worksheet is None:
+    if adopted:
+        notes.append(f"the current worksheet is now '{adopted}', the only one")
+    elif current_worksheet is None:
         notes.append("there is no current worksheet: choose one with 'cl work NAME' ('cl wls' lists them)")
     return notes

@@ -104,7 +104,9 @@ def reindex():
     repo, set_aside = Repository.open_for_reindex()
     try:
         counts = maintenance.reindex(repo)
-        for note in output.reindex_notes(set_aside, repo.current_worksheet()):
+        adopted = repo.adopt_sole_worksheet()
+        adopted = adopted and repo.index.worksheet(adopted)["name"]
+        for note in output.reindex_notes(set_aside, repo.current_worksheet(), adopted):
             click.echo(f"cl: {note}", err=True)
     finally:
         repo.close()

@@ -142,3 +142,11 @@ def test_init_over_a_repository_whose_index_is_gone_says_to_reindex(varied, cl):
     line = one_line_error(cl(["init"], varied, check=False))
     assert "damaged" in line and "cl reindex" in line
     assert not (varied / ".codalab" / "repo.db").exists()
+
+
+def test_with_one_worksheet_left_it_becomes_current(project, cl):
+    cl(["upload", "-c", "x", "-n", "x"], project)
+    _garbage(project / ".codalab" / "repo.db")
+    done = cl(["reindex"], project)
+    assert "the current worksheet is now 'project', the only one" in done.stderr
+    assert "x" in cl(["ls"], project).stdout
