@@ -107,7 +107,7 @@ def main(argv=None) -> None:
         cli.main(args=args, prog_name="cl", standalone_mode=False)
     except CLError as exc:
         text = exc.message + (f"; {exc.hint}" if exc.hint else "")
-        click.echo(f"cl: {text}", err=True)
+        click.echo(f"cl: {one_line(text)}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("cl: aborted", err=True)
@@ -117,7 +117,7 @@ def main(argv=None) -> None:
         sys.exit(0)
     except click.ClickException as exc:
         where = f"cl {exc.ctx.info_name}" if getattr(exc, "ctx", None) and exc.ctx.parent else "cl"
-        click.echo(f"{where}: {exc.format_message()}", err=True)
+        click.echo(f"{where}: {one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -130,7 +130,7 @@ def main(argv=None) -> None:
         if exc.filename is None:
             raise_bug()
         # The environment, not cl: a read-only repository, a full disk.
-        click.echo(f"cl: cannot use '{exc.filename}': {exc.strerror}", err=True)
+        click.echo(one_line(f"cl: cannot use '{exc.filename}': {exc.strerror}"), err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("cl: interrupted", err=True)
@@ -139,8 +139,17 @@ def main(argv=None) -> None:
         problem = _index_damage(exc)
         if problem is None:
             raise_bug()
-        click.echo(f"cl: {problem.message}; {problem.hint}", err=True)
+        click.echo(f"cl: {one_line(problem.message)}; {problem.hint}", err=True)
         sys.exit(problem.exit_code)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+
+
+def one_line(text: str) -> str:
+    """An error message as one line: control characters that came with
+    the user's input (a newline, a terminal escape) shown escaped."""
+    return text.translate(_CONTROL)
 
 
 def _index_damage(exc: Exception):

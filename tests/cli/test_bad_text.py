@@ -145,3 +145,12 @@ def test_a_default_name_from_a_file_name_that_is_not_utf8_is_text():
     assert check_name(name) == "caf-.txt"
     with pytest.raises(InputError):
         check_name(BAD)
+
+
+@pytest.mark.parametrize("args", [["config", "run.imgae\nsecond line", "x"], ["info", "a\rb"],
+                                  ["config", "\x1b[2Jrun.image"], ["upload", "-n", "two\nlines", "a.txt"]])
+def test_control_characters_in_the_input_do_not_break_the_one_line(filled, cl, args):
+    """The message quotes what was typed: a newline or a terminal escape in
+    it is shown escaped, so the error stays one line and the terminal safe."""
+    line = one_line_error(cl(args, filled, check=False))
+    assert "\x1b" not in line and "\r" not in line

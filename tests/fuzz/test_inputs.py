@@ -138,3 +138,42 @@ def test_any_edited_text_is_saved_or_changes_nothing(repository, text):
         return
     new_head, new_ws = repo.worksheet_head(wid)
     interpret(repo, new_ws, commit=new_head)  # and what was saved can be shown
+
+
+# --- command lines ------------------------------------------------------------------
+
+words = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["run.image", "run.parallel", "run.imgae", "remote.o.url", "user.name", "-n", "--tags",
+                     "9" * 40, "1e20", "-1", "caf\udce9", "\udcff", "", "--", "-", "^", "%", "0x"]),
+)
+argvs = st.one_of(
+    st.builds(lambda k, v: ["config", k, v], words, words),
+    st.builds(lambda k: ["config", k], words),
+    st.builds(lambda t, n, d, g: ["upload", "-c", t, "-n", n, "-d", d, "--tags", g], words, words, words, words),
+    st.builds(lambda n, t: ["cat", "--tail", n, t], words, words),
+    st.builds(lambda t: ["add", "-m", t], words),
+)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(argv=argvs)
+def test_any_command_line_is_done_or_one_line(repository, capsys, argv):
+    """In-process `cl ARGV`: it succeeds, or stderr is at most one line
+    (`cl config KEY` of an unset key exits 1 saying nothing, as git does)
+    and the exit is not the bug exit (70)."""
+    from cl.cli.main import main
+    here = os.getcwd()
+    os.chdir(os.path.dirname(repository.root))
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    finally:
+        os.chdir(here)
+    err = capsys.readouterr().err
+    assert code != 70 and "Traceback" not in err, (argv, err)
+    if code:
+        assert len(err.strip().splitlines()) <= 1, (argv, err)
