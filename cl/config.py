@@ -119,12 +119,16 @@ SETTINGS = (
     Setting("user.name", TEXT, "", "your name on the bundles and worksheet versions you make (default: your login)"),
     Setting("core.bare", BOOL, False, "the repository is the directory itself, without a project (cl init --bare)"),
     Setting("run.image", TEXT, "cl-test/busybox:latest", "Docker image of runs that do not ask for one"),
-    Setting("run.executor", Choice("auto", "docker", "local"), "auto",
+    Setting("run.executor", Choice("auto", "docker", "local", "local-unsafe"), "auto",
             "how runs execute; auto: Docker if an engine answers, else local"),
     Setting("run.auto_worker", BOOL, True, "start a worker in the background when a run is queued"),
     Setting("run.network", BOOL, False, "give runs network access (--request-network)"),
     Setting("run.parallel", Integer(1, 1024), 1, "runs a worker executes at once"),
     Setting("run.worker_idle", Duration(), "10m", "a background worker exits after idling this long"),
+    Setting("upload.max_expansion", Integer(0, 1 << 40), 100,
+            "an uploaded archive may unpack to this many times its size (0: no bound)"),
+    Setting("upload.max_unpacked_bytes", Integer(0, 1 << 62), 0,
+            "an uploaded archive may unpack to at most this many bytes (0: no bound)"),
     Setting("ssh.command", TEXT, None, "reach ssh:// remotes with this command (e.g. ssh) instead of paramiko"),
     Setting("ssh.cl", TEXT, "cl", "the cl command on the far side of ssh:// remotes"),
     Setting("remote.*.url", TEXT, None, "where remote NAME is (cl remote add NAME URL)"),
@@ -409,9 +413,11 @@ class Config:
         return rows
 
     def save(self) -> None:
+        """Written readable by its owner only: it can hold remote tokens."""
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o600)  # a leftover tmp file keeps its old mode otherwise
             f.write(dumps(self.data))
         os.replace(tmp, self.path)
 

@@ -6,7 +6,7 @@ import os
 import re
 
 from cl.errors import InputError
-from cl.objects.ingest import ingest_entries
+from cl.objects.ingest import ingest_nested
 from cl.objects.store import ObjectStore
 from cl.objects.types import MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Contents
 
@@ -182,15 +182,29 @@ def _parse_revision(repo, rev: str):
 
 
 def _copy(repo, store: ObjectStore, mode: int, sha: bytes) -> Contents:
-    obj = repo.object_store[sha]
-    if mode == MODE_DIR:
-        named = {}
-        for entry in obj.items():
+    """Store a committed file or tree.  Trees are walked with a stack (a
+    tree may be deeper than Python's recursion limit) and written after
+    their entries; names keep their bytes (docs/format.md [F20])."""
+    if mode != MODE_DIR:
+        return _blob(repo, store, mode, sha)
+    top: dict = {}
+    stack = [(sha, top)]  # (a tree, the dict its entries go into)
+    while stack:
+        tree_sha, named = stack.pop()
+        for entry in repo.object_store[tree_sha].items():
             if entry.mode == 0o160000:  # submodule: not part of this repository's data
                 continue
-            named[entry.path.decode()] = _copy(repo, store, entry.mode, entry.sha)
-        return ingest_entries(store, named)
-    data = obj.as_raw_string()
+            name = entry.path.decode("utf-8", "surrogateescape")
+            if entry.mode == MODE_DIR:
+                named[name] = below = {}
+                stack.append((entry.sha, below))
+            else:
+                named[name] = _blob(repo, store, entry.mode, entry.sha)
+    return ingest_nested(store, top)
+
+
+def _blob(repo, store: ObjectStore, mode: int, sha: bytes) -> Contents:
+    data = repo.object_store[sha].as_raw_string()
     if mode == MODE_LINK:
         return Contents(MODE_LINK, len(data), store.write_bytes(data))
     kind = MODE_EXEC if mode & 0o111 else MODE_FILE

@@ -1,12 +1,13 @@
 """Reading bundle data: `cl cat` (a file's bytes or a directory listing),
 `cl download` (writable copies).  A run that has not finished yet is read
-from its live run directory."""
+from its live run directory, through cl/bundles/live.py (no link followed)."""
 
 import os
 from collections import deque
 
+from cl.bundles.live import LiveNode, open_live
 from cl.bundles.specs import Target
-from cl.errors import CLError, InputError
+from cl.errors import CLError
 from cl.objects.trees import NotInBundle, lookup, read_tree, split_path
 from cl.objects.types import MODE_DIR, MODE_LINK, Contents
 from cl.objects.value import Value, _set
@@ -24,23 +25,18 @@ class Entry(Value):
         _set(self, "size", size)
 
 
-def _resolve(repo: Repository, target: Target) -> tuple[Contents | None, str | None]:
-    """(contents at the target, or None) and a live path for unfinished runs."""
+def _resolve(repo: Repository, target: Target) -> tuple[Contents | None, LiveNode | None]:
+    """(contents at the target, or None) and, for unfinished runs, the
+    opened live path (the caller closes it)."""
     head, state = repo.head_state(target.bundle)
     if state.deleted or state.data_deleted:
         raise CLError(f"the data of bundle 0x{target.bundle[:8]} has been deleted")
     contents = repo.contents(target.bundle, state)
     if contents is not None:
         return (lookup(repo.store, contents, target.path) if target.path else contents), None
-    live = repo.path("runs", target.bundle)
-    if os.path.isdir(live):
-        path = os.path.join(live, *split_path(target.path))
-        real = os.path.realpath(path)
-        if not (real == os.path.realpath(live) or real.startswith(os.path.realpath(live) + os.sep)):
-            raise InputError(f"path escapes the bundle: '{target.path}'")
-        if not os.path.lexists(path):
-            raise NotInBundle(f"no such file or directory in the bundle: '{target.path}'")
-        return None, path
+    live = open_live(repo.path("runs", target.bundle), split_path(target.path), target.bundle.display)
+    if live is not None:
+        return None, live
     raise CLError(f"bundle 0x{target.bundle[:8]} has no contents yet (state {state.state})")
 
 
@@ -48,10 +44,8 @@ def list_dir(repo: Repository, target: Target) -> list[Entry] | None:
     """Entries if the target is a directory, else None."""
     contents, live = _resolve(repo, target)
     if live is not None:
-        if not os.path.isdir(live) or os.path.islink(live):
-            return None
-        return [Entry(n, "directory" if os.path.isdir(os.path.join(live, n)) else "file",
-                      os.lstat(os.path.join(live, n)).st_size) for n in sorted(os.listdir(live))]
+        with live:
+            return [Entry(*e) for e in live.listing()] if live.is_dir else None
     if contents.mode != MODE_DIR:
         return None
     return [Entry(e.name, {0o040000: "directory", 0o120000: "link", 0o100755: "executable"}.get(e.mode, "file"),
@@ -63,7 +57,8 @@ def open_file(repo: Repository, target: Target):
     """A binary file object for a file target."""
     contents, live = _resolve(repo, target)
     if live is not None:
-        return open(live, "rb")
+        with live:
+            return live.open()
     if contents.mode == MODE_LINK:
         raise CLError(f"'{target.display}' is a symbolic link to '{os.fsdecode(repo.store.read_bytes(contents.id))}'")
     return repo.store.open(contents.id)
@@ -108,6 +103,8 @@ def stream(f, out, head: int | None = None, tail: int | None = None) -> None:
 def download(repo: Repository, target: Target, dest: str, force: bool = False) -> str:
     from cl.objects.checkout import download as checkout_download  # (and shutil): not for `cl cat`
     contents, live = _resolve(repo, target)
+    if live is not None:
+        live.close()
     if contents is None:
         raise CLError(f"bundle 0x{target.bundle[:8]} has not finished; wait for it before downloading")
     checkout_download(repo.store, contents, dest, force)

@@ -2,6 +2,7 @@
 dataset or program bundles."""
 
 import os
+import stat
 from dataclasses import dataclass
 
 from cl.bundles import archives, gitsource
@@ -31,14 +32,9 @@ class UploadRequest:
 
 def _ingest_one(repo: Repository, path: str, req: UploadRequest, opts: IngestOptions) -> Contents:
     if not req.pack and archives.archive_suffix(path):
-        import shutil
-        import tempfile
-        tmp = tempfile.mkdtemp(prefix="unpack-", dir=repo.path("tmp"))
-        try:
-            archives.unpack(path, tmp)
-            return ingest_path(repo.store, tmp, opts)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        limits = archives.Limits(repo.config.get("upload", "max_expansion"),
+                                 repo.config.get("upload", "max_unpacked_bytes"))
+        return archives.ingest_archive(repo.store, path, limits)
     return ingest_path(repo.store, path, opts)
 
 
@@ -115,16 +111,19 @@ def upload(repo: Repository, req: UploadRequest, progress=None) -> ObjectId:
 
 
 def total_size(paths) -> int:
-    """Bytes an upload will read (for a progress bar)."""
+    """Bytes an upload will read (for a progress bar).  A stack, not
+    os.walk, which recurses: a tree may be deeper than Python's limit."""
     total = 0
-    for path in paths:
-        if os.path.isfile(path):
-            total += os.path.getsize(path)
-        else:
-            for root, _, files in os.walk(path):
-                for f in files:
-                    try:
-                        total += os.lstat(os.path.join(root, f)).st_size
-                    except OSError:
-                        pass
+    stack = list(paths)
+    while stack:
+        path = stack.pop()
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISDIR(st.st_mode):
+                total += st.st_size if stat.S_ISREG(st.st_mode) else 0
+                continue
+            with os.scandir(path) as it:
+                stack.extend(de.path for de in it)
+        except OSError:
+            continue  # the upload itself will say what is wrong
     return total

@@ -6,11 +6,9 @@ import time
 
 import click
 
-from cl.bundles import info as info_ops
-from cl.bundles.specs import expand, resolve_bundle, resolve_target, resolve_worksheet
+from cl.app import listing
 from cl.cli import editor, options, output
-from cl.cli.context import pass_repo
-from cl.errors import InputError
+from cl.cli.context import json_option, pass_repo
 
 
 def command_line() -> str:
@@ -18,10 +16,6 @@ def command_line() -> str:
     that `cl info -f args ^ | xargs cl` runs it again."""
     import shlex  # imported by the commands that make bundles, not by every command here
     return shlex.join(sys.argv[1:])
-
-
-def _worksheet(repo, spec):
-    return resolve_worksheet(repo, spec) if spec else None
 
 
 def _edit_metadata(name, description, tags):
@@ -51,13 +45,15 @@ def _edit_metadata(name, description, tags):
 @click.option("-c", "--contents", "text", help="Make a one-file bundle holding TEXT.")
 @click.option("--git", "git_rev", help="Upload exactly the tree committed at this git revision.")
 @click.option("-w", "--worksheet", help="Put the bundle on this worksheet (default: the current one).")
+@json_option
 @pass_repo
-def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, follow, text, git_rev, worksheet):
+def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, follow, text, git_rev, worksheet,
+           as_json):
     """Upload files and directories as a bundle; prints its id.
 
     `cl upload dataset a.txt` and `cl upload program sort.py` (the CodaLab
     forms) set the kind."""
-    from cl.bundles.upload import UploadRequest, total_size, upload as upload_bundle
+    from cl.app import bundles
     paths = list(paths)
     if paths and paths[0] in ("dataset", "program") and not os.path.exists(paths[0]) and len(paths) > 1:
         kind = kind or paths.pop(0)
@@ -65,13 +61,20 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, fol
     if edit_:
         guess = name or (os.path.basename(os.path.normpath(paths[0])) if paths else "contents")
         name, description, tags = _edit_metadata(guess, description, tags)
-    req = UploadRequest(paths=tuple(paths), text=text, name=name, description=description, tags=tags,
-                        kind=kind or "dataset", exclude=exclude, pack=pack, follow_links=follow,
-                        git_rev=git_rev, worksheet=_worksheet(repo, worksheet), args=command_line())
-    total = total_size(paths) if sys.stderr.isatty() and paths else None
+    total = bundles.upload_size(paths) if sys.stderr.isatty() and paths else None
     with output.progress("uploading", total, enabled=total is not None) as bar:
-        bid = upload_bundle(repo, req, progress=bar)
-    click.echo(bid.display)
+        bid = bundles.upload(repo, paths, text=text, name=name, description=description, tags=tags,
+                             kind=kind or "dataset", exclude=exclude, pack=pack, follow_links=follow,
+                             git_rev=git_rev, worksheet=worksheet, args=command_line(), progress=bar)
+    _created(bid, as_json)
+
+
+def _created(bid, as_json: bool) -> None:
+    """The id of a bundle made or changed: `0x…`, or {"id"} with --json."""
+    if as_json:
+        output.as_json({"id": bid.display})
+    else:
+        click.echo(bid.display)
 
 
 @click.command()
@@ -80,14 +83,15 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, fol
 @click.option("-d", "--description", default="", help="Description.")
 @click.option("--tags", multiple=True, help="Tags.")
 @click.option("-w", "--worksheet", help="Put the bundle on this worksheet.")
+@json_option
 @pass_repo
-def make(repo, targets, name, description, tags, worksheet):
+def make(repo, targets, name, description, tags, worksheet, as_json):
     """Make a bundle out of [KEY:]TARGET... without copying any bytes."""
-    from cl.bundles.make import make as make_bundle
+    from cl.app import bundles
     tags = tuple(t for group in tags for t in group.split())
-    bid = make_bundle(repo, list(targets), name, description, tags, _worksheet(repo, worksheet),
-                      args=command_line())
-    click.echo(bid.display)
+    bid = bundles.make(repo, targets, name=name, description=description, tags=tags, worksheet=worksheet,
+                       args=command_line())
+    _created(bid, as_json)
 
 
 LS_HEADERS = ["id", "name", "kind", "state", "size", "created", "command"]
@@ -98,7 +102,7 @@ def _short_command(command: str) -> str:
 
 
 def _ls_row(row):
-    created = info_ops.fmt_time(row.created)
+    created = listing.fmt_time(row.created)
     command = _short_command(row.command or "")
     return ["0x" + row.id[:8], row.name, row.kind, row.state, output.size(row.data_size), created, command]
 
@@ -118,31 +122,17 @@ def _ls_columns(listing):
 @pass_repo
 def ls(repo, worksheet, uuid_only, as_json):
     """List the bundles on the current worksheet, newest last."""
-    if worksheet and "::" in worksheet:  # REMOTE::ws: read from the remote (cl/sync)
-        from cl.sync.remote_read import remote_worksheet
-        with remote_worksheet(repo, worksheet) as (mirror, wid):
-            return _ls(mirror, wid, uuid_only, as_json)
-    return _ls(repo, resolve_worksheet(repo, worksheet or "."), uuid_only, as_json)
-
-
-def _ls(repo, wid, uuid_only, as_json):
     if as_json:
-        rows = repo.index.bundles(list(dict.fromkeys(repo.index.worksheet_bundles(wid))))
-        output.as_json([{"id": "0x" + r.id, "name": r.name, "kind": r.kind, "state": r.state,
-                         "data_size": r.data_size, "created": info_ops.fmt_time(r.created),
-                         "command": r.command} for r in rows])
-        return
-    if uuid_only:
-        click.echo("".join("0x" + bid + "\n" for bid in repo.index.listing(wid)[0]), nl=False)
-        return
-    sys.stdout.write(repo.index.listing_text(wid, _ls_cache_key(), lambda: _ls_text(repo, wid)))
+        output.as_json(listing.listing_rows(repo, worksheet))
+    elif uuid_only:
+        click.echo("".join("0x" + bid + "\n" for bid in listing.listing_ids(repo, worksheet)), nl=False)
+    else:
+        sys.stdout.write(listing.listing_text(repo, worksheet, _ls_cache_key(), _ls_text))
 
 
-def _ls_text(repo, wid) -> str:
-    ws = repo.index.worksheet(wid)
+def _ls_text(ws, columns) -> str:
     text = f"worksheet: {ws['name']}" + (f" ({ws['title']})" if ws["title"] else "") + "\n"
-    listing = repo.index.listing(wid)
-    return text + (output.table_columns(LS_HEADERS, _ls_columns(listing)) if listing[0] else "")
+    return text + (output.table_columns(LS_HEADERS, _ls_columns(columns)) if columns[0] else "")
 
 
 LS_FORMAT = 1  # the version of _ls_text's layout: a change must bump it, or old cached text is shown
@@ -163,15 +153,12 @@ def _ls_cache_key() -> str:
 @pass_repo
 def info(repo, specs, verbose, raw, fields, as_json):
     """Show a bundle's metadata, state, dependencies and result."""
-    if any("::" in spec for spec in specs):  # REMOTE::spec: read from the remote (cl/sync)
-        from cl.sync.remote_read import records as remote_records
-        records = remote_records(repo, specs, verbose or raw)
-    else:
-        records = [info_ops.record(repo, bid, verbose or raw) for bid in expand(repo, specs)]
+    from cl.app import bundles
+    records = bundles.info(repo, specs, verbose or raw)
     if fields:
         names = [f.strip() for f in fields.split(",") if f.strip()]
         for rec in records:
-            click.echo("\t".join(_field_text(info_ops.field(rec, n)) for n in names))
+            click.echo("\t".join(_field_text(bundles.info_field(rec, n)) for n in names))
         return
     if as_json or raw:
         output.as_json(records if len(records) > 1 else records[0])
@@ -234,38 +221,26 @@ def _print_info(rec: dict) -> None:
 @pass_repo
 def cat(repo, target, head, tail):
     """Print a file of a bundle, or list a directory with sizes."""
-    if "::" in target:  # REMOTE::bundle/path: read from the remote (cl/sync)
-        from cl.sync.remote_read import remote_target
-        with remote_target(repo, target) as (mirror, t):
-            return _cat(mirror, t, head, tail)
-    return _cat(repo, resolve_target(repo, target), head, tail)
-
-
-def _cat(repo, t, head, tail):
-    from cl.bundles import read as read_ops
-    entries = read_ops.list_dir(repo, t)
+    from cl.app import bundles
+    entries = bundles.cat(repo, target, sys.stdout.buffer, head, tail)
     if entries is not None:
         output.table(["name", "size", "type"], [[e.name, output.size(e.size), e.type] for e in entries])
-        return
-    out = sys.stdout.buffer
-    with read_ops.open_file(repo, t) as f:
-        read_ops.stream(f, out, head, tail)
-    out.flush()
 
 
 @click.command()
 @click.argument("target")
 @click.option("-o", "--output-path", "dest", type=click.Path(), help="Where to write (default: the bundle's or file's name).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite what is there.")
+@json_option
 @pass_repo
-def download(repo, target, dest, force):
+def download(repo, target, dest, force, as_json):
     """Copy a bundle or a file in it to the local disk (writable copies)."""
-    from cl.bundles import read as read_ops
-    t = resolve_target(repo, target)
-    if dest is None:
-        dest = t.path.rsplit("/", 1)[-1] if t.path else repo.index.bundle(t.bundle).name
-    read_ops.download(repo, t, dest, force)
-    click.echo(os.path.abspath(dest))
+    from cl.app import bundles
+    path = bundles.download(repo, target, dest, force)
+    if as_json:
+        output.as_json({"path": path})
+    else:
+        click.echo(path)
 
 
 @click.command()
@@ -274,22 +249,15 @@ def download(repo, target, dest, force):
 @click.option("-d", "--description", help="New description.")
 @click.option("--tags", multiple=True, help="New tags (replace the old ones).")
 @click.option("-e", "--edit", "edit_", is_flag=True, help="Edit the metadata in $EDITOR.")
+@json_option
 @pass_repo
-def edit(repo, spec, name, description, tags, edit_):
+def edit(repo, spec, name, description, tags, edit_, as_json):
     """Change a bundle's metadata (a new state; history is kept)."""
-    from cl.bundles import edit as edit_ops
-    bid = resolve_bundle(repo, spec)
+    from cl.app import bundles
     tag_list = tuple(t for group in tags for t in group.split()) if tags else None
-    if edit_:
-        _, state = repo.head_state(bid)
-        md = state.metadata
-        name, description, tag_list = _edit_metadata(name or md.get("name", ""),
-                                                     description if description is not None else md.get("description", ""),
-                                                     tag_list if tag_list is not None else md.get("tags", []))
-    if name is None and description is None and tag_list is None:
-        raise InputError("nothing to change: give -n, -d, --tags or -e")
-    edit_ops.edit(repo, bid, name=name, description=description, tags=tag_list)
-    click.echo(bid.display)
+    bid = bundles.edit(repo, spec, name=name, description=description, tags=tag_list,
+                       editor=_edit_metadata if edit_ else None)
+    _created(bid, as_json)
 
 
 @click.command()
@@ -298,18 +266,21 @@ def edit(repo, spec, name, description, tags, edit_):
 @click.option("--force", is_flag=True, help="Remove even if other bundles depend on these (breaks them).")
 @click.option("-d", "--data-only", is_flag=True, help="Remove only the contents; keep the metadata.")
 @click.option("-i", "--dry-run", is_flag=True, help="Only say what would be removed.")
+@json_option
 @pass_repo
-def rm(repo, specs, recursive, force, data_only, dry_run):
+def rm(repo, specs, recursive, force, data_only, dry_run, as_json):
     """Remove bundles (from every worksheet too)."""
-    from cl.bundles import remove as remove_ops
-    ids = expand(repo, specs)
-    removal = remove_ops.plan(repo, ids, recursive=recursive, force=force, data_only=data_only)
-    for bid in removal.bundles:
-        click.echo(bid.display)
+    from cl.app import bundles
+    removal = bundles.plan_removal(repo, specs, recursive=recursive, force=force, data_only=data_only)
+    if as_json:
+        output.as_json({"removed": [bid.display for bid in removal.bundles], "dry_run": dry_run})
+    else:
+        for bid in removal.bundles:
+            click.echo(bid.display)
     if dry_run:
         click.echo(f"would remove {len(removal.bundles)} bundle(s)", err=True)
         return
-    remove_ops.apply(repo, removal)
+    bundles.remove(repo, removal)
 
 
 @click.command()
@@ -324,22 +295,19 @@ def search(repo, keywords, uuid_only, as_json, append):
     host_worksheet=WS, tag=T, .floating, .mine, .before=DATE, .after=DATE,
     FIELD=.sort, FIELD=.sort-, .last, .limit=N (default 10), .offset=N,
     .count, FIELD=.sum."""
-    from cl.bundles.search import search as search_bundles
-    result = search_bundles(repo, list(keywords))
-    if append and result.rows:
-        from cl.objects.types import Item
-        from cl.worksheets import ops as ws_ops
-        wid = resolve_worksheet(repo, ".")
-        ws_ops.add_items(repo, wid, [Item("bundle", r.id) for r in result.rows], "add search results")
-    if result.count is not None:
+    from cl.app import bundles
+    result = bundles.search(repo, keywords, append)
+    if as_json and result.count is not None:
+        output.as_json({"count": result.count})
+    elif as_json and result.total is not None:
+        output.as_json({"field": result.total[0], "sum": result.total[1]})
+    elif result.count is not None:
         click.echo(result.count)
     elif result.total is not None:
         click.echo(f"{result.total[1]:g}")
     elif uuid_only:
         click.echo("".join("0x" + r.id + "\n" for r in result.rows), nl=False)
     elif as_json:
-        output.as_json([{"id": "0x" + r.id, "name": r.name, "kind": r.kind, "state": r.state,
-                         "data_size": r.data_size, "created": info_ops.fmt_time(r.created),
-                         "command": r.command} for r in result.rows])
+        output.as_json(listing.bundle_json(result.rows))
     elif result.rows:
         output.table(LS_HEADERS, [_ls_row(r) for r in result.rows])

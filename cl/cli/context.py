@@ -1,10 +1,10 @@
-"""What every command shares: the lazily opened repository."""
+"""What every command shares: the lazily opened repository and `--json`."""
 
 import functools
 
 import click
 
-from cl.repo import Repository
+from cl.app.repository import open_repository
 
 
 def pass_repo(f):
@@ -17,9 +17,16 @@ def pass_repo(f):
         root = ctx.find_root()
         repo = root.meta.get("cl.repo")
         if repo is None:
-            repo = Repository.find()
+            repo = open_repository()
             root.meta["cl.repo"] = repo
             root.call_on_close(repo.close)
         return f(repo, *args, **kwargs)
 
     return wrapper
+
+
+def json_option(f):
+    """`--json`: print the command's records for scripts, in the shape
+    docs/api.md documents (the values the Python API returns)."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print records for scripts (shapes: docs/api.md).")(f)

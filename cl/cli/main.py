@@ -2,6 +2,7 @@
 only when that command runs (so `cl ls` starts fast), and the single place
 where errors become one line on stderr and an exit code."""
 
+import codecs
 import importlib
 import os
 import sys
@@ -101,8 +102,29 @@ def cli():
     Docker, keep the provenance, write worksheets, push and pull."""
 
 
+def _escape_bytes(exc: UnicodeError):
+    """How text that holds bytes that are not UTF-8 is shown: a file name
+    read from disk or from a tree keeps each such byte as a surrogate escape
+    (docs/format.md [F20]); on stdout and stderr it becomes `\\xe9`
+    (output.shown), and any other character the stream cannot encode
+    `\\uXXXX`."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    from cl.cli.output import shown
+    text = shown(exc.object[exc.start:exc.end])
+    return text.encode("ascii", "backslashreplace").decode("ascii"), exc.end
+
+
+def _show_bytes_escaped() -> None:
+    codecs.register_error("cl-escape", _escape_bytes)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="cl-escape")
+
+
 def main(argv=None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    _show_bytes_escaped()
     try:
         cli.main(args=args, prog_name="cl", standalone_mode=False)
     except CLError as exc:
@@ -167,9 +189,8 @@ def run() -> None:
     """The `cl` program (console script and `python -m cl`): main(), then
     the interpreter's exit without its teardown.  Python's exit waits for
     non-daemon threads, runs the atexit callbacks and flushes stdout and
-    stderr, then frees every module and object one by one -- 10 to 20 ms
-    of a command that may have taken 40, for memory the kernel frees at
-    once.  The first three are done here, as Python does them; the
+    stderr, then frees every module and object one by one -- a visible
+    share of a short command, for memory the kernel frees at once.  The first three are done here, as Python does them; the
     teardown is skipped.  Everything cl writes is closed where it is
     written (`with`), never left to the teardown.  An exception that
     escapes main() -- a bug -- takes Python's usual way out."""

@@ -25,8 +25,17 @@ def table(headers: list[str], rows: list[list], out=None) -> None:
     if not headers:
         (out or sys.stdout).write("\n" * (len(rows) + 1))
         return
-    columns = [["" if r[i] is None else str(r[i]) for r in rows] for i in range(len(headers))]
+    columns = [["" if r[i] is None else shown(str(r[i])) for r in rows] for i in range(len(headers))]
     (out or sys.stdout).write(table_columns([str(h) for h in headers], columns))
+
+
+def shown(text: str) -> str:
+    """Text as it will be shown: a byte that is not UTF-8 (a surrogate
+    escape in a file name, docs/format.md [F20]) as `\\xNN`, here rather
+    than when written, so that columns line up."""
+    if text.isascii():
+        return text
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text)
 
 
 def table_columns(headers: list[str], columns: list[list[str]]) -> str:

@@ -1,11 +1,16 @@
 """Provenance commands: `cl ancestors`, `cl descendants`, `cl mimic`,
-`cl macro`, `cl rerun`.  They parse, call cl/bundles/provenance.py or
-cl/bundles/mimic.py, and print."""
+`cl macro`, `cl rerun`.  They parse, make one call into
+cl/app/provenance.py, and print."""
+
+import sys
 
 import click
 
-from cl.cli.context import pass_repo
-from cl.cli.run_cmds import follow_run, notice, request_options
+from cl.app import provenance as app_prov
+from cl.app import runs as app_runs
+from cl.cli import output
+from cl.cli.context import json_option, pass_repo
+from cl.cli.run_cmds import notice, request_options, show_output
 from cl.errors import UsageError
 
 
@@ -18,22 +23,11 @@ def _graph_command(direction: str, doc: str):
     @click.option("--mermaid", is_flag=True, help="Mermaid flowchart text.")
     @pass_repo
     def command(repo, spec, depth, as_json, dot, mermaid):
-        from cl.bundles import provenance
-        from cl.bundles.specs import resolve_bundle
-
         if as_json + dot + mermaid > 1:
             raise UsageError("choose one of --json, --dot, --mermaid")
-        bid = resolve_bundle(repo, spec)
-        g = provenance.graph(repo, bid, direction, depth)
-        if as_json:
-            text = provenance.json_text(g)
-        elif dot:
-            text = provenance.dot_text(g)
-        elif mermaid:
-            text = provenance.mermaid_text(g)
-        else:
-            text = provenance.tree_text(g)
-        click.echo(text)
+        g = app_prov.graph(repo, spec, direction, depth)
+        form = "json" if as_json else "dot" if dot else "mermaid" if mermaid else "tree"
+        click.echo(app_prov.graph_text(g, form))
 
     command.name = direction
     return command
@@ -71,6 +65,7 @@ def _mimic_options(f):
         click.option("-W", "--wait", "wait_", is_flag=True, help="Wait until the new runs end."),
         click.option("-t", "--tail", is_flag=True, help="Wait, printing the new runs' stdout and stderr."),
         click.option("-w", "--worksheet", help="Put new bundles on this worksheet (default: the current one)."),
+        json_option,
     ]):
         f = option(f)
     return f
@@ -80,7 +75,7 @@ def _mimic_options(f):
 @click.argument("specs", nargs=-1, required=True)
 @_mimic_options
 @pass_repo
-def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet):
+def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet, as_json):
     """Re-run what made an output, with new inputs in place of old ones.
 
     \b
@@ -90,13 +85,10 @@ def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, works
 
     Unchanged ancestors are reused; new runs use the image the old ones ran
     in (by digest)."""
-    from cl.bundles import mimic as mm
-    from cl.bundles.specs import resolve_bundle
-
-    ids = [resolve_bundle(repo, s) for s in specs]
-    request = mm.Request.from_bundles(ids)
-    _mimic(repo, request, dict(zip(ids, specs)), name, depth, shadow, dry_run, memoize, wait_, tail,
-           worksheet)
+    _json_or_tail(as_json, tail)
+    done = app_prov.mimic(repo, specs, name=name, depth=depth, shadow=shadow, dry_run=dry_run,
+                          memoize=memoize, worksheet=worksheet, args=_command_line(), notice=notice)
+    _show(repo, done, dry_run, wait_, tail, as_json)
 
 
 @click.command()
@@ -104,7 +96,7 @@ def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, works
 @click.argument("inputs", nargs=-1, required=True)
 @_mimic_options
 @pass_repo
-def macro(repo, macro_name, inputs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet):
+def macro(repo, macro_name, inputs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet, as_json):
     """Apply a macro: mimic MACRO-in1, MACRO-in2, … MACRO-in-KEY → MACRO-out.
 
     \b
@@ -113,33 +105,23 @@ def macro(repo, macro_name, inputs, name, depth, shadow, dry_run, memoize, wait_
 
     The new output is named NAME (default: new), so that it is never another
     MACRO-out."""
-    from cl.bundles import mimic as mm
-    from cl.bundles.specs import resolve_bundle
-
-    request, names = mm.macro_request(repo, macro_name, list(inputs), lambda s: resolve_bundle(repo, s))
-    shown = dict(zip((*request.old_inputs, request.old_output), names))
-    _mimic(repo, request, shown, name or "new", depth, shadow, dry_run, memoize, wait_, tail, worksheet)
+    _json_or_tail(as_json, tail)
+    done = app_prov.macro(repo, macro_name, inputs, name=name, depth=depth, shadow=shadow, dry_run=dry_run,
+                          memoize=memoize, worksheet=worksheet, args=_command_line(), notice=notice)
+    _show(repo, done, dry_run, wait_, tail, as_json)
 
 
-def _mimic(repo, request, shown, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet):
-    from cl.bundles import mimic as mm
-    from cl.bundles.names import check_name
-
-    if name:
-        check_name(name)
-    wid = _worksheet(repo, worksheet)
-    the_plan = mm.plan(repo, request, depth=depth, name=name, shown=shown)
-    if dry_run:
-        for step in the_plan.steps:
+def _show(repo, done, dry_run, wait_, tail, as_json=False) -> None:
+    """Print the plan (old => new), then wake a worker for the new runs
+    and, with -W/-t, wait for them."""
+    if as_json:
+        output.as_json(done.to_json())
+    for step in () if as_json else done.steps:
+        if dry_run:
             click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}")
-        return
-    options = mm.Options(name=name, worksheet=wid, shadow=shadow, memoize=memoize, args=_command_line())
-    outcomes = _execute(repo, the_plan, options)
-    for o in outcomes:
-        step = next(s for s in the_plan.steps if s.old == o.old)
-        click.echo(f"{step.old_name}(0x{o.old[:6]}) => {o.name}({o.new.short})")
-    _after(repo, [o.new for o in outcomes if not o.reused and step_kind(the_plan, o.old) == "run"],
-           wait_, tail)
+        else:
+            click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}(0x{step.new[:6]})")
+    _after(repo, done.new_runs, wait_, tail)
 
 
 @click.command()
@@ -151,128 +133,42 @@ def _mimic(repo, request, shown, name, depth, shadow, dry_run, memoize, wait_, t
 @click.option("-t", "--tail", is_flag=True, help="Wait, printing its stdout and stderr as it runs.")
 @click.option("-w", "--worksheet", help="Put the run on this worksheet (default: the current one).")
 @request_options(image="the digest the old run ran in", network="as the old run")
+@json_option
 @pass_repo
 def rerun(repo, spec, name, memoize, wait_, tail, worksheet, image, memory, time_, disk, cpus, gpus,
-          network, queue_, priority):
+          network, queue_, priority, as_json):
     """Run SPEC again: same command and dependencies, in the image it ran
     in (by digest) unless --request-docker-image says otherwise; prints the
     new run's id.  --request-* options change the old run's requests."""
-    from cl.bundles import mimic as mm
-    from cl.bundles.names import check_name
-    from cl.bundles.specs import resolve_bundle
-
-    bid = resolve_bundle(repo, spec)
-    row = repo.index.bundle(bid)
-    if row.kind != "run":
-        raise UsageError(f"not a run: '{spec}' is a {row.kind} bundle (cl mimic re-creates makes)")
-    if name:
-        check_name(name)
-    overrides = _request_overrides(repo, image=image, memory=memory, time=time_, disk=disk, cpus=cpus,
-                                   gpus=gpus, network=network, queue=queue_, priority=priority)
-    the_plan = mm.plan(repo, mm.Request((), bid, ()), name=name, shown={bid: spec})
-    options = mm.Options(name=name, worksheet=_worksheet(repo, worksheet), memoize=memoize,
-                         args=_command_line(), request=overrides)
-    [outcome] = _execute(repo, the_plan, options)
-    click.echo(outcome.new.display)
-    _after(repo, [] if outcome.reused else [outcome.new], wait_, tail)
+    _json_or_tail(as_json, tail)
+    request = dict(image=image, memory=memory, time=time_, disk=disk, cpus=cpus, gpus=gpus, network=network,
+                   queue=queue_, priority=priority)
+    done = app_prov.rerun(repo, spec, name=name, memoize=memoize, worksheet=worksheet, request=request,
+                          args=_command_line(), notice=notice)
+    [step] = done.steps
+    if as_json:
+        _show(repo, done, False, wait_, tail, as_json)
+        return
+    click.echo("0x" + step.new)
+    _after(repo, done.new_runs, wait_, tail)
 
 
 # --- shared ---------------------------------------------------------------------------
 
 
-def step_kind(the_plan, old) -> str:
-    return next(s.kind for s in the_plan.steps if s.old == old)
-
-
-def _worksheet(repo, spec):
-    if not spec:
-        return None
-    from cl.bundles.specs import resolve_worksheet
-    return resolve_worksheet(repo, spec)
+def _json_or_tail(as_json: bool, tail: bool) -> None:
+    if as_json and tail:
+        raise UsageError("--json and --tail both write to stdout: use --json with --wait")
 
 
 def _command_line() -> str:
     import shlex
-    import sys
     return shlex.join(sys.argv[1:])
-
-
-def _request_overrides(repo, **given) -> dict:
-    """Only the `--request-*` values given, parsed as `cl run` parses them."""
-    from cl.bundles.runspec import parse_request
-
-    parsed = parse_request(repo.config, **given)
-    return {key: value for key, value in parsed.items() if given.get(key) is not None}
-
-
-def resolve_digest(repo, image: str | None) -> str | None:
-    """The digest a run asking for `image` would run in, as the configured
-    executor resolves it (pulling if needed); None for the local executor,
-    or when the image cannot be had (then only runs that used no image
-    match, and the new run reports the image problem itself)."""
-    from cl.bundles.memo import digest_of
-    from cl.errors import CLError
-    from cl.runs.executor import make_executor
-
-    executor = make_executor(repo.config.get("run", "executor", "auto"))
-    try:
-        return digest_of(executor.image(image, notice))
-    except CLError:
-        return None
-    finally:
-        executor.close()
-
-
-def memoized_run(repo, spec) -> "ObjectId | None":
-    """For `cl run -m`: an identical finished run (command, dependencies,
-    image digest), put on the spec's worksheet and announced on stderr as
-    `reused 0x…`; None when the run must be executed."""
-    from cl.bundles.memo import find_memoized, place
-
-    found = find_memoized(repo, spec.command, spec.dependencies,
-                          resolve_digest(repo, spec.request.get("image")))
-    if found is not None:
-        place(repo, found, spec.worksheet)
-        notice(f"reused {found.display}")
-    return found
-
-
-def _execute(repo, the_plan, options):
-    """Execute a plan, starting a worker for makes that wait on new runs."""
-    from cl.bundles import mimic as mm
-    from cl.runs import follow, queue
-
-    def wait(bid):
-        started = queue.ensure_worker(repo)
-        if started:
-            notice(started)
-        return follow.wait(repo, bid, on_notice=notice).state
-
-    return mm.execute(repo, the_plan, options, wait=wait,
-                      reused=lambda bid: notice(f"reused {bid.display}"),
-                      resolve_image=lambda image: resolve_digest(repo, image))
 
 
 def _after(repo, new_runs, wait_, tail) -> None:
     """Wake a worker for the new runs; with -W/-t wait for them (streaming
     their output with -t) and exit non-zero if one did not end ready."""
-    import sys
-
-    from cl.runs import queue
-
-    if not new_runs:
-        return
-    started = queue.ensure_worker(repo)
-    if started:
-        notice(started)
-    if not (wait_ or tail):
-        return
-    sys.stdout.flush()
-    failed = []
-    for bid in new_runs:
-        state = follow_run(repo, bid, tail)
-        if state.state != "ready":
-            failed.append(f"{state.metadata.get('name', '')}(0x{bid[:8]}) {state.state}")
-    if failed:
-        from cl.errors import CLError
-        raise CLError("run " + ", ".join(failed))
+    if new_runs and (wait_ or tail):
+        sys.stdout.flush()
+    app_runs.start_and_wait(repo, new_runs, wait_ or tail, show_output if tail else None, notice)

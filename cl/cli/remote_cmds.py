@@ -1,16 +1,22 @@
 """Sharing commands: remote, alias, clone, push, pull, cp, wadd,
 serve-stdio and server.  Each parses its arguments, makes one call into
-cl/sync or cl/server, and prints the result."""
+cl/app/sharing.py (or starts cl/server), and prints the result."""
 
 import sys
 
 import click
 
-from cl.cli import options
-from cl.cli.context import pass_repo
+from cl.app import sharing
+from cl.cli import options, output
+from cl.cli.context import json_option, pass_repo
 
 
-def _print_report(report, verb: str) -> None:
+def _print_report(report, verb: str, as_json: bool = False) -> None:
+    if as_json:
+        output.as_json(report.to_json())
+        if report.rejected:
+            sys.exit(3)
+        return
     for line in report.lines:
         click.echo(f"{line.kind} {line.label}: {line.status}")
     moved = report.sent if verb == "push" else report.received
@@ -36,17 +42,19 @@ def remote():
 def remote_add(repo, name, url):
     """Add a remote NAME at URL (ssh://host/path, user@host:path,
     http://host:port, or a directory)."""
-    from cl.sync.remotes import add_remote
-    add_remote(repo, name, url)
+    sharing.add_remote(repo, name, url)
 
 
 @remote.command("ls")
+@json_option
 @pass_repo
-def remote_ls(repo):
+def remote_ls(repo, as_json):
     """List remotes."""
-    from cl.sync.remotes import remotes
-    for name, entry in remotes(repo).items():
-        click.echo(f"{name}\t{entry.get('url', '')}")
+    if as_json:
+        output.as_json(sharing.remotes(repo))
+        return
+    for name, url in sharing.remotes(repo).items():
+        click.echo(f"{name}\t{url}")
 
 
 @remote.command("rm")
@@ -54,29 +62,27 @@ def remote_ls(repo):
 @pass_repo
 def remote_rm(repo, name):
     """Remove a remote."""
-    from cl.sync.remotes import remove_remote
-    remove_remote(repo, name)
+    sharing.remove_remote(repo, name)
 
 
 @click.command()
 @click.argument("name", required=False)
 @click.argument("url", required=False)
+@json_option
 @pass_repo
-def alias(repo, name, url):
+def alias(repo, name, url, as_json):
     """Name a remote (as CodaLab's `cl alias`): with no URL, show it; with
     no arguments, list all."""
-    from cl.errors import CLError
-    from cl.sync.remotes import add_remote, remotes
-    known = remotes(repo)
-    if name is None:
-        for n, entry in known.items():
-            click.echo(f"{n}\t{entry.get('url', '')}")
+    if as_json and url is None:
+        known = sharing.remotes(repo)
+        output.as_json(known if name is None else {name: sharing.remote_url(repo, name)})
+    elif name is None:
+        for n, known in sharing.remotes(repo).items():
+            click.echo(f"{n}\t{known}")
     elif url is None:
-        if name not in known:
-            raise CLError(f"no such remote: '{name}'")
-        click.echo(known[name].get("url", ""))
+        click.echo(sharing.remote_url(repo, name))
     else:
-        add_remote(repo, name, url)
+        sharing.add_remote(repo, name, url)
 
 
 # --- moving things ------------------------------------------------------------
@@ -87,72 +93,71 @@ def alias(repo, name, url):
 @click.argument("directory", required=False, type=click.Path())
 @click.option("-c", "--config", "settings", multiple=True, metavar="KEY=VALUE",
               help="Set config in the new repository first (e.g. -c ssh.command='ssh -i KEY').")
-def clone(url, directory, settings):
+@json_option
+def clone(url, directory, settings, as_json):
     """Copy the repository at URL into DIRECTORY, with `origin` set to URL."""
-    from cl.errors import UsageError
-    from cl.sync.ops import clone as do_clone
-    pairs = {}
-    for setting in settings:
-        key, sep, value = setting.partition("=")
-        if not sep:
-            raise UsageError(f"-c takes KEY=VALUE: '{setting}'")
-        pairs[key] = value
-    repo, report = do_clone(url, directory, pairs)
+    repo, done = sharing.clone(url, directory, sharing.parse_settings(settings))
     repo.close()
-    click.echo(f"cloned {url} into {directory or repo.project_dir}: "
-               f"{len([l for l in report.lines if l.kind == 'worksheet'])} worksheets, "
-               f"{len([l for l in report.lines if l.kind == 'bundle'])} bundles")
+    if as_json:
+        output.as_json(done.to_json())
+        return
+    click.echo(f"cloned {url} into {done.directory}: {done.worksheets} worksheets, {done.bundles} bundles")
 
 
 @click.command()
 @click.argument("args", nargs=-1, metavar="[REMOTE] [WS|SPEC]...")
 @click.option("--all", "everything", is_flag=True, help="Every worksheet and bundle.")
 @click.option("--force", is_flag=True, help="Overwrite diverged remote refs instead of merging.")
+@json_option
 @pass_repo
-def push(repo, args, everything, force):
+def push(repo, args, everything, force, as_json):
     """Send worksheets or bundles with their whole closure (history,
     bundles, ancestors, results, contents).  Default: the current worksheet
     to origin.  Prints one line per ref (ok, up to date, merged, forced,
     rejected: …); exits 3 when a ref was rejected."""
-    from cl.sync.ops import push as do_push, split_remote_arg
-    name, what = split_remote_arg(repo, args)
-    _print_report(do_push(repo, name, what, everything, force), "push")
+    _print_report(sharing.push(repo, args, everything, force), "push", as_json)
 
 
 @click.command()
 @click.argument("args", nargs=-1, metavar="[REMOTE] [WS|SPEC]...")
 @click.option("--all", "everything", is_flag=True, help="Every worksheet and bundle.")
+@json_option
 @pass_repo
-def pull(repo, args, everything):
+def pull(repo, args, everything, as_json):
     """Fetch worksheets or bundles with their closure and bring the local
     refs up to date, merging diverged ones.  Default: the current worksheet
     from origin."""
-    from cl.sync.ops import pull as do_pull, split_remote_arg
-    name, what = split_remote_arg(repo, args)
-    _print_report(do_pull(repo, name, what, everything), "pull")
+    _print_report(sharing.pull(repo, args, everything), "pull", as_json)
 
 
 @click.command()
 @click.argument("spec")
 @click.argument("worksheet")
+@json_option
 @pass_repo
-def cp(repo, spec, worksheet):
+def cp(repo, spec, worksheet, as_json):
     """Add a bundle to a worksheet: cl cp [REMOTE::]SPEC [REMOTE::]WS.
     Between repositories the bundle travels with its dependencies."""
-    from cl.sync.copy import copy_bundle
-    line = copy_bundle(repo, spec, worksheet)
-    click.echo(line)
+    _said(sharing.cp(repo, spec, worksheet), as_json)
+
+
+def _said(line: str, as_json: bool) -> None:
+    """The one line cp and wadd print, or {"result": line} with --json."""
+    if as_json:
+        output.as_json({"result": line})
+    else:
+        click.echo(line)
 
 
 @click.command()
 @click.argument("source")
 @click.argument("dest")
+@json_option
 @pass_repo
-def wadd(repo, source, dest):
+def wadd(repo, source, dest, as_json):
     """Append the items of one worksheet to another: cl wadd
     [REMOTE::]WS [REMOTE::]WS.  Bundles travel with their dependencies."""
-    from cl.sync.copy import copy_items
-    click.echo(copy_items(repo, source, dest))
+    _said(sharing.wadd(repo, source, dest), as_json)
 
 
 # --- serving ------------------------------------------------------------------
@@ -163,8 +168,7 @@ def wadd(repo, source, dest):
 def serve_stdio(path):
     """Serve the repository at PATH over standard input/output (what SSH
     remotes run on the far side)."""
-    from cl.sync.serve import serve_stdio as serve
-    serve(path)
+    sharing.serve_stdio(path)
 
 
 @click.command()

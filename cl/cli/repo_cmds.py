@@ -1,31 +1,26 @@
 """Repository commands: init, status, fsck, gc, reindex, config."""
 
-import os
-
 import click
 
+from cl.app import repository as app_repo
 from cl.cli import output
-from cl.cli.context import pass_repo
-from cl.errors import InputError
-from cl.repo import Repository
+from cl.cli.context import json_option, pass_repo
 
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--bare", is_flag=True, help="The directory itself is the repository (for servers and shared remotes).")
 @click.option("-w", "--worksheet", help="Name of the first worksheet (default: the directory's name).")
-def init(directory, bare, worksheet):
+@json_option
+def init(directory, bare, worksheet, as_json):
     """Create a cl repository (.codalab) in DIRECTORY."""
-    try:
-        os.makedirs(directory, exist_ok=True)
-        repo = Repository.init(directory, bare=bare, worksheet=worksheet)
-    except OSError as exc:
-        raise InputError(f"cannot create a repository in '{directory}': {exc.strerror or exc}") from None
-    wid = repo.current_worksheet()
-    ws = repo.index.worksheet(wid)
-    click.echo(f"Initialized empty cl repository in {repo.root}")
-    click.echo(f"Current worksheet: {ws['name']}")
+    repo, made = app_repo.init(directory, bare=bare, worksheet=worksheet)
     repo.close()
+    if as_json:
+        output.as_json(made.to_json())
+        return
+    click.echo(f"Initialized empty cl repository in {made.repository}")
+    click.echo(f"Current worksheet: {made.worksheet}")
 
 
 @click.command()
@@ -33,16 +28,7 @@ def init(directory, bare, worksheet):
 @pass_repo
 def status(repo, as_json):
     """Where the repository is, the current worksheet, and what it holds."""
-    objects = total = 0
-    for fan in os.scandir(repo.path("objects")):
-        if fan.is_dir():
-            for entry in os.scandir(fan.path):
-                objects += 1
-                total += entry.stat().st_size
-    wid = repo.current_worksheet()
-    ws = repo.index.worksheet(wid) if wid else None
-    rec = {"repository": repo.root, "worksheet": ws["name"] if ws else None,
-           "bundles": repo.index.counts_by_state(), "objects": objects, "bytes": total}
+    rec = app_repo.status(repo).to_json()
     if as_json:
         output.as_json(rec)
         return
@@ -51,15 +37,21 @@ def status(repo, as_json):
     counts = rec["bundles"]
     click.echo(f"bundles: {sum(counts.values())}"
                + ("" if not counts else " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"))
-    click.echo(f"objects: {objects} ({output.size(total)})")
+    click.echo(f"objects: {rec['objects']} ({output.size(rec['bytes'])})")
 
 
 @click.command()
+@json_option
 @pass_repo
-def fsck(repo):
+def fsck(repo, as_json):
     """Re-hash every object and check that everything named is present."""
-    from cl.bundles import maintenance  # fsck, gc and reindex only: not for `cl status`
+    from cl.app import maintenance  # fsck, gc and reindex only: not for `cl status`
     report = maintenance.fsck(repo)
+    if as_json:
+        output.as_json(report.to_json())
+        if report.problems:
+            raise SystemExit(1)
+        return
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     for problem in report.problems:
@@ -74,42 +66,33 @@ def fsck(repo):
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be deleted.")
 @click.option("--prune", default="1h", show_default=True,
               help="Only delete unreachable objects and tmp files older than this ('now' for all).")
+@json_option
 @pass_repo
-def gc(repo, dry_run, prune):
+def gc(repo, dry_run, prune, as_json):
     """Delete objects that no bundle or worksheet reaches, stale temporary
     files and unused checkouts."""
-    from cl.bundles import maintenance
-    from cl.bundles.units import parse_duration
-    grace = 0 if prune == "now" else parse_duration(prune)
-    busy = _busy_checkouts(repo)
-    report = maintenance.gc(repo, dry_run=dry_run, grace_seconds=grace, busy_checkouts=busy)
+    from cl.app import maintenance
+    report = maintenance.gc(repo, dry_run=dry_run, prune=prune)
+    if as_json:
+        output.as_json(report.to_json())
+        return
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{verb} {report.objects} objects ({output.size(report.bytes)}), "
                f"{report.tmp} temporary files, {report.checkouts} checkouts")
 
 
-def _busy_checkouts(repo) -> set[str]:
-    try:
-        from cl.runs.checkouts import busy_checkouts
-    except ImportError:
-        return set()
-    return busy_checkouts(repo)
-
-
 @click.command()
-def reindex():
+@json_option
+def reindex(as_json):
     """Rebuild repo.db's index and heads from the objects alone (a damaged
     repo.db is kept aside)."""
-    from cl.bundles import maintenance
-    repo, set_aside = Repository.open_for_reindex()
-    try:
-        counts = maintenance.reindex(repo)
-        adopted = repo.adopt_sole_worksheet()
-        adopted = adopted and repo.index.worksheet(adopted)["name"]
-        for note in output.reindex_notes(set_aside, repo.current_worksheet(), adopted):
-            click.echo(f"cl: {note}", err=True)
-    finally:
-        repo.close()
+    from cl.app import maintenance
+    counts, set_aside, adopted, current = maintenance.rebuild()
+    for note in output.reindex_notes(set_aside, current, adopted):
+        click.echo(f"cl: {note}", err=True)
+    if as_json:
+        output.as_json(counts)
+        return
     click.echo(f"reindexed {counts['bundles']} bundles, {counts['worksheets']} worksheets")
 
 
@@ -117,39 +100,43 @@ def reindex():
 @click.argument("key", required=False)
 @click.argument("value", required=False)
 @click.option("--list", "list_", is_flag=True, help="Every setting: its value, type and what it does.")
-@click.option("--global", "global_", is_flag=True,
+@click.option("--global", "user_wide", is_flag=True,
               help="The user's own config.toml (~/.config/cl), under every repository's.")
 @click.option("--show-origin", is_flag=True, help="Say where each value comes from.")
-def config(key, value, list_, global_, show_origin):
+@json_option
+def config(key, value, list_, user_wide, show_origin, as_json):
     """Show or set configuration: `cl config run.image IMAGE`.
 
     A value comes from the environment (CL_RUN_IMAGE for run.image), else
     the repository's config.toml, else the user's, else the default."""
-    from cl.config import Config, display, dumps, known
-    if global_:
-        settings = Config.user_wide()
-    else:
-        repo = Repository.find()
+    repo = None
+    if not user_wide:
+        repo = app_repo.open_repository()
         click.get_current_context().call_on_close(repo.close)
-        settings = repo.config
     if list_:
-        rows = settings.listing()
-        headers = ["setting", "value", "origin", "type", "description"]
-        if not show_origin:
-            headers.pop(2)
-            rows = [r[:2] + r[3:] for r in rows]
-        output.table(headers, rows)
+        rows = app_repo.config_list(repo, user_wide)
+        if as_json:
+            output.as_json(rows)
+            return
+        columns = ["key", "value", "origin", "type", "help"] if show_origin else ["key", "value", "type", "help"]
+        output.table(["setting", *columns[1:-1], "description"], [[r[c] for c in columns] for r in rows])
         return
     if key is None:
-        click.echo(dumps(settings.data), nl=False)
+        if as_json:
+            output.as_json(app_repo.config_data(repo, user_wide))
+        else:
+            click.echo(app_repo.config_text(repo, user_wide), nl=False)
         return
-    table, _, name = key.rpartition(".")
     if value is None:
-        known(key)
-        current, origin = settings.lookup(table, name)
+        current, origin = app_repo.config_lookup(repo, key, user_wide)
+        if as_json:
+            output.as_json({"key": key, "value": current, "origin": origin})
         if current is None:
             raise SystemExit(1)
-        click.echo((f"{origin}\t" if show_origin else "") + display(current))
+        if not as_json:
+            from cl.config import display
+            click.echo((f"{origin}\t" if show_origin else "") + display(current))
         return
-    settings.set(table, name, value)
-    settings.save()
+    stored = app_repo.config_set(repo, key, value, user_wide)
+    if as_json:
+        output.as_json({"key": key, "value": stored})

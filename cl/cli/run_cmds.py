@@ -6,47 +6,30 @@ import time
 
 import click
 
+from cl.app import runs as app_runs
 from cl.cli import output
+from cl.cli.context import json_option, pass_repo
 from cl.cli.options import COUNT, PRIORITY
-from cl.cli.context import pass_repo
 from cl.errors import CLError, UsageError
-
-
-class RunFailed(CLError):
-    """A run that was waited for did not end `ready`."""
 
 
 def notice(text: str) -> None:
     click.echo(f"cl: {text}", err=True)
 
 
-def _end(repo, bid, state) -> None:
-    """Exit 0 only for `ready`; otherwise say how the run ended."""
-    if state.state == "ready":
-        return
-    failure = None
-    if state.result:
-        from cl.objects.types import Result
-        failure = repo.read(state.result, Result).failure
-    name = state.metadata.get("name", "")
-    raise RunFailed(f"run {name} (0x{bid[:8]}) {state.state}" + (f": {failure}" if failure else ""))
-
-
-def follow_run(repo, bid, tail: bool):
-    """Wait for a run to end, printing its stdout and stderr as they grow
-    when `tail`; returns its final state."""
-    from cl.runs import follow
-    if tail:
-        streams = {"stdout": click.get_binary_stream("stdout"),
-                   "stderr": click.get_binary_stream("stderr")}
-        for name, data in follow.tail(repo, bid, on_notice=notice):
-            streams[name].write(data)
-            streams[name].flush()
-    return follow.wait(repo, bid, on_notice=notice)
+def show_output(name: str, data: bytes) -> None:
+    """A run's stdout or stderr bytes, on ours (`-t`)."""
+    stream = click.get_binary_stream(name)
+    stream.write(data)
+    stream.flush()
 
 
 def _follow(repo, bid, tail: bool) -> None:
-    _end(repo, bid, follow_run(repo, bid, tail))
+    """Wait for a run; exit 0 only for `ready`, otherwise say how it ended."""
+    state = app_runs.follow(repo, bid, show_output if tail else None, notice)
+    failure = app_runs.failure(repo, bid, state)
+    if failure:
+        raise app_runs.RunFailed(failure)
 
 
 class RunCommand(click.Command):
@@ -99,9 +82,10 @@ def request_options(image: str, network: str):
 @click.option("-w", "--worksheet", help="Put the run on this worksheet (default: the current one).")
 @click.option("-m", "--memoize", is_flag=True,
               help="Reuse an identical finished run (same command, dependencies and image digest).")
+@json_option
 @pass_repo
 def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependencies, exclude, image,
-        memory, time_, disk, cpus, gpus, network, queue_, priority, worksheet, memoize):
+        memory, time_, disk, cpus, gpus, network, queue_, priority, worksheet, memoize, as_json):
     """Create a run of COMMAND over dependencies; prints its id.
 
     \b
@@ -113,10 +97,6 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
     KEY:TARGET mounts TARGET (a bundle or a path in one) read-only at KEY;
     :TARGET takes the key from the target; a bare TARGET gets b1, b2, ….
     A worker runs it (one is started if none is alive)."""
-    from cl.bundles.runspec import build_run_spec, create_run, parse_request
-    from cl.bundles.specs import resolve_worksheet
-    from cl.runs import queue
-
     words = click.get_current_context().meta.get("cl.run.words")
     if words is not None:
         targets, command = list(args), " ".join(words)
@@ -124,35 +104,39 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
         targets, command = list(args[:-1]), args[-1]
     else:
         raise UsageError("missing the command to run (cl run [KEY:TARGET…] COMMAND)")
-    request = parse_request(repo.config, image=image, memory=memory, time=time_, disk=disk, cpus=cpus,
-                            gpus=gpus, network=network, queue=queue_, priority=priority)
-    spec = build_run_spec(
+    if as_json and tail:
+        raise UsageError("--json and --tail both write to stdout: use --json with --wait")
+    request = dict(image=image, memory=memory, time=time_, disk=disk, cpus=cpus, gpus=gpus, network=network,
+                   queue=queue_, priority=priority)
+    launched = app_runs.run(
         repo, targets, command, name=name, description=description,
         tags=tuple(t for group in tags for t in group.split()), request=request,
-        allow_failed_dependencies=allow_failed_dependencies, exclude_patterns=exclude,
-        args=shlex.join(sys.argv[1:]),
-        worksheet=resolve_worksheet(repo, worksheet) if worksheet else None)
-    if memoize:
-        from cl.cli.provenance_cmds import memoized_run
-        found = memoized_run(repo, spec)
-        if found is not None:
-            click.echo(found.display)
-            if wait_ or tail:
-                sys.stdout.flush()
-                _follow(repo, found, tail)
-            return
-    bid = create_run(repo, spec)
-    click.echo(bid.display)
-    started = queue.ensure_worker(repo)
-    if wait_ or tail:
-        problem = queue.blocking_problem(repo)
-        if problem:  # waiting would never end
-            raise CLError(problem)
-    if started:
-        notice(started)
-    if wait_ or tail:
+        allow_failed_dependencies=allow_failed_dependencies, exclude=exclude, worksheet=worksheet,
+        memoize=memoize, args=shlex.join(sys.argv[1:]), wait=wait_ or tail, notice=notice)
+    if not as_json:
+        click.echo(launched.id.display)
+    if launched.blocking:  # waiting would never end
+        raise CLError(launched.blocking)
+    if launched.started:
+        notice(launched.started)
+    if as_json:
+        _launched_json(repo, launched, wait_)
+    elif wait_ or tail:
         sys.stdout.flush()
-        _follow(repo, bid, tail)
+        _follow(repo, launched.id, tail)
+
+
+def _launched_json(repo, launched, wait_: bool) -> None:
+    """`cl run --json`: {"id", "reused"}, and with -W how the run ended
+    (printed before a failed run's error)."""
+    record = {"id": launched.id.display, "reused": launched.reused}
+    if not wait_:
+        output.as_json(record)
+        return
+    waited = app_runs.waited(repo, launched.id, app_runs.follow(repo, launched.id, None, notice))
+    output.as_json({**record, "state": waited.state, "failure": waited.failure})
+    if waited.failure:
+        raise app_runs.RunFailed(waited.failure)
 
 
 @click.command()
@@ -160,7 +144,7 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
               help="Runs at a time (default: config run.parallel, 1).")
 @click.option("--exit-when-idle", is_flag=True, help="Exit when no run is left to start.")
 @click.option("--idle-timeout", help="Exit after being idle this long (e.g. 10m).")
-@click.option("--executor", type=click.Choice(["auto", "docker", "local"]), default=None,
+@click.option("--executor", type=click.Choice(["auto", "docker", "local", "local-unsafe"]), default=None,
               help="How to run (default: config run.executor, auto: Docker if an engine answers).")
 @click.option("--tag", "tags", multiple=True, help="Also take runs requesting this queue (--request-queue).")
 @click.option("--cpuset", help="CPUs runs may use, e.g. 0-3 or ALL; each run gets its requested number.")
@@ -172,27 +156,12 @@ def worker(repo, parallel, exit_when_idle, idle_timeout, executor, tags, cpuset,
 
     Interrupt once to finish the running runs and exit, twice to exit now
     (the next worker recovers them)."""
-    from cl.bundles.units import parse_duration
-    from cl.runs.worker import Worker, WorkerOptions, parse_cpuset
-
-    options = WorkerOptions(
-        parallel=parallel or int(repo.config.get("run", "parallel", 1)),
-        exit_when_idle=exit_when_idle,
-        idle_timeout=parse_duration(idle_timeout) if idle_timeout else None,
-        executor=executor or repo.config.get("run", "executor", "auto"),
-        tags=tuple(tags), cpuset=parse_cpuset(cpuset),
-        gpuset=tuple(g.strip() for g in gpuset.split(",")) if gpuset else None,
-        worker_id=worker_id)
-
     def log(text: str) -> None:
         click.echo(time.strftime("%H:%M:%S ") + text, err=True)
 
-    w = Worker(repo, options, log)
-    chosen = w.setup()
-    if chosen.note:
-        notice(chosen.note)
-    log(f"worker {w.id} for {repo.root}: {chosen.name} executor, {options.parallel} at a time")
-    w.run()
+    app_runs.work(repo, parallel=parallel, exit_when_idle=exit_when_idle, idle_timeout=idle_timeout,
+                  executor=executor, tags=tags, cpuset=cpuset, gpuset=gpuset, worker_id=worker_id, log=log,
+                  notice=notice)
 
 
 @click.command()
@@ -200,23 +169,18 @@ def worker(repo, parallel, exit_when_idle, idle_timeout, executor, tags, cpuset,
 @pass_repo
 def workers(repo, as_json):
     """List the live workers of this repository and what they run."""
-    from cl.index import runs as rindex
-
-    live = rindex.live_workers(repo.db)
-    held = rindex.claims(repo.db)
+    live = app_runs.workers(repo)
     if as_json:
-        output.as_json([{**w, "runs": [c["bundle"] for c in held if c["worker"] == w["id"]]}
-                        for w in live])
+        output.as_json([w.to_json() for w in live])
         return
     if not live:
         click.echo("no worker is running")
         return
     now = time.time_ns()
     rows = []
-    for w in live:
-        mine = [c for c in held if c["worker"] == w["id"]]
-        names = {r.id: r.name for r in repo.index.bundles([c["bundle"] for c in mine])}
-        runs = ", ".join(f"{names.get(c['bundle'], '')}(0x{c['bundle'][:8]}) {c['stage']}" for c in mine)
+    for lw in live:
+        w, mine = lw.info, lw.claims
+        runs = ", ".join(f"{c.name}(0x{c.bundle[:8]}) {c.stage}" for c in mine)
         rows.append([w["id"], w["host"], w["pid"], w["executor"], f"{len(mine)}/{w['parallel']}",
                      " ".join(w["tags"]), f"{(now - w['started']) / 1e9:.0f}s", runs or "-"])
     output.table(["worker", "host", "pid", "executor", "busy", "tags", "up", "runs"], rows)
@@ -224,34 +188,30 @@ def workers(repo, as_json):
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
+@json_option
 @pass_repo
-def kill(repo, specs):
+def kill(repo, specs, as_json):
     """Kill runs (queued or running); a killed run keeps its partial output."""
-    from cl.bundles.specs import expand
-    from cl.runs import queue
-
-    for bid in expand(repo, specs):
-        queue.kill(repo, bid)
+    if as_json:
+        output.as_json([bid.display for bid in app_runs.kill(repo, specs)])
+        return
+    for bid in app_runs.kill(repo, specs):
         click.echo(bid.display)
 
 
 @click.command()
 @click.argument("spec")
 @click.option("-t", "--tail", is_flag=True, help="Print its stdout and stderr while waiting.")
+@json_option
 @pass_repo
-def wait(repo, spec, tail):
+def wait(repo, spec, tail, as_json):
     """Wait until a run ends; prints its id, exits 0 only if it is ready."""
-    from cl.bundles.specs import resolve_bundle
-
-    bid = resolve_bundle(repo, spec)
-    row = repo.index.bundle(bid)
-    if row.kind != "run" and row.state in ("ready", "failed", "killed"):
-        click.echo(bid.display)
-        _end(repo, bid, repo.head_state(bid)[1])
-        return
-    try:
-        _follow(repo, bid, tail)
-    except RunFailed:
-        click.echo(bid.display)
-        raise
-    click.echo(bid.display)
+    if as_json and tail:
+        raise UsageError("--json and --tail both write to stdout")
+    waited = app_runs.wait(repo, spec, show_output if tail else None, notice)
+    if as_json:
+        output.as_json(waited.to_json())
+    else:
+        click.echo("0x" + waited.id)
+    if waited.failure:
+        raise app_runs.RunFailed(waited.failure)

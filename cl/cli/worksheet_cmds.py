@@ -1,15 +1,16 @@
 """Worksheet commands: new, work, wls, wrm, add, detach, wedit, print, wlog.
-Each parses its arguments, makes one call into cl.worksheets, and formats."""
+Each parses its arguments, makes one call into cl/app/worksheets.py, and
+formats."""
 
 import os
 import tempfile
 
 import click
 
+from cl.app import worksheets as app_ws
 from cl.cli import editor, output
-from cl.cli.context import pass_repo
+from cl.cli.context import json_option, pass_repo
 from cl.errors import CLError, UsageError
-from cl.objects.types import Item
 
 EDIT_HEADER = (
     "// Editing worksheet {name}.  This header is removed when you save.",
@@ -21,13 +22,8 @@ EDIT_HEADER = (
 
 
 def _fmt_time(ns):
-    from cl.bundles.info import fmt_time
+    from cl.app.listing import fmt_time
     return fmt_time(ns) or ""
-
-
-def _wid(repo, spec):
-    from cl.worksheets.ops import resolve
-    return resolve(repo, spec)
 
 
 # --- new, work, wls, wrm ----------------------------------------------------------
@@ -37,76 +33,70 @@ def _wid(repo, spec):
 @click.argument("name")
 @click.option("-t", "--title", default="", help="A title for the worksheet.")
 @click.option("--no-link", is_flag=True, help="Don't link it from the current worksheet (and back).")
+@json_option
 @pass_repo
-def new(repo, name, title, no_link):
+def new(repo, name, title, no_link, as_json):
     """Make a new worksheet NAME; prints its id.  The current worksheet gets
     a link to it and it a link back (switch to it with `cl work NAME`)."""
-    from cl.worksheets import ops
-    wid = ops.create(repo, name, title, link=not no_link)
-    click.echo("0x" + wid)
+    wid = app_ws.new(repo, name, title, link=not no_link)
+    if as_json:
+        output.as_json({"id": "0x" + wid})
+    else:
+        click.echo("0x" + wid)
 
 
 @click.command()
 @click.argument("worksheet", required=False)
+@json_option
 @pass_repo
-def work(repo, worksheet):
+def work(repo, worksheet, as_json):
     """Switch to WORKSHEET, or show the current one."""
-    from cl.worksheets import ops
-    if worksheet is None:
-        wid = repo.current_worksheet()
-        if wid is None:
-            raise CLError("there is no current worksheet", hint="switch to one with 'cl work NAME'")
-        click.echo(f"Current worksheet: {ops.describe(repo, wid)}")
-        return
-    wid = _wid(repo, worksheet)
-    ops.switch(repo, wid)
-    click.echo(f"Switched to worksheet: {ops.describe(repo, wid)}")
+    wid = app_ws.current(repo) if worksheet is None else app_ws.switch(repo, worksheet)
+    if as_json:
+        output.as_json({"id": "0x" + wid, "name": app_ws.name_title(repo, "0x" + wid)[0]})
+    elif worksheet is None:
+        click.echo(f"Current worksheet: {app_ws.describe(repo, wid)}")
+    else:
+        click.echo(f"Switched to worksheet: {app_ws.describe(repo, wid)}")
 
 
 @click.command()
 @click.argument("keywords", nargs=-1)
 @click.option("-u", "--uuid-only", is_flag=True, help="Print only ids.")
-@click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
+@json_option
 @pass_repo
 def wls(repo, keywords, uuid_only, as_json):
     """List worksheets; KEYWORDS filter them: words, name=, title=, tag=,
     bundle=SPEC, .last, .limit=N, .offset=N, .count."""
-    from cl.index import worksheets as wsindex
-    from cl.worksheets.wsearch import search_worksheets
-    result = search_worksheets(repo, list(keywords))
+    result = app_ws.search(repo, keywords)
     if result.count is not None:
         click.echo(result.count)
         return
-    rows = list(result.rows)
+    rows = result.rows
     if uuid_only:
-        click.echo("".join("0x" + r["wid"] + "\n" for r in rows), nl=False)
+        click.echo("".join("0x" + r.id + "\n" for r in rows), nl=False)
         return
-    counts = wsindex.item_counts(repo.db, [r["wid"] for r in rows])
-    current = repo.current_worksheet()
     if as_json:
-        output.as_json([{"id": "0x" + r["wid"], "name": r["name"], "title": r["title"], "tags": r["tags"],
-                         "bundles": counts[r["wid"]][0], "items": counts[r["wid"]][1],
-                         "updated": _fmt_time(r["time"]), "author": r["author"],
-                         "current": r["wid"] == current} for r in rows])
+        output.as_json([r.to_json() for r in rows])
         return
     if rows:
         output.table(["", "name", "title", "bundles", "items", "updated", "author", "id"],
-                     [["*" if r["wid"] == current else "", r["name"], r["title"], counts[r["wid"]][0],
-                       counts[r["wid"]][1], _fmt_time(r["time"]), r["author"], "0x" + r["wid"][:8]]
-                      for r in rows])
+                     [["*" if r.current else "", r.name, r.title, r.bundles, r.items, _fmt_time(r.time),
+                       r.author, "0x" + r.id[:8]] for r in rows])
 
 
 @click.command()
 @click.argument("worksheets", nargs=-1, required=True)
 @click.option("--force", is_flag=True, help="Remove even a worksheet that has items.")
+@json_option
 @pass_repo
-def wrm(repo, worksheets, force):
+def wrm(repo, worksheets, force, as_json):
     """Remove worksheets.  The bundles on them are not removed (nor are the
     worksheets they link to); every version stays in the history."""
-    from cl.worksheets import ops
-    wids = [_wid(repo, spec) for spec in worksheets]
-    for wid in wids:
-        ops.remove(repo, wid, force)
+    if as_json:
+        output.as_json(["0x" + wid for wid in app_ws.remove(repo, worksheets, force)])
+        return
+    for wid in app_ws.remove(repo, worksheets, force):
         click.echo("0x" + wid)
 
 
@@ -127,8 +117,6 @@ def add(repo, items, text, subworksheet, dest):
       cl add SPEC...            cl add bundle SPEC...
       cl add -w SUBWS           cl add worksheet SUBWS...
     """
-    from cl.bundles.specs import expand
-    from cl.worksheets import edit, ops
     items = list(items)
     texts = [text] if text is not None else []
     bundle_specs, ws_specs = [], list(subworksheet)
@@ -144,28 +132,20 @@ def add(repo, items, text, subworksheet, dest):
             ws_specs += rest
     else:
         bundle_specs = items
-    if not (texts or bundle_specs or ws_specs):
-        raise UsageError("nothing to add: give -m TEXT, bundle specs or -w SUBWS")
-    wid = _wid(repo, dest or ".")
-    new: list[Item] = []
-    for t in texts:
-        new.extend(edit.parse_added_text(repo, t, wid) or (Item("markup", ""),))
-    new.extend(Item("bundle", str(bid)) for bid in expand(repo, bundle_specs))
-    new.extend(Item("worksheet", _wid(repo, spec)) for spec in ws_specs)
-    ops.add_items(repo, wid, new, f"add {len(new)} item(s)")
+    app_ws.add(repo, dest, texts=texts, bundles=bundle_specs, worksheets=ws_specs)
 
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
 @click.option("-w", "--worksheet", help="Detach from this worksheet (default: the current one).")
+@json_option
 @pass_repo
-def detach(repo, specs, worksheet):
+def detach(repo, specs, worksheet, as_json):
     """Take bundles off a worksheet without removing them."""
-    from cl.bundles.specs import expand
-    from cl.worksheets import ops
-    wid = _wid(repo, worksheet or ".")
-    ids = expand(repo, specs, wid)
-    ops.detach(repo, wid, [str(i) for i in ids])
+    ids = app_ws.detach(repo, specs, worksheet)
+    if as_json:
+        output.as_json([bid.display for bid in ids])
+        return
     for bid in ids:
         click.echo(bid.display)
 
@@ -185,39 +165,38 @@ def wedit(repo, worksheet, path, name, title, tags):
     name, title or tags.  References are resolved, `!COMMAND` lines run
     after saving; if the worksheet changed meanwhile nothing is saved and
     your text is kept in a file named in the message."""
-    from cl.worksheets import edit, markup, ops
-    wid = _wid(repo, worksheet or ".")
+    wid = app_ws.resolve(repo, worksheet)
     if name is not None or title is not None or tags:
         tag_list = None
         if tags:
             tag_list = tuple(t for group in tags for t in group.replace(",", " ").split())
-        ops.set_info(repo, wid, name, title, tag_list)
+        app_ws.set_info(repo, wid, name, title, tag_list)
         if path is None:
-            click.echo(f"Saved worksheet: {ops.describe(repo, wid)}")
+            click.echo(f"Saved worksheet: {app_ws.describe(repo, wid)}")
             return
-    head, ws = repo.worksheet_head(wid)
-    original = edit.text_form(repo, ws)
+    head, ws_name, original = app_ws.editing(repo, wid)
     from_editor = path is None
     if from_editor:
-        header = "".join(line.replace("{name}", ws.name) + "\n" for line in EDIT_HEADER)
-        edited = editor.edit(header + original, ".ws", keep_as=(f"cl-wedit-{ws.name}-", ".ws"))
+        header = "".join(line.replace("{name}", ws_name) + "\n" for line in EDIT_HEADER)
+        edited = editor.edit(header + original, ".ws", keep_as=(f"cl-wedit-{ws_name}-", ".ws"))
         if edited is None:
             click.echo("No change.")
             return
         text = _strip_header(edited, header)
     else:
-        text = editor.read(path, keep_as=(f"cl-wedit-{ws.name}-", ".ws"))
+        text = editor.read(path, keep_as=(f"cl-wedit-{ws_name}-", ".ws"))
+    from cl.cli.main import COMMANDS
     try:
-        _check_commands(markup.parse(text))
-        commit, resolved = edit.save_text(repo, wid, text, expected_head=head)
+        commit, commands = app_ws.save(repo, wid, text, expected_head=head,
+                                       known_command=COMMANDS.__contains__)
     except CLError as exc:
         if not (from_editor or path == "-"):
             raise
-        kept = _keep(text, ws.name)
+        kept = _keep(text, ws_name)
         raise CLError(f"{exc.message}; nothing was saved",
-                      hint=f"your text is in {kept}: fix it and run 'cl wedit {ws.name} -f {kept}'") from None
-    click.echo(f"Saved worksheet: {ops.describe(repo, wid)}" if commit else "No change to the worksheet.")
-    _run_commands(repo, wid, resolved.commands)
+                      hint=f"your text is in {kept}: fix it and run 'cl wedit {ws_name} -f {kept}'") from None
+    click.echo(f"Saved worksheet: {app_ws.describe(repo, wid)}" if commit else "No change to the worksheet.")
+    _run_commands(repo, wid, commands)
 
 
 def _strip_header(edited: str, header: str) -> str:
@@ -236,14 +215,6 @@ def _keep(text: str, name: str) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     return kept
-
-
-def _check_commands(lines) -> None:
-    from cl.cli.main import COMMANDS
-    from cl.worksheets.markup import Command, MarkupError
-    for line in lines:
-        if isinstance(line, Command) and line.argv[0] not in COMMANDS:
-            raise MarkupError(line.lineno, f"unknown command '{line.argv[0]}'")
 
 
 def _run_commands(repo, wid, commands) -> None:
@@ -280,33 +251,28 @@ def _run_commands(repo, wid, commands) -> None:
 @click.option("-r", "--raw", is_flag=True, help="The text form (what `cl wedit` edits).")
 @click.option("--html", "as_html", is_flag=True, help="One self-contained HTML page (images embedded, graphs drawn).")
 @click.option("-o", "--output", "dest", type=click.Path(), help="Write to this file instead of stdout.")
+@json_option
 @pass_repo
-def print_(repo, worksheet, raw, as_html, dest):
+def print_(repo, worksheet, raw, as_html, dest, as_json):
     """Show a worksheet (WS@N: its N-th version, see `cl wlog`)."""
-    from cl.worksheets import edit, interpret, ops
-    spec, n = ops.split_version(worksheet or ".")
-    wid = _wid(repo, spec)
-    if n is None:
-        commit, ws = repo.worksheet_head(wid)
-        version = None
-    else:
-        v = ops.version(repo, wid, n)
-        commit, ws, version = v.commit, v.worksheet, v.number
-    if raw:
-        _emit(edit.text_form(repo, ws), dest)
+    if as_json + raw + as_html > 1:
+        raise UsageError("choose one of --json, --raw, --html")
+    if as_json:
+        import json
+        _emit(json.dumps(app_ws.page_json(app_ws.page(repo, worksheet)), indent=2) + "\n", dest)
+    elif raw:
+        _emit(app_ws.text(repo, worksheet), dest)
     elif as_html:
-        from cl.worksheets.html import render_page
-        page = interpret.interpret(repo, ws, commit, version, embed=True)
-        _emit(render_page(page), dest)
+        _emit(app_ws.html(repo, worksheet), dest)
     elif dest:
         from cl.cli import ws_render
-        page = interpret.interpret(repo, ws, commit, version)
+        page = app_ws.page(repo, worksheet)
         with open(dest, "w", encoding="utf-8") as f:
             ws_render.print_page(page, f)
         click.echo(os.path.abspath(dest))
     else:
         from cl.cli import ws_render
-        ws_render.print_page(interpret.interpret(repo, ws, commit, version))
+        ws_render.print_page(app_ws.page(repo, worksheet))
 
 
 def _emit(text: str, dest: str | None) -> None:
@@ -320,21 +286,15 @@ def _emit(text: str, dest: str | None) -> None:
 
 @click.command()
 @click.argument("worksheet", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
+@json_option
 @pass_repo
 def wlog(repo, worksheet, as_json):
     """The versions of a worksheet, newest first (print one with
     `cl print WS@N`)."""
-    from cl.worksheets import ops
-    wid = _wid(repo, worksheet or ".")
-    versions = ops.history(repo, wid)
+    versions = app_ws.history(repo, worksheet)
     if as_json:
-        output.as_json([{"version": v.number, "commit": "0x" + v.commit, "time": _fmt_time(v.worksheet.time),
-                         "author": v.worksheet.author, "message": v.worksheet.message,
-                         "name": v.worksheet.name, "items": len(v.worksheet.items),
-                         "deleted": v.worksheet.deleted} for v in reversed(versions)])
+        output.as_json([v.to_json() for v in versions])
         return
     output.table(["version", "commit", "time", "author", "items", "message"],
-                 [[f"@{v.number}", "0x" + v.commit[:8], _fmt_time(v.worksheet.time), v.worksheet.author,
-                   len(v.worksheet.items), v.worksheet.message + (" (removed)" if v.worksheet.deleted else "")]
-                  for v in reversed(versions)])
+                 [[f"@{v.number}", "0x" + v.commit[:8], _fmt_time(v.time), v.author, v.items,
+                   v.message + (" (removed)" if v.deleted else "")] for v in versions])

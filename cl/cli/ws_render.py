@@ -1,5 +1,5 @@
-"""`cl print` on the terminal: a worksheet page (cl.worksheets.blocks)
-rendered with rich through cl/cli/output.py — Markdown, tables, records,
+"""`cl print` on the terminal: a worksheet page (the blocks of
+cl/app/page.py) rendered with rich through cl/cli/output.py — Markdown, tables, records,
 inline values, `contents` with a line limit, and for images, HTML and
 graphs a line naming the file (`cl print --html` shows those).
 
@@ -11,7 +11,7 @@ import io
 import sys
 
 from cl.cli import output
-from cl.worksheets import blocks as b
+from cl.app import page as b
 
 
 def print_page(page: b.Page, file=None) -> None:

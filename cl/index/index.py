@@ -1,7 +1,7 @@
 """Index tables and the queries over them.  SQL lives here and in refs only.
 
 json is imported inside the functions that use it: most commands that only
-read (`cl ls`, `cl info`) never need it, and its import costs 2 ms."""
+read (`cl ls`, `cl info`) never need it, and its import is not free."""
 
 from __future__ import annotations
 

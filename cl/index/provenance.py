@@ -17,8 +17,9 @@ CHUNK = 900  # bound parameters per IN query, well under SQLite's limit
 # A closure of 100,000 bundles is ~500,000 B-tree probes scattered over a
 # 100 MB file, and a temporary B-tree of 100,000 ids for UNION: reading pages
 # through a memory map instead of a read() per page, and keeping temporary
-# tables in memory with room to grow, take the query from 3.5 s to 1.3 s of
-# CPU.  Per connection; harmless for the other queries on it.
+# tables in memory with room to grow, cut the query's CPU time to well under
+# half (docs/bench-notes.md).  Per connection; harmless for the other queries
+# on it.
 TUNING = ("PRAGMA mmap_size=1073741824", "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536")
 
 _LIVE_CHILD = "JOIN bundles b ON b.id = d.child AND b.deleted = 0"

@@ -39,7 +39,13 @@ def _canonical(value):
 
 
 def encode(value: dict) -> bytes:
-    return msgpack.packb(_canonical(value), use_bin_type=True)
+    try:
+        return msgpack.packb(_canonical(value), use_bin_type=True)
+    except UnicodeEncodeError as exc:
+        # A str holding surrogate escapes: bytes that were not UTF-8 where
+        # text is required (names in trees are bin instead: format.md [F20]).
+        bad = exc.object[exc.start:exc.end].encode("utf-8", "surrogateescape")
+        raise EncodingError(f"text is not valid UTF-8 (bytes {bad.hex(' ')})") from None
 
 
 def decode(data: bytes):

@@ -7,6 +7,7 @@ keeps both busy to the end whatever the files' sizes; then the trees are
 written bottom-up.  Children are written before their parents, so a crash
 mid-ingest leaves only unreferenced objects."""
 
+import errno
 import fnmatch
 import os
 import stat
@@ -18,11 +19,14 @@ from cl.errors import InputError
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, write_object
 from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Contents, Tree,
-                              valid_name)
+                              name_bytes, valid_name)
 
 Progress = Callable[[int], None]
 BATCH = 16   # files a thread takes at a time: few enough to share the tail evenly
 THREADS = 2  # more only contend for the GIL and locks on small files
+# Bytes of path beyond which a directory is walked by descriptors
+# (deep_ingest.py): well inside the kernel's PATH_MAX of 4096.
+DEEP = 2048
 
 # What the walk leaves for later: stored contents (a link), the index of a
 # regular file in the walk's list, or a directory's named children.
@@ -37,6 +41,22 @@ class IngestOptions:
     skip_names: frozenset = field(default_factory=frozenset)
 
 
+def excluded_name(opts: IngestOptions, rel: str, name: str) -> bool:
+    """Whether the walk leaves `name` (at `rel` in the upload) out."""
+    return name in opts.skip_names or _excluded(rel, name, opts.exclude) or not valid_name(name)
+
+
+def store_tree(store: ObjectStore, named: list) -> Contents:
+    """A tree of (name, contents) pairs in any order."""
+    tree = Tree(tuple(sorted((c.as_entry(name) for name, c in named), key=_by_bytes)))
+    return Contents(MODE_DIR, tree.size, write_object(store, tree))
+
+
+def _by_bytes(entry) -> bytes:
+    """Trees are sorted by the names' bytes (docs/format.md [F12])."""
+    return name_bytes(entry.name)
+
+
 def _excluded(rel: str, name: str, patterns) -> bool:
     return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(rel, p) for p in patterns)
 
@@ -48,10 +68,23 @@ class _Ingest:
         self.files: list[str] = []  # regular files found by the walk, in order
 
     # --- the walk --------------------------------------------------------
+    # Iterative, with a stack of directories still to list: a tree may be
+    # deeper than Python's recursion limit (depth is bounded by the longest
+    # path the kernel takes).
+
+    def walk(self, path: str) -> _Node:
+        root = self.entry(path, "", top=True)
+        if not isinstance(root, _Pending):
+            return root
+        stack = [root]
+        while stack:
+            for pending in self.directory(stack.pop()):
+                stack.append(pending)
+        return root.children
 
     def entry(self, path: str, rel: str, top: bool = False, ancestors: frozenset = frozenset()
-              ) -> _Node | None:
-        st = os.lstat(path)
+              ) -> "_Node | _Pending | None":
+        st = _lstat(path)
         if stat.S_ISLNK(st.st_mode):
             if not self.opts.follow_links:
                 target = os.fsencode(os.readlink(path))
@@ -61,11 +94,16 @@ class _Ingest:
             except FileNotFoundError:
                 raise InputError(f"broken symbolic link: '{path}'") from None
         if stat.S_ISDIR(st.st_mode):
+            if len(path) > DEEP // 4 and len(os.fsencode(path)) > DEEP:
+                from cl.objects.deep_ingest import ingest_below
+                return ingest_below(self, path, rel)
+            if not self.opts.follow_links:
+                return _Pending(path, rel, ancestors)  # no loop without following links
             # Following links can reach a directory from inside itself.
             here = (st.st_dev, st.st_ino)
             if here in ancestors:
                 raise InputError(f"symbolic link loop: '{path}'")
-            return self.directory(path, rel, ancestors | {here})
+            return _Pending(path, rel, ancestors | {here})
         if stat.S_ISREG(st.st_mode):
             self.files.append(path)
             return len(self.files) - 1
@@ -73,15 +111,19 @@ class _Ingest:
             raise InputError(f"not a regular file or directory: '{path}'")
         return None  # sockets, fifos, devices inside a tree are skipped
 
-    def directory(self, path: str, rel: str, ancestors: frozenset) -> list:
-        children = []
+    def directory(self, d: "_Pending") -> list:
+        """List one directory into `d.children`; returns its subdirectories,
+        still to be listed."""
+        deeper = []
         try:
-            it = os.scandir(path)
+            it = os.scandir(d.path)
         except PermissionError:
-            raise InputError(f"permission denied: '{path}'") from None
+            raise InputError(f"permission denied: '{d.path}'") from None
+        except OSError as exc:
+            raise _os_error(exc, d.path) from None
         with it:
             for de in it:
-                sub = f"{rel}/{de.name}" if rel else de.name
+                sub = f"{d.rel}/{de.name}" if d.rel else de.name
                 if de.name in self.opts.skip_names or _excluded(sub, de.name, self.opts.exclude):
                     continue
                 if not valid_name(de.name):
@@ -90,23 +132,31 @@ class _Ingest:
                     self.files.append(de.path)
                     node = len(self.files) - 1
                 else:
-                    node = self.entry(de.path, sub, ancestors=ancestors)
+                    node = self.entry(de.path, sub, ancestors=d.ancestors)
+                    if isinstance(node, _Pending):
+                        deeper.append(node)
+                        node = node.children
                 if node is not None:
-                    children.append((de.name, node))
-        return children
+                    d.children.append((de.name, node))
+        return deeper
 
     # --- the files -------------------------------------------------------
 
-    def file(self, path: str) -> Contents:
+    def file(self, path: str, dir_fd: int | None = None, shown: str | None = None) -> Contents:
         """Store a file the walk found, as what it is when opened: the mode
-        and size come from the open file, never from an earlier stat."""
+        and size come from the open file, never from an earlier stat.
+        (`dir_fd`: `path` is a name in that directory, shown as `shown`.)"""
         flags = os.O_RDONLY if self.opts.follow_links else os.O_RDONLY | os.O_NOFOLLOW
+        shown = shown or path
         try:
-            fd = os.open(path, flags)
+            fd = os.open(path, flags, dir_fd=dir_fd)
         except PermissionError:
-            raise InputError(f"permission denied: '{path}'") from None
+            raise InputError(f"permission denied: '{shown}'") from None
         except OSError as exc:  # swapped for a link (ELOOP) or removed meanwhile
-            raise InputError(f"'{path}' changed during the upload: {exc.strerror}") from None
+            if exc.errno == errno.ENAMETOOLONG:
+                raise _os_error(exc, path) from None
+            raise InputError(f"'{shown}' changed during the upload: {exc.strerror}") from None
+        path = shown
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -154,20 +204,60 @@ class _Ingest:
 
     # --- the trees -------------------------------------------------------
 
-    def build(self, node: _Node, files: list[Contents]) -> Contents:
-        if isinstance(node, Contents):
-            return node
-        if isinstance(node, int):
-            return files[node]
-        entries = sorted((self.build(child, files).as_entry(name) for name, child in node),
-                         key=lambda e: e.name)
-        tree = Tree(tuple(entries))
-        return Contents(MODE_DIR, tree.size, write_object(self.store, tree))
+    def build(self, root: _Node, files: list[Contents]) -> Contents:
+        """Write the trees bottom-up (children before parents), with a
+        stack of its own rather than recursion."""
+        if not isinstance(root, list):
+            return files[root] if isinstance(root, int) else root
+        done: dict[int, Contents] = {}  # id() of a directory's list -> its contents
+
+        def stored(node: _Node) -> Contents:
+            if isinstance(node, int):
+                return files[node]
+            return done.pop(id(node)) if isinstance(node, list) else node
+
+        stack: list[tuple[list, bool]] = [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if not children_done:
+                stack.append((node, True))
+                stack.extend((child, False) for _, child in node if isinstance(child, list))
+                continue
+            entries = sorted((stored(child).as_entry(name) for name, child in node), key=_by_bytes)
+            tree = Tree(tuple(entries))
+            done[id(node)] = Contents(MODE_DIR, tree.size, write_object(self.store, tree))
+        return done[id(root)]
+
+
+class _Pending:
+    """A directory the walk has found but not yet listed."""
+
+    __slots__ = ("path", "rel", "ancestors", "children")
+
+    def __init__(self, path: str, rel: str, ancestors: frozenset):
+        self.path, self.rel, self.ancestors = path, rel, ancestors
+        self.children: list = []
+
+
+def _lstat(path: str) -> os.stat_result:
+    try:
+        return os.lstat(path)
+    except OSError as exc:
+        raise _os_error(exc, path) from None
+
+
+def _os_error(exc: OSError, path: str) -> Exception:
+    """A path the kernel will not take is the user's input, said in one
+    line; anything else stays the OSError it is."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return InputError(f"path too long for the operating system ({len(os.fsencode(path))} "
+                          f"bytes): '{path[:60]}...{path[-60:]}'")
+    return exc
 
 
 class Background:
     """`fn(*args)` on a thread of its own.  (concurrent.futures would do,
-    but importing it costs every upload 10 ms.)"""
+    but every upload would pay for importing it; docs/bench-notes.md.)"""
 
     def __init__(self, fn, *args):
         self._value = self._error = None
@@ -197,7 +287,7 @@ def ingest_path(store: ObjectStore, path: str, opts: IngestOptions | None = None
     if not os.path.lexists(path):
         raise InputError(f"no such file or directory: '{path}'")
     ingest = _Ingest(store, opts)
-    root = ingest.entry(path, "", top=True)
+    root = ingest.walk(path)
     return ingest.build(root, ingest.write_files())
 
 
@@ -206,8 +296,24 @@ def ingest_entries(store: ObjectStore, named: dict[str, Contents]) -> Contents:
     for name in named:
         if not valid_name(name):
             raise InputError(f"invalid name in a directory: '{name}'")
-    tree = Tree(tuple(c.as_entry(n) for n, c in sorted(named.items())))
+    tree = Tree(tuple(sorted((c.as_entry(n) for n, c in named.items()), key=_by_bytes)))
     return Contents(MODE_DIR, tree.size, write_object(store, tree))
+
+
+def ingest_nested(store: ObjectStore, top: dict) -> Contents:
+    """A directory from nested {name: Contents | dict}, each dict a
+    directory: the trees are written innermost first, with a stack (the
+    nesting may be deeper than Python's recursion limit)."""
+    order, stack = [], [top]
+    while stack:
+        named = stack.pop()
+        order.append(named)
+        stack.extend(v for v in named.values() if isinstance(v, dict))
+    stored: dict[int, Contents] = {}
+    for named in reversed(order):  # every dict after all the dicts inside it
+        stored[id(named)] = ingest_entries(
+            store, {k: stored.pop(id(v)) if isinstance(v, dict) else v for k, v in named.items()})
+    return stored[id(top)]
 
 
 def text_contents(store: ObjectStore, text: str) -> Contents:

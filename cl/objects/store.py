@@ -17,7 +17,7 @@ import threading
 from typing import Iterator
 
 from cl.errors import CorruptObject, ObjectMissing
-from cl.objects import encoding
+from cl.objects import encoding, holes
 from cl.objects.ids import ObjectId, hash_bytes, new_hasher
 from cl.objects.types import TYPES, FormatError
 
@@ -206,6 +206,35 @@ class ObjectStore:
         (checkouts hard-link it)."""
         return None
 
+    def link_into(self, oid: str, dest: str, dir_fd: int | None = None) -> bool:
+        """Make `dest` (a name in the directory `dir_fd`, if given) a hard
+        link to the stored object; False where the store cannot, and the
+        caller copies (`copy_to`)."""
+        return False
+
+    def copy_to(self, oid: str, dest: str, mode: int, dir_fd: int | None = None) -> None:
+        """Write a new file `dest` (in `dir_fd`, if given; mode `mode`)
+        holding the object's bytes, hashing what is written: bytes that do
+        not hash to `oid` leave no file and raise CorruptObject."""
+        hasher = new_hasher()
+        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                      dir_fd=dir_fd)
+        try:
+            with self.open(oid) as fin:
+                while chunk := fin.read(CHUNK):
+                    hasher.update(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(out, view):]
+            if hasher.hexdigest() != oid:
+                raise CorruptObject(oid, "its bytes do not hash to its id")
+            os.fchmod(out, mode)
+        except BaseException:
+            os.unlink(dest, dir_fd=dir_fd)
+            raise
+        finally:
+            os.close(out)
+
 
 class MemoryStore(ObjectStore):
     def __init__(self):
@@ -260,6 +289,44 @@ class DiskStore(ObjectStore):
         return os.path.join(self.root, oid[:2], oid[2:])
 
     local_path = path
+
+    def link_into(self, oid, dest, dir_fd=None):
+        try:
+            os.link(self.path(oid), dest, dst_dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            if not self.has(oid):
+                raise ObjectMissing(oid) from None
+            raise
+        return True
+
+    def copy_to(self, oid, dest, mode, dir_fd=None):
+        """Copied inside the kernel while the copy is hashed, holes kept
+        (`holes.store_sparse`) or not (`_copy_hashing`)."""
+        try:
+            src = os.open(self.path(oid), os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise ObjectMissing(oid) from None
+        try:
+            st = os.fstat(src)
+            out = os.open(dest, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                          dir_fd=dir_fd)
+            try:
+                if holes.is_sparse(st):
+                    digest, _ = holes.store_sparse(src, out, new_hasher())
+                else:
+                    hasher = new_hasher()
+                    _copy_hashing(src, out, hasher, st.st_size)
+                    digest = hasher.hexdigest()
+                if digest != oid:
+                    raise CorruptObject(oid, "its bytes do not hash to its id")
+                os.fchmod(out, mode)
+            except BaseException:
+                os.unlink(dest, dir_fd=dir_fd)
+                raise
+            finally:
+                os.close(out)
+        finally:
+            os.close(src)
 
     def has(self, oid):
         return os.path.exists(self.path(oid))
@@ -360,10 +427,18 @@ class DiskStore(ObjectStore):
 
         def write_all():
             try:
+                skipped = False
                 while (buf := pending.get()) is not None:
+                    if buf[0] == 0 and buf[-1] == 0 and holes.all_zeros(buf):
+                        os.lseek(fd, len(buf), os.SEEK_CUR)  # a hole, where the file system can
+                        skipped = True
+                        continue
+                    skipped = False
                     view = memoryview(buf)
                     while view:
                         view = view[os.write(fd, view):]
+                if skipped:  # a hole at the end: the size comes from truncate
+                    os.ftruncate(fd, os.lseek(fd, 0, os.SEEK_CUR))
             except BaseException as exc:  # reported by the caller's thread
                 failure.append(exc)
                 while pending.get() is not None:
@@ -398,9 +473,25 @@ class DiskStore(ObjectStore):
 
     def write_fd(self, fd, size=None):
         """A small file is read whole with one syscall; a large one is
-        copied in the kernel while the copy is hashed (`_copy_hashing`)."""
+        copied in the kernel while the copy is hashed (`_copy_hashing`); a
+        sparse one keeps its holes (`holes.store_sparse`)."""
         if size is None:
             size = os.fstat(fd).st_size
+        if size >= SMALL and holes.is_sparse(os.fstat(fd)):
+            name, out = self._tmp_file(os.O_RDWR)
+            try:
+                digest, size = holes.store_sparse(fd, out, new_hasher())
+                oid = ObjectId(digest)
+            except BaseException:
+                os.unlink(name)
+                raise
+            finally:
+                os.close(out)
+            if self.has(oid):
+                os.unlink(name)
+            else:
+                self._place(name, oid)
+            return oid, size
         if size < SMALL:
             data = os.pread(fd, size + 1, 0)
             if len(data) <= size:

@@ -51,12 +51,17 @@ def lookup(store: ObjectStore, contents: Contents, path: str) -> Contents:
 
 
 def walk(store: ObjectStore, contents: Contents, prefix: str = "") -> Iterator[tuple[str, Contents]]:
-    """Every (path, contents) below and including `contents`, parents first."""
-    yield prefix, contents
-    if contents.mode == MODE_DIR:
-        for e in read_tree(store, contents.id).entries:
-            sub = f"{prefix}/{e.name}" if prefix else e.name
-            yield from walk(store, Contents(e.mode, e.size, e.id), sub)
+    """Every (path, contents) below and including `contents`, parents first,
+    each directory's entries in order.  A stack, not recursion: a tree may
+    be deeper than Python's recursion limit."""
+    stack = [(prefix, contents)]
+    while stack:
+        path, c = stack.pop()
+        yield path, c
+        if c.mode == MODE_DIR:
+            below = [(f"{path}/{e.name}" if path else e.name, Contents(e.mode, e.size, e.id))
+                     for e in read_tree(store, c.id).entries]
+            stack.extend(reversed(below))
 
 
 def reachable(store: ObjectStore, contents: Contents, seen: set | None = None) -> Iterator[str]:

@@ -1,16 +1,21 @@
-"""The object types: frozen values with hand-written `to_map`/`from_map`.
+"""The object types: frozen values whose byte format is pinned in
+docs/format.md.
 
-The byte format is pinned in docs/format.md; field names here are the
-Python names, the keys in `to_map` are the format.  A hashed format changes
-by adding a new type, never by editing an old one.  Decoding is strict: a
-missing, unknown or mistyped field is an error naming the field.
-
-Every type is a `Value` (cl/objects/value.py), which every command can
-import without paying for generated methods; a new version of a State or
-a Worksheet is made with `value.replace`, which runs the checks again."""
+The typed objects (and a dependency) are `Record`s (cl/objects/value.py):
+each lists its fields once, in order, in `FIELDS`, whose keys are the
+format's map keys and whose `Field`s say how each value is checked and
+encoded; `__init__`, `to_map` and the strict `from_map` follow from that
+table, without generated code, so every command can import this module
+cheaply.  Trees, tree entries and contents, whose encodings are arrays or
+need care (names as bin, [F20]), are written out by hand.  A hashed format
+changes by adding a new type, never by editing an old one (the golden
+vectors fail if a key, an order or an encoding changes).  Decoding is
+strict: a missing, unknown or mistyped field is an error naming the field.
+A new version of a State or a Worksheet is made with `value.replace`,
+which runs the checks again."""
 
 from cl.objects.ids import ObjectId
-from cl.objects.value import Value, _set
+from cl.objects.value import Field, FormatError, Record, Value, _set
 
 MODE_FILE = 0o100644
 MODE_EXEC = 0o100755
@@ -22,10 +27,6 @@ BUNDLE_KINDS = ("dataset", "program", "run", "make")
 STATES = ("created", "staged", "preparing", "running", "finalizing", "ready", "failed", "killed")
 FINAL_STATES = ("ready", "failed", "killed")
 ITEM_KINDS = ("markup", "bundle", "worksheet", "directive")
-
-
-class FormatError(ValueError):
-    """A decoded map does not have the shape of its type."""
 
 
 def _take(m: dict, keys: tuple[str, ...], type_name: str) -> None:
@@ -84,7 +85,60 @@ def _ids(value, what: str) -> tuple[ObjectId, ...]:
 
 
 def valid_name(name: str) -> bool:
-    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
+    """A name a tree may hold ([F12], [F20]).  A name that is not valid
+    UTF-8 is held as `os.fsdecode` gives it: each undecodable byte as a
+    surrogate escape (U+DC80..U+DCFF), and only such bytes; a str that
+    hides valid UTF-8 in escapes, or holds another surrogate, stands for
+    no file name and is refused."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
+        return False
+    if name.isascii():
+        return True
+    try:
+        return name_bytes(name).decode("utf-8", "surrogateescape") == name
+    except UnicodeEncodeError:
+        return False
+
+
+def name_bytes(name: str) -> bytes:
+    """A name's bytes, as the file system has them; trees are sorted by
+    these ([F12])."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _encode_name(name: str):
+    """str where the name is valid UTF-8 (every id made before [F20] kept),
+    else bin of its bytes."""
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name_bytes(name)
+
+
+def _decode_name(raw) -> str:
+    if isinstance(raw, bytes):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("utf-8", "surrogateescape")
+        raise FormatError(f"entry name {raw!r} is bin but valid UTF-8 (must be str)")
+    return _str(raw, "entry name")
+
+
+def _sorted_unique(names: list[str]) -> bool:
+    """Ascending by bytes with no name twice.  For UTF-8 names (the usual
+    case) code point order is byte order and the bytes are not built."""
+    if all(map(str.isascii, names)):
+        keys: list = names
+    else:
+        try:
+            keys = [name_bytes(n) for n in names]
+        except UnicodeEncodeError:
+            return True  # valid_name reports it
+    return all(a < b for a, b in zip(keys, keys[1:]))
 
 
 # --- tree -------------------------------------------------------------------
@@ -113,9 +167,6 @@ class Tree(Value):
     TYPE = "tree"
 
     def __init__(self, entries: tuple[TreeEntry, ...]):
-        names = [e.name for e in entries]
-        if names != sorted(names) or len(set(names)) != len(names):
-            raise FormatError("tree entries are not sorted by name and unique")
         for e in entries:
             if not valid_name(e.name):
                 raise FormatError(f"tree entry has an invalid name: {e.name!r}")
@@ -123,6 +174,8 @@ class Tree(Value):
                 raise FormatError(f"tree entry {e.name!r} has an unknown mode {e.mode:o}")
             if e.size < 0:
                 raise FormatError(f"tree entry {e.name!r} has a negative size")
+        if not _sorted_unique([e.name for e in entries]):
+            raise FormatError("tree entries are not sorted by name and unique")
         _set(self, "entries", entries)
 
     @property
@@ -136,7 +189,8 @@ class Tree(Value):
         return None
 
     def to_map(self) -> dict:
-        return {"type": "tree", "entries": [[e.name, e.mode, e.size, e.id] for e in self.entries]}
+        return {"type": "tree",
+                "entries": [[_encode_name(e.name), e.mode, e.size, e.id] for e in self.entries]}
 
     @classmethod
     def from_map(cls, m: dict) -> "Tree":
@@ -146,7 +200,7 @@ class Tree(Value):
         for raw in m["entries"]:
             _check(isinstance(raw, list) and len(raw) == 4, "tree entry is not [name, mode, size, id]")
             name, mode, size, oid = raw
-            entries.append(TreeEntry(_str(name, "entry name"), _int(mode, "entry mode"),
+            entries.append(TreeEntry(_decode_name(name), _int(mode, "entry mode"),
                                      _int(size, "entry size"), _oid(oid, "entry id")))
         return cls(tuple(entries))
 
@@ -183,191 +237,95 @@ class Contents(Value):
         return TreeEntry(name, self.mode, self.size, self.id)
 
 
-class Dependency(Value):
+def _optional(decode):
+    def optional(value, what):
+        return None if value is None else decode(value, what)
+    return optional
+
+
+def _tuple_of(decode):
+    """A list decoded item by item into a tuple (encoded back as a list)."""
+    def items(value, what):
+        _check(isinstance(value, list), f"{what} is not a list")
+        return tuple(decode(v, what) for v in value)
+    return items
+
+
+def _contents(value, what):
+    return Contents.from_map(value, what)
+
+
+_STR, _INT, _MAP, _BOOL, _ID = Field(_str), Field(_int), Field(_map), Field(_bool), Field(_oid)
+_IDS = Field(_ids, list)
+_CONTENTS = Field(_contents, lambda c: None if c is None else c.to_map())
+
+
+class Dependency(Record):
     """A provenance edge: the run sees `bundle`/`path` at `key`."""
 
-    __slots__ = ("key", "bundle", "path")
-
-    def __init__(self, key: str, bundle: ObjectId, path: str = ""):
-        _set(self, "key", key)
-        _set(self, "bundle", bundle)
-        _set(self, "path", path)
-
-    def to_map(self) -> dict:
-        return {"key": self.key, "bundle": self.bundle, "path": self.path}
-
-    @classmethod
-    def from_map(cls, m) -> "Dependency":
-        _map(m, "dependency")
-        _check(set(m) == {"key", "bundle", "path"}, "dependency must have exactly key, bundle, path")
-        return cls(_str(m["key"], "dependency key"), _oid(m["bundle"], "dependency bundle"),
-                   _str(m["path"], "dependency path"))
+    FIELDS = {"key": _STR, "bundle": _ID, "path": Field(_str, default="")}
+    __slots__ = tuple(FIELDS)
 
 
 # --- bundle -----------------------------------------------------------------
 
-_BUNDLE_KEYS = ("kind", "created", "creator", "nonce", "metadata", "contents", "command",
-                "dependencies", "request", "options", "source", "args")
-
-
-class Bundle(Value):
+class Bundle(Record):
     """The immutable birth record of a bundle; its id is the bundle's id."""
 
-    __slots__ = ("kind", "created", "creator", "nonce", "metadata", "contents", "command",
-                 "dependencies", "request", "options", "source", "args")
     TYPE = "bundle"
+    FIELDS = {
+        "kind": _STR, "created": _INT, "creator": _STR, "nonce": _STR, "metadata": _MAP,
+        "contents": Field(_contents, _CONTENTS.encode, default=None),
+        "command": Field(_optional(_str), default=None),
+        "dependencies": Field(_tuple_of(lambda d, what: Dependency.from_map(d)),
+                              lambda ds: [d.to_map() for d in ds], default=()),
+        "request": Field(_map, empty=dict, default=None),
+        "options": Field(_map, empty=dict, default=None),
+        "source": Field(_optional(_map), default=None),
+        "args": Field(_str, default=""),
+    }
+    __slots__ = tuple(FIELDS)
 
-    def __init__(self, kind: str, created: int, creator: str, nonce: str, metadata: dict,
-                 contents: Contents | None = None, command: str | None = None,
-                 dependencies: tuple[Dependency, ...] = (), request: dict | None = None,
-                 options: dict | None = None, source: dict | None = None, args: str = ""):
-        if kind not in BUNDLE_KINDS:
-            raise FormatError(f"unknown bundle kind {kind!r}")
-        _set(self, "kind", kind)
-        _set(self, "created", created)
-        _set(self, "creator", creator)
-        _set(self, "nonce", nonce)
-        _set(self, "metadata", metadata)
-        _set(self, "contents", contents)
-        _set(self, "command", command)
-        _set(self, "dependencies", dependencies)
-        _set(self, "request", {} if request is None else request)
-        _set(self, "options", {} if options is None else options)
-        _set(self, "source", source)
-        _set(self, "args", args)
-
-    def to_map(self) -> dict:
-        return {
-            "type": "bundle", "kind": self.kind, "created": self.created, "creator": self.creator,
-            "nonce": self.nonce, "metadata": self.metadata,
-            "contents": self.contents.to_map() if self.contents else None,
-            "command": self.command, "dependencies": [d.to_map() for d in self.dependencies],
-            "request": self.request, "options": self.options, "source": self.source,
-            "args": self.args,
-        }
-
-    @classmethod
-    def from_map(cls, m: dict) -> "Bundle":
-        _take(m, _BUNDLE_KEYS, "bundle")
-        _check(isinstance(m["dependencies"], list), "dependencies is not a list")
-        return cls(
-            kind=_str(m["kind"], "kind"), created=_int(m["created"], "created"),
-            creator=_str(m["creator"], "creator"), nonce=_str(m["nonce"], "nonce"),
-            metadata=_map(m["metadata"], "metadata"), contents=Contents.from_map(m["contents"]),
-            command=_str(m["command"], "command", optional=True),
-            dependencies=tuple(Dependency.from_map(d) for d in m["dependencies"]),
-            request=_map(m["request"], "request"), options=_map(m["options"], "options"),
-            source=_map(m["source"], "source", optional=True), args=_str(m["args"], "args"),
-        )
+    def _check(self) -> None:
+        if self.kind not in BUNDLE_KINDS:
+            raise FormatError(f"unknown bundle kind {self.kind!r}")
 
 
 # --- result -----------------------------------------------------------------
 
-_RESULT_KEYS = ("bundle", "contents", "exit_code", "started", "finished", "cpu_user", "cpu_system",
-                "peak_memory", "image", "executor", "host", "failure")
-
-
-class Result(Value):
+class Result(Record):
     """What executing a run produced.  Times and cpu times are nanoseconds."""
 
-    __slots__ = ("bundle", "contents", "exit_code", "started", "finished", "cpu_user", "cpu_system",
-                 "peak_memory", "image", "executor", "host", "failure")
     TYPE = "result"
-
-    def __init__(self, bundle: ObjectId, contents: Contents | None, exit_code: int | None,
-                 started: int, finished: int, cpu_user: int = 0, cpu_system: int = 0,
-                 peak_memory: int = 0, image: dict | None = None, executor: str = "",
-                 host: str = "", failure: str | None = None):
-        _set(self, "bundle", bundle)
-        _set(self, "contents", contents)
-        _set(self, "exit_code", exit_code)
-        _set(self, "started", started)
-        _set(self, "finished", finished)
-        _set(self, "cpu_user", cpu_user)
-        _set(self, "cpu_system", cpu_system)
-        _set(self, "peak_memory", peak_memory)
-        _set(self, "image", {} if image is None else image)
-        _set(self, "executor", executor)
-        _set(self, "host", host)
-        _set(self, "failure", failure)
-
-    def to_map(self) -> dict:
-        return {
-            "type": "result", "bundle": self.bundle,
-            "contents": self.contents.to_map() if self.contents else None,
-            "exit_code": self.exit_code, "started": self.started, "finished": self.finished,
-            "cpu_user": self.cpu_user, "cpu_system": self.cpu_system,
-            "peak_memory": self.peak_memory, "image": self.image, "executor": self.executor,
-            "host": self.host, "failure": self.failure,
-        }
-
-    @classmethod
-    def from_map(cls, m: dict) -> "Result":
-        _take(m, _RESULT_KEYS, "result")
-        return cls(
-            bundle=_oid(m["bundle"], "bundle"), contents=Contents.from_map(m["contents"]),
-            exit_code=_int(m["exit_code"], "exit_code", optional=True),
-            started=_int(m["started"], "started"), finished=_int(m["finished"], "finished"),
-            cpu_user=_int(m["cpu_user"], "cpu_user"), cpu_system=_int(m["cpu_system"], "cpu_system"),
-            peak_memory=_int(m["peak_memory"], "peak_memory"), image=_map(m["image"], "image"),
-            executor=_str(m["executor"], "executor"), host=_str(m["host"], "host"),
-            failure=_str(m["failure"], "failure", optional=True),
-        )
+    FIELDS = {
+        "bundle": _ID, "contents": _CONTENTS, "exit_code": Field(_optional(_int)),
+        "started": _INT, "finished": _INT, "cpu_user": Field(_int, default=0),
+        "cpu_system": Field(_int, default=0), "peak_memory": Field(_int, default=0),
+        "image": Field(_map, empty=dict, default=None), "executor": Field(_str, default=""),
+        "host": Field(_str, default=""), "failure": Field(_optional(_str), default=None),
+    }
+    __slots__ = tuple(FIELDS)
 
 
 # --- state ------------------------------------------------------------------
 
-_STATE_KEYS = ("bundle", "parents", "time", "author", "metadata", "state", "result", "deleted",
-               "data_deleted")
-
-
-class State(Value):
+class State(Record):
     """Commit-like: one version of a bundle's mutable side."""
 
-    __slots__ = ("bundle", "parents", "time", "author", "metadata", "state", "result", "deleted",
-                 "data_deleted")
     TYPE = "state"
+    FIELDS = {
+        "bundle": _ID, "parents": _IDS, "time": _INT, "author": _STR, "metadata": _MAP,
+        "state": _STR, "result": Field(_optional(_oid), default=None),
+        "deleted": Field(_bool, default=False), "data_deleted": Field(_bool, default=False),
+    }
+    __slots__ = tuple(FIELDS)
 
-    def __init__(self, bundle: ObjectId, parents: tuple[ObjectId, ...], time: int, author: str,
-                 metadata: dict, state: str, result: ObjectId | None = None, deleted: bool = False,
-                 data_deleted: bool = False):
-        if state not in STATES:
-            raise FormatError(f"unknown bundle state {state!r}")
-        _set(self, "bundle", bundle)
-        _set(self, "parents", parents)
-        _set(self, "time", time)
-        _set(self, "author", author)
-        _set(self, "metadata", metadata)
-        _set(self, "state", state)
-        _set(self, "result", result)
-        _set(self, "deleted", deleted)
-        _set(self, "data_deleted", data_deleted)
-
-    def to_map(self) -> dict:
-        return {
-            "type": "state", "bundle": self.bundle, "parents": list(self.parents),
-            "time": self.time, "author": self.author, "metadata": self.metadata,
-            "state": self.state, "result": self.result, "deleted": self.deleted,
-            "data_deleted": self.data_deleted,
-        }
-
-    @classmethod
-    def from_map(cls, m: dict) -> "State":
-        _take(m, _STATE_KEYS, "state")
-        return cls(
-            bundle=_oid(m["bundle"], "bundle"), parents=_ids(m["parents"], "parents"),
-            time=_int(m["time"], "time"), author=_str(m["author"], "author"),
-            metadata=_map(m["metadata"], "metadata"), state=_str(m["state"], "state"),
-            result=_oid(m["result"], "result", optional=True),
-            deleted=_bool(m["deleted"], "deleted"), data_deleted=_bool(m["data_deleted"], "data_deleted"),
-        )
+    def _check(self) -> None:
+        if self.state not in STATES:
+            raise FormatError(f"unknown bundle state {self.state!r}")
 
 
 # --- worksheet --------------------------------------------------------------
-
-_WORKSHEET_KEYS = ("worksheet", "parents", "time", "author", "message", "name", "title", "tags",
-                   "items", "deleted")
-
 
 class Item(Value):
     """One worksheet item: `markup` text, a `bundle` id, a `worksheet` id
@@ -384,52 +342,29 @@ class Item(Value):
         _set(self, "value", value)
 
 
-class Worksheet(Value):
+def _tags(value, what):
+    _check(isinstance(value, list) and all(isinstance(t, str) for t in value),
+           f"{what} is not a list of strings")
+    return tuple(value)
+
+
+def _item(raw, what):
+    _check(isinstance(raw, list) and len(raw) == 2, "item is not [kind, value]")
+    return Item(_str(raw[0], "item kind"), _str(raw[1], "item value"))
+
+
+class Worksheet(Record):
     """Commit-like: one version of a worksheet."""
 
-    __slots__ = ("worksheet", "parents", "time", "author", "message", "name", "title", "tags", "items",
-                 "deleted")
     TYPE = "worksheet"
-
-    def __init__(self, worksheet: str, parents: tuple[ObjectId, ...], time: int, author: str,
-                 message: str, name: str, title: str = "", tags: tuple[str, ...] = (),
-                 items: tuple[Item, ...] = (), deleted: bool = False):
-        _set(self, "worksheet", worksheet)
-        _set(self, "parents", parents)
-        _set(self, "time", time)
-        _set(self, "author", author)
-        _set(self, "message", message)
-        _set(self, "name", name)
-        _set(self, "title", title)
-        _set(self, "tags", tags)
-        _set(self, "items", items)
-        _set(self, "deleted", deleted)
-
-    def to_map(self) -> dict:
-        return {
-            "type": "worksheet", "worksheet": self.worksheet, "parents": list(self.parents),
-            "time": self.time, "author": self.author, "message": self.message,
-            "name": self.name, "title": self.title, "tags": list(self.tags),
-            "items": [[i.kind, i.value] for i in self.items], "deleted": self.deleted,
-        }
-
-    @classmethod
-    def from_map(cls, m: dict) -> "Worksheet":
-        _take(m, _WORKSHEET_KEYS, "worksheet")
-        _check(isinstance(m["tags"], list) and all(isinstance(t, str) for t in m["tags"]),
-               "tags is not a list of strings")
-        _check(isinstance(m["items"], list), "items is not a list")
-        items = []
-        for raw in m["items"]:
-            _check(isinstance(raw, list) and len(raw) == 2, "item is not [kind, value]")
-            items.append(Item(_str(raw[0], "item kind"), _str(raw[1], "item value")))
-        return cls(
-            worksheet=_str(m["worksheet"], "worksheet"), parents=_ids(m["parents"], "parents"),
-            time=_int(m["time"], "time"), author=_str(m["author"], "author"),
-            message=_str(m["message"], "message"), name=_str(m["name"], "name"),
-            title=_str(m["title"], "title"), tags=tuple(m["tags"]), items=tuple(items),
-            deleted=_bool(m["deleted"], "deleted"),
-        )
+    FIELDS = {
+        "worksheet": _STR, "parents": _IDS, "time": _INT, "author": _STR, "message": _STR,
+        "name": _STR, "title": Field(_str, default=""), "tags": Field(_tags, list, default=()),
+        "items": Field(_tuple_of(_item), lambda items: [[i.kind, i.value] for i in items],
+                       default=()),
+        "deleted": Field(_bool, default=False),
+    }
+    __slots__ = tuple(FIELDS)
 
 
 TYPES = {cls.TYPE: cls for cls in (Tree, Bundle, Result, State, Worksheet)}

@@ -87,9 +87,8 @@ class Landing:
     the fan-out directories open meanwhile.
 
     `write` hands the file system work to two threads, in batches, while
-    the caller parses and verifies what comes next: creating a file costs
-    this machine's ext4 about 60 µs in the kernel, most of a small object's
-    cost, and two creates run at once.  They store in no particular order:
+    the caller parses and verifies what comes next: creating a file is
+    most of a small object's cost, and two creates run at once.  They store in no particular order:
     `flush()` returns once everything written so far is stored (and raises
     the first failure), so an object that names others is written after
     it, with `write_now`."""

@@ -34,8 +34,8 @@ def remote_command(url: RemoteURL, cl: str = "cl") -> str:
 
 def _import_paramiko(config_text: str):
     """paramiko, imported without invoke unless the ssh config has a
-    `Match exec`: paramiko.config imports invoke (asyncio, unittest.mock:
-    70 ms of every connection's start) for running those commands alone.
+    `Match exec`: paramiko.config imports invoke (asyncio, unittest.mock: a
+    large share of every connection's start) for running those commands alone.
     With invoke held back, paramiko records the ImportError and would
     raise it only on evaluating a `Match exec`, which this config has not."""
     if "paramiko" in sys.modules or "invoke" in sys.modules \

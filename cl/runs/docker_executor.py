@@ -8,7 +8,18 @@ worker's uid:gid, with no network unless asked, and carries the labels
 `cl.bundle=<id>` and `cl.repo=<repository>` so that a restarted worker can
 find it.  The command runs as `sh -c COMMAND` with stdout and stderr
 redirected to files in the run directory, so they are readable while it runs
-and survive a kill."""
+and survive a kill.
+
+A run never gains privileges (`no-new-privileges`: setuid files do nothing
+inside) and has no capabilities at all (`cap_drop ALL`, none added back).
+It runs as the worker's uid, and everything it has to write (the run
+directory, the image's files when that uid is root) belongs to that uid,
+so DAC_OVERRIDE, CHOWN, FOWNER and the like are not needed; what they
+would allow is what must not happen: MKNOD (device nodes in the run
+directory), SETUID/SETGID, FSETID, NET_RAW, SYS_CHROOT, KILL of other
+users' processes.  (A root run can still set the setuid bit on a file it
+owns; that file is harmless because the run directory's parent is 0700,
+see cl/runs/layout.py, and ingest never stores such bits.)"""
 
 import os
 import socket
@@ -251,7 +262,8 @@ class DockerExecutor(Executor):
         mounts = [Mount(target=WORKDIR, source=plan.run_dir, type="bind")]
         mounts += [Mount(target=f"{WORKDIR}/{m.key}", source=m.source, type="bind", read_only=True)
                    for m in plan.mounts if m.kind != "link"]
-        host = {"mounts": mounts, "network_mode": "bridge" if plan.network else "none"}
+        host = {"mounts": mounts, "network_mode": "bridge" if plan.network else "none",
+                "security_opt": ["no-new-privileges"], "cap_drop": ["ALL"]}
         if plan.memory:
             host["mem_limit"] = plan.memory
             host["memswap_limit"] = plan.memory

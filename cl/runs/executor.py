@@ -124,9 +124,11 @@ def make_executor(choice: str) -> Executor:
     """`docker`, `local`, or `auto`: Docker when an engine answers, else
     local with a note saying why (the caller shows it as a warning)."""
     from cl.runs import docker_executor
-    from cl.runs.local_executor import LocalExecutor
+    from cl.runs.local_executor import LocalExecutor, UnsafeLocalExecutor
     if choice == "local":
         return LocalExecutor()
+    if choice == "local-unsafe":
+        return UnsafeLocalExecutor()
     if choice == "docker":
         return docker_executor.DockerExecutor()
     if choice != "auto":

@@ -83,10 +83,19 @@ def _failed_start(repo: Repository) -> str | None:
     return f"the background worker could not start: {last} (its log: {log})"
 
 
-def wait(repo: Repository, bid: str, on_notice: Callable[[str], None] | None = None) -> State:
-    """Block until the run is ready, failed or killed; its final state."""
+class WaitTimeout(CLError):
+    """A run did not end within the time a caller was willing to wait."""
+
+
+def wait(repo: Repository, bid: str, on_notice: Callable[[str], None] | None = None,
+         timeout: float | None = None) -> State:
+    """Block until the run is ready, failed or killed; its final state.
+    With `timeout` (seconds), WaitTimeout when it has not ended by then."""
     poller = _Poller(repo, bid, on_notice)
+    deadline = None if timeout is None else time.monotonic() + timeout
     while poller.state() not in FINAL_STATES:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise WaitTimeout(f"run 0x{bid[:8]} has not ended after {timeout:g}s")
         poller.pause()
     return repo.head_state(bid)[1]
 

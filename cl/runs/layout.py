@@ -10,9 +10,14 @@
 
 Placeholders stay empty on the host (the mounts live only in the run's own
 mount namespace or container), so ingesting the run directory reads no
-dependency bytes; the placeholders are then dropped from the result."""
+dependency bytes; the placeholders are then dropped from the result.
+
+`.codalab/runs/` itself is 0700 and the worker's: a run may leave anything
+in its own directory (a root run a setuid-root file) and may chmod it, but
+cannot reach the parent, so no other local user can reach what it left."""
 
 import os
+import stat
 import threading
 from dataclasses import dataclass
 
@@ -55,12 +60,18 @@ def checkout(repo: Repository, contents: Contents) -> str:
     tmp = repo.path("tmp", f"checkout-{name[:16]}-{os.getpid()}-{threading.get_ident()}")
     remove_tree(tmp)
     materialize(repo.store, contents, tmp, "link")
+    directory = contents.mode == MODE_DIR
+    if directory:  # moving a directory to another parent rewrites its `..`: it must be writable
+        os.chmod(tmp, 0o755)
     try:
         os.rename(tmp, dest)
     except OSError:
         if not os.path.lexists(dest):
             raise
         remove_tree(tmp)
+        return dest
+    if directory:
+        os.chmod(dest, 0o555)
     return dest
 
 
@@ -121,9 +132,28 @@ def _check_overlaps(mounts: list[Mount]) -> None:
 # --- the run directory ---------------------------------------------------------
 
 
+def private_runs_dir(path: str) -> None:
+    """`.codalab/runs/` owned by us and reachable by no one else (0700).
+
+    A run owns its directory and everything in it; one running as root
+    (Docker on a root worker) can leave a setuid-root file there, and a
+    run can chmod its own directory.  Only the parent, which no run can
+    reach, keeps other users out of every run directory."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    st = os.lstat(path)
+    if st.st_uid != os.geteuid():
+        if os.geteuid() != 0:
+            raise RunError(f"'{path}' belongs to uid {st.st_uid}, not to this worker's uid "
+                           f"{os.geteuid()}: run directories would be open to another user")
+        os.lchown(path, 0, 0)
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, 0o700)
+
+
 def prepare_run_dir(path: str, mounts: tuple[Mount, ...], owner: tuple[int, int] | None = None) -> None:
     """A fresh run directory with empty stdout/stderr and a placeholder
-    at every mount point."""
+    at every mount point, in a private parent."""
+    private_runs_dir(os.path.dirname(path))
     remove_tree(path)
     os.makedirs(path)
     for name in STREAMS:

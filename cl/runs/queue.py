@@ -3,7 +3,7 @@ take, killing runs, waking the workers of a repository, and starting a
 detached worker when a run is queued and none is alive (config
 `run.auto_worker`)."""
 
-import _socket  # not `socket`: its enums cost ~5 ms of every `cl run` to send one datagram
+import _socket  # not `socket`: every `cl run` would pay for its enums to send one datagram
 import os
 import sys
 

@@ -9,10 +9,10 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 
+from cl.app import tokens
+from cl.app.repository import Repository
+from cl.app.sharing import local_server
 from cl.remote.frames import Closed, FrameReader, encode
-from cl.repo import Repository
-from cl.server import tokens
-from cl.sync.remotes import local_server
 
 BATCH = 1 << 18
 

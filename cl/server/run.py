@@ -1,14 +1,14 @@
 """Running `cl server` (uvicorn) and managing its tokens."""
 
+from cl.app import tokens
+from cl.app.repository import Repository, open_repository
 from cl.errors import CLError
-from cl.repo import Repository
-from cl.server import tokens
 
 
 def open_repo(directory: str | None) -> Repository:
     if directory is None:
-        return Repository.find()
-    from cl.sync.remotes import repository_at
+        return open_repository()
+    from cl.app.sharing import repository_at
     return repository_at(directory)
 
 

@@ -113,7 +113,7 @@ def pull_refs(repo: Repository, view: RemoteView, what, everything: bool) -> lis
         if wid is not None:
             names.append(f"worksheets/{wid}")
         else:
-            names.append(f"bundles/{view.resolve_bundle(spec)}")
+            names += [f"bundles/{bid}" for bid in view.resolve_bundles(spec)]
     return names
 
 

@@ -127,7 +127,7 @@ def records(repo: Repository, specs, verbose: bool = False) -> list[dict]:
             if remote not in mirrors:
                 mirrors[remote] = stack.enter_context(mirror(repo, remote))
             m = mirrors[remote]
-            bid = m.view.resolve_bundle(rest)
-            m.bundles([bid])
-            out.append(info_ops.record(m.repo, bid, verbose))
+            bids = m.view.resolve_bundles(rest)
+            m.bundles(bids)
+            out += [info_ops.record(m.repo, bid, verbose) for bid in bids]
     return out

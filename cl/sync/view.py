@@ -1,10 +1,17 @@
 """A remote's worksheets and bundles read over the protocol — for naming
 what to pull and for remote-qualified specs (`origin::name`,
-`origin::ws//name`, `origin::ws`).  Objects read here are verified and
-decoded in memory; nothing is stored and no ref moves."""
+`origin::ws//name%^`, `origin::^1-3`, `origin::ws`).  Objects read here are
+verified and decoded in memory; nothing is stored and no ref moves.
 
-import re
+`RemoteView` is a `cl.bundles.catalog.Catalog`: specs mean on a remote
+exactly what they mean locally, through the same grammar and resolver."""
 
+from typing import Iterator
+
+from cl.bundles import catalog
+from cl.bundles.catalog import Candidate, WorksheetRow
+from cl.bundles.spec_grammar import like, parse_spec, shown
+from cl.bundles.spec_grammar import split_remote  # noqa: F401  (callers import it from here)
 from cl.errors import SpecError
 from cl.objects.ids import ObjectId
 from cl.objects.store import decode_object
@@ -12,18 +19,6 @@ from cl.objects.types import Bundle, State, Worksheet
 from cl.remote.client import Client
 from cl.remote.frames import RemoteError
 from cl.remote.receive import verify
-
-_ID = re.compile(r"0x(?P<hex>[0-9a-fA-F]*)\Z")
-_ORDER = re.compile(r"(?P<name>[^^]*)\^(?P<n>\d+)?\Z")
-MIN_PREFIX = 4
-
-
-def split_remote(spec: str) -> tuple[str | None, str]:
-    """`origin::ws//name` -> ("origin", "ws//name"); no `::` -> (None, spec)."""
-    if "::" in spec:
-        remote, rest = spec.split("::", 1)
-        return remote, rest
-    return None, spec
 
 
 class RemoteView:
@@ -65,27 +60,10 @@ class RemoteView:
         return self.client.refs(names=["HEAD"]).get("HEAD")
 
     def find_worksheet(self, spec: str) -> str | None:
-        if spec in ("", "."):
-            return self.head_worksheet()
-        m = _ID.match(spec)
-        rows = self.worksheets()
-        if m:
-            prefix = m["hex"].lower()
-            hits = [w for w, _, _ in rows if w.startswith(prefix)] if len(prefix) >= MIN_PREFIX else []
-        elif "%" in spec:
-            pattern = re.compile("^" + ".*".join(map(re.escape, spec.split("%"))) + "$")
-            hits = [w for w, _, ws in rows if pattern.match(ws.name)]
-        else:
-            hits = [w for w, _, ws in rows if ws.name == spec]
-        if len(hits) > 1 and m:
-            raise SpecError(spec, f"ambiguous worksheet on remote '{self.client.name}'")
-        return hits[-1] if hits else None
+        return catalog.find_worksheet(self, spec)
 
     def resolve_worksheet(self, spec: str) -> str:
-        wid = self.find_worksheet(spec)
-        if wid is None:
-            raise SpecError(spec, f"no worksheet on remote '{self.client.name}' matches")
-        return wid
+        return catalog.resolve_worksheet(self, spec)
 
     def worksheet(self, wid: str) -> tuple[str, Worksheet]:
         for w, head, ws in self.worksheets():
@@ -113,66 +91,68 @@ class RemoteView:
         states = self.objects([heads[b] for b in present])
         return [b for b in present if not states[heads[b]].deleted]
 
-    def _on_worksheet(self, wid: str | None) -> list[str]:
-        if not wid:
-            return []
+    def _candidates(self, bids) -> list[Candidate]:
+        heads = self.bundle_heads()
+        states = self.objects([heads[b] for b in bids])
+        bundles = self.objects(bids)
+        return [Candidate(b, states[heads[b]].metadata.get("name", ""), bundles[b].created) for b in bids]
+
+    # --- the Catalog interface (cl.bundles.catalog) ------------------------------
+
+    @property
+    def where(self) -> str:
+        return f" on remote '{self.client.name}'"
+
+    def current_worksheet(self) -> str | None:
+        wid = self.head_worksheet()
+        return wid if wid and any(w == wid for w, _, _ in self.worksheets()) else None
+
+    def worksheet_rows(self, name: str | None = None) -> list[WorksheetRow]:
+        rows = [WorksheetRow(w, ws.name, ws.time) for w, _, ws in self.worksheets()]
+        if name is None:
+            return rows
+        if "%" in name:
+            return [r for r in rows if like(name, r.name)]
+        return [r for r in rows if r.name == name]
+
+    def with_prefix(self, prefix: str) -> list[Candidate]:
+        return self._candidates(self._live([b for b in self.bundle_heads() if b.startswith(prefix)]))
+
+    def named(self, name: str) -> list[Candidate]:
+        heads = self.bundle_heads()
+        states = self.objects(list(heads.values()))
+        match = (lambda n: like(name, n)) if "%" in name else (lambda n: n == name)
+        return self._candidates([b for b, head in heads.items()
+                                 if not states[head].deleted and match(states[head].metadata.get("name", ""))])
+
+    def latest_on_worksheet(self, wid: str) -> Iterator[tuple[str, str]]:
         _, ws = self.worksheet(wid)
         ids = [i.value for i in ws.items if i.kind == "bundle"]
         live = set(self._live(list(dict.fromkeys(ids))))
-        seen: dict[str, None] = {}
+        heads = self.bundle_heads()
         for bid in reversed(ids):
-            if bid in live and bid not in seen:
-                seen[bid] = None
-        return list(reversed(list(seen)))
+            if bid in live:
+                yield bid, self.read(heads[bid]).metadata.get("name", "")
+
+    def on_worksheet(self, wid: str, ids: list[str]) -> set[str]:
+        _, ws = self.worksheet(wid)
+        return {i.value for i in ws.items if i.kind == "bundle"} & set(ids)
+
+    # --- resolving ------------------------------------------------------------------
+
+    def resolve_bundles(self, spec: str) -> list[ObjectId]:
+        """Every bundle a spec (any form but a remote prefix and a path) names
+        on the remote; the remote's current worksheet is the default."""
+        parsed = parse_spec(spec)
+        if parsed.remote is not None or parsed.path is not None:
+            raise SpecError(shown(spec), "malformed bundle spec")
+        return [ObjectId(b) for b in catalog.resolve(self, parsed, spec)]
 
     def resolve_bundle(self, spec: str) -> ObjectId:
-        """A bundle spec (id prefix, name, pattern, `^n`, `ws//spec`) resolved
-        against the remote's refs; the remote's current worksheet wins."""
-        original = spec
-        wid = None
-        if "//" in spec:
-            ws_spec, spec = spec.split("//", 1)
-            wid = self.resolve_worksheet(ws_spec)
-        else:
-            wid = self.head_worksheet()
-            if wid and not any(w == wid for w, _, _ in self.worksheets()):
-                wid = None
-        remote = self.client.name
-        m = _ID.match(spec)
-        if m:
-            prefix = m["hex"].lower()
-            if len(prefix) < MIN_PREFIX:
-                raise SpecError(original, f"an id prefix needs at least {MIN_PREFIX} hex digits")
-            hits = [b for b in self.bundle_heads() if b.startswith(prefix)]
-            hits = self._live(hits)
-            if len(hits) != 1:
-                raise SpecError(original, f"{'ambiguous id prefix' if hits else 'no bundle matches'} on remote '{remote}'")
-            return ObjectId(hits[0])
-        m = _ORDER.match(spec)
-        if m:
-            on_ws = self._on_worksheet(wid)
-            if m["name"]:
-                on_ws = [b for b in on_ws if self.state(b)[1].metadata.get("name") == m["name"]]
-            n = int(m["n"] or 1)
-            if n < 1 or n > len(on_ws):
-                raise SpecError(original, f"no bundle on the worksheet of remote '{remote}' matches")
-            return ObjectId(on_ws[-n])
-        candidates = self._on_worksheet(wid) if "//" in original else list(self.bundle_heads())
-        heads = self.bundle_heads()
-        states = self.objects([heads[b] for b in candidates])
-        if "%" in spec:
-            pattern = re.compile("^" + ".*".join(map(re.escape, spec.split("%"))) + "$")
-            match = lambda name: bool(pattern.match(name))  # noqa: E731
-        else:
-            match = lambda name: name == spec  # noqa: E731
-        hits = [b for b in candidates
-                if not states[heads[b]].deleted and match(states[heads[b]].metadata.get("name", ""))]
-        if not hits:
-            raise SpecError(original, f"no bundle on remote '{remote}' matches")
-        on_ws = set(self._on_worksheet(wid))
-        preferred = [b for b in hits if b in on_ws] or hits
-        bundles = self.objects(preferred)
-        return ObjectId(max(preferred, key=lambda b: (bundles[b].created, b)))
+        ids = self.resolve_bundles(spec)
+        if len(ids) != 1:
+            raise SpecError(shown(spec), "names several bundles where one is needed")
+        return ids[0]
 
     def bundle(self, bid: str) -> Bundle:
         return self.read(bid)

@@ -122,26 +122,31 @@ def bind_orderings(repo: Repository, argv, above: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+class _Above:
+    """The bundles above a command line, as the spec resolver's `^` reads
+    a worksheet (cl.bundles.catalog.ordinal)."""
+
+    where = " above this line"
+
+    def __init__(self, repo: Repository, above: list[str]):
+        self.repo = repo
+        self.above = above
+
+    def latest_on_worksheet(self, wid: str):
+        rows = {r.id: r for r in self.repo.index.bundles(list(dict.fromkeys(self.above)))}
+        return ((bid, rows[bid].name) for bid in reversed(self.above)
+                if bid in rows and not rows[bid].deleted)
+
+
 def _pick(repo: Repository, spec: str, above: list[str]) -> list[str]:
-    from cl.errors import SpecError
-    name, _, rest = spec.partition("^")
-    first, _, last = rest.partition("-")
-    first_n = int(first or 1)
-    last_n = int(last) if last else first_n
-    seen: dict[str, None] = {}
-    for bid in reversed(above):
-        seen.setdefault(bid, None)
-    candidates = list(seen)             # newest first, each once
-    if name:
-        rows = {r.id: r for r in repo.index.bundles(candidates)}
-        pattern = re.compile("^" + ".*".join(map(re.escape, name.split("%"))) + "$")
-        candidates = [c for c in candidates if c in rows and pattern.match(rows[c].name)]
-    if first_n < 1 or last_n < first_n:
-        raise SpecError(spec, "bad range")
-    picked = candidates[first_n - 1:last_n]
-    if not picked:
-        raise SpecError(spec, "no bundle above this line matches")
-    return picked
+    """`[name]^N[-M]` over the bundles above, as the spec grammar reads it."""
+    from cl.bundles.catalog import ordinal
+    from cl.bundles.spec_grammar import Ordinal, parse_base
+    base = parse_base(spec)
+    if not isinstance(base, Ordinal):
+        from cl.errors import SpecError
+        raise SpecError(spec, "malformed bundle spec")
+    return ordinal(_Above(repo, above), spec, base, "above")
 
 
 # --- saving ---------------------------------------------------------------------------

@@ -6,9 +6,10 @@ A `Reader` serves one rendering: it loads index rows in batches and caches
 trees and results, so a table of a thousand runs reads each object once."""
 
 import json
-import os
 from dataclasses import dataclass
 
+from cl.bundles.live import open_live
+from cl.errors import CLError
 from cl.index.index import BundleRow
 from cl.objects.trees import split_path
 from cl.objects.types import MODE_DIR, MODE_LINK, Bundle, Contents, Result, Tree
@@ -27,12 +28,22 @@ class FileRef:
     """A file or directory inside a bundle: stored contents or a live path."""
 
     contents: Contents | None = None
-    live: str | None = None
+    live: tuple | None = None      # (run directory, path parts): opened by cl/bundles/live.py
+
+    def open_live(self):
+        return open_live(self.live[0], list(self.live[1]), "run")
 
     @property
     def is_dir(self) -> bool:
         if self.live is not None:
-            return os.path.isdir(self.live) and not os.path.islink(self.live)
+            try:
+                node = self.open_live()
+            except CLError:  # gone, or a link, since
+                return False
+            if node is None:
+                return False
+            with node:
+                return node.is_dir
         return self.contents.mode == MODE_DIR
 
 
@@ -99,13 +110,15 @@ class Reader:
         if contents is None:
             if row is None or row.kind != "run" or row.result:
                 return None
-            live = self.repo.path("runs", bid)
-            full = os.path.join(live, *parts)
-            real = os.path.realpath(full)
-            root = os.path.realpath(live)
-            if not os.path.lexists(full) or not (real == root or real.startswith(root + os.sep)):
+            ref = FileRef(live=(self.repo.path("runs", bid), tuple(parts)))
+            try:
+                node = ref.open_live()
+            except CLError:  # missing, or a link (never followed in a live run)
                 return None
-            return FileRef(live=full)
+            if node is None:
+                return None
+            node.close()
+            return ref
         for part in parts:
             if contents.mode != MODE_DIR:
                 return None
@@ -120,10 +133,18 @@ class Reader:
         if ref.is_dir:
             return None
         if ref.live is not None:
-            if os.path.getsize(ref.live) > limit:
+            try:
+                node = ref.open_live()
+                if node is None:
+                    return None
+                with node:
+                    if node.is_dir or node.size > limit:
+                        return None
+                    with node.open() as f:
+                        data = f.read(limit + 1)  # it may have grown since
+                    return None if len(data) > limit else data
+            except CLError:
                 return None
-            with open(ref.live, "rb") as f:
-                return f.read()
         if ref.contents.mode == MODE_LINK or ref.contents.size > limit:
             return None
         oid = ref.contents.id
@@ -157,11 +178,15 @@ class Reader:
     def listing(self, ref: FileRef) -> list[tuple[str, int, bool]]:
         """(name, size, is_dir) of a directory's entries."""
         if ref.live is not None:
-            out = []
-            for name in sorted(os.listdir(ref.live)):
-                p = os.path.join(ref.live, name)
-                out.append((name, os.lstat(p).st_size, os.path.isdir(p) and not os.path.islink(p)))
-            return out
+            try:
+                node = ref.open_live()
+            except CLError:
+                return []
+            if node is None:
+                return []
+            with node:
+                return [(name, size, kind == "directory") for name, kind, size in node.listing()
+                        ] if node.is_dir else []
         return [(e.name, e.size, e.is_dir) for e in self.tree(ref.contents.id).entries]
 
     # --- values ----------------------------------------------------------------

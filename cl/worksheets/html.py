@@ -58,6 +58,23 @@ def render_page(page: b.Page, bundle_url: Callable[[str], str] | None = None,
             + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
 
 
+def render_fragment(blocks, bundle_url: Callable[[str], str] | None = None,
+                    worksheet_url: Callable[[str], str] | None = None) -> str:
+    """Blocks as an HTML fragment with its style sheet scoped to a
+    `div.cl-worksheet`, for embedding in another page (a notebook cell)."""
+    scoped = "\n".join(_scoped(line) for line in CSS.replace("body {", "{").split("\n"))
+    body = "\n".join(_block(blk, bundle_url, worksheet_url) for blk in blocks)
+    return f'<style>{scoped}</style>\n<div class="cl-worksheet">\n{body}\n</div>'
+
+
+def _scoped(line: str) -> str:
+    """A rule of CSS with each of its selectors under `.cl-worksheet`."""
+    if not line or line.startswith(" ") or "{" not in line:
+        return line
+    selectors, rule = line.split("{", 1)
+    return ", ".join(f".cl-worksheet {sel.strip()}".rstrip() for sel in selectors.split(",")) + " {" + rule
+
+
 def _ref(bid: str, name: str, bundle_url) -> str:
     label = _e(name)
     if bundle_url:

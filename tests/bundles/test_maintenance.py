@@ -106,7 +106,7 @@ def test_gc_clears_stale_tmp_files_and_checkouts(filled, cl):
 
 QUERIES = [
     ["ls", "--json"], ["ls", "-w", "other"],
-    ["info", "-v", "--json", "^2", "data", "other//^", "older"], ["info", "-f", "id,name,state", "^1-4", "old%"],
+    ["info", "-v", "--json", "^2", "data", "other//^", "older"], ["info", "-f", "id,name,state", "^1-3", "old%"],
     ["search", ".limit=100", "--json"], ["search", ".floating", "-u"], ["search", "kind=make", ".count"],
     ["status", "--json"], ["cat", "part"], ["rm", "-i", "-r", "data"],
 ]

@@ -3,6 +3,8 @@
 unknown, ambiguous and malformed specs — resolved through the library on a
 real repository, plus the same specs typed at the real `cl`."""
 
+import os
+
 import pytest
 
 from cl.bundles.names import metadata
@@ -168,7 +170,7 @@ def test_caret_counts_a_bundle_listed_twice_once_at_its_last_place(repo):
     wid = repo.current_worksheet()
     add_items(repo, wid, [Item("bundle", a), Item("bundle", "f" * 64), Item("markup", "note")], "again")
     # a, listed again last, is ^; an id the index does not know is no place
-    assert resolve_bundles(repo, "^1-4") == [a, c, b]
+    assert resolve_bundles(repo, "^1-3") == [a, c, b]
     assert resolve_bundle(repo, "a^") == a
     with pytest.raises(SpecError, match="no bundle on the worksheet"):
         resolve_bundle(repo, "a^2")
@@ -189,8 +191,12 @@ def test_ranges(repo):
     ids = [add(repo, n) for n in ("a", "b", "c", "d", "e", "f", "g")]
     assert resolve_bundles(repo, "^1-5") == list(reversed(ids[2:]))
     assert resolve_bundles(repo, "^2-3") == [ids[-2], ids[-3]]
-    # a range longer than the worksheet takes what is there
-    assert resolve_bundles(repo, "^6-9") == [ids[1], ids[0]]
+    assert resolve_bundles(repo, "^6-7") == [ids[1], ids[0]]
+    # a range reaching past the end is an error naming it (issue 15), not a shorter list
+    with pytest.raises(SpecError, match=r"the range \^6-9 goes past the end .* 7 matching bundles"):
+        resolve_bundles(repo, "^6-9")
+    with pytest.raises(SpecError, match="no bundle on the worksheet"):
+        resolve_bundles(repo, "^8-9")
     with pytest.raises(SpecError, match="several"):
         resolve_bundle(repo, "^1-2")
     for bad in ("^0", "^3-1"):
@@ -260,3 +266,86 @@ def test_specs_on_the_command_line(project, cl):
     assert cl(["cat", "data^2/f.txt"], project).stdout == "inside\n"
     ws = project.name
     assert cl(["cat", f"{ws}//data^2/f.txt"], project).stdout == "inside\n"
+
+
+# --- odd specs and searches at the real `cl`: one line, nothing changed -------------
+
+
+def _one_line(done):
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cl: "), done.stderr
+    return lines[0]
+
+
+def _state(project):
+    from tests.cli.test_errors import snapshot
+    return snapshot(project)
+
+
+@pytest.mark.parametrize("spec", ["^1e20", "^99999999999999999999", "^1-99999999999999999999999",
+                                  "x^9999999999999999999999", "^" + "9" * 5000, "0x" + "f" * 100_000,
+                                  "a" * 100_000, "ws//" + "^" * 3, "%" * 50_000, "_%" * 30_000,
+                                  os.fsdecode(b"caf\xe9"), os.fsdecode(b"w\xff//^"), "a\nb"])
+def test_odd_specs_get_one_line(project, cl, spec):
+    cl(["upload", "-c", "hi", "-n", "a"], project)
+    before = _state(project)
+    _one_line(cl(["info", spec], project, check=False))
+    assert _state(project) == before
+
+
+@pytest.mark.parametrize("args", [[".limit=1e23"], [".limit=99999999999999999999999"],
+                                  [".offset=99999999999999999999999"], ["a" * 100_000],
+                                  ["name=" + "%" * 60_000], ["tag=" + "x" * 100_000],
+                                  ["id=" + "0" * 100_000], ["data_size=" + "9" * 400],
+                                  [".before=" + "9" * 100], ["x" * 100_000 + "=1"],
+                                  [os.fsdecode(b"caf\xe9")], ["name=" + os.fsdecode(b"\xff%")],
+                                  ["dependency=" + os.fsdecode(b"\xff")]])
+def test_odd_searches_get_one_line_or_a_result(project, cl, args):
+    cl(["upload", "-c", "hi", "-n", "a"], project)
+    before = _state(project)
+    done = cl(["search", *args], project, check=False)
+    assert "Traceback" not in done.stderr, done.stderr
+    if done.returncode != 0:
+        _one_line(done)
+    assert _state(project) == before
+
+
+def test_range_past_the_end_names_the_range_and_removes_nothing(project, cl):
+    for name in ("a", "b", "c"):
+        cl(["upload", "-c", name, "-n", name], project)
+    before = _state(project)
+    line = _one_line(cl(["rm", "^1-500"], project, check=False))
+    assert "^1-500" in line and "3" in line, line
+    assert _state(project) == before
+    assert len(cl(["info", "-f", "id", "^1-3"], project).stdout.split()) == 3
+
+
+def test_every_form_works_on_a_remote(tmp_path, project, cl):
+    """`origin::^1-3`, `origin::ws//name%^`, names, patterns, prefixes and
+    targets, read from a directory remote at the real `cl`; a range past the
+    remote worksheet's end is the same one-line error as locally."""
+    src = tmp_path / "src"
+    src.mkdir()
+    cl(["init"], src)
+    ws = src.name
+    ids = [cl(["upload", "-c", f"{n}\n", "-n", n], src).stdout.strip()
+           for n in ("train-1", "train-2", "eval")]
+    cl(["remote", "add", "origin", str(src)], project)
+
+    def info(*specs):
+        return cl(["info", "-f", "id", *specs], project).stdout.split()
+
+    assert info("origin::^1-3") == ids[::-1]
+    assert info(f"origin::{ws}//train%^") == [ids[1]]
+    assert info(f"origin::{ws}//train%^2") == [ids[0]]
+    assert info("origin::train-1", "origin::tr%", "origin::" + ids[2][:6]) == [ids[0], ids[1], ids[2]]
+    assert cl(["cat", "origin::train%^2"], project).stdout == "train-1\n"
+    line = _one_line(cl(["info", "origin::^1-4"], project, check=False))
+    assert "^1-4 goes past the end" in line and "remote 'origin'" in line
+    for bad in ("origin::0x12", "origin::a b", "origin::^0", "origin::" + "%" * 2000):
+        _one_line(cl(["info", bad], project, check=False))
+    assert cl(["search", ".count"], project).stdout.strip() == "0"  # reading copied nothing
+    cl(["pull", "origin", "^1-2"], project)  # a range names what to pull too
+    assert sorted(cl(["search", "-u"], project).stdout.split()) == sorted(ids[1:])

@@ -155,14 +155,15 @@ def test_unsafe_archives_are_refused(project, cl):
 
     tar("up.tar", "../escaped.txt")
     tar("abs.tar.gz", "/tmp/cl-test-absolute.txt")
-    tar("link.tgz", "inner/l", type=tarfile.SYMTYPE, linkname="../../outside")
+    # (a link pointing outside is stored as a link, never followed: it is
+    # no escape; tests/bundles/test_archives.py)
     with zipfile.ZipFile(project / "up.zip", "w") as z:
         z.writestr("ok.txt", "fine")
         z.writestr("../escaped.txt", "x")
     with zipfile.ZipFile(project / "abs.zip", "w") as z:
         z.writestr("/abs.txt", "x")
     before = snapshot(project)
-    for name in ("up.tar", "abs.tar.gz", "link.tgz", "up.zip", "abs.zip"):
+    for name in ("up.tar", "abs.tar.gz", "up.zip", "abs.zip"):
         line = one_line_error(cl(["upload", name], project, check=False))
         assert "unsafe member" in line and name in line
     assert snapshot(project) == before

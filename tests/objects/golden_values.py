@@ -2,12 +2,14 @@
 
 They form one small, connected repository: blobs, the trees naming them, a
 dataset bundle, a run over it, the run's result, two states of the run and a
-worksheet listing both bundles.  Every id below is computed from the values
+worksheet listing both bundles; and a tree whose names are not all UTF-8.  Every id below is computed from the values
 before it, exactly as a writer would (children first).
 
 The expected bytes and ids live in golden_vectors.json and in the spec; this
 module only builds the values with the public constructors, so a renamed or
 reordered field in `to_map` changes the bytes and fails test_golden.py."""
+
+import os
 
 from cl.objects import encoding
 from cl.objects.ids import hash_bytes
@@ -99,6 +101,17 @@ def build():
                Item("worksheet", "fedcba9876543210fedcba9876543210")),
     )
     out.append(("worksheet", worksheet))
+
+    # [F20]: names that are not UTF-8 are bin, sorted with the others by
+    # their bytes -- b"\xff" after "\uff21" (ef bc a1), which code point
+    # order would reverse (the escape of 0xff is U+DCFF).
+    names = Tree((
+        TreeEntry("caf\u00e9.txt", MODE_FILE, len(hello), hash_bytes(hello)),
+        TreeEntry(os.fsdecode(b"caf\xe9.txt"), MODE_FILE, len(hello), hash_bytes(hello)),
+        TreeEntry("\uff21", MODE_FILE, 0, hash_bytes(empty)),
+        TreeEntry(os.fsdecode(b"\xff"), MODE_FILE, 0, hash_bytes(empty)),
+    ))
+    out.append(("tree-names", names))
     return out
 
 

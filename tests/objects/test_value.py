@@ -62,3 +62,29 @@ def test_replace_makes_a_changed_copy_through_init():
         replace(state, colour="red")
     ws = Worksheet("w" * 32, (), 1, "me", "made", "ws")
     assert replace(ws, items=(Item("markup", "x"),)).items == (Item("markup", "x"),)
+
+
+def test_records_bind_arguments_as_a_signature_would():
+    """A Record's generic __init__: positional or by name, defaults, and
+    the TypeErrors a hand-written __init__ would give."""
+    assert Dependency("k", OID) == Dependency(key="k", bundle=OID) == Dependency("k", bundle=OID, path="")
+    with pytest.raises(TypeError, match="missing 'bundle'"):
+        Dependency("k")
+    with pytest.raises(TypeError, match="no field 'nope'"):
+        Dependency("k", OID, nope=1)
+    with pytest.raises(TypeError, match="two values for 'key'"):
+        Dependency("k", OID, key="j")
+    with pytest.raises(TypeError, match="takes 3 fields"):
+        Dependency("k", OID, "", "extra")
+    state = State(OID, (), 1, "a", {}, "ready")
+    assert state.deleted is False and state.result is None
+    with pytest.raises(FormatError, match="unknown bundle state"):
+        State(OID, (), 1, "a", {}, "asleep")
+
+
+def test_a_record_must_list_its_slots_from_its_fields():
+    from cl.objects.value import Field, Record
+    with pytest.raises(TypeError, match="tuple\\(FIELDS\\)"):
+        class Broken(Record):
+            FIELDS = {"a": Field(None), "b": Field(None)}
+            __slots__ = ("b", "a")

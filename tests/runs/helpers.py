@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +18,15 @@ from cl.repo import Repository
 from tests.conftest import CL, cl_env, run_cl
 
 DEADLINE = 120.0
+
+
+def local_python() -> str:
+    """A Python a local run can execute: a root worker runs local commands
+    as `nobody`, who cannot reach root's own interpreters (pyenv under
+    /root, this venv's links to them), so then the system's."""
+    if os.geteuid() == 0:
+        return "/usr/bin/python3"
+    return sys.executable
 
 
 def repo_of(project: Path) -> Repository:

@@ -11,8 +11,8 @@ import pytest
 
 from cl.index import runs as rindex
 from tests.conftest import run_cl, tree
-from tests.runs.helpers import (bid_of, configure, history, repo_of, result_of, start_worker,
-                                stop_workers, wait_for)
+from tests.runs.helpers import (bid_of, configure, history, local_python, repo_of, result_of,
+                                start_worker, stop_workers, wait_for)
 
 SORT_PY = "import sys\nfor line in sorted(sys.stdin): print(line, end='')\n"
 
@@ -53,7 +53,7 @@ def store_snapshot(project) -> dict[str, str]:
 
 
 def test_the_sort_example_runs_locally(project):
-    python = os.path.basename(sys.executable)
+    python = local_python()
     done = run_cl(["run", ":sort.py", "input:a.txt", f"{python} sort.py < input > output; pwd > wd",
                    "--name", "sort-run", "-W"], project)
     bid = bid_of(done)

@@ -1,5 +1,6 @@
 """Bearer tokens of `cl server`: stored hashed (blake3) in the repository's
-refs as `server/tokens/<name>`, never in clear; checked on every request."""
+refs as `server/tokens/<name>`, never in clear; checked on every request
+(by cl/server, which imports them from here: the application layer)."""
 
 import hmac
 import secrets
@@ -33,4 +34,5 @@ def check(repo: Repository, authorization: str | None) -> str | None:
 
 
 def count(repo: Repository) -> int:
+    """How many tokens the server accepts."""
     return len(repo.refs.items(PREFIX))

@@ -1,0 +1,185 @@
+"""Bundle workflows: upload, make, info, cat, download, edit, rm, search,
+and resolving specs for the front ends."""
+
+from __future__ import annotations
+
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
+
+from cl.bundles.specs import expand, resolve_bundle, resolve_target, resolve_worksheet
+from cl.errors import InputError
+from cl.objects.ids import ObjectId
+from cl.repo import Repository
+
+if TYPE_CHECKING:
+    from cl.app.records import Removal
+    from cl.bundles.read import Entry
+    from cl.bundles.search import SearchResult
+
+__all__ = ["ObjectId", "expand", "resolve_bundle", "resolve_target", "resolve_worksheet",
+           "MetadataEditor", "worksheet_or_none", "upload", "upload_size", "make", "info",
+           "info_field", "cat", "open_file", "download", "kind", "metadata", "edit", "plan_removal",
+           "remove", "search"]
+
+MetadataEditor = Callable[[str, str, tuple[str, ...]], tuple[str, str, tuple[str, ...]]]
+
+
+def worksheet_or_none(repo: Repository, spec: str | None) -> str | None:
+    """The worksheet `spec` names, or None when no spec is given."""
+    return resolve_worksheet(repo, spec) if spec else None
+
+
+def upload(repo: Repository, paths: Iterable[str] = (), *, text: str | None = None, name: str | None = None,
+           description: str = "", tags: Iterable[str] = (), kind: str = "dataset",
+           exclude: Iterable[str] = (), pack: bool = False, follow_links: bool = False,
+           git_rev: str | None = None, worksheet: str | None = None, args: str = "",
+           progress: Callable[[int], None] | None = None) -> ObjectId:
+    """Upload files, directories, archives, a text or a git revision as
+    one bundle (put on `worksheet`, a spec, or the current worksheet)."""
+    from cl.bundles.upload import UploadRequest, upload as upload_bundle
+    req = UploadRequest(paths=tuple(paths), text=text, name=name, description=description,
+                        tags=tuple(tags), kind=kind, exclude=tuple(exclude), pack=pack,
+                        follow_links=follow_links, git_rev=git_rev,
+                        worksheet=worksheet_or_none(repo, worksheet), args=args)
+    return upload_bundle(repo, req, progress=progress)
+
+
+def upload_size(paths: Iterable[str]) -> int:
+    """How many bytes an upload of `paths` reads (for a progress bar)."""
+    from cl.bundles.upload import total_size
+    return total_size(list(paths))
+
+
+def make(repo: Repository, targets: Iterable[str], *, name: str | None = None, description: str = "",
+         tags: Iterable[str] = (), worksheet: str | None = None, args: str = "") -> ObjectId:
+    """A bundle made of [KEY:]TARGETs without copying any bytes."""
+    from cl.bundles.make import make as make_bundle
+    return make_bundle(repo, list(targets), name, description, tuple(tags),
+                       worksheet_or_none(repo, worksheet), args=args)
+
+
+def info(repo: Repository, specs: Iterable[str], verbose: bool = False) -> list[dict[str, Any]]:
+    """`cl info` records (docs/api.md, "info"), `REMOTE::spec` included."""
+    specs = list(specs)
+    if any("::" in spec for spec in specs):  # read from the remote (cl/sync)
+        from cl.sync.remote_read import records as remote_records
+        return remote_records(repo, specs, verbose)
+    from cl.bundles import info as info_ops
+    return [info_ops.record(repo, bid, verbose) for bid in expand(repo, specs)]
+
+
+def info_field(rec: dict[str, Any], name: str) -> Any:
+    """A field of an info record, looking into its metadata and result too."""
+    from cl.bundles.info import field
+    return field(rec, name)
+
+
+def _on_target(repo: Repository, target: str, fn: Callable[[Repository, Any], Any]) -> Any:
+    if "::" in target:  # REMOTE::bundle/path: read from the remote (cl/sync)
+        from cl.sync.remote_read import remote_target
+        with remote_target(repo, target) as (mirror, t):
+            return fn(mirror, t)
+    return fn(repo, resolve_target(repo, target))
+
+
+def cat(repo: Repository, target: str, out: IO[bytes], head: int | None = None,
+        tail: int | None = None) -> list[Entry] | None:
+    """Write a file of a bundle to `out` (only its first or last lines
+    with head/tail); for a directory write nothing and return its entries."""
+    from cl.bundles import read as read_ops
+
+    def go(r: Repository, t: Any) -> list[Entry] | None:
+        entries = read_ops.list_dir(r, t)
+        if entries is not None:
+            return entries
+        with read_ops.open_file(r, t) as f:
+            read_ops.stream(f, out, head, tail)
+        out.flush()
+        return None
+    result: list[Entry] | None = _on_target(repo, target, go)
+    return result
+
+
+def open_file(repo: Repository, bid: str, path: str = "") -> IO[bytes]:
+    """A binary file object for the file at `path` in bundle `bid` (the
+    bundle itself when it is one file)."""
+    from cl.bundles import read as read_ops
+    from cl.bundles.specs import Target
+    from cl.objects.trees import split_path
+    target = Target(ObjectId(bid), "/".join(split_path(path)))
+    if read_ops.list_dir(repo, target) is not None:  # open_file would hand out the tree object
+        raise InputError(f"'{target.display}' is a directory")
+    f: IO[bytes] = read_ops.open_file(repo, target)
+    return f
+
+
+def download(repo: Repository, target: str, dest: str | None = None, force: bool = False) -> str:
+    """Copy a bundle or a file in it to `dest` (default: its name in the
+    working directory) as writable files; returns the absolute path."""
+    import os
+
+    from cl.bundles import read as read_ops
+    t = resolve_target(repo, target)
+    if dest is None:
+        dest = t.path.rsplit("/", 1)[-1] if t.path else repo.index.bundle(t.bundle).name
+    read_ops.download(repo, t, dest, force)
+    return os.path.abspath(dest)
+
+
+def kind(repo: Repository, bid: str) -> str | None:
+    """A bundle's kind (dataset, program, make, run), or None if it is unknown."""
+    row = repo.index.bundle(bid, include_deleted=True)
+    return None if row is None else str(row["kind"])
+
+
+def metadata(repo: Repository, bid: str) -> dict[str, Any]:
+    """A bundle's current metadata (name, description, tags, …)."""
+    return dict(repo.head_state(bid)[1].metadata)
+
+
+def edit(repo: Repository, spec: str, *, name: str | None = None, description: str | None = None,
+         tags: Iterable[str] | None = None, editor: MetadataEditor | None = None) -> ObjectId:
+    """Change a bundle's metadata (a new state: the history is kept).
+    `editor(name, description, tags)` (an $EDITOR session) may change the
+    values first, starting from the bundle's own where none is given."""
+    from cl.bundles import edit as edit_ops
+    bid = resolve_bundle(repo, spec)
+    tag_list = tuple(tags) if tags is not None else None
+    if editor is not None:
+        md = metadata(repo, bid)
+        name, description, tag_list = editor(
+            name or md.get("name", ""), description if description is not None else md.get("description", ""),
+            tag_list if tag_list is not None else md.get("tags", []))
+    if name is None and description is None and tag_list is None:
+        raise InputError("nothing to change: give -n, -d, --tags or -e")
+    edit_ops.edit(repo, bid, name=name, description=description, tags=tag_list)
+    return bid
+
+
+def plan_removal(repo: Repository, specs: Iterable[str], *, recursive: bool = False, force: bool = False,
+                 data_only: bool = False) -> Removal:
+    """What removing `specs` takes (with -r their descendants); checks
+    that nothing else depends on them unless `force`."""
+    from cl.app.records import Removal
+    from cl.bundles import remove as remove_ops
+    plan = remove_ops.plan(repo, expand(repo, list(specs)), recursive=recursive, force=force,
+                           data_only=data_only)
+    return Removal(tuple(plan.bundles), plan)
+
+
+def remove(repo: Repository, removal: Removal) -> None:
+    """Carry out a removal planned by plan_removal."""
+    from cl.bundles import remove as remove_ops
+    remove_ops.apply(repo, removal.plan)
+
+
+def search(repo: Repository, keywords: Iterable[str], append: bool = False) -> SearchResult:
+    """Bundles found with CodaLab's search language; `append` puts them on
+    the current worksheet."""
+    from cl.bundles.search import search as search_bundles
+    result = search_bundles(repo, list(keywords))
+    if append and result.rows:
+        from cl.objects.types import Item
+        from cl.worksheets import ops as ws_ops
+        wid = resolve_worksheet(repo, ".")
+        ws_ops.add_items(repo, wid, [Item("bundle", r.id) for r in result.rows], "add search results")
+    return result

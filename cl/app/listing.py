@@ -1,0 +1,52 @@
+"""`cl ls`: the bundles on a worksheet, local or `REMOTE::ws`.
+
+The quickest command: this module imports only the index and the spec
+resolver, and the remote reader only for a `REMOTE::` worksheet."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from cl.bundles.info import fmt_time
+from cl.bundles.specs import resolve_worksheet
+from cl.repo import Repository
+
+T = TypeVar("T")
+
+
+def on_worksheet(repo: Repository, spec: str | None, fn: Callable[[Repository, str], T]) -> T:
+    """fn(repository, wid) for worksheet `spec` (default: the current
+    one); a `REMOTE::ws` is read through a mirror of the remote."""
+    if spec and "::" in spec:
+        from cl.sync.remote_read import remote_worksheet
+        with remote_worksheet(repo, spec) as (mirror, wid):
+            return fn(mirror, wid)
+    return fn(repo, resolve_worksheet(repo, spec or "."))
+
+
+def listing_text(repo: Repository, spec: str | None, key: str,
+                 render: Callable[[dict[str, Any], list[Any]], str]) -> str:
+    """The text `render(worksheet row, Index.listing columns)` makes for a
+    worksheet, from the index's cache while nothing it shows has changed
+    (`key`: what else the text depends on, such as its layout)."""
+    return on_worksheet(repo, spec, lambda r, wid: r.index.listing_text(
+        wid, key, lambda: render(r.index.worksheet(wid), r.index.listing(wid))))
+
+
+def listing_ids(repo: Repository, spec: str | None) -> list[str]:
+    """The ids on a worksheet, in order, each once."""
+    return on_worksheet(repo, spec, lambda r, wid: list(r.index.listing(wid)[0]))
+
+
+def listing_rows(repo: Repository, spec: str | None) -> list[dict[str, Any]]:
+    """The bundles on a worksheet as JSON records (bundle_json)."""
+    def rows(r: Repository, wid: str) -> list[dict[str, Any]]:
+        return bundle_json(r.index.bundles(list(dict.fromkeys(r.index.worksheet_bundles(wid)))))
+    return on_worksheet(repo, spec, rows)
+
+
+def bundle_json(rows: Any) -> list[dict[str, Any]]:
+    """Index rows as the JSON shape of `cl ls --json` and `cl search --json`."""
+    return [{"id": "0x" + r.id, "name": r.name, "kind": r.kind, "state": r.state,
+             "data_size": r.data_size, "created": fmt_time(r.created), "command": r.command}
+            for r in rows]

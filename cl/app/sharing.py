@@ -1,0 +1,118 @@
+"""Sharing workflows: remotes, clone, push, pull, cp, wadd, and serving a
+repository to a remote peer (what `cl serve-stdio` and the HTTP server
+answer with)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from cl.errors import CLError, UsageError
+from cl.repo import Repository
+
+if TYPE_CHECKING:
+    from cl.app.records import Cloned, SyncReport
+
+
+def remotes(repo: Repository) -> dict[str, str]:
+    """The configured remotes: name -> URL."""
+    from cl.sync.remotes import remotes as configured
+    return {name: entry.get("url", "") for name, entry in configured(repo).items()}
+
+
+def remote_url(repo: Repository, name: str) -> str:
+    """The URL of remote `name`."""
+    known = remotes(repo)
+    if name not in known:
+        raise CLError(f"no such remote: '{name}'")
+    return known[name]
+
+
+def add_remote(repo: Repository, name: str, url: str) -> None:
+    """Name a remote (ssh://host/path, user@host:path, http://host:port, a directory)."""
+    from cl.sync.remotes import add_remote as add
+    add(repo, name, url)
+
+
+def remove_remote(repo: Repository, name: str) -> None:
+    """Forget remote `name`."""
+    from cl.sync.remotes import remove_remote as remove
+    remove(repo, name)
+
+
+def _report(report: Any) -> SyncReport:
+    from cl.app.records import RefLine, SyncReport
+    return SyncReport(report.remote, tuple(RefLine(line.kind, line.label, line.status, line.rejected)
+                                           for line in report.lines),
+                      sent=report.sent, received=report.received)
+
+
+def parse_settings(settings: Iterable[str]) -> dict[str, str]:
+    """`KEY=VALUE` texts (clone's -c) as a map."""
+    pairs = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep:
+            raise UsageError(f"-c takes KEY=VALUE: '{setting}'")
+        pairs[key] = value
+    return pairs
+
+
+def clone(url: str, directory: str | None = None, settings: dict[str, str] | None = None
+          ) -> tuple[Repository, Cloned]:
+    """Copy the repository at `url` into `directory` (default: named after
+    the URL), with `origin` set to it; the open clone and a summary."""
+    from cl.app.records import Cloned
+    from cl.sync.ops import clone as do_clone
+    repo, report = do_clone(url, directory, settings or {})
+    return repo, Cloned(url, directory or repo.project_dir or repo.root,
+                        len([line for line in report.lines if line.kind == "worksheet"]),
+                        len([line for line in report.lines if line.kind == "bundle"]))
+
+
+def push(repo: Repository, args: Iterable[str] = (), everything: bool = False,
+         force: bool = False) -> SyncReport:
+    """Send worksheets or bundles (`[REMOTE] [WS|SPEC]…`, default: the
+    current worksheet to origin) with their whole closure."""
+    from cl.sync.ops import push as do_push, split_remote_arg
+    name, what = split_remote_arg(repo, tuple(args))
+    return _report(do_push(repo, name, what, everything, force))
+
+
+def pull(repo: Repository, args: Iterable[str] = (), everything: bool = False) -> SyncReport:
+    """Fetch worksheets or bundles with their closure and bring the local
+    refs up to date, merging diverged ones."""
+    from cl.sync.ops import pull as do_pull, split_remote_arg
+    name, what = split_remote_arg(repo, tuple(args))
+    return _report(do_pull(repo, name, what, everything))
+
+
+def cp(repo: Repository, spec: str, worksheet: str) -> str:
+    """Add a bundle to a worksheet, either side maybe `REMOTE::`; the line
+    that says what was done."""
+    from cl.sync.copy import copy_bundle
+    return copy_bundle(repo, spec, worksheet)
+
+
+def wadd(repo: Repository, source: str, dest: str) -> str:
+    """Append the items of one worksheet to another, either maybe `REMOTE::`."""
+    from cl.sync.copy import copy_items
+    return copy_items(repo, source, dest)
+
+
+def serve_stdio(path: str) -> None:
+    """One protocol session for the repository at `path` over standard
+    input and output (the far side of an SSH remote)."""
+    from cl.sync.serve import serve_stdio as serve
+    serve(path)
+
+
+def repository_at(path: str) -> Repository:
+    """The repository at `path` (a project or a bare repository), for serving."""
+    from cl.sync.remotes import repository_at as at
+    return at(path)
+
+
+def local_server(repo: Repository) -> Any:
+    """The protocol server that answers a peer for `repo`."""
+    from cl.sync.remotes import local_server as server
+    return server(repo)
