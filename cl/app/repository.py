@@ -108,3 +108,18 @@ def config_list(repo: Repository | None, user_wide: bool = False) -> list[dict[s
     """Every setting: key, value, origin, type and help (`cl config --list`)."""
     return [dict(zip(("key", "value", "origin", "type", "help"), row))
             for row in _settings(repo, user_wide).listing()]
+
+
+def index_damage(exc: BaseException):
+    """IndexDamaged when `exc` is SQLite saying repo.db is damaged (for the
+    front ends' last resort: a cursor read row by row); else None."""
+    from cl.errors import IndexDamaged
+    from cl.refs.db import damage
+    problem = damage(exc)
+    return IndexDamaged("repo.db", problem) if problem else None
+
+
+def config_display(value: Any) -> str:
+    """A setting's value as `cl config KEY` prints it (booleans as TOML writes them)."""
+    from cl.config import display
+    return display(value)

@@ -165,7 +165,10 @@ def main(argv=None) -> None:
         sys.exit(problem.exit_code)
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+# C0, DEL and C1 controls, and the Unicode line and paragraph separators:
+# whatever a terminal acts on or str.splitlines() breaks at
+_CONTROL = ({c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+            | {c: f"\\u{c:04x}" for c in (0x2028, 0x2029)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
 
 
 def one_line(text: str) -> str:
@@ -179,10 +182,8 @@ def _index_damage(exc: Exception):
     escaped the wrappers in cl.refs.db (a cursor read row by row); else None."""
     if type(exc).__module__ != "sqlite3":
         return None
-    from cl.errors import IndexDamaged
-    from cl.refs.db import damage
-    problem = damage(exc)
-    return IndexDamaged("repo.db", problem) if problem else None
+    from cl.app.repository import index_damage
+    return index_damage(exc)
 
 
 def run() -> None:

@@ -130,12 +130,11 @@ def config(key, value, list_, user_wide, show_origin, as_json):
     if value is None:
         current, origin = app_repo.config_lookup(repo, key, user_wide)
         if as_json:
-            output.as_json({"key": key, "value": current, "origin": origin})
+            output.as_json({"key": key, "value": current, **({"origin": origin} if show_origin else {})})
         if current is None:
             raise SystemExit(1)
         if not as_json:
-            from cl.config import display
-            click.echo((f"{origin}\t" if show_origin else "") + display(current))
+            click.echo((f"{origin}\t" if show_origin else "") + app_repo.config_display(current))
         return
     stored = app_repo.config_set(repo, key, value, user_wide)
     if as_json:
