@@ -143,7 +143,10 @@ def main(argv=None) -> None:
         sys.exit(problem.exit_code)
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+# C0, DEL and C1 controls, and the Unicode line and paragraph separators:
+# whatever a terminal acts on or str.splitlines() breaks at
+_CONTROL = ({c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+            | {c: f"\\u{c:04x}" for c in (0x2028, 0x2029)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
 
 
 def one_line(text: str) -> str:
