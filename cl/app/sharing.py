@@ -116,3 +116,9 @@ def local_server(repo: Repository) -> Any:
     """The protocol server that answers a peer for `repo`."""
     from cl.sync.remotes import local_server as server
     return server(repo)
+
+
+def server_limits(repo: Repository) -> tuple[float, int]:
+    """`cl server`'s (server.timeout in seconds, server.per_token) for `repo`."""
+    from cl.sync.remotes import server_limits as limits
+    return limits(repo.config)

@@ -11,7 +11,7 @@ from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
 from cl.objects.store import decode_object, verify_blob
-from cl.objects.trees import read_tree
+from cl.objects.trees import read_tree, wrong_size
 from cl.objects.types import MODE_DIR, Bundle, Contents, Result, State, Worksheet
 from cl.repo import Repository
 
@@ -84,6 +84,7 @@ class _Walker:
                     self.problem(str(exc))
                     continue
                 self.seen.add(c.id)
+                self.size(c, by, tree)
                 for e in tree.entries:
                     stack.append((Contents(e.mode, e.size, e.id), f"tree 0x{c.id[:12]}"))
             else:
@@ -91,6 +92,12 @@ class _Walker:
                     self.problem(f"missing blob 0x{c.id} (named by {by})")
                     continue
                 self.seen.add(c.id)
+                self.size(c, by)
+
+    def size(self, c: Contents, by: str, tree=None):
+        actual = wrong_size(self.repo.store, c, tree)
+        if actual is not None:
+            self.problem(f"{by} records {c.size} bytes for 0x{c.id}, which has {actual}")
 
     def bundle(self, bid: str):
         ref = self.repo.refs.get(f"bundles/{bid}")

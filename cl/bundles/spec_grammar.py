@@ -211,15 +211,18 @@ def parse_base(text: str, spec: str | None = None) -> Base:
     return Named(text)
 
 
-def check_text(spec: str) -> None:
+def check_text(spec: str, part: str | None = None) -> None:
     """Refuse text that is not UTF-8 (bytes a shell passed through as
-    surrogates) and text on several lines: no spec or name holds them."""
-    if not spec.isprintable():
+    surrogates) and text on several lines: no remote, worksheet or bundle
+    name holds them.  `part` is the piece checked, `spec` the whole one
+    the error names."""
+    part = spec if part is None else part
+    if not part.isprintable():
         try:
-            spec.encode()
+            part.encode()
         except UnicodeEncodeError:
             raise _error(spec, "not valid UTF-8") from None
-        if any(c in spec for c in "\n\r\x00"):
+        if any(c in part for c in "\n\r\x00"):
             raise _error(spec, "malformed spec")
 
 
@@ -228,12 +231,16 @@ def parse_spec(spec: str) -> BundleSpec:
     text = spec.strip()
     if not text:
         raise _error(spec, "empty bundle spec")
-    check_text(text)
     remote, rest = split_remote(text)
     if remote is not None and not remote:
         raise _error(spec, "no remote before '::'")
     worksheet, rest = split_worksheet(rest)
     head, slash, path = rest.partition("/")
+    # A path inside the bundle is a file name: any bytes but NUL (a name
+    # that is not UTF-8 comes as surrogates, docs/format.md [F20]).
+    check_text(text, text[:len(text) - len(path)] if slash else text)
+    if "\x00" in path:
+        raise _error(spec, "malformed spec")
     if worksheet is not None and not head:
         raise _error(spec, "no bundle named after the worksheet")
     return BundleSpec(parse_base(head, text), worksheet, remote, path if slash else None)

@@ -7,6 +7,7 @@ by `set_if_equals`; a lost race raises Conflict, never overwrites."""
 
 from cl.errors import Conflict
 from cl.refs.db import Database
+from cl.refs.names import check_name
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS refs (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
@@ -17,7 +18,8 @@ class RefStore:
 
     def set_if_equals(self, name: str, old: str | None, new: str | None) -> None:
         """Point `name` at `new` (None deletes) if it points at `old` now
-        (None: does not exist)."""
+        (None: does not exist).  A name outside cl/refs/names.py's grammar
+        raises BadRefName and changes nothing."""
         raise NotImplementedError
 
     def items(self, prefix: str = "") -> list[tuple[str, str]]:
@@ -39,6 +41,7 @@ class MemoryRefStore(RefStore):
         return self._refs.get(name)
 
     def set_if_equals(self, name, old, new):
+        check_name(name)
         current = self._refs.get(name)
         if current != old:
             raise _conflict(name, old, current)
@@ -65,6 +68,7 @@ class SqliteRefStore(RefStore):
         return row[0] if row else None
 
     def set_if_equals(self, name, old, new):
+        check_name(name)
         with self.db.transaction() as conn:
             row = conn.execute("SELECT value FROM refs WHERE name = ?", (name,)).fetchone()
             current = row[0] if row else None

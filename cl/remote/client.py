@@ -4,9 +4,11 @@ RemoteError naming the remote."""
 
 from typing import Iterable, Iterator
 
-from cl.objects.ids import ObjectId
+from cl.objects.ids import HEX_LEN, ObjectId, is_hex_prefix
+from cl.refs.names import WID, synced
 from cl.remote import frames
 from cl.remote.frames import END, Incoming, RemoteError, wire_id
+from cl.remote.limits import Limits
 from cl.remote.server import MAX_IDS
 from cl.remote.transport import Transport
 
@@ -24,9 +26,10 @@ class Stats:
 
 
 class Client:
-    def __init__(self, transport: Transport, name: str | None = None):
+    def __init__(self, transport: Transport, name: str | None = None, limits: Limits | None = None):
         self.transport = transport
         self.name = name or transport.label
+        self.limits = limits or Limits()
         self.stats = Stats()
         self._hello: dict | None = None
         self.resources: list = []  # closed with the client (e.g. a directory remote's repository)
@@ -47,7 +50,7 @@ class Client:
         with self.transport.request(header, body) as reader:
             reply = reader.recv_map()
         if "error" in reply:
-            raise RemoteError(f"remote '{self.name}': {reply['error']}")
+            raise RemoteError(f"remote '{self.name}': {frames.said(reply['error'])}")
         return reply
 
     def hello(self) -> dict:
@@ -67,7 +70,22 @@ class Client:
             if not isinstance(refs, dict):
                 raise RemoteError(f"remote '{self.name}' sent a malformed refs reply")
             out.update(refs)
+        self._check_refs(out, tuple(prefixes), set(names))
         return out
+
+    def _check_refs(self, refs: dict, prefixes: tuple, names: set) -> None:
+        """Refuse a refs reply naming a ref that was not asked for, that the
+        protocol does not move, or whose value is not an id (a wid for HEAD):
+        such a name would otherwise be stored here as it came."""
+        for name, value in refs.items():
+            if not synced(name):
+                raise RemoteError(f"remote '{self.name}' sent an invalid ref name {name!r:.140}")
+            if name not in names and not name.startswith(prefixes):
+                raise RemoteError(f"remote '{self.name}' sent ref '{name}', which was not asked for")
+            ok = isinstance(value, str) and (
+                WID.match(value) if name == "HEAD" else len(value) == HEX_LEN and is_hex_prefix(value))
+            if not ok:
+                raise RemoteError(f"remote '{self.name}' sent an invalid value for '{name}': {value!r:.80}")
 
     def have(self, ids: list[str]) -> set[str]:
         """Which of `ids` the remote holds."""
@@ -89,7 +107,7 @@ class Client:
             batch = ids[i:i + MAX_IDS]
             self.stats.requests += 1
             with self.transport.request({"op": "get", "ids": [wire_id(o) for o in batch]}) as reader:
-                for inc in frames.read_objects(reader):
+                for inc in frames.read_objects(reader, self.limits.max_object):
                     self.stats.received_objects += 1
                     self.stats.received_bytes += inc.size
                     yield inc

@@ -15,6 +15,7 @@ from cl.refs import merge
 from cl.refs.store import RefStore
 from cl.remote.client import Client
 from cl.remote.graph import history, is_ancestor, merge_base
+from cl.remote.heads import check_received
 from cl.remote.transfer import Fetcher, negotiate, send
 
 OK, UP_TO_DATE, MERGED, FORCED = "ok", "up to date", "merged", "forced"
@@ -103,6 +104,7 @@ def push(store: ObjectStore, refs: RefStore, client: Client, names: list[str],
 
     if diverged:
         fetcher.fetch([remote[n] for n in diverged])
+        check_heads(fetcher, {n: remote[n] for n in diverged})
         fetcher.commit()
         for name in diverged:
             mine, theirs = local[name], remote[name]
@@ -160,6 +162,13 @@ def bundles_named(read, head: str) -> list[str]:
     return list(seen)
 
 
+def check_heads(fetcher: Fetcher, heads: dict[str, str]) -> None:
+    """Each fetched head is of its ref (cl/remote/heads.py), checked before
+    anything is stored or merged."""
+    for name, value in heads.items():
+        check_received(fetcher.client.name, name, value, fetcher.read(value))
+
+
 def fetch_closure(store: ObjectStore, client: Client, names: list[str],
                   known: dict[str, str] | None = None) -> tuple[dict[str, str], Fetcher]:
     """Fetch the closure of the remote refs `names` — with the refs of every
@@ -169,8 +178,10 @@ def fetch_closure(store: ObjectStore, client: Client, names: list[str],
     remote = dict(known) if known is not None else client.refs(names=names)
     asked = set(names) | set(remote)
     tips = list(remote.values())
+    fresh = dict(remote)
     while tips:
         fetcher.fetch(tips)
+        check_heads(fetcher, fresh)
         wanted = []
         for value in tips:
             for bid in bundles_named(fetcher.read, value):
@@ -180,6 +191,7 @@ def fetch_closure(store: ObjectStore, client: Client, names: list[str],
                     wanted.append(name)
         more = client.refs(names=wanted) if wanted else {}
         remote.update(more)
+        fresh = more
         tips = list(more.values())
     fetcher.commit()
     return remote, fetcher

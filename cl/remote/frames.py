@@ -31,6 +31,20 @@ class Closed(RemoteError):
     """The stream ended where a frame was expected."""
 
 
+SAID_MAX = 300  # characters of a peer's message shown
+
+
+def said(value) -> str:
+    """What a peer says (an error, its stderr), as one printable line of
+    at most SAID_MAX characters: a message from a remote never moves the
+    cursor, sets a terminal title or starts a second line that looks like
+    cl's own."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(c if c.isprintable() else " " for c in text)
+    text = " ".join(text.split())
+    return text if len(text) <= SAID_MAX else text[:SAID_MAX] + "…"
+
+
 def wire_id(oid: str) -> bytes:
     return bytes.fromhex(oid)
 
@@ -59,6 +73,7 @@ class FrameReader:
         self._read = read
         self._unpacker = msgpack.Unpacker(raw=False, strict_map_key=False,
                                           max_buffer_size=MAX_BUFFER)
+        self.out_of_step = False  # a request's frames could not be read to their end
 
     def recv(self):
         while True:
@@ -66,7 +81,8 @@ class FrameReader:
                 return next(self._unpacker)
             except StopIteration:
                 pass
-            except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:
+            except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError,
+                    TypeError) as exc:  # TypeError: a map or list as a map key
                 raise RemoteError(f"malformed frame: {exc}") from None
             data = self._read(READ_SIZE)
             if not data:
@@ -79,7 +95,7 @@ class FrameReader:
     def recv_map(self) -> dict:
         frame = self.recv()
         if isinstance(frame, list) and frame[:1] == ["!"] and len(frame) == 2:
-            raise RemoteError(str(frame[1]))
+            raise RemoteError(said(frame[1]))
         if not isinstance(frame, dict):
             raise RemoteError(f"expected a map frame, got {type(frame).__name__}")
         return frame
@@ -102,7 +118,7 @@ class ChunkStream:
             return False
         frame = self._reader.recv()
         if isinstance(frame, list) and frame[:1] == ["!"] and len(frame) == 2:
-            raise RemoteError(str(frame[1]))
+            raise RemoteError(said(frame[1]))
         if not (isinstance(frame, list) and len(frame) == 2 and frame[0] == "c"
                 and isinstance(frame[1], bytes)):
             raise RemoteError(f"expected a chunk of object {self.oid.display}")
@@ -146,8 +162,15 @@ class Incoming:
         self.oid, self.size, self.data, self.stream, self.absent = oid, size, data, stream, absent
 
 
-def read_objects(reader: FrameReader) -> Iterator[Incoming]:
-    """The object frames of a stream up to its `["e"]`."""
+def too_large(oid: ObjectId, size: int, limit: int) -> RemoteError:
+    return RemoteError(f"object {oid.display} is {size} bytes, more than the {limit} bytes "
+                       "accepted (config sync.max_object_size)")
+
+
+def read_objects(reader: FrameReader, max_object: int | None = None) -> Iterator[Incoming]:
+    """The object frames of a stream up to its `["e"]`.  An object larger
+    than `max_object` bytes is refused as it is announced, before any of
+    it is stored."""
     while True:
         frame = reader.recv()
         if not isinstance(frame, list) or not frame or not isinstance(frame[0], str):
@@ -156,17 +179,25 @@ def read_objects(reader: FrameReader) -> Iterator[Incoming]:
         if tag == "e" and len(frame) == 1:
             return
         if tag == "!" and len(frame) == 2:
-            raise RemoteError(str(frame[1]))
+            raise RemoteError(said(frame[1]))
         if tag == "p" and len(frame) == 3 and isinstance(frame[1], list) \
                 and isinstance(frame[2], list) and len(frame[1]) == len(frame[2]):
             for raw, data in zip(frame[1], frame[2]):
                 if not isinstance(data, bytes):
                     raise RemoteError("malformed object frame 'p'")
-                yield Incoming(from_wire(raw), len(data), data=data)
+                oid = from_wire(raw)
+                if max_object is not None and len(data) > max_object:
+                    raise too_large(oid, len(data), max_object)
+                yield Incoming(oid, len(data), data=data)
         elif tag == "o" and len(frame) == 3 and isinstance(frame[2], bytes):
-            yield Incoming(from_wire(frame[1]), len(frame[2]), data=frame[2])
+            oid = from_wire(frame[1])
+            if max_object is not None and len(frame[2]) > max_object:
+                raise too_large(oid, len(frame[2]), max_object)
+            yield Incoming(oid, len(frame[2]), data=frame[2])
         elif tag == "b" and len(frame) == 3 and isinstance(frame[2], int) and frame[2] >= 0:
             oid = from_wire(frame[1])
+            if max_object is not None and frame[2] > max_object:
+                raise too_large(oid, frame[2], max_object)
             stream = ChunkStream(reader, oid, frame[2])
             yield Incoming(oid, frame[2], stream=stream)
             stream.drain()

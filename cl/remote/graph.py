@@ -39,6 +39,17 @@ def edges(obj) -> list[tuple[ObjectId, bool, int]]:
     raise TypeError(obj)
 
 
+def recorded_sizes(obj) -> dict[ObjectId, int]:
+    """The sizes `obj` records for its data children: a tree's entries (a
+    blob's length, a subtree's Tree.size) and a bundle's or result's
+    contents.  Other children carry no size."""
+    if isinstance(obj, Tree):
+        return {e.id: e.size for e in obj.entries}
+    if isinstance(obj, (Bundle, Result)) and obj.contents:
+        return {obj.contents.id: obj.contents.size}
+    return {}
+
+
 def contents_id(obj) -> ObjectId | None:
     """The data a bundle or result names: the only child that may be absent
     (when the bundle's head state is deleted or data_deleted)."""

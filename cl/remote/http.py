@@ -5,12 +5,30 @@ with `Authorization: Bearer <token>`.  The only module that imports httpx."""
 import contextlib
 import itertools
 
-from cl.remote.frames import FrameReader, RemoteError, encode
-from cl.remote.transport import Transport
+from cl.remote.frames import FrameReader, RemoteError, encode, said
+from cl.remote.limits import TIMEOUT
+from cl.remote.transport import Settings, Transport, stalled
+from cl.remote.urls import RemoteURL
+
+
+def _reason(text: str) -> str:
+    """The `error` of a JSON answer (cl server's), else the text's start."""
+    import json
+
+    try:
+        error = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    return said(error if isinstance(error, str) else text[:200])
+
+
+def open_http(url: RemoteURL, settings: Settings) -> "HttpTransport":
+    """The `http` transport (cl/sync/transports.py)."""
+    return HttpTransport(url.base, settings.token, settings.label, settings.limits.timeout)
 
 
 class HttpTransport(Transport):
-    def __init__(self, base_url: str, token: str | None, label: str):
+    def __init__(self, base_url: str, token: str | None, label: str, timeout: float = TIMEOUT):
         import httpx
 
         self._httpx = httpx
@@ -18,9 +36,10 @@ class HttpTransport(Transport):
         if token:
             headers["authorization"] = f"Bearer {token}"
         self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers,
-                                    timeout=httpx.Timeout(60.0, read=600.0))
+                                    timeout=httpx.Timeout(timeout, connect=min(timeout, 60.0)))
         self.base_url = base_url
         self.label = label
+        self.timeout = timeout
 
     @contextlib.contextmanager
     def request(self, header, body=()):
@@ -34,7 +53,7 @@ class HttpTransport(Transport):
                 if resp.status_code != 200:
                     resp.read()
                     raise RemoteError(f"remote '{self.label}' answered HTTP {resp.status_code}: "
-                                      f"{resp.text[:200].strip()}")
+                                      f"{_reason(resp.text)}")
                 chunks = resp.iter_raw()
                 pending = bytearray()
 
@@ -46,6 +65,8 @@ class HttpTransport(Transport):
                     return out
 
                 yield FrameReader(read)
+        except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+            raise stalled(self.label, self.timeout, sending=isinstance(exc, httpx.WriteTimeout)) from None
         except httpx.TransportError as exc:
             raise RemoteError(f"cannot reach remote '{self.label}' at {self.base_url}: {exc}") from None
 

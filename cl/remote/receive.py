@@ -12,13 +12,13 @@ a child is still always stored before its parent."""
 
 import io
 
-from cl.errors import CorruptObject
+from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
 from cl.objects.store import DiskStore, ObjectStore, decode_object
-from cl.objects.types import children
+from cl.objects.types import Tree
 from cl.remote.frames import Incoming, RemoteError
-from cl.remote.graph import contents_id
+from cl.remote.graph import contents_id, edges, recorded_sizes
 from cl.remote.loose import Landing
 
 TYPED_MAX = 64 << 20  # a typed object (a tree of ~600k entries) larger than this is taken as a blob
@@ -53,18 +53,42 @@ def typed(oid: ObjectId, data: bytes):
         return None
 
 
-def check_children(store: ObjectStore, oid: ObjectId, obj, absent: set, known=frozenset()) -> None:
-    """Refuse a typed object whose children are not stored yet.  Only its
-    contents may be missing, and only when the sender declared them absent.
-    `known`: ids already seen stored, not asked of the store again."""
+def check_children(store: ObjectStore, oid: ObjectId, obj, absent: set, known=None) -> None:
+    """Refuse a typed object whose children are not stored yet, or which
+    records a size other than a child's: a blob's length, a received
+    subtree's Tree.size.  Only its contents may be missing, and only when
+    the sender declared them absent.  `known`: id -> size (None: not
+    known) of objects already seen stored, not asked of the store again."""
+    known = known or {}
     allowed = contents_id(obj)
-    for child in children(obj):
-        if child in known or store.has(child):
-            continue
-        if child == allowed and child in absent:
-            continue
-        raise RemoteError(f"object {oid.display} arrived before its child {child.display}; "
-                          "it was not stored")
+    recorded = recorded_sizes(obj)
+    for child, is_typed, _ in edges(obj):
+        size = known.get(child, _MISSING)
+        if size is _MISSING:
+            size = _stored_size(store, child, is_typed and child != allowed)
+        if size is _MISSING:
+            if child == allowed and child in absent:
+                continue
+            raise RemoteError(f"object {oid.display} arrived before its child {child.display}; "
+                              "it was not stored")
+        want = recorded.get(child)
+        if size is not None and want is not None and size != want:
+            raise RemoteError(f"object {oid.display} records {want} bytes for {child.display}, "
+                              f"which has {size}; it was not stored")
+
+
+_MISSING = object()
+
+
+def _stored_size(store: ObjectStore, oid: ObjectId, is_typed: bool):
+    """A stored blob's length, None for a stored typed object (its size
+    would need reading it), _MISSING when the store lacks it."""
+    if is_typed:
+        return None if store.has(oid) else _MISSING
+    try:
+        return store.size(oid)
+    except ObjectMissing:
+        return _MISSING
 
 
 class Receiver:
@@ -76,20 +100,21 @@ class Receiver:
     def __init__(self, store: ObjectStore):
         self.store = store
         self.absent: set = set()
-        self.known: set = set()
+        self.known: dict = {}  # id -> size (None: not known) of what is stored
         self._landing = Landing(store) if isinstance(store, DiskStore) else None
         self._held: list[tuple[ObjectId, bytes]] = []
         self._held_bytes = 0
         self._closed = False
 
-    def _stored(self, oid: ObjectId) -> None:
+    def _stored(self, oid: ObjectId, size: int | None) -> None:
         if len(self.known) >= KNOWN_MAX:
             self.known.clear()  # a bound on memory; a forgotten id is only asked of the store
-        self.known.add(oid)
+        self.known[oid] = size
 
-    def write(self, oid: ObjectId, data: bytes) -> None:
+    def write(self, oid: ObjectId, data: bytes, size: int | None = None) -> None:
         """Store the verified bytes of a typed object, after every object
-        before it (its children may be among them)."""
+        before it (its children may be among them).  `size`: the size a
+        parent may record for it (a tree's Tree.size)."""
         if self._landing is None:
             self._write_now(oid, data)
         else:
@@ -97,7 +122,7 @@ class Receiver:
             self._held_bytes += len(data)
             if self._held_bytes >= TYPED_HELD:
                 self._write_held()
-        self._stored(oid)
+        self._stored(oid, size)
 
     def _write_held(self) -> None:
         self._landing.flush()
@@ -123,7 +148,7 @@ class Receiver:
             self._write_now(oid, data)
         else:
             self._landing.write(oid, data)
-        self._stored(oid)
+        self._stored(oid, len(data))
 
     def stream(self, inc: Incoming) -> None:
         """A large blob, from the wire to the store in chunks."""
@@ -131,7 +156,7 @@ class Receiver:
             self._landing.stream(inc.oid, inc.stream)
         else:
             self.store.write_stream(inc.stream, expected=inc.oid)
-        self._stored(inc.oid)
+        self._stored(inc.oid, inc.size)
 
     def take(self, inc: Incoming) -> None:
         data = inc.data
@@ -149,7 +174,7 @@ class Receiver:
             self._store_blob(inc.oid, data)
             return
         check_children(self.store, inc.oid, obj, self.absent, self.known)
-        self.write(inc.oid, data)
+        self.write(inc.oid, data, obj.size if isinstance(obj, Tree) else None)
 
     def close(self) -> None:
         """Store what waits, and stop the Landing's threads; once."""

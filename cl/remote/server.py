@@ -4,34 +4,35 @@ ref store it is handed.  `serve_stream` runs a whole session over a byte
 stream (what `cl serve-stdio` and the in-process pipe use); the HTTP server
 calls `Server.handle` once per request."""
 
-import re
 from typing import Callable, Iterator
 
 from cl.errors import CLError
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, read_object
-from cl.objects.types import State, Worksheet
+from cl.refs.names import synced
 from cl.refs.store import RefStore
 from cl.remote import frames
 from cl.remote.frames import END, FrameReader, RemoteError, encode, error_frame, from_wire
+from cl.remote.heads import head_problem
+from cl.remote.limits import Limits
 from cl.remote.loose import present
 from cl.remote.receive import Receiver
 
 SERVED_PREFIXES = ("bundles/", "worksheets/")
 MAX_IDS = 65536
-_BUNDLE_REF = re.compile(r"bundles/([0-9a-f]{64})\Z")
-_WORKSHEET_REF = re.compile(r"worksheets/([0-9A-Za-z_\-]{1,128})\Z")
 
 
 def served(name: str) -> bool:
-    return name == "HEAD" or name.startswith(SERVED_PREFIXES)
+    return synced(name)
 
 
 class Server:
-    def __init__(self, store: ObjectStore, refs: RefStore, label: str = "cl"):
+    def __init__(self, store: ObjectStore, refs: RefStore, label: str = "cl",
+                 limits: Limits | None = None):
         self.store = store
         self.refs = refs
         self.label = label
+        self.limits = limits or Limits()
 
     def handle(self, request: dict, reader: FrameReader | None) -> Iterator[bytes]:
         """The encoded response frames to one request.  `reader` yields the
@@ -63,8 +64,11 @@ class Server:
         return {"version": frames.VERSION, "server": self.label}
 
     def op_refs(self, request):
-        prefixes = [p for p in request.get("prefixes") or [] if isinstance(p, str)]
-        names = {n for n in request.get("names") or [] if isinstance(n, str)}
+        prefixes, names = request.get("prefixes") or [], request.get("names") or []
+        if not isinstance(prefixes, list) or not isinstance(names, list) or len(names) > MAX_IDS:
+            raise RemoteError(f"'prefixes' and 'names' must be lists (of at most {MAX_IDS} names)")
+        prefixes = [p for p in prefixes if isinstance(p, str)]
+        names = {n for n in names if isinstance(n, str)}
         out = {}
         for prefix in prefixes:
             for name, value in self.refs.items(prefix):
@@ -98,7 +102,7 @@ class Server:
         stored = 0
         failure = None
         try:
-            for inc in frames.read_objects(reader):
+            for inc in frames.read_objects(reader, self.limits.max_object):
                 if failure is not None:
                     continue  # drain the rest of the stream so the session stays in step
                 try:
@@ -106,6 +110,11 @@ class Server:
                     stored += 1
                 except CLError as exc:
                     failure = exc
+        except RemoteError:
+            # the stream itself is bad (malformed, or an object over the
+            # limit that cannot be drained): answer, then end the session
+            reader.out_of_step = True
+            raise
         finally:
             try:
                 receiver.close()
@@ -136,28 +145,20 @@ class Server:
 
 def check_ref_value(store: ObjectStore, name: str, new: str | None) -> None:
     """A ref may point only at an object the store holds: a state of that
-    bundle, or a commit of that worksheet."""
+    bundle, or a commit of that worksheet (cl/remote/heads.py)."""
+    if not synced(name) or name == "HEAD":
+        raise RemoteError(f"'{name:.140}' is not a ref that can be pushed")
     if new is None:
         raise RemoteError(f"deleting '{name}' is not allowed")
     try:
         oid = ObjectId(new)
     except ValueError:
-        raise RemoteError(f"'{name}' cannot point at '{new}'") from None
+        raise RemoteError(f"'{name}' cannot point at '{new:.80}'") from None
     if not store.has(oid):
         raise RemoteError(f"'{name}' cannot point at {oid.display}: the object is not here")
-    m = _BUNDLE_REF.match(name)
-    if m:
-        state = read_object(store, oid, State)
-        if state.bundle != m[1]:
-            raise RemoteError(f"{oid.display} is a state of another bundle")
-        return
-    m = _WORKSHEET_REF.match(name)
-    if m:
-        ws = read_object(store, oid, Worksheet)
-        if ws.worksheet != m[1]:
-            raise RemoteError(f"{oid.display} is a commit of another worksheet")
-        return
-    raise RemoteError(f"'{name}' is not a ref that can be pushed")
+    problem = head_problem(name, read_object(store, oid))
+    if problem is not None:
+        raise RemoteError(f"'{name}' cannot point at {oid.display}: {problem}")
 
 
 def serve_stream(server: Server, read: Callable[[int], bytes], write: Callable[[bytes], None],
@@ -176,3 +177,5 @@ def serve_stream(server: Server, read: Callable[[int], bytes], write: Callable[[
         for chunk in server.handle(request, reader):
             write(chunk)
         flush()
+        if reader.out_of_step:
+            return

@@ -14,7 +14,8 @@ import sys
 import threading
 
 from cl.remote.frames import RemoteError
-from cl.remote.transport import StreamTransport, widen_pipe
+from cl.remote.limits import TIMEOUT
+from cl.remote.transport import Settings, StreamTransport, wait_for, widen_pipe
 from cl.remote.urls import RemoteURL
 
 WINDOW = 4 << 20     # flow-control window; larger only grows paramiko's buffer
@@ -51,7 +52,7 @@ def _import_paramiko(config_text: str):
 
 
 class ParamikoTransport(StreamTransport):
-    def __init__(self, url: RemoteURL, label: str, cl: str = "cl"):
+    def __init__(self, url: RemoteURL, label: str, cl: str = "cl", timeout: float = TIMEOUT):
         config_path = os.path.expanduser("~/.ssh/config")
         try:
             with open(config_path) as f:
@@ -87,8 +88,8 @@ class ParamikoTransport(StreamTransport):
         try:
             client.connect(hostname, port=port, username=user,
                            key_filename=[os.path.expanduser(k) for k in host.get("identityfile", [])] or None,
-                           allow_agent=not only, look_for_keys=not only, timeout=30,
-                           banner_timeout=30, auth_timeout=30)
+                           allow_agent=not only, look_for_keys=not only, timeout=min(timeout, 30),
+                           banner_timeout=min(timeout, 30), auth_timeout=min(timeout, 30))
         except paramiko.AuthenticationException:
             client.close()
             raise RemoteError(f"ssh: permission denied for {where} (no key the server accepts)") from None
@@ -100,12 +101,13 @@ class ParamikoTransport(StreamTransport):
             raise RemoteError(f"ssh: cannot connect to {where}: {exc.strerror or exc}") from None
         self._client = client
         channel = client.get_transport().open_session(window_size=WINDOW, max_packet_size=MAX_PACKET)
+        channel.settimeout(timeout)  # recv and sendall raise socket.timeout (a TimeoutError)
         channel.exec_command(remote_command(url, cl))
         self._channel = channel
         # Take all that is buffered at each read: paramiko's buffer drops a
         # read's bytes from its front by moving the rest, so small reads from
         # a full window cost a copy of the window each.
-        super().__init__(lambda n: channel.recv(WINDOW), channel.sendall, lambda: None, label)
+        super().__init__(lambda n: channel.recv(WINDOW), channel.sendall, lambda: None, label, timeout)
 
     def diagnostics(self) -> str:
         chunks = []
@@ -125,7 +127,7 @@ class ParamikoTransport(StreamTransport):
 class CommandTransport(StreamTransport):
     """A stream to a subprocess: `ssh [opts] [user@]host 'cl serve-stdio PATH'`."""
 
-    def __init__(self, argv: list[str], label: str):
+    def __init__(self, argv: list[str], label: str, timeout: float = TIMEOUT):
         try:
             self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, bufsize=0)
@@ -139,12 +141,19 @@ class CommandTransport(StreamTransport):
         for fd in (out_fd, stdin.fileno()):
             widen_pipe(fd)
 
+        in_fd = stdin.fileno()
+
+        def read(n):
+            wait_for(out_fd, timeout)
+            return os.read(out_fd, n)
+
         def write(data):
             view = memoryview(data)
             while view:
-                view = view[stdin.write(view):]
+                wait_for(in_fd, timeout, writing=True)
+                view = view[stdin.write(view) or 0:]
 
-        super().__init__(lambda n: os.read(out_fd, n), write, lambda: None, label)
+        super().__init__(read, write, lambda: None, label, timeout)
 
     def _collect(self):
         for line in self._proc.stderr:
@@ -164,17 +173,32 @@ class CommandTransport(StreamTransport):
         except OSError:
             pass
         try:
-            self._proc.wait(timeout=30)
+            self._proc.wait(timeout=0 if self.broken else 30)  # a stalled peer is not waited for
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
         self._proc.stdout.close()
 
 
+def open_paramiko(url: RemoteURL, settings: Settings) -> "ParamikoTransport":
+    """The `ssh` transport (cl/sync/transports.py)."""
+    return ParamikoTransport(url, settings.label, settings.ssh_cl, settings.limits.timeout)
+
+
+def open_command(url: RemoteURL, settings: Settings) -> "CommandTransport":
+    """The `ssh-command` transport: config `ssh.command` (cl/sync/transports.py)."""
+    argv = system_ssh_argv(settings.ssh_command, url, settings.ssh_cl)
+    return CommandTransport(argv, settings.label, settings.limits.timeout)
+
+
 def system_ssh_argv(command: str, url: RemoteURL, cl: str = "cl") -> list[str]:
+    """`ssh [opts] [-p PORT] -- [user@]host 'cl serve-stdio PATH'`: `--`
+    ends the options, so a host that starts with '-' (which parse_url
+    refuses anyway) can never be taken for one."""
     argv = shlex.split(command)
     if url.port:
         argv += ["-p", str(url.port)]
+    argv.append("--")
     argv.append(f"{url.user}@{url.host}" if url.user else url.host)
     argv.append(remote_command(url, cl))
     return argv

@@ -19,11 +19,11 @@ from typing import Callable
 from cl.errors import CLError, ObjectMissing
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, decode_object, read_object
-from cl.objects.types import Bundle, Result, State
+from cl.objects.types import Bundle, Result, State, Tree
 from cl.remote import frames
 from cl.remote.client import Client
 from cl.remote.frames import RemoteError
-from cl.remote.graph import data_optional, edges
+from cl.remote.graph import data_optional, edges, recorded_sizes
 from cl.remote.loose import present
 from cl.remote.receive import TYPED_MAX, Receiver, check_children, verify
 
@@ -241,6 +241,7 @@ class Fetcher:
         self.held: dict[str, tuple[bytes, object]] = {}
         self.absent: set = set()
         self.typed: dict[str, bool] = {}
+        self.sizes: dict[str, int] = {}  # what the parents fetched record for their data children
         self.blobs = 0
         self.receiver = Receiver(store)
 
@@ -279,6 +280,7 @@ class Fetcher:
                     self.absent.add(oid)
                     continue
                 if not self.typed.get(oid):
+                    self._check_size(oid, inc.size)
                     if inc.data is not None:
                         self.receiver.blob(oid, inc.data)
                     else:
@@ -290,6 +292,12 @@ class Fetcher:
                 data = inc.data if inc.data is not None else inc.stream.read()
                 verify(oid, data)
                 obj = decode_object(oid, data)
+                if isinstance(obj, Tree):
+                    self._check_size(oid, obj.size)
+                for child, size in recorded_sizes(obj).items():
+                    if self.sizes.setdefault(child, size) != size:
+                        raise RemoteError(f"remote '{self.client.name}' sent objects that record "
+                                          f"different sizes for {child.display}")
                 self.held[oid] = (data, obj)
                 for child, is_typed, _ in edges(obj):
                     self.typed.setdefault(child, is_typed)
@@ -299,8 +307,17 @@ class Fetcher:
             if wanted:
                 raise RemoteError(f"remote '{self.client.name}' did not send {len(wanted)} of the objects asked for")
             here = present(self.store, [c for c in named if c not in self.held])
-            self.receiver.known.update(here)
+            self.receiver.known.update(dict.fromkeys(here))
             level = [c for c in named if c not in self.held and c not in here]
+
+    def _check_size(self, oid: ObjectId, size: int) -> None:
+        """Refuse an object whose size is not the one its parent records,
+        before any of it is stored (a blob announced as 2**62 bytes whose
+        tree entry says 10 is not written until the peer stops)."""
+        want = self.sizes.get(oid)
+        if want is not None and size != want:
+            raise RemoteError(f"remote '{self.client.name}' announced {oid.display} as {size} bytes, "
+                              f"but its parent records {want}; it was not stored")
 
     def _allowed_absent(self) -> set:
         states = [obj for _, obj in self.held.values() if isinstance(obj, State) and data_optional(obj)]
@@ -331,7 +348,8 @@ class Fetcher:
         for oid in order:
             data, obj = self.held[oid]
             check_children(self.store, ObjectId(oid), obj, self.absent, self.receiver.known)
-            self.receiver.write(ObjectId(oid), data)  # verified as it arrived
+            self.receiver.write(ObjectId(oid), data,  # verified as it arrived
+                                obj.size if isinstance(obj, Tree) else None)
         written = len(order)
         self.held.clear()
         return written

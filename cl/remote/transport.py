@@ -6,9 +6,11 @@ over HTTP (one POST per request)."""
 
 import contextlib
 import threading
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from cl.remote.frames import Closed, FrameReader, RemoteError, encode
+from cl.remote.frames import Closed, FrameReader, RemoteError, encode, said
+from cl.remote.limits import TIMEOUT, Limits
 from cl.remote.server import Server, serve_stream
 
 PIPE_SIZE = 1 << 20
@@ -25,8 +27,42 @@ def widen_pipe(fd: int) -> None:
         pass
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What opening a transport needs besides its URL: the remote's name
+    (for messages), an HTTP token, config `ssh.command` and `ssh.cl`, and
+    the limits (cl/remote/limits.py)."""
+
+    label: str = "remote"
+    token: str | None = None
+    ssh_command: str | None = None
+    ssh_cl: str = "cl"
+    limits: Limits = field(default_factory=Limits)
+
+
+def stalled(label: str, timeout: float, sending: bool = False) -> RemoteError:
+    """The error for a peer that let `timeout` seconds pass."""
+    what = "accepted nothing" if sending else "sent nothing"
+    return RemoteError(f"remote '{label}' {what} for {timeout:g} s; gave up "
+                       "(config sync.timeout sets how long to wait)")
+
+
+def wait_for(fd: int, timeout: float, writing: bool = False) -> None:
+    """Block until `fd` can be read (or written) or raise TimeoutError."""
+    import select
+
+    ready = select.select([] if writing else [fd], [fd] if writing else [], [], timeout)
+    if not any(ready):
+        raise TimeoutError
+
+
 class Transport:
+    """How requests reach a server (docs/protocol.md §8).  `request`
+    yields a FrameReader over the response; every read and write gives up
+    with a RemoteError once the peer has let `timeout` seconds pass."""
+
     label = "remote"
+    timeout = TIMEOUT
 
     def request(self, header: dict, body: Iterable[bytes] = ()) -> contextlib.AbstractContextManager:
         raise NotImplementedError
@@ -43,13 +79,22 @@ class StreamTransport(Transport):
     BUFFER = 1 << 18
 
     def __init__(self, read: Callable[[int], bytes], write: Callable[[bytes], None],
-                 flush: Callable[[], None], label: str):
+                 flush: Callable[[], None], label: str, timeout: float = TIMEOUT):
         self._raw_write = write
         self._raw_flush = flush
         self._pending = bytearray()
-        self.reader = FrameReader(read)
         self.label = label
+        self.timeout = timeout
         self.broken = False
+
+        def timed_read(n: int) -> bytes:
+            try:
+                return read(n)
+            except TimeoutError:
+                self.broken = True
+                raise stalled(label, timeout) from None
+
+        self.reader = FrameReader(timed_read)
 
     def _write(self, data: bytes) -> None:
         """Frames are gathered into large writes: one SSH packet or syscall
@@ -72,9 +117,20 @@ class StreamTransport(Transport):
         """What the far side said before it went away (stderr), if anything."""
         return ""
 
+    def _refusal(self) -> RemoteError | None:
+        """The error a server answered before it stopped reading a request
+        (an object over its limit), if it sent one."""
+        try:
+            reply = self.reader.recv()
+        except (RemoteError, OSError, ValueError):
+            return None
+        if isinstance(reply, dict) and isinstance(reply.get("error"), str):
+            return RemoteError(f"remote '{self.label}': {said(reply['error'])}")
+        return None
+
     def _failed(self, exc: BaseException) -> RemoteError:
         text = self.diagnostics().strip()
-        detail = f": {text.splitlines()[-1]}" if text else ""
+        detail = f": {said(text.splitlines()[-1])}" if text else ""
         return RemoteError(f"lost the connection to remote '{self.label}'{detail}")
 
     @contextlib.contextmanager
@@ -86,9 +142,12 @@ class StreamTransport(Transport):
             for chunk in body:
                 self._write(chunk)
             self._flush()
+        except TimeoutError:
+            self.broken = True
+            raise stalled(self.label, self.timeout, sending=True) from None
         except (OSError, ValueError) as exc:
             self.broken = True
-            raise self._failed(exc) from None
+            raise self._refusal() or self._failed(exc) from None
         except BaseException:
             self.broken = True
             raise
@@ -106,14 +165,15 @@ class PipeTransport(StreamTransport):
     """The in-process pipe: a socket pair with a thread serving `server` on
     the far end.  Directory remotes and the contract tests use it."""
 
-    def __init__(self, server: Server, label: str = "pipe"):
+    def __init__(self, server: Server, label: str = "pipe", timeout: float = TIMEOUT):
         import socket  # only directory remotes and tests: serve-stdio starts without it
 
         self._near, far = socket.socketpair()
+        self._near.settimeout(timeout)
         self.server_error: BaseException | None = None
         rfile = self._near.makefile("rb", buffering=0)
         wfile = self._near.makefile("wb", buffering=1 << 16)
-        super().__init__(rfile.read, wfile.write, wfile.flush, label)
+        super().__init__(rfile.read, wfile.write, wfile.flush, label, timeout)
         self._files = (rfile, wfile)
 
         def run():

@@ -31,7 +31,19 @@ def is_url(text: str) -> bool:
     return "/" in text or ":" in text or text in (".", "..")
 
 
+def _no_option(url: RemoteURL) -> RemoteURL:
+    """A host or user that starts with '-' would reach ssh as an option."""
+    for what, value in (("host", url.host), ("user", url.user)):
+        if value and value.startswith("-"):
+            raise UsageError(f"a remote {what} may not start with '-': '{url.text}'")
+    return url
+
+
 def parse_url(text: str) -> RemoteURL:
+    return _no_option(_parse(text))
+
+
+def _parse(text: str) -> RemoteURL:
     if not text:
         raise UsageError("empty remote URL")
     if "://" in text:

@@ -1,15 +1,19 @@
 """Remotes: names in config (`[remote.NAME] url, token`), and opening one —
-from a name or a URL — as a protocol client over the right transport."""
+from a name or a URL — as a protocol client over the transport its URL
+names (cl/sync/transports.py); the directory transport is here, as it
+opens a repository."""
 
 import os
 
 from cl.errors import CLError, UsageError
 from cl.remote.client import Client
+from cl.remote.limits import MAX_OBJECT, TIMEOUT, Limits
 from cl.remote.server import Server
-from cl.remote.transport import PipeTransport
+from cl.remote.transport import PipeTransport, Settings
 from cl.remote.urls import RemoteURL, is_url, parse_url
 from cl.repo import DIRNAME, Repository
 from cl.sync.refstore import RepoRefStore
+from cl.sync.transports import open_transport
 
 DEFAULT = "origin"
 
@@ -72,30 +76,83 @@ def repository_at(path: str) -> Repository:
     raise CLError(f"not a cl repository: '{path}'")
 
 
+def limits(config) -> Limits:
+    """`sync.timeout` (a duration: `90`, `10m`) and
+    `sync.max_object_size` (a size: `64g`) from the config."""
+    from cl.bundles.units import parse_duration, parse_size
+
+    if config is None:
+        return Limits()
+    timeout = config.get("sync", "timeout")
+    largest = config.get("sync", "max_object_size")
+    try:
+        chosen = Limits(timeout=TIMEOUT if timeout is None else float(parse_duration(timeout)),
+                        max_object=MAX_OBJECT if largest is None else parse_size(largest))
+    except CLError as exc:
+        raise UsageError(f"config sync.timeout / sync.max_object_size: {exc.message}") from None
+    if chosen.timeout <= 0 or chosen.max_object <= 0:
+        raise UsageError("config sync.timeout and sync.max_object_size must be more than 0")
+    return chosen
+
+
+SERVER_TIMEOUT = 60  # seconds a request body may be silent (config server.timeout)
+PER_TOKEN = 4        # requests in progress per token (config server.per_token)
+
+
+def server_limits(config) -> tuple[float, int]:
+    """`cl server`'s limits: (`server.timeout` in seconds, `server.per_token`)."""
+    from cl.bundles.units import parse_duration
+
+    try:
+        timeout = float(parse_duration(config.get("server", "timeout", SERVER_TIMEOUT)))
+        per_token = int(config.get("server", "per_token", PER_TOKEN))
+    except (CLError, ValueError, TypeError):
+        timeout, per_token = 0, 0
+    if timeout <= 0 or per_token < 1:
+        raise UsageError("config server.timeout must be a duration above 0 and server.per_token "
+                         "a whole number from 1")
+    return timeout, per_token
+
+
 def local_server(repo: Repository) -> Server:
     import cl
-    return Server(repo.store, RepoRefStore(repo), label=f"cl {cl.__version__}")
+    return Server(repo.store, RepoRefStore(repo), label=f"cl {cl.__version__}",
+                  limits=limits(repo.config))
+
+
+class DirectoryTransport(PipeTransport):
+    """The `dir` transport: a server thread over another repository on
+    this machine, which closes with the transport."""
+
+    def __init__(self, other: Repository, settings: Settings):
+        super().__init__(local_server(other), settings.label, settings.limits.timeout)
+        self.repository = other
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self.repository.close()
+
+
+def open_directory(url: RemoteURL, settings: Settings) -> DirectoryTransport:
+    """The `dir` transport (cl/sync/transports.py)."""
+    return DirectoryTransport(repository_at(url.path), settings)
+
+
+def settings(label: str, config=None, token: str | None = None) -> Settings:
+    """A transport's Settings from the config (`ssh.command`, `ssh.cl`,
+    `sync.timeout`, `sync.max_object_size`)."""
+    if config is None:
+        return Settings(label, token)
+    return Settings(label, token, ssh_command=config.get("ssh", "command") or None,
+                    ssh_cl=config.get("ssh", "cl") or "cl", limits=limits(config))
 
 
 def open_url(url: str, label: str, config=None, token: str | None = None) -> Client:
-    parsed: RemoteURL = parse_url(url)
-    if parsed.kind == "dir":
-        other = repository_at(parsed.path)
-        transport = PipeTransport(local_server(other), label)
-        client = Client(transport, label)
-        client.resources.append(other)
-        return client
-    if parsed.kind == "ssh":
-        cl = (config.get("ssh", "cl") if config else None) or "cl"
-        command = config.get("ssh", "command") if config else None
-        from cl.remote import ssh
-        if command:
-            transport = ssh.CommandTransport(ssh.system_ssh_argv(command, parsed, cl), label)
-        else:
-            transport = ssh.ParamikoTransport(parsed, label, cl)
-        return Client(transport, label)
-    from cl.remote.http import HttpTransport
-    return Client(HttpTransport(parsed.base, token, label), label)
+    chosen = settings(label, config, token)
+    transport = open_transport(parse_url(url), chosen)
+    return Client(transport, label, chosen.limits)
 
 
 def open_remote(repo: Repository, spec: str | None, while_waiting=None) -> Client:

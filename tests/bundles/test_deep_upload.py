@@ -5,12 +5,11 @@ kernel's PATH_MAX."""
 
 import os
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
-from tests.runs.helpers import configure, stop_workers
+from tests.runs.helpers import configure, local_python, stop_workers
 
 DEPTH = 2000
 
@@ -40,7 +39,7 @@ def test_upload_cat_download_run(project, cl, deep):
         assert f.read() == "bottom\n"
     configure(project, executor="local", worker_idle="30s")
     try:
-        python = os.path.basename(sys.executable)
+        python = local_python()
         # Step by step: the whole path is longer than the kernel takes.
         code = ("import os; top = os.getcwd(); os.chdir('in')\nfor _ in range(2000): os.chdir('d')\n"
                 "data = open('f').read(); os.chdir(top)\n"

@@ -11,7 +11,7 @@ import sys
 import tarfile
 
 from tests.conftest import CL, cl_env
-from tests.runs.helpers import configure, stop_workers
+from tests.runs.helpers import configure, local_python, stop_workers
 
 LATIN = b"caf\xe9.txt"
 DIR = b"d\xfe"
@@ -80,7 +80,7 @@ def test_a_run_sees_the_names(project, cl, tmp_path):
     configure(project, executor="local", worker_idle="30s")
     try:
         _cl([b"upload", _make(tmp_path / "src"), b"-n", b"odd"], project, cl.home)
-        python = os.path.basename(sys.executable).encode()
+        python = local_python().encode()
         code = b"import os; print(sorted(os.listdir(b'in')), os.listdir(b'in/d\\xfe'))"
         _cl([b"run", b"in:odd", python + b" -c \"" + code + b"\" > seen", b"-n", b"look", b"-W"],
             project, cl.home)

@@ -10,19 +10,20 @@ from hypothesis import strategies as st
 
 from cl.errors import Conflict
 from cl.refs.db import Database
+from cl.refs.names import BadRefName
 from cl.refs.store import MemoryRefStore, SqliteRefStore
 
 A, B, C = "aa" * 32, "bb" * 32, "cc" * 32
 
 
 def test_create_read_update_delete(refs):
-    assert refs.get("bundles/x") is None
-    refs.set_if_equals("bundles/x", None, A)
-    assert refs.get("bundles/x") == A
-    refs.set_if_equals("bundles/x", A, B)
-    assert refs.get("bundles/x") == B
-    refs.set_if_equals("bundles/x", B, None)
-    assert refs.get("bundles/x") is None
+    assert refs.get(f"bundles/{A}") is None
+    refs.set_if_equals(f"bundles/{A}", None, A)
+    assert refs.get(f"bundles/{A}") == A
+    refs.set_if_equals(f"bundles/{A}", A, B)
+    assert refs.get(f"bundles/{A}") == B
+    refs.set_if_equals(f"bundles/{A}", B, None)
+    assert refs.get(f"bundles/{A}") is None
     assert refs.items() == []
 
 
@@ -53,13 +54,13 @@ def test_delete_of_absent_ref_with_none_expected_is_a_no_op(refs):
 
 
 def test_items_by_prefix(refs):
-    names = ["HEAD", "bundles/a", "bundles/b", "bundlesX", "remotes/origin/bundles/a",
-             "worksheets/w", "bundles/\U0001F600", "bundles/é"]
+    names = ["HEAD", "notes/a", "notes/b", "notesX", "remotes/origin/notes/a",
+             "worksheets/w", "notes/\U0001F600", "notes/é"]
     for i, name in enumerate(names):
         refs.set_if_equals(name, None, f"v{i}")
-    assert refs.items("bundles/") == sorted(
-        (n, f"v{i}") for i, n in enumerate(names) if n.startswith("bundles/"))
-    assert [n for n, _ in refs.items("remotes/origin/")] == ["remotes/origin/bundles/a"]
+    assert refs.items("notes/") == sorted(
+        (n, f"v{i}") for i, n in enumerate(names) if n.startswith("notes/"))
+    assert [n for n, _ in refs.items("remotes/origin/")] == ["remotes/origin/notes/a"]
     assert [n for n, _ in refs.items()] == sorted(names)
     assert refs.items("nothing/") == []
 
@@ -91,6 +92,8 @@ def test_sqlite_and_memory_agree(tmp_path_factory, sequence, prefix):
                     outcomes.append("ok")
                 except Conflict:
                     outcomes.append("conflict")
+                except BadRefName:
+                    outcomes.append("bad name")
             assert outcomes[0] == outcomes[1]
         assert stores[0].items() == stores[1].items()
         assert stores[0].items(prefix) == stores[1].items(prefix)

@@ -36,8 +36,10 @@ class Side:
         self.store = store if store is not None else MemoryStore()
         self.refs = refs if refs is not None else MemoryRefStore()
 
-    def serve(self, label="remote") -> Client:
-        return Client(PipeTransport(Server(self.store, self.refs), label), label)
+    def serve(self, label="remote", limits=None) -> Client:
+        server = Server(self.store, self.refs) if limits is None else \
+            Server(self.store, self.refs, limits=limits)
+        return Client(PipeTransport(server, label), label)
 
     # --- data ----------------------------------------------------------------
 

@@ -33,4 +33,4 @@ def test_remote_command_quotes_the_path():
     assert remote_command(parse_url("ssh://h/srv/my proj"), "cl") == "cl serve-stdio '/srv/my proj'"
     assert remote_command(parse_url("ssh://h/~/a b")) == "cl serve-stdio ~/'a b'"
     argv = system_ssh_argv("ssh -o BatchMode=yes", parse_url("ssh://u@h:2222/p"), "/opt/cl")
-    assert argv == ["ssh", "-o", "BatchMode=yes", "-p", "2222", "u@h", "/opt/cl serve-stdio /p"]
+    assert argv == ["ssh", "-o", "BatchMode=yes", "-p", "2222", "--", "u@h", "/opt/cl serve-stdio /p"]

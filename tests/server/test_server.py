@@ -1,6 +1,8 @@
 """A real `cl server` subprocess on a loopback port: clone, push and pull
 over HTTP with a bearer token; requests without the right token refused."""
 
+import contextlib
+import os
 import socket
 import subprocess
 import time
@@ -17,18 +19,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(cl, cl_home, tmp_path):
-    """(url, token, repository dir) of a running `cl server`."""
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    cl(["init"], origin)
-    (origin / "a.txt").write_text("alpha\n")
-    cl(["upload", "a.txt"], origin)
-    token = cl(["server", "token", "add", "alice"], origin).stdout.strip()
+@contextlib.contextmanager
+def serving(origin):
+    """A `cl server` on a free loopback port over `origin`; its URL."""
     port = free_port()
-    proc = subprocess.Popen([CL, "server", "--port", str(port), str(origin)], cwd=tmp_path,
-                            env=cl_env({"HOME": cl_home}), stdout=subprocess.PIPE,
+    proc = subprocess.Popen([CL, "server", "--port", str(port), str(origin)], cwd=origin,
+                            env=cl_env({"HOME": os.environ.get("HOME")}), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
         for _ in range(400):
@@ -38,10 +34,31 @@ def served(cl, cl_home, tmp_path):
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", token, origin
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture
+def origin(cl, tmp_path):
+    """A repository with a.txt and a token for alice; (directory, token)."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    cl(["init"], origin)
+    (origin / "a.txt").write_text("alpha\n")
+    cl(["upload", "a.txt"], origin)
+    token = cl(["server", "token", "add", "alice"], origin).stdout.strip()
+    return origin, token
+
+
+@pytest.fixture
+def served(origin, cl_home, monkeypatch):
+    """(url, token, repository dir) of a running `cl server`."""
+    directory, token = origin
+    monkeypatch.setenv("HOME", str(cl_home))
+    with serving(directory) as url:
+        yield url, token, directory
 
 
 def test_clone_push_pull_over_http(served, cl, tmp_path):
