@@ -215,7 +215,7 @@ def _print_info(rec: dict) -> None:
 
 
 @click.command()
-@click.argument("target")
+@click.argument("target", type=options.TARGET)
 @click.option("--head", type=options.COUNT, help="Only the first N lines.")
 @click.option("--tail", type=options.COUNT, help="Only the last N lines.")
 @pass_repo
@@ -228,7 +228,7 @@ def cat(repo, target, head, tail):
 
 
 @click.command()
-@click.argument("target")
+@click.argument("target", type=options.TARGET)
 @click.option("-o", "--output-path", "dest", type=click.Path(), help="Where to write (default: the bundle's or file's name).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite what is there.")
 @json_option

@@ -8,12 +8,25 @@ in the usage error itself.
 Text: on Linux an argument is bytes; Python hands bytes that are not UTF-8
 to cl as lone surrogates, which cannot be stored, hashed or printed.
 `check_text` (installed by cl.cli.main on every command it loads) refuses
-them in every parameter except file paths, whose bytes the file system
-gives meaning to."""
+them in every parameter except file paths and targets (a file inside a
+bundle), whose bytes the file system gives meaning to."""
 
 import click
 
 MAX_COUNT = 1 << 62  # below sys.maxsize, which islice and deque take
+
+
+class Target(click.ParamType):
+    """BUNDLE[/PATH]: the path part names a file inside a bundle, whose
+    name may be bytes that are not UTF-8 as any file name may (docs/format.md
+    [F20]); so `check_text` lets it through, like a file path."""
+    name = "target"
+
+    def convert(self, value, param, ctx):
+        return value
+
+
+TARGET = Target()
 
 COUNT = click.IntRange(0, MAX_COUNT)  # lines, CPUs, GPUs
 PRIORITY = click.IntRange(-MAX_COUNT, MAX_COUNT)
@@ -48,7 +61,7 @@ def check_text(command: click.Command) -> click.Command:
         return command
     command._cl_text_checked = True
     for param in command.params:
-        if not isinstance(param.type, (click.Path, click.File)):
+        if not isinstance(param.type, (click.Path, click.File, Target)):
             param.callback = _checked(param.callback)
     for sub in getattr(command, "commands", {}).values():
         check_text(sub)
