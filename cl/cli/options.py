@@ -13,6 +13,8 @@ bundle), whose bytes the file system gives meaning to."""
 
 import click
 
+from cl.errors import UsageError
+
 MAX_COUNT = 1 << 62  # below sys.maxsize, which islice and deque take
 
 
@@ -49,7 +51,8 @@ def _checked(callback):
         bad = _not_utf8(value)
         if bad is not None:
             shown = bad.encode("utf-8", "surrogateescape")
-            raise click.BadParameter(f"not UTF-8 text: {shown!r}", ctx=ctx, param=param)
+            where = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+            raise UsageError(f"{where} is not UTF-8 text: {shown!r}")
         return callback(ctx, param, value) if callback else value
     return check
 
