@@ -95,6 +95,23 @@ class Duration(Kind):
         return value.strip()
 
 
+class Size(Kind):
+    """`N[k|m|g|t]` as cl.bundles.units.parse_size reads it (stored as
+    written), or a number of bytes; at most 1 EiB."""
+    name = "a size such as 512m, 64g or 2t"
+    TEXT = re.compile(r"(\d{1,19}(?:\.\d{1,9})?)\s*([kmgt]?)b?\Z", re.I)
+    UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    MAX = 1 << 60
+
+    def check(self, value):
+        if type(value) is int and 0 <= value <= self.MAX:
+            return value
+        m = self.TEXT.match(value.strip()) if isinstance(value, str) else None
+        if not m or float(m[1]) * self.UNITS[m[2].lower()] > self.MAX:
+            raise Bad(f"expected {self.name}")
+        return value.strip()
+
+
 class Choice(Kind):
     def __init__(self, *options: str):
         self.options = options
@@ -129,6 +146,10 @@ SETTINGS = (
             "an uploaded archive may unpack to this many times its size (0: no bound)"),
     Setting("upload.max_unpacked_bytes", Integer(0, 1 << 62), 0,
             "an uploaded archive may unpack to at most this many bytes (0: no bound)"),
+    Setting("sync.timeout", Duration(), None, "give up on a remote that is silent this long (default 10m)"),
+    Setting("sync.max_object_size", Size(), None, "refuse a received object larger than this (default 64g)"),
+    Setting("server.timeout", Duration(), None, "cl server cuts off a request body silent this long (default 60s)"),
+    Setting("server.per_token", Integer(1, 1 << 20), None, "cl server's requests in progress per token (default 4)"),
     Setting("ssh.command", TEXT, None, "reach ssh:// remotes with this command (e.g. ssh) instead of paramiko"),
     Setting("ssh.cl", TEXT, "cl", "the cl command on the far side of ssh:// remotes"),
     Setting("remote.*.url", TEXT, None, "where remote NAME is (cl remote add NAME URL)"),
