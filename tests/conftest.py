@@ -133,7 +133,8 @@ def tree(root, spec: dict) -> Path:
 # markers from the services a test uses, so `-m "not docker"` works
 
 _SERVICE_MARKERS = {"docker_engine": "docker", "busybox_image": "docker",
-                    "python_image": "docker", "sshd": "sshd", "chromium": "chromium"}
+                    "python_image": "docker", "sshd": "sshd", "chromium": "chromium",
+                    "slurm_cluster": "slurm"}
 
 
 def pytest_collection_modifyitems(items):

@@ -1,5 +1,6 @@
 """Real services for the test suite: a Docker Engine with two small test
-images, a throw-away sshd on 127.0.0.1, and headless Chromium.
+images, a throw-away sshd on 127.0.0.1, headless Chromium, and a Slurm
+cluster (the one-node cluster of .ci/slurm-up).
 
 Every fixture here either hands out the real thing or reports it missing
 through `require_service`: a skip on a laptop, a failure when CI=true (so a
@@ -48,7 +49,7 @@ __all__ = [
     "BUSYBOX_IMAGE", "PYTHON_IMAGE", "ImageBuildError", "build_images", "ensure_image",
     "require_service", "docker_engine", "busybox_image", "python_image",
     "SSHServer", "start_sshd", "sshd", "Chromium", "find_chromium", "chromium",
-    "cl_bin_dir",
+    "cl_bin_dir", "slurm_problem", "slurm_cluster",
 ]
 
 BUSYBOX_IMAGE = "cl-test/busybox:latest"
@@ -520,6 +521,42 @@ def chromium() -> Chromium:
     if path is None:
         require_service("chromium", "no chromium binary (apt-get install chromium)")
     return Chromium(path)
+
+
+# --------------------------------------------------------------------------
+# Slurm (a cluster whose controller answers and has a node up; .ci/slurm-up
+# makes a one-node one on this machine)
+
+SLURM_TOOLS = ("sbatch", "squeue", "scancel", "scontrol", "sinfo")
+
+
+def slurm_problem() -> str | None:
+    """None when Slurm's commands are installed, the controller answers
+    and a node of the default partition is up; else why not."""
+    for tool in SLURM_TOOLS:
+        if shutil.which(tool) is None:
+            return f"{tool} not found (apt-get install slurm-wlm; .ci/slurm-up)"
+    try:
+        done = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer within 10 s"
+    if done.returncode != 0:
+        return f"sinfo: {' '.join(done.stderr.split())[:200]}"
+    states = {s.rstrip("*~#!%$@^-") for s in done.stdout.split()}
+    if not states & {"idle", "mixed", "allocated", "completing"}:
+        return f"no node is up (sinfo says: {', '.join(sorted(states)) or 'nothing'})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> str:
+    """A Slurm cluster that takes jobs; the default partition's name."""
+    problem = slurm_problem()
+    if problem:
+        require_service("slurm", problem)
+    done = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True, check=True)
+    default = [p for p in done.stdout.split() if p.endswith("*")]
+    return (default or done.stdout.split() or ["*"])[0].rstrip("*")
 
 
 # --------------------------------------------------------------------------

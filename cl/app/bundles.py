@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ObjectId", "expand", "resolve_bundle", "resolve_target", "resolve_worksheet",
            "MetadataEditor", "worksheet_or_none", "upload", "upload_size", "make", "info",
-           "info_field", "cat", "open_file", "download", "kind", "metadata", "edit", "plan_removal",
+           "info_field", "info_fields", "info_needs_verbose", "cat", "open_file", "download", "kind", "metadata", "edit", "plan_removal",
            "remove", "search"]
 
 MetadataEditor = Callable[[str, str, tuple[str, ...]], tuple[str, str, tuple[str, ...]]]
@@ -64,13 +64,27 @@ def info(repo: Repository, specs: Iterable[str], verbose: bool = False) -> list[
         from cl.sync.remote_read import records as remote_records
         return remote_records(repo, specs, verbose)
     from cl.bundles import info as info_ops
-    return [info_ops.record(repo, bid, verbose) for bid in expand(repo, specs)]
+    return info_ops.records(repo, specs, verbose)  # one per spec given, duplicates included, as CodaLab
 
 
 def info_field(rec: dict[str, Any], name: str) -> Any:
-    """A field of an info record, looking into its metadata and result too."""
+    """A field of an info record (`cl info -f`): one of CodaLab's, cl's own,
+    or a metadata key; None when the bundle has none."""
     from cl.bundles.info import field
     return field(rec, name)
+
+
+def info_fields(records: list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
+    """`cl info -f` values, a row per record; an InputError names a field
+    that is neither CodaLab's nor cl's nor metadata of any of the bundles."""
+    from cl.bundles.info import field_rows
+    return field_rows(records, names)
+
+
+def info_needs_verbose(names: Iterable[str]) -> bool:
+    """Whether these `-f` fields need verbose records (children, host_worksheets)."""
+    from cl.bundles.info import VERBOSE_FIELDS
+    return bool(VERBOSE_FIELDS & set(names))
 
 
 def _on_target(repo: Repository, target: str, fn: Callable[[Repository, Any], Any]) -> Any:

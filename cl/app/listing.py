@@ -34,14 +34,16 @@ def listing_text(repo: Repository, spec: str | None, key: str,
 
 
 def listing_ids(repo: Repository, spec: str | None) -> list[str]:
-    """The ids on a worksheet, in order, each once."""
+    """The ids on a worksheet, in order, once per appearance (as CodaLab
+    lists them), removed bundles left out."""
     return on_worksheet(repo, spec, lambda r, wid: list(r.index.listing(wid)[0]))
 
 
 def listing_rows(repo: Repository, spec: str | None) -> list[dict[str, Any]]:
-    """The bundles on a worksheet as JSON records (bundle_json)."""
+    """The bundles on a worksheet as JSON records (bundle_json), as `cl ls`
+    lists them: once per appearance, removed bundles left out."""
     def rows(r: Repository, wid: str) -> list[dict[str, Any]]:
-        return bundle_json(r.index.bundles(list(dict.fromkeys(r.index.worksheet_bundles(wid)))))
+        return bundle_json([row for row in r.index.bundles(r.index.worksheet_bundles(wid)) if not row.deleted])
     return on_worksheet(repo, spec, rows)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from cl.errors import CLError, UsageError
 from cl.objects.ids import ObjectId
 from cl.repo import Repository
+from cl.runs.registry import CHOICES as EXECUTOR_CHOICES
 
 if TYPE_CHECKING:
     from cl.app.records import Launched, LiveWorker, Waited
@@ -25,6 +26,13 @@ REQUEST_KEYS = ("image", "memory", "time", "disk", "cpus", "gpus", "network", "q
 
 class RunFailed(CLError):
     """A run that was waited for did not end `ready`."""
+
+
+def command_from_words(words: Iterable[str]) -> str:
+    """The command of `cl run … --- WORDS`: each word quoted again for the
+    shell, as CodaLab collapses them (`echo 'hello world!'` stays so)."""
+    from cl.bundles.runspec import command_from_words as collapse
+    return collapse(list(words))
 
 
 def _quiet(text: str) -> None:
@@ -104,7 +112,7 @@ def resolve_digest(repo: Repository, image: str | None, notice: Notice = _quiet)
     from cl.bundles.memo import digest_of
     from cl.runs.executor import make_executor
 
-    executor = make_executor(repo.config.get("run", "executor", "auto"))
+    executor = make_executor(repo.config.get("run", "executor", "auto"), repo.config)
     try:
         return digest_of(executor.image(image, notice))
     except CLError:

@@ -97,13 +97,15 @@ def add(repo: Repository, dest: str | None = None, *, texts: Iterable[str] = (),
     return ops.add_items(repo, wid, items, f"add {len(items)} item(s)")
 
 
-def detach(repo: Repository, specs: Iterable[str], worksheet: str | None = None) -> list[ObjectId]:
-    """Take bundles off a worksheet (they stay in the repository)."""
+def detach(repo: Repository, specs: Iterable[str], worksheet: str | None = None,
+           index: int | None = None) -> list[ObjectId]:
+    """Take bundles off a worksheet (they stay in the repository); a bundle
+    shown more than once needs `index`, which appearance from the end."""
     from cl.bundles.specs import expand
     from cl.worksheets import ops
     wid = resolve(repo, worksheet)
     ids = expand(repo, list(specs), wid)
-    ops.detach(repo, wid, [str(i) for i in ids])
+    ops.detach(repo, wid, [str(i) for i in ids], index)
     return ids
 
 

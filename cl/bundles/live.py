@@ -83,7 +83,7 @@ def open_live(root: str, parts: list[str], display: str) -> LiveNode | None:
     bundle in messages.  A missing path raises NotInBundle, a link on the
     way or at the end a CLError saying where it points."""
     try:
-        fd = os.open(root, _NOFOLLOW | os.O_DIRECTORY)
+        fd = _open_root(root)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -115,6 +115,17 @@ def open_live(root: str, parts: list[str], display: str) -> LiveNode | None:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _open_root(root: str) -> int:
+    """The run directory `root`, held open.  It may be the worker's own link
+    to a directory elsewhere (`slurm.shared_dir`): `.codalab/runs/` is the
+    worker's and no run can write there, so that one link is followed; the
+    directory it names is opened without following, in case the run put a
+    link in its own place."""
+    if os.path.islink(root):
+        root = os.path.join(os.path.dirname(root), os.readlink(root))
+    return os.open(root, _NOFOLLOW | os.O_DIRECTORY)
 
 
 def _link_text(dir_fd: int, name: str) -> str | None:

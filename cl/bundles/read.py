@@ -59,8 +59,9 @@ def open_file(repo: Repository, target: Target):
     if live is not None:
         with live:
             return live.open()
-    if contents.mode == MODE_LINK:
-        raise CLError(f"'{target.display}' is a symbolic link to '{os.fsdecode(repo.store.read_bytes(contents.id))}'")
+    if contents.mode == MODE_LINK:  # shown as CodaLab's `cat` shows a link, never followed
+        from io import BytesIO
+        return BytesIO(b" -> " + repo.store.read_bytes(contents.id) + b"\n")
     return repo.store.open(contents.id)
 
 

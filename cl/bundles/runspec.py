@@ -2,12 +2,16 @@
 
     cl run KEY:TARGET :TARGET TARGET… COMMAND      (or  … --- COMMAND WORDS)
 
-* `key:target` mounts the target at `key`; `:target` takes the key from the
-  target's subpath (`run/output` -> `output`) or its spec text (`a.txt`);
-  a bare `target` gets `b1`, `b2`, …
+* `key:target` mounts the target at `key` (a leading `/` is dropped);
+  `:target` takes the key from the target's whole subpath
+  (`run/out/a.txt` -> `out/a.txt`) or its spec text (`a.txt`); a bare
+  `target` gets `b1`, `b2`, …; the same `key:target` twice is one
+  dependency.
 * inside the command, `%target%`, `%key:target%` and `%:target%` become
-  dependencies and are replaced by their keys (`%target%` gets `1`, `2`, …
-  as in the CodaLab README); `%%` is a literal `%`.
+  dependencies and are replaced by their keys; `%target%` reuses its
+  target's key or gets `b<N>`, N its place among the dependencies, as
+  CodaLab numbers them; `%%` is a literal `%`.
+* `cl run … --- WORDS`: the words, re-quoted for the shell, are the command.
 * key `.` puts the dependency's children at the top of the run directory;
   `a/b` creates the parent `a`; two dependencies under one key, or a key
   inside another key, are errors.
@@ -120,26 +124,46 @@ def check_keys(dependencies) -> None:
 
 
 def key_from_target(spec: str) -> str:
-    """The key `:target` gets: the last part of its subpath, or the spec
-    text of the bundle (without a worksheet qualifier)."""
-    text = spec.split("//", 1)[1] if "//" in spec else spec
+    """The key `:target` gets, as CodaLab gives it: the whole path inside
+    the bundle (`run/out/a.txt` -> `out/a.txt`), else the bundle's spec text
+    without its remote and worksheet qualifiers (`ws//data` -> `data`)."""
+    text = spec.split("::", 1)[1] if "::" in spec else spec
+    text = text.split("//", 1)[1] if "//" in text else text
     head, _, path = text.partition("/")
-    path = path.strip("/")
-    key = posixpath.basename(path) if path else head
-    if not key or key in (".", ".."):
+    key = path.strip("/") or head
+    if not key or any(part in (".", "..") for part in key.split("/")):
         raise InputError(f"cannot take a key from '{spec}': write KEY:{spec}")
     return key
 
 
+def _key_colon(arg: str) -> int:
+    """Where the `:` ending a key is: the first `:`, unless it starts a
+    remote's `::` (then the argument has no key); -1 when there is none."""
+    i = arg.find(":")
+    return -1 if i < 0 or arg.startswith("::", i) else i
+
+
 def split_dependency(arg: str) -> tuple[str | None, str]:
     """`key:target` -> (key, target); `:target` -> (derived key, target);
-    `target` -> (None, target): the caller numbers it."""
-    if ":" in arg:
-        key, target = arg.split(":", 1)
-        if not target:
-            raise InputError(f"missing target after the key: '{arg}'")
-        return (key or key_from_target(target)), target
-    return None, arg
+    `target` -> (None, target): the caller numbers it.  A key is a path
+    inside the run directory: a leading `/` means its top, so `/foo/bar`
+    is the key `foo/bar`."""
+    i = _key_colon(arg)
+    if i < 0:
+        if not arg:
+            raise InputError("empty dependency (KEY:TARGET, :TARGET or TARGET)")
+        return None, arg
+    key, target = arg[:i], arg[i + 1:]
+    if not target:
+        raise InputError(f"missing target after the key: '{arg}'")
+    if not key:
+        return key_from_target(target), target
+    if key.startswith("/"):
+        key = key.lstrip("/")
+        if not key:
+            raise InputError(f"invalid dependency key: '{arg[:i]}' (a relative path like 'input' "
+                             "or 'data/train', or '.')")
+    return key, target
 
 
 # --- sugar -------------------------------------------------------------------
@@ -148,10 +172,12 @@ _SUGAR_TOKEN = re.compile(r"[^%\s]+")
 
 
 def expand_sugar(command: str) -> tuple[str, list[tuple[str | None, str]]]:
-    """Replace `%…%` references by keys.  Returns the new command and the
-    (key or None, target) pairs in order of first appearance; a None key is
-    numbered later by `assign_keys`, and the command holds a placeholder
-    for it (see `_fill`)."""
+    """Find the `%…%` references of a command.  Returns the command with a
+    placeholder for each reference (see `_fill`) and the (key or None,
+    target) pair of each distinct reference, in order of first appearance;
+    a None key is numbered later by `assign_keys`."""
+    if "\0" in command:  # the placeholders are NUL-delimited; argv never holds a NUL anyway
+        raise InputError("the command holds a NUL character")
     out: list[str] = []
     found: dict[str, int] = {}
     pairs: list[tuple[str | None, str]] = []
@@ -174,10 +200,7 @@ def expand_sugar(command: str) -> tuple[str, list[tuple[str | None, str]]]:
             continue
         if inner not in found:
             found[inner] = len(pairs)
-            if ":" in inner:
-                pairs.append(split_dependency(inner))
-            else:
-                pairs.append((None, inner))
+            pairs.append(split_dependency(inner))
         out.append(f"\0{found[inner]}\0")
         i = end + 1
     return "".join(out), pairs
@@ -189,27 +212,47 @@ def _fill(command: str, keys: list[str]) -> str:
 
 def assign_keys(explicit: list[tuple[str | None, str]], sugar: list[tuple[str | None, str]]
                 ) -> tuple[list[tuple[str, str]], list[str]]:
-    """Name every dependency.  Bare targets get b1, b2, …; `%target%`
-    references get 1, 2, …; numbers already taken as keys are skipped.
-    Returns the (key, target) list and the keys of the sugar references."""
-    taken = {k for k, _ in explicit + sugar if k is not None}
+    """Name every dependency as CodaLab does.  Explicit targets come first,
+    then the command's references; an unnamed one reuses the key its
+    target text already has, else gets `b<N>` with N its position in the
+    list (1-based), moving on past keys named anywhere.  The same
+    (key, target) twice is one dependency; one key for two targets is an
+    error.  Returns the (key, target) list and the keys of the sugar
+    references, in order."""
+    named = {k for k, _ in explicit + sugar if k is not None}
+    out: list[tuple[str, str]] = []
+    target_of: dict[str, str] = {}
+    key_of: dict[str, str] = {}
 
-    def numbered(prefix: str):
-        n = 0
-        while True:
-            n += 1
-            if f"{prefix}{n}" not in taken:
-                taken.add(f"{prefix}{n}")
-                yield f"{prefix}{n}"
-
-    bare, anon = numbered("b"), numbered("")
-    named = [(k if k is not None else next(bare), t) for k, t in explicit]
-    sugar_keys = [k if k is not None else next(anon) for k, _ in sugar]
-    out = list(named)
-    for key, (_, target) in zip(sugar_keys, sugar):
-        if (key, target) not in out:
+    def place(key: str | None, target: str) -> str:
+        if key is None:
+            key = key_of.get(target)
+        if key is None:
+            n = len(out) + 1
+            while f"b{n}" in named or f"b{n}" in target_of:
+                n += 1
+            key = f"b{n}"
+        if key in target_of:
+            if target_of[key] != target:
+                raise InputError(f"duplicate dependency key: '{key}' ({target_of[key]} and {target})")
+        else:
+            target_of[key] = target
             out.append((key, target))
+        key_of.setdefault(target, key)
+        return key
+
+    for key, target in explicit:
+        place(key, target)
+    sugar_keys = [place(key, target) for key, target in sugar]
     return out, sugar_keys
+
+
+def command_from_words(words) -> str:
+    """The command of `cl run … --- WORDS`: the words joined as CodaLab
+    collapses them, each quoted for the shell where it needs it, so
+    `echo 'hello world!'` and `echo ''` survive as typed."""
+    import shlex
+    return shlex.join(words)
 
 
 # --- requests ----------------------------------------------------------------

@@ -1,28 +1,35 @@
 """`cl search`: CodaLab's bundle search language over the index.
 
     word              the name contains `word`, or the id starts with it
-    name=foo%         a field equals a value; `%` is a wildcard; `a,b` means either
+    name=foo%         a field equals a value; `%` (or `.*`) is a wildcard;
+                      `a,b` means either
     kind=run  state=ready,failed  command=%train%  creator=me  description=…
-    id=0x3f           (uuid=) the id starts with 0x3f
+    uuid=0x3f…        the id is exactly this (`uuid=0x3f.*`: starts with 0x3f)
+    id=0x3f           the id starts with 0x3f (cl's ids are what `cl ls` shows)
     tag=nlp           (tags=) one of the tags matches
     KEY=value         any other key is a metadata field (as `cl edit` sets it)
     dependency=SPEC   bundles that depend on SPEC;  dependency/KEY=SPEC  …under KEY
     host_worksheet=WS bundles on worksheet WS
     .floating         on no worksheet (`.orphan`, and CodaLab's bare `orphan`)
     .mine             created by the current user
-    .before=DATE  .after=DATE   created before/after (2024-01-31 or 2024-01-31T12:00)
-    FIELD=.sort  FIELD=.sort-   order by a field (ascending / descending)
-    .last             newest first
+    .before=TIME  .after=TIME   created at or before / at or after an ISO 8601
+                      time (2024-01-31, 2024-01-31T12:00:00.5, …Z, …+02:00);
+                      without a zone, local time
+    FIELD=.sort  FIELD=.sort-   order by a field (ascending / descending);
+                      `id` orders by creation, as CodaLab's `id` does
+    .last             newest first (id=.sort-)
     .limit=N  .offset=N         at most N results (default 10), skipping the first N
     .count            the number of matches
-    FIELD=.sum        the sum of a numeric field over every match (e.g. data_size=.sum)
+    FIELD=.sum        the sum of a numeric field over every match (e.g. size=.sum)
+    .format=F         show a .count or .sum through post-processor F (`size`,
+                      `%.2f`, … as in worksheet markup)
 
 Without an ordering the result is the newest `.limit` matches, oldest first
 (so the last line is the newest, as in `cl ls`)."""
 
-import time
 from dataclasses import dataclass
 
+from cl.bundles import postproc
 from cl.bundles.spec_grammar import shown as _shown
 from cl.errors import InputError
 from cl.index.index import BundleRow
@@ -40,17 +47,38 @@ class SearchResult:
     rows: tuple[BundleRow, ...] = ()
     count: int | None = None
     total: tuple[str, float] | None = None      # (field, sum) for FIELD=.sum
+    format: tuple = ()                          # .format=F, parsed (cl.bundles.postproc)
+
+    @property
+    def aggregate(self) -> str | None:
+        """A `.count` or `.sum` result as text, through `.format=` if given;
+        None for a list of bundles."""
+        if self.count is not None:
+            value = self.count
+        elif self.total is not None:
+            value = self.total[1]
+        else:
+            return None
+        if self.format:
+            return str(postproc.apply(self.format, value))
+        return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _date(kw: str, value: str) -> int:
-    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
-        try:
-            ns = int(time.mktime(time.strptime(value, fmt))) * 10**9
-        except (ValueError, OverflowError):
-            continue
-        if -MAX_INTEGER - 1 <= ns <= MAX_INTEGER:
-            return ns
-    raise InputError(f"bad date in '{_shown(kw)}' (use 2024-01-31 or 2024-01-31T12:00, before 2262)")
+    """An ISO 8601 time (fractions and zones allowed; local time without a
+    zone) as nanoseconds since the epoch."""
+    from datetime import datetime, timedelta, timezone
+    try:
+        when = datetime.fromisoformat(value)
+        if when.tzinfo is None:
+            when = when.astimezone()
+        ns = (when - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1) * 1000
+    except (ValueError, OverflowError, OSError):
+        ns = None
+    if ns is None or not -MAX_INTEGER - 1 <= ns <= MAX_INTEGER:
+        raise InputError(f"bad date in '{_shown(kw)}' (an ISO 8601 time like 2024-01-31, "
+                         "2024-01-31T12:00:00.5 or 2024-01-31T12:00Z, before 2262)")
+    return ns
 
 
 def _number(kw: str, value: str) -> int:
@@ -79,12 +107,16 @@ def _like(kw: str, pattern: str) -> str:
 def search(repo: Repository, keywords: list[str]) -> SearchResult:
     conditions: list[Condition] = []
     orders: list[tuple[str, bool]] = []
-    limit, offset, count, last, total = DEFAULT_LIMIT, 0, False, False, None
+    limit, offset, count, last, total, fmt = DEFAULT_LIMIT, 0, False, False, None, ()
     for kw in keywords:
         try:
             kw.encode()
         except UnicodeEncodeError:
             raise InputError(f"search keyword is not valid UTF-8: '{_shown(kw)}'") from None
+        if kw.startswith(".format="):
+            fmt = postproc.parse(kw.partition("=")[2])
+            continue
+        kw = kw.replace(".*", "%")  # CodaLab's other spelling of the wildcard
         if kw in (".floating", ".orphan", "orphan"):
             conditions.append(Condition("floating"))
         elif kw == ".count":
@@ -119,7 +151,7 @@ def search(repo: Repository, keywords: list[str]) -> SearchResult:
                                                        _like(kw, f"{kw.removeprefix('0x').lower()}%"))))
     clause, params = where(conditions)
     if count:
-        return SearchResult(count=repo.index.count(clause, params))
+        return SearchResult(count=repo.index.count(clause, params), format=fmt)
     if total is not None:
         col = column(total)
         rows = repo.index.query(clause, params)
@@ -128,7 +160,7 @@ def search(repo: Repository, keywords: list[str]) -> SearchResult:
             v = r[col] if col in r else r.meta.get(total)
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 values.append(v)
-        return SearchResult(total=(total, sum(values)))
+        return SearchResult(total=(total, sum(values)), format=fmt)
     if orders or last:
         rows = repo.index.query(clause, params, order=order_by(orders, last), limit=limit, offset=offset)
         return SearchResult(tuple(rows))
@@ -149,7 +181,9 @@ def _field(repo: Repository, key: str, value: str) -> Condition:
     if key in ("host_worksheet", "worksheet"):
         from cl.bundles.specs import resolve_worksheet
         return Condition("worksheet", None, tuple(resolve_worksheet(repo, v) for v in values))
-    if key in ("id", "uuid"):
+    if key == "uuid":  # exact, unless a wildcard says otherwise
+        return Condition("uuid", None, tuple(_like(v, v.removeprefix("0x").lower()) for v in values))
+    if key == "id":
         return Condition("id", None, tuple(_like(v, v.removeprefix("0x").lower().replace("%", "") + "%")
                                            for v in values))
     if key in ("tag", "tags"):

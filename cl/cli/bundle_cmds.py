@@ -135,7 +135,7 @@ def _ls_text(ws, columns) -> str:
     return text + (output.table_columns(LS_HEADERS, _ls_columns(columns)) if columns[0] else "")
 
 
-LS_FORMAT = 1  # the version of _ls_text's layout: a change must bump it, or old cached text is shown
+LS_FORMAT = 2  # the version of _ls_text's layout: a change must bump it, or old cached text is shown
 
 
 def _ls_cache_key() -> str:
@@ -154,11 +154,11 @@ def _ls_cache_key() -> str:
 def info(repo, specs, verbose, raw, fields, as_json):
     """Show a bundle's metadata, state, dependencies and result."""
     from cl.app import bundles
-    records = bundles.info(repo, specs, verbose or raw)
+    names = [f.strip() for f in fields.split(",") if f.strip()] if fields else []
+    records = bundles.info(repo, specs, verbose or raw or bundles.info_needs_verbose(names))
     if fields:
-        names = [f.strip() for f in fields.split(",") if f.strip()]
-        for rec in records:
-            click.echo("\t".join(_field_text(bundles.info_field(rec, n)) for n in names))
+        for row in bundles.info_fields(records, names):
+            click.echo("\t".join(_field_text(v) for v in row))
         return
     if as_json or raw:
         output.as_json(records if len(records) > 1 else records[0])
@@ -294,17 +294,15 @@ def search(repo, keywords, uuid_only, as_json, append):
     (`%` wildcards, `a,b` lists), dependency=SPEC, dependency/KEY=SPEC,
     host_worksheet=WS, tag=T, .floating, .mine, .before=DATE, .after=DATE,
     FIELD=.sort, FIELD=.sort-, .last, .limit=N (default 10), .offset=N,
-    .count, FIELD=.sum."""
+    .count, FIELD=.sum, .format=F."""
     from cl.app import bundles
     result = bundles.search(repo, keywords, append)
     if as_json and result.count is not None:
         output.as_json({"count": result.count})
     elif as_json and result.total is not None:
         output.as_json({"field": result.total[0], "sum": result.total[1]})
-    elif result.count is not None:
-        click.echo(result.count)
-    elif result.total is not None:
-        click.echo(f"{result.total[1]:g}")
+    elif result.aggregate is not None:  # .count or FIELD=.sum, through .format=
+        click.echo(result.aggregate)
     elif uuid_only:
         click.echo("".join("0x" + r.id + "\n" for r in result.rows), nl=False)
     elif as_json:

@@ -99,7 +99,7 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
     A worker runs it (one is started if none is alive)."""
     words = click.get_current_context().meta.get("cl.run.words")
     if words is not None:
-        targets, command = list(args), " ".join(words)
+        targets, command = list(args), app_runs.command_from_words(words)
     elif args:
         targets, command = list(args[:-1]), args[-1]
     else:
@@ -144,7 +144,7 @@ def _launched_json(repo, launched, wait_: bool) -> None:
               help="Runs at a time (default: config run.parallel, 1).")
 @click.option("--exit-when-idle", is_flag=True, help="Exit when no run is left to start.")
 @click.option("--idle-timeout", help="Exit after being idle this long (e.g. 10m).")
-@click.option("--executor", type=click.Choice(["auto", "docker", "local", "local-unsafe"]), default=None,
+@click.option("--executor", type=click.Choice(app_runs.EXECUTOR_CHOICES), default=None,
               help="How to run (default: config run.executor, auto: Docker if an engine answers).")
 @click.option("--tag", "tags", multiple=True, help="Also take runs requesting this queue (--request-queue).")
 @click.option("--cpuset", help="CPUs runs may use, e.g. 0-3 or ALL; each run gets its requested number.")

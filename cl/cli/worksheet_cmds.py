@@ -137,12 +137,13 @@ def add(repo, items, text, subworksheet, dest):
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
+@click.option("-n", "--index", type=int, help="Which appearance of a bundle shown more than once (1 = the last).")
 @click.option("-w", "--worksheet", help="Detach from this worksheet (default: the current one).")
 @json_option
 @pass_repo
-def detach(repo, specs, worksheet, as_json):
+def detach(repo, specs, index, worksheet, as_json):
     """Take bundles off a worksheet without removing them."""
-    ids = app_ws.detach(repo, specs, worksheet)
+    ids = app_ws.detach(repo, specs, worksheet, index)
     if as_json:
         output.as_json([bid.display for bid in ids])
         return

@@ -147,7 +147,7 @@ _LISTING = (
     " THEN datetime(CAST(b.created / 1e9 AS INTEGER), 'unixepoch', 'localtime') ELSE b.created END,"
     " coalesce(b.command, '')"
     " FROM ws_items i JOIN bundles b ON b.id = i.value"
-    " WHERE i.wid = ? AND i.kind = 'bundle' ORDER BY i.pos")
+    " WHERE i.wid = ? AND i.kind = 'bundle' AND b.deleted = 0 ORDER BY i.pos")
 
 
 class Index:
@@ -207,19 +207,15 @@ class Index:
     def listing(self, wid: str) -> list[tuple]:
         """`cl ls`: the columns (ids, names, kinds, states, data sizes,
         creation times, commands) of the bundles on a worksheet, in order,
-        each bundle once where it first appears, as bundles() would give
-        them; a creation time as local_time's text ('' if unset), a command
-        '' if none.  Columns rather than rows: a worksheet may list
-        thousands of bundles, and each column is handled at once."""
+        a bundle once per place it appears (as CodaLab lists them), removed
+        bundles left out (as `cl info` does not know them); a creation time
+        as local_time's text ('' if unset), a command '' if none.  Columns
+        rather than rows: a worksheet may list thousands of bundles, and
+        each column is handled at once."""
         rows = self.db.execute(_LISTING, (*_SQL_LOCAL_TIME, wid)).fetchall()
         if not rows:
             return [()] * 7
         columns = list(zip(*rows))
-        if len(set(columns[0])) < len(rows):  # a bundle listed twice
-            first: dict[str, tuple] = {}
-            for r in rows:
-                first.setdefault(r[0], r)
-            columns = list(zip(*first.values()))
         if set(map(type, columns[5])) != {str}:  # times SQLite left to local_time
             columns[5] = [t if type(t) is str else local_time(t) or "" for t in columns[5]]
         return columns

@@ -6,7 +6,8 @@ State objects (created -> running -> ready|failed|killed).  These rows are
 what a worker needs to coordinate with other workers and what `cl info`,
 `cl workers`, `cl kill` and `cl wait` read while a run is going.
 
-* `run_claims`: one row per run a worker has taken.  A run is claimed inside
+* `run_claims`: one row per run a worker has taken, with the executor's
+  `handle` of its process (JSON this module never looks inside).  A run is claimed inside
   one write transaction that checks it is still `created` and unclaimed, so
   two workers never run the same bundle.  The row goes away in the same
   transaction as the run's final state.
@@ -28,7 +29,7 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS run_claims (
         bundle TEXT PRIMARY KEY, worker TEXT NOT NULL, stage TEXT NOT NULL,
         reason TEXT NOT NULL DEFAULT '', executor TEXT NOT NULL DEFAULT '',
-        container TEXT, pid INTEGER, pid_start INTEGER, claimed INTEGER NOT NULL,
+        process TEXT NOT NULL DEFAULT '', handle TEXT NOT NULL DEFAULT '', claimed INTEGER NOT NULL,
         started INTEGER, updated INTEGER NOT NULL, kill_requested INTEGER NOT NULL DEFAULT 0,
         image TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX IF NOT EXISTS run_claims_worker ON run_claims(worker)",
@@ -39,8 +40,10 @@ _SCHEMA = (
         address TEXT NOT NULL DEFAULT '')""",
 )
 
-CLAIM_COLUMNS = ("bundle", "worker", "stage", "reason", "executor", "container", "pid",
-                 "pid_start", "claimed", "started", "updated", "kill_requested", "image")
+CLAIM_COLUMNS = ("bundle", "worker", "stage", "reason", "executor", "process", "handle",
+                 "claimed", "started", "updated", "kill_requested", "image")
+# Columns added since the table was first made: (name, definition).
+_ADDED_CLAIM_COLUMNS = (("process", "TEXT NOT NULL DEFAULT ''"), ("handle", "TEXT NOT NULL DEFAULT ''"))
 WORKER_COLUMNS = ("id", "host", "pid", "pid_start", "started", "heartbeat", "executor",
                   "parallel", "tags", "note", "address")
 
@@ -51,6 +54,10 @@ def ensure(db: Database) -> Database:
     if not getattr(db, "_cl_runs_schema", False):
         for statement in _SCHEMA:
             db.execute(statement)
+        have = {row[1] for row in db.execute("PRAGMA table_info(run_claims)")}
+        for name, definition in _ADDED_CLAIM_COLUMNS:
+            if name not in have:
+                db.execute(f"ALTER TABLE run_claims ADD COLUMN {name} {definition}")
         db._cl_runs_schema = True
     return db
 
@@ -210,7 +217,7 @@ def claims(db: Database, worker: str | None = None) -> list[dict]:
     return [_claim_row(r) for r in db.execute(sql + " ORDER BY claimed", params)]
 
 
-_UPDATABLE = {"stage", "reason", "executor", "container", "pid", "pid_start", "started", "image"}
+_UPDATABLE = {"stage", "reason", "executor", "process", "handle", "started", "image"}
 
 
 def update_claim(db: Database, bid: str, worker: str, **fields) -> bool:
@@ -303,7 +310,8 @@ def waiting_reason(db: Database, bid: str) -> str:
 def run_status(db: Database, bid: str) -> dict | None:
     """The live status of a run that has not finished: `stage` (created,
     staged, preparing, running, finalizing), `reason` (why it waits, or what
-    it is doing), `worker`, `executor`, `container`, `pid`, `started` (ns),
+    it is doing), `worker`, `executor`, `process` (what the executor calls
+    it: a container, a pid, a batch job), `started` (ns),
     `kill_requested`.  None for other bundles and for finished runs."""
     ensure(db)
     row = db.execute("SELECT kind, state FROM bundles WHERE id = ?", (bid,)).fetchone()
@@ -313,12 +321,12 @@ def run_status(db: Database, bid: str) -> dict | None:
     if claim_row is None:
         if row[1] == "created":
             return {"stage": "created", "reason": waiting_reason(db, bid), "worker": None,
-                    "executor": None, "container": None, "pid": None, "started": None,
+                    "executor": None, "process": None, "started": None,
                     "kill_requested": False}
         return {"stage": row[1], "reason": "no worker of this repository holds it", "worker": None,
-                "executor": None, "container": None, "pid": None, "started": None,
+                "executor": None, "process": None, "started": None,
                 "kill_requested": False}
-    status = {k: claim_row[k] for k in ("stage", "reason", "worker", "executor", "container", "pid",
+    status = {k: claim_row[k] for k in ("stage", "reason", "worker", "executor", "process",
                                         "started")}
     status["kill_requested"] = bool(claim_row["kill_requested"])
     holder = db.execute("SELECT " + ", ".join(WORKER_COLUMNS) + " FROM run_workers WHERE id = ?",

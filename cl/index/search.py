@@ -20,7 +20,8 @@ NEWEST_FIRST = "created DESC, seq DESC"
 
 class Condition(NamedTuple):
     """One keyword's condition.  `kind`: floating | creator | before |
-    after | word | field | id | tag | dependency | worksheet; `key` the
+    after | word | field | id (a prefix) | uuid (exact, or a LIKE pattern
+    with `%`) | tag | dependency | worksheet; `key` the
     field (or dependency key) where one applies; `values` match any one."""
     kind: str
     key: str | None = None
@@ -50,11 +51,14 @@ def _clause(c: Condition) -> tuple[str, list]:
     if c.kind == "creator":
         return "creator = ?", list(c.values)
     if c.kind in ("before", "after"):
-        return ("created < ?" if c.kind == "before" else "created >= ?"), list(c.values)
+        return ("created <= ?" if c.kind == "before" else "created >= ?"), list(c.values)
     if c.kind == "word":
         return "(name LIKE ? OR id LIKE ?)", list(c.values)
     if c.kind == "id":
         return _any("id LIKE ?", c.values), list(c.values)
+    if c.kind == "uuid":
+        return "(" + " OR ".join("id LIKE ?" if "%" in v else "id = ?" for v in c.values) + ")", \
+            list(c.values)
     if c.kind == "tag":
         return _any("EXISTS (SELECT 1 FROM json_each(bundles.tags) t WHERE t.value LIKE ?)", c.values), \
             list(c.values)
@@ -82,8 +86,14 @@ def where(conditions) -> tuple[str, list]:
     return " AND ".join(clauses) or "1", params
 
 
+def _sort_columns(key: str) -> tuple[str, ...]:
+    """What ordering by a field sorts on: `id` is creation order, as
+    CodaLab's integer `id` is; every other field its column."""
+    return ("created", "seq") if key == "id" else (column(key),)
+
+
 def order_by(orders: list[tuple[str, bool]], newest_first: bool) -> str:
     """ORDER BY for (field, descending) pairs; ties newest first when
     asked, else in creation order."""
-    parts = [f"{column(key)} {'DESC' if desc else 'ASC'}" for key, desc in orders]
+    parts = [f"{col} {'DESC' if desc else 'ASC'}" for key, desc in orders for col in _sort_columns(key)]
     return ", ".join(parts + [NEWEST_FIRST if newest_first or not orders else "seq ASC"])

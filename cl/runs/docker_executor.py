@@ -142,7 +142,8 @@ class _Cgroups:
 class DockerProcess(Process):
     def __init__(self, api, container: str, pid: int | None = None):
         self.api = api
-        self.container = self.ident = container
+        self.container = container
+        self.ident = f"container {container[:12]}"
         self._usage = Usage()
         self._cgroups = _Cgroups(pid) if pid else None
 
@@ -181,6 +182,9 @@ class DockerProcess(Process):
             return Exit(None, message="The container disappeared")
         return Exit(code, oom=bool(state.get("OOMKilled")))
 
+    def handle(self) -> dict:
+        return {"container": self.container}
+
     def kill(self) -> None:
         import docker.errors
         try:
@@ -198,6 +202,13 @@ class DockerProcess(Process):
 
 class DockerExecutor(Executor):
     name = "docker"
+    remedy = "start dockerd"
+    enforces = frozenset({"time", "disk", "memory"})
+
+    @classmethod
+    def problem(cls, config=None) -> str | None:
+        problem = engine_problem()
+        return None if problem is None else f"no Docker Engine answers ({problem})"
 
     def __init__(self, pool: int = 16):
         import docker

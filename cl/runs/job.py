@@ -139,6 +139,8 @@ class Job:
                 self.mounts = ()
             self.image = json.loads(self.claim.get("image") or "{}")
             started = self.claim.get("started") or now_ns()
+            if process.waiting() is not None:
+                started = self._await_start(repo, process)
             self._mark_running(repo, process, started)
             if not isinstance(process, Gone):
                 self.log(f"0x{self.bid[:8]}: recovered {process.ident}")
@@ -148,14 +150,14 @@ class Job:
             if failure:
                 return self._finish(repo, "failed", failure)
             try:
-                self.mounts = plan_mounts(repo, bundle)
+                self.mounts = self.executor.stage(repo, plan_mounts(repo, bundle))
                 self.image = self.executor.image(bundle.request.get("image"),
                                                  lambda text: self._stage(repo, "preparing", text))
             except RunError as exc:
                 return self._finish(repo, "failed", exc.message)
             if self.kill_reason:
                 return self._finish(repo, "killed", self.kill_reason)
-            path = run_dir(repo, self.bid)
+            path = self.executor.run_dir(repo, self.bid)
             owner = getattr(self.executor, "owner", lambda: None)()
             prepare_run_dir(path, self.mounts, owner)
             plan = self._plan(repo, bundle, path)
@@ -163,8 +165,12 @@ class Job:
                 process = self.executor.start(plan)
             except RunError as exc:
                 return self._finish(repo, "failed", exc.message, ran=True)
-            started = now_ns()
             try:
+                started = self._await_start(repo, process)
+                if self.kill_reason is not None and process.waiting() is not None:
+                    process.kill()  # killed while still queued: it never ran
+                    process.wait()
+                    return self._finish(repo, "killed", self.kill_reason, process=process, ran=True)
                 self._mark_running(repo, process, started)
             except BaseException:  # never leave a process going that no claim names
                 process.kill()
@@ -184,13 +190,36 @@ class Job:
                        image=self.image, memory=request.get("memory"), cpus=request.get("cpus"),
                        gpus=request.get("gpus"), network=bool(request.get("network")),
                        cpuset=self.cpus, gpuset=self.worker.gpuset,
-                       uid=self.worker.uid, gid=self.worker.gid)
+                       uid=self.worker.uid, gid=self.worker.gid,
+                       time=request.get("time"), queue=request.get("queue"))
+
+    def _await_start(self, repo: Repository, process: Process) -> int:
+        """While the executor keeps the run waiting (a pending batch job),
+        the claim says `staged` and why, and names the process so that a
+        worker that dies meanwhile is recovered; returns when it started."""
+        shown = None
+        delay = 0.05
+        process.on_change = self._wake
+        while (reason := process.waiting()) is not None:
+            if reason != shown:
+                self._stage(repo, "staged", reason, process=process.ident,
+                            handle=json.dumps(process.handle(), sort_keys=True),
+                            image=json.dumps(self.image, sort_keys=True))
+                shown = reason
+            if self.kill_reason is not None:
+                break  # the caller kills it
+            # a process that says when it changes is not polled: hundreds of
+            # queued batch jobs then cost no wake-ups while they wait
+            self._wake.wait(30.0 if process.notifies else delay)
+            self._wake.clear()
+            delay = min(1.0, delay * 1.5)
+        return now_ns()
 
     def _mark_running(self, repo: Repository, process: Process, started: int) -> None:
         """The claim's stage and the durable `running` state, in one transaction."""
         with repo.db.transaction():
-            self._stage(repo, "running", "", container=process.container, pid=process.pid,
-                        pid_start=process.pid_start, started=started,
+            self._stage(repo, "running", "", process=process.ident,
+                        handle=json.dumps(process.handle(), sort_keys=True), started=started,
                         image=json.dumps(self.image, sort_keys=True))
             row = repo.index.bundle(self.bid, include_deleted=True)
             if row is not None and row.state == "created":
@@ -211,7 +240,7 @@ class Job:
         threading.Thread(target=waiter, name=f"wait-{self.bid[:8]}", daemon=True).start()
         time_limit = request.get("time")
         disk_limit = request.get("disk")
-        path = run_dir(repo, self.bid)
+        path = self.executor.run_dir(repo, self.bid)
         tick, next_disk, killed_at = 0.05, 0.0, 0.0
         while True:
             self._wake.wait(tick)
@@ -240,6 +269,8 @@ class Job:
             return "killed", self.kill_reason
         if exit_.code == 0:
             return "ready", None
+        if exit_.killed:
+            return "killed", exit_.killed
         if exit_.oom:
             memory = request.get("memory")
             return "killed", (f"Memory limit {format_size(memory)} exceeded" if memory
@@ -254,7 +285,7 @@ class Job:
                 started=None, finished=None, usage: Usage | None = None,
                 process: Process | None = None, ran: bool = False) -> None:
         self._stage(repo, "finalizing", "saving the outputs" if ran else "")
-        path = run_dir(repo, self.bid)
+        path = self.executor.run_dir(repo, self.bid)
         contents = None
         if ran and os.path.isdir(path):
             try:
@@ -284,5 +315,7 @@ class Job:
         if process is not None:
             process.remove()
         remove_run_dir(path)
+        if path != run_dir(repo, self.bid):
+            remove_run_dir(run_dir(repo, self.bid))  # the link readers follow
         took = f" in {(result.finished - result.started) / 1e9:.1f}s" if ran else ""
         self.log(f"0x{self.bid[:8]}: {state}{took}" + (f" ({failure})" if failure else ""))

@@ -154,6 +154,9 @@ class LocalProcess(Process):
     def usage(self) -> Usage:
         return self._usage
 
+    def handle(self) -> dict:
+        return {"pid": self.pid, "pid_start": self.pid_start}
+
     def wait(self) -> Exit:
         if self.popen is None:  # not our child (after a worker restart): poll
             while process_alive(self.pid, self.pid_start):
@@ -179,6 +182,7 @@ class LocalProcess(Process):
 class LocalExecutor(Executor):
     name = "local"
     unsafe = False  # run unconfined where namespaces cannot be made (UnsafeLocalExecutor)
+    reattach = False  # not our child after a restart: its exit code is lost
 
     def __init__(self):
         problem = namespace_problem()
@@ -190,6 +194,11 @@ class LocalExecutor(Executor):
         if not self.confined:
             self.note = (f"no namespaces ({problem}): local runs are NOT confined "
                          "(executor local-unsafe)")
+
+    @classmethod
+    def problem(cls, config=None) -> str | None:
+        found = namespace_problem()
+        return None if found is None else f"local runs cannot be confined here ({found})"
 
     def image(self, name, progress) -> dict:
         return {}
@@ -233,21 +242,26 @@ class LocalExecutor(Executor):
             raise RunError(f"The command could not start: {exc}") from None
         return LocalProcess(popen, popen.pid, pid_start(popen.pid))
 
-    def recover(self, bid: str, claim: dict, repo_root: str) -> LocalProcess | None:
-        return recover_process(claim)
+    def recover(self, bid: str, handle: dict, repo_root: str) -> LocalProcess | None:
+        return recover_process(handle)
 
 
 class UnsafeLocalExecutor(LocalExecutor):
     """`local-unsafe`: confined like `local` where namespaces work, a plain
     process of the worker's user where they do not (an explicit opt-in)."""
 
+    name = "local-unsafe"
     unsafe = True
 
+    @classmethod
+    def problem(cls, config=None) -> str | None:
+        return None
 
-def recover_process(claim: dict) -> LocalProcess | None:
+
+def recover_process(handle: dict) -> LocalProcess | None:
     """The still running process of a local run whose worker died (it can
     be killed and waited for, but its exit code is lost with the worker)."""
-    if claim.get("pid") and process_alive(claim["pid"], claim.get("pid_start")):
-        return LocalProcess(None, claim["pid"], claim.get("pid_start"))
+    if handle.get("pid") and process_alive(handle["pid"], handle.get("pid_start")):
+        return LocalProcess(None, handle["pid"], handle.get("pid_start"))
     return None
 

@@ -31,9 +31,10 @@ class Candidate(Value):
 
 
 def _queue_matches(bundle: Bundle, tags) -> bool:
-    """Runs asking for a queue go to workers with that tag; others to any."""
+    """Runs asking for a queue go to workers with that tag; others to any.
+    `tags` None: every queue (an executor that routes queues itself)."""
     queue = bundle.request.get("queue")
-    return not queue or queue in tags
+    return tags is None or not queue or queue in tags
 
 
 def candidates(repo: Repository, tags=(), cache: dict | None = None) -> list[Candidate]:
@@ -95,16 +96,13 @@ def ensure_worker(repo: Repository) -> str | None:
         return notes[0] if notes else None
     if not repo.config.get("run", "auto_worker", True):
         return "no worker is running: start one with 'cl worker'"
-    choice = repo.config.get("run", "executor", "auto")
-    note = ""
-    if choice in ("auto", "docker"):
-        from cl.runs.docker_executor import engine_problem
-        problem = engine_problem()
-        if problem is not None and choice == "docker":
-            return unstartable(problem)
+    from cl.runs.registry import choose, executor_class
+    requested = repo.config.get("run", "executor", "auto")
+    choice, note = choose(requested, repo.config)
+    if requested != "auto":
+        problem = executor_class(choice).problem(repo.config)
         if problem is not None:
-            choice = "local"
-            note = f"no Docker Engine answers ({problem}); runs use the local executor"
+            return unstartable(repo, problem)
     import subprocess
     with repo.db.transaction():
         if rindex.live_workers(repo.db):  # another `cl` started one meanwhile
@@ -126,9 +124,12 @@ def ensure_worker(repo: Repository) -> str | None:
     return note or None
 
 
-def unstartable(problem: str) -> str:
-    return (f"no Docker Engine answers ({problem}) and run.executor is 'docker': "
-            "no worker can start (start dockerd, or: cl config run.executor local)")
+def unstartable(repo: Repository, problem: str) -> str:
+    from cl.runs.registry import executor_class
+    choice = repo.config.get("run", "executor", "auto")
+    remedy = executor_class(choice).remedy if choice != "auto" else ""
+    return (f"{problem} and run.executor is '{choice}': no worker can start ("
+            + (f"{remedy}, or: " if remedy else "") + "cl config run.executor local)")
 
 
 def blocking_problem(repo: Repository) -> str | None:
@@ -136,11 +137,12 @@ def blocking_problem(repo: Repository) -> str | None:
     started, when that is so: a waiter then stops instead of hanging."""
     if rindex.live_workers(repo.db) or not repo.config.get("run", "auto_worker", True):
         return None
-    if repo.config.get("run", "executor", "auto") != "docker":
-        return None
-    from cl.runs.docker_executor import engine_problem
-    problem = engine_problem()
-    return unstartable(problem) if problem else None
+    choice = repo.config.get("run", "executor", "auto")
+    if choice == "auto":
+        return None  # there is always the local executor
+    from cl.runs.registry import executor_class
+    problem = executor_class(choice).problem(repo.config)
+    return unstartable(repo, problem) if problem else None
 
 
 # --- killing --------------------------------------------------------------------

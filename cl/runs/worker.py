@@ -10,6 +10,7 @@ by `cl run` and `cl kill`) or by a short timeout:
 Heavy imports (the Docker SDK) happen once, when the worker starts; the
 docker client stays open for every run."""
 
+import json
 import os
 import secrets
 import signal
@@ -20,6 +21,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable
 
+from cl.errors import CLError
 from cl.index import runs as rindex
 from cl.objects.types import FINAL_STATES
 from cl.repo import Repository
@@ -38,7 +40,7 @@ class WorkerOptions:
     parallel: int = 1
     exit_when_idle: bool = False
     idle_timeout: float | None = None     # seconds without work before exiting
-    executor: str = "auto"                # auto | docker | local
+    executor: str = "auto"                # auto, or a name in cl.runs.registry.EXECUTORS
     tags: tuple[str, ...] = ()
     cpuset: tuple[int, ...] | None = None
     gpuset: tuple[str, ...] | None = None
@@ -68,6 +70,7 @@ class Worker:
         self.id = options.worker_id or secrets.token_hex(8)
         self.jobs: dict[str, Job] = {}
         self.executor: Executor | None = None
+        self._others: dict[str, Executor | None] = {}  # executors of dead workers' claims
         self._stop = threading.Event()
         self._stops = 0
         self._bundles: dict = {}
@@ -129,7 +132,7 @@ class Worker:
     def setup(self) -> Executor:
         """Choose the executor and register; returns the executor (its
         `note` says why local was chosen, if it was)."""
-        self.executor = make_executor(self.options.executor)
+        self.executor = make_executor(self.options.executor, self.repo.config)
         address = self._bind()
         rindex.register_worker(self.repo.db, self.id, pid=os.getpid(), executor=self.executor.name,
                                parallel=self.options.parallel, tags=self.options.tags,
@@ -150,6 +153,9 @@ class Worker:
             job.thread.join()
         rindex.remove_worker(self.repo.db, self.id)
         self.executor.close()
+        for other in self._others.values():
+            if other is not None:
+                other.close()
         if self._sock is not None:
             self._sock.close()
 
@@ -214,7 +220,10 @@ class Worker:
 
     def _take_runs(self) -> bool:
         took = False
-        for cand in queue.candidates(self.repo, self.options.tags, self._bundles):
+        tags = self.options.tags
+        if self.executor.routes_queues and not tags:
+            tags = None  # every queue: the executor takes it as its own (a Slurm partition)
+        for cand in queue.candidates(self.repo, tags, self._bundles):
             if len(self.jobs) >= self.options.parallel:
                 break
             cpus = None
@@ -255,21 +264,32 @@ class Worker:
             rindex.release(self.repo.db, bid, self.id)
             return
         process = None
-        if claim["executor"] == self.executor.name:
-            process = self.executor.recover(bid, claim, self.repo.root)
-        elif claim["executor"] == "local":
-            from cl.runs.local_executor import recover_process
-            process = recover_process(claim)
-        if process is not None and claim["executor"] == "local":
-            process.kill()  # a local run cannot be re-attached: stop it, keep its output
+        executor = self._executor_of(claim["executor"])
+        if executor is not None:
+            process = executor.recover(bid, json.loads(claim["handle"] or "{}"), self.repo.root)
+        if process is not None and not executor.reattach:
+            process.kill()  # its end cannot be known: stop it, keep its output
         if process is None and row.state == "created" and claim["stage"] in ("staged", "preparing"):
             self.log(f"0x{bid[:8]}: its worker died before starting it; back to the queue")
             rindex.release(self.repo.db, bid, self.id)
             self._dirty = True
             return
         self.log(f"0x{bid[:8]}: its worker died; " + ("recovering" if process else "failing it"))
-        self.jobs[bid] = self._start(Job(self._info(), self.executor, bid, self.log,
+        self.jobs[bid] = self._start(Job(self._info(), executor or self.executor, bid, self.log,
                                          adopt=process or Gone(WORKER_DIED), claim=claim))
+
+    def _executor_of(self, name: str) -> Executor | None:
+        """The executor that started a dead worker's run: this worker's, or
+        one made for it (None when it cannot be made here)."""
+        if name == self.executor.name:
+            return self.executor
+        if name not in self._others:
+            try:
+                self._others[name] = make_executor(name, self.repo.config)
+            except CLError as exc:  # no engine here, an executor this version lacks
+                self.log(f"cannot recover runs of the {name} executor here: {exc.message}")
+                self._others[name] = None
+        return self._others[name]
 
     def _adopt_leftovers(self) -> None:
         for bid, process in self.executor.leftovers(self.repo.root).items():

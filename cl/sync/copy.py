@@ -3,7 +3,10 @@
 or another repository, bringing every bundle along with its dependencies —
 which CodaLab's cp never did.  Objects travel through the local store; a
 remote worksheet gets a new commit on top of its head, written in memory
-and pushed (no need to fetch the worksheet's whole closure)."""
+and pushed (no need to fetch the worksheet's whole closure).
+
+A bundle removed in this repository stays removed: copying it here is
+refused, and `wadd` here leaves its items out and says so."""
 
 import contextlib
 
@@ -114,6 +117,11 @@ def _where(remote: str | None, name: str) -> str:
     return f"{remote}::{name}" if remote else name
 
 
+def _removed_here(repo: Repository, bids) -> list[str]:
+    """Those of `bids` this repository has and has removed (`cl rm`)."""
+    return [b for b in bids if repo.refs.get(f"bundles/{b}") is not None and repo.index.bundle(b) is None]
+
+
 def copy_bundle(repo: Repository, spec: str, ws_spec: str) -> str:
     src, bundle_spec = split_remote(spec)
     dst, ws_name = split_remote(ws_spec)
@@ -123,6 +131,10 @@ def copy_bundle(repo: Repository, spec: str, ws_spec: str) -> str:
             bid = resolve_bundle(repo, bundle_spec)
         else:
             bid = RemoteView(job.client(src)).resolve_bundle(bundle_spec)
+        if dst is None and _removed_here(repo, [bid]):
+            from cl.errors import CLError
+            raise CLError(f"bundle 0x{bid[:8]} was removed here; nothing was added",
+                          hint="a removed bundle stays removed")
         problems = job.deliver(src, dst, job.gather(src, [bid]))
         if problems:
             from cl.errors import Conflict
@@ -143,9 +155,15 @@ def copy_items(repo: Repository, source: str, dest: str) -> str:
             ws = view.worksheet(view.resolve_worksheet(src_ws))[1]
         items = [i for i in ws.items if i.kind != "worksheet"]
         bids = list(dict.fromkeys(i.value for i in items if i.kind == "bundle"))
-        problems = job.deliver(src, dst, job.gather(src, bids))
+        removed = set(_removed_here(repo, bids)) if dst is None else set()
+        problems = job.deliver(src, dst, job.gather(src, [b for b in bids if b not in removed]))
         if problems:
             from cl.errors import Conflict
             raise Conflict("could not copy: " + "; ".join(problems))
+        if dst is None:  # a merge on the way may have met a removal too
+            removed |= set(_removed_here(repo, bids))
+        items = [i for i in items if not (i.kind == "bundle" and i.value in removed)]
         where = job.append(dst, dst_ws, items, f"wadd {_where(src, ws.name)}")
-    return f"{len(items)} items of {_where(src, ws.name)} added to worksheet {where}"
+    left_out = (f" ({len(removed)} removed here left out: "
+                + ", ".join(f"0x{b[:8]}" for b in sorted(removed)) + ")") if removed else ""
+    return f"{len(items)} items of {_where(src, ws.name)} added to worksheet {where}{left_out}"

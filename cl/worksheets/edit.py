@@ -1,7 +1,9 @@
 """The text form of a worksheet version, and saving edited text back:
 references are resolved to ids (errors name the line and nothing is
-saved), `% title` sets the title, and `!COMMAND` lines come back to the
-caller to run once the new version is committed."""
+saved), `% title` sets the title, a directive that cannot be interpreted
+is saved as typed (to be shown as an error, as CodaLab does), and
+`!COMMAND` lines come back to the caller to run once the new version is
+committed."""
 
 import re
 from dataclasses import dataclass
@@ -14,7 +16,8 @@ from cl.objects.value import replace
 from cl.repo import Repository
 from cl.worksheets import items as items_mod
 from cl.worksheets import markup
-from cl.worksheets.markup import BundleRef, Command, Comment, Directive, MarkupError, Text, WorksheetRef
+from cl.worksheets.markup import (BadDirective, BundleRef, Command, Comment, Directive, MarkupError, Text,
+                                  WorksheetRef)
 
 _FULL_ID = re.compile(r"0x([0-9a-f]{64})\Z")
 _FULL_WID = re.compile(r"0x([0-9a-f]{32})\Z")
@@ -92,7 +95,7 @@ def resolve(repo: Repository, lines: list, wid: str | None) -> Resolved:
                     items.append(Item("worksheet", m[1]))
                 else:
                     items.append(Item("worksheet", resolve_ws(repo, line.spec)))
-            elif isinstance(line, (Directive, Comment)):
+            elif isinstance(line, (Directive, BadDirective, Comment)):
                 if isinstance(line, Directive) and line.name == "title":
                     title = line.args[0]
                 items.append(items_mod.directive_item(line))

@@ -14,7 +14,8 @@ from cl.index.index import BundleRow
 from cl.objects.trees import split_path
 from cl.objects.types import MODE_DIR, MODE_LINK, Bundle, Contents, Result, Tree
 from cl.repo import Repository
-from cl.worksheets import postproc, structured
+from cl.bundles import postproc
+from cl.worksheets import structured
 from cl.worksheets.schemas import Field, Genpath, parse_genpath
 
 MAX_READ = 16 << 20     # never pull more than this into memory for one value

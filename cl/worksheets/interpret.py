@@ -1,7 +1,8 @@
 """Interpretation: a worksheet version's items become display blocks.
 
 Directives change how the bundles after them show (`% display MODE …`,
-CodaLab's default being a table of the `default` schema); consecutive
+CodaLab's default being a table of the `default` schema) up to the first
+item that is not a bundle or a `% search` (comments aside); consecutive
 bundles in table or graph mode share one block; `% search` and `% wsearch`
 lines show what the search finds now.  Values come from genpaths through
 one `Reader`, so each object is read once per page."""
@@ -52,8 +53,8 @@ class _Interpreter:
             if item.kind == "directive":
                 try:
                     lines.append((item, read_directive(item.value)))
-                except CLError as exc:
-                    lines.append((item, b.Problem(exc.message)))
+                except CLError as exc:  # saved as typed; shown as an error, as CodaLab shows it
+                    lines.append((item, b.Problem(f"% {item.value.strip()}: {exc.message}")))
             else:
                 lines.append((item, None))
         schemas = self._schemas([ln for _, ln in lines if isinstance(ln, Directive)])
@@ -67,6 +68,11 @@ class _Interpreter:
             if item.kind != "markup" and markup_lines:
                 self.out.append(b.Markup("\n".join(markup_lines)))
                 markup_lines = []
+            if not (item.kind == "bundle" or isinstance(line, Directive) and line.name in ("display", "search")):
+                # as in CodaLab, a display mode lasts only over the bundles and
+                # searches right after it
+                self._flush(state)
+                state.mode, state.args = _State.mode, _State.args
             if item.kind == "markup":
                 self._flush(state)
                 markup_lines.append(item.value)
@@ -109,10 +115,10 @@ class _Interpreter:
                 self.out.append(b.Problem(f"% search {markup.join(d.args)}: {exc.message}"))
                 return
             if result.count is not None:
-                self.out.append(b.Inline("", "", "count", str(result.count)))
+                self.out.append(b.Inline("", "", "count", result.aggregate))
                 return
             if result.total is not None:
-                self.out.append(b.Inline("", "", f"{result.total[0]}=.sum", f"{result.total[1]:g}"))
+                self.out.append(b.Inline("", "", f"{result.total[0]}=.sum", result.aggregate))
                 return
             ids = [r.id for r in result.rows]
             self.reader.preload(ids)

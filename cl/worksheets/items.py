@@ -6,7 +6,9 @@ An item is stored as `Item(kind, value)`:
     bundle     a bundle id (64 hex digits)
     worksheet  a worksheet's stable id
     directive  the directive's canonical text without the `%`
-               (`display table run`), or `//…` for a comment
+               (`display table run`), or `//…` for a comment; a directive
+               that cannot be interpreted is kept as typed (CodaLab keeps
+               it too) and shown as an error
 
 One item per line, so worksheet versions diff and merge line by line."""
 
@@ -14,30 +16,24 @@ from typing import Callable
 
 from cl.objects.types import Item
 from cl.worksheets import markup
-from cl.worksheets.markup import BundleRef, Comment, Directive, Line, Text, WorksheetRef
+from cl.errors import InputError
+from cl.worksheets.markup import BadDirective, BundleRef, Comment, Directive, Line, Text, WorksheetRef
 
 
-def directive_item(line: Directive | Comment) -> Item:
+def directive_item(line: Directive | BadDirective | Comment) -> Item:
     if isinstance(line, Comment):
         return Item("directive", "//" + line.text)
+    if isinstance(line, BadDirective):  # a space keeps `% //x` from reading back as a comment
+        return Item("directive", " " + line.text if line.text.startswith("//") else line.text)
     return Item("directive", markup.directive_text(line.tokens))
 
 
 def read_directive(value: str) -> Directive | Comment:
-    """A stored directive back as a line.  Stored values were checked when
-    they were saved; a value that no longer reads (written by another
-    version) raises InputError for the caller to show."""
+    """A stored directive back as a line; InputError, for the caller to
+    show, when it cannot be interpreted (it was saved as typed)."""
     if value.startswith("//"):
         return Comment(value[2:])
-    try:
-        tokens = markup.split(value)
-    except ValueError as exc:
-        from cl.errors import InputError
-        raise InputError(f"cannot read stored directive '% {value}' ({exc})") from None
-    if not tokens:
-        from cl.errors import InputError
-        raise InputError("empty stored directive")
-    return Directive(markup.check_directive(tokens))
+    return Directive(markup.read_tokens(value))
 
 
 def to_lines(items, describe_bundle: Callable[[str], str],
@@ -56,7 +52,6 @@ def to_lines(items, describe_bundle: Callable[[str], str],
         else:
             try:
                 out.append(read_directive(item.value))
-            except Exception:
-                # keep what cannot be read visible rather than lose it
-                out.append(Comment(f" (unreadable directive) % {item.value}"))
+            except InputError as exc:  # shown as typed, so it saves back unchanged
+                out.append(BadDirective(item.value.strip(), exc.message))
     return out

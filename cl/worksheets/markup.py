@@ -12,7 +12,13 @@ One line is one of:
 Specs are not resolved here (that needs a repository: cl/worksheets/edit.py
 does it).  Directive arguments are shell-quoted; printing quotes them
 canonically, so `print_text(parse(t))` is a fixed point after one round.
-Errors name the line: "line 7: unknown display mode 'tabel'"."""
+
+As in CodaLab, a `%` line that cannot be interpreted is kept, not refused:
+`parse` gives a `BadDirective` holding its text and the problem, which is
+saved as typed and shown as an error where the worksheet is displayed.
+`parse(text, strict=True)` raises instead, naming the line:
+"line 7: unknown display mode 'tabel'".  A bad `!` command line is an
+error either way."""
 
 import re
 import shlex
@@ -81,6 +87,15 @@ class Directive:
 
 
 @dataclass(frozen=True)
+class BadDirective:
+    """A `%` line that cannot be interpreted: its text after the `%`
+    (stripped), kept as typed, and what is wrong with it."""
+    text: str
+    problem: str = field(default="", compare=False)
+    lineno: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class Comment:
     text: str
     lineno: int = field(default=0, compare=False)
@@ -92,7 +107,7 @@ class Command:
     lineno: int = field(default=0, compare=False)
 
 
-Line = Text | BundleRef | WorksheetRef | Directive | Comment | Command
+Line = Text | BundleRef | WorksheetRef | Directive | BadDirective | Comment | Command
 
 
 # --- quoting ------------------------------------------------------------------
@@ -136,31 +151,30 @@ def one_line(text: str) -> str:
 # --- parsing ------------------------------------------------------------------
 
 
-def parse(text: str) -> list[Line]:
-    """Every line of `text`, classified and checked; MarkupError on the
-    first bad line (nothing is half-read)."""
+def parse(text: str, strict: bool = False) -> list[Line]:
+    """Every line of `text`, classified and checked.  A directive that
+    cannot be interpreted becomes a BadDirective; with `strict`, it and a
+    schema problem are a MarkupError instead.  A bad command line is
+    always a MarkupError (nothing is half-read)."""
     lines = text.replace("\r\n", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    out = [parse_line(raw.rstrip("\r"), n) for n, raw in enumerate(lines, 1)]
-    check_schemas(out)
+    out = [parse_line(raw.rstrip("\r"), n, strict) for n, raw in enumerate(lines, 1)]
+    if strict:
+        check_schemas(out)
     return out
 
 
-def parse_line(raw: str, lineno: int = 0) -> Line:
+def parse_line(raw: str, lineno: int = 0, strict: bool = False) -> Line:
     if raw.startswith("//"):
         return Comment(raw[2:], lineno)
     if raw.startswith("%"):
         try:
-            tokens = split(raw[1:])
-        except ValueError as exc:
-            raise MarkupError(lineno, f"cannot read directive ({exc})") from None
-        if not tokens:
-            raise MarkupError(lineno, "empty directive")
-        try:
-            return Directive(check_directive(tokens), lineno)
+            return Directive(read_tokens(raw[1:]), lineno)
         except InputError as exc:
-            raise MarkupError(lineno, exc.message) from None
+            if strict:
+                raise MarkupError(lineno, exc.message) from None
+            return BadDirective(raw[1:].strip(), exc.message, lineno)
     if raw.startswith("!"):
         try:
             argv = split(raw[1:])
@@ -180,6 +194,18 @@ def parse_line(raw: str, lineno: int = 0) -> Line:
     if m:
         return BundleRef(m["spec"], m["desc"] or "", lineno)
     return Text(raw, lineno)
+
+
+def read_tokens(text: str) -> tuple[str, ...]:
+    """The canonical tokens of a directive's text (after the `%`), or
+    InputError saying why it cannot be interpreted."""
+    try:
+        tokens = split(text)
+    except ValueError as exc:
+        raise InputError(f"cannot read directive ({exc})") from None
+    if not tokens:
+        raise InputError("empty directive")
+    return check_directive(tokens)
 
 
 def check_directive(tokens: list[str]) -> tuple[str, ...]:
@@ -260,6 +286,8 @@ def print_line(line: Line) -> str:
         return (f"[{one_line(line.desc)}]" if line.desc.strip() else "") + "{{" + line.spec + "}}"
     if isinstance(line, Directive):
         return "% " + directive_text(line.tokens)
+    if isinstance(line, BadDirective):
+        return "% " + line.text if line.text else "%"
     if isinstance(line, Comment):
         return "//" + line.text
     if isinstance(line, Command):

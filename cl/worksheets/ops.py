@@ -91,20 +91,41 @@ def add_items(repo: Repository, wid: str, items, message: str) -> ObjectId:
     return repo.commit_worksheet(wid, _append(items), message)
 
 
-def detach(repo: Repository, wid: str, bids: list[str]) -> ObjectId:
-    """Take bundles off a worksheet (every place they appear); the bundles
-    themselves stay."""
+def detach(repo: Repository, wid: str, bids: list[str], index: int | None = None) -> ObjectId:
+    """Take bundles off a worksheet; the bundles themselves stay.  As in
+    CodaLab, a bundle that appears more than once needs `index` to say
+    which appearance goes, counting from the end (1 = the last); with
+    `index`, that appearance of each bundle goes.  The places are found in
+    the head the commit is made from, so a concurrent change cannot shift
+    them."""
     _check_live(repo, wid)
-    _, ws = repo.worksheet_head(wid)
-    on = {i.value for i in ws.items if i.kind == "bundle"}
-    for bid in bids:
-        if bid not in on:
-            raise SpecError("0x" + bid[:8], f"bundle is not on worksheet '{ws.name}'")
-    gone = set(bids)
+    if index is not None and index < 1:
+        raise InputError(f"invalid index: {index} (1 is the last appearance, 2 the one before, …)")
+    bids = list(dict.fromkeys(bids))
 
     def change(w):
-        return replace(w, items=tuple(i for i in w.items if not (i.kind == "bundle" and i.value in gone)))
-    return repo.commit_worksheet(wid, change, f"detach {len(gone)} bundle(s)")
+        return replace(w, items=_detached(w, bids, index))
+    return repo.commit_worksheet(wid, change, f"detach {len(bids)} bundle(s)")
+
+
+def _detached(ws: Worksheet, bids: list[str], index: int | None) -> tuple[Item, ...]:
+    places: dict[str, list[int]] = {}
+    for pos, item in enumerate(ws.items):
+        if item.kind == "bundle":
+            places.setdefault(item.value, []).append(pos)
+    gone: set[int] = set()
+    for bid in bids:
+        found = places.get(bid, [])
+        if not found:
+            raise SpecError("0x" + bid[:8], f"bundle is not on worksheet '{ws.name}'")
+        if index is None and len(found) > 1:
+            raise SpecError("0x" + bid[:8], f"bundle appears {len(found)} times on worksheet '{ws.name}': "
+                            "say which with -n N (1 = the last)")
+        if index is not None and index > len(found):
+            raise SpecError("0x" + bid[:8], f"bundle appears {len(found)} times on worksheet '{ws.name}', "
+                            f"so there is no -n {index}")
+        gone.add(found[-(index or 1)])
+    return tuple(item for pos, item in enumerate(ws.items) if pos not in gone)
 
 
 def set_info(repo: Repository, wid: str, name: str | None = None, title: str | None = None,

@@ -10,7 +10,7 @@ value out of a JSON, YAML or TSV file (`/stats.json:train/errorRate`)."""
 from dataclasses import dataclass
 
 from cl.errors import InputError
-from cl.worksheets import postproc
+from cl.bundles import postproc
 
 
 @dataclass(frozen=True)

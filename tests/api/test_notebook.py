@@ -68,7 +68,8 @@ def test_a_notebook_session(workdir, docker_engine, busybox_image):
     # the same repository through the command line
     listed = subprocess.run(["cl", "ls", "--json"], cwd=workdir / "nb", env=cl_env({"HOME": workdir}),
                             capture_output=True, text=True, check=True)
-    assert [r["name"] for r in json.loads(listed.stdout)] == ["params", "train"]
+    # the run is on the worksheet twice (where it was made, and added under the table): listed twice, as CodaLab does
+    assert [r["name"] for r in json.loads(listed.stdout)] == ["params", "train", "train"]
 
     # memoized: the identical finished run comes back
     again = repo.run(TRAIN, deps={"params": params}, image=busybox_image, name="train", memoize=True)

@@ -261,7 +261,7 @@ def test_specs_on_the_command_line(project, cl):
         return cl(["info", "-f", "id", *specs], project).stdout.split()
 
     assert ids("^", "data^2", "^2") == [third, first, second]
-    assert ids("dat%", first[:8], "^1-3") == [second, first, third]  # each once, in order
+    assert ids("dat%", first[:8], "^1-3") == [second, first, third, second, first]  # one per spec, as CodaLab
     assert ids("^1-3") == [third, second, first]
     assert cl(["cat", "data^2/f.txt"], project).stdout == "inside\n"
     ws = project.name

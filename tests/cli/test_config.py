@@ -133,3 +133,9 @@ def test_a_bad_user_file_or_variable_is_one_line_naming_it(project, cl, cl_home)
     line = one_line_error(cl(["config", "--global", "run.imgae", "x"], project, check=False))
     assert "did you mean 'run.image'" in line
     assert not user_file.exists()
+
+
+def test_the_executor_choices_are_the_registry_s():
+    from cl.config import setting
+    from cl.runs.registry import CHOICES
+    assert set(setting(("run", "executor")).kind.options) == set(CHOICES)

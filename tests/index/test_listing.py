@@ -69,8 +69,10 @@ def add(index, n, created, command=None, size=10, kind="dataset", state="ready")
 
 def expected(index, wid):
     """The columns as `cl ls` used to build them: the worksheet's bundle ids
-    once each, their rows, local_time of the creation time."""
-    rows = index.bundles(list(dict.fromkeys(index.worksheet_bundles(wid))))
+    once per appearance, their rows, local_time of the creation time."""
+    found = {r.id: r for r in index.bundles(list(dict.fromkeys(index.worksheet_bundles(wid))))
+             if not r.deleted}
+    rows = [found[b] for b in index.worksheet_bundles(wid) if b in found]
     fields = [(r.id, r.name, r.kind, r.state, r.data_size, local_time(r.created) or "", r.command or "")
               for r in rows]
     return [tuple(c) for c in zip(*fields)] if fields else [()] * 7
@@ -95,7 +97,7 @@ def test_order_duplicates_deleted_and_other_items(index):
              ("bundle", c), ("directive", "schema s"), ("bundle", d), ("bundle", a)]
     wid = put_ws(index, "mixed", items)
     listing = index.listing(wid)
-    assert list(listing[0]) == [b, a, c, d]  # where each first appears; deleted ones too, as bundles() has them
+    assert list(listing[0]) == [b, a, b, d, a]  # each appearance; not the removed c
     assert [tuple(col) for col in listing] == expected(index, wid)
 
 

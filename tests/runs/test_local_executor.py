@@ -2,6 +2,7 @@
 states as Docker, and without a way to change their dependencies or the
 object store, even as root.  No Docker Engine needed."""
 
+import json
 import os
 import signal
 import sys
@@ -110,7 +111,7 @@ def test_a_local_run_whose_worker_died_is_stopped_and_failed(own_project):
     bid = bid_of(run_cl(["run", "echo start; sleep 60"], project))
     repo = repo_of(project)
     wait_for(lambda: (rindex.run_status(repo.db, bid) or {}).get("stage") == "running", "the run to start")
-    pid = rindex.get_claim(repo.db, bid)["pid"]
+    pid = json.loads(rindex.get_claim(repo.db, bid)["handle"])["pid"]
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert rindex.pid_start(pid) is not None  # the run outlived its worker

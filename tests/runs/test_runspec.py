@@ -43,7 +43,10 @@ def bundles(repo):
 @pytest.mark.parametrize("arg, expected", [
     ("input:a.txt", ("input", "a.txt")),
     (":a.txt", ("a.txt", "a.txt")),
-    (":run/sub/output", ("output", "run/sub/output")),
+    (":run/sub/output", ("sub/output", "run/sub/output")),
+    ("/foo/bar:data", ("foo/bar", "data")),
+    ("origin::data", (None, "origin::data")),
+    (":origin::ws//data/x.txt", ("x.txt", "origin::ws//data/x.txt")),
     (":ws//data/x.txt", ("x.txt", "ws//data/x.txt")),
     (":ws//data", ("data", "ws//data")),
     ("a.txt", (None, "a.txt")),
@@ -75,11 +78,15 @@ def test_bad_keys(keys, problem):
         check_keys(deps)
 
 
-def test_numbering_skips_taken_keys():
+def test_numbering_is_by_position_and_skips_taken_keys():
     pairs, sugar_keys = assign_keys([(None, "x"), ("b2", "y"), (None, "z")],
-                                    [(None, "p"), ("1", "q"), (None, "r")])
-    assert pairs == [("b1", "x"), ("b2", "y"), ("b3", "z"), ("2", "p"), ("1", "q"), ("3", "r")]
-    assert sugar_keys == ["2", "1", "3"]
+                                    [(None, "p"), ("b5", "q"), (None, "r"), (None, "x")])
+    assert pairs == [("b1", "x"), ("b2", "y"), ("b3", "z"), ("b4", "p"), ("b5", "q"), ("b6", "r")]
+    assert sugar_keys == ["b4", "b5", "b6", "b1"]
+    pairs, _ = assign_keys([("b1", "x"), (None, "y")], [])
+    assert pairs == [("b1", "x"), ("b2", "y")]
+    pairs, _ = assign_keys([(None, "y"), ("b1", "x")], [])
+    assert pairs == [("b2", "y"), ("b1", "x")]
 
 
 # --- sugar --------------------------------------------------------------------
@@ -87,7 +94,7 @@ def test_numbering_skips_taken_keys():
 
 def test_sugar_forms_of_the_readme():
     for command, deps, keys in [
-        ("python %sort.py% < %a.txt% > output", [(None, "sort.py"), (None, "a.txt")], ["1", "2"]),
+        ("python %sort.py% < %a.txt% > output", [(None, "sort.py"), (None, "a.txt")], ["b1", "b2"]),
         ("python %arg1:sort.py% < %arg2:a.txt% > output", [("arg1", "sort.py"), ("arg2", "a.txt")],
          ["arg1", "arg2"]),
         ("python %:sort.py% < %:a.txt% > output", [("sort.py", "sort.py"), ("a.txt", "a.txt")],
@@ -137,17 +144,17 @@ def test_bad_requests(repo, field, value):
 def test_build_resolves_targets_to_ids_and_paths(repo, bundles):
     spec = build_run_spec(repo, ["input:a.txt", ":data/sub", "data/x.txt"],
                           "cat input %sort.py% b1 > out")
-    assert spec.command == "cat input 1 b1 > out"
+    assert spec.command == "cat input b4 b1 > out"
     assert spec.dependencies == (
         Dependency("input", bundles["a.txt"], ""), Dependency("sub", bundles["data"], "sub"),
-        Dependency("b1", bundles["data"], "x.txt"), Dependency("1", bundles["sort.py"], ""))
+        Dependency("b3", bundles["data"], "x.txt"), Dependency("b4", bundles["sort.py"], ""))
     assert spec.metadata["name"] == "run-cat"
     bid = create_run(repo, spec)
     bundle = repo.bundle(bid)
     assert bundle.kind == "run" and bundle.command == spec.command
     assert bundle.dependencies == spec.dependencies
     assert repo.head_state(bid)[1].state == "created"
-    assert [d[0] for d in repo.index.dependencies(bid)] == ["1", "b1", "input", "sub"]
+    assert [d[0] for d in repo.index.dependencies(bid)] == ["b3", "b4", "input", "sub"]
 
 
 def test_build_refuses_bad_targets(repo, bundles):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cl.worksheets import markup
-from cl.worksheets.markup import (BundleRef, Command, Comment, Directive, MarkupError, Text,
+from cl.worksheets.markup import (BadDirective, BundleRef, Command, Comment, Directive, MarkupError, Text,
                                   WorksheetRef, parse, print_text)
 
 SEED_EXAMPLE = """\
@@ -81,10 +81,34 @@ def test_text_that_looks_like_references_but_is_not():
 ])
 def test_errors_name_the_line(text, lineno, problem):
     with pytest.raises(MarkupError) as err:
-        parse(text)
+        parse(text, strict=True)
     assert err.value.line == lineno
     assert str(err.value).startswith(f"line {lineno}: ")
     assert problem in str(err.value)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("% display tabel", "unknown display mode 'tabel'"),
+    ("%frobnicate   x", "unknown directive 'frobnicate'"),
+    ('% title "unclosed', "cannot read directive"),
+    ("%", "empty directive"),
+])
+def test_a_directive_that_cannot_be_interpreted_is_kept_as_typed(text, problem):
+    (line,) = parse(text)
+    assert isinstance(line, BadDirective) and problem in line.problem
+    assert line.text == text[1:].strip()
+    assert print_text([line]) == ("% " + line.text if line.text else "%") + "\n"
+    assert parse(print_text([line])) == [line]
+
+
+def test_schema_problems_wait_for_the_display():
+    lines = parse("% add error /stats:x\n% display table nope")
+    assert lines == [Directive(("add", "error", "/stats:x")), Directive(("display", "table", "nope"))]
+
+
+def test_a_bad_command_line_is_an_error_either_way():
+    with pytest.raises(MarkupError, match="line 2: empty command"):
+        parse("ok\n!")
 
 
 def test_schemas_may_be_used_before_they_are_defined():

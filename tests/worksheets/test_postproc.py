@@ -3,7 +3,7 @@ import time
 import pytest
 
 from cl.errors import InputError
-from cl.worksheets import postproc
+from cl.bundles import postproc
 
 
 def run(chain, value):

@@ -1,0 +1,214 @@
+"""The Slurm executor beyond the contract (tests/runs/test_executor_contract.py),
+against the real cluster of .ci/slurm-up: requests reach sbatch, a pending
+job shows as staged with Slurm's reason and is found again by a new worker,
+Slurm's own endings (its time limit, a cancel from outside) become the
+run's, a bad partition is one clear failure, and dependencies staged into a
+shared directory are hard links on the same file system and copies
+elsewhere.  And the mapping of final job states, as a table."""
+
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+from cl.index import runs as rindex
+from cl.runs.slurm_executor import outcome, parse_exit_code
+from tests.conftest import run_cl, tree
+from tests.runs.helpers import (bid_of, configure, history, repo_of, result_of, start_worker,
+                                stop_workers, wait_for)
+from tests.runs.test_executor_contract import cancel_slurm_jobs
+
+
+@pytest.fixture
+def project(tmp_path, slurm_cluster):
+    project = tmp_path / "project"
+    project.mkdir()
+    run_cl(["init"], project)
+    configure(project, executor="slurm", auto_worker=False, worker_idle="30s")
+    tree(project, {"a.txt": "foo\n", "data": {"x.txt": "x\n"}})
+    run_cl(["upload", "a.txt"], project)
+    run_cl(["upload", "data"], project)
+    yield project
+    stop_workers(project)
+    cancel_slurm_jobs(project)
+
+
+def cl(project, *args, check=True):
+    return run_cl(list(args), project, check=check)
+
+
+def job_of(repo, bid) -> str:
+    return json.loads(rindex.get_claim(repo.db, bid)["handle"])["job"]
+
+
+def scontrol(job: str) -> dict[str, str]:
+    done = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True, text=True,
+                          check=True)
+    return dict(field.split("=", 1) for field in done.stdout.split() if "=" in field)
+
+
+def running(repo, bid) -> bool:
+    return (rindex.run_status(repo.db, bid) or {}).get("stage") == "running"
+
+
+def test_requests_become_sbatch_options(project, slurm_cluster):
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "--request-cpus", "2", "--request-memory", "64m",
+                    "--request-time", "5m", "--request-queue", slurm_cluster, "sleep 120"))
+    repo = repo_of(project)
+    wait_for(lambda: running(repo, bid), "the job to run")
+    job = scontrol(job_of(repo, bid))
+    assert (job["NumCPUs"], job["MinMemoryNode"], job["TimeLimit"], job["Partition"]) == \
+        ("2", "64M", "00:05:00", slurm_cluster)
+    assert job["JobName"] == f"cl-{bid}" and job["WorkDir"] == str(project / ".codalab" / "runs" / bid)
+    cl(project, "kill", f"0x{bid}")
+    assert "killed: Kill requested" in cl(project, "wait", f"0x{bid}", check=False).stderr
+    wait_for(lambda: scontrol(job["JobId"])["JobState"] == "CANCELLED", "scancel to reach Slurm")
+    repo.close()
+
+
+def test_a_pending_job_is_staged_with_slurms_reason_and_survives_its_worker(project):
+    cl(project, "config", "slurm.sbatch_options", "--", "--begin=now+4")
+    worker = start_worker(project)
+    bid = bid_of(cl(project, "run", "echo ran"))
+    repo = repo_of(project)
+    status = wait_for(lambda: (s := rindex.run_status(repo.db, bid)) and "BeginTime" in s["reason"] and s,
+                      "the job to wait for its begin time")
+    assert status["stage"] == "staged" and status["process"].startswith("Slurm job ")
+    assert repo.head_state(bid)[1].state == "created"  # not running until Slurm runs it
+    assert "BeginTime" in cl(project, "info", f"0x{bid}").stdout
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    again = start_worker(project, "--exit-when-idle")
+    assert again.wait(timeout=180) == 0, again.log.read_text()
+    assert history(repo, bid) == ["created", "running", "ready"]
+    assert cl(project, "cat", f"0x{bid}/stdout").stdout == "ran\n"
+    repo.close()
+
+
+def test_slurms_own_time_limit_and_an_outside_cancel(project):
+    # no --request-time: only Slurm's limit (5 s, checked by the controller) ends it
+    cl(project, "config", "slurm.sbatch_options", "--", "--time=0:05")
+    start_worker(project, "--parallel", "2")
+    timed = bid_of(cl(project, "run", "sleep 600"))
+    cancelled = bid_of(cl(project, "run", "echo started; sleep 600"))
+    repo = repo_of(project)
+    wait_for(lambda: cl(project, "cat", f"0x{cancelled}/stdout", check=False).stdout == "started\n",
+             "the second job to run")
+    subprocess.run(["scancel", job_of(repo, cancelled)], check=True)
+    done = cl(project, "wait", f"0x{cancelled}", check=False)
+    assert "killed: Slurm: the job was cancelled (scancel)" in done.stderr
+    assert cl(project, "cat", f"0x{cancelled}/stdout").stdout == "started\n"
+    done = cl(project, "wait", f"0x{timed}", check=False)
+    assert done.stderr.strip().endswith("killed: Time limit exceeded")
+    assert result_of(repo, timed).failure == "Time limit exceeded"
+    repo.close()
+
+
+def test_a_partition_that_does_not_exist_fails_the_run_clearly(project):
+    start_worker(project)
+    done = cl(project, "run", "--request-queue", "no-such-partition", "true", "-W", check=False)
+    assert done.returncode != 0
+    assert "failed: sbatch refused the job:" in done.stderr and "partition" in done.stderr.lower()
+
+
+@pytest.mark.parametrize("where", ["same", "other"])
+def test_dependencies_are_staged_in_the_shared_directory(project, tmp_path, where):
+    if where == "same":
+        shared = tmp_path / "shared"
+    else:
+        if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev:
+            pytest.skip("no second file system (/dev/shm) here")
+        shared = f"/dev/shm/cl-test-shared-{os.getpid()}-{tmp_path.name}"
+    cl(project, "config", "slurm.shared_dir", str(shared))
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "d:data", "cat d/x.txt; echo y > d/x.txt; sleep 120"))
+    repo = repo_of(project)
+    wait_for(lambda: cl(project, "cat", f"0x{bid}/stdout", check=False).stdout == "x\n",
+             "the run's output, read live through the shared directory")
+    live = project / ".codalab" / "runs" / bid
+    real = os.readlink(live)
+    assert os.path.islink(live) and real.startswith(str(shared))
+    staged = [os.path.join(root, name) for root, _, names in os.walk(shared) if "checkouts" in root
+              for name in names]
+    assert len(staged) == 1 and open(staged[0]).read() == "x\n"
+    checkout = [os.path.join(root, name) for root, _, names in os.walk(project / ".codalab" / "checkouts")
+                for name in names]
+    same_file = os.stat(staged[0]).st_ino == os.stat(checkout[0]).st_ino
+    assert same_file == (where == "same")  # a hard link, or a copy on another file system
+    cl(project, "kill", f"0x{bid}")
+    cl(project, "wait", f"0x{bid}", check=False)
+    assert "Read-only file system" in cl(project, "cat", f"0x{bid}/stderr").stdout
+    assert cl(project, "cat", "data/x.txt").stdout == "x\n"
+    assert not os.path.lexists(live) and not os.path.lexists(real)  # both go when it ends
+    repo.close()
+    if where == "other":
+        subprocess.run(["rm", "-rf", str(shared)], check=True)
+
+
+@pytest.mark.parametrize("state, exit_code, expected", [
+    ("COMPLETED", "0:0", (0, False, None, None)),
+    ("FAILED", "3:0", (3, False, None, None)),
+    ("FAILED", "0:9", (137, False, None, None)),
+    ("OUT_OF_MEMORY", "0:125", (125 + 128, True, None, None)),
+    ("TIMEOUT", "0:15", (None, False, "Time limit exceeded", "Time limit exceeded")),
+    ("CANCELLED by 0", "0:15", (None, False, "Slurm: the job was cancelled (scancel)",
+                                "Slurm: the job was cancelled (scancel)")),
+    ("NODE_FAIL", "0:0", (None, False, "Slurm: the node failed", None)),
+    ("BOOT_FAIL", "", (None, False, "Slurm: the node failed to boot", None)),
+    ("WEIRD", "1:0", (None, False, "Slurm: the job ended WEIRD", None)),
+])
+def test_final_job_states_map_to_runs(state, exit_code, expected):
+    got = outcome(state, exit_code)
+    assert (got.code, got.oom, got.message, got.killed) == expected
+
+
+def test_exit_codes_with_signals():
+    assert [parse_exit_code(t) for t in ("0:0", "2:0", "0:9", "1:9", "", None, "x:y", "7")] == \
+        [0, 2, 137, 1, None, None, None, None]
+
+
+def test_killing_a_pending_job_cancels_it_without_it_ever_running(project):
+    cl(project, "config", "slurm.sbatch_options", "--", "--begin=now+600")
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "echo ran"))
+    repo = repo_of(project)
+    wait_for(lambda: "BeginTime" in (rindex.run_status(repo.db, bid) or {}).get("reason", ""),
+             "the job to be pending")
+    job = job_of(repo, bid)
+    cl(project, "kill", f"0x{bid}")
+    assert "killed: Kill requested" in cl(project, "wait", f"0x{bid}", check=False).stderr
+    assert history(repo, bid) == ["created", "killed"]
+    assert scontrol(job)["JobState"] == "CANCELLED"
+    repo.close()
+
+
+def test_run_executor_slurm_starts_a_slurm_worker_by_itself(project):
+    configure(project, auto_worker=True)
+    done = cl(project, "run", "echo hi", "-W")
+    repo = repo_of(project)
+    assert result_of(repo, bid_of(done)).executor == "slurm"
+    assert [w["executor"] for w in rindex.live_workers(repo.db)] == ["slurm"]
+    repo.close()
+
+
+def test_an_unknown_executor_is_one_line(project):
+    done = cl(project, "config", "run.executor", "nonesuch", check=False)  # checked when set
+    assert done.returncode == 1 and done.stderr == (
+        "cl: run.executor: expected one of auto, docker, local, local-unsafe, slurm, not 'nonesuch'\n")
+    done = cl(project, "worker", "--executor", "nonesuch", check=False)
+    assert done.returncode == 2 and "'nonesuch' is not one of 'auto', 'docker', 'local', 'slurm'" in done.stderr
+
+
+def test_a_finished_job_records_its_cpu_time_and_peak_memory(project):
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done;"
+                    " head -c 50000000 /dev/zero | tail > /dev/null", "-W"))
+    repo = repo_of(project)
+    result = result_of(repo, bid)
+    assert result.cpu_user + result.cpu_system > 0
+    assert result.peak_memory > 50_000_000  # tail held the 50 MB line
+    assert not os.path.exists(project / ".codalab" / "runs" / f"{bid}.usage")  # read, then removed
+    repo.close()
