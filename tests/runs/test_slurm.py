@@ -199,7 +199,7 @@ def test_an_unknown_executor_is_one_line(project):
     assert done.returncode == 1 and done.stderr == (
         "cl: run.executor: expected one of auto, docker, local, local-unsafe, slurm, not 'nonesuch'\n")
     done = cl(project, "worker", "--executor", "nonesuch", check=False)
-    assert done.returncode == 2 and "'nonesuch' is not one of 'auto', 'docker', 'local', 'slurm'" in done.stderr
+    assert done.returncode == 2 and "'nonesuch' is not one of 'auto', 'docker', 'local', 'local-unsafe', 'slurm'" in done.stderr
 
 
 def test_a_finished_job_records_its_cpu_time_and_peak_memory(project):
