@@ -123,3 +123,21 @@ def config_display(value: Any) -> str:
     """A setting's value as `cl config KEY` prints it (booleans as TOML writes them)."""
     from cl.config import display
     return display(value)
+
+
+def config_remove(repo: Repository | None, key: str, user_wide: bool = False) -> Any:
+    """Unset a setting in one config file (`cl config -r`); returns the
+    value it had there.  UsageError when that file does not set it."""
+    from cl.config import known
+    known(key)
+    settings = _settings(repo, user_wide)
+    table, _, name = key.rpartition(".")
+    node: Any = settings.data
+    for part in table.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    old = node.get(name) if isinstance(node, dict) else None
+    if old is None:
+        raise UsageError(f"config '{key}' is not set")
+    settings.set(table, name, None)
+    settings.save()
+    return old

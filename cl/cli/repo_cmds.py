@@ -5,6 +5,7 @@ import click
 from cl.app import repository as app_repo
 from cl.cli import output
 from cl.cli.context import json_option, pass_repo
+from cl.errors import UsageError
 
 
 @click.command()
@@ -103,9 +104,10 @@ def reindex(as_json):
 @click.option("--global", "user_wide", is_flag=True,
               help="The user's own config.toml (~/.config/cl), under every repository's.")
 @click.option("--show-origin", is_flag=True, help="Say where each value comes from.")
+@click.option("-r", "--remove", is_flag=True, help="Unset KEY.")
 @json_option
-def config(key, value, list_, user_wide, show_origin, as_json):
-    """Show or set configuration: `cl config run.image IMAGE`.
+def config(key, value, list_, user_wide, show_origin, remove, as_json):
+    """Show or set configuration: `cl config run.image IMAGE`; `cl config -r KEY` unsets it.
 
     A value comes from the environment (CL_RUN_IMAGE for run.image), else
     the repository's config.toml, else the user's, else the default."""
@@ -120,6 +122,13 @@ def config(key, value, list_, user_wide, show_origin, as_json):
             return
         columns = ["key", "value", "origin", "type", "help"] if show_origin else ["key", "value", "type", "help"]
         output.table(["setting", *columns[1:-1], "description"], [[r[c] for c in columns] for r in rows])
+        return
+    if remove:
+        if key is None or value is not None:
+            raise UsageError("cl config -r takes one KEY")
+        old = app_repo.config_remove(repo, key, user_wide)
+        if as_json:
+            output.as_json({"key": key, "removed": old})
         return
     if key is None:
         if as_json:
