@@ -70,3 +70,17 @@ class Conflict(CLError):
 
 class DependencyError(CLError):
     """An operation refused because other bundles depend on the target."""
+
+
+class IndexDamaged(CLError):
+    """`repo.db` cannot be read as this cl's refs and index: truncated,
+    overwritten, another schema, tables missing, or gone.  Everything in it
+    but a few refs is derived from the objects, so `cl reindex` rebuilds it."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__(
+            f"the repository index '{path}' is damaged ({problem})",
+            hint="run 'cl reindex' to rebuild it from the objects (it keeps the damaged file aside;"
+                 " the current worksheet, remote positions and server tokens may be lost)")
+        self.path = path
+        self.problem = problem

@@ -13,13 +13,13 @@ import functools
 import os
 import re
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from cl.config import Config
-from cl.errors import CLError, Conflict, NotARepository
-from cl.index.index import Index
+from cl.errors import CLError, Conflict, IndexDamaged, NotARepository
+from cl.index.index import Index, check_schema
 from cl.objects.ids import ObjectId
-from cl.refs.db import Database
+from cl.refs.db import Database, read_refs
 from cl.refs.store import SqliteRefStore
 
 if TYPE_CHECKING:
@@ -44,16 +44,23 @@ def valid_worksheet_name(name: str) -> bool:
     return bool(re.match(WS_NAME, name))
 
 
+def _is_repository(root: str) -> bool:
+    """repo.db is there, or was: the objects and the config still are."""
+    return (os.path.isfile(os.path.join(root, "repo.db"))
+            or (os.path.isdir(os.path.join(root, "objects"))
+                and os.path.isfile(os.path.join(root, "config.toml"))))
+
+
 def find_repository_dir(start: str | None = None) -> str:
     env = os.environ.get("CODALAB_DIR")
     if env:
-        if not os.path.isfile(os.path.join(env, "repo.db")):
+        if not _is_repository(env):
             raise NotARepository(f"CODALAB_DIR is not a cl repository: '{env}'")
         return os.path.abspath(env)
     here = os.path.abspath(start or os.getcwd())
     while True:
         candidate = os.path.join(here, DIRNAME)
-        if os.path.isfile(os.path.join(candidate, "repo.db")):
+        if _is_repository(candidate):
             return candidate
         parent = os.path.dirname(here)
         if parent == here:
@@ -67,11 +74,25 @@ class Repository:
     functions of (repo, values) in the layers above; this class only offers
     the primitives they share."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, create: bool = False):
+        """Open the repository at `root`; its repo.db must hold this cl's
+        refs and index (IndexDamaged otherwise), unless `create`."""
         self.root = root
-        self.db = Database(os.path.join(root, "repo.db"))
-        self.refs = SqliteRefStore(self.db)
-        self.index = Index(self.db)
+        path = os.path.join(root, "repo.db")
+        if not create:
+            if not os.path.isfile(path):
+                raise IndexDamaged(path, "it is missing")
+            if os.path.getsize(path) == 0:  # before SQLite would write a header into it
+                raise IndexDamaged(path, "it is empty")
+        self.db = Database(path)
+        try:
+            if not create:
+                check_schema(self.db)
+            self.refs = SqliteRefStore(self.db)
+            self.index = Index(self.db)
+        except BaseException:
+            self.db.close()
+            raise
 
     @functools.cached_property
     def store(self) -> ObjectStore:
@@ -81,13 +102,47 @@ class Repository:
     @functools.cached_property
     def config(self) -> Config:
         """config.toml, read when a command first needs it (`cl ls` never does)."""
-        return Config(os.path.join(self.root, "config.toml"))
+        return Config(os.path.join(self.root, "config.toml"), layered=True)
 
     # --- opening -------------------------------------------------------------
 
     @classmethod
     def find(cls, start: str | None = None) -> Repository:
         return cls(find_repository_dir(start))
+
+    @classmethod
+    def open_for_reindex(cls, start: str | None = None) -> tuple[Repository, SetAside | None]:
+        """Open the repository for `cl reindex` whatever state repo.db is
+        in.  A damaged one is renamed aside (with its -wal and -shm files:
+        SQLite would replay an old log into a new file) after the refs
+        that are not heads -- HEAD, remote positions, server tokens -- are
+        read from it where they still can be; a new repo.db gets those
+        refs, and `cl reindex` rebuilds the heads and the index."""
+        root = find_repository_dir(start)
+        try:
+            return cls(root), None
+        except IndexDamaged as exc:
+            damage = exc
+        path = os.path.join(root, "repo.db")
+        aside = None
+        kept: list[tuple[str, str]] = []
+        lost = None
+        if os.path.exists(path):
+            try:
+                kept = read_refs(path, exclude=("bundles/", "worksheets/"))
+            except IndexDamaged as exc:
+                lost = exc.problem
+            aside = _aside_name(path)
+            for suffix in ("-wal", "-shm", ""):  # the file itself last: a crash leaves it in place
+                if os.path.exists(path + suffix):
+                    os.replace(path + suffix, aside + suffix)
+        else:
+            lost = "the file is gone"
+        repo = cls(root, create=True)
+        with repo.db.transaction():
+            for name, value in kept:
+                repo.refs.set_if_equals(name, None, value)
+        return repo, SetAside(problem=damage.problem, aside=aside, kept_refs=len(kept), lost=lost)
 
     @classmethod
     def init(cls, directory: str, bare: bool = False, worksheet: str | None = None,
@@ -97,11 +152,13 @@ class Repository:
         root = directory if bare else os.path.join(directory, DIRNAME)
         if os.path.exists(os.path.join(root, "repo.db")):
             raise CLError(f"already a cl repository: '{root}'")
+        if _is_repository(root):  # its objects are here: a new index would hide them
+            raise IndexDamaged(os.path.join(root, "repo.db"), "it is missing")
         for sub in ("objects", "tmp", "runs", "checkouts"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
         for i in range(256):
             os.makedirs(os.path.join(root, "objects", f"{i:02x}"), exist_ok=True)
-        repo = cls(root)
+        repo = cls(root, create=True)
         repo.config.set("core", "bare", bare)
         repo.config.save()
         if empty or (bare and worksheet is None):
@@ -226,6 +283,18 @@ class Repository:
         wid = self.refs.get("HEAD")
         return wid if wid and self.index.is_live_worksheet(wid) else None
 
+    def adopt_sole_worksheet(self) -> str | None:
+        """With no current worksheet (its ref lost with a damaged repo.db)
+        and exactly one live worksheet, make that one current; its wid, or
+        None when there is nothing to choose or a choice to make."""
+        if self.current_worksheet() is not None:
+            return None
+        live = self.index.worksheets()
+        if len(live) != 1:
+            return None
+        self.refs.set_if_equals("HEAD", self.refs.get("HEAD"), live[0]["wid"])
+        return live[0]["wid"]
+
     def worksheet_head(self, wid: str) -> tuple[ObjectId, Worksheet]:
         head = self.refs.get(f"worksheets/{wid}")
         if head is None:
@@ -275,6 +344,25 @@ class Repository:
             with self.db.transaction():
                 self.refs.set_if_equals(f"worksheets/{wid}", old, commit)
                 self.index.put_worksheet(commit, ws)
+
+
+class SetAside(NamedTuple):  # not a dataclass: `cl ls` does not import dataclasses
+    """What `open_for_reindex` did with a damaged repo.db: what was wrong,
+    where the file went (None if there was none), how many refs other than
+    heads it kept, and why it kept none (None if it could read them)."""
+    problem: str
+    aside: str | None
+    kept_refs: int
+    lost: str | None
+
+
+def _aside_name(path: str) -> str:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    name, n = f"{path}.damaged-{stamp}", 1
+    while os.path.exists(name):
+        n += 1
+        name = f"{path}.damaged-{stamp}-{n}"
+    return name
 
 
 def default_worksheet_name(directory: str) -> str:

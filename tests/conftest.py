@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from cl.config import SETTINGS, env_name
 from tests.services import *  # noqa: F401,F403  (fixtures: docker_engine, sshd, chromium, …)
 from tests.services import DEFAULT_PATH, cl_bin_dir
 
 CL = os.path.join(cl_bin_dir(), "cl")
 
 # Variables that would leak the developer's own setup into a test.
-_SCRUBBED = ("CODALAB_DIR", "EDITOR", "VISUAL", "PAGER", "GIT_DIR", "GIT_WORK_TREE")
+_SCRUBBED = ("CODALAB_DIR", "EDITOR", "VISUAL", "PAGER", "GIT_DIR", "GIT_WORK_TREE", "XDG_CONFIG_HOME",
+             *(env_name(s.key) for s in SETTINGS if "*" not in s.key))  # CL_RUN_IMAGE, …
 _default_home = None
 
 

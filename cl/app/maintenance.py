@@ -8,6 +8,7 @@ from cl.repo import Repository
 
 if TYPE_CHECKING:
     from cl.app.records import Fsck, Gc
+    from cl.repo import SetAside
 
 
 def fsck(repo: Repository) -> Fsck:
@@ -37,3 +38,22 @@ def reindex(repo: Repository) -> dict[str, int]:
     """Rebuild the index and heads from the objects alone; counts by kind."""
     from cl.bundles import maintenance
     return dict(maintenance.reindex(repo))
+
+
+def rebuild(start: str | None = None) -> tuple[dict, SetAside | None, str | None, str | None]:
+    """`cl reindex` whatever state repo.db is in: a damaged one is kept
+    aside and a new one built (Repository.open_for_reindex), then the
+    index and heads are rebuilt; with no current worksheet left and one
+    live worksheet, that one becomes current.  Returns (counts, what was
+    set aside or None, the name of the worksheet made current or None,
+    the current worksheet's id or None)."""
+    from cl.bundles import maintenance
+    repo, set_aside = Repository.open_for_reindex(start)
+    try:
+        counts = dict(maintenance.reindex(repo))
+        adopted = repo.adopt_sole_worksheet()
+        name = repo.index.worksheet(adopted)["name"] if adopted else None
+        current = repo.current_worksheet()
+    finally:
+        repo.close()
+    return counts, set_aside, name, current

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from typing import TYPE_CHECKING, Any
 
 from cl.errors import InputError, UsageError
@@ -11,9 +10,10 @@ from cl.repo import Repository
 
 if TYPE_CHECKING:
     from cl.app.records import Initialized, Status
+    from cl.config import Config
 
 __all__ = ["Repository", "open_repository", "init", "status", "config_data", "config_text", "config_get",
-           "config_set"]
+           "config_set", "config_lookup", "config_list"]
 
 
 def open_repository(start: str | None = None) -> Repository:
@@ -49,70 +49,91 @@ def status(repo: Repository) -> Status:
                   bundles=repo.index.counts_by_state(), objects=objects, bytes=total)
 
 
-def config_data(repo: Repository) -> dict[str, Any]:
-    """The whole configuration, table by table."""
-    return dict(repo.config.data)
+def _settings(repo: Repository | None, user_wide: bool) -> Config:
+    """The config a `cl config` call reads and writes: the repository's
+    (with the user's file and the environment under and over it), or the
+    user's own file (`--global`, no repository needed)."""
+    from cl.config import Config
+    if user_wide:
+        return Config.user_wide()
+    if repo is None:
+        raise UsageError("no repository given for its configuration")
+    return repo.config
 
 
-def config_text(repo: Repository) -> str:
-    """config.toml as text."""
+def config_data(repo: Repository | None, user_wide: bool = False) -> dict[str, Any]:
+    """The whole of one config file, table by table."""
+    return dict(_settings(repo, user_wide).data)
+
+
+def config_text(repo: Repository | None, user_wide: bool = False) -> str:
+    """One config file as text."""
     from cl.config import dumps
-    return dumps(repo.config.data)
+    return dumps(_settings(repo, user_wide).data)
 
 
-_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+\Z")
+def config_lookup(repo: Repository | None, key: str, user_wide: bool = False) -> tuple[Any, str]:
+    """(value, where it comes from) of a known setting: an environment
+    variable, a file, or "default"; InputError with a did-you-mean for an
+    unknown key."""
+    from cl.config import known
+    known(key)
+    table, _, name = key.rpartition(".")
+    return _settings(repo, user_wide).lookup(table, name)
 
 
-def _split_key(key: str) -> tuple[str, str]:
-    if "." not in key:
-        raise UsageError(f"config keys look like 'table.key': '{key}'")
-    if not _KEY.match(key):
-        raise UsageError(f"invalid config key: '{key}' (words of letters, digits, '_' and '-', joined by '.')")
-    table, name = key.rsplit(".", 1)
-    return table, name
+def config_get(repo: Repository | None, key: str, user_wide: bool = False) -> Any:
+    """The value of a known setting (its default when unset), or None."""
+    return config_lookup(repo, key, user_wide)[0]
 
 
-def _check_tables(repo: Repository, table: str) -> None:
-    """Every part of `table` that is set must be a table, not a value."""
-    node: Any = repo.config.data
-    for depth, part in enumerate(table.split("."), 1):
+def config_set(repo: Repository | None, key: str, value: str, user_wide: bool = False) -> Any:
+    """Set a known setting from its text, checked against its type (see
+    cl/config.py SETTINGS); returns the value stored."""
+    settings = _settings(repo, user_wide)
+    table, _, name = key.rpartition(".")
+    settings.set(table, name, value)
+    settings.save()
+    node: Any = settings.data
+    for part in (*table.split("."), name) if table else (name,):
+        node = node[part]
+    return node
+
+
+def config_list(repo: Repository | None, user_wide: bool = False) -> list[dict[str, str]]:
+    """Every setting: key, value, origin, type and help (`cl config --list`)."""
+    return [dict(zip(("key", "value", "origin", "type", "help"), row))
+            for row in _settings(repo, user_wide).listing()]
+
+
+def index_damage(exc: BaseException):
+    """IndexDamaged when `exc` is SQLite saying repo.db is damaged (for the
+    front ends' last resort: a cursor read row by row); else None."""
+    from cl.errors import IndexDamaged
+    from cl.refs.db import damage
+    problem = damage(exc)
+    return IndexDamaged("repo.db", problem) if problem else None
+
+
+def config_display(value: Any) -> str:
+    """A setting's value as `cl config KEY` prints it (booleans as TOML writes them)."""
+    from cl.config import display
+    return display(value)
+
+
+def config_remove(repo: Repository | None, key: str, user_wide: bool = False) -> Any:
+    """Unset a setting in one config file (`cl config -r`); returns the
+    value it had there.  UsageError when that file does not set it."""
+    from cl.config import known
+    known(key)
+    settings = _settings(repo, user_wide)
+    table, _, name = key.rpartition(".")
+    node: Any = settings.data
+    for part in table.split("."):
         node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
-            return
-        if not isinstance(node, dict):
-            prefix = ".".join(table.split(".")[:depth])
-            raise UsageError(f"config '{prefix}' is a value, not a table")
-
-
-def config_get(repo: Repository, key: str) -> Any:
-    """The value of `table.key`, or None when it is not set."""
-    table, name = _split_key(key)
-    _check_tables(repo, table)
-    return repo.config.get(table, name)
-
-
-def config_remove(repo: Repository, key: str) -> Any:
-    """Unset `table.key` (`cl config -r`); returns the value it had."""
-    table, name = _split_key(key)
-    _check_tables(repo, table)
-    old = repo.config.table(table).get(name)
+    old = node.get(name) if isinstance(node, dict) else None
     if old is None:
         raise UsageError(f"config '{key}' is not set")
-    if isinstance(old, dict):
-        raise UsageError(f"config '{key}' is a table, not a value")
-    repo.config.set(table, name, None)
-    repo.config.save()
+    settings.set(table, name, None)
+    settings.save()
     return old
-
-
-def config_set(repo: Repository, key: str, value: str) -> Any:
-    """Set `table.key` from its text (true/false and digits are typed);
-    returns the value stored."""
-    table, name = _split_key(key)
-    _check_tables(repo, table)
-    parsed: Any = {"true": True, "false": False}.get(value.lower(), value)
-    if isinstance(parsed, str) and parsed.isdigit():
-        parsed = int(parsed)
-    repo.config.set(table, name, parsed)
-    repo.config.save()
-    return parsed

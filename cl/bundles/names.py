@@ -4,7 +4,8 @@ import re
 
 from cl.errors import InputError
 
-_BAD = re.compile(r"[\s/:^%]")
+# and lone surrogates: bytes of a file name that are not UTF-8 (no name can hold them)
+_BAD = re.compile(r"[\s/:^%\ud800-\udfff]")
 
 
 def check_name(name: str) -> str:

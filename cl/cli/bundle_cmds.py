@@ -7,7 +7,7 @@ import time
 import click
 
 from cl.app import listing
-from cl.cli import output
+from cl.cli import editor, options, output
 from cl.cli.context import json_option, pass_repo, worksheet_option
 from cl.cli.parsing import Many, cleared_or, words
 
@@ -22,7 +22,7 @@ def command_line() -> str:
 def _edit_metadata(name, description, tags):
     """Open $EDITOR on the metadata; returns (name, description, tags)."""
     text = f"name: {name}\ndescription: {description}\ntags: {' '.join(tags)}\n"
-    edited = click.edit(text, extension=".txt")
+    edited = editor.edit(text, ".txt", keep_as=("cl-metadata-", ".txt"))
     if edited is None:
         return name, description, tags
     fields = {}
@@ -250,9 +250,9 @@ def _print_info(rec: dict) -> None:
 
 
 @click.command()
-@click.argument("target")
-@click.option("--head", type=int, help="Only the first N lines.")
-@click.option("-t", "--tail", type=int, help="Only the last N lines.")
+@click.argument("target", type=options.TARGET)
+@click.option("--head", type=options.COUNT, help="Only the first N lines.")
+@click.option("-t", "--tail", type=options.COUNT, help="Only the last N lines.")
 @worksheet_option("Resolve ^N and names on this worksheet.")
 @pass_repo
 def cat(repo, target, head, tail, worksheet):
@@ -264,8 +264,8 @@ def cat(repo, target, head, tail, worksheet):
 
 
 @click.command()
-@click.argument("target")
-@click.option("-o", "--output-path", "dest", help="Where to write (default: the bundle's or file's name).")
+@click.argument("target", type=options.TARGET)
+@click.option("-o", "--output-path", "dest", type=click.Path(), help="Where to write (default: the bundle's or file's name).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite what is there.")
 @worksheet_option("Resolve ^N and names on this worksheet.")
 @json_option

@@ -96,7 +96,11 @@ class LazyGroup(CompatGroup):
             if exc.name == module_name:
                 return None
             raise
-        return getattr(module, attr, None)
+        command = getattr(module, attr, None)
+        if command is None:
+            return None
+        from cl.cli.options import check_text
+        return check_text(command)
 
 
 def _available(name: str) -> bool:
@@ -170,7 +174,7 @@ def main(argv=None) -> None:
         cli.main(args=args, prog_name="cl", standalone_mode=False)
     except CLError as exc:
         text = exc.message + (f"; {exc.hint}" if exc.hint else "")
-        click.echo(f"cl: {text}", err=True)
+        click.echo(f"cl: {one_line(text)}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("cl: aborted", err=True)
@@ -180,7 +184,7 @@ def main(argv=None) -> None:
         sys.exit(0)
     except click.ClickException as exc:
         where = f"cl {exc.ctx.info_name}" if getattr(exc, "ctx", None) and exc.ctx.parent else "cl"
-        click.echo(f"{where}: {exc.format_message()}", err=True)
+        click.echo(f"{where}: {one_line(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -193,13 +197,38 @@ def main(argv=None) -> None:
         if exc.filename is None:
             raise_bug()
         # The environment, not cl: a read-only repository, a full disk.
-        click.echo(f"cl: cannot use '{exc.filename}': {exc.strerror}", err=True)
+        click.echo(one_line(f"cl: cannot use '{exc.filename}': {exc.strerror}"), err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("cl: interrupted", err=True)
         sys.exit(130)
-    except Exception:
-        raise_bug()
+    except Exception as exc:
+        problem = _index_damage(exc)
+        if problem is None:
+            raise_bug()
+        click.echo(f"cl: {one_line(problem.message)}; {problem.hint}", err=True)
+        sys.exit(problem.exit_code)
+
+
+# C0, DEL and C1 controls, and the Unicode line and paragraph separators:
+# whatever a terminal acts on or str.splitlines() breaks at
+_CONTROL = ({c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+            | {c: f"\\u{c:04x}" for c in (0x2028, 0x2029)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
+
+
+def one_line(text: str) -> str:
+    """An error message as one line: control characters that came with
+    the user's input (a newline, a terminal escape) shown escaped."""
+    return text.translate(_CONTROL)
+
+
+def _index_damage(exc: Exception):
+    """IndexDamaged for a SQLite error that says repo.db is damaged and
+    escaped the wrappers in cl.refs.db (a cursor read row by row); else None."""
+    if type(exc).__module__ != "sqlite3":
+        return None
+    from cl.app.repository import index_damage
+    return index_damage(exc)
 
 
 def run() -> None:

@@ -190,3 +190,28 @@ def ws_print(console, renderables) -> None:
     for r in renderables:
         # unwrapped text (long tables) is neither wrapped nor cropped
         console.print(r, soft_wrap=getattr(r, "no_wrap", None) is True)
+
+
+def reindex_notes(set_aside, current_worksheet: str | None, adopted: str | None = None) -> list[str]:
+    """What `cl reindex` tells on stderr besides its counts: where a
+    damaged repo.db went, which refs it kept or lost, and which worksheet
+    is current now (`adopted`: the only one, made current) or how to
+    choose one."""
+    notes = []
+    if set_aside is not None:
+        if set_aside.aside:
+            notes.append(f"repo.db was damaged ({set_aside.problem}); it is kept as '{set_aside.aside}'"
+                         " and a new one was built from the objects")
+        else:
+            notes.append(f"repo.db was damaged ({set_aside.problem}); a new one was built from the objects")
+        if set_aside.lost:
+            notes.append(f"the refs that are not heads could not be read ({set_aside.lost}): the current"
+                         " worksheet, what remotes had when last seen and server tokens are lost")
+        else:
+            notes.append(f"kept {set_aside.kept_refs} refs that are not heads (the current worksheet,"
+                         " remote positions, server tokens)")
+    if adopted:
+        notes.append(f"the current worksheet is now '{adopted}', the only one")
+    elif current_worksheet is None:
+        notes.append("there is no current worksheet: choose one with 'cl work NAME' ('cl wls' lists them)")
+    return notes

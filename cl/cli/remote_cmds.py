@@ -7,7 +7,7 @@ import sys
 import click
 
 from cl.app import sharing
-from cl.cli import output
+from cl.cli import options, output
 from cl.cli.context import json_option, pass_repo
 from cl.errors import UsageError
 
@@ -96,7 +96,7 @@ def alias(repo, name, url, remove, as_json):
 
 @click.command()
 @click.argument("url")
-@click.argument("directory", required=False)
+@click.argument("directory", required=False, type=click.Path())
 @click.option("-c", "--config", "settings", multiple=True, metavar="KEY=VALUE",
               help="Set config in the new repository first (e.g. -c ssh.command='ssh -i KEY').")
 @json_option
@@ -189,7 +189,7 @@ def wadd(repo, source, dest, replace_items, as_json):
 
 
 @click.command("serve-stdio")
-@click.argument("path")
+@click.argument("path", type=click.Path())
 def serve_stdio(path):
     """Serve the repository at PATH over standard input/output (what SSH
     remotes run on the far side)."""
@@ -199,7 +199,7 @@ def serve_stdio(path):
 @click.command()
 @click.argument("args", nargs=-1, metavar="[DIR] | token add NAME [DIR]")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=2800, show_default=True, type=int)
+@click.option("--port", default=2800, show_default=True, type=options.PORT)
 def server(args, host, port):
     """Serve a repository over HTTP, or make an access token for it.
 

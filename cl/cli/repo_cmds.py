@@ -97,11 +97,13 @@ def gc(repo, dry_run, prune, as_json):
 
 @click.command()
 @json_option
-@pass_repo
-def reindex(repo, as_json):
-    """Rebuild repo.db's index and heads from the objects alone."""
+def reindex(as_json):
+    """Rebuild repo.db's index and heads from the objects alone (a damaged
+    repo.db is kept aside)."""
     from cl.app import maintenance
-    counts = maintenance.reindex(repo)
+    counts, set_aside, adopted, current = maintenance.rebuild()
+    for note in output.reindex_notes(set_aside, current, adopted):
+        click.echo(f"cl: {note}", err=True)
     if as_json:
         output.as_json(counts)
         return
@@ -111,33 +113,51 @@ def reindex(repo, as_json):
 @click.command()
 @click.argument("key", required=False)
 @click.argument("value", required=False)
+@click.option("--list", "list_", is_flag=True, help="Every setting: its value, type and what it does.")
+@click.option("--global", "user_wide", is_flag=True,
+              help="The user's own config.toml (~/.config/cl), under every repository's.")
+@click.option("--show-origin", is_flag=True, help="Say where each value comes from.")
 @click.option("-r", "--remove", is_flag=True, help="Unset KEY.")
 @json_option
-@pass_repo
-def config(repo, key, value, remove, as_json):
-    """Show or set configuration: `cl config run.image IMAGE`; `cl config -r KEY` unsets it."""
+def config(key, value, list_, user_wide, show_origin, remove, as_json):
+    """Show or set configuration: `cl config run.image IMAGE`; `cl config -r KEY` unsets it.
+
+    A value comes from the environment (CL_RUN_IMAGE for run.image), else
+    the repository's config.toml, else the user's, else the default."""
+    repo = None
+    if not user_wide:
+        repo = app_repo.open_repository()
+        click.get_current_context().call_on_close(repo.close)
+    if list_:
+        rows = app_repo.config_list(repo, user_wide)
+        if as_json:
+            output.as_json(rows)
+            return
+        columns = ["key", "value", "origin", "type", "help"] if show_origin else ["key", "value", "type", "help"]
+        output.table(["setting", *columns[1:-1], "description"], [[r[c] for c in columns] for r in rows])
+        return
     if remove:
         if key is None or value is not None:
             raise UsageError("cl config -r takes one KEY")
-        old = app_repo.config_remove(repo, key)
+        old = app_repo.config_remove(repo, key, user_wide)
         if as_json:
             output.as_json({"key": key, "removed": old})
         return
     if key is None:
         if as_json:
-            output.as_json(app_repo.config_data(repo))
+            output.as_json(app_repo.config_data(repo, user_wide))
         else:
-            click.echo(app_repo.config_text(repo), nl=False)
+            click.echo(app_repo.config_text(repo, user_wide), nl=False)
         return
     if value is None:
-        current = app_repo.config_get(repo, key)
+        current, origin = app_repo.config_lookup(repo, key, user_wide)
         if as_json:
-            output.as_json({"key": key, "value": current})
+            output.as_json({"key": key, "value": current, **({"origin": origin} if show_origin else {})})
         if current is None:
             raise SystemExit(1)
         if not as_json:
-            click.echo(current)
+            click.echo((f"{origin}\t" if show_origin else "") + app_repo.config_display(current))
         return
-    stored = app_repo.config_set(repo, key, value)
+    stored = app_repo.config_set(repo, key, value, user_wide)
     if as_json:
         output.as_json({"key": key, "value": stored})

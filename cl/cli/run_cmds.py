@@ -10,6 +10,7 @@ from cl.app import runs as app_runs
 from cl.cli import output
 from cl.cli.context import json_option, pass_repo, worksheet_option
 from cl.cli.parsing import Many, words as split_words
+from cl.cli.options import COUNT, PORT, PRIORITY
 from cl.errors import CLError, UsageError
 
 
@@ -52,12 +53,12 @@ def request_options(image: str, network: str):
         click.option("--request-memory", "memory", help="Memory limit, e.g. 2g."),
         click.option("--request-time", "time_", help="Time limit, e.g. 30s, 10m, 1h, 2d."),
         click.option("--request-disk", "disk", help="Limit on the size of the run's output, e.g. 10g."),
-        click.option("--request-cpus", "cpus", type=int, help="Number of CPUs."),
-        click.option("--request-gpus", "gpus", type=int, help="Number of GPUs."),
+        click.option("--request-cpus", "cpus", type=COUNT, help="Number of CPUs."),
+        click.option("--request-gpus", "gpus", type=COUNT, help="Number of GPUs."),
         click.option("--request-network/--request-no-network", "network", default=None,
                      help=f"Give the run network access (default: {network})."),
         click.option("--request-queue", "queue_", help="Only workers with this tag take the run."),
-        click.option("--request-priority", "priority", type=int, help="Higher runs first."),
+        click.option("--request-priority", "priority", type=PRIORITY, help="Higher runs first."),
     ]
 
     def decorate(f):
@@ -247,7 +248,7 @@ def write(repo, target, text, worksheet, as_json):
 
 @click.command()
 @click.argument("spec", metavar="RUN")
-@click.argument("port", type=int)
+@click.argument("port", type=PORT)
 @click.argument("message", required=False, default="")
 @click.option("-f", "--file", "path", type=click.Path(dir_okay=False),
               help="Send this file's bytes after MESSAGE.")

@@ -3,16 +3,16 @@ Each parses its arguments, makes one call into cl/app/worksheets.py, and
 formats."""
 
 import os
-import sys
 import tempfile
 
 import click
 
 from cl.app import worksheets as app_ws
-from cl.cli import output
+from cl.cli import editor, output
 from cl.cli.context import json_option, pass_repo, worksheet_option
+from cl.cli.options import COUNT
 from cl.cli.parsing import Many
-from cl.errors import CLError, InputError, UsageError
+from cl.errors import CLError, UsageError
 
 EDIT_HEADER = (
     "// Editing worksheet {name}.  This header is removed when you save.",
@@ -152,7 +152,7 @@ def add(repo, items, text, subworksheet, dest, copy_dependencies):
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
-@click.option("-n", "--index", type=int, help="Which appearance of a bundle shown more than once (1 = the last).")
+@click.option("-n", "--index", type=COUNT, help="Which appearance of a bundle shown more than once (1 = the last).")
 @worksheet_option("Detach from this worksheet (default: the current one).")
 @json_option
 @pass_repo
@@ -171,7 +171,7 @@ def detach(repo, specs, index, worksheet, as_json):
 
 @click.command()
 @click.argument("worksheet", required=False)
-@click.option("-f", "--file", "path", help="Read the new text from FILE ('-' for stdin) instead of an editor.")
+@click.option("-f", "--file", "path", type=click.Path(), help="Read the new text from FILE ('-' for stdin) instead of an editor.")
 @click.option("-n", "--name", help="Rename the worksheet.")
 @click.option("-t", "--title", help="Set the title.")
 @click.option("-T", "--tags", cls=Many, help="Set the tags (-T a b c; -T alone clears).")
@@ -198,19 +198,13 @@ def wedit(repo, worksheet, path, name, title, tags, freeze, unfreeze):
     from_editor = path is None
     if from_editor:
         header = "".join(line.replace("{name}", ws_name) + "\n" for line in EDIT_HEADER)
-        edited = click.edit(header + original, extension=".ws", require_save=True)
+        edited = editor.edit(header + original, ".ws", keep_as=(f"cl-wedit-{ws_name}-", ".ws"))
         if edited is None:
             click.echo("No change.")
             return
         text = _strip_header(edited, header)
-    elif path == "-":
-        text = sys.stdin.read()
     else:
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as exc:
-            raise InputError(f"cannot read '{path}': {exc.strerror}") from None
+        text = editor.read(path, keep_as=(f"cl-wedit-{ws_name}-", ".ws"))
     from cl.cli.main import ALIASES, COMMANDS
     try:
         commit, commands = app_ws.save(repo, wid, text, expected_head=head,
@@ -276,7 +270,7 @@ def _run_commands(repo, wid, commands) -> None:
 @click.argument("worksheet", required=False)
 @click.option("-r", "--raw", is_flag=True, help="The text form (what `cl wedit` edits).")
 @click.option("--html", "as_html", is_flag=True, help="One self-contained HTML page (images embedded, graphs drawn).")
-@click.option("-o", "--output", "dest", help="Write to this file instead of stdout.")
+@click.option("-o", "--output", "dest", type=click.Path(), help="Write to this file instead of stdout.")
 @click.option("--server", metavar="URL", help="With --html: link names to this server's pages (URL/bundles/0x…).")
 @json_option
 @pass_repo

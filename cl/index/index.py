@@ -5,10 +5,13 @@ read (`cl ls`, `cl info`) never need it, and its import is not free."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from typing import TYPE_CHECKING, Iterator
 
+from cl.errors import IndexDamaged
+from cl.refs import store as refs_store
 from cl.refs.db import Database
 
 if TYPE_CHECKING:  # only named in signatures: `cl ls` need not load the object types
@@ -52,6 +55,41 @@ CREATE TABLE IF NOT EXISTS ls_cache (
     for event, rows in (("INSERT", "NEW.wid"), ("UPDATE", "OLD.wid, NEW.wid"), ("DELETE", "OLD.wid")))
 
 _LAST_IN_SCHEMA = "ls_cache_worksheets_delete"
+
+
+def _stored_sql(script: str) -> dict[str, str]:
+    """name -> the text SQLite keeps in sqlite_master for each statement of
+    `script` (it drops `IF NOT EXISTS`; tests/index checks this against
+    SQLite itself).  Statements end with `;` at the end of a line."""
+    out = {}
+    for statement in script.split(";\n"):
+        statement = statement.strip().rstrip(";")
+        if statement:
+            statement = statement.replace(" IF NOT EXISTS", "", 1)
+            out[re.match(r"CREATE (?:TABLE|INDEX|TRIGGER) (\w+)", statement)[1]] = statement
+    return out
+
+
+EXPECTED_SQL = _stored_sql(refs_store.SCHEMA + ";\n" + SCHEMA)
+
+
+def check_schema(db: Database) -> None:
+    """Raise IndexDamaged unless repo.db holds the refs and index tables
+    exactly as this version of cl makes them (extra tables, such as the
+    run queue's, are allowed).  Two small reads: cheap enough for every
+    command."""
+    found = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall())
+    if not found:
+        raise IndexDamaged(db.path, "it holds no tables")
+    for name, sql in EXPECTED_SQL.items():
+        if name not in found:
+            raise IndexDamaged(db.path, f"'{name}' is missing")
+        if found[name] != sql:
+            raise IndexDamaged(db.path, f"'{name}' is not as this version of cl makes it")
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        raise IndexDamaged(db.path, f"its schema version is {row[0] if row else 'unknown'},"
+                                    f" this cl reads {SCHEMA_VERSION}")
 
 BUNDLE_COLUMNS = ("id", "seq", "kind", "name", "description", "tags", "state", "created", "updated",
                   "creator", "command", "data_size", "head", "result", "deleted", "data_deleted",
@@ -118,7 +156,7 @@ class Index:
         # the schema's last object present means all of it is: then opening
         # writes nothing, so readers such as `cl ls` never wait for a writer
         if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (_LAST_IN_SCHEMA,)).fetchone():
-            db.conn.executescript(SCHEMA)
+            db.executescript(SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         db.execute("PRAGMA case_sensitive_like=ON")
 

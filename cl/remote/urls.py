@@ -47,7 +47,10 @@ def _parse(text: str) -> RemoteURL:
     if not text:
         raise UsageError("empty remote URL")
     if "://" in text:
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError as exc:  # an unclosed `[` of an IPv6 host, for one
+            raise UsageError(f"malformed remote URL: '{text}' ({exc})") from None
         scheme = parts.scheme.lower()
         try:
             port = parts.port

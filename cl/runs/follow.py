@@ -4,8 +4,11 @@
 
 Both poll the index (cheap SQLite reads, quick at first then slower).  While
 waiting, if no worker is alive any more, one is started again (per
-`run.auto_worker`), so a wait never hangs on a run nobody will execute."""
+`run.auto_worker`), so a wait never hangs on a run nobody will execute;
+and if a worker started in the background since this command began died
+before it registered, the wait stops with the end of its log."""
 
+import os
 import time
 from typing import Callable, Iterator
 
@@ -44,7 +47,7 @@ class _Poller:
         if now - self.last_check > RECHECK_WORKERS_S:
             self.last_check = now
             if not rindex.live_workers(self.repo.db):
-                problem = queue.blocking_problem(self.repo)
+                problem = queue.blocking_problem(self.repo) or _failed_start(self.repo)
                 if problem:
                     raise CLError(problem)
                 notice = queue.ensure_worker(self.repo)
@@ -57,6 +60,27 @@ class _Poller:
             if reason and reason != self.last_reason and reason.startswith("pulling"):
                 self.on_notice(reason)
             self.last_reason = reason
+
+
+def _failed_start(repo: Repository) -> str | None:
+    """Why the background worker could not start, when one started on
+    this host since this process did died before registering (its row
+    still says `starting`): the last line of the workers' log."""
+    mine = rindex.pid_start(os.getpid()) or 0
+    died = [w for w in rindex.workers(repo.db)
+            if w["executor"] == "starting" and w["host"] == rindex.HOST and not w["alive"]
+            and (w["pid_start"] or 0) >= mine]
+    if not died:
+        return None
+    log = repo.path("runs", "worker.log")
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, os.path.getsize(log) - 4096))
+            lines = [line.strip() for line in f.read().decode("utf-8", "replace").splitlines()]
+    except OSError as exc:
+        lines = [f"(its log cannot be read: {exc.strerror})"]
+    last = next((line for line in reversed(lines) if line), "(its log is empty)")
+    return f"the background worker could not start: {last} (its log: {log})"
 
 
 class WaitTimeout(CLError):

@@ -188,3 +188,38 @@ def test_index_survives_reopen_and_clear(tmp_path):
         idx.clear()
     assert idx.bundle(bid, include_deleted=True) is None and idx.live_ids() == []
     db.close()
+
+
+def test_the_schema_check_knows_the_text_sqlite_keeps(tmp_path):
+    """check_schema compares sqlite_master with EXPECTED_SQL, derived from
+    the CREATE statements without asking SQLite (that would cost `cl ls` a
+    millisecond): SQLite's own text must be exactly that."""
+    from cl.index.index import EXPECTED_SQL, check_schema
+    from cl.refs.store import SqliteRefStore
+    db = Database(str(tmp_path / "repo.db"))
+    SqliteRefStore(db)
+    Index(db)
+    stored = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
+    assert stored == EXPECTED_SQL
+    check_schema(db)  # a fresh index passes
+    db.close()
+
+
+@pytest.mark.parametrize("change, problem", [
+    ("DROP TABLE refs", "'refs' is missing"),
+    ("DROP INDEX bundles_name", "'bundles_name' is missing"),
+    ("DROP TABLE deps; CREATE TABLE deps (child TEXT)", "'deps' is not as this version"),
+    ("DELETE FROM meta", "schema version is unknown"),
+])
+def test_the_schema_check_names_what_is_wrong(tmp_path, change, problem):
+    from cl.errors import IndexDamaged
+    from cl.index.index import check_schema
+    from cl.refs.store import SqliteRefStore
+    db = Database(str(tmp_path / "repo.db"))
+    SqliteRefStore(db)
+    Index(db)
+    db.executescript(change)
+    with pytest.raises(IndexDamaged) as caught:
+        check_schema(db)
+    assert problem in caught.value.message and "cl reindex" in caught.value.hint
+    db.close()

@@ -195,11 +195,9 @@ def test_run_executor_slurm_starts_a_slurm_worker_by_itself(project):
 
 
 def test_an_unknown_executor_is_one_line(project):
-    cl(project, "config", "run.executor", "nonesuch")
-    configure(project, auto_worker=True)
-    done = cl(project, "run", "true", check=False)
+    done = cl(project, "config", "run.executor", "nonesuch", check=False)  # checked when set
     assert done.returncode == 1 and done.stderr == (
-        "cl: unknown executor 'nonesuch' (choose from auto, docker, local, local-unsafe, slurm)\n")
+        "cl: run.executor: expected one of auto, docker, local, local-unsafe, slurm, not 'nonesuch'\n")
     done = cl(project, "worker", "--executor", "nonesuch", check=False)
     assert done.returncode == 2 and "'nonesuch' is not one of 'auto', 'docker', 'local', 'local-unsafe', 'slurm'" in done.stderr
 
