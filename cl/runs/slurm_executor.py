@@ -460,6 +460,8 @@ class SlurmExecutor(Executor):
             volumes = [f"{plan.run_dir}:{WORKDIR}"] + [f"{m.source}:{WORKDIR}/{m.key}:ro" for m in mounts]
             args = ([x for v in volumes for x in ("-v", v)]
                     + ["-w", WORKDIR, "-e", f"HOME={WORKDIR}", "--user", f"{plan.uid}:{plan.gid}",
+                       # held as the Docker executor holds its containers
+                       "--security-opt", "no-new-privileges", "--cap-drop", "ALL",
                        "--network", "bridge" if plan.network else "none"]
                     + ([f"--memory={plan.memory}", f"--memory-swap={plan.memory}"] if plan.memory else [])
                     + [plan.image.get("id") or plan.image.get("name") or "", "/bin/sh", "-c", plan.command])

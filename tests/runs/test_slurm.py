@@ -212,3 +212,15 @@ def test_a_finished_job_records_its_cpu_time_and_peak_memory(project):
     assert result.peak_memory > 50_000_000  # tail held the 50 MB line
     assert not os.path.exists(project / ".codalab" / "runs" / f"{bid}.usage")  # read, then removed
     repo.close()
+
+
+def test_a_job_in_docker_gets_no_privileges(project, docker_engine, busybox_image):
+    """`slurm.container = docker`: the container is held as the Docker
+    executor holds its own (no new privileges, no capabilities)."""
+    cl(project, "config", "slurm.container", "docker")
+    cl(project, "config", "run.image", busybox_image)
+    start_worker(project)
+    done = cl(project, "run", "grep -E '^(NoNewPrivs|CapEff|CapBnd)' /proc/self/status", "-W")
+    words = cl(project, "cat", f"0x{bid_of(done)}/stdout").stdout.split()
+    status = dict(zip(words[::2], words[1::2]))
+    assert status == {"NoNewPrivs:": "1", "CapEff:": "0000000000000000", "CapBnd:": "0000000000000000"}
