@@ -89,7 +89,15 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(module_name) is not None
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT)
+from cl.cli.topics import TopicHelp  # noqa: E402  (kept apart from the table above)
+
+
+class TopicGroup(TopicHelp, LazyGroup):
+    """The commands with their help in topics and a did-you-mean for a
+    mistyped name (cl/cli/topics.py)."""
+
+
+@click.group(cls=TopicGroup, context_settings=CONTEXT)
 @click.version_option(package_name="cl", prog_name="cl")
 def cli():
     """cl: git for experiments.
