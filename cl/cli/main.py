@@ -61,6 +61,7 @@ COMMANDS = {
     "wadd": "cl.cli.remote_cmds:wadd",
     "serve-stdio": "cl.cli.remote_cmds:serve_stdio",
     "server": "cl.cli.remote_cmds:server",
+    "completion": "cl.cli.completion:completion",
 }
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

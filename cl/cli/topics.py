@@ -29,7 +29,8 @@ _FULL = 1000
 
 
 class TopicHelp(click.Group):
-    """A group mixin: topic-grouped help and did-you-mean for commands."""
+    """A group mixin: topic-grouped help, did-you-mean for commands, and
+completion of names for the commands' arguments (cl/cli/completion.py)."""
 
     def format_commands(self, ctx, formatter):
         present = set(self.list_commands(ctx))
@@ -47,6 +48,13 @@ class TopicHelp(click.Group):
             with formatter.section("Other commands"):
                 formatter.write_dl([(n, self.get_command(ctx, n).get_short_help_str(_FULL))
                                     for n in others if self.get_command(ctx, n) is not None])
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is not None:
+            from cl.cli.completion import attach
+            attach(command, name)
+        return command
 
     def resolve_command(self, ctx, args):
         name = click.utils.make_str(args[0]) if args else ""
