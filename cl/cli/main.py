@@ -99,7 +99,7 @@ class TopicGroup(TopicHelp, LazyGroup):
 
 
 @click.group(cls=TopicGroup, context_settings=CONTEXT)
-@click.version_option(package_name="cl", prog_name="cl")
+@click.version_option(package_name="cl-worksheets", prog_name="cl")
 def cli():
     """cl: git for experiments.
 
