@@ -8,7 +8,7 @@ from cl.errors import InputError
 
 DEFAULTS = {
     "user": {"name": ""},
-    "run": {"image": "cl-test/busybox:latest", "executor": "auto", "auto_worker": True,
+    "run": {"image": "python:3.12-slim", "executor": "auto", "auto_worker": True,
             "network": False, "parallel": 1, "worker_idle": "10m"},
     # how far an uploaded archive may expand (cl/bundles/archives.py); 0: no bound
     "upload": {"max_expansion": 100, "max_unpacked_bytes": 0},
@@ -52,6 +52,13 @@ def dumps(config: dict, prefix: str = "") -> str:
     return "\n".join(lines)
 
 
+def user_path() -> str:
+    """The user's own config.toml (XDG: `$XDG_CONFIG_HOME/cl/config.toml`,
+    by default `~/.config/cl/config.toml`), read below every repository's."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "cl", "config.toml")
+
+
 class Config:
     def __init__(self, path: str):
         import tomllib  # here, not at the top: most commands never read the config
@@ -72,10 +79,22 @@ class Config:
         return node if isinstance(node, dict) else {}
 
     def get(self, table: str, key: str, default=None):
+        """The repository's value, else the user's (user_path()), else the default."""
         value = self.table(table).get(key)
+        if value is None:
+            value = self._user_table(table).get(key)
         if value is None:
             value = DEFAULTS.get(table, {}).get(key, default)
         return value
+
+    def _user_table(self, name: str) -> dict:
+        if not hasattr(self, "_user"):
+            path = user_path()
+            self._user = Config(path).data if path != self.path else {}
+        node = self._user
+        for part in name.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        return node if isinstance(node, dict) else {}
 
     def set(self, table: str, key: str, value) -> None:
         node = self.data
