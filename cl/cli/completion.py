@@ -10,6 +10,7 @@ their completion."""
 import click
 
 from cl.app.completion import candidates
+from cl.cli.topics import COMPLETE_VAR
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -68,5 +69,5 @@ def completion(shell):
     Commands, options, bundle names, worksheets and remotes complete."""
     from click.shell_completion import get_completion_class
     root = click.get_current_context().find_root().command
-    script = get_completion_class(shell)(root, {}, "cl", "_CL_COMPLETE").source()
+    script = get_completion_class(shell)(root, {}, "cl", COMPLETE_VAR).source()
     click.echo(script)

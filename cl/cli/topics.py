@@ -4,9 +4,13 @@ name gets a did-you-mean.  The command table itself (name -> module) is
 cl/cli/main.py's COMMANDS; this module owns only the grouping and the
 wording around it."""
 
+import os
+
 import click
 
 from cl.errors import did_you_mean
+
+COMPLETE_VAR = "_CL_COMPLETE"   # click's completion protocol: set by the script `cl completion` prints
 
 # topic -> its commands, in the order a newcomer meets them.  Every command
 # is in exactly one topic (tests/cli/test_help_topics.py); names listed
@@ -51,7 +55,7 @@ completion of names for the commands' arguments (cl/cli/completion.py)."""
 
     def get_command(self, ctx, name):
         command = super().get_command(ctx, name)
-        if command is not None:
+        if command is not None and COMPLETE_VAR in os.environ:  # only the shell asking
             from cl.cli.completion import attach
             attach(command, name)
         return command
