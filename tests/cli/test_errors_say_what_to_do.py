@@ -79,6 +79,7 @@ def test_wait_on_a_run_held_by_another_repository(tmp_path, cl):
     origin.mkdir()
     cl(["init"], origin)
     configure(origin, auto_worker=False, executor="local")
+    bid = None
     try:
         start_worker(origin, "--executor", "local")
         bid = bid_of(cl(["run", "-n", "slow", "sleep 600"], origin))
@@ -94,4 +95,11 @@ def test_wait_on_a_run_held_by_another_repository(tmp_path, cl):
             "holds it; once it has ended there, 'cl pull origin slow' brings its result here")
         assert done.returncode == 1
     finally:
+        if bid is not None:
+            cl(["kill", "slow"], origin)  # the worker ends the run's process
+            repo = repo_of(origin)
+            try:
+                wait_for(lambda: repo.index.bundle(bid).state == "killed", "the run to be killed")
+            finally:
+                repo.close()
         stop_workers(origin)
