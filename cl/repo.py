@@ -257,6 +257,8 @@ class Repository:
                 raise Conflict(f"worksheet '{old.name}' changed since it was read")
             new = replace(change(old), worksheet=old.worksheet, parents=(head,), time=now_ns(),
                           author=self.user(), message=message)
+            if old.frozen and new.frozen and not new.deleted:
+                raise CLError(f"worksheet '{old.name}' is frozen", hint=f"unfreeze it first: cl wedit {old.name} --unfreeze")
             commit = self.write(new)
             self.refs.set_if_equals(f"worksheets/{wid}", head, commit)
             self.index.put_worksheet(commit, new)

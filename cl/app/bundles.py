@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["ObjectId", "expand", "resolve_bundle", "resolve_target", "resolve_worksheet",
            "MetadataEditor", "worksheet_or_none", "upload", "upload_size", "make", "info",
            "info_field", "info_fields", "info_needs_verbose", "cat", "open_file", "download", "kind", "metadata", "edit", "plan_removal",
-           "remove", "search"]
+           "remove", "search", "field_rows", "ignore_patterns"]
 
 MetadataEditor = Callable[[str, str, tuple[str, ...]], tuple[str, str, tuple[str, ...]]]
 
@@ -28,19 +28,60 @@ def worksheet_or_none(repo: Repository, spec: str | None) -> str | None:
     return resolve_worksheet(repo, spec) if spec else None
 
 
+def unfrozen_worksheet(repo: Repository, spec: str | None) -> str | None:
+    """worksheet_or_none, refusing a frozen worksheet (the current one when
+    no spec is given) before anything is written for a new bundle."""
+    wid = worksheet_or_none(repo, spec) or repo.current_worksheet()
+    if wid and repo.worksheet_head(wid)[1].frozen:
+        from cl.errors import CLError
+        name = repo.worksheet_head(wid)[1].name
+        raise CLError(f"worksheet '{name}' is frozen", hint=f"unfreeze it first: cl wedit {name} --unfreeze")
+    return worksheet_or_none(repo, spec)
+
+
 def upload(repo: Repository, paths: Iterable[str] = (), *, text: str | None = None, name: str | None = None,
            description: str = "", tags: Iterable[str] = (), kind: str = "dataset",
-           exclude: Iterable[str] = (), pack: bool = False, follow_links: bool = False,
-           git_rev: str | None = None, worksheet: str | None = None, args: str = "",
+           exclude: Iterable[str] = (), ignore_file: str | None = None, pack: bool = False,
+           follow_links: bool = False, git_rev: str | None = None, worksheet: str | None = None,
+           args: str = "", license: str | None = None, source_url: str | None = None, link: bool = False,
+           link_url: str | None = None, link_format: str | None = None,
            progress: Callable[[int], None] | None = None) -> ObjectId:
     """Upload files, directories, archives, a text or a git revision as
-    one bundle (put on `worksheet`, a spec, or the current worksheet)."""
+    one bundle (put on `worksheet`, a spec, or the current worksheet).
+    `ignore_file` holds more exclude patterns, one a line; `license`,
+    `source_url` and `link` (the path is the data's source of truth:
+    link_url, link_format) are metadata fields, set in a second state."""
+    import os
+
     from cl.bundles.upload import UploadRequest, upload as upload_bundle
-    req = UploadRequest(paths=tuple(paths), text=text, name=name, description=description,
-                        tags=tuple(tags), kind=kind, exclude=tuple(exclude), pack=pack,
+    paths = tuple(paths)
+    if link and (len(paths) != 1 or text is not None):
+        raise InputError("--link takes exactly one path")
+    exclude = tuple(exclude) + (ignore_patterns(ignore_file) if ignore_file else ())
+    req = UploadRequest(paths=paths, text=text, name=name, description=description,
+                        tags=tuple(tags), kind=kind, exclude=exclude, pack=pack,
                         follow_links=follow_links, git_rev=git_rev,
-                        worksheet=worksheet_or_none(repo, worksheet), args=args)
-    return upload_bundle(repo, req, progress=progress)
+                        worksheet=unfrozen_worksheet(repo, worksheet), args=args)
+    bid = upload_bundle(repo, req, progress=progress)
+    fields = {k: v for k, v in (("license", license), ("source_url", source_url)) if v is not None}
+    if link:
+        fields.update(link_url=os.path.abspath(paths[0]), link_format="raw")
+    fields.update({k: v for k, v in (("link_url", link_url), ("link_format", link_format)) if v is not None})
+    if fields:
+        from cl.bundles import edit as edit_ops
+        edit_ops.edit(repo, bid, fields=fields)
+    return bid
+
+
+def ignore_patterns(path: str) -> tuple[str, ...]:
+    """The patterns of an ignore file (`upload -i`): one a line; blank
+    lines and `#` comments skipped."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read ignore file '{path}': {exc.strerror}") from None
+    return tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
 
 
 def upload_size(paths: Iterable[str]) -> int:
@@ -50,21 +91,35 @@ def upload_size(paths: Iterable[str]) -> int:
 
 
 def make(repo: Repository, targets: Iterable[str], *, name: str | None = None, description: str = "",
-         tags: Iterable[str] = (), worksheet: str | None = None, args: str = "") -> ObjectId:
-    """A bundle made of [KEY:]TARGETs without copying any bytes."""
-    from cl.bundles.make import make as make_bundle
+         tags: Iterable[str] = (), worksheet: str | None = None, args: str = "",
+         allow_failed_dependencies: bool = False) -> ObjectId:
+    """A bundle made of [KEY:]TARGETs without copying any bytes; a failed
+    or killed target is refused unless `allow_failed_dependencies`."""
+    from cl.bundles.make import make as make_bundle, parse_keyed
+    targets = list(targets)
+    unfrozen_worksheet(repo, worksheet)
+    if not allow_failed_dependencies:
+        for target in targets:
+            bid = resolve_target(repo, parse_keyed(target)[1]).bundle
+            row = repo.index.bundle(bid)
+            if row is not None and row.state in ("failed", "killed"):
+                raise InputError(f"dependency '{row.name}' (0x{bid[:8]}) is {row.state}",
+                                 hint="pass --allow-failed-dependencies to make it anyway")
     return make_bundle(repo, list(targets), name, description, tuple(tags),
                        worksheet_or_none(repo, worksheet), args=args)
 
 
-def info(repo: Repository, specs: Iterable[str], verbose: bool = False) -> list[dict[str, Any]]:
-    """`cl info` records (docs/api.md, "info"), `REMOTE::spec` included."""
+def info(repo: Repository, specs: Iterable[str], verbose: bool = False,
+         worksheet: str | None = None) -> list[dict[str, Any]]:
+    """`cl info` records (docs/api.md, "info"), `REMOTE::spec` included;
+    `^N` and names are looked up on `worksheet` (default: the current one)."""
     specs = list(specs)
     if any("::" in spec for spec in specs):  # read from the remote (cl/sync)
         from cl.sync.remote_read import records as remote_records
         return remote_records(repo, specs, verbose)
     from cl.bundles import info as info_ops
-    return info_ops.records(repo, specs, verbose)  # one per spec given, duplicates included, as CodaLab
+    # one per spec given, duplicates included, as CodaLab
+    return info_ops.records(repo, specs, verbose, worksheet_or_none(repo, worksheet))
 
 
 def info_field(rec: dict[str, Any], name: str) -> Any:
@@ -87,16 +142,25 @@ def info_needs_verbose(names: Iterable[str]) -> bool:
     return bool(VERBOSE_FIELDS & set(names))
 
 
-def _on_target(repo: Repository, target: str, fn: Callable[[Repository, Any], Any]) -> Any:
+def field_rows(repo: Repository, ids: Iterable[str], names: Iterable[str]) -> list[list[Any]]:
+    """For each bundle id, the values of the info fields `names` (the
+    `-f` tables of ls and search)."""
+    from cl.bundles import info as info_ops
+    names = list(names)
+    return [[info_field(info_ops.record(repo, ObjectId(bid), False), n) for n in names] for bid in ids]
+
+
+def _on_target(repo: Repository, target: str, fn: Callable[[Repository, Any], Any],
+               worksheet: str | None = None) -> Any:
     if "::" in target:  # REMOTE::bundle/path: read from the remote (cl/sync)
         from cl.sync.remote_read import remote_target
         with remote_target(repo, target) as (mirror, t):
             return fn(mirror, t)
-    return fn(repo, resolve_target(repo, target))
+    return fn(repo, resolve_target(repo, target, worksheet_or_none(repo, worksheet)))
 
 
 def cat(repo: Repository, target: str, out: IO[bytes], head: int | None = None,
-        tail: int | None = None) -> list[Entry] | None:
+        tail: int | None = None, worksheet: str | None = None) -> list[Entry] | None:
     """Write a file of a bundle to `out` (only its first or last lines
     with head/tail); for a directory write nothing and return its entries."""
     from cl.bundles import read as read_ops
@@ -109,7 +173,7 @@ def cat(repo: Repository, target: str, out: IO[bytes], head: int | None = None,
             read_ops.stream(f, out, head, tail)
         out.flush()
         return None
-    result: list[Entry] | None = _on_target(repo, target, go)
+    result: list[Entry] | None = _on_target(repo, target, go, worksheet)
     return result
 
 
@@ -126,13 +190,14 @@ def open_file(repo: Repository, bid: str, path: str = "") -> IO[bytes]:
     return f
 
 
-def download(repo: Repository, target: str, dest: str | None = None, force: bool = False) -> str:
+def download(repo: Repository, target: str, dest: str | None = None, force: bool = False,
+             worksheet: str | None = None) -> str:
     """Copy a bundle or a file in it to `dest` (default: its name in the
     working directory) as writable files; returns the absolute path."""
     import os
 
     from cl.bundles import read as read_ops
-    t = resolve_target(repo, target)
+    t = resolve_target(repo, target, worksheet_or_none(repo, worksheet))
     if dest is None:
         dest = t.path.rsplit("/", 1)[-1] if t.path else repo.index.bundle(t.bundle).name
     read_ops.download(repo, t, dest, force)
@@ -151,31 +216,40 @@ def metadata(repo: Repository, bid: str) -> dict[str, Any]:
 
 
 def edit(repo: Repository, spec: str, *, name: str | None = None, description: str | None = None,
-         tags: Iterable[str] | None = None, editor: MetadataEditor | None = None) -> ObjectId:
+         tags: Iterable[str] | None = None, fields: dict[str, str] | None = None,
+         freeze: bool | None = None, worksheet: str | None = None,
+         editor: MetadataEditor | None = None) -> ObjectId:
     """Change a bundle's metadata (a new state: the history is kept).
     `editor(name, description, tags)` (an $EDITOR session) may change the
-    values first, starting from the bundle's own where none is given."""
+    values first, starting from the bundle's own where none is given.
+    `fields` sets any other metadata field; `freeze` True freezes the
+    bundle (no later change but an unfreeze), False unfreezes it."""
     from cl.bundles import edit as edit_ops
-    bid = resolve_bundle(repo, spec)
+    bid = resolve_bundle(repo, spec, worksheet_or_none(repo, worksheet))
+    fields = dict(fields or {})
+    for key in fields:
+        if key in ("name", "description", "tags", edit_ops.FROZEN):
+            raise InputError(f"-f {key}: use " + ("--freeze/--unfreeze" if key == edit_ops.FROZEN else f"--{key}"))
     tag_list = tuple(tags) if tags is not None else None
     if editor is not None:
         md = metadata(repo, bid)
         name, description, tag_list = editor(
             name or md.get("name", ""), description if description is not None else md.get("description", ""),
             tag_list if tag_list is not None else md.get("tags", []))
-    if name is None and description is None and tag_list is None:
-        raise InputError("nothing to change: give -n, -d, --tags or -e")
-    edit_ops.edit(repo, bid, name=name, description=description, tags=tag_list)
+    if name is None and description is None and tag_list is None and not fields and freeze is None:
+        raise InputError("nothing to change: give -n, -d, --tags, -f, --freeze, --unfreeze or -e")
+    edit_ops.edit(repo, bid, name=name, description=description, tags=tag_list, fields=fields, frozen=freeze)
     return bid
 
 
 def plan_removal(repo: Repository, specs: Iterable[str], *, recursive: bool = False, force: bool = False,
-                 data_only: bool = False) -> Removal:
+                 data_only: bool = False, worksheet: str | None = None) -> Removal:
     """What removing `specs` takes (with -r their descendants); checks
     that nothing else depends on them unless `force`."""
     from cl.app.records import Removal
     from cl.bundles import remove as remove_ops
-    plan = remove_ops.plan(repo, expand(repo, list(specs)), recursive=recursive, force=force,
+    plan = remove_ops.plan(repo, expand(repo, list(specs), worksheet_or_none(repo, worksheet)),
+                           recursive=recursive, force=force,
                            data_only=data_only)
     return Removal(tuple(plan.bundles), plan)
 
@@ -186,14 +260,15 @@ def remove(repo: Repository, removal: Removal) -> None:
     remove_ops.apply(repo, removal.plan)
 
 
-def search(repo: Repository, keywords: Iterable[str], append: bool = False) -> SearchResult:
+def search(repo: Repository, keywords: Iterable[str], append: bool = False,
+           worksheet: str | None = None) -> SearchResult:
     """Bundles found with CodaLab's search language; `append` puts them on
-    the current worksheet."""
+    `worksheet` (default: the current one)."""
     from cl.bundles.search import search as search_bundles
     result = search_bundles(repo, list(keywords))
     if append and result.rows:
         from cl.objects.types import Item
         from cl.worksheets import ops as ws_ops
-        wid = resolve_worksheet(repo, ".")
+        wid = resolve_worksheet(repo, worksheet or ".")
         ws_ops.add_items(repo, wid, [Item("bundle", r.id) for r in result.rows], "add search results")
     return result

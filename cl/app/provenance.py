@@ -3,6 +3,7 @@ and rerun (memoized as `cl run -m` is, by cl/app/runs.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from cl.errors import UsageError
@@ -50,11 +51,25 @@ def graph_json(g: Graph) -> dict[str, Any]:
 # --- mimic, macro, rerun ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Overrides:
+    """What `cl mimic`/`cl macro` change in every new bundle: None keeps
+    the old bundle's value."""
+    description: str | None = None
+    tags: tuple[str, ...] | None = None
+    allow_failed_dependencies: bool = False
+    exclude_patterns: tuple[str, ...] | None = None
+    request: dict[str, Any] | None = None  # the --request-* texts given
+
+
 def mimic(repo: Repository, specs: Iterable[str], *, name: str | None = None, depth: int = 10,
           shadow: bool = False, dry_run: bool = False, memoize: bool = False,
-          worksheet: str | None = None, args: str = "", notice: Notice = _quiet) -> Mimicked:
+          worksheet: str | None = None, args: str = "", notice: Notice = _quiet,
+          overrides: Overrides | None = None) -> Mimicked:
     """Re-run what made an output with new inputs in place of old ones
-    (CodaLab's `old_in… [old_out] new_in…`); with `dry_run` only the plan."""
+    (CodaLab's `old_in… [old_out] new_in…`); with `dry_run` only the plan.
+    `overrides` replace the old bundles' description, tags, requests and
+    run options in the new ones."""
     from cl.bundles import mimic as mm
     from cl.bundles.specs import resolve_bundle
 
@@ -62,12 +77,13 @@ def mimic(repo: Repository, specs: Iterable[str], *, name: str | None = None, de
     ids = [resolve_bundle(repo, s) for s in specs]
     request = mm.Request.from_bundles(ids)
     return _mimic(repo, request, dict(zip(ids, specs)), name, depth, shadow, dry_run, memoize,
-                  worksheet, args, notice)
+                  worksheet, args, notice, overrides)
 
 
 def macro(repo: Repository, macro_name: str, inputs: Iterable[str], *, name: str | None = None,
           depth: int = 10, shadow: bool = False, dry_run: bool = False, memoize: bool = False,
-          worksheet: str | None = None, args: str = "", notice: Notice = _quiet) -> Mimicked:
+          worksheet: str | None = None, args: str = "", notice: Notice = _quiet,
+          overrides: Overrides | None = None) -> Mimicked:
     """Mimic MACRO-in1, MACRO-in2, … MACRO-in-KEY → MACRO-out with `inputs`;
     the new output is named `name` (default: new)."""
     from cl.bundles import mimic as mm
@@ -76,12 +92,12 @@ def macro(repo: Repository, macro_name: str, inputs: Iterable[str], *, name: str
     request, names = mm.macro_request(repo, macro_name, list(inputs), lambda s: resolve_bundle(repo, s))
     shown = dict(zip((*request.old_inputs, request.old_output), names))
     return _mimic(repo, request, shown, name or "new", depth, shadow, dry_run, memoize, worksheet, args,
-                  notice)
+                  notice, overrides)
 
 
 def _mimic(repo: Repository, request: Any, shown: dict[Any, str], name: str | None, depth: int,
            shadow: bool, dry_run: bool, memoize: bool, worksheet: str | None, args: str,
-           notice: Notice) -> Mimicked:
+           notice: Notice, overrides: Overrides | None = None) -> Mimicked:
     from cl.app.records import Mimicked, MimicStep
     from cl.bundles import mimic as mm
     from cl.bundles.names import check_name
@@ -92,7 +108,20 @@ def _mimic(repo: Repository, request: Any, shown: dict[Any, str], name: str | No
     the_plan = mm.plan(repo, request, depth=depth, name=name, shown=shown)
     if dry_run:
         return Mimicked(tuple(MimicStep(s.old, s.old_name, s.name, s.kind) for s in the_plan.steps))
-    options = mm.Options(name=name, worksheet=wid, shadow=shadow, memoize=memoize, args=args)
+    over = overrides or Overrides()
+    metadata: dict[str, Any] = {}
+    if over.description is not None:
+        metadata["description"] = over.description
+    if over.tags is not None:
+        metadata["tags"] = list(over.tags)
+    run_options: dict[str, Any] = {}
+    if over.allow_failed_dependencies:
+        run_options["allow_failed_dependencies"] = True
+    if over.exclude_patterns is not None:
+        run_options["exclude_patterns"] = list(over.exclude_patterns)
+    options = mm.Options(name=name, worksheet=wid, shadow=shadow, memoize=memoize, args=args,
+                         request=_request_overrides(repo, over.request or {}), metadata=metadata,
+                         run_options=run_options)
     outcomes = _execute(repo, the_plan, options, notice)
     kinds = {s.old: s for s in the_plan.steps}
     steps = tuple(MimicStep(o.old, kinds[o.old].old_name, o.name, kinds[o.old].kind, o.new, o.reused)

@@ -95,6 +95,20 @@ def config_get(repo: Repository, key: str) -> Any:
     return repo.config.get(table, name)
 
 
+def config_remove(repo: Repository, key: str) -> Any:
+    """Unset `table.key` (`cl config -r`); returns the value it had."""
+    table, name = _split_key(key)
+    _check_tables(repo, table)
+    old = repo.config.table(table).get(name)
+    if old is None:
+        raise UsageError(f"config '{key}' is not set")
+    if isinstance(old, dict):
+        raise UsageError(f"config '{key}' is a table, not a value")
+    repo.config.set(table, name, None)
+    repo.config.save()
+    return old
+
+
 def config_set(repo: Repository, key: str, value: str) -> Any:
     """Set `table.key` from its text (true/false and digits are typed);
     returns the value stored."""

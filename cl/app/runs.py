@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from cl.errors import CLError, UsageError
+from cl.bundles.specs import resolve_worksheet
 from cl.objects.ids import ObjectId
 from cl.repo import Repository
 from cl.runs.registry import CHOICES as EXECUTOR_CHOICES
@@ -79,16 +80,20 @@ def run(repo: Repository, targets: Iterable[str], command: str, *, name: str | N
         description: str = "", tags: Iterable[str] = (), request: dict[str, Any] | None = None,
         allow_failed_dependencies: bool = False, exclude: Iterable[str] = (),
         worksheet: str | None = None, memoize: bool = False, args: str = "", wait: bool = False,
-        notice: Notice = _quiet) -> Launched:
+        after: int | None = None, notice: Notice = _quiet) -> Launched:
     """Create a run of `command` over [KEY:]TARGETs and wake (or start) a
     worker for it.  With `memoize`, an identical finished run is reused
     instead (put on the worksheet; `reused` says so).  With `wait`, the
-    result also says why waiting could never end, if that is so."""
+    result also says why waiting could never end, if that is so.  With
+    `after` N the run goes right after the worksheet's N-th item (CodaLab's
+    --after_sort_key) instead of last."""
     from cl.app.records import Launched
     from cl.bundles.runspec import build_run_spec, create_run
     from cl.bundles.specs import resolve_worksheet
     from cl.runs import queue
 
+    from cl.app.bundles import unfrozen_worksheet
+    unfrozen_worksheet(repo, worksheet)
     spec = build_run_spec(
         repo, list(targets), command, name=name, description=description, tags=tuple(tags),
         request=parse_request(repo, request), allow_failed_dependencies=allow_failed_dependencies,
@@ -98,10 +103,31 @@ def run(repo: Repository, targets: Iterable[str], command: str, *, name: str | N
         found = memoized_run(repo, spec, notice)
         if found is not None:
             return Launched(found, reused=True)
+    wid = resolve_worksheet(repo, worksheet or ".")
+    if after is not None:
+        from cl.app.worksheets import check_position
+        check_position(repo, wid, after)
     bid = create_run(repo, spec)
+    if after is not None:
+        from cl.app.worksheets import move_after
+        move_after(repo, wid, bid, after)
     started = queue.ensure_worker(repo)
     blocking = queue.blocking_problem(repo) if wait else None
     return Launched(bid, reused=False, started=started, blocking=blocking)
+
+
+def describe(repo: Repository, bid: str) -> list[str]:
+    """Lines saying what a run is: its command, each dependency, its
+    requests (`cl run -v`)."""
+    from cl.bundles import info as info_ops
+    rec = info_ops.record(repo, bid, False)
+    lines = [f"run 0x{bid[:8]} {rec.get('name', '')}: {rec.get('command', '')}"]
+    for d in rec.get("dependencies", []):
+        lines.append(f"  {d['key'] or '(whole)'} <- {d['name']}({d['bundle'][:10]})"
+                     + (f"/{d['path']}" if d["path"] else ""))
+    for key, value in sorted((rec.get("request") or {}).items()):
+        lines.append(f"  request {key}: {value}")
+    return lines
 
 
 def resolve_digest(repo: Repository, image: str | None, notice: Notice = _quiet) -> str | None:
@@ -183,11 +209,11 @@ def waited(repo: Repository, bid: str, state: State) -> Waited:
 
 
 def wait(repo: Repository, spec: str, on_output: Output | None = None, notice: Notice = _quiet,
-         timeout: float | None = None) -> Waited:
+         timeout: float | None = None, worksheet: str | None = None) -> Waited:
     """Wait until the bundle `spec` names has ended (at once for a bundle
     that is not a run); how it ended."""
     from cl.bundles.specs import resolve_bundle
-    bid = resolve_bundle(repo, spec)
+    bid = resolve_bundle(repo, spec, resolve_worksheet(repo, worksheet) if worksheet else None)
     row = repo.index.bundle(bid)
     if row.kind != "run" and row.state in ("ready", "failed", "killed"):
         return waited(repo, bid, repo.head_state(bid)[1])
@@ -225,12 +251,12 @@ def wait_all(repo: Repository, bids: Iterable[str], on_output: Output | None = N
     return [waited(repo, bid, follow(repo, bid, on_output, notice)) for bid in bids]
 
 
-def kill(repo: Repository, specs: Iterable[str]) -> Iterator[ObjectId]:
+def kill(repo: Repository, specs: Iterable[str], worksheet: str | None = None) -> Iterator[ObjectId]:
     """Kill runs (queued ones at once, running ones through their worker),
     yielding each id as it is done."""
     from cl.bundles.specs import expand
     from cl.runs import queue
-    for bid in expand(repo, list(specs)):
+    for bid in expand(repo, list(specs), resolve_worksheet(repo, worksheet) if worksheet else None):
         queue.kill(repo, bid)
         yield bid
 

@@ -93,10 +93,11 @@ def cp(repo: Repository, spec: str, worksheet: str) -> str:
     return copy_bundle(repo, spec, worksheet)
 
 
-def wadd(repo: Repository, source: str, dest: str) -> str:
-    """Append the items of one worksheet to another, either maybe `REMOTE::`."""
+def wadd(repo: Repository, source: str, dest: str, replace_items: bool = False) -> str:
+    """Append the items of one worksheet to another, either maybe `REMOTE::`;
+    with `replace_items` they replace the destination's items."""
     from cl.sync.copy import copy_items
-    return copy_items(repo, source, dest)
+    return copy_items(repo, source, dest, replace_items)
 
 
 def serve_stdio(path: str) -> None:

@@ -31,10 +31,22 @@ def describe(repo: Repository, wid: str) -> str:
     return describe_ws(repo, wid)
 
 
-def new(repo: Repository, name: str, title: str = "", link: bool = True) -> str:
-    """A new worksheet; the current one links to it and it back (`link`)."""
+def new(repo: Repository, name: str, title: str = "", link: bool = True, worksheet: str | None = None) -> str:
+    """A new worksheet; the current one (or `worksheet`) links to it and it
+    back (`link`)."""
     from cl.worksheets import ops
-    return ops.create(repo, name, title, link=link)
+    if worksheet is None:
+        return ops.create(repo, name, title, link=link)
+    from cl.objects.types import Item
+    from cl.objects.value import replace
+    other = resolve(repo, worksheet)
+    with repo.db.transaction():
+        wid = ops.create(repo, name, title, link=False)
+        if link:
+            for here, there in ((other, wid), (wid, other)):
+                repo.commit_worksheet(here, lambda w, t=there: replace(w, items=w.items + (Item("worksheet", t),)),
+                                      "link to " + (name if there == wid else "its parent"))
+    return wid
 
 
 def current(repo: Repository) -> str:
@@ -53,8 +65,29 @@ def switch(repo: Repository, spec: str) -> str:
     return wid
 
 
-def search(repo: Repository, keywords: Iterable[str]) -> WorksheetSearch:
-    """Worksheets found with the worksheet search language (`cl wls`)."""
+def search(repo: Repository, keywords: Iterable[str], address: str | None = None) -> WorksheetSearch:
+    """Worksheets found with the worksheet search language (`cl wls`); with
+    `address` (a remote's name or URL), the remote's worksheets."""
+    if address:
+        return _remote_search(repo, address, keywords)
+    return _search(repo, keywords)
+
+
+def _remote_search(repo: Repository, address: str, keywords: Iterable[str]) -> WorksheetSearch:
+    """Search a remote's worksheets: their heads are copied into a scratch
+    repository (cl/sync/remote_read.py) and searched there as local ones."""
+    from cl.sync.remote_read import mirror
+    with mirror(repo, address) as m:
+        for wid, head, _ in m.view.worksheets():
+            m.repo.store.fetch([head])
+            m.repo.set_worksheet_head(wid, None, head)
+        here = m.view.head_worksheet()
+        if here:
+            m.repo.refs.set_if_equals("HEAD", None, here)
+        return _search(m.repo, keywords)
+
+
+def _search(repo: Repository, keywords: Iterable[str]) -> WorksheetSearch:
     from cl.app.records import WorksheetRow, WorksheetSearch
     from cl.index import worksheets as wsindex
     from cl.worksheets.wsearch import search_worksheets
@@ -79,9 +112,12 @@ def remove(repo: Repository, specs: Iterable[str], force: bool = False) -> Itera
 
 
 def add(repo: Repository, dest: str | None = None, *, texts: Iterable[str] = (),
-        bundles: Iterable[str] = (), worksheets: Iterable[str] = ()) -> ObjectId:
+        bundles: Iterable[str] = (), worksheets: Iterable[str] = (),
+        copy_dependencies: bool = False) -> ObjectId:
     """Append text (Markdown and directives), bundles and worksheet links
-    to worksheet `dest` (default: the current one); the new commit."""
+    to worksheet `dest` (default: the current one); the new commit.  With
+    `copy_dependencies` each bundle's dependencies come first (CodaLab's
+    `add -d`)."""
     from cl.bundles.specs import expand
     from cl.objects.types import Item
     from cl.worksheets import edit, ops
@@ -92,9 +128,16 @@ def add(repo: Repository, dest: str | None = None, *, texts: Iterable[str] = (),
     items: list[Item] = []
     for t in texts:
         items.extend(edit.parse_added_text(repo, t, wid) or (Item("markup", ""),))
-    items.extend(Item("bundle", str(bid)) for bid in expand(repo, bundles))
+    ids = [str(bid) for bid in expand(repo, bundles)]
+    if copy_dependencies:
+        ids = list(dict.fromkeys(dep for bid in ids for dep in (*_dependencies(repo, bid), bid)))
+    items.extend(Item("bundle", bid) for bid in ids)
     items.extend(Item("worksheet", resolve(repo, spec)) for spec in worksheets)
     return ops.add_items(repo, wid, items, f"add {len(items)} item(s)")
+
+
+def _dependencies(repo: Repository, bid: str) -> list[str]:
+    return [str(d.bundle) for d in repo.bundle(bid).dependencies]
 
 
 def detach(repo: Repository, specs: Iterable[str], worksheet: str | None = None,
@@ -110,10 +153,24 @@ def detach(repo: Repository, specs: Iterable[str], worksheet: str | None = None,
 
 
 def set_info(repo: Repository, wid: str, name: str | None = None, title: str | None = None,
-             tags: Iterable[str] | None = None) -> None:
-    """Rename a worksheet, or set its title or tags."""
+             tags: Iterable[str] | None = None, freeze: bool | None = None) -> None:
+    """Rename a worksheet, or set its title or tags; `freeze` True freezes
+    it (every later change is refused until it is unfrozen), False
+    unfreezes it first."""
     from cl.worksheets import ops
-    ops.set_info(repo, wid, name, title, None if tags is None else tuple(tags))
+    if freeze is False:
+        _set_frozen(repo, wid, False)
+    if name is not None or title is not None or tags is not None:
+        ops.set_info(repo, wid, name, title, None if tags is None else tuple(tags))
+    if freeze:
+        _set_frozen(repo, wid, True)
+
+
+def _set_frozen(repo: Repository, wid: str, frozen: bool) -> None:
+    from cl.objects.value import replace
+    _, ws = repo.worksheet_head(wid)
+    if ws.frozen != frozen:
+        repo.commit_worksheet(wid, lambda w: replace(w, frozen=frozen), "freeze" if frozen else "unfreeze")
 
 
 def text(repo: Repository, spec: str | None = None) -> str:
@@ -249,3 +306,27 @@ def table(repo: Repository, spec: str | None = None, schema: Iterable[str] = ())
     from cl.worksheets.tables import table as typed_table
     return typed_table(repo, head(repo, spec), tuple(schema))
 
+
+
+def check_position(repo: Repository, wid: str, after: int) -> None:
+    """Refuse an item position past the end of the worksheet (`run -a`)."""
+    _, ws = repo.worksheet_head(wid)
+    if after > len(ws.items):
+        raise UsageError(f"worksheet '{ws.name}' has {len(ws.items)} item(s): cannot put anything after item {after}")
+
+
+def move_after(repo: Repository, wid: str, bid: str, after: int) -> None:
+    """Move the last appearance of bundle `bid` on the worksheet to just
+    after its `after`-th item (0: first), as CodaLab's --after_sort_key
+    places a new bundle."""
+    from cl.objects.types import Item
+    from cl.objects.value import replace
+
+    def change(ws: Worksheet) -> Worksheet:
+        items = list(ws.items)
+        item = Item("bundle", bid)
+        last = max(i for i, it in enumerate(items) if it == item)
+        del items[last]
+        items.insert(min(after, len(items)), item)
+        return replace(ws, items=tuple(items))
+    repo.commit_worksheet(wid, change, f"move 0x{bid[:8]} after item {after}")

@@ -93,11 +93,12 @@ def _type(mode: int) -> str:
     return {0o040000: "directory", 0o120000: "link", 0o100755: "executable"}.get(mode, "file")
 
 
-def records(repo: Repository, specs, verbose: bool = False) -> list[dict]:
-    """`cl info`: one record per bundle each spec names, in the order
+def records(repo: Repository, specs, verbose: bool = False, worksheet: str | None = None) -> list[dict]:
+    """`cl info`: one record per bundle each spec names (`^N` and names
+    looked up on `worksheet`, default the current one), in the order
     given, a bundle named twice shown twice (as CodaLab shows it)."""
     from cl.bundles.specs import resolve_bundles
-    return [record(repo, bid, verbose) for spec in specs for bid in resolve_bundles(repo, spec)]
+    return [record(repo, bid, verbose) for spec in specs for bid in resolve_bundles(repo, spec, worksheet)]
 
 
 # --- `cl info -f FIELD`: CodaLab's fields ------------------------------------------

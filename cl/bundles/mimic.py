@@ -80,7 +80,9 @@ class Options:
     shadow: bool = False             # -s: right after each old bundle on its worksheets
     memoize: bool = False            # -m: reuse identical finished runs
     args: str = ""                   # the command line, recorded on new bundles
-    request: dict = field(default_factory=dict)  # request overrides (rerun)
+    request: dict = field(default_factory=dict)  # request overrides (rerun, mimic --request-*)
+    metadata: dict = field(default_factory=dict)  # metadata overrides (-d, --tags)
+    run_options: dict = field(default_factory=dict)  # run option overrides (--exclude-patterns, …)
 
 
 @dataclass(frozen=True)
@@ -263,6 +265,7 @@ def execute(repo: Repository, the_plan: Plan, options: Options,
         _, state = repo.head_state(step.old)
         md = dict(state.metadata)
         md["name"] = step.name
+        md.update(options.metadata)
         placement = "" if options.shadow else options.worksheet
         if step.kind == "run":
             new, was_reused = _recreate_run(repo, old, state, deps, md, options, placement,
@@ -315,6 +318,7 @@ def _recreate_run(repo, old: Bundle, state, deps, md, options: Options, placemen
             place(repo, found, placement)
             return found, True
     spec = RunSpec.from_bundle(old, dependencies=deps, request=request, metadata=md,
+                               options={**old.options, **options.run_options},
                                worksheet=placement, args=options.args)
     return create_run(repo, spec), False
 

@@ -8,7 +8,8 @@ import click
 
 from cl.app import listing
 from cl.cli import output
-from cl.cli.context import json_option, pass_repo
+from cl.cli.context import json_option, pass_repo, worksheet_option
+from cl.cli.parsing import Many, cleared_or, words
 
 
 def command_line() -> str:
@@ -36,19 +37,28 @@ def _edit_metadata(name, description, tags):
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-n", "--name", help="Name of the bundle (default: the file's name).")
 @click.option("-d", "--description", default="", help="Description.")
-@click.option("--tags", multiple=True, help="Tags (repeat or space-separate).")
+@click.option("--tags", cls=Many, help="Tags: --tags a b c (several words, or repeat).")
 @click.option("-e", "--edit", "edit_", is_flag=True, help="Edit the metadata in $EDITOR first.")
 @click.option("--kind", type=click.Choice(["dataset", "program"]), default=None, help="Bundle kind (default dataset).")
-@click.option("-x", "--exclude-patterns", "exclude", multiple=True, help="Leave out files matching these patterns.")
+@click.option("-x", "--exclude-patterns", "exclude", cls=Many, help="Leave out files matching these patterns.")
+@click.option("-i", "--ignore", "ignore_file", help="Leave out what matches the patterns in this file (one a line).")
 @click.option("-p", "--pack", is_flag=True, help="Keep archives (.tar.gz, .zip …) packed instead of unpacking them.")
+@click.option("-z", "--force-compression", is_flag=True,
+              help="Accepted for CodaLab's scripts: cl's objects are stored and sent compressed anyway.")
+@click.option("-l", "--link", is_flag=True,
+              help="Record the path as the bundle's source of truth (metadata link_url, link_format raw).")
+@click.option("--link-url", help="Where the data lives (link_url); -l sets it to the path.")
+@click.option("--link-format", type=click.Choice(["raw", "zip"]), help="How it is stored there (link_format).")
 @click.option("-L", "--follow-symlinks", "follow", is_flag=True, help="Store what symbolic links point to, not the links.")
 @click.option("-c", "--contents", "text", help="Make a one-file bundle holding TEXT.")
 @click.option("--git", "git_rev", help="Upload exactly the tree committed at this git revision.")
-@click.option("-w", "--worksheet", help="Put the bundle on this worksheet (default: the current one).")
+@click.option("--license", "license_", help="The license the data or program is released under (license).")
+@click.option("--source-url", help="Where the data or program comes from (source_url).")
+@worksheet_option("Put the bundle on this worksheet (default: the current one).")
 @json_option
 @pass_repo
-def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, follow, text, git_rev, worksheet,
-           as_json):
+def upload(repo, paths, name, description, tags, edit_, kind, exclude, ignore_file, pack, force_compression, link,
+           link_url, link_format, follow, text, git_rev, license_, source_url, worksheet, as_json):
     """Upload files and directories as a bundle; prints its id.
 
     `cl upload dataset a.txt` and `cl upload program sort.py` (the CodaLab
@@ -57,15 +67,17 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, pack, fol
     paths = list(paths)
     if paths and paths[0] in ("dataset", "program") and not os.path.exists(paths[0]) and len(paths) > 1:
         kind = kind or paths.pop(0)
-    tags = tuple(t for group in tags for t in group.split())
+    tags = words(tags)
     if edit_:
         guess = name or (os.path.basename(os.path.normpath(paths[0])) if paths else "contents")
         name, description, tags = _edit_metadata(guess, description, tags)
     total = bundles.upload_size(paths) if sys.stderr.isatty() and paths else None
     with output.progress("uploading", total, enabled=total is not None) as bar:
         bid = bundles.upload(repo, paths, text=text, name=name, description=description, tags=tags,
-                             kind=kind or "dataset", exclude=exclude, pack=pack, follow_links=follow,
-                             git_rev=git_rev, worksheet=worksheet, args=command_line(), progress=bar)
+                             kind=kind or "dataset", exclude=words(exclude), ignore_file=ignore_file, pack=pack,
+                             follow_links=follow, git_rev=git_rev, worksheet=worksheet, args=command_line(),
+                             license=license_, source_url=source_url, link=link, link_url=link_url,
+                             link_format=link_format, progress=bar)
     _created(bid, as_json)
 
 
@@ -81,16 +93,20 @@ def _created(bid, as_json: bool) -> None:
 @click.argument("targets", nargs=-1, required=True)
 @click.option("-n", "--name", help="Name of the new bundle.")
 @click.option("-d", "--description", default="", help="Description.")
-@click.option("--tags", multiple=True, help="Tags.")
-@click.option("-w", "--worksheet", help="Put the bundle on this worksheet.")
+@click.option("--tags", cls=Many, help="Tags: --tags a b c.")
+@click.option("--allow-failed-dependencies", is_flag=True, help="Make it even from failed or killed bundles.")
+@click.option("-e", "--edit", "edit_", is_flag=True, help="Edit the metadata in $EDITOR first.")
+@worksheet_option("Put the bundle on this worksheet.")
 @json_option
 @pass_repo
-def make(repo, targets, name, description, tags, worksheet, as_json):
+def make(repo, targets, name, description, tags, allow_failed_dependencies, edit_, worksheet, as_json):
     """Make a bundle out of [KEY:]TARGET... without copying any bytes."""
     from cl.app import bundles
-    tags = tuple(t for group in tags for t in group.split())
+    tags = words(tags)
+    if edit_:
+        name, description, tags = _edit_metadata(name or "make", description, tags)
     bid = bundles.make(repo, targets, name=name, description=description, tags=tags, worksheet=worksheet,
-                       args=command_line())
+                       args=command_line(), allow_failed_dependencies=allow_failed_dependencies)
     _created(bid, as_json)
 
 
@@ -116,18 +132,34 @@ def _ls_columns(listing):
 
 
 @click.command()
-@click.option("-w", "--worksheet", help="List this worksheet instead of the current one.")
+@worksheet_option("List this worksheet instead of the current one.")
 @click.option("-u", "--uuid-only", is_flag=True, help="Print only ids.")
+@click.option("-f", "--field", "fields", help="A table of these comma-separated fields (as cl info -f).")
 @click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
 @pass_repo
-def ls(repo, worksheet, uuid_only, as_json):
+def ls(repo, worksheet, uuid_only, fields, as_json):
     """List the bundles on the current worksheet, newest last."""
-    if as_json:
+    if fields:
+        _field_table(repo, listing.listing_ids(repo, worksheet), fields)
+    elif as_json:
         output.as_json(listing.listing_rows(repo, worksheet))
     elif uuid_only:
         click.echo("".join("0x" + bid + "\n" for bid in listing.listing_ids(repo, worksheet)), nl=False)
     else:
         sys.stdout.write(listing.listing_text(repo, worksheet, _ls_cache_key(), _ls_text))
+
+
+def _field_names(fields: str) -> list[str]:
+    return [f.strip() for f in fields.split(",") if f.strip()]
+
+
+def _field_table(repo, ids, fields: str) -> None:
+    """`-f F1,F2` of ls and search: a table with a column per field."""
+    from cl.app import bundles
+    names = _field_names(fields)
+    rows = bundles.field_rows(repo, ids, names)
+    if rows:
+        output.table(names, [[_field_text(v) for v in row] for row in rows])
 
 
 def _ls_text(ws, columns) -> str:
@@ -149,13 +181,15 @@ def _ls_cache_key() -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Add contents, dependents and host worksheets.")
 @click.option("-r", "--raw", is_flag=True, help="Every field, as JSON (the genpaths a worksheet can show).")
 @click.option("-f", "--field", "fields", help="Print only these comma-separated fields (e.g. args).")
+@worksheet_option("Resolve ^N and names on this worksheet.")
 @click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
 @pass_repo
-def info(repo, specs, verbose, raw, fields, as_json):
+def info(repo, specs, verbose, raw, fields, worksheet, as_json):
     """Show a bundle's metadata, state, dependencies and result."""
     from cl.app import bundles
-    names = [f.strip() for f in fields.split(",") if f.strip()] if fields else []
-    records = bundles.info(repo, specs, verbose or raw or bundles.info_needs_verbose(names))
+    names = _field_names(fields) if fields else []
+    records = bundles.info(repo, specs, verbose or raw or bundles.info_needs_verbose(names),
+                           worksheet=worksheet)
     if fields:
         for row in bundles.info_fields(records, names):
             click.echo("\t".join(_field_text(v) for v in row))
@@ -220,12 +254,13 @@ def _print_info(rec: dict) -> None:
 @click.command()
 @click.argument("target")
 @click.option("--head", type=int, help="Only the first N lines.")
-@click.option("--tail", type=int, help="Only the last N lines.")
+@click.option("-t", "--tail", type=int, help="Only the last N lines.")
+@worksheet_option("Resolve ^N and names on this worksheet.")
 @pass_repo
-def cat(repo, target, head, tail):
+def cat(repo, target, head, tail, worksheet):
     """Print a file of a bundle, or list a directory with sizes."""
     from cl.app import bundles
-    entries = bundles.cat(repo, target, sys.stdout.buffer, head, tail)
+    entries = bundles.cat(repo, target, sys.stdout.buffer, head, tail, worksheet=worksheet)
     if entries is not None:
         output.table(["name", "size", "type"], [[e.name, output.size(e.size), e.type] for e in entries])
 
@@ -234,12 +269,13 @@ def cat(repo, target, head, tail):
 @click.argument("target")
 @click.option("-o", "--output-path", "dest", help="Where to write (default: the bundle's or file's name).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite what is there.")
+@worksheet_option("Resolve ^N and names on this worksheet.")
 @json_option
 @pass_repo
-def download(repo, target, dest, force, as_json):
+def download(repo, target, dest, force, worksheet, as_json):
     """Copy a bundle or a file in it to the local disk (writable copies)."""
     from cl.app import bundles
-    path = bundles.download(repo, target, dest, force)
+    path = bundles.download(repo, target, dest, force, worksheet=worksheet)
     if as_json:
         output.as_json({"path": path})
     else:
@@ -250,16 +286,21 @@ def download(repo, target, dest, force, as_json):
 @click.argument("spec")
 @click.option("-n", "--name", help="New name.")
 @click.option("-d", "--description", help="New description.")
-@click.option("--tags", multiple=True, help="New tags (replace the old ones).")
+@click.option("-T", "--tags", cls=Many, help="New tags, replacing the old ones (-T a b c; -T alone clears).")
+@click.option("-f", "--field", "fields", nargs=2, multiple=True, metavar="FIELD VALUE",
+              help="Set any metadata field (license, source_url, …); repeatable.")
+@click.option("--freeze", is_flag=True, help="Freeze the bundle: its metadata can no longer change.")
+@click.option("--unfreeze", is_flag=True, help="Unfreeze the bundle.")
 @click.option("-e", "--edit", "edit_", is_flag=True, help="Edit the metadata in $EDITOR.")
+@worksheet_option("Resolve ^N and names on this worksheet.")
 @json_option
 @pass_repo
-def edit(repo, spec, name, description, tags, edit_, as_json):
+def edit(repo, spec, name, description, tags, fields, freeze, unfreeze, edit_, worksheet, as_json):
     """Change a bundle's metadata (a new state; history is kept)."""
     from cl.app import bundles
-    tag_list = tuple(t for group in tags for t in group.split()) if tags else None
-    bid = bundles.edit(repo, spec, name=name, description=description, tags=tag_list,
-                       editor=_edit_metadata if edit_ else None)
+    bid = bundles.edit(repo, spec, name=name, description=description, tags=cleared_or(tags),
+                       fields=dict(fields), freeze=True if freeze else False if unfreeze else None,
+                       worksheet=worksheet, editor=_edit_metadata if edit_ else None)
     _created(bid, as_json)
 
 
@@ -269,12 +310,14 @@ def edit(repo, spec, name, description, tags, edit_, as_json):
 @click.option("--force", is_flag=True, help="Remove even if other bundles depend on these (breaks them).")
 @click.option("-d", "--data-only", is_flag=True, help="Remove only the contents; keep the metadata.")
 @click.option("-i", "--dry-run", is_flag=True, help="Only say what would be removed.")
+@worksheet_option("Resolve ^N and names on this worksheet.")
 @json_option
 @pass_repo
-def rm(repo, specs, recursive, force, data_only, dry_run, as_json):
+def rm(repo, specs, recursive, force, data_only, dry_run, worksheet, as_json):
     """Remove bundles (from every worksheet too)."""
     from cl.app import bundles
-    removal = bundles.plan_removal(repo, specs, recursive=recursive, force=force, data_only=data_only)
+    removal = bundles.plan_removal(repo, specs, recursive=recursive, force=force, data_only=data_only,
+                                   worksheet=worksheet)
     if as_json:
         output.as_json({"removed": [bid.display for bid in removal.bundles], "dry_run": dry_run})
     else:
@@ -290,16 +333,18 @@ def rm(repo, specs, recursive, force, data_only, dry_run, as_json):
 @click.argument("keywords", nargs=-1)
 @click.option("-u", "--uuid-only", is_flag=True, help="Print only ids (for xargs).")
 @click.option("--json", "as_json", is_flag=True, help="Print records for scripts.")
-@click.option("-a", "--append", is_flag=True, help="Append the bundles found to the current worksheet.")
+@click.option("-a", "--append", is_flag=True, help="Append the bundles found to the worksheet (-w, or the current one).")
+@click.option("-f", "--field", "fields", help="A table of these comma-separated fields (as cl info -f).")
+@worksheet_option("The worksheet -a appends to.")
 @pass_repo
-def search(repo, keywords, uuid_only, as_json, append):
+def search(repo, keywords, uuid_only, as_json, append, fields, worksheet):
     """Find bundles with CodaLab's search language: words, FIELD=VALUE
     (`%` wildcards, `a,b` lists), dependency=SPEC, dependency/KEY=SPEC,
     host_worksheet=WS, tag=T, .floating, .mine, .before=DATE, .after=DATE,
     FIELD=.sort, FIELD=.sort-, .last, .limit=N (default 10), .offset=N,
     .count, FIELD=.sum, .format=F."""
     from cl.app import bundles
-    result = bundles.search(repo, keywords, append)
+    result = bundles.search(repo, keywords, append, worksheet=worksheet)
     if as_json and result.count is not None:
         output.as_json({"count": result.count})
     elif as_json and result.total is not None:
@@ -308,7 +353,32 @@ def search(repo, keywords, uuid_only, as_json, append):
         click.echo(result.aggregate)
     elif uuid_only:
         click.echo("".join("0x" + r.id + "\n" for r in result.rows), nl=False)
+    elif fields:
+        _field_table(repo, [r.id for r in result.rows], fields)
     elif as_json:
         output.as_json(listing.bundle_json(result.rows))
     elif result.rows:
         output.table(LS_HEADERS, [_ls_row(r) for r in result.rows])
+
+
+@click.command(name="open")
+@click.argument("spec")
+@worksheet_option("Resolve ^N and names on this worksheet.")
+@json_option
+@pass_repo
+def open_(repo, spec, worksheet, as_json):
+    """Open a bundle's page (an HTML file of its info and contents) in the
+    web browser; prints the page's path."""
+    from cl.app import pages
+    path = pages.bundle_page(repo, spec, worksheet)
+    _opened(path, pages.show(path), as_json)
+
+
+def _opened(path: str, opened: bool, as_json: bool) -> None:
+    """The page's path (and whether a browser took it)."""
+    if as_json:
+        output.as_json({"path": path, "opened": opened})
+        return
+    click.echo(path)
+    if not opened:
+        click.echo("cl: no web browser found; the page is at the path above", err=True)

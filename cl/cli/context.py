@@ -30,3 +30,9 @@ def json_option(f):
     docs/api.md documents (the values the Python API returns)."""
     return click.option("--json", "as_json", is_flag=True,
                         help="Print records for scripts (shapes: docs/api.md).")(f)
+
+
+def worksheet_option(text: str):
+    """`-w/--worksheet` (CodaLab's `--worksheet-spec` too): the worksheet a
+    command works on or resolves `^N` and names on."""
+    return click.option("-w", "--worksheet", "--worksheet-spec", "worksheet", help=text)

@@ -9,7 +9,8 @@ import sys
 
 import click
 
-from cl.errors import CLError
+from cl.cli.parsing import CompatGroup
+from cl.errors import CLError, UsageError
 
 # command name -> "module:function".  One module per area.
 COMMANDS = {
@@ -29,12 +30,15 @@ COMMANDS = {
     "edit": "cl.cli.bundle_cmds:edit",
     "rm": "cl.cli.bundle_cmds:rm",
     "search": "cl.cli.bundle_cmds:search",
+    "open": "cl.cli.bundle_cmds:open_",
     # runs
     "run": "cl.cli.run_cmds:run",
     "worker": "cl.cli.run_cmds:worker",
     "workers": "cl.cli.run_cmds:workers",
     "kill": "cl.cli.run_cmds:kill",
     "wait": "cl.cli.run_cmds:wait",
+    "write": "cl.cli.run_cmds:write",
+    "netcat": "cl.cli.run_cmds:netcat",
     # provenance
     "ancestors": "cl.cli.provenance_cmds:ancestors",
     "descendants": "cl.cli.provenance_cmds:descendants",
@@ -51,6 +55,7 @@ COMMANDS = {
     "wedit": "cl.cli.worksheet_cmds:wedit",
     "print": "cl.cli.worksheet_cmds:print_",
     "wlog": "cl.cli.worksheet_cmds:wlog",
+    "wopen": "cl.cli.worksheet_cmds:wopen",
     # sharing
     "remote": "cl.cli.remote_cmds:remote",
     "alias": "cl.cli.remote_cmds:alias",
@@ -62,17 +67,26 @@ COMMANDS = {
     "serve-stdio": "cl.cli.remote_cmds:serve_stdio",
     "server": "cl.cli.remote_cmds:server",
     "completion": "cl.cli.completion:completion",
+    # CodaLab's other commands
+    "help": "cl.cli.main:help_",
+}
+
+# CodaLab's short names for commands (cl help lists them with their command).
+ALIASES = {
+    "up": "upload", "down": "download", "e": "edit", "de": "detach", "s": "search", "i": "info",
+    "o": "open", "st": "status", "w": "work", "we": "wedit", "p": "print", "ws": "wls",
+    "wsearch": "wls", "wo": "wopen",
 }
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class LazyGroup(click.Group):
+class LazyGroup(CompatGroup):
     def list_commands(self, ctx):
         return sorted(name for name in COMMANDS if _available(name))
 
     def get_command(self, ctx, name):
-        target = COMMANDS.get(name)
+        target = COMMANDS.get(ALIASES.get(name, name))
         if target is None:
             return None
         module_name, attr = target.split(":")
@@ -105,6 +119,36 @@ def cli():
 
     Upload code and data as immutable bundles, run commands over them in
     Docker, keep the provenance, write worksheets, push and pull."""
+
+
+@click.command(name="help")
+@click.argument("command", required=False)
+@click.option("-v", "--verbose", is_flag=True, help="The full help of every command.")
+@click.option("-m", "--markdown", is_flag=True, help="With -v: as Markdown, a section per command.")
+@click.pass_context
+def help_(ctx, command, verbose, markdown):
+    """Show how to use cl, or the command COMMAND (CodaLab's `cl help`)."""
+    root = ctx.find_root()
+    if verbose and command is None:
+        for name in root.command.list_commands(root):
+            cmd = root.command.get_command(root, name)
+            with click.Context(cmd, info_name=name, parent=root) as sub:
+                text = cmd.get_help(sub)
+            if markdown:
+                click.echo(f"### {name}\n\n" + "".join(f"    {line}\n" for line in text.splitlines()))
+            else:
+                click.echo(text + "\n")
+        return
+    if command is None:
+        click.echo(root.get_help())
+        aliases = ", ".join(f"{short} = {long}" for short, long in sorted(ALIASES.items()))
+        click.echo(f"\nShort names: {aliases}")
+        return
+    cmd = root.command.get_command(root, command)
+    if cmd is None:
+        raise UsageError(f"no such command: '{command}' (see cl help)")
+    with click.Context(cmd, info_name=ALIASES.get(command, command), parent=root) as sub:
+        click.echo(cmd.get_help(sub))
 
 
 def _escape_bytes(exc: UnicodeError):

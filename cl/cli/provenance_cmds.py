@@ -9,7 +9,8 @@ import click
 from cl.app import provenance as app_prov
 from cl.app import runs as app_runs
 from cl.cli import output
-from cl.cli.context import json_option, pass_repo
+from cl.cli.context import json_option, pass_repo, worksheet_option
+from cl.cli.parsing import Many, cleared_or
 from cl.cli.run_cmds import notice, request_options, show_output
 from cl.errors import UsageError
 
@@ -55,6 +56,12 @@ it under; a bundle reached again by another path says (see above).""")
 def _mimic_options(f):
     for option in reversed([
         click.option("-n", "--name", help="Name of the new output; the other new bundles get NAME-<old name>."),
+        click.option("-d", "--description", help="Description of every new bundle (default: the old one's)."),
+        click.option("--tags", cls=Many, help="Tags of every new bundle (default: the old one's; --tags alone: none)."),
+        click.option("--allow-failed-dependencies", is_flag=True, help="New runs run even if a dependency failed."),
+        click.option("--exclude-patterns", "exclude", cls=Many,
+                     help="Leave files matching these patterns out of the new runs' output."),
+        request_options(image="the digest the old run ran in", network="as the old run"),
         click.option("--depth", type=click.IntRange(min=0), default=10, show_default=True,
                      help="How far to look from the inputs or the output."),
         click.option("-s", "--shadow", is_flag=True,
@@ -64,7 +71,8 @@ def _mimic_options(f):
                      help="Reuse an identical finished run (same command, dependencies and image digest)."),
         click.option("-W", "--wait", "wait_", is_flag=True, help="Wait until the new runs end."),
         click.option("-t", "--tail", is_flag=True, help="Wait, printing the new runs' stdout and stderr."),
-        click.option("-w", "--worksheet", help="Put new bundles on this worksheet (default: the current one)."),
+        click.option("-v", "--verbose", is_flag=True, help="Say on stderr what each new run depends on."),
+        worksheet_option("Put new bundles on this worksheet (default: the current one)."),
         json_option,
     ]):
         f = option(f)
@@ -75,7 +83,9 @@ def _mimic_options(f):
 @click.argument("specs", nargs=-1, required=True)
 @_mimic_options
 @pass_repo
-def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet, as_json):
+def mimic(repo, specs, name, description, tags, allow_failed_dependencies, exclude, image, memory, time_, disk,
+          cpus, gpus, network, queue_, priority, depth, shadow, dry_run, memoize, wait_, tail, verbose, worksheet,
+          as_json):
     """Re-run what made an output, with new inputs in place of old ones.
 
     \b
@@ -86,9 +96,13 @@ def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, works
     Unchanged ancestors are reused; new runs use the image the old ones ran
     in (by digest)."""
     _json_or_tail(as_json, tail)
+    over = _overrides(description, tags, allow_failed_dependencies, exclude,
+                      dict(image=image, memory=memory, time=time_, disk=disk, cpus=cpus, gpus=gpus,
+                           network=network, queue=queue_, priority=priority))
     done = app_prov.mimic(repo, specs, name=name, depth=depth, shadow=shadow, dry_run=dry_run,
-                          memoize=memoize, worksheet=worksheet, args=_command_line(), notice=notice)
-    _show(repo, done, dry_run, wait_, tail, as_json)
+                          memoize=memoize, worksheet=worksheet, args=_command_line(), notice=notice,
+                          overrides=over)
+    _show(repo, done, dry_run, wait_, tail, as_json, verbose)
 
 
 @click.command()
@@ -96,7 +110,9 @@ def mimic(repo, specs, name, depth, shadow, dry_run, memoize, wait_, tail, works
 @click.argument("inputs", nargs=-1, required=True)
 @_mimic_options
 @pass_repo
-def macro(repo, macro_name, inputs, name, depth, shadow, dry_run, memoize, wait_, tail, worksheet, as_json):
+def macro(repo, macro_name, inputs, name, description, tags, allow_failed_dependencies, exclude, image, memory,
+          time_, disk, cpus, gpus, network, queue_, priority, depth, shadow, dry_run, memoize, wait_, tail,
+          verbose, worksheet, as_json):
     """Apply a macro: mimic MACRO-in1, MACRO-in2, … MACRO-in-KEY → MACRO-out.
 
     \b
@@ -106,14 +122,24 @@ def macro(repo, macro_name, inputs, name, depth, shadow, dry_run, memoize, wait_
     The new output is named NAME (default: new), so that it is never another
     MACRO-out."""
     _json_or_tail(as_json, tail)
+    over = _overrides(description, tags, allow_failed_dependencies, exclude,
+                      dict(image=image, memory=memory, time=time_, disk=disk, cpus=cpus, gpus=gpus,
+                           network=network, queue=queue_, priority=priority))
     done = app_prov.macro(repo, macro_name, inputs, name=name, depth=depth, shadow=shadow, dry_run=dry_run,
-                          memoize=memoize, worksheet=worksheet, args=_command_line(), notice=notice)
-    _show(repo, done, dry_run, wait_, tail, as_json)
+                          memoize=memoize, worksheet=worksheet, args=_command_line(), notice=notice,
+                          overrides=over)
+    _show(repo, done, dry_run, wait_, tail, as_json, verbose)
 
 
-def _show(repo, done, dry_run, wait_, tail, as_json=False) -> None:
+def _overrides(description, tags, allow_failed_dependencies, exclude, request):
+    return app_prov.Overrides(description=description, tags=cleared_or(tags),
+                              allow_failed_dependencies=allow_failed_dependencies,
+                              exclude_patterns=cleared_or(exclude), request=request)
+
+
+def _show(repo, done, dry_run, wait_, tail, as_json=False, verbose=False) -> None:
     """Print the plan (old => new), then wake a worker for the new runs
-    and, with -W/-t, wait for them."""
+    and, with -W/-t, wait for them (-v: describe each new run on stderr)."""
     if as_json:
         output.as_json(done.to_json())
     for step in () if as_json else done.steps:
@@ -121,6 +147,9 @@ def _show(repo, done, dry_run, wait_, tail, as_json=False) -> None:
             click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}")
         else:
             click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}(0x{step.new[:6]})")
+    for bid in done.new_runs if verbose else ():
+        for line in app_runs.describe(repo, bid):
+            notice(line)
     _after(repo, done.new_runs, wait_, tail)
 
 

@@ -9,6 +9,7 @@ import click
 from cl.app import sharing
 from cl.cli import output
 from cl.cli.context import json_option, pass_repo
+from cl.errors import UsageError
 
 
 def _print_report(report, verb: str, as_json: bool = False) -> None:
@@ -68,12 +69,17 @@ def remote_rm(repo, name):
 @click.command()
 @click.argument("name", required=False)
 @click.argument("url", required=False)
+@click.option("-r", "--remove", is_flag=True, help="Remove the alias NAME.")
 @json_option
 @pass_repo
-def alias(repo, name, url, as_json):
+def alias(repo, name, url, remove, as_json):
     """Name a remote (as CodaLab's `cl alias`): with no URL, show it; with
-    no arguments, list all."""
-    if as_json and url is None:
+    no arguments, list all; `-r NAME` removes it."""
+    if remove:
+        if name is None or url is not None:
+            raise UsageError("cl alias -r takes one NAME")
+        sharing.remove_remote(repo, name)
+    elif as_json and url is None:
         known = sharing.remotes(repo)
         output.as_json(known if name is None else {name: sharing.remote_url(repo, name)})
     elif name is None:
@@ -152,12 +158,14 @@ def _said(line: str, as_json: bool) -> None:
 @click.command()
 @click.argument("source")
 @click.argument("dest")
+@click.option("-r", "--replace", "replace_items", is_flag=True,
+              help="Replace the destination's items instead of appending (its bundles are only detached).")
 @json_option
 @pass_repo
-def wadd(repo, source, dest, as_json):
+def wadd(repo, source, dest, replace_items, as_json):
     """Append the items of one worksheet to another: cl wadd
     [REMOTE::]WS [REMOTE::]WS.  Bundles travel with their dependencies."""
-    _said(sharing.wadd(repo, source, dest), as_json)
+    _said(sharing.wadd(repo, source, dest, replace_items), as_json)
 
 
 # --- serving ------------------------------------------------------------------

@@ -5,6 +5,7 @@ import click
 from cl.app import repository as app_repo
 from cl.cli import output
 from cl.cli.context import json_option, pass_repo
+from cl.errors import UsageError
 
 
 @click.command()
@@ -97,10 +98,18 @@ def reindex(repo, as_json):
 @click.command()
 @click.argument("key", required=False)
 @click.argument("value", required=False)
+@click.option("-r", "--remove", is_flag=True, help="Unset KEY.")
 @json_option
 @pass_repo
-def config(repo, key, value, as_json):
-    """Show or set configuration: `cl config run.image IMAGE`."""
+def config(repo, key, value, remove, as_json):
+    """Show or set configuration: `cl config run.image IMAGE`; `cl config -r KEY` unsets it."""
+    if remove:
+        if key is None or value is not None:
+            raise UsageError("cl config -r takes one KEY")
+        old = app_repo.config_remove(repo, key)
+        if as_json:
+            output.as_json({"key": key, "removed": old})
+        return
     if key is None:
         if as_json:
             output.as_json(app_repo.config_data(repo))

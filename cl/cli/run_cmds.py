@@ -8,7 +8,8 @@ import click
 
 from cl.app import runs as app_runs
 from cl.cli import output
-from cl.cli.context import json_option, pass_repo
+from cl.cli.context import json_option, pass_repo, worksheet_option
+from cl.cli.parsing import Many, words as split_words
 from cl.errors import CLError, UsageError
 
 
@@ -71,20 +72,24 @@ def request_options(image: str, network: str):
 @click.argument("args", nargs=-1, metavar="[KEY:TARGET]... COMMAND")
 @click.option("-n", "--name", help="Name of the run (default: run-<program>).")
 @click.option("-d", "--description", default="", help="Description.")
-@click.option("--tags", multiple=True, help="Tags (repeat or space-separate).")
+@click.option("--tags", cls=Many, help="Tags: --tags a b c.")
+@click.option("-e", "--edit", "edit_", is_flag=True, help="Edit the name, description and tags in $EDITOR first.")
 @click.option("-W", "--wait", "wait_", is_flag=True, help="Wait until the run ends; exit 0 only if it is ready.")
 @click.option("-t", "--tail", is_flag=True, help="Wait, printing its stdout and stderr as it runs.")
+@click.option("-v", "--verbose", is_flag=True, help="Say on stderr what the run depends on and requests.")
 @click.option("--allow-failed-dependencies", is_flag=True, help="Run even if a dependency failed.")
-@click.option("-x", "--exclude-patterns", "exclude", multiple=True,
-              help="Leave files matching these patterns out of the run's output.")
+@click.option("-x", "--exclude-patterns", "exclude", cls=Many,
+              help="Leave files matching these patterns out of the run's output (several: -x a b).")
 @request_options(image="config run.image", network="config run.network, off")
-@click.option("-w", "--worksheet", help="Put the run on this worksheet (default: the current one).")
+@worksheet_option("Put the run on this worksheet (default: the current one).")
+@click.option("-a", "--after_sort_key", "--after-sort-key", "after", type=click.IntRange(min=0),
+              help="Put the run right after the N-th item of the worksheet (0: first) instead of last.")
 @click.option("-m", "--memoize", is_flag=True,
               help="Reuse an identical finished run (same command, dependencies and image digest).")
 @json_option
 @pass_repo
-def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependencies, exclude, image,
-        memory, time_, disk, cpus, gpus, network, queue_, priority, worksheet, memoize, as_json):
+def run(repo, args, name, description, tags, edit_, wait_, tail, verbose, allow_failed_dependencies, exclude,
+        image, memory, time_, disk, cpus, gpus, network, queue_, priority, worksheet, after, memoize, as_json):
     """Create a run of COMMAND over dependencies; prints its id.
 
     \b
@@ -107,11 +112,18 @@ def run(repo, args, name, description, tags, wait_, tail, allow_failed_dependenc
         raise UsageError("--json and --tail both write to stdout: use --json with --wait")
     request = dict(image=image, memory=memory, time=time_, disk=disk, cpus=cpus, gpus=gpus, network=network,
                    queue=queue_, priority=priority)
+    tags = split_words(tags)
+    if edit_:
+        from cl.cli.bundle_cmds import _edit_metadata
+        name, description, tags = _edit_metadata(name or "", description, tags)
+        name = name or None
     launched = app_runs.run(
-        repo, targets, command, name=name, description=description,
-        tags=tuple(t for group in tags for t in group.split()), request=request,
-        allow_failed_dependencies=allow_failed_dependencies, exclude=exclude, worksheet=worksheet,
-        memoize=memoize, args=shlex.join(sys.argv[1:]), wait=wait_ or tail, notice=notice)
+        repo, targets, command, name=name, description=description, tags=tags, request=request,
+        allow_failed_dependencies=allow_failed_dependencies, exclude=split_words(exclude), worksheet=worksheet,
+        after=after, memoize=memoize, args=shlex.join(sys.argv[1:]), wait=wait_ or tail, notice=notice)
+    if verbose:
+        for line in app_runs.describe(repo, launched.id):
+            notice(line)
     if not as_json:
         click.echo(launched.id.display)
     if launched.blocking:  # waiting would never end
@@ -187,30 +199,72 @@ def workers(repo, as_json):
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
+@worksheet_option("Resolve ^N and names on this worksheet.")
 @json_option
 @pass_repo
-def kill(repo, specs, as_json):
+def kill(repo, specs, worksheet, as_json):
     """Kill runs (queued or running); a killed run keeps its partial output."""
     if as_json:
-        output.as_json([bid.display for bid in app_runs.kill(repo, specs)])
+        output.as_json([bid.display for bid in app_runs.kill(repo, specs, worksheet)])
         return
-    for bid in app_runs.kill(repo, specs):
+    for bid in app_runs.kill(repo, specs, worksheet):
         click.echo(bid.display)
 
 
 @click.command()
 @click.argument("spec")
 @click.option("-t", "--tail", is_flag=True, help="Print its stdout and stderr while waiting.")
+@worksheet_option("Resolve ^N and names on this worksheet.")
 @json_option
 @pass_repo
-def wait(repo, spec, tail, as_json):
+def wait(repo, spec, tail, worksheet, as_json):
     """Wait until a run ends; prints its id, exits 0 only if it is ready."""
     if as_json and tail:
         raise UsageError("--json and --tail both write to stdout")
-    waited = app_runs.wait(repo, spec, show_output if tail else None, notice)
+    waited = app_runs.wait(repo, spec, show_output if tail else None, notice, worksheet=worksheet)
     if as_json:
         output.as_json(waited.to_json())
     else:
         click.echo("0x" + waited.id)
     if waited.failure:
         raise app_runs.RunFailed(waited.failure)
+
+
+@click.command()
+@click.argument("target", metavar="RUN/PATH")
+@click.argument("text", metavar="STRING")
+@worksheet_option("Resolve ^N and names on this worksheet.")
+@json_option
+@pass_repo
+def write(repo, target, text, worksheet, as_json):
+    """Write STRING into the file PATH of a running run (its working
+    directory), e.g. to tell it to stop early: cl write RUN/stop now."""
+    from cl.app import live
+    written = live.write(repo, target, text, worksheet)
+    if as_json:
+        output.as_json({"id": written.id.display, "path": written.path})
+
+
+@click.command()
+@click.argument("spec", metavar="RUN")
+@click.argument("port", type=int)
+@click.argument("message", required=False, default="")
+@click.option("-f", "--file", "path", type=click.Path(dir_okay=False),
+              help="Send this file's bytes after MESSAGE.")
+@click.option("--verbose", is_flag=True, help="Say on stderr where the connection goes.")
+@worksheet_option("Resolve ^N and names on this worksheet.")
+@pass_repo
+def netcat(repo, spec, port, message, path, verbose, worksheet):
+    """Send MESSAGE (and a file) to PORT of a running run; print its answer.
+    A Docker run needs --request-network to be reached."""
+    from cl.app import live
+    data = message.encode()
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                data += f.read()
+        except OSError as exc:
+            raise CLError(f"cannot read '{path}': {exc.strerror}") from None
+    if verbose:
+        notice(f"sending {len(data)} bytes to port {port} of {spec}")
+    live.netcat(repo, spec, port, data, click.get_binary_stream("stdout"), worksheet)

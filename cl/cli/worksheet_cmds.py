@@ -10,7 +10,8 @@ import click
 
 from cl.app import worksheets as app_ws
 from cl.cli import output
-from cl.cli.context import json_option, pass_repo
+from cl.cli.context import json_option, pass_repo, worksheet_option
+from cl.cli.parsing import Many
 from cl.errors import CLError, InputError, UsageError
 
 EDIT_HEADER = (
@@ -34,12 +35,13 @@ def _fmt_time(ns):
 @click.argument("name")
 @click.option("-t", "--title", default="", help="A title for the worksheet.")
 @click.option("--no-link", is_flag=True, help="Don't link it from the current worksheet (and back).")
+@worksheet_option("The worksheet that links to the new one (default: the current one).")
 @json_option
 @pass_repo
-def new(repo, name, title, no_link, as_json):
+def new(repo, name, title, no_link, worksheet, as_json):
     """Make a new worksheet NAME; prints its id.  The current worksheet gets
     a link to it and it a link back (switch to it with `cl work NAME`)."""
-    wid = app_ws.new(repo, name, title, link=not no_link)
+    wid = app_ws.new(repo, name, title, link=not no_link, worksheet=worksheet)
     if as_json:
         output.as_json({"id": "0x" + wid})
     else:
@@ -48,12 +50,15 @@ def new(repo, name, title, no_link, as_json):
 
 @click.command()
 @click.argument("worksheet", required=False)
+@click.option("-u", "--uuid-only", is_flag=True, help="Print only the worksheet's id.")
 @json_option
 @pass_repo
-def work(repo, worksheet, as_json):
+def work(repo, worksheet, uuid_only, as_json):
     """Switch to WORKSHEET, or show the current one."""
     wid = app_ws.current(repo) if worksheet is None else app_ws.switch(repo, worksheet)
-    if as_json:
+    if uuid_only and not as_json:
+        click.echo("0x" + wid)
+    elif as_json:
         output.as_json({"id": "0x" + wid, "name": app_ws.name_title(repo, "0x" + wid)[0]})
     elif worksheet is None:
         click.echo(f"Current worksheet: {app_ws.describe(repo, wid)}")
@@ -64,12 +69,13 @@ def work(repo, worksheet, as_json):
 @click.command()
 @click.argument("keywords", nargs=-1)
 @click.option("-u", "--uuid-only", is_flag=True, help="Print only ids.")
+@click.option("-a", "--address", help="List the worksheets of this remote (a name from cl remote, or a URL).")
 @json_option
 @pass_repo
-def wls(repo, keywords, uuid_only, as_json):
+def wls(repo, keywords, uuid_only, address, as_json):
     """List worksheets; KEYWORDS filter them: words, name=, title=, tag=,
     bundle=SPEC, .last, .limit=N, .offset=N, .count."""
-    result = app_ws.search(repo, keywords)
+    result = app_ws.search(repo, keywords, address)
     if result.count is not None:
         click.echo(result.count)
         return
@@ -108,9 +114,10 @@ def wrm(repo, worksheets, force, as_json):
 @click.argument("items", nargs=-1)
 @click.option("-m", "--message", "text", help="Add TEXT (Markdown; a '%' line is a directive).")
 @click.option("-w", "--worksheet", "subworksheet", multiple=True, help="Add a link to worksheet SUBWS.")
-@click.option("-d", "--dest-worksheet", "dest", help="Add to this worksheet (default: the current one).")
+@click.option("--dest-worksheet", "dest", help="Add to this worksheet (default: the current one).")
+@click.option("-d", "--copy-dependencies", is_flag=True, help="With bundles, add their dependencies too (first).")
 @pass_repo
-def add(repo, items, text, subworksheet, dest):
+def add(repo, items, text, subworksheet, dest, copy_dependencies):
     """Add text, bundles or worksheet links to a worksheet.
 
     \b
@@ -133,13 +140,14 @@ def add(repo, items, text, subworksheet, dest):
             ws_specs += rest
     else:
         bundle_specs = items
-    app_ws.add(repo, dest, texts=texts, bundles=bundle_specs, worksheets=ws_specs)
+    app_ws.add(repo, dest, texts=texts, bundles=bundle_specs, worksheets=ws_specs,
+               copy_dependencies=copy_dependencies)
 
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True)
 @click.option("-n", "--index", type=int, help="Which appearance of a bundle shown more than once (1 = the last).")
-@click.option("-w", "--worksheet", help="Detach from this worksheet (default: the current one).")
+@worksheet_option("Detach from this worksheet (default: the current one).")
 @json_option
 @pass_repo
 def detach(repo, specs, index, worksheet, as_json):
@@ -160,19 +168,23 @@ def detach(repo, specs, index, worksheet, as_json):
 @click.option("-f", "--file", "path", help="Read the new text from FILE ('-' for stdin) instead of an editor.")
 @click.option("-n", "--name", help="Rename the worksheet.")
 @click.option("-t", "--title", help="Set the title.")
-@click.option("--tags", multiple=True, help="Set the tags (space- or comma-separated; repeatable; '' clears).")
+@click.option("-T", "--tags", cls=Many, help="Set the tags (-T a b c; -T alone clears).")
+@click.option("--freeze", is_flag=True, help="Freeze the worksheet: every change is refused until unfrozen.")
+@click.option("--unfreeze", is_flag=True, help="Unfreeze the worksheet.")
 @pass_repo
-def wedit(repo, worksheet, path, name, title, tags):
+def wedit(repo, worksheet, path, name, title, tags, freeze, unfreeze):
     """Edit a worksheet's text in $EDITOR (or from -f FILE), or change its
-    name, title or tags.  References are resolved, `!COMMAND` lines run
-    after saving; if the worksheet changed meanwhile nothing is saved and
-    your text is kept in a file named in the message."""
+    name, title or tags, or freeze it.  References are resolved, `!COMMAND`
+    lines run after saving; if the worksheet changed meanwhile nothing is
+    saved and your text is kept in a file named in the message."""
+    if freeze and unfreeze:
+        raise UsageError("choose one of --freeze, --unfreeze")
     wid = app_ws.resolve(repo, worksheet)
-    if name is not None or title is not None or tags:
+    if name is not None or title is not None or tags or freeze or unfreeze:
         tag_list = None
         if tags:
             tag_list = tuple(t for group in tags for t in group.replace(",", " ").split())
-        app_ws.set_info(repo, wid, name, title, tag_list)
+        app_ws.set_info(repo, wid, name, title, tag_list, freeze=True if freeze else False if unfreeze else None)
         if path is None:
             click.echo(f"Saved worksheet: {app_ws.describe(repo, wid)}")
             return
@@ -193,10 +205,10 @@ def wedit(repo, worksheet, path, name, title, tags):
                 text = f.read()
         except OSError as exc:
             raise InputError(f"cannot read '{path}': {exc.strerror}") from None
-    from cl.cli.main import COMMANDS
+    from cl.cli.main import ALIASES, COMMANDS
     try:
         commit, commands = app_ws.save(repo, wid, text, expected_head=head,
-                                       known_command=COMMANDS.__contains__)
+                                       known_command=lambda name: name in COMMANDS or name in ALIASES)
     except CLError as exc:
         if not (from_editor or path == "-"):
             raise
@@ -306,3 +318,25 @@ def wlog(repo, worksheet, as_json):
     output.table(["version", "commit", "time", "author", "items", "message"],
                  [[f"@{v.number}", "0x" + v.commit[:8], _fmt_time(v.time), v.author, v.items,
                    v.message + (" (removed)" if v.deleted else "")] for v in versions])
+
+
+@click.command()
+@click.argument("worksheet", required=False)
+@json_option
+@pass_repo
+def wopen(repo, worksheet, as_json):
+    """Open a worksheet's page (as `cl print --html`) in the web browser;
+    prints the page's path."""
+    from cl.app import pages
+    path = pages.worksheet_page(repo, worksheet)
+    _opened(path, pages.show(path), as_json)
+
+
+def _opened(path: str, opened: bool, as_json: bool) -> None:
+    """The page's path (and whether a browser took it)."""
+    if as_json:
+        output.as_json({"path": path, "opened": opened})
+        return
+    click.echo(path)
+    if not opened:
+        click.echo("cl: no web browser found; the page is at the path above", err=True)

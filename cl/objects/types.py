@@ -363,8 +363,26 @@ class Worksheet(Record):
         "items": Field(_tuple_of(_item), lambda items: [[i.kind, i.value] for i in items],
                        default=()),
         "deleted": Field(_bool, default=False),
+        "frozen": Field(_bool, default=False),  # optional in the format: see to_map
     }
     __slots__ = tuple(FIELDS)
+
+    def to_map(self) -> dict:
+        """`frozen` is written only when true, so a version that is not
+        frozen has the bytes, and id, it had before the key existed."""
+        m = super().to_map()
+        if not self.frozen:
+            del m["frozen"]
+        return m
+
+    @classmethod
+    def from_map(cls, m):
+        if isinstance(m, dict):
+            if "frozen" not in m:
+                m = {**m, "frozen": False}
+            elif m["frozen"] is not True:
+                raise FormatError("worksheet frozen is present but not true")
+        return super().from_map(m)
 
 
 TYPES = {cls.TYPE: cls for cls in (Tree, Bundle, Result, State, Worksheet)}

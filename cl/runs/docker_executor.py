@@ -38,6 +38,20 @@ LABEL_WORKER = "cl.worker"
 OOM_RECHECKS = 10  # tenths of a second a SIGKILLed run's OOM mark may lag its exit
 
 
+def container_addresses(container: str) -> list[str]:
+    """The IP addresses a running container has on its networks (none for
+    a run without network), for `cl netcat`."""
+    import docker
+    client = docker.from_env()
+    try:
+        networks = client.api.inspect_container(container)["NetworkSettings"]["Networks"] or {}
+    except docker.errors.DockerException as exc:
+        raise RunError(f"cannot inspect container {container[:12]}: {_first_line(exc)}") from None
+    finally:
+        client.close()
+    return [n["IPAddress"] for n in networks.values() if n.get("IPAddress")]
+
+
 def engine_problem(timeout: float = 2.0) -> str | None:
     """None when a Docker Engine answers `GET /_ping`, else why not.  For
     a local socket this is a raw request (milliseconds, no SDK import), so

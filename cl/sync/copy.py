@@ -90,18 +90,22 @@ class _Copy:
             outcome = exchange.push(self.repo.store, refs, self.client(dst), list(values))
         return [f"{u.name}: {u.status}" for u in outcome.rejected]
 
-    def append(self, dst: str | None, ws_spec: str, items: list[Item], message: str) -> str:
-        """Append items to the destination worksheet; its name."""
+    def append(self, dst: str | None, ws_spec: str, items: list[Item], message: str,
+               replace_items: bool = False) -> str:
+        """Append items to the destination worksheet (or replace its items);
+        its name."""
+        def kept(ws: Worksheet) -> tuple[Item, ...]:
+            return () if replace_items else ws.items
         if dst is None:
             wid = resolve_worksheet(self.repo, ws_spec)
-            self.repo.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + tuple(items)), message)
+            self.repo.commit_worksheet(wid, lambda ws: replace(ws, items=kept(ws) + tuple(items)), message)
             return self.repo.worksheet_head(wid)[1].name
         client = self.client(dst)
         view = RemoteView(client)
         wid = view.resolve_worksheet(ws_spec)
         head, ws = view.worksheet(wid)
         new = replace(ws, parents=(ObjectId(head),), time=now_ns(), author=self.repo.user(),
-                      message=message, items=ws.items + tuple(items))
+                      message=message, items=kept(ws) + tuple(items))
         overlay = OverlayStore(self.repo.store)
         commit = write_object(overlay, new)
         refs = MemoryRefStore()
@@ -143,7 +147,10 @@ def copy_bundle(repo: Repository, spec: str, ws_spec: str) -> str:
     return f"0x{bid[:8]} added to worksheet {where if dst else _where(dst, where)}"
 
 
-def copy_items(repo: Repository, source: str, dest: str) -> str:
+def copy_items(repo: Repository, source: str, dest: str, replace_items: bool = False) -> str:
+    """Append the items (but worksheet links) of `source` to `dest`, each
+    maybe `REMOTE::`, bringing the bundles along; `replace_items` replaces
+    the destination's items instead (its bundles are only detached)."""
     src, src_ws = split_remote(source)
     dst, dst_ws = split_remote(dest)
     with contextlib.ExitStack() as stack:
@@ -163,7 +170,8 @@ def copy_items(repo: Repository, source: str, dest: str) -> str:
         if dst is None:  # a merge on the way may have met a removal too
             removed |= set(_removed_here(repo, bids))
         items = [i for i in items if not (i.kind == "bundle" and i.value in removed)]
-        where = job.append(dst, dst_ws, items, f"wadd {_where(src, ws.name)}")
+        where = job.append(dst, dst_ws, items, f"wadd {_where(src, ws.name)}", replace_items)
     left_out = (f" ({len(removed)} removed here left out: "
                 + ", ".join(f"0x{b[:8]}" for b in sorted(removed)) + ")") if removed else ""
-    return f"{len(items)} items of {_where(src, ws.name)} added to worksheet {where}{left_out}"
+    verb = "replaced the items of" if replace_items else "added to"
+    return f"{len(items)} items of {_where(src, ws.name)} {verb} worksheet {where}{left_out}"

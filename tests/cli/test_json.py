@@ -61,7 +61,7 @@ def test_every_command_has_json_or_is_listed(tmp_path):
 
 
 def test_the_list_is_short():
-    assert len(no_json_list()) <= 10
+    assert len(no_json_list()) <= 10, no_json_list()
 
 
 # --- the shapes -------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_worksheet_commands(shaped):
     assert set(new) == {"id"}
     assert j(["work"], p)["name"] == "p"
     assert j(["work", "other"], p) == {"id": new["id"], "name": "other"}
-    run_cl(["add", "-m", "# hello", "-d", "other"], p)
+    run_cl(["add", "-m", "# hello", "--dest-worksheet", "other"], p)
     up = j(["upload", "d", "-w", "other"], p)
     page = j(["print"], p)
     assert page["name"] == "other" and [b["type"] for b in page["blocks"]][-2:] == ["markup", "table"]

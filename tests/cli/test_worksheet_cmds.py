@@ -83,7 +83,7 @@ def test_add_forms_print_and_raw(stats_project, cl):
 def test_add_to_another_worksheet_and_detach(stats_project, cl):
     p = stats_project
     cl(["new", "other"], p)
-    cl(["add", "a.txt", "-d", "other"], p)
+    cl(["add", "a.txt", "--dest-worksheet", "other"], p)
     assert "a.txt" in out(cl, ["print", "-r", "other"], p)
     detached = out(cl, ["detach", "a.txt", "-w", "other"], p).strip()
     assert "a.txt" not in out(cl, ["print", "-r", "other"], p)
@@ -191,7 +191,7 @@ def test_wlog_and_print_older_versions(stats_project, cl):
 def test_wrm_keeps_bundles(stats_project, cl):
     p = stats_project
     cl(["new", "tmp"], p)
-    cl(["add", "a.txt", "-d", "tmp"], p)
+    cl(["add", "a.txt", "--dest-worksheet", "tmp"], p)
     assert "--force" in fails(cl, ["wrm", "tmp"], p)
     cl(["wrm", "tmp", "--force"], p)
     assert "tmp" not in out(cl, ["wls"], p)
