@@ -10,6 +10,7 @@ their completion."""
 import click
 
 from cl.app.completion import candidates
+from cl.cli.context import json_option
 from cl.cli.topics import COMPLETE_VAR
 
 SHELLS = ("bash", "zsh", "fish")
@@ -58,7 +59,8 @@ def attach(command: click.Command, path: str) -> click.Command:
 
 @click.command()
 @click.argument("shell", type=click.Choice(SHELLS))
-def completion(shell):
+@json_option
+def completion(shell, as_json):
     """Print the shell completion script for SHELL (bash, zsh or fish).
 
     \b
@@ -70,4 +72,8 @@ def completion(shell):
     from click.shell_completion import get_completion_class
     root = click.get_current_context().find_root().command
     script = get_completion_class(shell)(root, {}, "cl", COMPLETE_VAR).source()
+    if as_json:
+        from cl.cli import output
+        output.as_json({"shell": shell, "script": script})
+        return
     click.echo(script)

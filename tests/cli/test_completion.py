@@ -36,6 +36,12 @@ def test_completion_prints_the_script(project, cl, shell):
     assert "_CL_COMPLETE" in script and f"{shell}_complete" in script
 
 
+def test_completion_json(project, cl):
+    import json
+    record = json.loads(cl(["completion", "fish", "--json"], project).stdout)
+    assert record["shell"] == "fish" and "_CL_COMPLETE" in record["script"]
+
+
 def test_completion_refuses_an_unknown_shell(project, cl):
     done = cl(["completion", "tcsh"], project, check=False)
     assert done.returncode == 2 and "tcsh" in done.stderr
