@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 $(BIN)/cl: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	@# the distribution was called `cl` before it was renamed `cl-worksheets`
+	if $(BIN)/pip show -q cl >/dev/null 2>&1; then $(BIN)/pip uninstall -q -y cl; fi
 	$(BIN)/pip install -q -e .
 	touch $(BIN)/cl
 

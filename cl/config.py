@@ -135,7 +135,7 @@ TEXT, SECRET, BOOL = Kind(), Secret(), Bool()
 SETTINGS = (
     Setting("user.name", TEXT, "", "your name on the bundles and worksheet versions you make (default: your login)"),
     Setting("core.bare", BOOL, False, "the repository is the directory itself, without a project (cl init --bare)"),
-    Setting("run.image", TEXT, "cl-test/busybox:latest", "Docker image of runs that do not ask for one"),
+    Setting("run.image", TEXT, "python:3.12-slim", "Docker image of runs that do not ask for one"),
     # the names of cl/runs/registry.py CHOICES (tests/cli/test_config.py checks they agree)
     Setting("run.executor", Choice("auto", "docker", "local", "local-unsafe", "slurm"), "auto",
             "how runs execute; auto: Docker if an engine answers, else local"),

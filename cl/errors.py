@@ -42,11 +42,12 @@ class CorruptObject(CLError):
 class SpecError(CLError):
     """An unknown, ambiguous or malformed bundle or worksheet spec."""
 
-    def __init__(self, spec: str, problem: str, candidates: list[str] | None = None):
+    def __init__(self, spec: str, problem: str, candidates: list[str] | None = None,
+                 hint: str | None = None):
         text = f"{problem}: '{spec}'"
         if candidates:
             text += " (candidates: " + ", ".join(candidates) + ")"
-        super().__init__(text)
+        super().__init__(text, hint)
         self.spec = spec
         self.candidates = candidates or []
 
@@ -84,3 +85,14 @@ class IndexDamaged(CLError):
                  " the current worksheet, remote positions and server tokens may be lost)")
         self.path = path
         self.problem = problem
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    """A hint naming the choices closest to a mistyped `word` ("did you mean
+    'upload'?"), or None when none is close.  Only called on an error path:
+    difflib is imported here, not at start-up."""
+    import difflib
+    close = difflib.get_close_matches(word, sorted(set(choices) - {word}), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

@@ -15,7 +15,7 @@ import pytest
 
 from cl.config import SETTINGS, env_name
 from tests.services import *  # noqa: F401,F403  (fixtures: docker_engine, sshd, chromium, …)
-from tests.services import DEFAULT_PATH, cl_bin_dir
+from tests.services import BUSYBOX_IMAGE, DEFAULT_PATH, cl_bin_dir
 
 CL = os.path.join(cl_bin_dir(), "cl")
 
@@ -29,7 +29,19 @@ def _session_home() -> str:
     global _default_home
     if _default_home is None:
         _default_home = tempfile.mkdtemp(prefix="cl-test-home-")
+        user_config(Path(_default_home))
     return _default_home
+
+
+def user_config(home: Path) -> Path:
+    """The test user's own config (~/.config/cl/config.toml): runs that ask
+    for no image get the test fixture image, not cl's default (a public
+    image that needs a registry, and there is none here).  A test that
+    wants another image configures it in its repository."""
+    path = home / ".config" / "cl" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[run]\nimage = "{BUSYBOX_IMAGE}"\n')
+    return path
 
 
 def cl_env(env: dict | None = None) -> dict:
@@ -73,7 +85,9 @@ class ClRunner:
 
 @pytest.fixture
 def cl_home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("home")
+    home = tmp_path_factory.mktemp("home")
+    user_config(home)
+    return home
 
 
 @pytest.fixture

@@ -217,7 +217,32 @@ def wait(repo: Repository, spec: str, on_output: Output | None = None, notice: N
     row = repo.index.bundle(bid)
     if row.kind != "run" and row.state in ("ready", "failed", "killed"):
         return waited(repo, bid, repo.head_state(bid)[1])
+    _check_held_here(repo, bid, row)
     return waited(repo, bid, follow(repo, bid, on_output, notice, timeout))
+
+
+def _check_held_here(repo: Repository, bid: str, row: Any) -> None:
+    """Refuse to wait for a run that left the queue in another repository
+    (it came here by clone, pull or push while it ran there): no worker of
+    this repository holds it, so only a pull of its result can end it here."""
+    from cl.index import runs as rindex
+    from cl.objects.types import FINAL_STATES
+    if row.kind != "run" or row.state in FINAL_STATES or row.state == "created":
+        return
+    import os
+    from cl.runs.paths import run_dir
+    if rindex.get_claim(repo.db, bid) is not None or os.path.isdir(run_dir(repo, bid)):
+        return  # held here, or started here (a worker's recovery adopts it)
+    now = repo.index.bundle(bid)
+    if now is None or now.state in FINAL_STATES:  # it ended (state and release are one transaction)
+        return
+    from cl.sync.remotes import remotes
+    names = sorted(remotes(repo))
+    where = f"'cl pull {names[0]} {row.name or '0x' + bid[:8]}'" if len(names) == 1 else \
+        "'cl pull REMOTE SPEC' from the repository that runs it"
+    raise CLError(f"run {row.name} (0x{bid[:8]}) is {row.state} in another repository: "
+                  "no worker of this one holds it",
+                  hint=f"once it has ended there, {where} brings its result here")
 
 
 def wait_all(repo: Repository, bids: Iterable[str], on_output: Output | None = None,

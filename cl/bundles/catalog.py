@@ -20,7 +20,7 @@ from typing import Iterator, NamedTuple, Protocol
 
 from cl.bundles.spec_grammar import (MAX_PATTERN, MIN_PREFIX, BundleSpec, IdPrefix, Named, Ordinal,
                                      check_text, like, parse_spec, print_base, shown)
-from cl.errors import SpecError
+from cl.errors import SpecError, did_you_mean
 
 
 class Candidate(NamedTuple):
@@ -62,6 +62,10 @@ class Catalog(Protocol):
     def on_worksheet(self, wid: str, ids: list[str]) -> set[str]:
         """Those of `ids` that the worksheet lists."""
 
+    def bundle_names(self) -> set[str]:
+        """The names of every live bundle (asked only to suggest one after
+        a miss)."""
+
 
 # --- worksheets ----------------------------------------------------------------
 
@@ -97,7 +101,9 @@ def resolve_worksheet(cat: Catalog, spec: str) -> str:
     if wid is None:
         if spec in (".", ""):
             raise SpecError(spec, "there is no current worksheet" + cat.where)
-        raise SpecError(shown(spec), f"no worksheet{cat.where} matches")
+        hint = None if "%" in spec or spec.startswith("0x") else \
+            did_you_mean(spec, [w.name for w in cat.worksheet_rows()])
+        raise SpecError(shown(spec), f"no worksheet{cat.where} matches", hint=hint)
     return wid
 
 
@@ -159,7 +165,8 @@ def resolve(cat: Catalog, spec: BundleSpec, text: str, worksheet: str | None = N
     assert isinstance(base, Named)
     hits = cat.named(base.name)
     if not hits:
-        raise SpecError(shown(text), f"no bundle{cat.where} matches")
+        hint = None if "%" in base.name else did_you_mean(base.name, cat.bundle_names())
+        raise SpecError(shown(text), f"no bundle{cat.where} matches", hint=hint)
     return [_newest(cat, hits, wid)]
 
 
@@ -198,6 +205,9 @@ class LocalCatalog:
     def named(self, name: str) -> list[Candidate]:
         return [Candidate(r.id, r.name, r.created)
                 for r in self.repo.index.by_name(name, pattern="%" in name)]
+
+    def bundle_names(self) -> set[str]:
+        return self.repo.index.bundle_names()
 
     def latest_on_worksheet(self, wid: str) -> Iterator[tuple[str, str]]:
         from cl.index.specs import latest_live_on_worksheet

@@ -234,7 +234,10 @@ def _print_info(rec: dict) -> None:
             res["peak_memory"] = output.size(res["peak_memory"])
         output.record({"result": res})
     if rec.get("request"):
-        output.record({"request": rec["request"]})
+        request, ran = dict(rec["request"]), rec.get("result") or {}
+        if request.get("image") and ran.get("executor") and not ran.get("image"):
+            request["image"] += f" (not used: the {ran['executor']} executor runs no image)"
+        output.record({"request": request})
     if rec.get("source"):
         output.record({"source": rec["source"]})
     if rec.get("listing") is not None:

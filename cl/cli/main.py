@@ -67,6 +67,7 @@ COMMANDS = {
     "wadd": "cl.cli.remote_cmds:wadd",
     "serve-stdio": "cl.cli.remote_cmds:serve_stdio",
     "server": "cl.cli.remote_cmds:server",
+    "completion": "cl.cli.completion:completion",
     # CodaLab's other commands
     "help": "cl.cli.main:help_",
 }
@@ -108,8 +109,16 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(module_name) is not None
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT)
-@click.version_option(package_name="cl", prog_name="cl")
+from cl.cli.topics import TopicHelp  # noqa: E402  (kept apart from the table above)
+
+
+class TopicGroup(TopicHelp, LazyGroup):
+    """The commands with their help in topics and a did-you-mean for a
+    mistyped name (cl/cli/topics.py)."""
+
+
+@click.group(cls=TopicGroup, context_settings=CONTEXT)
+@click.version_option(package_name="cl-worksheets", prog_name="cl")
 def cli():
     """cl: git for experiments.
 

@@ -259,6 +259,10 @@ class Index:
         rows = self.db.execute(_SELECT + f" WHERE name {op} ? AND deleted = 0 ORDER BY seq", (name,))
         return [_row(r) for r in rows]
 
+    def bundle_names(self) -> set[str]:
+        """The distinct names of live bundles."""
+        return {r[0] for r in self.db.execute("SELECT DISTINCT name FROM bundles WHERE deleted = 0")}
+
     def query(self, where: str = "1", params=(), order: str = "seq", limit: int | None = None,
               offset: int = 0) -> list[BundleRow]:
         sql = _SELECT + f" WHERE deleted = 0 AND ({where}) ORDER BY {order}"

@@ -41,7 +41,11 @@ def lookup(store: ObjectStore, contents: Contents, path: str) -> Contents:
     walked = []
     for part in split_path(path):
         if current.mode != MODE_DIR:
-            raise NotInBundle(f"not a directory: '{posixpath.join(*walked) if walked else '/'}'")
+            wanted = "/".join(split_path(path))
+            if not walked:
+                raise NotInBundle(f"no '{wanted}' in the bundle: it is one file, not a directory")
+            raise NotInBundle(f"no '{wanted}' in the bundle: '{posixpath.join(*walked)}' "
+                              "is not a directory")
         entry = read_tree(store, current.id).get(part)
         walked.append(part)
         if entry is None:

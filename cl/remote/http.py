@@ -39,7 +39,16 @@ class HttpTransport(Transport):
                                     timeout=httpx.Timeout(timeout, connect=min(timeout, 60.0)))
         self.base_url = base_url
         self.label = label
+        self.has_token = bool(token)
         self.timeout = timeout
+
+    def _refused(self) -> str:
+        """Why the server said 401: no token was sent, or the one sent is wrong."""
+        where = f"remote.{self.label}.token or CL_TOKEN"
+        if not self.has_token:
+            return (f"remote '{self.label}' needs a token and none is set: set {where} "
+                    "(the server's owner makes one with 'cl server token add NAME')")
+        return f"wrong token for remote '{self.label}' (set {where})"
 
     @contextlib.contextmanager
     def request(self, header, body=()):
@@ -48,8 +57,7 @@ class HttpTransport(Transport):
         try:
             with self._client.stream("POST", f"/sync/v1/{header['op']}", content=content) as resp:
                 if resp.status_code == 401:
-                    raise RemoteError(f"wrong token for remote '{self.label}' "
-                                      f"(set remote.{self.label}.token or CL_TOKEN)")
+                    raise RemoteError(self._refused())
                 if resp.status_code != 200:
                     resp.read()
                     raise RemoteError(f"remote '{self.label}' answered HTTP {resp.status_code}: "

@@ -264,8 +264,7 @@ class DockerExecutor(Executor):
         try:
             for event in self.api.pull(name, stream=True, decode=True):
                 if "error" in event:
-                    raise RunError(f"Image '{name}' is not available locally and could not be "
-                                   f"pulled: {' '.join(str(event['error']).split())}")
+                    raise RunError(_missing_image(name, str(event["error"])))
                 detail = event.get("progressDetail") or {}
                 if event.get("id") and detail.get("total"):
                     layers[event["id"]] = (detail.get("current", 0), detail["total"])
@@ -276,8 +275,7 @@ class DockerExecutor(Executor):
                     progress(f"pulling image {name}: {done >> 20} of {total >> 20} MiB")
                     last = now
         except docker.errors.APIError as exc:
-            raise RunError(f"Image '{name}' is not available locally and could not be pulled: "
-                           f"{_first_line(exc)}") from None
+            raise RunError(_missing_image(name, _first_line(exc))) from None
 
     # --- running ---------------------------------------------------------------------
 
@@ -342,3 +340,11 @@ class DockerExecutor(Executor):
             if bid:
                 out[bid] = DockerProcess(self.api, c["Id"])
         return out
+
+
+def _missing_image(name: str, why: str) -> str:
+    """One line: the image is not here, pulling it failed, and the two ways
+    to get it (from a registry, or offline from a file `docker save` made)."""
+    return (f"image '{name}' is not present locally and could not be pulled "
+            f"({' '.join(why.split())}): run 'docker pull {name}', or offline "
+            f"'docker load -i FILE' with a file 'docker save {name}' made elsewhere")

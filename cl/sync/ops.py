@@ -6,7 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
-from cl.errors import CLError, UsageError
+from cl.errors import CLError, SpecError, UsageError, did_you_mean
 from cl.objects.types import WORKSHEET_TYPES, State, Worksheet
 from cl.remote import exchange
 from cl.remote.client import Client
@@ -74,6 +74,24 @@ def split_remote_arg(repo: Repository, args) -> tuple[str | None, list[str]]:
     return None, args
 
 
+def _not_a_remote(repo: Repository, word: str, where: str) -> CLError:
+    """The error for a first word that is neither a remote nor anything
+    the command could send or fetch: said as a missing remote (the likelier
+    slip), with the closest remote names or where to see them."""
+    known = remotes(repo)
+    hint = did_you_mean(word, known)
+    if hint is None and not where:
+        local = repo.index.bundle_names() | {w["name"] for w in repo.index.worksheets()}
+        hint = did_you_mean(word, local)
+    hint = hint or ("see 'cl remote ls'" if known else "add one with 'cl remote add NAME URL'")
+    return CLError(f"no such remote: '{word}', and no worksheet or bundle{where} has that name",
+                   hint=hint)
+
+
+def _first_word_missing(exc: SpecError, what) -> bool:
+    return bool(what) and exc.spec == what[0] and not exc.candidates
+
+
 def _looks_like_url(text: str) -> bool:
     """A URL or path, not a spec: `ws//name` and `origin::x` are specs."""
     from cl.remote.urls import is_url
@@ -83,7 +101,12 @@ def _looks_like_url(text: str) -> bool:
 
 
 def push(repo: Repository, remote: str | None, what=(), everything=False, force=False) -> Report:
-    names = closure.push_refs(repo, what, everything)
+    try:
+        names = closure.push_refs(repo, what, everything)
+    except SpecError as exc:
+        if remote is None and _first_word_missing(exc, what):
+            raise _not_a_remote(repo, what[0], "") from None
+        raise
     # read the local DAG while the far side starts
     ahead = Prefetch(repo.store, [tip for tip in map(repo.refs.get, names) if tip])
     try:
@@ -119,8 +142,15 @@ def pull_refs(repo: Repository, view: RemoteView, what, everything: bool) -> lis
 
 
 def pull(repo: Repository, remote: str | None, what=(), everything=False) -> Report:
+    if remote is None and what and DEFAULT not in remotes(repo):
+        raise _not_a_remote(repo, what[0], f" on remote '{DEFAULT}'")
     with open_remote(repo, remote) as client:
-        names = pull_refs(repo, RemoteView(client), what, everything)
+        try:
+            names = pull_refs(repo, RemoteView(client), what, everything)
+        except SpecError as exc:
+            if remote is None and _first_word_missing(exc, what):
+                raise _not_a_remote(repo, what[0], f" on remote '{client.name}'") from None
+            raise
         outcome = exchange.pull(repo.store, RepoRefStore(repo), client, names)
         tracking.record_after(repo, client, [u.name for u in outcome.updates])
         return _report(repo, client, outcome)

@@ -126,6 +126,12 @@ class RemoteView:
         return self._candidates([b for b, head in heads.items()
                                  if not states[head].deleted and match(states[head].metadata.get("name", ""))])
 
+    def bundle_names(self) -> set[str]:
+        heads = self.bundle_heads()
+        states = self.objects(list(heads.values()))
+        return {states[head].metadata.get("name", "") for head in heads.values()
+                if not states[head].deleted}
+
     def latest_on_worksheet(self, wid: str) -> Iterator[tuple[str, str]]:
         _, ws = self.worksheet(wid)
         ids = [i.value for i in ws.items if i.kind == "bundle"]

@@ -19,9 +19,9 @@ def available():
 
 
 def listed(help_text: str) -> list[str]:
-    """Command names from the `Commands:` section of `cl --help`."""
-    section = help_text.split("Commands:", 1)[1]
-    return [m.group(1) for m in re.finditer(r"^  ([a-z][a-z-]*)", section, re.M)]
+    """Command names from the topic sections of `cl --help` (after Options), sorted."""
+    section = help_text.split("Options:", 1)[1].split("\n\n", 1)[1]
+    return sorted(m.group(1) for m in re.finditer(r"^  ([a-z][a-z-]*)", section, re.M))
 
 
 def test_top_level_help_lists_every_available_command(project, cl):

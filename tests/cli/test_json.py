@@ -32,7 +32,10 @@ def commands(cwd) -> list[str]:
     """Every command `cl --help` lists, a group's as `GROUP SUB`."""
     def listed(args):
         out = run_cl([*args, "--help"], cwd).stdout
-        section = out.split("Commands:", 1)[1] if "Commands:" in out else ""
+        if not args:  # cl's own help lists its commands under topics, after the options
+            section = out.split("Options:", 1)[1].split("\n\n", 1)[1]
+        else:
+            section = out.split("Commands:", 1)[1] if "Commands:" in out else ""
         return [m.group(1) for m in re.finditer(r"^  ([a-z][a-z-]*)", section, re.M)]
     found = []
     for name in listed([]):

@@ -200,7 +200,9 @@ def test_an_absent_image_is_a_clear_error(project):
     assert all(line.startswith("cl: ") for line in lines) and "Traceback" not in done.stderr
     # progress lines (`cl: pulling image …`) may come first; the error is last
     assert all(line.startswith("cl: pulling image cl-test/absent:1") for line in lines[:-1])
-    assert "Image 'cl-test/absent:1' is not available locally and could not be pulled" in lines[-1]
+    assert "image 'cl-test/absent:1' is not present locally and could not be pulled (" in lines[-1]
+    assert lines[-1].endswith("run 'docker pull cl-test/absent:1', or offline 'docker load -i FILE' "
+                              "with a file 'docker save cl-test/absent:1' made elsewhere")
 
 
 def test_result_records_resource_use(project):

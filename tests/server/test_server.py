@@ -81,11 +81,13 @@ def test_clone_push_pull_over_http(served, cl, tmp_path):
 
 def test_wrong_token_refused(served, cl, tmp_path):
     url, token, origin = served
-    for env in ({"CL_TOKEN": token[:-2] + "xx"}, {"CL_TOKEN": None}):
-        done = cl(["clone", url, tmp_path / "clone"], tmp_path, env=env, check=False)
+    said = {token[:-2] + "xx": "cl: wrong token for remote 'origin' (set remote.origin.token or CL_TOKEN)",
+            None: "cl: remote 'origin' needs a token and none is set: set remote.origin.token or "
+                  "CL_TOKEN (the server's owner makes one with 'cl server token add NAME')"}
+    for sent, message in said.items():
+        done = cl(["clone", url, tmp_path / "clone"], tmp_path, env={"CL_TOKEN": sent}, check=False)
         assert done.returncode != 0
-        assert done.stderr.strip() == "cl: wrong token for remote 'origin' " \
-            "(set remote.origin.token or CL_TOKEN)"
+        assert done.stderr.strip() == message
         assert not (tmp_path / "clone").exists()
     # the raw endpoint: 401 and nothing changed
     response = httpx.post(f"{url}/sync/v1/refs", content=b"\x81\xa2op\xa4refs")
