@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cl.errors import CLError, UsageError
+from cl.errors import UsageError
 from cl.repo import Repository
 
 
@@ -77,27 +77,11 @@ class ServedAccess:
 
 # --- CodaLab's commands, against a remote ---------------------------------------
 
-def ask(repo: Repository, remote: str | None, action: str, args: dict) -> dict:
-    """Run one access action on `remote` (default origin) as this
-    repository's configured token there."""
-    from cl.sync.remotes import access, open_remote
-    with open_remote(repo, remote) as client:
-        return access(client, action, args)
-
-
-def resolve_refs(repo: Repository, remote: str | None, specs, kind: str) -> list[str]:
-    """Ref names (`bundles/<id>` or `worksheets/<wid>`) for bundle or
-    worksheet specs as the remote knows them."""
-    from cl.sync.remotes import remote_refs_for
-    if not specs:
-        raise UsageError(f"name at least one {kind}")
-    return remote_refs_for(repo, remote, list(specs), kind)
-
-
-def check_level(level: str) -> str:
-    if level not in ("none", "read", "all"):
-        raise UsageError(f"permission must be none, read or all, not '{level}'")
-    return level
-
-
-__all__ = ["CLError"]
+def ask(repo: Repository, remote: str | None, action: str, args: dict | None = None,
+        specs=(), kind: str = "bundle") -> dict:
+    """Run one access action (cl/auth/admin.py) on a remote -- the one
+    `-r`, the specs' `REMOTE::` prefixes or origin names -- as this
+    repository's token there; bundle or worksheet `specs` are sent as
+    the remote's ref names."""
+    from cl.sync.access import run
+    return run(repo, remote, action, dict(args or {}), tuple(specs), kind)

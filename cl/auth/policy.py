@@ -214,7 +214,7 @@ class Policy:
         if self.principal.user is not None and owned_ref(name):
             self.access.store.claim(name, self.principal.user)
 
-    def access(self, action, args) -> dict:
+    def act(self, action, args) -> dict:
         """One of CodaLab's user/group/permission actions (cl/auth/admin.py)."""
         from cl.auth.admin import act
         return act(self, action, args)

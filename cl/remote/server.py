@@ -48,7 +48,7 @@ class Everyone:
     def prove(self, ids: list) -> None:
         pass
 
-    def access(self, action, args) -> dict:
+    def act(self, action, args) -> dict:
         raise RemoteError("this remote keeps no users or permissions (serve it with 'cl server')")
 
 
@@ -187,7 +187,7 @@ class Server:
 
     def op_access(self, request):
         """Users, groups and permissions (cl/auth/admin.py's actions)."""
-        return {"result": self.policy.access(request.get("action"), request.get("args") or {})}
+        return {"result": self.policy.act(request.get("action"), request.get("args") or {})}
 
 
 def check_ref_value(store: ObjectStore, name: str, new: str | None) -> None:
