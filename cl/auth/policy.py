@@ -165,6 +165,8 @@ class Policy:
         self.principal = principal
         self._readable: set[str] | None = None
 
+    keeps_permissions = True  # the sync protocol's hello says so; `access` answers
+
     @property
     def everything(self) -> bool:
         return self.principal.root

@@ -32,6 +32,7 @@ class Everyone:
     (cl/auth/policy.py) with the same methods."""
 
     everything = True
+    keeps_permissions = False
 
     def can_read_ref(self, name: str) -> bool:
         return True
@@ -93,7 +94,8 @@ class Server:
         version = request.get("version")
         if version != frames.VERSION:
             raise RemoteError(f"protocol version {version!r} is not spoken here (this server speaks {frames.VERSION})")
-        return {"version": frames.VERSION, "server": self.label}
+        return {"version": frames.VERSION, "server": self.label,
+                "permissions": self.policy.keeps_permissions}
 
     def op_refs(self, request):
         prefixes, names = request.get("prefixes") or [], request.get("names") or []

@@ -117,12 +117,12 @@ def test_matrix(lab, actor, op):
         mine = lab.as_(actor, ["upload", name]).stdout.strip()
         done = lab.as_(actor, ["push", "origin", mine], check=False)
         assert (done.returncode == 0 and ": ok" in done.stdout) == ok, done
-        if ok:  # what a user pushes is theirs
-            shown = json.loads(lab.as_("root", ["uinfo", "--json"]).stdout)
-            assert shown["user"] == "root"
-            lab.as_("alice", ["cat", mine], check=False)  # alice has no copy: nothing to assert
-            owner = lab.as_(actor, ["perm", mine, "public", "read"], check=False)
-            assert owner.returncode == 0, owner  # the owner may change its permissions
+        if ok:  # what a user pushes is theirs, and cl info on the remote says so
+            info = json.loads(lab.as_(actor, ["info", "--json", f"origin::{mine}"]).stdout)
+            assert info["permissions"] == {"owner": actor, "perms": {}, "mine": "all"}
+            assert lab.as_(actor, ["perm", mine, "public", "read"]).returncode == 0
+            text = lab.as_(actor, ["info", f"origin::{mine}"]).stdout
+            assert f"permissions: owner {actor}; you: all; public: read" in text
     elif op in ("edit", "delete"):
         _have_copy(lab, actor, bid)
         if op == "edit":
