@@ -153,3 +153,49 @@ def test_matrix(lab, actor, op):
         # whether it happened: anonymous can read it exactly when it did
         seen = lab.as_("anonymous", ["pull", "origin", "0x" + bid], check=False)
         assert (seen.returncode == 0) == ok, seen
+
+
+def test_group_commands(lab):
+    """gnew gls ginfo uadd -a urm grm uinfo uls, as CodaLab has them."""
+    assert lab.as_("carol", ["gnew", "ops"]).stdout.strip() == "ops"
+    lab.as_("carol", ["uadd", "dave", "ops", "-a"])
+    lab.as_("dave", ["uadd", "bob", "ops"])  # an admin may add members
+    info = json.loads(lab.as_("bob", ["ginfo", "ops", "--json"]).stdout)
+    assert info["owner"] == "carol"
+    assert {m["user"]: m["admin"] for m in info["members"]} == {"bob": False, "carol": True,
+                                                                 "dave": True}
+    refused = lab.as_("bob", ["uadd", "alice", "ops"], check=False)  # bob is no admin
+    assert refused.returncode != 0 and refused.stderr == "cl: remote 'origin': bob is not an admin of group 'ops'\n"
+    mine = json.loads(lab.as_("dave", ["gls", "--json"]).stdout)["groups"]
+    assert {g["group"]: g["admin"] for g in mine} == {"public": False, "ops": True}
+    assert json.loads(lab.as_("bob", ["uinfo", "--json"]).stdout)["groups"] == [
+        {"group": "ops", "admin": False}, {"group": "readers", "admin": False}]
+    users = json.loads(lab.as_("bob", ["uls", "--json"]).stdout)["users"]
+    assert {u["user"] for u in users} == {"root", "alice", "bob", "carol", "dave"}
+    lab.as_("bob", ["urm", "bob", "ops"])  # anyone may leave
+    denied = lab.as_("dave", ["grm", "ops"], check=False)  # an admin, not the owner
+    assert denied.stderr == "cl: remote 'origin': only the owner of group 'ops' or root may remove it\n"
+    lab.as_("carol", ["grm", "ops"])
+    gone = lab.as_("carol", ["ginfo", "ops"], check=False)
+    assert gone.returncode != 0 and gone.stderr == "cl: remote 'origin': no such group: 'ops'\n"
+    anon = lab.as_("anonymous", ["gnew", "x"], check=False)
+    assert anon.stderr == "cl: remote 'origin': sign in first (anonymous users may only read)\n"
+
+
+def test_public_worksheet_and_chown(lab):
+    """wperm public read lets anyone read the worksheet; chown gives a bundle away."""
+    bid = lab.fresh_bundle()
+    lab.as_("alice", ["push", "origin"])  # alice's current worksheet, with the bundle on it
+    ws = lab.as_("alice", ["wls", "-u"]).stdout.split()[0]
+    hidden = lab.as_("anonymous", ["ls", "-w", "origin::" + ws], check=False)
+    assert hidden.returncode != 0 and "no worksheet on remote 'origin' matches" in hidden.stderr
+    lab.as_("alice", ["wperm", "origin::" + ws, "public", "read"])
+    listed = lab.as_("anonymous", ["ls", "-w", "origin::" + ws]).stdout
+    assert listed.startswith("worksheet: alice") and bid[:8] not in listed  # the bundle is private
+    lab.as_("alice", ["perm", "0x" + bid, "public", "read"])
+    assert bid[:8] in lab.as_("anonymous", ["ls", "-w", "origin::" + ws]).stdout
+    denied = lab.as_("bob", ["chown", "bob", "origin::0x" + bid], check=False)
+    assert denied.stderr.startswith("cl: remote 'origin': only the owner of 'bundles/")
+    lab.as_("alice", ["chown", "bob", "origin::0x" + bid])
+    shown = json.loads(lab.as_("bob", ["info", "--json", "origin::0x" + bid]).stdout)
+    assert shown["permissions"]["owner"] == "bob" and shown["permissions"]["mine"] == "all"
