@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from cl.errors import UsageError
 from cl.repo import Repository
 
 

@@ -136,7 +136,7 @@ def test_matrix(lab, actor, op):
         if not ok:
             assert done.returncode == 3 and ": rejected: " in line[0]
         if op == "edit":
-            expected = f"renamed-by-{actor}" if ok else f"data"
+            expected = f"renamed-by-{actor}" if ok else "data"
             assert lab.server_name(bid).startswith(expected)
         else:
             assert lab.server_deleted(bid) == ok
