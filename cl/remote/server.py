@@ -55,7 +55,7 @@ class Everyone:
 
 class Server:
     def __init__(self, store: ObjectStore, refs: RefStore, label: str = "cl",
-                 limits: Limits | None = None, policy=None):
+                 limits: Limits | None = None, *, policy=None):
         self.store = store
         self.refs = refs
         self.label = label
@@ -64,7 +64,7 @@ class Server:
 
     def with_policy(self, policy) -> "Server":
         """This server as seen by one principal (an HTTP request's)."""
-        return Server(self.store, self.refs, self.label, self.limits, policy)
+        return Server(self.store, self.refs, self.label, self.limits, policy=policy)
 
     def handle(self, request: dict, reader: FrameReader | None) -> Iterator[bytes]:
         """The encoded response frames to one request.  `reader` yields the

@@ -72,7 +72,7 @@ def test_access_requests(served, action, args, who):
     refs_before = api._repo.refs.items()
     perms_before = store.granted(["public", "lab"])
     principal = checker.principal(who) if who else ANONYMOUS
-    server = Server(api._repo.store, api._repo.refs, "t", checker.policy(principal))
+    server = Server(api._repo.store, api._repo.refs, "t", policy=checker.policy(principal))
     reply = _reply(server, {"op": "access", "action": action, "args": args})
     assert set(reply) <= {"result", "error"} and len(reply) == 1
     assert api._repo.refs.items() == refs_before
@@ -86,7 +86,7 @@ def test_update_requests(served, updates, who):
     api, _, checker = served
     before = api._repo.refs.items()
     principal = checker.principal(who) if who else ANONYMOUS
-    server = Server(api._repo.store, api._repo.refs, "t", checker.policy(principal))
+    server = Server(api._repo.store, api._repo.refs, "t", policy=checker.policy(principal))
     reply = _reply(server, {"op": "update", "updates": updates})
     assert "error" in reply or all(r.startswith("rejected: ") for r in reply["results"])
     assert api._repo.refs.items() == before

@@ -42,7 +42,8 @@ def two(tmp_path):
 
 def _server(served, access, user):
     checker = Access(access, served._repo.store, served._repo.refs)
-    return Server(served._repo.store, served._repo.refs, "t", checker.policy(checker.principal(user)))
+    policy = checker.policy(checker.principal(user))
+    return Server(served._repo.store, served._repo.refs, "t", policy=policy)
 
 
 def test_knowing_an_id_is_not_enough(two):

@@ -117,7 +117,7 @@ def test_server_serves_only_the_readable_closure(spec, assign, fakes):
                     access.db.execute("UPDATE users SET root = 1 WHERE name = ?", (who,))
                 checker = Access(access, store, refs)
                 principal = checker.principal(who) if who else ANONYMOUS
-                server = Server(store, refs, "t", checker.policy(principal))
+                server = Server(store, refs, "t", policy=checker.policy(principal))
 
                 current = dict(refs.items())
                 readable = [n for n in names
