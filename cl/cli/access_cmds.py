@@ -49,10 +49,12 @@ def uls(repo, remote, as_json):
 @click.command()
 @click.argument("group")
 @remote_option
+@json_option
 @pass_repo
-def gnew(repo, group, remote):
+def gnew(repo, group, remote, as_json):
     """Create a group; you become its admin."""
-    click.echo(users.ask(repo, remote, "gnew", {"group": group})["group"])
+    _show(users.ask(repo, remote, "gnew", {"group": group}), as_json,
+          lambda r: click.echo(r["group"]))
 
 
 @click.command()
@@ -83,11 +85,12 @@ def ginfo(repo, group, remote, as_json):
 @click.command()
 @click.argument("group")
 @remote_option
+@json_option
 @pass_repo
-def grm(repo, group, remote):
+def grm(repo, group, remote, as_json):
     """Remove a group (its owner or root)."""
-    users.ask(repo, remote, "grm", {"group": group})
-    click.echo(f"removed group {group}", err=True)
+    _show(users.ask(repo, remote, "grm", {"group": group}), as_json,
+          lambda r: click.echo(f"removed group {group}", err=True))
 
 
 @click.command()
@@ -95,22 +98,24 @@ def grm(repo, group, remote):
 @click.argument("group")
 @click.option("-a", "--admin", is_flag=True, help="Make the user an admin of the group.")
 @remote_option
+@json_option
 @pass_repo
-def uadd(repo, user, group, admin, remote):
+def uadd(repo, user, group, admin, remote, as_json):
     """Add a user to a group (a group admin or root)."""
-    users.ask(repo, remote, "uadd", {"user": user, "group": group, "admin": admin})
-    click.echo(f"added {user} to {group}" + (" as admin" if admin else ""), err=True)
+    _show(users.ask(repo, remote, "uadd", {"user": user, "group": group, "admin": admin}), as_json,
+          lambda r: click.echo(f"added {user} to {group}" + (" as admin" if admin else ""), err=True))
 
 
 @click.command()
 @click.argument("user")
 @click.argument("group")
 @remote_option
+@json_option
 @pass_repo
-def urm(repo, user, group, remote):
+def urm(repo, user, group, remote, as_json):
     """Remove a user from a group (a group admin, root, or the user)."""
-    users.ask(repo, remote, "urm", {"user": user, "group": group})
-    click.echo(f"removed {user} from {group}", err=True)
+    _show(users.ask(repo, remote, "urm", {"user": user, "group": group}), as_json,
+          lambda r: click.echo(f"removed {user} from {group}", err=True))
 
 
 def _granted(r: dict) -> None:
@@ -148,8 +153,9 @@ def wperm(repo, worksheet, group, level, remote, as_json):
 @click.argument("user")
 @click.argument("bundles", nargs=-1, required=True, metavar="BUNDLE...")
 @remote_option
+@json_option
 @pass_repo
-def chown(repo, user, bundles, remote):
+def chown(repo, user, bundles, remote, as_json):
     """Make USER the owner of bundles (their owner or root)."""
-    for ref in users.ask(repo, remote, "chown", {"user": user}, bundles, "bundle")["refs"]:
-        click.echo(f"{ref}: owner {user}")
+    _show(users.ask(repo, remote, "chown", {"user": user}, bundles, "bundle"), as_json,
+          lambda r: [click.echo(f"{ref}: owner {user}") for ref in r["refs"]])
