@@ -7,10 +7,13 @@ inside functions, under `if TYPE_CHECKING:`, relative ones, and
 * an import of another `cl` package must point down the layers:
 
       errors 0 < objects 1 < refs 2 < index 3 < config, repo 4 < bundles 5
-      < worksheets 6, runs 6 < sync 7 < app 8 < cli, server, api 9
+      < worksheets 6, runs 6, auth 6 < sync 7 < app 8 < cli, server, api 9
 
-  A package may import itself.  worksheets and runs share a level and may
-  not import each other.  `remote` may import only errors, objects, refs and
+  A package may import itself.  worksheets, runs and auth share a level and
+  may not import each other.  auth (users, groups, the permission policy)
+  sits there because it needs refs (its own database, access.db) and
+  objects (the readable closure) and nothing of bundles or worksheets,
+  while app (the workflows) and, through it, the server must reach it.  `remote` may import only errors, objects, refs and
   itself, and only sync and server may import it.  cl/__init__.py and
   cl/__main__.py are exempt.  A module in no layer fails: give it one here.
 
@@ -46,7 +49,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 LEVELS = {
     "errors": 0, "objects": 1, "refs": 2, "index": 3, "repo": 4, "bundles": 5,
-    "worksheets": 6, "runs": 6, "sync": 7, "app": 8, "cli": 9, "server": 9, "api": 9,
+    "worksheets": 6, "runs": 6, "auth": 6, "sync": 7, "app": 8, "cli": 9, "server": 9, "api": 9,
 }
 REMOTE_MAY_IMPORT = {"errors", "objects", "refs", "remote"}
 REMOTE_IMPORTERS = {"sync", "server"}

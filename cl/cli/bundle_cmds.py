@@ -250,6 +250,10 @@ def _print_info(rec: dict) -> None:
             click.echo(f"  {d['name']}({d['bundle'][:10]}) as {d['key'] or '(whole)'}")
     if rec.get("host_worksheets"):
         click.echo("worksheets: " + " ".join(w["name"] for w in rec["host_worksheets"]))
+    if rec.get("permissions"):  # from a remote `cl server`
+        p = rec["permissions"]
+        click.echo(f"permissions: owner {p['owner']}; you: {p['mine']}; "
+                   + (", ".join(f"{g}: {v}" for g, v in p["perms"].items()) or "no groups"))
 
 
 @click.command()

@@ -1,5 +1,5 @@
 """Sharing commands: remote, alias, clone, push, pull, cp, wadd,
-serve-stdio and server.  Each parses its arguments, makes one call into
+serve-stdio (`cl server` is in server_cmds.py).  Each parses its arguments, makes one call into
 cl/app/sharing.py (or starts cl/server), and prints the result."""
 
 import sys
@@ -194,29 +194,3 @@ def serve_stdio(path):
     """Serve the repository at PATH over standard input/output (what SSH
     remotes run on the far side)."""
     sharing.serve_stdio(path)
-
-
-@click.command()
-@click.argument("args", nargs=-1, metavar="[DIR] | token add NAME [DIR]")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=2800, show_default=True, type=options.PORT)
-def server(args, host, port):
-    """Serve a repository over HTTP, or make an access token for it.
-
-    \b
-    cl server [--host H] [--port P] [DIR]   serve DIR (default: this repository)
-    cl server token add NAME [DIR]          make a token for NAME (printed once)
-
-    Binds to 127.0.0.1 unless --host says otherwise; requests without a
-    valid token are refused."""
-    from cl.errors import UsageError
-    from cl.server import run
-    if args[:2] == ("token", "add"):
-        if len(args) not in (3, 4):
-            raise UsageError("usage: cl server token add NAME [DIR]")
-        click.echo(run.add_token(args[2], args[3] if len(args) == 4 else None))
-        return
-    if len(args) > 1 or (args and args[0] == "token"):
-        raise UsageError("usage: cl server [--host H] [--port P] [DIR] | cl server token add NAME [DIR]")
-    run.serve(args[0] if args else None, host, port,
-              announce=lambda text: click.echo(text, err=True))

@@ -124,6 +124,13 @@ class Client:
         reply = self._call({"op": "put"}, framed())
         return int(reply.get("stored", 0))
 
+    def access(self, action: str, args: dict) -> dict:
+        """One user/group/permission action (docs/protocol.md, `access`)."""
+        result = self._call({"op": "access", "action": action, "args": args}).get("result")
+        if not isinstance(result, dict):
+            raise RemoteError(f"remote '{self.name}' sent a malformed access reply")
+        return result
+
     def update(self, updates: list[tuple[str, str | None, str]]) -> list[str]:
         if not updates:
             return []

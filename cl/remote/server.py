@@ -25,13 +25,46 @@ def served(name: str) -> bool:
     return synced(name)
 
 
+class Everyone:
+    """The policy of a peer that is trusted with the whole repository (a
+    local directory, ssh, stdio: the file system decides who gets there).
+    The HTTP server hands each request a per-principal policy instead
+    (cl/auth/policy.py) with the same methods."""
+
+    everything = True
+    keeps_permissions = False
+
+    def can_read_ref(self, name: str) -> bool:
+        return True
+
+    def readable(self, ids: list) -> set:
+        return set(ids)
+
+    def may_update(self, name: str, old, new) -> str | None:
+        return None
+
+    def updated(self, name: str) -> None:
+        pass
+
+    def prove(self, ids: list) -> None:
+        pass
+
+    def act(self, action, args) -> dict:
+        raise RemoteError("this remote keeps no users or permissions (serve it with 'cl server')")
+
+
 class Server:
     def __init__(self, store: ObjectStore, refs: RefStore, label: str = "cl",
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, *, policy=None):
         self.store = store
         self.refs = refs
         self.label = label
         self.limits = limits or Limits()
+        self.policy = policy or Everyone()
+
+    def with_policy(self, policy) -> "Server":
+        """This server as seen by one principal (an HTTP request's)."""
+        return Server(self.store, self.refs, self.label, self.limits, policy=policy)
 
     def handle(self, request: dict, reader: FrameReader | None) -> Iterator[bytes]:
         """The encoded response frames to one request.  `reader` yields the
@@ -61,7 +94,8 @@ class Server:
         version = request.get("version")
         if version != frames.VERSION:
             raise RemoteError(f"protocol version {version!r} is not spoken here (this server speaks {frames.VERSION})")
-        return {"version": frames.VERSION, "server": self.label}
+        return {"version": frames.VERSION, "server": self.label,
+                "permissions": self.policy.keeps_permissions}
 
     def op_refs(self, request):
         prefixes, names = request.get("prefixes") or [], request.get("names") or []
@@ -72,10 +106,10 @@ class Server:
         out = {}
         for prefix in prefixes:
             for name, value in self.refs.items(prefix):
-                if served(name):
+                if served(name) and self.policy.can_read_ref(name):
                     out[name] = value
         for name in names:
-            if served(name):
+            if served(name) and self.policy.can_read_ref(name):
                 value = self.refs.get(name)
                 if value is not None:
                     out[name] = value
@@ -90,17 +124,21 @@ class Server:
     def op_have(self, request):
         ids = self._ids(request)
         here = self.store.has_many(ids)
+        if not self.policy.everything:  # never admit holding what this principal may not read
+            here &= self.policy.readable(list(here))
         return {"have": bytes(1 if oid in here else 0 for oid in ids)}
 
     def op_get(self, request) -> Iterator[bytes]:
         ids = self._ids(request)
-        yield from frames.stream_frames(self.store, ids, missing_ok=True)
+        hidden = frozenset() if self.policy.everything else set(ids) - self.policy.readable(ids)
+        yield from frames.stream_frames(self.store, ids, absent=hidden, missing_ok=True)
         yield END
 
     def op_put(self, request, reader):
         receiver = Receiver(self.store)
         stored = 0
         failure = None
+        proven: list[str] = []
         try:
             for inc in frames.read_objects(reader, self.limits.max_object):
                 if failure is not None:
@@ -108,6 +146,8 @@ class Server:
                 try:
                     receiver.take(inc)
                     stored += 1
+                    if not inc.absent:
+                        proven.append(inc.oid)
                 except CLError as exc:
                     failure = exc
         except RemoteError:
@@ -122,6 +162,7 @@ class Server:
                 failure = failure or exc
         if failure is not None:
             raise failure
+        self.policy.prove(proven)
         return {"stored": stored}
 
     def op_update(self, request):
@@ -137,10 +178,18 @@ class Server:
         name, old, new = update
         try:
             check_ref_value(self.store, name, new)
+            refusal = self.policy.may_update(name, old, new)
+            if refusal is not None:
+                return f"rejected: {refusal}"
             self.refs.set_if_equals(name, old, new)
         except CLError as exc:
             return f"rejected: {exc.message}"
+        self.policy.updated(name)
         return "ok"
+
+    def op_access(self, request):
+        """Users, groups and permissions (cl/auth/admin.py's actions)."""
+        return {"result": self.policy.act(request.get("action"), request.get("args") or {})}
 
 
 def check_ref_value(store: ObjectStore, name: str, new: str | None) -> None:

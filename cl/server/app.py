@@ -16,9 +16,9 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 
-from cl.app import tokens
 from cl.app.repository import Repository
 from cl.app.sharing import local_server, server_limits
+from cl.app.users import ServedAccess
 from cl.errors import CLError
 from cl.remote.frames import Closed, FrameReader, RemoteError, encode
 
@@ -81,30 +81,33 @@ class SyncApp:
         self.repo = repo
         self.server = local_server(repo)
         self.timeout, self.per_token = server_limits(repo)
-        self.active: dict[str, int] = {}  # token name -> requests in progress (event loop only)
+        self.active: dict[str, int] = {}  # credentials -> requests in progress (event loop only)
+        self.access = ServedAccess(repo)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        who = tokens.check(self.repo, headers.get("authorization"))
-        if who is None:
+        credentials = headers.get("authorization") or ""
+        policy = await anyio.to_thread.run_sync(self.access.policy, credentials)
+        if policy is None:
             await _json(send, 401, {"error": "wrong token"})
             return
+        who = policy.principal.user or "anonymous"
         if scope["method"] != "POST":
             await _json(send, 405, {"error": "use POST"})
             return
-        if self.active.get(who, 0) >= self.per_token:
+        if self.active.get(credentials, 0) >= self.per_token:
             await _json(send, 503, {"error": f"token '{who}' has {self.per_token} requests in progress "
                                              "already; try again"}, [(b"retry-after", b"5")])
             return
-        self.active[who] = self.active.get(who, 0) + 1
+        self.active[credentials] = self.active.get(credentials, 0) + 1
         try:
-            await self._sync(receive, send)
+            await self._sync(self.server.with_policy(policy), receive, send)
         finally:
-            self.active[who] -= 1
+            self.active[credentials] -= 1
 
-    async def _sync(self, receive, send):
+    async def _sync(self, server, receive, send):
         body = _Body(receive, self.timeout)
         reader = FrameReader(body.read)
 
@@ -117,7 +120,7 @@ class SyncApp:
                 return iter([encode({"error": exc.message})])
             if not isinstance(request, dict):
                 return iter([encode({"error": "expected a request map"})])
-            return self.server.handle(request, reader)
+            return server.handle(request, reader)
 
         frames = await anyio.to_thread.run_sync(start)
 

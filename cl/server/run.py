@@ -1,6 +1,7 @@
-"""Running `cl server` (uvicorn) and managing its tokens."""
+"""Running `cl server` (uvicorn) and managing its users and tokens (on the
+served repository itself: only whoever runs the server does this)."""
 
-from cl.app import tokens
+from cl.app import users
 from cl.app.repository import Repository, open_repository
 from cl.errors import CLError
 
@@ -12,12 +13,32 @@ def open_repo(directory: str | None) -> Repository:
     return repository_at(directory)
 
 
-def add_token(name: str, directory: str | None = None) -> str:
+def _on(directory: str | None, fn):
     repo = open_repo(directory)
     try:
-        return tokens.add_token(repo, name)
+        return fn(repo)
     finally:
         repo.close()
+
+
+def add_token(user: str, directory: str | None = None) -> str:
+    return _on(directory, lambda repo: users.add_token(repo, user))
+
+
+def add_user(name: str, password: str, root: bool, directory: str | None = None) -> None:
+    _on(directory, lambda repo: users.add_user(repo, name, password, root))
+
+
+def set_password(name: str, password: str, directory: str | None = None) -> None:
+    _on(directory, lambda repo: users.set_password(repo, name, password))
+
+
+def remove_user(name: str, directory: str | None = None) -> None:
+    _on(directory, lambda repo: users.remove_user(repo, name))
+
+
+def list_users(directory: str | None = None) -> list[dict]:
+    return _on(directory, users.list_users)
 
 
 def serve(directory: str | None, host: str, port: int, announce=lambda text: None) -> None:
@@ -26,9 +47,10 @@ def serve(directory: str | None, host: str, port: int, announce=lambda text: Non
     from cl.server.app import make_app
 
     repo = open_repo(directory)
-    if tokens.count(repo) == 0:
-        announce("cl server: no tokens yet, so every request is refused; "
-                 "make one with 'cl server token add NAME'")
+    if users.credentials_count(repo) == 0:
+        announce("cl server: no tokens yet, so only what is public can be read; "
+                 "add a user with 'cl server user add USER' and a token with "
+                 "'cl server token add USER'")
     announce(f"cl server: serving {repo.root} on http://{host}:{port}")
     try:
         uvicorn.run(make_app(repo), host=host, port=port, log_level="warning",

@@ -133,5 +133,18 @@ def records(repo: Repository, specs, verbose: bool = False) -> list[dict]:
             m = mirrors[remote]
             bids = m.view.resolve_bundles(rest)
             m.bundles(bids)
-            out += [info_ops.record(m.repo, bid, verbose) for bid in bids]
+            got = [info_ops.record(m.repo, bid, verbose) for bid in bids]
+            _with_permissions(m.view.client, bids, got)
+            out += got
     return out
+
+
+def _with_permissions(client: Client, bids: list, recs: list[dict]) -> None:
+    """Add the owner and group permissions of each record's bundle, from a
+    remote that keeps them (`cl server`; its hello says so)."""
+    if not recs or not client.hello().get("permissions"):
+        return
+    shown = client.access("show", {"refs": [f"bundles/{b}" for b in bids]})["permissions"]
+    for bid, rec in zip(bids, recs):
+        if f"bundles/{bid}" in shown:
+            rec["permissions"] = shown[f"bundles/{bid}"]

@@ -80,18 +80,22 @@ ALIASES = {"up": "upload", "down": "download", "e": "edit", "de": "detach", "s":
            "wsearch": "wls", "wo": "wopen"}
 
 ISSUE_16 = "multi-user: waits for the group server (issue 16)"
+REMOTE_SPEC = "the remote is named by -r or a spec's REMOTE:: (origin::ws//name names the worksheet)"
+JSON_FIELDS = "--json prints every field of a user"
 ONE_STORE = "cl keeps one content-addressed object store per repository: there are no bundle stores to choose"
 
 DEFERRED = {
     # whole commands
-    "gls": ISSUE_16, "gnew": ISSUE_16, "grm": ISSUE_16, "ginfo": ISSUE_16, "uadd": ISSUE_16, "urm": ISSUE_16,
-    "perm": ISSUE_16, "wperm": ISSUE_16, "chown": ISSUE_16, "uinfo": ISSUE_16, "uedit": ISSUE_16,
-    "ufarewell": ISSUE_16, "uls": ISSUE_16, "logout": ISSUE_16,
+    "uedit": ISSUE_16, "ufarewell": ISSUE_16, "logout": ISSUE_16,
     "store": ONE_STORE,
     "bs-add-partition": ONE_STORE, "bs-rm-partition": ONE_STORE, "bs-ls-partitions": ONE_STORE,
     "bs-health-check": "cl fsck and cl gc check and collect the object store",
     "mount": "a FUSE mount of a bundle is not part of issue 15 (beta in CodaLab)",
     # single options
+    "gls -w": REMOTE_SPEC, "gls --worksheet-spec": REMOTE_SPEC,
+    "perm -w": REMOTE_SPEC, "perm --worksheet-spec": REMOTE_SPEC,
+    "chown -w": REMOTE_SPEC, "chown --worksheet-spec": REMOTE_SPEC,
+    "uinfo -f": JSON_FIELDS, "uinfo --field": JSON_FIELDS, "uls -f": JSON_FIELDS, "uls --field": JSON_FIELDS,
     "edit --anonymous": ISSUE_16, "edit --not-anonymous": ISSUE_16,
     "wedit -o": ISSUE_16, "wedit --owner-spec": ISSUE_16,
     "wedit --anonymous": ISSUE_16, "wedit --not-anonymous": ISSUE_16,

@@ -50,7 +50,7 @@ def has_json(cwd, command: str) -> bool:
 
 def test_every_command_has_json_or_is_listed(tmp_path):
     listed = no_json_list()
-    assert {"cat", "worker", "serve-stdio", "server"} <= listed, listed
+    assert {"cat", "worker", "serve-stdio"} <= listed, listed
     names = commands(tmp_path)
     assert "ls" in names and "remote ls" in names and "remote" not in names
     missing = [c for c in names if c not in listed and not has_json(tmp_path, c)]

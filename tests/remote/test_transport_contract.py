@@ -71,6 +71,8 @@ def far(request, cl, cl_home, tmp_path, monkeypatch):
         yield Far(kind, directory, str(directory), config)
         return
     if kind == "http":
+        # the contract is about the transport: the far side's user may do anything
+        cl(["server", "user", "add", "t", "--root"], directory, input="t-password\n")
         token = cl(["server", "token", "add", "t"], directory).stdout.strip()
         with contextlib.ExitStack() as stack:
             far = Far(kind, directory, stack.enter_context(serving(directory)), config, token)

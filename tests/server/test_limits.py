@@ -60,6 +60,7 @@ def limited(origin, cl, cl_home, monkeypatch):  # noqa: F811
 
 def test_stalled_bodies_of_one_token_leave_room_for_others(limited, cl, tmp_path):
     url, token, origin = limited
+    cl(["server", "user", "add", "bob", "--root"], origin, input="bob's secret\n")
     other = cl(["server", "token", "add", "bob"], origin).stdout.strip()
     sockets = [stalled_put(url, token) for _ in range(STALLED)]
     try:
