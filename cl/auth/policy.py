@@ -31,7 +31,8 @@ import threading
 from cl.auth.passwords import check_password, token_digest
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, read_object
-from cl.objects.types import MODE_DIR, Bundle, Result, State, Tree, Worksheet
+from cl.objects.types import (MODE_DIR, Bundle, ItemChunk, ItemIndex, Result, State, Tree, Worksheet,
+                              WorksheetCommit, children)
 from cl.refs.access import AccessStore
 from cl.refs.store import RefStore
 
@@ -77,9 +78,8 @@ def _edges(obj) -> list[tuple[str, bool]]:
         if obj.result:
             out.append((obj.result, True))
         return out
-    if isinstance(obj, Worksheet):
-        return [(p, True) for p in obj.parents] + [
-            (ObjectId(i.value), True) for i in obj.items if i.kind == "bundle"]
+    if isinstance(obj, (Worksheet, WorksheetCommit, ItemIndex, ItemChunk)):
+        return [(child, True) for child in children(obj)]  # all typed: commits, chunks, bundles
     return []
 
 
