@@ -98,7 +98,7 @@ def as_worksheet(commit, read: Read) -> Worksheet:
     return Worksheet(worksheet=commit.worksheet, parents=commit.parents, time=commit.time,
                      author=commit.author, message=commit.message, name=commit.name,
                      title=commit.title, tags=commit.tags, items=items_of(commit, read),
-                     deleted=commit.deleted)
+                     deleted=commit.deleted, frozen=commit.frozen)
 
 
 # --- writing ------------------------------------------------------------------
@@ -184,4 +184,4 @@ def write_worksheet(ws: Worksheet, read: Read, write: Write, has: Callable[[str]
     return write(WorksheetCommit(
         worksheet=ws.worksheet, parents=ws.parents, time=ws.time, author=ws.author,
         message=ws.message, name=ws.name, title=ws.title, tags=ws.tags, chunks=root, count=count,
-        tail=tuple(items[count:]), deleted=ws.deleted))
+        tail=tuple(items[count:]), deleted=ws.deleted, frozen=ws.frozen))

@@ -353,23 +353,11 @@ def _item(raw, what):
     return Item(_str(raw[0], "item kind"), _str(raw[1], "item value"))
 
 
-class Worksheet(Record):
-    """Commit-like: one version of a worksheet."""
-
-    TYPE = "worksheet"
-    FIELDS = {
-        "worksheet": _STR, "parents": _IDS, "time": _INT, "author": _STR, "message": _STR,
-        "name": _STR, "title": Field(_str, default=""), "tags": Field(_tags, list, default=()),
-        "items": Field(_tuple_of(_item), lambda items: [[i.kind, i.value] for i in items],
-                       default=()),
-        "deleted": Field(_bool, default=False),
-        "frozen": Field(_bool, default=False),  # optional in the format: see to_map
-    }
-    __slots__ = tuple(FIELDS)
+class _OptionalFrozen:
+    """`frozen` is written only when true, so a worksheet version that is
+    not frozen has the bytes, and id, it had before the key existed."""
 
     def to_map(self) -> dict:
-        """`frozen` is written only when true, so a version that is not
-        frozen has the bytes, and id, it had before the key existed."""
         m = super().to_map()
         if not self.frozen:
             del m["frozen"]
@@ -381,8 +369,23 @@ class Worksheet(Record):
             if "frozen" not in m:
                 m = {**m, "frozen": False}
             elif m["frozen"] is not True:
-                raise FormatError("worksheet frozen is present but not true")
+                raise FormatError(f"{cls.TYPE} frozen is present but not true")
         return super().from_map(m)
+
+
+class Worksheet(_OptionalFrozen, Record):
+    """Commit-like: one version of a worksheet."""
+
+    TYPE = "worksheet"
+    FIELDS = {
+        "worksheet": _STR, "parents": _IDS, "time": _INT, "author": _STR, "message": _STR,
+        "name": _STR, "title": Field(_str, default=""), "tags": Field(_tags, list, default=()),
+        "items": Field(_tuple_of(_item), lambda items: [[i.kind, i.value] for i in items],
+                       default=()),
+        "deleted": Field(_bool, default=False),
+        "frozen": Field(_bool, default=False),  # optional in the format: see _OptionalFrozen
+    }
+    __slots__ = tuple(FIELDS)
 
 
 # Chunked worksheet commits ([F21]): a commit of this type holds its items
@@ -423,7 +426,7 @@ class ItemIndex(Record):
             raise FormatError(f"an item index has {len(self.children)} children")
 
 
-class WorksheetCommit(Record):
+class WorksheetCommit(_OptionalFrozen, Record):
     """Commit-like, chunked: one version of a worksheet whose items are the
     `count` items under `chunks` (a tree of ItemIndex/ItemChunk, None when
     count is 0) followed by `tail` (fewer than CHUNK_ITEMS).  Read it as a
@@ -435,6 +438,7 @@ class WorksheetCommit(Record):
         "name": _STR, "title": Field(_str, default=""), "tags": Field(_tags, list, default=()),
         "chunks": Field(_optional(_oid), default=None), "count": Field(_int, default=0),
         "tail": _ITEMS, "deleted": Field(_bool, default=False),
+        "frozen": Field(_bool, default=False),  # optional in the format: see _OptionalFrozen
     }
     __slots__ = tuple(FIELDS)
 
