@@ -97,6 +97,37 @@ def progress(description: str, total: int | None, enabled: bool = True):
         yield lambda n: bar.advance(task, n)
 
 
+@contextlib.contextmanager
+def transfer_progress():
+    """Yields a callback for the progress Ticks of push, pull and clone
+    (cl/objects/progress.py) that draws one line per phase on stderr —
+    objects, bytes, rate and time left — or None when stderr is not a
+    terminal, so that a pipe or a log file gets nothing of it."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                               TimeRemainingColumn, TransferSpeedColumn)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[objects]}"),
+                  DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True)) as bar:
+        current: dict = {}  # phase -> its task, until the phase is done
+
+        def show(tick) -> None:
+            task = current.get(tick.phase)
+            if task is None:
+                task = current[tick.phase] = bar.add_task(tick.phase, total=tick.bytes_total, objects="")
+            total = "" if tick.objects_total is None else f"/{tick.objects_total}"
+            bar.update(task, completed=tick.bytes, total=tick.bytes_total,
+                       objects=f"{tick.objects}{total} objects")
+            if tick.done:
+                del current[tick.phase]
+
+        yield show
+
+
 # --- worksheets ---
 # rich renderables for `cl print` (cl/cli/ws_render.py builds the page from
 # these; rich stays in this module).
