@@ -128,6 +128,35 @@ def transfer_progress():
         yield show
 
 
+def run_progress_text(p) -> str:
+    """One line for a cl.runs.follow.RunProgress: `queued behind 2 runs: …`,
+    `preparing: …`, `running 0:42`."""
+    if p.stage in ("created", "staged"):
+        ahead = f" behind {p.ahead} run{'' if p.ahead == 1 else 's'}" if p.ahead else ""
+        return f"queued{ahead}" + (f": {p.reason}" if p.reason else "")
+    if p.stage == "running" and p.elapsed is not None:
+        minutes, seconds = divmod(int(p.elapsed), 60)
+        hours, minutes = divmod(minutes, 60)
+        clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        return f"running {clock}"
+    return p.stage + (f": {p.reason}" if p.reason else "")
+
+
+@contextlib.contextmanager
+def run_progress(enabled: bool = True):
+    """Yields a callback for a waited run's RunProgress that keeps one
+    status line on stderr up to date (gone when the wait ends), or None
+    when stderr is not a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+    with console.status("waiting for the run") as status:
+        yield lambda p: status.update(run_progress_text(p))
+
+
 # --- worksheets ---
 # rich renderables for `cl print` (cl/cli/ws_render.py builds the page from
 # these; rich stays in this module).
