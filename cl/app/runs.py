@@ -178,15 +178,23 @@ def wake_worker(repo: Repository, notice: Notice = _quiet) -> None:
 
 
 def follow(repo: Repository, bid: str, on_output: Output | None = None, notice: Notice = _quiet,
-           timeout: float | None = None) -> State:
+           timeout: float | None = None, on_progress: Callable[[Any], None] | None = None) -> State:
     """Wait for a run to end, passing its stdout and stderr to `on_output`
     as they grow when given one; its final state.  With `timeout`
-    (seconds, without on_output), WaitTimeout if it has not ended by then."""
+    (seconds, without on_output), WaitTimeout if it has not ended by then.
+    `on_progress` hears where the run stands (a cl.runs.follow.RunProgress:
+    stage, reason, runs ahead of it, elapsed time) twice a second."""
     from cl.runs import follow as follow_ops
     if on_output is not None:
         for name, data in follow_ops.tail(repo, bid, on_notice=notice):
             on_output(name, data)
-    return follow_ops.wait(repo, bid, on_notice=notice, timeout=timeout)
+    return follow_ops.wait(repo, bid, on_notice=notice, timeout=timeout, on_progress=on_progress)
+
+
+def stderr_tail(repo: Repository, bid: str, lines: int = 10) -> list[str]:
+    """The last lines of an ended run's stderr (shown when it failed)."""
+    from cl.runs.follow import stderr_tail as tail
+    return tail(repo, bid, lines)
 
 
 def failure(repo: Repository, bid: str, state: State) -> str | None:
@@ -209,7 +217,8 @@ def waited(repo: Repository, bid: str, state: State) -> Waited:
 
 
 def wait(repo: Repository, spec: str, on_output: Output | None = None, notice: Notice = _quiet,
-         timeout: float | None = None, worksheet: str | None = None) -> Waited:
+         timeout: float | None = None, worksheet: str | None = None,
+         on_progress: Callable[[Any], None] | None = None) -> Waited:
     """Wait until the bundle `spec` names has ended (at once for a bundle
     that is not a run); how it ended."""
     from cl.bundles.specs import resolve_bundle
@@ -218,7 +227,7 @@ def wait(repo: Repository, spec: str, on_output: Output | None = None, notice: N
     if row.kind != "run" and row.state in ("ready", "failed", "killed"):
         return waited(repo, bid, repo.head_state(bid)[1])
     _check_held_here(repo, bid, row)
-    return waited(repo, bid, follow(repo, bid, on_output, notice, timeout))
+    return waited(repo, bid, follow(repo, bid, on_output, notice, timeout, on_progress))
 
 
 def _check_held_here(repo: Repository, bid: str, row: Any) -> None:

@@ -4,13 +4,17 @@ answer with)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from cl.errors import CLError, UsageError
 from cl.repo import Repository
 
 if TYPE_CHECKING:
     from cl.app.records import Cloned, SyncReport, WorksheetSearch
+    from cl.objects.progress import Tick
+
+# a callback that hears how a transfer goes: phase, objects and bytes done and expected
+Progress = Callable[["Tick"], None]
 
 
 def remotes(repo: Repository) -> dict[str, str]:
@@ -57,33 +61,36 @@ def parse_settings(settings: Iterable[str]) -> dict[str, str]:
     return pairs
 
 
-def clone(url: str, directory: str | None = None, settings: dict[str, str] | None = None
-          ) -> tuple[Repository, Cloned]:
+def clone(url: str, directory: str | None = None, settings: dict[str, str] | None = None,
+          progress: Progress | None = None) -> tuple[Repository, Cloned]:
     """Copy the repository at `url` into `directory` (default: named after
-    the URL), with `origin` set to it; the open clone and a summary."""
+    the URL), with `origin` set to it; the open clone and a summary.
+    `progress` hears how the transfer goes (a Tick at most 10 times a second)."""
     from cl.app.records import Cloned
     from cl.sync.ops import clone as do_clone
-    repo, report = do_clone(url, directory, settings or {})
+    repo, report = do_clone(url, directory, settings or {}, progress=progress)
     return repo, Cloned(url, directory or repo.project_dir or repo.root,
                         len([line for line in report.lines if line.kind == "worksheet"]),
                         len([line for line in report.lines if line.kind == "bundle"]))
 
 
 def push(repo: Repository, args: Iterable[str] = (), everything: bool = False,
-         force: bool = False) -> SyncReport:
+         force: bool = False, progress: Progress | None = None) -> SyncReport:
     """Send worksheets or bundles (`[REMOTE] [WS|SPEC]…`, default: the
-    current worksheet to origin) with their whole closure."""
+    current worksheet to origin) with their whole closure.  `progress`
+    hears how the transfer goes (a Tick at most 10 times a second)."""
     from cl.sync.ops import push as do_push, split_remote_arg
     name, what = split_remote_arg(repo, tuple(args))
-    return _report(do_push(repo, name, what, everything, force))
+    return _report(do_push(repo, name, what, everything, force, progress=progress))
 
 
-def pull(repo: Repository, args: Iterable[str] = (), everything: bool = False) -> SyncReport:
+def pull(repo: Repository, args: Iterable[str] = (), everything: bool = False,
+         progress: Progress | None = None) -> SyncReport:
     """Fetch worksheets or bundles with their closure and bring the local
-    refs up to date, merging diverged ones."""
+    refs up to date, merging diverged ones.  `progress`: as for push."""
     from cl.sync.ops import pull as do_pull, split_remote_arg
     name, what = split_remote_arg(repo, tuple(args))
-    return _report(do_pull(repo, name, what, everything))
+    return _report(do_pull(repo, name, what, everything, progress=progress))
 
 
 def cp(repo: Repository, spec: str, worksheet: str) -> str:

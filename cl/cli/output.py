@@ -137,6 +137,66 @@ def progress(description: str, total: int | None, enabled: bool = True):
         yield lambda n: bar.advance(task, n)
 
 
+@contextlib.contextmanager
+def transfer_progress():
+    """Yields a callback for the progress Ticks of push, pull and clone
+    (cl/objects/progress.py) that draws one line per phase on stderr —
+    objects, bytes, rate and time left — or None when stderr is not a
+    terminal, so that a pipe or a log file gets nothing of it."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                               TimeRemainingColumn, TransferSpeedColumn)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[objects]}"),
+                  DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True)) as bar:
+        current: dict = {}  # phase -> its task, until the phase is done
+
+        def show(tick) -> None:
+            task = current.get(tick.phase)
+            if task is None:
+                task = current[tick.phase] = bar.add_task(tick.phase, total=tick.bytes_total, objects="")
+            total = "" if tick.objects_total is None else f"/{tick.objects_total}"
+            bar.update(task, completed=tick.bytes, total=tick.bytes_total,
+                       objects=f"{tick.objects}{total} objects")
+            if tick.done:
+                del current[tick.phase]
+
+        yield show
+
+
+def run_progress_text(p) -> str:
+    """One line for a cl.runs.follow.RunProgress: `queued behind 2 runs: …`,
+    `preparing: …`, `running 0:42`."""
+    if p.stage in ("created", "staged"):
+        ahead = f" behind {p.ahead} run{'' if p.ahead == 1 else 's'}" if p.ahead else ""
+        return f"queued{ahead}" + (f": {p.reason}" if p.reason else "")
+    if p.stage == "running" and p.elapsed is not None:
+        minutes, seconds = divmod(int(p.elapsed), 60)
+        hours, minutes = divmod(minutes, 60)
+        clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        return f"running {clock}"
+    return p.stage + (f": {p.reason}" if p.reason else "")
+
+
+@contextlib.contextmanager
+def run_progress(enabled: bool = True):
+    """Yields a callback for a waited run's RunProgress that keeps one
+    status line on stderr up to date (gone when the wait ends), or None
+    when stderr is not a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+    with console.status("waiting for the run") as status:
+        yield lambda p: status.update(run_progress_text(p))
+
+
 # --- worksheets ---
 # rich renderables for `cl print` (cl/cli/ws_render.py builds the page from
 # these; rich stays in this module).

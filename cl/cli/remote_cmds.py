@@ -102,7 +102,8 @@ def alias(repo, name, url, remove, as_json):
 @json_option
 def clone(url, directory, settings, as_json):
     """Copy the repository at URL into DIRECTORY, with `origin` set to URL."""
-    repo, done = sharing.clone(url, directory, sharing.parse_settings(settings))
+    with output.transfer_progress() as progress:
+        repo, done = sharing.clone(url, directory, sharing.parse_settings(settings), progress)
     repo.close()
     if as_json:
         output.as_json(done.to_json())
@@ -121,7 +122,9 @@ def push(repo, args, everything, force, as_json):
     bundles, ancestors, results, contents).  Default: the current worksheet
     to origin.  Prints one line per ref (ok, up to date, merged, forced,
     rejected: …); exits 3 when a ref was rejected."""
-    _print_report(sharing.push(repo, args, everything, force), "push", as_json)
+    with output.transfer_progress() as progress:
+        report = sharing.push(repo, args, everything, force, progress)
+    _print_report(report, "push", as_json)
 
 
 @click.command()
@@ -133,7 +136,9 @@ def pull(repo, args, everything, as_json):
     """Fetch worksheets or bundles with their closure and bring the local
     refs up to date, merging diverged ones.  Default: the current worksheet
     from origin."""
-    _print_report(sharing.pull(repo, args, everything), "pull", as_json)
+    with output.transfer_progress() as progress:
+        report = sharing.pull(repo, args, everything, progress)
+    _print_report(report, "pull", as_json)
 
 
 @click.command()

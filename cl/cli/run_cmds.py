@@ -26,11 +26,26 @@ def show_output(name: str, data: bytes) -> None:
 
 
 def _follow(repo, bid, tail: bool) -> None:
-    """Wait for a run; exit 0 only for `ready`, otherwise say how it ended."""
-    state = app_runs.follow(repo, bid, show_output if tail else None, notice)
+    """Wait for a run (its stage on a terminal); exit 0 only for `ready`,
+    otherwise say how it ended, after the end of its stderr."""
+    with output.run_progress(enabled=not tail) as on_progress:
+        state = app_runs.follow(repo, bid, show_output if tail else None, notice, on_progress=on_progress)
     failure = app_runs.failure(repo, bid, state)
     if failure:
+        if not tail:  # -t has shown all of it
+            show_stderr_tail(repo, bid)
         raise app_runs.RunFailed(failure)
+
+
+def show_stderr_tail(repo, bid) -> None:
+    """The last lines of a failed run's stderr and how to see the rest, on ours."""
+    lines = app_runs.stderr_tail(repo, bid)
+    if not lines:
+        return
+    short = f"0x{bid[:8]}"
+    click.echo(f"last lines of the run's stderr (all of it: cl cat {short}/stderr):", err=True)
+    for line in lines:
+        click.echo(f"  {output.shown(line)}", err=True)
 
 
 class RunCommand(click.Command):
@@ -222,12 +237,16 @@ def wait(repo, spec, tail, worksheet, as_json):
     """Wait until a run ends; prints its id, exits 0 only if it is ready."""
     if as_json and tail:
         raise UsageError("--json and --tail both write to stdout")
-    waited = app_runs.wait(repo, spec, show_output if tail else None, notice, worksheet=worksheet)
+    with output.run_progress(enabled=not tail) as on_progress:
+        waited = app_runs.wait(repo, spec, show_output if tail else None, notice,
+                                  worksheet=worksheet, on_progress=on_progress)
     if as_json:
         output.as_json(waited.to_json())
     else:
         click.echo("0x" + waited.id)
     if waited.failure:
+        if not tail:
+            show_stderr_tail(repo, waited.id)
         raise app_runs.RunFailed(waited.failure)
 
 

@@ -157,15 +157,22 @@ class _Ingest:
                 raise _os_error(exc, path) from None
             raise InputError(f"'{shown}' changed during the upload: {exc.strerror}") from None
         path = shown
+        told = [0]  # bytes of this file already reported, chunk by chunk (a large file)
+
+        def counted(n: int) -> None:
+            told[0] += n
+            self.opts.progress(n)
+
+        counted = counted if self.opts.progress else None
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise InputError(f"'{path}' changed during the upload: no longer a regular file")
-            oid, size = self.store.write_fd(fd, st.st_size)
+            oid, size = self.store.write_fd(fd, st.st_size, counted)
         finally:
             os.close(fd)
-        if self.opts.progress:
-            self.opts.progress(size)
+        if self.opts.progress:  # what the store did not count as it went
+            self.opts.progress(size - told[0])
         return Contents(MODE_EXEC if st.st_mode & 0o111 else MODE_FILE, size, oid)
 
     def write_files(self) -> list[Contents]:

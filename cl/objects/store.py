@@ -111,7 +111,7 @@ def _read_full(stream, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _copy_hashing(src: int, dst: int, hasher, size: int) -> int:
+def _copy_hashing(src: int, dst: int, hasher, size: int, progress=None) -> int:
     """Copy `src` to the end into `dst` and hash what lands in `dst`: a
     thread copies chunk after chunk inside the kernel (copy_file_range)
     while this thread hashes each finished chunk of the copy through mmap,
@@ -119,7 +119,7 @@ def _copy_hashing(src: int, dst: int, hasher, size: int) -> int:
     stored, whatever happens to the source meanwhile.  A file of one chunk
     (`size`, as fstat said) has nothing to overlap: it is copied first, on
     this thread.  `dst` must be open for reading and writing.  Returns the
-    number of bytes copied."""
+    number of bytes copied; `progress(n)` hears of each chunk hashed."""
     import queue  # here: commands that only read objects need no queue
 
     landed: queue.Queue = queue.Queue()
@@ -150,6 +150,8 @@ def _copy_hashing(src: int, dst: int, hasher, size: int) -> int:
             with mmap.mmap(dst, n, flags=_MAP_FLAGS, prot=mmap.PROT_READ, offset=offset) as view:
                 hasher.update(view)
             size += n
+            if progress is not None:
+                progress(n)
     finally:
         if copier.is_alive():
             copier.join()
@@ -250,9 +252,11 @@ class ObjectStore:
         `expected`, a mismatch stores nothing and raises CorruptObject."""
         raise NotImplementedError
 
-    def write_fd(self, fd: int, size: int | None = None) -> tuple[ObjectId, int]:
+    def write_fd(self, fd: int, size: int | None = None, progress=None) -> tuple[ObjectId, int]:
         """Store the whole of an open regular file (`size`: what fstat said,
-        if the caller knows).  The caller closes `fd`."""
+        if the caller knows).  The caller closes `fd`.  `progress(n)`, if
+        given, may hear of the bytes stored as they are (a store that
+        cannot tell says nothing: the caller counts the rest)."""
         os.lseek(fd, 0, os.SEEK_SET)
         return self.write_stream(io.FileIO(fd, closefd=False))
 
@@ -704,7 +708,7 @@ class DiskStore(ObjectStore):
             _remove_odd(self.path(oid))  # rename cannot replace a directory
         self._place(tmp_name, oid)
 
-    def write_fd(self, fd, size=None):
+    def write_fd(self, fd, size=None, progress=None):
         """A small file is read whole with one syscall; a large one is
         copied in the kernel while the copy is hashed (`_copy_hashing`); a
         sparse one keeps its holes (`holes.store_sparse`)."""
@@ -731,7 +735,7 @@ class DiskStore(ObjectStore):
         name, out = self._tmp_file(os.O_RDWR)
         try:
             hasher = new_hasher()
-            size = _copy_hashing(fd, out, hasher, size)
+            size = _copy_hashing(fd, out, hasher, size, progress)
         except BaseException:
             os.unlink(name)
             raise

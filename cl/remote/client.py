@@ -32,6 +32,7 @@ class Client:
         self.limits = limits or Limits()
         self.stats = Stats()
         self._hello: dict | None = None
+        self.meter = None  # a cl.objects.progress.Meter while a caller watches objects move
         self.resources: list = []  # closed with the client (e.g. a directory remote's repository)
 
     def close(self) -> None:
@@ -106,10 +107,14 @@ class Client:
         for i in range(0, len(ids), MAX_IDS):
             batch = ids[i:i + MAX_IDS]
             self.stats.requests += 1
+            meter = self.meter
             with self.transport.request({"op": "get", "ids": [wire_id(o) for o in batch]}) as reader:
-                for inc in frames.read_objects(reader, self.limits.max_object):
+                for inc in frames.read_objects(reader, self.limits.max_object,
+                                               on_chunk=meter.add if meter else None):
                     self.stats.received_objects += 1
                     self.stats.received_bytes += inc.size
+                    if meter:  # a streamed object's bytes are counted chunk by chunk
+                        meter.add(1, inc.size if inc.stream is None else 0)
                     yield inc
 
     def put(self, body: Iterable[bytes]) -> int:

@@ -105,8 +105,9 @@ class ChunkStream:
     A read returns at most the rest of the current chunk (a short read, as
     a raw file may), and a whole chunk without copying it."""
 
-    def __init__(self, reader: FrameReader, oid: ObjectId, size: int):
+    def __init__(self, reader: FrameReader, oid: ObjectId, size: int, on_chunk=None):
         self._reader = reader
+        self._on_chunk = on_chunk  # called with (0, bytes) per chunk: progress
         self.oid = oid
         self.remaining = size
         self._chunk = b""
@@ -125,6 +126,8 @@ class ChunkStream:
             raise RemoteError(f"object {self.oid.display} is longer than announced")
         self.remaining -= len(frame[1])
         self._chunk, self._pos = frame[1], 0
+        if self._on_chunk is not None:
+            self._on_chunk(0, len(frame[1]))
         return True
 
     def peek(self) -> bytes:
@@ -166,10 +169,12 @@ def too_large(oid: ObjectId, size: int, limit: int) -> RemoteError:
                        "accepted (config sync.max_object_size)")
 
 
-def read_objects(reader: FrameReader, max_object: int | None = None) -> Iterator[Incoming]:
+def read_objects(reader: FrameReader, max_object: int | None = None,
+                 on_chunk=None) -> Iterator[Incoming]:
     """The object frames of a stream up to its `["e"]`.  An object larger
     than `max_object` bytes is refused as it is announced, before any of
-    it is stored."""
+    it is stored.  `on_chunk(0, n)` hears of each chunk of a large object
+    as it is read (progress)."""
     while True:
         frame = reader.recv()
         if not isinstance(frame, list) or not frame or not isinstance(frame[0], str):
@@ -197,7 +202,7 @@ def read_objects(reader: FrameReader, max_object: int | None = None) -> Iterator
             oid = from_wire(frame[1])
             if max_object is not None and frame[2] > max_object:
                 raise too_large(oid, frame[2], max_object)
-            stream = ChunkStream(reader, oid, frame[2])
+            stream = ChunkStream(reader, oid, frame[2], on_chunk)
             yield Incoming(oid, frame[2], stream=stream)
             stream.drain()
             if stream.remaining:
@@ -226,8 +231,9 @@ def chunk_frame(data: bytes) -> tuple[bytes, bytes]:
     return _CHUNK_TAG + _bin_header(len(data)), data
 
 
-def large_frames(store: ObjectStore, oid: str, size: int) -> Iterator[bytes]:
-    """A large object: `["b", id, size]`, then its chunks."""
+def large_frames(store: ObjectStore, oid: str, size: int, meter=None) -> Iterator[bytes]:
+    """A large object: `["b", id, size]`, then its chunks (each counted
+    on `meter`, a cl.objects.progress.Meter, if given)."""
     yield encode(["b", wire_id(oid), size])
     sent = 0
     with store.open(oid, verify=False) as f:  # streamed: the receiver verifies
@@ -237,6 +243,8 @@ def large_frames(store: ObjectStore, oid: str, size: int) -> Iterator[bytes]:
                 raise RemoteError(f"object {ObjectId(oid).display} shrank while being sent")
             sent += len(chunk)
             yield from chunk_frame(chunk)
+            if meter is not None:
+                meter.add(0, len(chunk))
 
 
 def object_frames(store: ObjectStore, oid: str) -> Iterator[bytes]:
@@ -253,13 +261,14 @@ def absent_frame(oid: str) -> bytes:
 
 
 def stream_frames(store: ObjectStore, order: list[str], absent=frozenset(),
-                  missing_ok: bool = False, sizes=None) -> Iterator[bytes]:
+                  missing_ok: bool = False, sizes=None, meter=None) -> Iterator[bytes]:
     """The frames carrying the objects of `order`, in that order: runs of
     small objects gathered into pack frames (one frame, not one each, is
     what makes many small objects cheap on both sides), each large one
     announced and chunked, those in `absent` — and with `missing_ok`, those
     the store lacks — declared absent.  `sizes`: sizes recorded for some
-    objects, which spare a stat each when they are right."""
+    objects, which spare a stat each when they are right.  `meter` (a
+    cl.objects.progress.Meter) counts each object as its frame goes."""
     sizes = sizes or {}
     ids: list[bytes] = []
     datas: list[bytes] = []
@@ -278,6 +287,8 @@ def stream_frames(store: ObjectStore, order: list[str], absent=frozenset(),
             ids.append(wire_id(oid))
             datas.append(data)
             size += len(data)
+            if meter is not None:
+                meter.add(1, len(data))
             if size < PACK_BYTES and len(ids) < PACK_OBJECTS:
                 continue
         if ids:
@@ -285,7 +296,11 @@ def stream_frames(store: ObjectStore, order: list[str], absent=frozenset(),
             ids, datas, size = [], [], 0
         if gone:
             yield absent_frame(oid)
+            if meter is not None:
+                meter.add(1, 0)
         elif data is None:
-            yield from large_frames(store, oid, store.size(oid))
+            yield from large_frames(store, oid, store.size(oid), meter)
+            if meter is not None:
+                meter.add(1, 0)
     if ids:
         yield encode(["p", ids, datas])

@@ -222,11 +222,19 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str],
 
 
 def send(store: ObjectStore, client: Client, plan: Plan) -> int:
-    """Put the plan's objects; returns how many the remote stored."""
+    """Put the plan's objects; returns how many the remote stored.  The
+    client's meter, if it has one, counts them as their frames go."""
     if not plan.order:
         return 0
-    stored = client.put(frames.stream_frames(store, plan.order, plan.absent, sizes=plan.sizes))
+    meter = client.meter
+    if meter is not None:  # a stat per typed object, only when someone watches
+        meter.start("sending", plan.count, sum(
+            0 if oid in plan.absent else plan.sizes.get(oid) or store.size(oid) for oid in plan.order))
+    stored = client.put(frames.stream_frames(store, plan.order, plan.absent, sizes=plan.sizes,
+                                             meter=meter))
     client.stats.sent_objects += plan.count - len(plan.absent)
+    if meter is not None:
+        meter.finish()
     return stored
 
 
@@ -262,11 +270,23 @@ class Fetcher:
             self.receiver.close()
             raise
 
+    def _expect(self, level: list[str]) -> None:
+        """Tell the client's meter (if any) of a level about to be asked
+        for: its objects, and the bytes its parents record."""
+        meter = self.client.meter
+        if meter is None or not level:
+            return
+        if meter.phase != "receiving":
+            meter.start("receiving")
+        meter.expect(len(level), sum(self.sizes.get(oid, 0) for oid in level if not self.typed.get(oid)))
+
     def _fetch(self, tips: list[str]) -> None:
         for t in tips:
             self.typed.setdefault(t, True)
         level = [t for t in dict.fromkeys(tips) if not self.has(t)]
         queued = set(level)
+        meter = self.client.meter
+        self._expect(level)
         while level:
             wanted = set(level)
             named: list[str] = []  # children of this level's typed objects, each once
@@ -275,6 +295,8 @@ class Fetcher:
                 if oid not in wanted:
                     raise RemoteError(f"remote '{self.client.name}' sent {oid.display}, which was not asked for")
                 wanted.discard(oid)
+                if meter is not None and (self.typed.get(oid) or oid not in self.sizes):  # not expected yet
+                    meter.expect(0, inc.size)
                 if inc.absent:
                     self.absent.add(oid)
                     continue
@@ -308,6 +330,7 @@ class Fetcher:
             here = self.store.has_many([c for c in named if c not in self.held])
             self.receiver.known.update(dict.fromkeys(here))
             level = [c for c in named if c not in self.held and c not in here]
+            self._expect(level)
 
     def _check_size(self, oid: ObjectId, size: int) -> None:
         """Refuse an object whose size is not the one its parent records,
@@ -335,6 +358,8 @@ class Fetcher:
             return self._commit()
         finally:
             self.receiver.close()
+            if self.client.meter is not None and self.client.meter.phase == "receiving":
+                self.client.meter.finish()
 
     def _commit(self) -> int:
         stray = self.absent - self._allowed_absent()

@@ -10,6 +10,7 @@ before it registered, the wait stops with the end of its log."""
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from cl.errors import CLError
@@ -21,16 +22,68 @@ from cl.runs import queue
 from cl.runs.paths import STREAMS, run_dir
 
 RECHECK_WORKERS_S = 3.0
+STATUS_EVERY_S = 0.5  # how often a waiting caller hears where the run stands
+TAIL_LINES = 10
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a run that has not ended stands, for someone waiting on it:
+    its `stage` (created, staged, preparing, running, finalizing), why it
+    waits or what it does (`reason`), how many queued runs are ahead of it
+    (`ahead`, for a run no worker holds yet) and how long it has been
+    running (`elapsed`, seconds, once a worker started it)."""
+
+    stage: str
+    reason: str | None = None
+    ahead: int | None = None
+    elapsed: float | None = None
+
+
+def progress_of(repo: Repository, bid: str) -> RunProgress | None:
+    """A run's RunProgress now; None once it has ended."""
+    status = rindex.run_status(repo.db, bid)
+    if status is None:
+        return None
+    ahead = None
+    if status["stage"] == "created" and status["worker"] is None:
+        queued = rindex.queued_runs(repo.db)
+        ahead = queued.index(bid) if bid in queued else None
+    elapsed = None
+    if status["started"] and status["stage"] in ("running", "finalizing"):
+        elapsed = max(0.0, (rindex.now_ns() - status["started"]) / 1e9)
+    return RunProgress(status["stage"], status["reason"], ahead, elapsed)
+
+
+def stderr_tail(repo: Repository, bid: str, lines: int = TAIL_LINES) -> list[str]:
+    """The last `lines` lines of an ended run's saved stderr (none when it
+    saved none), decoded leniently: this is for a person to read."""
+    contents = repo.contents(bid)
+    if contents is None:
+        return []
+    try:
+        entry = lookup(repo.store, contents, "stderr")
+    except NotInBundle:
+        return []
+    keep = 64 << 10  # the end of a long stderr is enough to find the last lines
+    with repo.store.open(entry.id) as f:
+        if entry.size > keep:
+            f.seek(entry.size - keep)
+        data = f.read(keep)
+    return data.decode("utf-8", "replace").splitlines()[-lines:]
 
 
 class _Poller:
-    def __init__(self, repo: Repository, bid: str, on_notice: Callable[[str], None] | None):
+    def __init__(self, repo: Repository, bid: str, on_notice: Callable[[str], None] | None,
+                 on_progress: Callable[[RunProgress], None] | None = None):
         self.repo = repo
         self.bid = bid
         self.delay = 0.005
         self.on_notice = on_notice
+        self.on_progress = on_progress
         self.last_check = self.started = time.monotonic()
         self.last_status = 0.0
+        self.last_progress = 0.0
         self.last_reason = None
 
     def state(self) -> str:
@@ -60,6 +113,15 @@ class _Poller:
             if reason and reason != self.last_reason and reason.startswith("pulling"):
                 self.on_notice(reason)
             self.last_reason = reason
+        if self.on_progress and now - self.last_progress >= STATUS_EVERY_S:
+            self.report(now)
+
+    def report(self, now: float | None = None) -> None:
+        """Tell on_progress where the run stands."""
+        self.last_progress = now if now is not None else time.monotonic()
+        where = progress_of(self.repo, self.bid)
+        if where is not None:
+            self.on_progress(where)
 
 
 def _failed_start(repo: Repository) -> str | None:
@@ -88,10 +150,15 @@ class WaitTimeout(CLError):
 
 
 def wait(repo: Repository, bid: str, on_notice: Callable[[str], None] | None = None,
-         timeout: float | None = None) -> State:
+         timeout: float | None = None,
+         on_progress: Callable[[RunProgress], None] | None = None) -> State:
     """Block until the run is ready, failed or killed; its final state.
-    With `timeout` (seconds), WaitTimeout when it has not ended by then."""
-    poller = _Poller(repo, bid, on_notice)
+    With `timeout` (seconds), WaitTimeout when it has not ended by then.
+    `on_progress` hears a RunProgress at once and then every
+    STATUS_EVERY_S seconds while the run has not ended."""
+    poller = _Poller(repo, bid, on_notice, on_progress)
+    if on_progress:
+        poller.report()
     deadline = None if timeout is None else time.monotonic() + timeout
     while poller.state() not in FINAL_STATES:
         if deadline is not None and time.monotonic() >= deadline:

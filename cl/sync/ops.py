@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from cl.errors import CLError, SpecError, UsageError, did_you_mean
+from cl.objects.progress import meter
 from cl.objects.types import WORKSHEET_TYPES, State, Worksheet
 from cl.remote import exchange
 from cl.remote.client import Client
@@ -100,7 +101,9 @@ def _looks_like_url(text: str) -> bool:
     return is_url(text)
 
 
-def push(repo: Repository, remote: str | None, what=(), everything=False, force=False) -> Report:
+def push(repo: Repository, remote: str | None, what=(), everything=False, force=False,
+         progress=None) -> Report:
+    """`progress`: a callback given cl.objects.progress.Tick values as objects move."""
     try:
         names = closure.push_refs(repo, what, everything)
     except SpecError as exc:
@@ -112,6 +115,7 @@ def push(repo: Repository, remote: str | None, what=(), everything=False, force=
     try:
         with open_remote(repo, remote, while_waiting=ahead.start) as client:
             decoded = ahead.stop()
+            client.meter = meter(progress)
             outcome = exchange.push(repo.store, RepoRefStore(repo), client, names, force=force,
                                     decoded=decoded)
             tracking.record_after(repo, client, [u.name for u in outcome.updates])
@@ -141,10 +145,12 @@ def pull_refs(repo: Repository, view: RemoteView, what, everything: bool) -> lis
     return names
 
 
-def pull(repo: Repository, remote: str | None, what=(), everything=False) -> Report:
+def pull(repo: Repository, remote: str | None, what=(), everything=False, progress=None) -> Report:
+    """`progress`: a callback given cl.objects.progress.Tick values as objects move."""
     if remote is None and what and DEFAULT not in remotes(repo):
         raise _not_a_remote(repo, what[0], f" on remote '{DEFAULT}'")
     with open_remote(repo, remote) as client:
+        client.meter = meter(progress)
         try:
             names = pull_refs(repo, RemoteView(client), what, everything)
         except SpecError as exc:
@@ -168,11 +174,12 @@ def default_clone_dir(url: str) -> str:
 
 
 def clone(url: str, directory: str | None = None,
-          settings: dict[str, str] | None = None) -> tuple[Repository, Report]:
+          settings: dict[str, str] | None = None, progress=None) -> tuple[Repository, Report]:
     """A new repository in `directory` with everything the remote has,
     `origin` pointing at it, and the remote's current worksheet current.
     `settings` ("table.key" -> value) go into its config first (e.g.
-    ssh.command, so the clone itself uses the system ssh)."""
+    ssh.command, so the clone itself uses the system ssh).  `progress`: a
+    callback given cl.objects.progress.Tick values as objects arrive."""
     directory = directory or default_clone_dir(url)
     if os.path.exists(directory) and os.listdir(directory):
         raise UsageError(f"destination exists and is not empty: '{directory}'")
@@ -191,6 +198,7 @@ def clone(url: str, directory: str | None = None,
                 raise UsageError(f"config keys look like 'table.key': '{key}'")
             repo.config.set(table, name, value)
         client = open_url(url, DEFAULT, repo.config, os.environ.get("CL_TOKEN"))
+        client.meter = meter(progress)
         client.hello()
         repo.config.set("remote", DEFAULT, {"url": url})
         repo.config.save()
