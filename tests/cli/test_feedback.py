@@ -115,3 +115,25 @@ def test_upload_of_a_large_file_shows_bytes_on_a_terminal(tmp_path, cl, cl_home,
     assert any("uploading" in line and "MB" in line for line in out.replace("\r", "\n").splitlines()), out
     done = cl(["upload", "large.bin"], project)
     assert "uploading" not in done.stderr and "\x1b" not in done.stderr
+
+
+def test_waiting_shows_the_run_state_and_a_failure_its_stderr(project, cl, cl_home):
+    """`cl run -W` on a terminal keeps a status line while the run goes; a
+    failed run's last stderr lines and the command for the rest reach
+    stderr, on a terminal and through a pipe alike (`cl wait`).  The worker
+    is started on its own: one that `cl run` starts would hold the
+    terminal open."""
+    from tests.runs.helpers import configure, start_worker, stop_workers
+    configure(project, executor="local", auto_worker=False)
+    start_worker(project, "--executor", "local")
+    try:
+        code, out = run_pty(["run", "echo oops >&2; sleep 2; exit 3", "-W"], project,
+                            env={"HOME": cl_home})
+        assert code != 0
+        assert "running 0:0" in out
+        assert "last lines of the run's stderr" in out and "oops" in out and "/stderr" in out
+        done = cl(["wait", "^"], project, check=False)
+        assert done.returncode != 0 and "running 0:" not in done.stderr
+        assert "oops" in done.stderr and "/stderr" in done.stderr
+    finally:
+        stop_workers(project)
