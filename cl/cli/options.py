@@ -50,7 +50,10 @@ def _checked(callback):
     def check(ctx, param, value):
         bad = _not_utf8(value)
         if bad is not None:
-            shown = bad.encode("utf-8", "surrogateescape")
+            try:  # the bytes a shell passed, when they came from argv
+                shown = bad.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a lone surrogate from elsewhere (a caller in Python)
+                shown = bad.encode("utf-8", "backslashreplace")
             where = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
             raise UsageError(f"{where} is not UTF-8 text: {shown!r}")
         return callback(ctx, param, value) if callback else value

@@ -22,8 +22,10 @@ TOPICS = {
     "provenance": ("ancestors", "descendants", "mimic", "macro", "rerun"),
     "worksheets": ("new", "work", "wls", "add", "detach", "wedit", "print", "wlog", "wrm",
                    "wopen"),
-    "sharing": ("remote", "alias", "clone", "push", "pull", "cp", "wadd", "server",
+    "sharing": ("remote", "alias", "clone", "fetch", "push", "pull", "cp", "wadd", "server",
                 "serve-stdio"),
+    "people and permissions": ("uinfo", "uls", "gnew", "gls", "ginfo", "grm", "uadd", "urm",
+                               "perm", "wperm", "chown"),
     "repository": ("init", "status", "config", "fsck", "gc", "reindex", "completion", "help"),
 }
 

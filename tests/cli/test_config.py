@@ -122,7 +122,7 @@ def test_user_wide_settings_under_the_repository_and_the_environment(project, cl
 
 def test_a_bad_user_file_or_variable_is_one_line_naming_it(project, cl, cl_home):
     user_file = cl_home / ".config" / "cl" / "config.toml"
-    user_file.parent.mkdir(parents=True)
+    user_file.parent.mkdir(parents=True, exist_ok=True)
     user_file.write_text("[run]\nparallel = \"many\"\n")
     line = one_line_error(cl(["config", "run.parallel"], project, check=False))
     assert str(user_file) in line and "run.parallel" in line

@@ -24,8 +24,10 @@ def _empty_repo() -> str:
     """One initialised repository, copied for each example (init is slow)."""
     if not _template:
         d = tempfile.mkdtemp(prefix="cl-fuzz-gcsafe-")
-        Repository.init(d, bare=True).close()
-        _template.append(d)
+        # not bare: a bare store has no refs, and gc refuses a store without
+        # refs (repo.db may have lost them)
+        Repository.init(d).close()
+        _template.append(os.path.join(d, ".codalab"))
     return _template[0]
 
 

@@ -95,7 +95,8 @@ def test_sugar_becomes_dependencies(project):
 
 
 def test_exclude_patterns_leave_files_out(project):
-    bid = bid_of(cl(project, "run", "-x", "*.tmp", "echo a > keep.txt; echo b > drop.tmp", "-W"))
+    # CodaLab's -x takes several values: the command goes first (or after ---)
+    bid = bid_of(cl(project, "run", "echo a > keep.txt; echo b > drop.tmp", "-x", "*.tmp", "-W"))
     repo = repo_of(project)
     assert names_in(repo, bid) == {"keep.txt", "stdout", "stderr"}
     repo.close()
