@@ -275,3 +275,13 @@ def reindex_notes(set_aside, current_worksheet: str | None, adopted: str | None 
     elif current_worksheet is None:
         notes.append("there is no current worksheet: choose one with 'cl work NAME' ('cl wls' lists them)")
     return notes
+
+
+def opened_page(path: str, opened: bool, json_wanted: bool) -> None:
+    """`cl open`/`cl wopen`: the page's path (and whether a browser took it)."""
+    if json_wanted:
+        as_json({"path": path, "opened": opened})
+        return
+    click.echo(path)
+    if not opened:
+        click.echo("cl: no web browser found; the page is at the path above", err=True)

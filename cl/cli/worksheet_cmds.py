@@ -332,14 +332,5 @@ def wopen(repo, worksheet, as_json):
     prints the page's path."""
     from cl.app import pages
     path = pages.worksheet_page(repo, worksheet)
-    _opened(path, pages.show(path), as_json)
+    output.opened_page(path, pages.show(path), as_json)
 
-
-def _opened(path: str, opened: bool, as_json: bool) -> None:
-    """The page's path (and whether a browser took it)."""
-    if as_json:
-        output.as_json({"path": path, "opened": opened})
-        return
-    click.echo(path)
-    if not opened:
-        click.echo("cl: no web browser found; the page is at the path above", err=True)

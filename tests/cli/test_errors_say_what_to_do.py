@@ -22,7 +22,7 @@ def uploaded(project, cl):
 
 def test_a_mistyped_command_gets_the_closest(project, cl):
     done = cl(["uplaod", "a.txt"], project, check=False)
-    assert one_line_error(done) == "cl: no such command 'uplaod'; did you mean 'upload'?"
+    assert one_line_error(done) == "cl: no such command 'uplaod'; did you mean 'upload' or 'uadd'?"  # closest first
     assert done.returncode == 2
     assert one_line_error(cl(["zzqx"], project, check=False)) == \
         "cl: no such command 'zzqx'; see 'cl --help'"
