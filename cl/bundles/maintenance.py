@@ -3,7 +3,6 @@
 the index and the heads from the objects alone)."""
 
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -340,11 +339,11 @@ def _parents_first(repo: Repository, doomed: dict[str, int]) -> list[str]:
 
 
 def _remove(path: str):
+    """A stale tmp file or an unused checkout.  A failure reaches the user
+    (main names the path): what is left is only space, and a rerun of gc
+    takes it (rmtree with ignore_errors would recurse on deep trees and hide why)."""
     from cl.objects.checkout import remove_tree
-    try:
-        remove_tree(path)
-    except OSError:
-        shutil.rmtree(path, ignore_errors=True)
+    remove_tree(path)
 
 
 # --- reindex ----------------------------------------------------------------

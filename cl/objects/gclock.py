@@ -42,7 +42,21 @@ def _open(path: str) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
 
 
-class GcLock:
+class _Span:
+    """What both locks share: a write span as a `with` block over their
+    own acquire and release."""
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """A write span."""
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+
+class GcLock(_Span):
     """The gc lock of one repository, by the path of its lock file; every
     GcLock of one path in a process shares one hold."""
 
@@ -81,15 +95,6 @@ class GcLock:
             if s.depth == 0:
                 os.close(s.fd)
                 s.fd = None
-
-    @contextmanager
-    def shared(self) -> Iterator[None]:
-        """A write span."""
-        self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
 
     def ensure_held(self) -> None:
         """Called before every object write: outside a span, open one that
@@ -147,7 +152,7 @@ def _forked() -> None:
 os.register_at_fork(after_in_child=_forked)
 
 
-class ThreadGcLock:
+class ThreadGcLock(_Span):
     """The same contract inside one process, for the memory store: shared
     holders and one exclusive holder, on a condition variable."""
 
@@ -171,14 +176,6 @@ class ThreadGcLock:
                 raise RuntimeError("write span released more often than taken")
             self._shared -= 1
             self._cond.notify_all()
-
-    @contextmanager
-    def shared(self) -> Iterator[None]:
-        self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
 
     def ensure_held(self) -> None:
         with self._cond:
