@@ -88,6 +88,19 @@ def make_writable(path: str) -> None:
     _walk_dirs(path, lambda fd: os.fchmod(fd, 0o755), None)
 
 
+def publish(tmp: str, dest: str) -> bool:
+    """Rename a tree built at `tmp` to `dest`; when a concurrent builder got
+    there first, drop ours and keep theirs.  True when ours landed."""
+    try:
+        os.rename(tmp, dest)
+        return True
+    except OSError:
+        if not os.path.lexists(dest):
+            raise
+        remove_tree(tmp)
+        return False
+
+
 def remove_tree(path: str) -> None:
     """Remove a file, link or directory tree of any depth.  shutil.rmtree
     recurses (and fails past Python's recursion limit) and gives the kernel

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 
 from cl.errors import CLError
-from cl.objects.checkout import materialize, remove_tree
+from cl.objects.checkout import materialize, publish, remove_tree
 from cl.objects.ingest import IngestOptions, ingest_entries, ingest_path
 from cl.objects.trees import NotInBundle, lookup, read_tree
 from cl.objects.types import MODE_DIR, MODE_EXEC, MODE_LINK, Bundle, Contents
@@ -63,12 +63,7 @@ def checkout(repo: Repository, contents: Contents) -> str:
     directory = contents.mode == MODE_DIR
     if directory:  # moving a directory to another parent rewrites its `..`: it must be writable
         os.chmod(tmp, 0o755)
-    try:
-        os.rename(tmp, dest)
-    except OSError:
-        if not os.path.lexists(dest):
-            raise
-        remove_tree(tmp)
+    if not publish(tmp, dest):
         return dest
     if directory:
         os.chmod(dest, 0o555)

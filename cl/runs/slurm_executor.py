@@ -535,16 +535,11 @@ def _stage_one(source: str, where: str) -> str:
         else:
             shutil.copy2(src, dst)
 
-    from cl.objects.checkout import remove_tree
+    from cl.objects.checkout import publish, remove_tree
     remove_tree(tmp)
     if os.path.isdir(source):
         shutil.copytree(source, tmp, symlinks=True, copy_function=place)
     else:
         place(source, tmp)
-    try:
-        os.rename(tmp, dest)
-    except OSError:
-        if not os.path.lexists(dest):
-            raise
-        remove_tree(tmp)
+    publish(tmp, dest)
     return dest
