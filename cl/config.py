@@ -1,7 +1,6 @@
 """config.toml: the table of known settings (SETTINGS: key, type, default,
 one-line help), reading with tomllib and checking every value against that
-table, and writing back with a small writer for what the file holds
-(tables of text, integers and booleans).
+table, and writing back with tomli-w.
 
 A setting is added by one line in SETTINGS.  A key may have `*` for one
 name (`remote.*.url`).  Values are checked when set (`cl config`, `cl clone
@@ -259,43 +258,10 @@ def display(value) -> str:
 
 # --- the file -----------------------------------------------------------------
 
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f"}
-
-
-def _quote(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_quote(v) for v in value) + "]"
-    # every control character escaped: TOML refuses them raw in a string
-    text = re.sub(r'[\\"\x00-\x1f\x7f]',
-                  lambda m: _ESCAPES.get(m[0], f"\\u{ord(m[0]):04x}"), str(value))
-    return f'"{text}"'
-
-
-def _key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _quote(name)
-
-
-def dumps(config: dict, prefix: str = "") -> str:
-    """Tables nest to any depth: `[remote.origin]`."""
-    lines = []
-    for table in sorted(config):
-        values = config[table]
-        if not isinstance(values, dict):
-            continue
-        name = f"{prefix}.{_key(table)}" if prefix else _key(table)
-        scalars = {k: v for k, v in values.items() if not isinstance(v, dict)}
-        if scalars or not values:
-            lines.append(f"[{name}]")
-            lines += [f"{_key(k)} = {_quote(v)}" for k, v in sorted(scalars.items())]
-            lines.append("")
-        sub = {k: v for k, v in values.items() if isinstance(v, dict)}
-        if sub:
-            lines.append(dumps(sub, name))
-    return "\n".join(lines)
+def dumps(config: dict) -> str:
+    """The file's text, written by tomli-w (tables nest: `[remote.origin]`)."""
+    import tomli_w  # here, not at the top: only writing the config needs it
+    return tomli_w.dumps(config)
 
 
 def user_path() -> str:
