@@ -3,7 +3,7 @@
 Each contender is a real program run as a user would run it, timed from
 process start to exit, after the cold-start discipline of harness.time_runs
 (previous output removed, sync, page cache dropped, source and program
-re-read).  the Benchmarks section of README.md says how each contender is run.
+re-read).  docs/bench.md says how each contender is run.
 """
 
 import os

@@ -254,7 +254,10 @@ class DockerExecutor(Executor):
         except docker.errors.APIError as exc:
             raise RunError(f"Image '{name}': {_first_line(exc)}") from None
         digests = attrs.get("RepoDigests") or []
-        return {"name": name, "id": attrs["Id"], "digest": digests[0] if digests else ""}
+        image = {"name": name, "id": attrs["Id"]}
+        if digests:  # an image never pulled from a registry (built, imported, loaded) has none
+            image["digest"] = digests[0]
+        return image
 
     def _pull(self, name: str, progress) -> None:
         import docker.errors

@@ -267,7 +267,7 @@ def _doc_commands(section_titles) -> str:
     text = open(DOCS).read()
     script = []
     for title in section_titles:
-        body = text.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0]
+        body = re.split(r"\n##+ ", text.split(f"### {title}\n", 1)[1], maxsplit=1)[0]
         for block in re.findall(r"```console\n(.*?)```", body, re.S):
             lines = block.split("\n")
             i = 0
