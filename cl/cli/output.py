@@ -21,6 +21,11 @@ def size(n: int | None) -> str:
     return str(n)
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 worksheet`, `3 worksheets`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def table(headers: list[str], rows: list[list], out=None) -> None:
     """A plain aligned table (fast: no rich) of rows of len(headers) cells;
     None shows as nothing, anything else as str()."""

@@ -21,8 +21,7 @@ def _print_report(report, verb: str, as_json: bool = False) -> None:
     for line in report.lines:
         click.echo(f"{line.kind} {line.label}: {line.status}")
     moved = report.sent if verb == "push" else report.received
-    noun = "object" if moved == 1 else "objects"
-    click.echo(f"{verb} {report.remote}: {moved} {noun} {'sent' if verb == 'push' else 'received'}",
+    click.echo(f"{verb} {report.remote}: {output.counted(moved, 'object')} {'sent' if verb == 'push' else 'received'}",
                err=True)
     if report.rejected:
         sys.exit(3)
@@ -108,7 +107,8 @@ def clone(url, directory, settings, as_json):
     if as_json:
         output.as_json(done.to_json())
         return
-    click.echo(f"cloned {url} into {done.directory}: {done.worksheets} worksheets, {done.bundles} bundles")
+    click.echo(f"cloned {url} into {done.directory}: {output.counted(done.worksheets, 'worksheet')}, "
+               f"{output.counted(done.bundles, 'bundle')}")
 
 
 @click.command()
@@ -154,8 +154,9 @@ def fetch(repo, remote, as_json):
         output.as_json({"remote": done.remote, "worksheets": done.worksheets, "bundles": done.bundles,
                         "changed": done.changed, "received": done.received})
         return
-    click.echo(f"fetch {done.remote}: {done.worksheets} worksheets, {done.bundles} bundles, "
-               f"{done.changed} refs changed, {done.received} objects received")
+    click.echo(f"fetch {done.remote}: {output.counted(done.worksheets, 'worksheet')}, "
+               f"{output.counted(done.bundles, 'bundle')}, {output.counted(done.changed, 'ref')} changed, "
+               f"{output.counted(done.received, 'object')} received")
 
 
 @click.command()
