@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import CL, cl_env, tree
 from tests.runs.helpers import stop_workers
+from tests.test_readme import README, commands
 
 
 def out(cl, args, cwd, **kw):
@@ -258,49 +259,16 @@ def test_search_appends_results_to_the_current_worksheet(stats_project, cl):
     assert out(cl, ["search", "host_worksheet=found", ".count"], p).strip() == "1"
 
 
-DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
-
-
 def _doc_commands(section_titles) -> str:
     """The `$ ` commands (with their here-documents) of the console blocks
     in the named sections of README.md, as one bash script."""
-    text = open(DOCS).read()
+    text = README.read_text()
     script = []
     for title in section_titles:
         body = re.split(r"\n##+ ", text.split(f"### {title}\n", 1)[1], maxsplit=1)[0]
         for block in re.findall(r"```console\n(.*?)```", body, re.S):
-            lines = block.split("\n")
-            i = 0
-            while i < len(lines):
-                line = lines[i]
-                i += 1
-                if not line.startswith("$ "):
-                    continue
-                script.append(line[2:])
-                m = re.search(r"<<'(\w+)'", line)
-                if m:
-                    while lines[i] != m.group(1):
-                        script.append(lines[i])
-                        i += 1
-                    script.append(lines[i])
-                    i += 1
+            script += [command for command, _ in commands(block)]
     return "set -euo pipefail\n" + "\n".join(script) + "\n"
-
-
-def test_the_readme_display_directive_example_prints_as_shown(project, cl):
-    """README, "The markup": a directive written before the bundles arrive
-    shapes them all, the one uploaded later too.  The block's commands run
-    and `cl print` gives the block's output."""
-    text = open(DOCS).read()
-    block = next(b for b in re.findall(r"```console\n(.*?)```", text, re.S) if "The files, with their sizes" in b)
-    commands, shown = block.split("$ cl print\n")
-    script = re.sub(r"^\$ ", "", commands, flags=re.M)
-    script = re.sub(r"\s+# .*$", "", script, flags=re.M)
-    tree(project, {"a.txt": "x\n", "b.txt": "hello world\n"})
-    subprocess.run(["bash", "-euc", script], cwd=project, env=cl_env({"HOME": cl.home}), check=True,
-                   capture_output=True)
-    printed = out(cl, ["print"], project)
-    assert printed == shown.replace("== project ==", f"== {project.name} ==")
 
 
 def test_the_readme_worked_example_works_as_shown(project, cl, tmp_path):
