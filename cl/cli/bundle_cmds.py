@@ -51,14 +51,15 @@ def _edit_metadata(name, description, tags):
 @click.option("--link-format", type=click.Choice(["raw", "zip"]), help="How it is stored there (link_format).")
 @click.option("-L", "--follow-symlinks", "follow", is_flag=True, help="Store what symbolic links point to, not the links.")
 @click.option("-c", "--contents", "text", help="Make a one-file bundle holding TEXT.")
-@click.option("--git", "git_rev", help="Upload exactly the tree committed at this git revision.")
+@click.option("-g", "--git", "git", is_flag=True, help="The path is a git repository's URL: clone it (with its .git).")
+@click.option("--git-rev", "git_rev", metavar="REV", help="Upload exactly the tree committed at this git revision.")
 @click.option("--license", "license_", help="The license the data or program is released under (license).")
 @click.option("--source-url", help="Where the data or program comes from (source_url).")
 @worksheet_option("Put the bundle on this worksheet (default: the current one).")
 @json_option
 @pass_repo
 def upload(repo, paths, name, description, tags, edit_, kind, exclude, ignore_file, pack, force_compression, link,
-           link_url, link_format, follow, text, git_rev, license_, source_url, worksheet, as_json):
+           link_url, link_format, follow, text, git, git_rev, license_, source_url, worksheet, as_json):
     """Upload files and directories as a bundle; prints its id.
 
     `cl upload dataset a.txt` and `cl upload program sort.py` (the CodaLab
@@ -71,11 +72,12 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, ignore_fi
     if edit_:
         guess = name or (os.path.basename(os.path.normpath(paths[0])) if paths else "contents")
         name, description, tags = _edit_metadata(guess, description, tags)
-    total = bundles.upload_size(paths) if sys.stderr.isatty() and paths else None
-    with output.progress("uploading", total, enabled=total is not None) as bar:
+    url = bundles.is_url_upload(paths)
+    total = bundles.upload_size(paths) if sys.stderr.isatty() and paths and not url else None
+    with output.transfer_progress() if url else output.progress("uploading", total, enabled=total is not None) as bar:
         bid = bundles.upload(repo, paths, text=text, name=name, description=description, tags=tags,
                              kind=kind or "dataset", exclude=words(exclude), ignore_file=ignore_file, pack=pack,
-                             follow_links=follow, git_rev=git_rev, worksheet=worksheet, args=command_line(),
+                             follow_links=follow, git_rev=git_rev, git=git, worksheet=worksheet, args=command_line(),
                              license=license_, source_url=source_url, link=link, link_url=link_url,
                              link_format=link_format, progress=bar)
     _created(bid, as_json)
