@@ -126,10 +126,14 @@ def _opener():
         max_redirections = MAX_REDIRECTS
         max_repeats = 2
 
-        def redirect_request(self, req, fp, code, msg, headers, newurl):
-            if scheme(newurl) not in FETCHED:
-                raise InputError(f"'{req.full_url}' redirects to '{newurl}': only http and https are followed")
-            return super().redirect_request(req, fp, code, msg, headers, newurl)
+        def http_error_302(self, req, fp, code, msg, headers):
+            from urllib.parse import urljoin
+            where = headers.get("location") or headers.get("uri")
+            if where and scheme(urljoin(req.full_url, where)) not in FETCHED:
+                raise InputError(f"'{req.full_url}' redirects to '{where}': only http and https are followed")
+            return super().http_error_302(req, fp, code, msg, headers)
+
+        http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
     return urllib.request.build_opener(Redirects())
 
@@ -161,7 +165,7 @@ def _fetch(url: str, dest: str, limit: int, progress: Callable | None) -> None:
                 m.add(objects=1)
                 m.finish()
     except urllib.error.HTTPError as exc:
-        if exc.code in (301, 302, 303, 307, 308):
+        if exc.code in (301, 302, 303, 307, 308) and "infinite loop" in str(exc.reason):
             raise InputError(f"cannot fetch '{url}': more than {MAX_REDIRECTS} redirects") from None
         raise InputError(f"cannot fetch '{url}': HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
