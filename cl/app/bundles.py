@@ -145,11 +145,29 @@ def info_field(rec: dict[str, Any], name: str) -> Any:
     return field(rec, name)
 
 
-def info_fields(records: list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
+def info_fields(records: list[dict[str, Any]], names: list[str],
+                repo: Repository | None = None) -> list[list[Any]]:
     """`cl info -f` values, a row per record; an InputError names a field
-    that is neither CodaLab's nor cl's nor metadata of any of the bundles."""
+    that is neither CodaLab's nor cl's nor metadata of any of the bundles.
+    A field `/PATH[:KEY]` is a file of the bundle (`/` the bundle itself
+    when it is one file), read as a worksheet's genpath reads it: its text,
+    or KEY's value in a JSON, YAML or TSV file; a directory or a missing
+    file gives nothing, as in CodaLab."""
     from cl.bundles.info import field_rows
-    return field_rows(records, names)
+    rows = field_rows(records, names)
+    files = [(i, n) for i, n in enumerate(names) if n.startswith("/")]
+    if files and repo is not None:
+        from cl.worksheets.genpaths import Reader
+        from cl.worksheets.schemas import parse_genpath
+        reader = Reader(repo)
+        for rec, row in zip(records, rows):
+            bid = str(rec["id"])[2:]
+            for i, name in files:
+                genpath = parse_genpath(name)
+                ref = reader.file(bid, genpath.path)
+                if ref is not None and not (genpath.key is None and ref.is_dir):
+                    row[i] = reader.value(bid, genpath)
+    return rows
 
 
 def info_needs_verbose(names: Iterable[str]) -> bool:

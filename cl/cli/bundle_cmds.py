@@ -194,7 +194,7 @@ def info(repo, specs, verbose, raw, fields, worksheet, as_json):
     records = bundles.info(repo, specs, verbose or raw or bundles.info_needs_verbose(names),
                            worksheet=worksheet)
     if fields:
-        for row in bundles.info_fields(records, names):
+        for row in bundles.info_fields(records, names, repo):
             click.echo("\t".join(_field_text(v) for v in row))
         return
     if as_json or raw:
@@ -246,6 +246,9 @@ def _print_info(rec: dict) -> None:
         click.echo("contents:")
         for e in rec["listing"]:
             click.echo(f"  {e['name']:<30} {output.size(e['size']):>8}  {e['type']}")
+    for p in rec.get("previews") or ():  # CodaLab's headings
+        click.echo(f"=== {p['path'] or 'contents'} preview ===")
+        click.echo(p["text"], nl=False)
     if rec.get("dependents"):
         click.echo("dependents:")
         for d in rec["dependents"]:
