@@ -46,10 +46,10 @@ def _edit_metadata(name, description, tags):
 @click.option("-z", "--force-compression", is_flag=True,
               help="Accepted for CodaLab's scripts: cl's objects are stored and sent compressed anyway.")
 @click.option("-l", "--link", is_flag=True,
-              help="Record the path as the bundle's source of truth (metadata link_url, link_format raw).")
+              help="Record the path as the bundle's source of truth (link_url, link_format raw); the bytes are stored too.")
 @click.option("--link-url", help="Where the data lives (link_url); -l sets it to the path.")
 @click.option("--link-format", type=click.Choice(["raw", "zip"]), help="How it is stored there (link_format).")
-@click.option("-L", "--follow-symlinks", "follow", is_flag=True, help="Store what symbolic links point to, not the links.")
+@click.option("-L", "--follow-symlinks", "follow", is_flag=True, help="Store what symbolic links point to, not the links (a link given by name needs it).")
 @click.option("-c", "--contents", "text", help="Make a one-file bundle holding TEXT.")
 @click.option("-g", "--git", "git", is_flag=True, help="The path is a git repository's URL: clone it (with its .git).")
 @click.option("--git-rev", "git_rev", metavar="REV", help="Upload exactly the tree committed at this git revision.")
@@ -60,7 +60,7 @@ def _edit_metadata(name, description, tags):
 @pass_repo
 def upload(repo, paths, name, description, tags, edit_, kind, exclude, ignore_file, pack, force_compression, link,
            link_url, link_format, follow, text, git, git_rev, license_, source_url, worksheet, as_json):
-    """Upload files and directories as a bundle; prints its id.
+    """Upload files and directories, or one http(s) URL, as a bundle; prints its id.
 
     `cl upload dataset a.txt` and `cl upload program sort.py` (the CodaLab
     forms) set the kind."""
