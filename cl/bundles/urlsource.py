@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from cl.bundles import archives
 from cl.errors import CLError, InputError
-from cl.objects.ingest import IngestOptions, ingest_path
-from cl.objects.types import Contents
-from cl.repo import Repository
+
+if TYPE_CHECKING:
+    from cl.objects.types import Contents
+    from cl.repo import Repository
 
 FETCHED = ("http", "https")
 CLONED = ("http", "https", "git", "ssh", "file")
@@ -95,6 +93,11 @@ def ingest_url(repo: Repository, url: str, *, clone: bool, pack: bool,
                progress: Callable | None = None) -> tuple[Contents, dict, str]:
     """Fetch or clone `url` and store it; returns (contents, source, the
     file name the bundle's default name comes from)."""
+    import tempfile  # this module is imported by every upload, used by few
+
+    from cl.bundles import archives
+    from cl.objects.checkout import remove_tree
+    from cl.objects.ingest import IngestOptions, ingest_path
     name = file_name(url, clone)
     os.makedirs(repo.path("tmp"), exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="url-", dir=repo.path("tmp"))
@@ -113,7 +116,7 @@ def ingest_url(repo: Repository, url: str, *, clone: bool, pack: bool,
             return contents, {"url": url}, name[: -len(archives.archive_suffix(where))]
         return ingest_path(repo.store, where, IngestOptions()), {"url": url}, name
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)  # our own scratch directory: nothing in it matters now
+        remove_tree(scratch)  # our own scratch directory (a clone's read-only files too)
 
 
 # --- http(s) -------------------------------------------------------------------
@@ -191,12 +194,15 @@ def _clone(url: str, dest: str, limit: int) -> None:
     transport but CLONED, and giving up on a server that stalls.  A
     server of git's "dumb" http protocol (plain files) cannot send a
     shallow history: from one, the whole history is cloned."""
+    import shutil
+
+    from cl.objects.checkout import remove_tree
     git = shutil.which("git")
     if git is None:
         raise CLError("cl upload --git needs the git program on PATH")
     done = _git_clone(git, url, dest, shallow=True)
     if done.returncode != 0 and _DUMB in done.stderr:
-        shutil.rmtree(dest, ignore_errors=True)  # what the failed clone left in our scratch directory
+        remove_tree(dest)  # what the failed clone left in our scratch directory
         done = _git_clone(git, url, dest, shallow=False)
     if done.returncode != 0:
         lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
