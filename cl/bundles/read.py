@@ -49,6 +49,8 @@ def through_dependency(repo: Repository, target: Target) -> Target:
 
 
 def _in_dependency(repo: Repository, bundle, parts: list[str]) -> Target | None:
+    if not parts:
+        return None
     for dep in bundle.dependencies:
         base = split_path(dep.path) if dep.path else []
         if dep.key == ".":
@@ -115,6 +117,7 @@ def _resolve(repo: Repository, target: Target) -> tuple[Contents | None, LiveNod
 
 def list_dir(repo: Repository, target: Target) -> list[Entry] | None:
     """Entries if the target is a directory, else None."""
+    target = through_dependency(repo, target)
     contents, live = _resolve(repo, target)
     if live is not None:
         with live:

@@ -49,6 +49,13 @@ def test_a_finished_run_reads_its_dependencies_through_their_keys(with_deps):
     assert (project / "got" / "sub" / "s.txt").read_text() == "deep\n"
     done = run_cl(["cat", f"0x{bid}/in/missing"], project, check=False)
     assert done.returncode == 1 and done.stderr.startswith("cl: ") and "Traceback" not in done.stderr
+    # key `.`: the dependency's entries at the top of the run directory
+    top = bid_of(run_cl(["run", ".:data", "cat one.txt > copy", "-W"], project))
+    assert run_cl(["cat", f"0x{top}/sub/s.txt"], project).stdout == "deep\n"
+    assert run_cl(["cat", f"0x{top}/copy"], project).stdout == "one\n"
+    # a run reading a run's dependency through it
+    chained = bid_of(run_cl(["run", f"up:0x{bid}", "true", "-W"], project))
+    assert run_cl(["cat", f"0x{chained}/up/in/one.txt"], project).stdout == "one\n"
 
 
 def test_a_live_run_shows_and_downloads_what_exists_so_far(with_deps):
