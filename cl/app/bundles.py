@@ -157,16 +157,24 @@ def info_fields(records: list[dict[str, Any]], names: list[str],
     rows = field_rows(records, names)
     files = [(i, n) for i, n in enumerate(names) if n.startswith("/")]
     if files and repo is not None:
+        from dataclasses import replace
+
+        from cl.bundles.read import through_dependency
+        from cl.bundles.specs import Target
         from cl.worksheets.genpaths import Reader
         from cl.worksheets.schemas import parse_genpath
         reader = Reader(repo)
         for rec, row in zip(records, rows):
-            bid = str(rec["id"])[2:]
             for i, name in files:
                 genpath = parse_genpath(name)
-                ref = reader.file(bid, genpath.path)
+                if not repo.index.bundle(str(rec["id"])[2:], include_deleted=True):
+                    continue  # a remote's bundle (REMOTE::spec): its files are not here
+                # a run's RUN/KEY/path is its dependency's path, as for `cl cat`
+                where = through_dependency(repo, Target(ObjectId(str(rec["id"])[2:]), genpath.path))
+                genpath = replace(genpath, path=where.path)
+                ref = reader.file(where.bundle, genpath.path)
                 if ref is not None and not (genpath.key is None and ref.is_dir):
-                    row[i] = reader.value(bid, genpath)
+                    row[i] = reader.value(where.bundle, genpath)
     return rows
 
 

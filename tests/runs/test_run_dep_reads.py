@@ -42,6 +42,7 @@ def test_a_finished_run_reads_its_dependencies_through_their_keys(with_deps):
     assert run_cl(["cat", f"0x{bid}/copy"], project).stdout == "one\n"
     assert run_cl(["cat", f"0x{bid}/in/sub/s.txt"], project).stdout == "deep\n"
     assert run_cl(["cat", f"0x{bid}/nested/f"], project).stdout == "solo\n"
+    assert run_cl(["info", "-f", "/copy,/in/one.txt,/nested/f", f"0x{bid}"], project).stdout == "one\tone\tsolo\n"
     assert set(_listing(run_cl(["cat", f"0x{bid}/in"], project).stdout)) == {"one.txt", "sub"}
     # the result itself holds no dependency, as CodaLab's
     assert "in" not in _listing(run_cl(["cat", f"0x{bid}"], project).stdout)
