@@ -142,11 +142,13 @@ def _opener():
 
 
 def _fetch(url: str, dest: str, limit: int, progress: Callable | None) -> None:
+    import http.client
     import urllib.error
 
     from cl.objects.progress import meter
 
     try:
+        done, total = 0, None
         with _opener().open(url, timeout=TIMEOUT) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
@@ -155,7 +157,6 @@ def _fetch(url: str, dest: str, limit: int, progress: Callable | None) -> None:
             m = meter(progress)
             if m is not None:
                 m.start("downloading", 1, total)
-            done = 0
             with open(dest, "xb") as out:
                 while chunk := response.read(CHUNK):
                     done += len(chunk)
@@ -164,6 +165,8 @@ def _fetch(url: str, dest: str, limit: int, progress: Callable | None) -> None:
                     out.write(chunk)
                     if m is not None:
                         m.add(nbytes=len(chunk))
+            if total is not None and done != total:  # http.client takes a short body for the end
+                raise InputError(f"cannot fetch '{url}': the server sent {done} of the {total} bytes it announced")
             if m is not None:
                 m.add(objects=1)
                 m.finish()
@@ -173,8 +176,11 @@ def _fetch(url: str, dest: str, limit: int, progress: Callable | None) -> None:
         raise InputError(f"cannot fetch '{url}': HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise InputError(f"cannot fetch '{url}': {exc.reason}") from None
-    except (OSError, ValueError) as exc:  # a reset, a timeout, a malformed answer
-        raise InputError(f"cannot fetch '{url}': {exc}") from None
+    except http.client.IncompleteRead as exc:
+        raise InputError(f"cannot fetch '{url}': the server sent {done + len(exc.partial)} of the "
+                         f"{total} bytes it announced") from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # a reset, a timeout, a malformed answer
+        raise InputError(f"cannot fetch '{url}': {exc or type(exc).__name__}") from None
 
 
 def _too_large(url: str, limit: int) -> InputError:

@@ -156,6 +156,10 @@ def test_size_limit_from_the_header_and_while_reading(project, cl, server):
     assert _ids(cl, project) == [] and _scratch(project) == []
     cl(["upload", base + "/small"], project)
     assert len(_ids(cl, project)) == 1
+    routes["/short"] = ("claims", 4096)  # announces 4096 bytes, sends 1024 and closes
+    bad = cl(["upload", base + "/short"], project, check=False)
+    assert bad.returncode == 1 and "sent 1024 of the 4096 bytes it announced" in bad.stderr, bad.stderr
+    assert "Traceback" not in bad.stderr and len(_ids(cl, project)) == 1 and _scratch(project) == []
 
 
 def test_only_http_and_https_and_no_mixing(project, cl, server, tmp_path):
