@@ -146,6 +146,7 @@ SETTINGS = (
             "an uploaded archive may unpack to this many times its size (0: no bound)"),
     Setting("upload.max_unpacked_bytes", Integer(0, 1 << 62), 0,
             "an uploaded archive may unpack to at most this many bytes (0: no bound)"),
+    Setting("upload.max_url_size", Size(), None, "refuse a URL upload (or --git clone) larger than this (default 64g)"),
     Setting("sync.timeout", Duration(), None, "give up on a remote that is silent this long (default 10m)"),
     Setting("sync.max_object_size", Size(), None, "refuse a received object larger than this (default 64g)"),
     Setting("server.timeout", Duration(), None, "cl server cuts off a request body silent this long (default 60s)"),

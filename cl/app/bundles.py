@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from cl.bundles.search import SearchResult
 
 __all__ = ["ObjectId", "expand", "resolve_bundle", "resolve_target", "resolve_worksheet",
-           "MetadataEditor", "worksheet_or_none", "upload", "upload_size", "make", "info",
+           "MetadataEditor", "worksheet_or_none", "upload", "upload_size", "is_url_upload", "make", "info",
            "info_field", "info_fields", "info_needs_verbose", "cat", "open_file", "download", "kind", "metadata", "edit", "plan_removal",
            "remove", "search", "field_rows", "ignore_patterns"]
 
@@ -42,25 +42,34 @@ def unfrozen_worksheet(repo: Repository, spec: str | None) -> str | None:
 def upload(repo: Repository, paths: Iterable[str] = (), *, text: str | None = None, name: str | None = None,
            description: str = "", tags: Iterable[str] = (), kind: str = "dataset",
            exclude: Iterable[str] = (), ignore_file: str | None = None, pack: bool = False,
-           follow_links: bool = False, git_rev: str | None = None, worksheet: str | None = None,
+           follow_links: bool = False, git_rev: str | None = None, git: bool = False,
+           worksheet: str | None = None,
            args: str = "", license: str | None = None, source_url: str | None = None, link: bool = False,
            link_url: str | None = None, link_format: str | None = None,
            progress: Callable[[int], None] | None = None) -> ObjectId:
-    """Upload files, directories, archives, a text or a git revision as
-    one bundle (put on `worksheet`, a spec, or the current worksheet).
-    `ignore_file` holds more exclude patterns, one a line; `license`,
-    `source_url` and `link` (the path is the data's source of truth:
-    link_url, link_format) are metadata fields, set in a second state."""
+    """Upload files, directories, archives, a text, a git revision, a URL
+    or (`git`) a git repository's URL as one bundle (put on `worksheet`, a
+    spec, or the current worksheet).  `ignore_file` holds more exclude
+    patterns, one a line; `license`, `source_url` and `link` (the path is
+    the data's source of truth: link_url, link_format) are metadata
+    fields, set in a second state; a URL is the source_url unless one is
+    given.  `progress` takes byte counts, or for a URL progress Ticks
+    (is_url_upload says which)."""
     import os
 
     from cl.bundles.upload import UploadRequest, upload as upload_bundle
     paths = tuple(paths)
-    if link and (len(paths) != 1 or text is not None):
-        raise InputError("--link takes exactly one path")
+    url = is_url_upload(paths)
+    if link and (len(paths) != 1 or text is not None or url):
+        raise InputError("--link takes exactly one local path")
+    if url and git_rev is not None:
+        raise InputError("--git-rev uploads from a local git work tree, not a URL")
+    if url and source_url is None:
+        source_url = paths[0]
     exclude = tuple(exclude) + (ignore_patterns(ignore_file) if ignore_file else ())
     req = UploadRequest(paths=paths, text=text, name=name, description=description,
                         tags=tuple(tags), kind=kind, exclude=exclude, pack=pack,
-                        follow_links=follow_links, git_rev=git_rev,
+                        follow_links=follow_links, git_rev=git_rev, git_clone=git,
                         worksheet=unfrozen_worksheet(repo, worksheet), args=args)
     bid = upload_bundle(repo, req, progress=progress)
     fields = {k: v for k, v in (("license", license), ("source_url", source_url)) if v is not None}
@@ -71,6 +80,13 @@ def upload(repo: Repository, paths: Iterable[str] = (), *, text: str | None = No
         from cl.bundles import edit as edit_ops
         edit_ops.edit(repo, bid, fields=fields)
     return bid
+
+
+def is_url_upload(paths: Iterable[str]) -> bool:
+    """Whether these upload sources are a URL (fetched, with a transfer's
+    progress) rather than local paths."""
+    from cl.bundles.urlsource import is_url
+    return any(is_url(p) for p in paths)
 
 
 def ignore_patterns(path: str) -> tuple[str, ...]:
@@ -129,11 +145,37 @@ def info_field(rec: dict[str, Any], name: str) -> Any:
     return field(rec, name)
 
 
-def info_fields(records: list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
+def info_fields(records: list[dict[str, Any]], names: list[str],
+                repo: Repository | None = None) -> list[list[Any]]:
     """`cl info -f` values, a row per record; an InputError names a field
-    that is neither CodaLab's nor cl's nor metadata of any of the bundles."""
+    that is neither CodaLab's nor cl's nor metadata of any of the bundles.
+    A field `/PATH[:KEY]` is a file of the bundle (`/` the bundle itself
+    when it is one file), read as a worksheet's genpath reads it: its text,
+    or KEY's value in a JSON, YAML or TSV file; a directory or a missing
+    file gives nothing, as in CodaLab."""
     from cl.bundles.info import field_rows
-    return field_rows(records, names)
+    rows = field_rows(records, names)
+    files = [(i, n) for i, n in enumerate(names) if n.startswith("/")]
+    if files and repo is not None:
+        from dataclasses import replace
+
+        from cl.bundles.read import through_dependency
+        from cl.bundles.specs import Target
+        from cl.worksheets.genpaths import Reader
+        from cl.worksheets.schemas import parse_genpath
+        reader = Reader(repo)
+        for rec, row in zip(records, rows):
+            for i, name in files:
+                genpath = parse_genpath(name)
+                if not repo.index.bundle(str(rec["id"])[2:], include_deleted=True):
+                    continue  # a remote's bundle (REMOTE::spec): its files are not here
+                # a run's RUN/KEY/path is its dependency's path, as for `cl cat`
+                where = through_dependency(repo, Target(ObjectId(str(rec["id"])[2:]), genpath.path))
+                genpath = replace(genpath, path=where.path)
+                ref = reader.file(where.bundle, genpath.path)
+                if ref is not None and not (genpath.key is None and ref.is_dir):
+                    row[i] = reader.value(where.bundle, genpath)
+    return rows
 
 
 def info_needs_verbose(names: Iterable[str]) -> bool:

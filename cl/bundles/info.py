@@ -71,6 +71,7 @@ def record(repo: Repository, bid: str, verbose: bool = False) -> dict:
         rec["live"] = live
     if verbose:
         rec["listing"] = listing(repo, contents) if contents and not state.data_deleted else None
+        rec["previews"] = previews(repo, contents) if contents and not state.data_deleted else []
         rec["dependents"] = [
             {"bundle": "0x" + child, "key": key, "name": repo.index.bundle(child).name}
             for child, key in repo.index.dependents(bid)]
@@ -87,6 +88,39 @@ def listing(repo: Repository, contents) -> list[dict] | None:
         return None
     return [{"name": e.name, "size": e.size, "type": _type(e.mode)}
             for e in read_tree(repo.store, contents.id).entries]
+
+
+PREVIEW_LINES = 10        # CodaLab's `cl info -v` shows the head of a file, of stdout and stderr
+PREVIEW_BYTES = 64 << 10  # and never more than this of it
+
+
+def previews(repo: Repository, contents) -> list[dict]:
+    """What `cl info -v` shows of the data, as CodaLab's: a one-file
+    bundle's first lines (a link: ` -> TARGET`), or a directory's
+    `stdout` and `stderr` first lines; [{"path", "text"}]."""
+    from cl.objects.trees import read_tree
+    from cl.objects.types import MODE_DIR, Contents
+    if contents.mode != MODE_DIR:
+        return [{"path": "", "text": _head(repo, contents)}]
+    tree = read_tree(repo.store, contents.id)
+    out = []
+    for name in ("stdout", "stderr"):
+        entry = tree.get(name)
+        if entry is not None and entry.mode != MODE_DIR:
+            out.append({"path": name, "text": _head(repo, Contents(entry.mode, entry.size, entry.id))})
+    return out
+
+
+def _head(repo: Repository, contents) -> str:
+    from cl.objects.types import MODE_LINK
+    if contents.mode == MODE_LINK:
+        return " -> " + repo.store.read_bytes(contents.id).decode("utf-8", "replace") + "\n"
+    lines = []
+    with repo.store.open(contents.id) as f:
+        data = f.read(PREVIEW_BYTES)
+    for line in data.splitlines(keepends=True)[:PREVIEW_LINES]:
+        lines.append(line.decode("utf-8", "replace"))
+    return "".join(lines)
 
 
 def _type(mode: int) -> str:
@@ -166,7 +200,8 @@ CODALAB_FIELDS = {
     "failure_message": lambda r: _result(r, "failure"), "error_traceback": _none,
     # uploaded bundles
     "license": lambda r: r["metadata"].get("license"), "source_url": lambda r: r["metadata"].get("source_url"),
-    "link_url": _none, "link_format": _none, "store": _none,
+    "link_url": lambda r: r["metadata"].get("link_url"), "link_format": lambda r: r["metadata"].get("link_format"),
+    "store": _none,
     # makes and runs
     "allow_failed_dependencies": lambda r: bool((r.get("options") or {}).get("allow_failed_dependencies")),
     # runs
@@ -197,6 +232,8 @@ def field(rec: dict, name: str):
     record's, its result's) or a metadata key; None if the bundle has none."""
     if name in CODALAB_FIELDS:
         return CODALAB_FIELDS[name](rec)
+    if name.startswith("/"):
+        return None
     for where in (rec, rec.get("metadata", {}), rec.get("result") or {}):
         if name in where:
             return where[name]
@@ -210,7 +247,7 @@ def field_rows(recs: list[dict], names: list[str]) -> list[list]:
     for rec in recs:
         known |= set(rec) | set(rec.get("metadata") or {}) | set(rec.get("result") or {})
     for name in names:
-        if name not in known:
+        if name not in known and not name.startswith("/"):  # `/PATH`: a file (cl/app/bundles.py reads it)
             from cl.bundles.spec_grammar import shown
             raise InputError(f"unknown field: '{shown(name)}' (a CodaLab field such as uuid, bundle_type, "
                              "state, request_memory, or a metadata key)")

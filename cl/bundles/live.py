@@ -77,6 +77,113 @@ class LiveNode:
         return os.fdopen(fd, "rb")
 
 
+def copy_live(node: LiveNode, dest: str, force: bool = False, skip: set[str] = frozenset()) -> None:
+    """Writable copies at `dest` of what the live file or directory `node`
+    holds now (`cl download` of a running run), leaving out the relative
+    paths in `skip`.  Every entry is opened relative to its directory's
+    descriptor without following links: a link is copied as a link (its
+    text, never what it names), a FIFO or device is left out, and an
+    entry the run removes or swaps meanwhile is left out too.  The copy is
+    built beside `dest` and renamed into place: a failure leaves nothing."""
+    from cl.objects.checkout import remove_tree
+
+    if os.path.lexists(dest) and not force:
+        raise CLError(f"'{dest}' already exists (use -f to overwrite)")
+    parent = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(parent):
+        raise CLError(f"no such directory: '{parent}'")
+    tmp = f"{dest}.cl-tmp-{os.getpid()}"
+    try:
+        if node.is_dir:
+            _copy_dir(node.fd, tmp, skip)
+        else:
+            with node.open() as f:  # refuses what is not a regular file
+                _copy_file(os.dup(f.fileno()), tmp)
+        if os.path.lexists(dest):
+            remove_tree(dest)
+        os.rename(tmp, dest)
+    except BaseException:
+        remove_tree(tmp)  # our own half-built copy
+        raise
+
+
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+
+
+def _copy_file(fd: int, dest: str) -> bool:
+    """Copy the file open at `fd` (closed here) to a new file `dest`;
+    False, writing nothing, when it is not a regular file."""
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        os.set_blocking(fd, True)
+        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                      0o755 if st.st_mode & 0o111 else 0o644)
+        try:
+            while chunk := os.read(fd, 1 << 20):
+                os.write(out, chunk)
+        finally:
+            os.close(out)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _copy_dir(top_fd: int, dest: str, skip) -> None:
+    """The tree under the directory `top_fd`, with a stack of (descriptor
+    of a directory, where its copy goes, its relative path)."""
+    os.mkdir(dest, 0o755)
+    stack = [(os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=top_fd), dest, "")]
+    try:
+        while stack:
+            dfd, where, rel = stack.pop()
+            try:
+                for name in sorted(os.listdir(dfd)):
+                    sub = f"{rel}/{name}" if rel else name
+                    if sub in skip:
+                        continue
+                    _copy_entry(dfd, name, os.path.join(where, name), sub, stack)
+            finally:
+                os.close(dfd)
+    finally:
+        for dfd, _, _ in stack:
+            os.close(dfd)
+
+
+def _copy_entry(dfd: int, name: str, dest: str, rel: str, stack: list) -> None:
+    """Copy one entry.  One the run removed or swapped for something else
+    since it was listed (ENOENT, ENOTDIR, ELOOP from O_NOFOLLOW, EINVAL
+    from readlink of what is no longer a link) is not part of the copy;
+    an error on our side of the copy is raised."""
+    try:
+        st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            kind, source = "link", os.readlink(name, dir_fd=dfd)
+        elif stat.S_ISDIR(st.st_mode):
+            kind, source = "dir", os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                          dir_fd=dfd)
+        elif stat.S_ISREG(st.st_mode):
+            kind, source = "file", os.open(name, _READ, dir_fd=dfd)
+        else:
+            return  # a FIFO, socket or device: never opened
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EINVAL):
+            return
+        raise
+    if kind == "link":
+        os.symlink(source, dest)
+    elif kind == "dir":
+        try:
+            os.mkdir(dest, 0o755)
+        except BaseException:
+            os.close(source)
+            raise
+        stack.append((source, dest, rel))
+    else:
+        _copy_file(source, dest)
+
+
 def open_live(root: str, parts: list[str], display: str) -> LiveNode | None:
     """`parts` (from split_path) opened inside the run directory `root`,
     or None when there is no such run directory.  `display` names the

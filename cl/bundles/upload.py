@@ -5,7 +5,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-from cl.bundles import archives, gitsource
+from cl.bundles import archives, gitsource, urlsource
 from cl.bundles.names import default_name, metadata
 from cl.errors import InputError
 from cl.objects.ids import ObjectId
@@ -26,6 +26,7 @@ class UploadRequest:
     pack: bool = False
     follow_links: bool = False
     git_rev: str | None = None
+    git_clone: bool = False  # a URL is a git repository to clone (CodaLab's --git)
     worksheet: str | None = None
     args: str = ""
 
@@ -54,10 +55,15 @@ def build_contents(repo: Repository, req: UploadRequest, progress=None) -> tuple
         return text_contents(repo.store, req.text), None, "contents"
     if not req.paths:
         raise InputError("nothing to upload: give a path or -c TEXT")
+    if urlsource.check_sources(req.paths, req.git_clone):  # progress: a Tick callback there
+        return urlsource.ingest_url(repo, req.paths[0], clone=req.git_clone, pack=req.pack, progress=progress)
     root = os.path.realpath(repo.root)
     for path in req.paths:
         if not os.path.lexists(path):
             raise InputError(f"no such file or directory: '{path}'")
+        if not req.follow_links and os.path.islink(os.path.normpath(path)):  # as CodaLab's upload
+            raise InputError(f"not following the symbolic link '{path}' (to '{os.readlink(os.path.normpath(path))}')",
+                             hint="pass -L to upload what it points to")
         where = os.path.abspath(path)  # a link itself (not followed) may live anywhere
         real = os.path.join(os.path.realpath(os.path.dirname(where)), os.path.basename(where))
         if req.follow_links:
@@ -66,7 +72,7 @@ def build_contents(repo: Repository, req: UploadRequest, progress=None) -> tuple
             raise InputError(f"cannot upload the repository's own files: '{path}'")
     if req.git_rev is not None:
         if len(req.paths) != 1:
-            raise InputError("--git uploads one path")
+            raise InputError("--git-rev uploads one path")
         contents, source = gitsource.ingest_revision(repo.store, req.paths[0], req.git_rev)
         return contents, {"path": os.path.abspath(req.paths[0]), "git": source}, _base_name(req.paths[0], True)
     # Reading git's state is Python work and ingesting is mostly the
@@ -91,11 +97,11 @@ def _ingest_all(repo: Repository, req: UploadRequest, progress) -> tuple[Content
         path = req.paths[0]
         return _ingest_one(repo, path, req, opts), _base_name(path, req.pack)
     named: dict[str, Contents] = {}
-    for path in req.paths:
-        key = _base_name(path, req.pack)
+    for path in req.paths:  # several paths: archives among them stay packed, as in CodaLab
+        key = _base_name(path, True)
         if key in named:
             raise InputError(f"two uploaded paths have the same name: '{key}'")
-        named[key] = _ingest_one(repo, path, req, opts)
+        named[key] = ingest_path(repo.store, path, opts)
     return ingest_entries(repo.store, named), _base_name(req.paths[0], req.pack)
 
 

@@ -46,20 +46,21 @@ def _edit_metadata(name, description, tags):
 @click.option("-z", "--force-compression", is_flag=True,
               help="Accepted for CodaLab's scripts: cl's objects are stored and sent compressed anyway.")
 @click.option("-l", "--link", is_flag=True,
-              help="Record the path as the bundle's source of truth (metadata link_url, link_format raw).")
+              help="Record the path as the bundle's source of truth (link_url, link_format raw); the bytes are stored too.")
 @click.option("--link-url", help="Where the data lives (link_url); -l sets it to the path.")
 @click.option("--link-format", type=click.Choice(["raw", "zip"]), help="How it is stored there (link_format).")
-@click.option("-L", "--follow-symlinks", "follow", is_flag=True, help="Store what symbolic links point to, not the links.")
+@click.option("-L", "--follow-symlinks", "follow", is_flag=True, help="Store what symbolic links point to, not the links (a link given by name needs it).")
 @click.option("-c", "--contents", "text", help="Make a one-file bundle holding TEXT.")
-@click.option("--git", "git_rev", help="Upload exactly the tree committed at this git revision.")
+@click.option("-g", "--git", "git", is_flag=True, help="The path is a git repository's URL: clone it (with its .git).")
+@click.option("--git-rev", "git_rev", metavar="REV", help="Upload exactly the tree committed at this git revision.")
 @click.option("--license", "license_", help="The license the data or program is released under (license).")
 @click.option("--source-url", help="Where the data or program comes from (source_url).")
 @worksheet_option("Put the bundle on this worksheet (default: the current one).")
 @json_option
 @pass_repo
 def upload(repo, paths, name, description, tags, edit_, kind, exclude, ignore_file, pack, force_compression, link,
-           link_url, link_format, follow, text, git_rev, license_, source_url, worksheet, as_json):
-    """Upload files and directories as a bundle; prints its id.
+           link_url, link_format, follow, text, git, git_rev, license_, source_url, worksheet, as_json):
+    """Upload files and directories, or one http(s) URL, as a bundle; prints its id.
 
     `cl upload dataset a.txt` and `cl upload program sort.py` (the CodaLab
     forms) set the kind."""
@@ -71,11 +72,12 @@ def upload(repo, paths, name, description, tags, edit_, kind, exclude, ignore_fi
     if edit_:
         guess = name or (os.path.basename(os.path.normpath(paths[0])) if paths else "contents")
         name, description, tags = _edit_metadata(guess, description, tags)
-    total = bundles.upload_size(paths) if sys.stderr.isatty() and paths else None
-    with output.progress("uploading", total, enabled=total is not None) as bar:
+    url = bundles.is_url_upload(paths)
+    total = bundles.upload_size(paths) if sys.stderr.isatty() and paths and not url else None
+    with output.transfer_progress() if url else output.progress("uploading", total, enabled=total is not None) as bar:
         bid = bundles.upload(repo, paths, text=text, name=name, description=description, tags=tags,
                              kind=kind or "dataset", exclude=words(exclude), ignore_file=ignore_file, pack=pack,
-                             follow_links=follow, git_rev=git_rev, worksheet=worksheet, args=command_line(),
+                             follow_links=follow, git_rev=git_rev, git=git, worksheet=worksheet, args=command_line(),
                              license=license_, source_url=source_url, link=link, link_url=link_url,
                              link_format=link_format, progress=bar)
     _created(bid, as_json)
@@ -192,7 +194,7 @@ def info(repo, specs, verbose, raw, fields, worksheet, as_json):
     records = bundles.info(repo, specs, verbose or raw or bundles.info_needs_verbose(names),
                            worksheet=worksheet)
     if fields:
-        for row in bundles.info_fields(records, names):
+        for row in bundles.info_fields(records, names, repo):
             click.echo("\t".join(_field_text(v) for v in row))
         return
     if as_json or raw:
@@ -244,6 +246,9 @@ def _print_info(rec: dict) -> None:
         click.echo("contents:")
         for e in rec["listing"]:
             click.echo(f"  {e['name']:<30} {output.size(e['size']):>8}  {e['type']}")
+    for p in rec.get("previews") or ():  # CodaLab's headings
+        click.echo(f"=== {p['path'] or 'contents'} preview ===")
+        click.echo(p["text"], nl=False)
     if rec.get("dependents"):
         click.echo("dependents:")
         for d in rec["dependents"]:

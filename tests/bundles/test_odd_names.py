@@ -91,13 +91,13 @@ def test_a_run_sees_the_names(project, cl, tmp_path):
 
 
 def test_git_revision_with_odd_names(project, cl, tmp_path):
-    """`cl upload --git REV` keeps a committed name's bytes too."""
+    """`cl upload --git-rev REV` keeps a committed name's bytes too."""
     work = _make(tmp_path / "work")
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@localhost",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@localhost"}
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "odd"]):
         subprocess.run(["git", *args], cwd=work, env=env, check=True)
-    _cl([b"upload", work, b"--git", b"HEAD", b"-n", b"gitodd"], project, cl.home)
+    _cl([b"upload", work, b"--git-rev", b"HEAD", b"-n", b"gitodd"], project, cl.home)
     assert _cl([b"cat", b"gitodd/" + DIR + b"/x\xff"], project, cl.home).stdout == b"deep\n"
 
 

@@ -1,6 +1,6 @@
 """`cl upload` end to end through the real console script: files and
 directories (modes and links kept), several paths, archives, text, exclude
-patterns, kinds, git provenance and `--git REV`, the editor, and the storage
+patterns, kinds, git provenance and `--git-rev REV`, the editor, and the storage
 guarantees (a blob's id is `b3sum` of the file; equal data is stored once)."""
 
 import json
@@ -256,9 +256,9 @@ def test_git_rev_uploads_exactly_the_committed_tree(project, cl, gitwork):
     git(gitwork, "commit", "-q", "-am", "two")
     (gitwork / "src" / "code.py").write_text("v3 dirty\n")
     (gitwork / "src" / "untracked.txt").write_text("not committed\n")
-    cl(["upload", "work/src", "--git", "HEAD", "-n", "head"], project)
+    cl(["upload", "work/src", "--git-rev", "HEAD", "-n", "head"], project)
     assert cl(["cat", "head/code.py"], project).stdout == "v2 committed\n"
-    cl(["upload", "work/src", "--git", "HEAD~1", "-n", "older"], project)
+    cl(["upload", "work/src", "--git-rev", "HEAD~1", "-n", "older"], project)
     assert cl(["cat", "older/code.py"], project).stdout == "v1\n"
     # the same committed tree as a plain upload of a clean checkout
     git(gitwork, "checkout", "-q", "--", ".")
@@ -271,5 +271,5 @@ def test_git_rev_uploads_exactly_the_committed_tree(project, cl, gitwork):
     assert rec["source"]["git"]["dirty"] is False
     assert older["source"]["git"]["commit"] == first
     assert plain["contents"] == rec["contents"]
-    bad = cl(["upload", "work/src", "--git", "nosuchrev"], project, check=False)
+    bad = cl(["upload", "work/src", "--git-rev", "nosuchrev"], project, check=False)
     assert bad.returncode != 0 and bad.stderr.strip() == "cl: unknown git revision: 'nosuchrev'"

@@ -105,5 +105,4 @@ DEFERRED = {
     "upload --use-azure-blob-beta": "no Azure blob storage: objects live in the repository's store",
     "run -i": "CodaLab's beta interactive run builder is not part of issue 15",
     "run --interactive": "CodaLab's beta interactive run builder is not part of issue 15",
-    "upload -g": "`cl upload --git REV` uploads a committed tree; cloning a URL (CodaLab's flag) is pending",
 }
