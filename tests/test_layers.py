@@ -17,10 +17,11 @@ inside functions, under `if TYPE_CHECKING:`, relative ones, and
   itself, and only sync and server may import it.  cl/__init__.py and
   cl/__main__.py are exempt.  A module in no layer fails: give it one here.
 
-* the front ends -- cli, server and api -- reach the domain only through
-  the application layer (cl/app): each may import app, itself and errors,
-  nothing else of cl, except that the server speaks the wire protocol of
-  `remote` and the CLI starts the server (`cl server`).  errors is allowed
+* the front ends -- cli, server, api and web -- reach the domain only
+  through the application layer (cl/app): each may import app, itself and
+  errors, nothing else of cl, except that the server speaks the wire
+  protocol of `remote` and mounts the web pages, and the CLI starts the
+  server (`cl server`).  errors is allowed
   because it is the one error boundary: the CLI's main and the server's
   handler turn CLError into text, commands raise UsageError for bad
   options, and the Python API hands the hierarchy to its users.
@@ -49,14 +50,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 LEVELS = {
     "errors": 0, "objects": 1, "refs": 2, "index": 3, "repo": 4, "bundles": 5,
-    "worksheets": 6, "runs": 6, "auth": 6, "sync": 7, "app": 8, "cli": 9, "server": 9, "api": 9,
+    "worksheets": 6, "runs": 6, "auth": 6, "sync": 7, "app": 8, "cli": 9, "server": 9, "api": 9, "web": 9,
 }
 REMOTE_MAY_IMPORT = {"errors", "objects", "refs", "remote"}
 REMOTE_IMPORTERS = {"sync", "server"}
-FRONT_ENDS = {"cli", "server", "api"}
+FRONT_ENDS = {"cli", "server", "api", "web"}
 # what a front end may import besides itself
-FRONT_MAY_IMPORT = {"cli": {"app", "errors", "server"}, "server": {"app", "errors", "remote"},
-                    "api": {"app", "errors"}}
+FRONT_MAY_IMPORT = {"cli": {"app", "errors", "server"}, "server": {"app", "errors", "remote", "web"},
+                    "api": {"app", "errors"}, "web": {"app", "errors"}}
 EXEMPT = {"cl", "cl.__main__"}
 
 # library -> the files (or directories, ending in "/") that may import it
@@ -70,7 +71,7 @@ CORNERS = {
     "httpx": ("cl/remote/http.py",),
     "dulwich": ("cl/bundles/gitsource.py",),
     "uvicorn": ("cl/server/",),
-    "starlette": ("cl/server/",),
+    "starlette": ("cl/server/", "cl/web/"),
     "fastapi": ("cl/server/",),
     "markdown_it": ("cl/worksheets/markdown.py",),
     "yaml": ("cl/worksheets/structured.py",),
@@ -370,6 +371,11 @@ FLAGGED = [
     ("cl/server/app.py", "from cl.sync.remotes import local_server", "front end server"),
     ("cl/server/app.py", "from cl.cli import output", "front end server"),
     ("cl/api/repository.py", "from cl.worksheets.ops import create", "front end api"),
+    ("cl/web/app.py", "from cl.worksheets import html", "front end web"),
+    ("cl/web/app.py", "from cl.auth.policy import Policy", "front end web"),
+    ("cl/web/pages.py", "from cl.server.app import make_app", "front end web"),
+    ("cl/web/app.py", "from cl.remote import frames", "front end web"),
+    ("cl/bundles/info.py", "import starlette", "starlette"),
     ("cl/api/repository.py", "from cl.remote.urls import parse_url", "front end api"),
     ("cl/api/repository.py", "from cl.cli.output import size", "front end api"),
     ("cl/objects/store.py", "from cl.util import x", "in no layer"),
@@ -400,6 +406,8 @@ ALLOWED = [
     ("cl/server/app.py", "from cl.remote import frames\nimport starlette\nimport uvicorn\n"
      "from cl.app.sharing import local_server"),
     ("cl/api/repository.py", "from cl.app import bundles, runs\nfrom cl.errors import CLError"),
+    ("cl/web/app.py", "from cl.app import web\nfrom cl.errors import CLError\nfrom starlette.routing import Route"),
+    ("cl/server/app.py", "from cl.web.app import install"),
     ("cl/app/bundles.py", "from cl.bundles.specs import expand\nfrom cl.sync.remote_read import records\n"
      "from cl.runs import queue\nfrom cl.worksheets import ops\nfrom cl.repo import Repository"),
     ("cl/worksheets/items.py", "from cl.bundles.specs import resolve\nfrom . import markup"),

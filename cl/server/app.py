@@ -152,7 +152,11 @@ def make_app(repo: Repository):
 
     import cl
 
-    async def root(request):
+    from cl.web.app import install as install_web
+
+    async def version(request):
         return JSONResponse({"cl": cl.__version__, "sync": "/sync/v1"})
 
-    return Starlette(routes=[Route("/", root), Mount("/sync/v1", app=SyncApp(repo))])
+    app = Starlette(routes=[Route("/version", version), Mount("/sync/v1", app=SyncApp(repo))])
+    install_web(app, repo)  # the web worksheets own `/` (cl/web)
+    return app
