@@ -151,6 +151,8 @@ SETTINGS = (
     Setting("sync.max_object_size", Size(), None, "refuse a received object larger than this (default 64g)"),
     Setting("server.timeout", Duration(), None, "cl server cuts off a request body silent this long (default 60s)"),
     Setting("server.per_token", Integer(1, 1 << 20), None, "cl server's requests in progress per token (default 4)"),
+    Setting("server.behind_proxy", BOOL, False,
+            "cl server sits behind a TLS proxy: believe X-Forwarded-Proto; web cookies are Secure on https"),
     Setting("slurm.partition", TEXT, "", "the Slurm partition runs are submitted to (default: the cluster's)"),
     Setting("slurm.account", TEXT, "", "the Slurm account runs are charged to"),
     Setting("slurm.sbatch_options", TEXT, "", "more sbatch options, shell-quoted"),

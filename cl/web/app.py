@@ -179,7 +179,7 @@ async def worksheet_list(request, web, frame, policy, form):
 
 def _worksheet_page(web: Web, frame: pages.Frame, policy, spec: str) -> str:
     wid = app_web.readable_worksheet(web.repo, policy, spec)
-    view = app_web.worksheet_view(web.repo, policy, wid, frame.url(""))
+    view = app_web.worksheet_view(web.repo, policy, wid, frame.url("") or "..")  # relative to /worksheets/
     writable = app_web.can_write(policy, wid)
     extra = pages.worksheet_actions(frame, wid, writable, view.private)
     return frame.alive(view.document, extra, {"worksheet": wid, "head": view.head,

@@ -158,30 +158,33 @@ def metadata_rows(frame: Frame, rec: dict, human_bytes, human_seconds) -> list[t
     def add(label, value, raw=False):
         if value not in (None, "", [], {}):
             rows.append((label, value if raw else e(value)))
+    result = rec.get("result") or {}
     add("id", rec.get("id"))
     add("name", rec.get("name"))
     add("kind", rec.get("kind"))
     state = rec.get("state") or ""
     add("state", f'<span class="state-{e(state)}" id="bundle-state">{e(state)}</span>', raw=True)
-    add("failure", rec.get("failure_message") or rec.get("failure"))
-    add("exit code", rec.get("exitcode") if rec.get("exitcode") is not None else rec.get("exit_code"))
+    add("failure", result.get("failure"))
+    add("exit code", result.get("exit_code"))
     add("command", f"<code>{e(rec['command'])}</code>" if rec.get("command") else None, raw=True)
     add("description", rec.get("description"))
     add("tags", " ".join(rec.get("tags") or []))
     add("created", rec.get("created"))
-    add("creator", rec.get("creator") or rec.get("owner"))
+    add("creator", rec.get("creator"))
     add("size", _human(rec, "data_size", human_bytes))
-    add("time", _human(rec, "time", human_seconds))
-    add("peak memory", _human(rec, "memory", human_bytes) or _human(rec, "peak_memory", human_bytes))
+    add("started", result.get("started"))
+    add("finished", result.get("finished"))
+    add("time", _human(result, "time", human_seconds))
+    add("peak memory", _human(result, "peak_memory", human_bytes))
+    add("executor", " on ".join(str(x) for x in (result.get("executor"), result.get("host")) if x))
     deps = []
     for d in rec.get("dependencies") or []:
         label = (f"{d['key']}:" if d.get("key") else "") + (d.get("name") or "") + (f"/{d['path']}" if d.get("path") else "")
         deps.append(f'<a class="ref" href="{e(frame.bundle(d["bundle"]))}">{e(label)}</a>')
     add("dependencies", ", ".join(deps), raw=True)
-    meta = rec.get("metadata") or {}
-    for k in ("request_memory", "request_time", "request_cpus", "request_gpus", "request_docker_image"):
-        if meta.get(k) not in (None, "", 0):
-            add(k.replace("_", " "), meta[k])
+    for k, v in sorted((rec.get("request") or {}).items()):
+        if v not in (None, "", 0, False, {}):
+            add(f"request {k}", human_bytes(v) if k in ("memory", "disk") and isinstance(v, int) else v)
     return rows
 
 
@@ -250,8 +253,8 @@ def bundle_page(frame: Frame, rec: dict, meta_rows, prov: dict, files_html: str,
     failed = state in ("failed", "killed")
     graph = provenance_svg(prov, frame.bundle)
     body = (f'<h1>{e(rec.get("name"))}<span class="id">0x{e(bid[:8])}</span></h1>'
-            + (f'<p class="failure-banner">{e(rec.get("name"))} {e(state)}: {e(rec.get("failure_message") or "")}</p>'
-               if failed else "")
+            + (f'<p class="failure-banner">{e(rec.get("name"))} {e(state)}: '
+               f'{e((rec.get("result") or {}).get("failure") or "")}</p>' if failed else "")
             + metadata_table(meta_rows)
             + f'<h2>Provenance</h2><div class="scroll">{graph or "<p>No dependencies and nothing made from it.</p>"}</div>'
             + f"<h2>Contents</h2>{files_html}"

@@ -1,0 +1,190 @@
+"""The web pages over plain HTTP (httpx against a real `cl server` on
+loopback): cookie flags, CSRF refusals that change nothing, 403 pages that
+show none of another's data, edit conflicts, bad input answered 4xx."""
+
+import re
+
+import httpx
+import pytest
+
+from tests.web.conftest import csrf_of, signed_in
+
+
+def _cookie(response, name):
+    found = [v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith(name + "=")]
+    assert found, response.headers
+    return found[-1]
+
+
+def _sign_in_response(url, user, headers=None):
+    """Sign in, handing the pre-session cookie back by hand (httpx keeps a
+    Secure cookie from an http:// URL to itself, as a browser would)."""
+    client = httpx.Client(base_url=url, headers=headers or {}, follow_redirects=False, timeout=60)
+    form = client.get("/signin")
+    pre = _cookie(form, "cl_presession").split(";")[0]
+    client.cookies.clear()
+    return client, client.post("/signin", data={"csrf": csrf_of(form.text), "user": user,
+                                                "password": f"{user}-password"}, headers={"cookie": pre})
+
+
+def test_session_cookie_is_httponly_lax_and_secure_only_over_https(lab):
+    # the lab's server has server.behind_proxy = true: X-Forwarded-Proto is believed
+    _, plain = _sign_in_response(lab.url, "alice")
+    cookie = _cookie(plain, "cl_session")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie
+    _, tls = _sign_in_response(lab.url, "alice", {"X-Forwarded-Proto": "https"})
+    cookie = _cookie(tls, "cl_session")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_wrong_password_and_token_are_refused(lab):
+    client = httpx.Client(base_url=lab.url, follow_redirects=False, timeout=60)
+    token = csrf_of(client.get("/signin").text)
+    r = client.post("/signin", data={"csrf": token, "user": "alice", "password": "bob-password"})
+    assert r.status_code == 401 and "wrong user name or password" in r.text
+    assert "cl_session" not in r.headers.get("set-cookie", "")
+    r = client.post("/signin", data={"csrf": token, "token": "cl_not-a-token"})
+    assert r.status_code == 401 and "token is not right" in r.text
+
+
+def test_token_signs_in(lab):
+    client = httpx.Client(base_url=lab.url, follow_redirects=False, timeout=60)
+    token = csrf_of(client.get("/signin").text)
+    r = client.post("/signin", data={"csrf": token, "token": lab.alice_token})
+    assert r.status_code == 303
+    assert "signed in as <b>alice</b>" in client.get("/").text
+
+
+def test_sign_in_without_the_form_token_is_refused(lab):
+    """Login CSRF: another site cannot sign a browser in as someone."""
+    client = httpx.Client(base_url=lab.url, follow_redirects=False, timeout=60)
+    r = client.post("/signin", data={"user": "alice", "password": "alice-password"})
+    assert r.status_code == 403
+    assert "cl_session" not in r.headers.get("set-cookie", "")
+    client.get("/signin")  # the pre-session cookie is set, but the form field is missing or wrong
+    r = client.post("/signin", data={"csrf": "forged", "user": "alice", "password": "alice-password"})
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize("path,data", [
+    ("/worksheets/alice-lab/add", {"text": "forged text"}),
+    ("/worksheets/alice-lab/run", {"command": "echo forged"}),
+    ("/worksheets/alice-lab/edit", {"text": "forged", "head": "0"}),
+    ("/signout", {}),
+])
+def test_a_change_without_the_csrf_token_is_refused_and_changes_nothing(lab, path, data):
+    client = signed_in(lab.url, "alice")
+    before = lab.on_server(["print", "alice-lab"]).stdout
+    for extra in ({}, {"csrf": "wrong"}):
+        r = client.post(path, data={**data, **extra})
+        assert r.status_code == 403, r.text
+        assert "CSRF" in r.text
+    assert lab.on_server(["print", "alice-lab"]).stdout == before
+    assert "signed in as <b>alice</b>" in client.get("/").text  # sign-out did not happen either
+
+
+def test_the_csrf_header_is_accepted_for_script_changes(lab):
+    client = signed_in(lab.url, "alice")
+    token = csrf_of(client.get("/worksheets/alice-lab").text)
+    r = client.post("/worksheets/alice-lab/add", data={"text": "added with the header"},
+                    headers={"X-CSRF-Token": token})
+    assert r.status_code == 303
+    assert "added with the header" in lab.on_server(["print", "alice-lab"]).stdout
+
+
+@pytest.mark.parametrize("who", ["bob", None])
+def test_another_persons_worksheet_and_bundle_are_refused_with_403(lab, who):
+    client = signed_in(lab.url, who) if who else httpx.Client(base_url=lab.url, timeout=60)
+    paths = ["/worksheets/alice-lab", "/worksheets/alice-lab/states", "/worksheets/alice-lab/edit",
+             f"/bundles/0x{lab.data}", f"/bundles/0x{lab.data}/summary", f"/bundles/0x{lab.data}/files/",
+             f"/bundles/0x{lab.data}/raw/", f"/bundles/0x{lab.data}/output/stdout",
+             "/worksheets/secret"]
+    for path in paths:
+        r = client.get(path)
+        assert r.status_code == 403, (path, r.status_code)
+        assert "alpha" not in r.text and "Alice experiments" not in r.text and "secret plan" not in r.text
+        if not path.endswith(("states", "stdout")):
+            assert "Not allowed" in r.text
+    # nor is any of it listed
+    listing = client.get("/").text
+    assert "alice-lab" not in listing and "secret" not in listing
+    # and changes are refused too
+    if who:
+        token = csrf_of(client.get("/").text)
+        r = client.post("/worksheets/alice-lab/add", data={"csrf": token, "text": "bob was here"})
+        assert r.status_code == 403
+        assert "bob was here" not in lab.on_server(["print", "alice-lab"]).stdout
+
+
+def test_anonymous_refusal_offers_sign_in(lab):
+    r = httpx.get(lab.url + "/worksheets/alice-lab", timeout=60)
+    assert r.status_code == 403 and "sign in" in r.text.lower()
+
+
+def test_owner_sees_and_root_sees_everything(lab):
+    alice = signed_in(lab.url, "alice")
+    page = alice.get("/worksheets/alice-lab")
+    assert page.status_code == 200 and "Alice experiments" in page.text
+    assert alice.get(f"/bundles/0x{lab.data}/raw/").text == "alpha\nbeta\n"
+    assert alice.get("/worksheets/secret").status_code == 403
+    root = signed_in(lab.url, "root")
+    assert "secret plan" in root.get("/worksheets/secret").text
+    assert "alice-lab" in root.get("/").text
+
+
+def test_unknown_things_are_404_and_bad_input_400(lab):
+    alice = signed_in(lab.url, "alice")
+    assert alice.get("/worksheets/no-such-worksheet").status_code == 404
+    assert alice.get("/bundles/0xabcdef0123").status_code == 404
+    assert alice.get(f"/bundles/0x{lab.data}/output/nonsense").status_code in (400, 404)
+    assert alice.get(f"/bundles/0x{lab.data}/files/../../etc/passwd").status_code in (400, 404)
+    token = csrf_of(alice.get("/").text)
+    r = alice.post("/worksheets/alice-lab/run", data={"csrf": token, "command": ""})
+    assert r.status_code == 400
+
+
+def test_a_stale_edit_is_a_conflict_and_keeps_the_newer_version(lab):
+    alice = signed_in(lab.url, "alice")
+    form = alice.get("/worksheets/alice-lab/edit").text
+    token, head = csrf_of(form), re.search(r'name="head" value="([0-9a-f]+)"', form).group(1)
+    text = re.search(r"<textarea name=\"text\"[^>]*>(.*?)</textarea>", form, re.S).group(1)
+    # someone else saves first
+    r = alice.post("/worksheets/alice-lab/add", data={"csrf": token, "text": "the newer line"})
+    assert r.status_code == 303
+    r = alice.post("/worksheets/alice-lab/edit", data={"csrf": token, "head": head,
+                                                       "text": "stale replacement\n"})
+    assert r.status_code == 409 and "changed since" in r.text
+    assert "stale replacement" in r.text  # the person's text is kept for them
+    printed = lab.on_server(["print", "alice-lab"]).stdout
+    assert "the newer line" in printed and "stale replacement" not in printed
+    assert text  # the form held the text form
+
+
+def test_raw_files_are_never_served_as_this_sites_html(lab):
+    (lab.alice / "page.html").write_text("<script>alert(1)</script>")
+    bid = lab.cl(["upload", "page.html"], lab.alice).stdout.strip()
+    lab.cl(["push", "origin"], lab.alice, env={"CL_TOKEN": lab.alice_token})
+    alice = signed_in(lab.url, "alice")
+    r = alice.get(f"/bundles/{bid}/raw/")
+    assert r.status_code == 200
+    assert not r.headers["content-type"].startswith("text/html")
+    assert "sandbox" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_removed_user_loses_the_session(lab):
+    lab.cl(["server", "user", "add", "carol", lab.server], lab.base, input="carol-password\n")
+    carol = signed_in(lab.url, "carol")
+    assert "signed in as <b>carol</b>" in carol.get("/").text
+    lab.cl(["server", "user", "rm", "carol", lab.server], lab.base)
+    assert "signed in as" not in carol.get("/").text
+
+
+def test_sign_out_ends_the_session(lab):
+    alice = signed_in(lab.url, "alice")
+    token = csrf_of(alice.get("/").text)
+    r = alice.post("/signout", data={"csrf": token})
+    assert r.status_code == 303
+    assert "Max-Age=0" in _cookie(r, "cl_session")
+    assert alice.get("/worksheets/alice-lab").status_code == 403
