@@ -33,7 +33,7 @@ class WebLab:
         self.alice = base / "alice"
         self.cl(["init", self.alice], base)
         self.cl(["remote", "add", "origin", self.url], self.alice)
-        self.cl(["new", "alice-lab"], self.alice)
+        self.cl(["new", "--no-link", "alice-lab"], self.alice)
         self.cl(["work", "alice-lab"], self.alice)
         (self.alice / "data.txt").write_text("alpha\nbeta\n")
         self.data = self.cl(["upload", "data.txt"], self.alice).stdout.strip()[2:]
