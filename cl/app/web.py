@@ -138,6 +138,7 @@ def worksheet_view(repo: Repository, policy: Any, wid: str, server: str) -> Work
     hidden = {c.id for c in refs.bundles if policy.level(_b_ref(c.id)) < 1}
     if hidden:
         p, refs = _redacted(p, refs, hidden)
+    p = _humanized(p)
     return WorksheetView(wid, str(head), str(ws.name), str(ws.title),
                          html_ops.render_page(p, refs, server), len(hidden))
 
@@ -163,6 +164,36 @@ def _redacted(p: Any, refs: Any, hidden: set[str]) -> tuple[Any, Any]:
     cards = tuple(BundleCard(c.id, PRIVATE) if c.id in hidden else c for c in refs.bundles)
     return (dataclasses.replace(p, blocks=tuple(block(x) for x in p.blocks)),
             dataclasses.replace(refs, bundles=cards))
+
+
+SIZE_COLUMNS = {"data_size", "size", "memory", "peak_memory", "request_memory", "request_disk", "disk"}
+TIME_COLUMNS = {"time", "request_time", "run_time", "elapsed"}
+
+
+def _humanized(p: Any) -> Any:
+    """The page with table columns of bytes and seconds (data_size,
+    memory, time, …) in human units (1.5 MiB, 3 min 5 s)."""
+    from cl.worksheets import blocks as b
+
+    def cell(header: str, value: str) -> str:
+        try:
+            if header in SIZE_COLUMNS:
+                return human_bytes(int(value))
+            if header in TIME_COLUMNS:
+                return human_seconds(float(value))
+        except ValueError:
+            pass
+        return value
+
+    def table(blk: Any) -> Any:
+        heads = [h.lower() for h in blk.headers]
+        if not SIZE_COLUMNS.union(TIME_COLUMNS).intersection(heads):
+            return blk
+        rows = tuple(dataclasses.replace(r, cells=tuple(cell(heads[i] if i < len(heads) else "", c)
+                                                        for i, c in enumerate(r.cells)))
+                     for r in blk.rows)
+        return dataclasses.replace(blk, rows=rows)
+    return dataclasses.replace(p, blocks=tuple(table(x) if isinstance(x, b.Table) else x for x in p.blocks))
 
 
 def worksheet_states(repo: Repository, policy: Any, wid: str) -> dict[str, Any]:

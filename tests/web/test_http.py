@@ -126,8 +126,12 @@ def test_owner_sees_and_root_sees_everything(lab):
     alice = signed_in(lab.url, "alice")
     page = alice.get("/worksheets/alice-lab")
     assert page.status_code == 200 and "Alice experiments" in page.text
+    assert re.search(r'<td class="num">11 B</td>', page.text), "sizes in human units"
     assert alice.get(f"/bundles/0x{lab.data}/raw/").text == "alpha\nbeta\n"
     assert alice.get("/worksheets/secret").status_code == 403
+    found = alice.get("/", params={"q": "alice"}).text
+    assert "alice-lab" in found and "Worksheets matching" in found
+    assert "alice-lab" not in alice.get("/", params={"q": "nothing-matches-this"}).text
     root = signed_in(lab.url, "root")
     assert "secret plan" in root.get("/worksheets/secret").text
     assert "alice-lab" in root.get("/").text
