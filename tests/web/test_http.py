@@ -2,6 +2,7 @@
 loopback): cookie flags, CSRF refusals that change nothing, 403 pages that
 show none of another's data, edit conflicts, bad input answered 4xx."""
 
+import json
 import re
 
 import httpx
@@ -192,3 +193,73 @@ def test_sign_out_ends_the_session(lab):
     assert r.status_code == 303
     assert "Max-Age=0" in _cookie(r, "cl_session")
     assert alice.get("/worksheets/alice-lab").status_code == 403
+
+
+def test_a_shared_worksheet_hides_the_bundles_it_does_not_share(lab):
+    """Bob may read alice-shared (public read) but not alice's bundle on
+    it: its row keeps its place, its name, values and contents do not show."""
+    env = {"CL_TOKEN": lab.alice_token}
+    lab.cl(["new", "--no-link", "alice-shared"], lab.alice)
+    lab.cl(["add", "-m", "shared notes", "--dest-worksheet", "alice-shared"], lab.alice)
+    lab.cl(["add", "bundle", "0x" + lab.data, "--dest-worksheet", "alice-shared"], lab.alice)
+    lab.cl(["push", "origin", "alice-shared"], lab.alice, env=env)
+    lab.cl(["wperm", "origin::alice-shared", "public", "read"], lab.alice, env=env)
+    bob = signed_in(lab.url, "bob")
+    page = bob.get("/worksheets/alice-shared")
+    assert page.status_code == 200 and "shared notes" in page.text
+    assert "(private)" in page.text
+    assert "data.txt" not in page.text and "alpha" not in page.text and "11 B" not in page.text
+    states = bob.get("/worksheets/alice-shared/states").json()["states"]
+    assert lab.data not in states
+    assert bob.get(f"/bundles/0x{lab.data}").status_code == 403
+    # alice herself sees it all
+    assert "data.txt" in signed_in(lab.url, "alice").get("/worksheets/alice-shared").text
+
+
+def test_file_browser_previews_text_and_images_and_downloads(lab):
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+    folder = lab.alice / "results"
+    folder.mkdir()
+    (folder / "plot.png").write_bytes(png)
+    (folder / "notes.txt").write_text("hello <b>notes</b>\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "deep.txt").write_text("deep\n")
+    bid = lab.cl(["upload", "results"], lab.alice).stdout.strip()
+    lab.cl(["push", "origin"], lab.alice, env={"CL_TOKEN": lab.alice_token})
+    alice = signed_in(lab.url, "alice")
+    page = alice.get(f"/bundles/{bid}").text
+    for name in ("plot.png", "notes.txt", "sub/"):
+        assert name in page
+    assert "owner <b>alice</b>" in page
+    text = alice.get(f"/bundles/{bid}/files/notes.txt").text
+    assert "hello &lt;b&gt;notes&lt;/b&gt;" in text  # escaped, shown as text
+    image = alice.get(f"/bundles/{bid}/files/plot.png").text
+    assert f'src="/bundles/{bid}/raw/plot.png"' in image
+    raw = alice.get(f"/bundles/{bid}/raw/plot.png")
+    assert raw.headers["content-type"] == "image/png" and raw.content == png
+    assert "deep.txt" in alice.get(f"/bundles/{bid}/files/sub").text
+    dl = alice.get(f"/bundles/{bid}/raw/sub/deep.txt", params={"download": "1"})
+    assert dl.content == b"deep\n" and dl.headers["content-disposition"].startswith("attachment")
+
+
+def test_a_run_made_from_the_page_is_its_makers_and_shows_its_provenance(lab):
+    alice = signed_in(lab.url, "alice")
+    token = csrf_of(alice.get("/worksheets/alice-lab").text)
+    r = alice.post("/worksheets/alice-lab/run", data={"csrf": token, "command": "cat d > copy",
+                                                      "dependencies": "d:data.txt", "name": "copier"})
+    assert r.status_code == 303
+    listing = json.loads(lab.on_server(["ls", "-w", "alice-lab", "--json"]).stdout)
+    rows = listing["bundles"] if isinstance(listing, dict) else listing
+    [bid] = [r["id"][2:] for r in rows if r["name"] == "copier"]
+    page = alice.get(f"/bundles/0x{bid}").text
+    assert "owner <b>alice</b>" in page
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert f"0x{lab.data}" in svg and f"0x{bid}" in svg  # the dependency and the run, linked
+    # nor may alice read root's data through a run of hers
+    (lab.base / "root-data.txt").write_text("root only\n")
+    theirs = lab.on_server(["upload", lab.base / "root-data.txt", "-w", "secret"]).stdout.strip()
+    r = alice.post("/worksheets/alice-lab/run", data={"csrf": token, "command": "cat d",
+                                                      "dependencies": f"d:{theirs}", "name": "thief"})
+    assert r.status_code == 403 and "may not read" in r.text
+    assert "thief" not in lab.on_server(["ls", "-w", "alice-lab"]).stdout
