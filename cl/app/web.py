@@ -222,8 +222,13 @@ def save(repo: Repository, policy: Any, wid: str, text: str, expected_head: str)
     (cl.errors.Conflict, as `cl wedit`); the new commit, None when nothing
     changed.  `!COMMAND` lines are refused: the page runs no commands."""
     from cl.app import worksheets as app_ws
+    from cl.worksheets import markup
     writable_worksheet(repo, policy, wid)
-    commit, _ = app_ws.save(repo, wid, text, expected_head=expected_head, known_command=lambda name: False)
+    for line in markup.parse(text):
+        if isinstance(line, markup.Command):
+            raise markup.MarkupError(line.lineno, f"'!{line.argv[0]}' commands are not run from the web page "
+                                                  "(use cl wedit); take the line out to save")
+    commit, _ = app_ws.save(repo, wid, text, expected_head=expected_head)
     return None if commit is None else str(commit)
 
 

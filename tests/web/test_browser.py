@@ -10,17 +10,15 @@ import os
 
 import pytest
 
-from tests.services import find_chromium, require_service
+from tests.services import require_service
 from tests.web.conftest import artifacts_dir
 
 WAIT = 120_000  # ms: the longest any one step may take on a loaded machine
 
 
 @pytest.fixture(scope="module")
-def browser():
-    path = find_chromium()
-    if path is None:
-        require_service("chromium", "no chromium binary (apt-get install chromium)")
+def browser(chromium):  # tests/services.py: skips (or fails under CI=true) without a chromium binary
+    path = chromium.path
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

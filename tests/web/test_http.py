@@ -263,3 +263,15 @@ def test_a_run_made_from_the_page_is_its_makers_and_shows_its_provenance(lab):
                                                       "dependencies": f"d:{theirs}", "name": "thief"})
     assert r.status_code == 403 and "may not read" in r.text
     assert "thief" not in lab.on_server(["ls", "-w", "alice-lab"]).stdout
+
+
+def test_commands_in_edited_markup_are_refused_not_run(lab):
+    alice = signed_in(lab.url, "alice")
+    form = alice.get("/worksheets/alice-lab/edit").text
+    token, head = csrf_of(form), re.search(r'name="head" value="([0-9a-f]+)"', form).group(1)
+    before = lab.on_server(["print", "alice-lab"]).stdout
+    r = alice.post("/worksheets/alice-lab/edit", data={"csrf": token, "head": head,
+                                                       "text": f"new text\n!rm 0x{lab.data}\n"})
+    assert r.status_code == 400 and "not run from the web page" in r.text
+    assert lab.on_server(["print", "alice-lab"]).stdout == before
+    assert lab.on_server(["info", "0x" + lab.data]).returncode == 0
