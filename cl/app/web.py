@@ -355,10 +355,14 @@ def permissions(policy: Any, bid: str) -> dict[str, Any]:
             "yours": LEVEL_NAMES[policy.level(ref)]}
 
 
-def behind_proxy(repo: Repository) -> bool:
-    """Config `server.behind_proxy`: a TLS proxy fronts the server (cookies
-    are Secure, X-Forwarded-Proto is believed)."""
-    return bool(repo.config.get("server", "behind_proxy", False))
+def trusted_proxies(repo: Repository) -> frozenset[str]:
+    """The addresses whose X-Forwarded-Proto is believed: config
+    `server.proxy_ips` (default 127.0.0.1) when `server.behind_proxy` is
+    set (a TLS proxy fronts the server), else none."""
+    if not repo.config.get("server", "behind_proxy", False):
+        return frozenset()
+    ips = str(repo.config.get("server", "proxy_ips", "127.0.0.1") or "127.0.0.1")
+    return frozenset(ip.strip() for ip in ips.split(",") if ip.strip())
 
 
 def human_bytes(n: int | None) -> str:

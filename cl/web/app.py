@@ -35,7 +35,7 @@ class Web:
         self.repo = repo
         self.access = app_web.served(repo)
         self.sessions = sessions.Sessions()
-        self.behind_proxy = app_web.behind_proxy(repo)
+        self.proxies = app_web.trusted_proxies(repo)
 
     # --- who is asking ---------------------------------------------------------------
 
@@ -43,9 +43,14 @@ class Web:
         return self.sessions.get(request.cookies.get(sessions.COOKIE))
 
     def secure(self, request) -> bool:
-        if self.behind_proxy:
-            return request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https"
-        return request.url.scheme == "https"
+        """Whether the browser reached us over https: directly, or through
+        a trusted proxy that says so (uvicorn's proxy headers may already
+        have set the scheme)."""
+        if request.url.scheme == "https":
+            return True
+        client = request.client.host if request.client else None
+        return (client in self.proxies
+                and request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https")
 
     def frame(self, request, s: sessions.Session | None) -> pages.Frame:
         return pages.Frame(request.scope.get("root_path", ""), s.user if s else None, s.csrf if s else None)

@@ -2,8 +2,9 @@
 unguessable id in a cookie, each with its own CSRF token.
 
 * The session cookie is HttpOnly and SameSite=Lax, and Secure when the
-  request came over https (directly, or through a proxy when config
-  `server.behind_proxy` says X-Forwarded-Proto may be believed).
+  request came over https (directly, or through a proxy: config
+  `server.behind_proxy`, whose X-Forwarded-Proto is believed from the
+  addresses in `server.proxy_ips`).
 * Every request that changes something carries the session's CSRF token
   (a form field `csrf` or the `X-CSRF-Token` header); the sign-in form,
   which has no session yet, carries the token of a pre-session cookie
