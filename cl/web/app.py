@@ -375,8 +375,8 @@ async def bundle_state(request, web, frame, policy, form):
     return _json(await _run(go))
 
 
-def routes(repo) -> list:
-    """The web's routes; mount them last (they own `/`)."""
+def routes(repo) -> tuple[Web, list]:
+    """The shared state and the web's routes; mount them last (they own `/`)."""
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
     web = Web(repo)
