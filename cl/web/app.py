@@ -56,9 +56,16 @@ class Web:
         return pages.Frame(request.scope.get("root_path", ""), s.user if s else None, s.csrf if s else None)
 
 
+# scripts only from this server (web.js; there are no inline scripts); the
+# renderer's inline style sheet, data: images and sandboxed srcdoc frames
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "frame-src 'self' about:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+
+
 def _html(text: str, status: int = 200, headers: dict | None = None):
     from starlette.responses import HTMLResponse
-    h = {"cache-control": "no-store", "x-content-type-options": "nosniff", "x-frame-options": "SAMEORIGIN"}
+    h = {"cache-control": "no-store", "x-content-type-options": "nosniff", "x-frame-options": "SAMEORIGIN",
+         "content-security-policy": CSP, "referrer-policy": "same-origin"}
     return HTMLResponse(text, status, {**h, **(headers or {})})
 
 
@@ -89,7 +96,11 @@ def handler(change: bool = False, wants_json: bool = False):
                 web.sessions.end(s.sid)
                 s, frame = None, web.frame(request, None)
                 policy = await anyio.to_thread.run_sync(app_web.policy_of, web.access, None)
-            form = await _form(request) if request.method == "POST" else {}
+            try:
+                form = await _form(request) if request.method == "POST" else {}
+            except InputError as exc:
+                return _json({"error": exc.message}, 413) if wants_json else \
+                    _html(pages.error(frame, "Too large", exc.message), 413)
             if change:
                 token = form.get("csrf") or request.headers.get("x-csrf-token")
                 if s is None or not sessions.same(token, s.csrf):
@@ -139,8 +150,11 @@ async def sign_in_form(request):
 
 async def sign_in(request):
     web: Web = request.app.state.web
-    form = await _form(request)
     frame = web.frame(request, None)
+    try:
+        form = await _form(request)
+    except InputError as exc:
+        return _html(pages.error(frame, "Too large", exc.message), 413)
     pre = request.cookies.get(sessions.PRE_COOKIE)
     if not sessions.same(form.get("csrf"), pre):
         return _html(pages.error(frame, "Refused", "the sign-in form is out of date or came from another site; "

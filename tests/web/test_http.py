@@ -275,3 +275,16 @@ def test_commands_in_edited_markup_are_refused_not_run(lab):
     assert r.status_code == 400 and "not run from the web page" in r.text
     assert lab.on_server(["print", "alice-lab"]).stdout == before
     assert lab.on_server(["info", "0x" + lab.data]).returncode == 0
+
+
+def test_pages_allow_only_this_servers_scripts_and_refuse_huge_forms(lab):
+    alice = signed_in(lab.url, "alice")
+    page = alice.get("/worksheets/alice-lab")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'self'" in csp
+    assert "<script>" not in page.text  # only <script src=…/static/web.js>
+    token = csrf_of(page.text)
+    r = alice.post("/worksheets/alice-lab/add", data={"csrf": token, "text": "x" * (5 << 20)})
+    assert r.status_code == 413
+    r = httpx.post(lab.url + "/signin", data={"user": "x" * (5 << 20)}, timeout=60)
+    assert r.status_code == 413
