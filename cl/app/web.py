@@ -136,18 +136,20 @@ def worksheet_view(repo: Repository, policy: Any, wid: str, server: str) -> Work
     p = app_ws.page(repo, "0x" + wid, embed=True)
     refs = pagerefs.collect(repo, p)
     hidden = {c.id for c in refs.bundles if policy.level(_b_ref(c.id)) < 1}
-    if hidden:
-        p, refs = _redacted(p, refs, hidden)
+    hidden_ws = {w.id for w in refs.worksheets if policy.level(_ws_ref(w.id)) < 1}
+    if hidden or hidden_ws:
+        p, refs = _redacted(p, refs, hidden, hidden_ws)
     p = _humanized(p)
     return WorksheetView(wid, str(head), str(ws.name), str(ws.title),
                          html_ops.render_page(p, refs, server), len(hidden))
 
 
-def _redacted(p: Any, refs: Any, hidden: set[str]) -> tuple[Any, Any]:
-    """The page and its bundle cards with the `hidden` bundles' values,
-    states and contents taken out."""
+def _redacted(p: Any, refs: Any, hidden: set[str], hidden_ws: set[str]) -> tuple[Any, Any]:
+    """The page and its cards with the `hidden` bundles' values, states
+    and contents, and the `hidden_ws` worksheets' names and titles, taken
+    out."""
     from cl.worksheets import blocks as b
-    from cl.worksheets.pagerefs import BundleCard
+    from cl.worksheets.pagerefs import BundleCard, WorksheetCard
 
     def block(blk: Any) -> Any:
         if isinstance(blk, b.Table):
@@ -160,10 +162,13 @@ def _redacted(p: Any, refs: Any, hidden: set[str]) -> tuple[Any, Any]:
             return blk
         if isinstance(blk, (b.Record, b.Inline, b.FileView, b.Link)) and blk.bundle in hidden:
             return b.Problem(f"bundle 0x{blk.bundle[:8]}: {PRIVATE}")
+        if isinstance(blk, b.WorksheetLink) and blk.worksheet in hidden_ws:
+            return dataclasses.replace(blk, name=PRIVATE, title="")
         return blk
     cards = tuple(BundleCard(c.id, PRIVATE) if c.id in hidden else c for c in refs.bundles)
+    ws_cards = tuple(WorksheetCard(w.id, PRIVATE) if w.id in hidden_ws else w for w in refs.worksheets)
     return (dataclasses.replace(p, blocks=tuple(block(x) for x in p.blocks)),
-            dataclasses.replace(refs, bundles=cards))
+            dataclasses.replace(refs, bundles=cards, worksheets=ws_cards))
 
 
 SIZE_COLUMNS = {"data_size", "size", "memory", "peak_memory", "request_memory", "request_disk", "disk"}

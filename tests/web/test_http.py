@@ -202,6 +202,7 @@ def test_a_shared_worksheet_hides_the_bundles_it_does_not_share(lab):
     lab.cl(["new", "--no-link", "alice-shared"], lab.alice)
     lab.cl(["add", "-m", "shared notes", "--dest-worksheet", "alice-shared"], lab.alice)
     lab.cl(["add", "bundle", "0x" + lab.data, "--dest-worksheet", "alice-shared"], lab.alice)
+    lab.cl(["add", "-w", "alice-lab", "--dest-worksheet", "alice-shared"], lab.alice)
     lab.cl(["push", "origin", "alice-shared"], lab.alice, env=env)
     lab.cl(["wperm", "origin::alice-shared", "public", "read"], lab.alice, env=env)
     bob = signed_in(lab.url, "bob")
@@ -209,11 +210,13 @@ def test_a_shared_worksheet_hides_the_bundles_it_does_not_share(lab):
     assert page.status_code == 200 and "shared notes" in page.text
     assert "(private)" in page.text
     assert "data.txt" not in page.text and "alpha" not in page.text and "11 B" not in page.text
+    assert "alice-lab" not in page.text  # the name of a linked worksheet bob may not read
     states = bob.get("/worksheets/alice-shared/states").json()["states"]
     assert lab.data not in states
     assert bob.get(f"/bundles/0x{lab.data}").status_code == 403
     # alice herself sees it all
-    assert "data.txt" in signed_in(lab.url, "alice").get("/worksheets/alice-shared").text
+    mine = signed_in(lab.url, "alice").get("/worksheets/alice-shared").text
+    assert "data.txt" in mine and "alice-lab" in mine
 
 
 def test_file_browser_previews_text_and_images_and_downloads(lab):
