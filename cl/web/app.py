@@ -113,7 +113,8 @@ def handler(change: bool = False, wants_json: bool = False):
             except app_web.Refused as exc:
                 if wants_json:
                     return _json({"error": exc.message}, 403)
-                return _html(pages.refusal(frame, exc.message, isinstance(exc, app_web.SignInNeeded)), 403)
+                return _html(pages.refusal(frame, exc.message, isinstance(exc, app_web.SignInNeeded),
+                                           request.url.path), 403)
             except Conflict as exc:
                 return _json({"error": exc.message}, 409) if wants_json else \
                     _html(pages.error(frame, "Conflict", exc.message), 409)
@@ -139,11 +140,19 @@ def _redirect(url: str, headers: dict | None = None):
 
 # --- sign in and out -------------------------------------------------------------------------
 
+def _local(path: str) -> str:
+    """`next=` only if it is a path on this server ('' otherwise): never
+    `//host`, `/\\host` or `https://…`, which browsers would leave for."""
+    if not path.startswith("/") or path[1:2] in ("/", "\\") or any(c in path for c in "\r\n\t\\"):
+        return ""
+    return path
+
+
 async def sign_in_form(request):
     web: Web = request.app.state.web
     s = web.session(request)
     token = request.cookies.get(sessions.PRE_COOKIE) or sessions.new_token()
-    page = pages.sign_in(web.frame(request, s), token)
+    page = pages.sign_in(web.frame(request, s), token, after=_local(request.query_params.get("next", "")))
     return _html(page, headers={"set-cookie": sessions.cookie_header(sessions.PRE_COOKIE, token, web.secure(request),
                                                                     max_age=3600)})
 
@@ -165,16 +174,14 @@ async def sign_in(request):
     else:
         user = await _run(app_web.check_password, web.access, form.get("user", ""), form.get("password", ""))
         problem = "wrong user name or password"
+    after = _local(form.get("next", ""))
     if user is None:
-        return _html(pages.sign_in(frame, pre or "", problem, form.get("user", "")), 401)
+        return _html(pages.sign_in(frame, pre or "", problem, form.get("user", ""), after), 401)
     old = web.session(request)
     if old:
         web.sessions.end(old.sid)
     s = web.sessions.start(user)
-    nxt = form.get("next") or frame.url("/")
-    if not nxt.startswith("/") or nxt.startswith("//"):
-        nxt = frame.url("/")
-    response = _redirect(nxt)
+    response = _redirect(after or frame.url("/"))
     response.headers.append("set-cookie", sessions.cookie_header(sessions.COOKIE, s.sid, web.secure(request)))
     return response
 

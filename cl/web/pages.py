@@ -74,8 +74,10 @@ class Frame:
                 + self.nav() + document[body_start:main_end] + "\n" + extra + document[main_end:])
 
 
-def refusal(frame: Frame, message: str, sign_in: bool) -> str:
-    hint = (f'<p><a href="{e(frame.url("/signin"))}">Sign in</a> to see it if it was shared with you.</p>'
+def refusal(frame: Frame, message: str, sign_in: bool, here: str = "") -> str:
+    back = f"?next={quote(here, safe='/')}" if here else ""
+    hint = (f'<p><a href="{e(frame.url("/signin") + back)}" id="refusal-sign-in">Sign in</a> to see it if it was '
+            "shared with you.</p>"
             if sign_in else "<p>Ask its owner to share it with a group you are in.</p>")
     return frame.page("Not allowed", f'<h1>Not allowed</h1><p class="refusal">{e(message)}</p>{hint}', "refused")
 
@@ -84,9 +86,11 @@ def error(frame: Frame, title: str, message: str) -> str:
     return frame.page(title, f'<h1>{e(title)}</h1><p class="problem">{e(message)}</p>')
 
 
-def sign_in(frame: Frame, token: str, message: str = "", user: str = "") -> str:
+def sign_in(frame: Frame, token: str, message: str = "", user: str = "", after: str = "") -> str:
     problem = f'<p class="problem" id="signin-problem">{e(message)}</p>' if message else ""
     field = f'<input type="hidden" name="csrf" value="{e(token)}">'
+    if after:
+        field += f'<input type="hidden" name="next" value="{e(after)}">'
     return frame.page("Sign in", f"""<h1>Sign in</h1>{problem}
 <form method="post" action="{e(frame.url('/signin'))}" class="signin" id="password-form">{field}
 <label>User <input name="user" autocomplete="username" value="{e(user)}" required></label>

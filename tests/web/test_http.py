@@ -291,3 +291,20 @@ def test_pages_allow_only_this_servers_scripts_and_refuse_huge_forms(lab):
     assert r.status_code == 413
     r = httpx.post(lab.url + "/signin", data={"user": "x" * (5 << 20)}, timeout=60)
     assert r.status_code == 413
+
+
+def test_sign_in_from_a_refusal_comes_back_and_never_leaves_the_site(lab):
+    client = httpx.Client(base_url=lab.url, follow_redirects=False, timeout=60)
+    refusal = client.get("/worksheets/alice-lab").text
+    assert 'href="/signin?next=/worksheets/alice-lab"' in refusal
+    form = client.get("/signin", params={"next": "/worksheets/alice-lab"}).text
+    r = client.post("/signin", data={"csrf": csrf_of(form), "next": "/worksheets/alice-lab",
+                                     "user": "alice", "password": "alice-password"})
+    assert r.status_code == 303 and r.headers["location"] == "/worksheets/alice-lab"
+    for away in ("//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"):
+        other = httpx.Client(base_url=lab.url, follow_redirects=False, timeout=60)
+        form = other.get("/signin", params={"next": away}).text
+        assert "evil" not in form and "javascript" not in form
+        r = other.post("/signin", data={"csrf": csrf_of(form), "next": away,
+                                        "user": "alice", "password": "alice-password"})
+        assert r.status_code == 303 and r.headers["location"] == "/", away
