@@ -308,3 +308,67 @@ def test_sign_in_from_a_refusal_comes_back_and_never_leaves_the_site(lab):
         r = other.post("/signin", data={"csrf": csrf_of(form), "next": away,
                                         "user": "alice", "password": "alice-password"})
         assert r.status_code == 303 and r.headers["location"] == "/", away
+
+
+# --- publishing another's data by naming it (attack tests) ---------------------------------
+
+def _roots_bundle(lab, name):
+    (lab.base / name).write_text(f"{name}: root only\n")
+    return lab.on_server(["upload", lab.base / name, "-w", "secret"]).stdout.strip()
+
+
+def _edit(client, ws, change):
+    form = client.get(f"/worksheets/{ws}/edit").text
+    token, head = csrf_of(form), re.search(r'name="head" value="([0-9a-f]+)"', form).group(1)
+    import html
+    text = html.unescape(re.search(r'<textarea name="text"[^>]*>(.*?)</textarea>', form, re.S).group(1))
+    return client.post(f"/worksheets/{ws}/edit", data={"csrf": token, "head": head, "text": change(text)})
+
+
+def _secret_id(lab):
+    rows = json.loads(lab.on_server(["wls", "--json"]).stdout)
+    rows = rows["worksheets"] if isinstance(rows, dict) else rows
+    return next(r["id"] for r in rows if r["name"] == "secret")
+
+
+@pytest.mark.parametrize("how", ["edit", "add"])
+@pytest.mark.parametrize("what", ["bundle id", "bundle name", "worksheet"])
+def test_naming_what_one_may_not_read_is_refused(lab, how, what):
+    """An item naming another's bundle or worksheet would put it in this
+    worksheet's closure, which its readers may fetch: refused, unchanged."""
+    name = f"theirs-{how}-{what.replace(' ', '-')}.txt"
+    bid = _roots_bundle(lab, name)
+    ref = {"bundle id": "{" + bid + "}", "bundle name": "{" + name + "}",
+           "worksheet": "{{" + _secret_id(lab) + "}}"}[what]
+    alice = signed_in(lab.url, "alice")
+    before = lab.on_server(["print", "alice-lab"]).stdout
+    if how == "edit":
+        r = _edit(alice, "alice-lab", lambda text: text + ref + "\n")
+    else:
+        r = alice.post("/worksheets/alice-lab/add", data={"csrf": csrf_of(alice.get("/").text), "text": ref})
+    assert r.status_code in (403, 404), r.text
+    assert bid[2:] not in r.text and "root only" not in r.text
+    after = lab.on_server(["print", "alice-lab"]).stdout
+    assert after == before
+
+
+def test_the_editor_of_a_worksheet_holding_unreadable_items_is_refused_the_text(lab):
+    """Bob may change alice-team (his group has all) but not read alice's
+    bundle on it: its text form would name it, so the editor is refused."""
+    env = {"CL_TOKEN": lab.alice_token}
+    lab.cl(["gnew", "editors"], lab.alice, env=env)
+    lab.cl(["uadd", "bob", "editors"], lab.alice, env=env)
+    lab.cl(["new", "--no-link", "alice-team"], lab.alice)
+    lab.cl(["add", "-m", "team notes", "--dest-worksheet", "alice-team"], lab.alice)
+    lab.cl(["add", "bundle", "0x" + lab.data, "--dest-worksheet", "alice-team"], lab.alice)
+    lab.cl(["push", "origin", "alice-team"], lab.alice, env=env)
+    lab.cl(["wperm", "origin::alice-team", "editors", "all"], lab.alice, env=env)
+    bob = signed_in(lab.url, "bob")
+    page = bob.get("/worksheets/alice-team")
+    assert page.status_code == 200 and "team notes" in page.text and "data.txt" not in page.text
+    r = bob.get("/worksheets/alice-team/edit")
+    assert r.status_code == 403 and "data.txt" not in r.text and lab.data not in r.text
+    # adding text is still fine: it names nothing of anyone's
+    r = bob.post("/worksheets/alice-team/add", data={"csrf": csrf_of(page.text), "text": "bob's line"})
+    assert r.status_code == 303
+    assert "bob's line" in lab.on_server(["print", "alice-team"]).stdout
