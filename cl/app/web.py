@@ -214,10 +214,35 @@ def worksheet_states(repo: Repository, policy: Any, wid: str) -> dict[str, Any]:
     return {"head": str(head), "states": states}
 
 
+def _unreadable(policy: Any, items: Iterable[Any]) -> list[Any]:
+    """The bundle and worksheet items this person may not read."""
+    return [i for i in items if i.kind == "bundle" and policy.level(_b_ref(i.value)) < 1
+            or i.kind == "worksheet" and policy.level(_ws_ref(i.value)) < 1]
+
+
+def _check_named(policy: Any, items: Iterable[Any]) -> None:
+    """Refuse text naming a bundle or worksheet this person may not read:
+    the item would put it in the worksheet's closure, which the
+    worksheet's readers may fetch.  (No id in the message: a name must not
+    turn into another's id.)"""
+    bad = _unreadable(policy, items)
+    if bad:
+        who = policy.principal.user or "anonymous"
+        raise Refused(f"the text names a {bad[0].kind} that does not exist or that {who} may not read")
+
+
 def editing(repo: Repository, policy: Any, wid: str) -> tuple[str, str]:
-    """(head commit, text form) of a worksheet this person may change."""
+    """(head commit, text form) of a worksheet this person may change.
+    A worksheet holding items they may not read is refused: its text form
+    would name them."""
     from cl.app import worksheets as app_ws
     writable_worksheet(repo, policy, wid)
+    head, ws = repo.worksheet_head(wid)
+    hidden = _unreadable(policy, ws.items)
+    if hidden:
+        who = policy.principal.user or "anonymous"
+        raise Refused(f"worksheet {ws.name} holds {len(hidden)} item(s) {who} may not read; its text would name "
+                      "them, so it cannot be edited here (add text instead, or ask its owner)")
     head, _, text = app_ws.editing(repo, wid)
     return str(head), text
 
@@ -225,24 +250,40 @@ def editing(repo: Repository, policy: Any, wid: str) -> tuple[str, str]:
 def save(repo: Repository, policy: Any, wid: str, text: str, expected_head: str) -> str | None:
     """Save edited markup unless the worksheet moved past `expected_head`
     (cl.errors.Conflict, as `cl wedit`); the new commit, None when nothing
-    changed.  `!COMMAND` lines are refused: the page runs no commands."""
-    from cl.app import worksheets as app_ws
-    from cl.worksheets import markup
+    changed.  `!COMMAND` lines are refused (the page runs no commands), as
+    is text naming a bundle or worksheet this person may not read.  The
+    items checked are the items committed (names are resolved once)."""
+    from cl.objects.value import replace
+    from cl.worksheets import edit, markup
     writable_worksheet(repo, policy, wid)
-    for line in markup.parse(text):
+    _, current = repo.worksheet_head(wid)
+    if current.deleted:
+        raise CLError(f"worksheet '{current.name}' has been removed")
+    lines = markup.parse(text)
+    for line in lines:
         if isinstance(line, markup.Command):
             raise markup.MarkupError(line.lineno, f"'!{line.argv[0]}' commands are not run from the web page "
                                                   "(use cl wedit); take the line out to save")
-    commit, _ = app_ws.save(repo, wid, text, expected_head=expected_head)
-    return None if commit is None else str(commit)
+    resolved = edit.resolve(repo, lines, wid)
+    _check_named(policy, resolved.items)
+    title = resolved.title if resolved.title is not None else current.title
+    if resolved.items == current.items and title == current.title:
+        return None
+    commit = repo.commit_worksheet(wid, lambda ws: replace(ws, items=resolved.items, title=title), "edit",
+                                   expected_head=expected_head)
+    return str(commit)
 
 
 def add_text(repo: Repository, policy: Any, wid: str, text: str) -> None:
-    from cl.app import worksheets as app_ws
+    """Append text (Markdown, directives, references) as `cl add -m`
+    does, refusing references to what this person may not read."""
+    from cl.worksheets import edit, ops
     writable_worksheet(repo, policy, wid)
     if not text.strip():
         raise InputError("nothing to add: the text is empty")
-    app_ws.add(repo, "0x" + wid, texts=[text])
+    items = edit.parse_added_text(repo, text, wid)
+    _check_named(policy, items)
+    ops.add_items(repo, wid, list(items), f"add {len(items)} item(s)")
 
 
 def create_run(repo: Repository, policy: Any, wid: str, command: str, dependencies: Iterable[str] = (),
