@@ -66,14 +66,16 @@ def provenance_svg(prov: dict, href) -> str:
     for nid, node in nodes.items():
         x, y = pos[nid]
         color = STATE_COLORS.get(node.get("state") or "", "#999")
+        readable = node.get("readable", True)
+        detail = f'{nid[:10]} {node.get("state") or ""}' if readable else "not shared with you"
         label = node.get("name") or nid[:10]
         if len(label) > 22:
             label = label[:21] + "…"
         box = (f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="5" fill="{"#e8f0fe" if nid == root else "#fff"}" '
                f'stroke="{color}" stroke-width="{2 if nid == root else 1}"/>'
                f'<text x="{x + 8}" y="{y + 16}" font-size="13" fill="#222">{_e(label)}</text>'
-               f'<text x="{x + 8}" y="{y + 31}" font-size="11" fill="{color}">{_e(nid[:10])} {_e(node.get("state") or "")}</text>')
-        if node.get("readable", True) and not node.get("missing"):
+               f'<text x="{x + 8}" y="{y + 31}" font-size="11" fill="{color}">{_e(detail)}</text>')
+        if readable and not node.get("missing"):
             box = f'<a href="{_e(href(nid))}" class="graph-node" data-bundle="{_e(nid)}">{box}</a>'
         out.append(box)
     out.append("</svg>")
