@@ -372,3 +372,11 @@ def test_the_editor_of_a_worksheet_holding_unreadable_items_is_refused_the_text(
     r = bob.post("/worksheets/alice-team/add", data={"csrf": csrf_of(page.text), "text": "bob's line"})
     assert r.status_code == 303
     assert "bob's line" in lab.on_server(["print", "alice-team"]).stdout
+
+
+def test_provenance_shows_anothers_descendant_only_as_private(lab):
+    made = lab.on_server(["make", f"d:0x{lab.data}", "-n", "roots-secret-make", "-w", "secret"]).stdout.strip()
+    page = signed_in(lab.url, "alice").get(f"/bundles/0x{lab.data}").text
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    assert "(private)" in svg
+    assert "roots-secret-make" not in page and made[2:12] not in page
