@@ -374,12 +374,12 @@ def output(repo: Repository, bid: str, stream: str, offset: int, limit: int = 1 
     state = app_runs.state(repo, bid)
     data = b""
     if state in FINAL:
-        try:
+        # a run that ended before it started (killed while staged) has no output files
+        top = list_dir(repo, bid, "") if repo.contents(bid) is not None else None
+        if top is not None and any(e.name == stream for e in top):
             with open_file(repo, bid, stream) as f:
                 f.seek(offset)
                 data = f.read(limit)
-        except CLError:
-            data = b""
     else:
         try:
             with open(f"{run_dir(repo, bid)}/{stream}", "rb") as f:

@@ -118,10 +118,9 @@ def handler(change: bool = False, wants_json: bool = False):
             except Conflict as exc:
                 return _json({"error": exc.message}, 409) if wants_json else \
                     _html(pages.error(frame, "Conflict", exc.message), 409)
-            except (SpecError, KeyError) as exc:
-                message = exc.message if isinstance(exc, CLError) else f"not found: {exc}"
-                return _json({"error": message}, 404) if wants_json else \
-                    _html(pages.error(frame, "Not found", message), 404)
+            except SpecError as exc:
+                return _json({"error": exc.message}, 404) if wants_json else \
+                    _html(pages.error(frame, "Not found", exc.message), 404)
             except CLError as exc:
                 return _json({"error": exc.message}, 400) if wants_json else \
                     _html(pages.error(frame, "Cannot do that", exc.message), 400)
