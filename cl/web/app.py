@@ -294,18 +294,22 @@ def _bundle_page(web: Web, frame: pages.Frame, policy, spec: str) -> str:
     rec = app_web.bundle_info(web.repo, bid)
     rows = pages.metadata_rows(frame, rec, app_web.human_bytes, app_web.human_seconds)
     prov = app_web.provenance(web.repo, policy, bid)
-    entries = app_web.list_dir(web.repo, bid, "") if rec.get("state") != "created" else None
-    files = (pages.listing(frame, bid, "", entries, app_web.human_bytes) if entries is not None
-             else _single_file(web, frame, bid))
-    return pages.bundle_page(frame, rec, rows, prov, files, _outputs(web, bid, rec),
+    return pages.bundle_page(frame, rec, rows, prov, _files(web, frame, bid), _outputs(web, bid, rec),
                              app_web.permissions(policy, bid))
 
 
-def _single_file(web: Web, frame: pages.Frame, bid: str) -> str:
+def _files(web: Web, frame: pages.Frame, bid: str, preview: bool = True) -> str:
+    """A bundle's top directory, or its one file previewed; for a run with
+    nothing yet (staged), the line that says so."""
     try:
+        entries = app_web.list_dir(web.repo, bid, "")
+        if entries is not None:
+            return pages.listing(frame, bid, "", entries, app_web.human_bytes)
+        if not preview:
+            return ""
         with app_web.open_file(web.repo, bid, "") as f:
             head = f.read(PREVIEW_BYTES + 1)
-    except CLError as exc:
+    except CLError as exc:  # shown on the page: "has no contents yet (state staged)"
         return f'<p class="note">{pages.e(exc.message)}</p>'
     return (pages.preview(frame, bid, "", head[:PREVIEW_BYTES], len(head) > PREVIEW_BYTES)
             + f'<p><a class="download" href="{pages.e(pages.raw_url(frame, bid, "", True))}">download</a></p>')
@@ -322,8 +326,7 @@ async def bundle_summary(request, web, frame, policy, form):
         bid = app_web.readable_bundle(web.repo, policy, request.path_params["spec"])
         rec = app_web.bundle_info(web.repo, bid)
         rows = pages.metadata_rows(frame, rec, app_web.human_bytes, app_web.human_seconds)
-        entries = app_web.list_dir(web.repo, bid, "") if rec.get("state") != "created" else None
-        return pages.summary(frame, rec, rows, entries, _outputs(web, bid, rec), app_web.human_bytes)
+        return pages.summary(frame, rec, rows, _files(web, frame, bid, preview=False), _outputs(web, bid, rec))
     return _html(await _run(go))
 
 

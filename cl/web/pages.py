@@ -268,9 +268,8 @@ def bundle_page(frame: Frame, rec: dict, meta_rows, prov: dict, files_html: str,
         '<main class="web">', f'<main class="web bundle-page" data-bundle="{e(bid)}" data-state="{e(state)}">', 1)
 
 
-def summary(frame: Frame, rec: dict, meta_rows, entries, outputs: str, human_bytes) -> str:
+def summary(frame: Frame, rec: dict, meta_rows, files: str, outputs: str) -> str:
     """What an expanded table row shows."""
     bid = rec["id"].removeprefix("0x")
-    files = listing(frame, bid, "", entries, human_bytes) if entries is not None else ""
     return (f'<div class="row-detail" data-bundle="{e(bid)}">{metadata_table(meta_rows)}{files}{outputs}'
             f'<p><a href="{e(frame.bundle(bid))}">open the bundle’s page</a></p></div>')

@@ -380,3 +380,22 @@ def test_provenance_shows_anothers_descendant_only_as_private(lab):
     svg = page[page.index("<svg"):page.index("</svg>")]
     assert "(private)" in svg
     assert "roots-secret-make" not in page and made[2:12] not in page
+
+
+def test_a_run_waiting_for_its_dependency_has_a_page_and_a_summary(lab):
+    alice = signed_in(lab.url, "alice")
+    token = csrf_of(alice.get("/worksheets/alice-lab").text)
+    for command, deps, name in (("sleep 20", "", "slow"), ("cat a/stdout", "a:slow", "after-slow")):
+        r = alice.post("/worksheets/alice-lab/run", data={"csrf": token, "command": command,
+                                                          "dependencies": deps, "name": name})
+        assert r.status_code == 303, r.text
+    rows = json.loads(lab.on_server(["ls", "-w", "alice-lab", "--json"]).stdout)
+    rows = rows["bundles"] if isinstance(rows, dict) else rows
+    [row] = [r for r in rows if r["name"] == "after-slow"]
+    page = alice.get(f"/bundles/{row['id']}")
+    assert page.status_code == 200
+    if row["state"] in ("created", "staged"):
+        assert "no contents yet" in page.text
+    assert alice.get(f"/bundles/{row['id']}/summary").status_code == 200
+    out = alice.get(f"/bundles/{row['id']}/output/stdout").json()
+    assert out["offset"] == 0 and out["final"] is False
