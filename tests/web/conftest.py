@@ -49,6 +49,28 @@ class WebLab:
 
     def close(self):
         stop_server(self.proc)
+        self.stop_workers()
+
+    def stop_workers(self):
+        """The workers the server's runs started (cl run starts one in the
+        background) are stopped with the lab, not left idling."""
+        import signal
+        import time
+
+        from cl.index import runs as rindex
+        from cl.repo import Repository
+        repo = Repository(str(self.server))
+        try:
+            pids = [w["pid"] for w in rindex.workers(repo.db) if w["alive"]]
+        finally:
+            repo.close()
+        for _ in range(2):  # a second SIGTERM stops a worker without finishing its runs
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
