@@ -217,6 +217,12 @@ def test_a_shared_worksheet_hides_the_bundles_it_does_not_share(lab):
     # alice herself sees it all
     mine = signed_in(lab.url, "alice").get("/worksheets/alice-shared").text
     assert "data.txt" in mine and "alice-lab" in mine
+    # and anyone, signed in or not, finds a public worksheet in the list
+    anonymous = httpx.Client(base_url=lab.url, timeout=60)
+    assert "alice-shared" in anonymous.get("/").text
+    public = anonymous.get("/worksheets/alice-shared")
+    assert public.status_code == 200 and "shared notes" in public.text and "data.txt" not in public.text
+    assert 'id="edit-link"' not in public.text and 'id="run-form"' not in public.text
 
 
 def test_file_browser_previews_text_and_images_and_downloads(lab):
