@@ -10,7 +10,6 @@ Repository work runs in worker threads; the event loop only moves bytes."""
 from __future__ import annotations
 
 import functools
-import json
 import os
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -75,9 +74,13 @@ def _json(value: Any, status: int = 200):
 
 
 async def _form(request) -> dict[str, str]:
-    body = await request.body()
-    if len(body) > MAX_FORM:
-        raise InputError("the form is too large")
+    """A url-encoded form's fields (the last value of each); read no
+    further than MAX_FORM bytes."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            raise InputError(f"the form is larger than {MAX_FORM >> 20} MiB")
     fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {k: v[-1] for k, v in fields.items()}
 
