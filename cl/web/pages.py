@@ -41,8 +41,7 @@ class Frame:
     def head(self, title: str) -> str:
         return (f'<link rel="stylesheet" href="{e(self.url("/static/web.css"))}">\n'
                 f'<script src="{e(self.url("/static/web.js"))}" defer></script>\n'
-                f'<meta name="cl-base" content="{e(self.base)}">\n'
-                f'<meta name="csrf-token" content="{e(self.csrf or "")}">\n')
+                f'<meta name="cl-base" content="{e(self.base)}">\n')
 
     def nav(self) -> str:
         if self.user:
