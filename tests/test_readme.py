@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import cl_env, user_config
+from tests.runs.helpers import stop_workers
 from tests.services import PYTHON_IMAGE
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -149,6 +150,14 @@ def test_readme_section(title, steps, tmp_path, request):
     env = cl_env({"HOME": home, "USER": "alice", "CL_RUN_IMAGE": PYTHON_IMAGE, "PYTHONUNBUFFERED": "1",
                   "COLUMNS": "200", "TZ": "UTC"})
     session = Session(root, env)
+    try:
+        _run_section(title, steps, session, root, update)
+    finally:  # the section's runs started workers, as they would for a user
+        for codalab in root.glob("**/.codalab"):
+            stop_workers(codalab.parent)
+
+
+def _run_section(title, steps, session, root, update) -> None:
     for kind, body in steps:
         if kind == "illustrative":
             continue
