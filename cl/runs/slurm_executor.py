@@ -24,6 +24,9 @@ account, a default partition, extra sbatch options and the job's container:
   links to their read-only checkouts (copies for root, whom file modes do
   not stop).
 * `docker`: `docker run` on the node, as the Docker executor does it.
+* `podman`: `podman run` on the node, held the same way, with the job's
+  own open-file and process limits (docs/slurm.md says why and what a
+  node needs).
 
 One monitor thread per executor asks `squeue` about every job it watches at
 once; a job that has left the queue is looked up with `scontrol show job`,
@@ -51,7 +54,10 @@ from cl.runs.paths import run_dir as repo_run_dir
 WORKDIR = "/cl-run"
 POLL_S = 0.5
 POLL_JOBS = 100  # beyond this many watched jobs, squeue is asked proportionally less often
-CONTAINERS = ("none", "docker")
+CONTAINERS = ("none", "docker", "podman")
+# podman sets its own process limit to this when it starts (as root), so a
+# container asking for more fails where root lacks CAP_SYS_RESOURCE
+PODMAN_NPROC = 32768
 # Slurm job states (squeue's long names) in which the job has not started.
 PENDING = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
            "SUSPENDED", "STAGE_OUT", "SPECIAL_EXIT", "RESIZING", "SIGNALING"}
@@ -99,9 +105,11 @@ echo "$peak" >> {file}
 exit "$code"
 """
 
-DOCKER_BODY = """name={name}-$SLURM_JOB_ID
-trap 'docker kill "$name" >/dev/null 2>&1' TERM INT
-docker run --rm --name "$name" {args} &
+# A container engine's run in the job: killed by name when Slurm signals the
+# job script (scancel, the time limit), its exit code the job's.
+ENGINE_BODY = """name={name}-$SLURM_JOB_ID
+{limits}trap '{engine} kill "$name" >/dev/null 2>&1' TERM INT
+{engine} run --rm --name "$name" {options}{args} &
 child=$!
 while :; do
   wait "$child" && code=0 || code=$?
@@ -109,6 +117,17 @@ while :; do
 done
 exit "$code"
 """
+
+# podman as root otherwise asks for 1048576 open files and processes, which
+# a node whose root lacks CAP_SYS_RESOURCE refuses ("error setting rlimit"):
+# the container gets the job's own limits (Slurm's, or the submitter's it
+# propagated), processes no more than podman keeps for itself.
+PODMAN_LIMITS = """limits() {{ sed -n "s/^Max $1  *\\([0-9a-z]*\\)  *\\([0-9a-z]*\\).*/\\1 \\2/p" /proc/self/limits; }}
+atmost() {{ case $1 in unlimited) echo "$2" ;; *) if [ "$1" -le "$2" ]; then echo "$1"; else echo "$2"; fi ;; esac; }}
+set -- $(limits 'open files'); files="$1:$2"
+set -- $(limits processes); procs="$(atmost "$1" {nproc}):$(atmost "$2" {nproc})"
+"""
+PODMAN_OPTIONS = '--ulimit "nofile=$files" --ulimit "nproc=$procs" '
 
 
 def usage_file(run_dir: str) -> str:
@@ -456,7 +475,7 @@ class SlurmExecutor(Executor):
         env = f"export HOME={q(plan.run_dir)}\n"
         head = f"#!/bin/sh\n{env}cd {q(plan.run_dir)} || exit 125\n"
         mounts = [m for m in plan.mounts if m.kind != "link"]
-        if self.container == "docker":
+        if self.container in ("docker", "podman"):
             volumes = [f"{plan.run_dir}:{WORKDIR}"] + [f"{m.source}:{WORKDIR}/{m.key}:ro" for m in mounts]
             args = ([x for v in volumes for x in ("-v", v)]
                     + ["-w", WORKDIR, "-e", f"HOME={WORKDIR}", "--user", f"{plan.uid}:{plan.gid}",
@@ -465,7 +484,13 @@ class SlurmExecutor(Executor):
                        "--network", "bridge" if plan.network else "none"]
                     + ([f"--memory={plan.memory}", f"--memory-swap={plan.memory}"] if plan.memory else [])
                     + [plan.image.get("id") or plan.image.get("name") or "", "/bin/sh", "-c", plan.command])
-            return head + DOCKER_BODY.format(name=f"cl-{plan.bundle[:12]}", args=shlex.join(args))
+            podman = self.container == "podman"
+            return head + ENGINE_BODY.format(
+                name=f"cl-{plan.bundle[:12]}", engine=self.container, args=shlex.join(args),
+                limits=PODMAN_LIMITS.format(nproc=PODMAN_NPROC) if podman else "",
+                # rootless podman: the user is themself in the container (not a
+                # subordinate id), so the worker can read and remove the outputs
+                options=(PODMAN_OPTIONS + ("--userns=keep-id " if plan.uid else "")) if podman else "")
         protect = sorted({os.path.dirname(m.source) for m in mounts} | {plan.repo_root})
         pairs = [x for m in mounts for x in (m.source, m.key)]
         unshare = ["unshare"] + ([] if plan.uid == 0 else ["--user", "--map-root-user"])

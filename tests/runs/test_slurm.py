@@ -4,10 +4,12 @@ job shows as staged with Slurm's reason and is found again by a new worker,
 Slurm's own endings (its time limit, a cancel from outside) become the
 run's, a bad partition is one clear failure, and dependencies staged into a
 shared directory are hard links on the same file system and copies
-elsewhere.  And the mapping of final job states, as a table."""
+elsewhere; a job in Docker or podman is held as the Docker executor holds
+its containers.  And the mapping of final job states, as a table."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 
@@ -16,6 +18,7 @@ import pytest
 from cl.index import runs as rindex
 from cl.runs.slurm_executor import outcome, parse_exit_code
 from tests.conftest import run_cl, tree
+from tests.services import require_service
 from tests.runs.helpers import (bid_of, configure, history, repo_of, result_of, start_worker,
                                 stop_workers, wait_for)
 from tests.runs.test_executor_contract import cancel_slurm_jobs
@@ -224,3 +227,68 @@ def test_a_job_in_docker_gets_no_privileges(project, docker_engine, busybox_imag
     words = cl(project, "cat", f"0x{bid_of(done)}/stdout").stdout.split()
     status = dict(zip(words[::2], words[1::2]))
     assert status == {"NoNewPrivs:": "1", "CapEff:": "0000000000000000", "CapBnd:": "0000000000000000"}
+
+
+@pytest.fixture(scope="session")
+def podman_busybox(busybox_image) -> str:
+    """The busybox test image in podman's store (podman cannot see
+    Docker's): `docker save | podman load` when podman lacks it or holds
+    another build of it."""
+    if shutil.which("podman") is None:
+        require_service("podman", "podman is not installed (.ci/slurm-up installs it)")
+    docker_id = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", busybox_image],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    have = subprocess.run(["podman", "image", "inspect", "--format", "{{.Id}}", busybox_image],
+                          capture_output=True, text=True)
+    if have.returncode != 0 or not docker_id.endswith(have.stdout.strip()):
+        saved = subprocess.run(["docker", "save", busybox_image], capture_output=True, check=True).stdout
+        subprocess.run(["podman", "load"], input=saved, capture_output=True, check=True)
+    return busybox_image
+
+
+def podman_containers(bid: str) -> list[str]:
+    done = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True,
+                          text=True, check=True)
+    return [name for name in done.stdout.split() if name.startswith(f"cl-{bid[:12]}-")]
+
+
+def test_a_job_in_podman_runs_held_like_docker(project, podman_busybox):
+    """`slurm.container = podman`: the command runs in podman on the node,
+    its outputs, exit code and dependencies as in the other modes, with no
+    new privileges and no capabilities; the container goes when it ends."""
+    cl(project, "config", "slurm.container", "podman")
+    cl(project, "config", "run.image", podman_busybox)
+    start_worker(project)
+    done = cl(project, "run", "d:data",
+              "cat d/x.txt; echo err >&2; echo out > made.txt; touch d/new || echo read-only;"
+              " grep -E '^(NoNewPrivs|CapEff|CapBnd)' /proc/self/status; exit 3", "-W", check=False)
+    assert done.returncode != 0 and "failed: Exit code 3" in done.stderr
+    bid = bid_of(done)
+    repo = repo_of(project)
+    result = result_of(repo, bid)
+    assert result.exit_code == 3 and result.executor == "slurm"
+    words = cl(project, "cat", f"0x{bid}/stdout").stdout.split()
+    assert words[:2] == ["x", "read-only"]
+    status = dict(zip(words[2::2], words[3::2]))
+    assert status == {"NoNewPrivs:": "1", "CapEff:": "0000000000000000", "CapBnd:": "0000000000000000"}
+    stderr = cl(project, "cat", f"0x{bid}/stderr").stdout
+    assert "err\n" in stderr and "Read-only file system" in stderr
+    assert cl(project, "cat", f"0x{bid}/made.txt").stdout == "out\n"
+    assert cl(project, "cat", "data/x.txt").stdout == "x\n"
+    assert podman_containers(bid) == []  # --rm
+    repo.close()
+
+
+def test_killing_a_job_in_podman_stops_its_container(project, podman_busybox):
+    cl(project, "config", "slurm.container", "podman")
+    cl(project, "config", "run.image", podman_busybox)
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "echo started; sleep 600"))
+    repo = repo_of(project)
+    wait_for(lambda: cl(project, "cat", f"0x{bid}/stdout", check=False).stdout == "started\n",
+             "the container to run")
+    assert len(podman_containers(bid)) == 1
+    cl(project, "kill", f"0x{bid}")
+    assert "killed: Kill requested" in cl(project, "wait", f"0x{bid}", check=False).stderr
+    wait_for(lambda: podman_containers(bid) == [], "scancel to stop the container")
+    repo.close()
