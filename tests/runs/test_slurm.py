@@ -12,11 +12,14 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 
 import pytest
 
 from cl.index import runs as rindex
-from cl.runs.slurm_executor import outcome, parse_exit_code
+from cl.runs.executor import RunPlan
+from cl.runs.layout import Mount, prepare_run_dir
+from cl.runs.slurm_executor import SlurmExecutor, outcome, parse_exit_code
 from tests.conftest import run_cl, tree
 from tests.services import require_service
 from tests.runs.helpers import (bid_of, configure, history, repo_of, result_of, start_worker,
@@ -292,3 +295,101 @@ def test_killing_a_job_in_podman_stops_its_container(project, podman_busybox):
     assert "killed: Kill requested" in cl(project, "wait", f"0x{bid}", check=False).stderr
     wait_for(lambda: podman_containers(bid) == [], "scancel to stop the container")
     repo.close()
+
+
+def test_gc_sweeps_the_shared_directory_but_not_what_a_live_job_uses(project, tmp_path):
+    """`cl gc` removes staged dependencies no claimed run uses, leftovers of
+    an interrupted staging, and run directories of runs that ended; a job
+    still running keeps its directory and its staged dependency, and reads
+    it after gc as before."""
+    shared = tmp_path / "shared"
+    cl(project, "config", "slurm.shared_dir", str(shared))
+    start_worker(project, "--parallel", "2")
+    ended = bid_of(cl(project, "run", "a:a.txt", "cat a", "-W"))
+    live = bid_of(cl(project, "run", "d:data",
+                     "cat d/x.txt; while [ ! -e go ]; do sleep 0.2; done; cat d/x.txt"))
+    wait_for(lambda: cl(project, "cat", f"0x{live}/stdout", check=False).stdout == "x\n",
+             "the second job to run")
+    base = next(shared.iterdir())
+    staged = sorted(p.name for p in (base / "checkouts").iterdir())
+    assert len(staged) == 2  # a.txt's, still there after its run ended, and data's
+    # what a worker that died leaves: a half-staged copy, the run directory
+    # and resource file of a run that ended
+    (base / "checkouts" / f"{staged[0]}.tmp-1-2").mkdir()
+    (base / "runs" / ended).mkdir()
+    (base / "runs" / f"{ended}.usage").write_text("")
+    before = sorted(str(p.relative_to(base)) for p in base.rglob("*"))
+
+    dry = cl(project, "gc", "-n").stdout
+    assert dry.rstrip().endswith(", 4 entries in slurm.shared_dir")
+    assert sorted(str(p.relative_to(base)) for p in base.rglob("*")) == before
+    assert json.loads(cl(project, "gc", "--json").stdout)["swept"] == 4
+    left = sorted(p.name for p in (base / "checkouts").iterdir())
+    assert left == [name for name in staged if (base / "checkouts" / name).is_dir()]  # data's
+    assert (base / "checkouts" / left[0] / "x.txt").read_text() == "x\n"
+    assert sorted(p.name for p in (base / "runs").iterdir()) == [live]
+    (project / ".codalab" / "runs" / live / "go").write_text("")
+    cl(project, "wait", f"0x{live}")
+    assert cl(project, "cat", f"0x{live}/stdout").stdout == "x\nx\n"
+    assert cl(project, "cat", "a.txt").stdout == "foo\n"  # the repository's own copies stay
+    assert json.loads(cl(project, "gc", "--json").stdout)["swept"] == 1  # data's, now unused
+    assert list((base / "checkouts").iterdir()) == [] and list((base / "runs").iterdir()) == []
+
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def rootless_home(podman_busybox):
+    """A home for the user nobody with podman's rootless store in it,
+    holding the busybox image (each user has a store of their own)."""
+    for path in ("/etc/subuid", "/etc/subgid"):
+        with open(path) as f:
+            if not any(line.startswith("nobody:") for line in f):
+                require_service("rootless podman", f"nobody has no subordinate ids in {path} "
+                                "(.ci/slurm-up adds them)")
+    home = tempfile.mkdtemp(prefix="cl-rootless-", dir="/tmp")
+    os.chmod(home, 0o755)
+    for name in ("", "run-dir"):
+        os.makedirs(os.path.join(home, name), exist_ok=True)
+        os.chown(os.path.join(home, name), NOBODY, NOBODY)
+    os.chmod(os.path.join(home, "run-dir"), 0o700)
+    image = os.path.join(home, "image.tar")
+    with open(image, "wb") as f:
+        subprocess.run(["docker", "save", podman_busybox], stdout=f, check=True)
+    os.chmod(image, 0o644)
+    subprocess.run(["runuser", "-u", "nobody", "--", "env", f"HOME={home}",
+                    f"XDG_RUNTIME_DIR={home}/run-dir", "podman", "load", "-i", image],
+                   capture_output=True, check=True)
+    yield home
+    shutil.rmtree(home)
+
+
+def test_rootless_podman_in_a_job_runs_as_the_user(rootless_home, podman_busybox, slurm_cluster):
+    """A job of a user who is not root runs rootless podman from that
+    user's own store and environment; in the container the user is
+    themself (--userns=keep-id), so the outputs are theirs, and the
+    dependency is read-only."""
+    run = os.path.join(rootless_home, "runs", "run")
+    dep = os.path.join(rootless_home, "dep")
+    os.mkdir(dep)
+    with open(os.path.join(dep, "x.txt"), "w") as f:
+        f.write("x\n")
+    plan = RunPlan(bundle="f" * 64, repo_root=rootless_home, worker="test",
+                   command="id -u; cat d/x.txt; echo out > made; touch d/new || echo read-only; exit 3",
+                   run_dir=run, mounts=(Mount("d", dep, "dir"),), image={"name": podman_busybox},
+                   uid=NOBODY, gid=NOBODY)
+    prepare_run_dir(run, plan.mounts, (NOBODY, NOBODY))
+    os.chown(os.path.dirname(run), NOBODY, NOBODY)  # as if nobody's own worker had made it
+    # as the user would submit it: their uid, their HOME
+    executor = SlurmExecutor(container="podman", options=(
+        "--uid=nobody", "--gid=nogroup",
+        f"--export=ALL,HOME={rootless_home},XDG_RUNTIME_DIR={rootless_home}/run-dir"))
+    try:
+        exit_ = executor.start(plan).wait()
+    finally:
+        executor.close()
+    with open(os.path.join(run, "stdout")) as f, open(os.path.join(run, "stderr")) as g:
+        assert (exit_.code, f.read()) == (3, f"{NOBODY}\nx\nread-only\n"), g.read()
+    assert os.stat(os.path.join(run, "made")).st_uid == NOBODY
+    assert sorted(os.listdir(run)) == ["d", "made", "stderr", "stdout"]  # no podman store in it
