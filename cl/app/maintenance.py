@@ -23,8 +23,9 @@ def gc(repo: Repository, dry_run: bool = False, prune: str = "1h",
        waiting: Callable[[], None] | None = None) -> Gc:
     """Delete objects nothing reaches (older than `prune`, or 'now'),
     stale temporary files, checkouts no run uses, and what executors keep
-    outside the repository that no run needs (Slurm's shared directory).  Safe beside every
-    writer (docs/design.md); `waiting` is called if writers make it wait."""
+    outside the repository that no run needs (Slurm's shared directory).
+    Safe beside every writer (docs/design.md); `waiting` is called if
+    writers make it wait."""
     from cl.app.records import Gc
     from cl.bundles import maintenance
     from cl.bundles.units import parse_duration
