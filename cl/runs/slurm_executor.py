@@ -106,17 +106,25 @@ exit "$code"
 """
 
 # A container engine's run in the job: killed by name when Slurm signals the
-# job script (scancel, the time limit), its exit code the job's.
+# job script (scancel, the time limit), its exit code the job's.  The
+# container's own cgroup holds its memory, not the job's, so Slurm never
+# sees it run out: the script asks the engine, and says so in the usage
+# file (OOM), before it removes the container.
 ENGINE_BODY = """name={name}-$SLURM_JOB_ID
 {limits}trap '{engine} kill "$name" >/dev/null 2>&1' TERM INT
-{engine} run --rm --name "$name" {options}{args} &
+{engine} run --name "$name" {options}{args} &
 child=$!
 while :; do
   wait "$child" && code=0 || code=$?
   kill -0 "$child" 2>/dev/null || break
 done
+if [ "$({engine} inspect --format '{{{{.State.OOMKilled}}}}' "$name" 2>/dev/null)" = true ]; then
+  echo {oom} > {usage}
+fi
+{engine} rm -f "$name" >/dev/null 2>&1
 exit "$code"
 """
+OOM = "out-of-memory"
 
 # podman as root otherwise asks for 1048576 open files and processes, which
 # a node whose root lacks CAP_SYS_RESOURCE refuses ("error setting rlimit"):
@@ -149,6 +157,14 @@ def read_usage(path: str) -> Usage | None:
         return None
     user, system = (int((int(m[1]) * 60 + float(m[2])) * 1e9) for m in times)
     return Usage(cpu_user=user, cpu_system=system, peak_memory=int(words[4]))
+
+
+def _says(path: str, word: str) -> bool:
+    try:
+        with open(path) as f:
+            return f.read().split() == [word]
+    except OSError:
+        return False
 
 
 def _first_line(text: str) -> str:
@@ -270,6 +286,8 @@ class SlurmProcess(Process):
     def end(self, exit_: Exit) -> None:
         if self.usage_file:
             self._usage = read_usage(self.usage_file) or self._usage
+            if exit_.code and _says(self.usage_file, OOM):  # a container's (ENGINE_BODY)
+                exit_ = Exit(exit_.code, oom=True)
             try:
                 os.unlink(self.usage_file)
             except OSError:
@@ -499,6 +517,7 @@ class SlurmExecutor(Executor):
             podman = self.container == "podman"
             return head + ENGINE_BODY.format(
                 name=f"cl-{plan.bundle[:12]}", engine=self.container, args=shlex.join(args),
+                oom=OOM, usage=q(usage_file(plan.run_dir)),
                 limits=PODMAN_LIMITS.format(nproc=PODMAN_NPROC) if podman else "",
                 # rootless podman: the user is themself in the container (not a
                 # subordinate id), so the worker can read and remove the outputs

@@ -393,3 +393,20 @@ def test_rootless_podman_in_a_job_runs_as_the_user(rootless_home, podman_busybox
         assert (exit_.code, f.read()) == (3, f"{NOBODY}\nx\nread-only\n"), g.read()
     assert os.stat(os.path.join(run, "made")).st_uid == NOBODY
     assert sorted(os.listdir(run)) == ["d", "made", "stderr", "stdout"]  # no podman store in it
+
+
+def test_a_job_in_docker_over_its_memory_limit_is_killed_for_memory(project, busybox_image):
+    """As the executor contract asks of every executor that enforces
+    memory: the container's own cgroup (not the job's) kills it, and the
+    job script, asking the engine, tells the worker so, as Slurm's
+    OUT_OF_MEMORY does.  (podman 4.3 with runc on cgroup v1 does not know
+    when its container ran out of memory: docs/slurm.md.)"""
+    cl(project, "config", "slurm.container", "docker")
+    cl(project, "config", "run.image", busybox_image)
+    start_worker(project)
+    done = cl(project, "run", "--request-memory", "16m", "head -c 200000000 /dev/zero | tail", "-W",
+              check=False)
+    assert done.returncode != 0 and done.stderr.strip().endswith("killed: Memory limit 16m exceeded")
+    assert not os.path.exists(project / ".codalab" / "runs" / f"{bid_of(done)}.usage")  # read, removed
+    assert subprocess.run(["docker", "ps", "-aq", "--filter", f"name=cl-{bid_of(done)[:12]}-"],
+                          capture_output=True, text=True, check=True).stdout == ""
