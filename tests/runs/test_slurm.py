@@ -410,3 +410,30 @@ def test_a_job_in_docker_over_its_memory_limit_is_killed_for_memory(project, bus
     assert not os.path.exists(project / ".codalab" / "runs" / f"{bid_of(done)}.usage")  # read, removed
     assert subprocess.run(["docker", "ps", "-aq", "--filter", f"name=cl-{bid_of(done)[:12]}-"],
                           capture_output=True, text=True, check=True).stdout == ""
+
+
+def test_a_job_in_podman_survives_its_worker_and_ends_at_slurms_time_limit(project, podman_busybox):
+    """Its worker SIGKILLed, the next one finds the job and finishes the
+    run with all its output; a second run is stopped by Slurm's own time
+    limit, its container with it."""
+    cl(project, "config", "slurm.container", "podman")
+    cl(project, "config", "run.image", podman_busybox)
+    cl(project, "config", "slurm.sbatch_options", "--", "--time=0:05")  # 5 s, for the second run
+    worker = start_worker(project, "--parallel", "2")
+    survivor = bid_of(cl(project, "run", "echo start; sleep 3; echo end"))
+    timed = bid_of(cl(project, "run", "echo start; sleep 600"))
+    repo = repo_of(project)
+    wait_for(lambda: running(repo, survivor)
+             and cl(project, "cat", f"0x{survivor}/stdout", check=False).stdout == "start\n",
+             "the first run to start")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    again = start_worker(project, "--exit-when-idle")
+    assert again.wait(timeout=180) == 0, again.log.read_text()
+    assert history(repo, survivor) == ["created", "running", "ready"]
+    assert cl(project, "cat", f"0x{survivor}/stdout").stdout == "start\nend\n"
+    assert result_of(repo, timed).failure == "Time limit exceeded"
+    assert cl(project, "cat", f"0x{timed}/stdout").stdout == "start\n"
+    assert podman_containers(survivor) == podman_containers(timed) == []
+    assert rindex.claims(repo.db) == []
+    repo.close()
