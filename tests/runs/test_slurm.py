@@ -437,3 +437,25 @@ def test_a_job_in_podman_survives_its_worker_and_ends_at_slurms_time_limit(proje
     assert podman_containers(survivor) == podman_containers(timed) == []
     assert rindex.claims(repo.db) == []
     repo.close()
+
+
+def test_gc_keeps_what_a_queued_job_will_use(project, tmp_path):
+    """A job still pending in Slurm's queue keeps its staged dependency and
+    its run directory through `cl gc`."""
+    shared = tmp_path / "shared"
+    cl(project, "config", "slurm.shared_dir", str(shared))
+    cl(project, "config", "slurm.sbatch_options", "--", "--begin=now+600")
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "d:data", "cat d/x.txt"))
+    repo = repo_of(project)
+    wait_for(lambda: "BeginTime" in (rindex.run_status(repo.db, bid) or {}).get("reason", ""),
+             "the job to be pending")
+    base = next(shared.iterdir())
+    kept = sorted(str(p.relative_to(base)) for p in base.rglob("*"))
+    assert any(name.startswith("checkouts/") for name in kept) and f"runs/{bid}" in kept
+    assert "slurm.shared_dir" not in cl(project, "gc").stdout  # nothing there to sweep
+    assert sorted(str(p.relative_to(base)) for p in base.rglob("*")) == kept
+    cl(project, "kill", f"0x{bid}")
+    cl(project, "wait", f"0x{bid}", check=False)
+    assert json.loads(cl(project, "gc", "--json").stdout)["swept"] == 1  # the staged dependency
+    repo.close()
