@@ -130,8 +130,15 @@ OOM = "out-of-memory"
 # a node whose root lacks CAP_SYS_RESOURCE refuses ("error setting rlimit"):
 # the container gets the job's own limits (Slurm's, or the submitter's it
 # propagated), processes no more than podman keeps for itself.
-PODMAN_LIMITS = """limits() {{ sed -n "s/^Max $1  *\\([0-9a-z]*\\)  *\\([0-9a-z]*\\).*/\\1 \\2/p" /proc/self/limits; }}
-atmost() {{ case $1 in unlimited) echo "$2" ;; *) if [ "$1" -le "$2" ]; then echo "$1"; else echo "$2"; fi ;; esac; }}
+PODMAN_LIMITS = """limits() {{
+  sed -n "s/^Max $1  *\\([0-9a-z]*\\)  *\\([0-9a-z]*\\).*/\\1 \\2/p" /proc/self/limits
+}}
+atmost() {{
+  case $1 in
+    unlimited) echo "$2" ;;
+    *) if [ "$1" -le "$2" ]; then echo "$1"; else echo "$2"; fi ;;
+  esac
+}}
 set -- $(limits 'open files'); files="$1:$2"
 set -- $(limits processes); procs="$(atmost "$1" {nproc}):$(atmost "$2" {nproc})"
 """
