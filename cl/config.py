@@ -159,7 +159,7 @@ SETTINGS = (
     Setting("slurm.partition", TEXT, "", "the Slurm partition runs are submitted to (default: the cluster's)"),
     Setting("slurm.account", TEXT, "", "the Slurm account runs are charged to"),
     Setting("slurm.sbatch_options", TEXT, "", "more sbatch options, shell-quoted"),
-    Setting("slurm.container", Choice("none", "docker"), "none", "how a Slurm job runs the command"),
+    Setting("slurm.container", Choice("none", "docker", "podman"), "none", "how a Slurm job runs the command"),
     Setting("slurm.shared_dir", TEXT, "", "a directory the cluster's nodes share, for run directories"),
     Setting("ssh.command", TEXT, None, "reach ssh:// remotes with this command (e.g. ssh) instead of paramiko"),
     Setting("ssh.cl", TEXT, "cl", "the cl command on the far side of ssh:// remotes"),

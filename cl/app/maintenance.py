@@ -22,16 +22,19 @@ def fsck(repo: Repository) -> Fsck:
 def gc(repo: Repository, dry_run: bool = False, prune: str = "1h",
        waiting: Callable[[], None] | None = None) -> Gc:
     """Delete objects nothing reaches (older than `prune`, or 'now'),
-    stale temporary files and checkouts no run uses.  Safe beside every
-    writer (docs/design.md); `waiting` is called if writers make it wait."""
+    stale temporary files, checkouts no run uses, and what executors keep
+    outside the repository that no run needs (Slurm's shared directory).
+    Safe beside every writer (docs/design.md); `waiting` is called if
+    writers make it wait."""
     from cl.app.records import Gc
     from cl.bundles import maintenance
     from cl.bundles.units import parse_duration
-    from cl.runs import checkouts
+    from cl.runs import checkouts, registry
     grace = 0 if prune == "now" else parse_duration(prune)
     report = maintenance.gc(repo, dry_run=dry_run, grace_seconds=grace,
-                            busy_checkouts=checkouts.reader(repo), waiting=waiting)
-    return Gc(dry_run, report.objects, report.bytes, report.tmp, report.checkouts)
+                            busy_checkouts=checkouts.reader(repo), waiting=waiting,
+                            sweeps=tuple(registry.sweeps(repo)))
+    return Gc(dry_run, report.objects, report.bytes, report.tmp, report.checkouts, report.swept)
 
 
 def reindex(repo: Repository) -> dict[str, int]:

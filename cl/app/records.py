@@ -169,10 +169,11 @@ class Gc:
     bytes: int
     tmp: int
     checkouts: int
+    swept: int = 0  # staged dependencies and run directories in slurm.shared_dir
 
     def to_json(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "objects": self.objects, "bytes": self.bytes, "tmp": self.tmp,
-                "checkouts": self.checkouts}
+                "checkouts": self.checkouts, "swept": self.swept}
 
 
 @dataclass(frozen=True)

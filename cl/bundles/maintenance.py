@@ -252,6 +252,7 @@ class GcReport:
     bytes: int = 0
     tmp: int = 0
     checkouts: int = 0
+    swept: int = 0  # entries executors keep outside .codalab/ (`sweeps`)
 
 
 def _older(path: str, cutoff: float) -> bool:
@@ -263,7 +264,8 @@ def _older(path: str, cutoff: float) -> bool:
 
 def gc(repo: Repository, dry_run: bool = False, grace_seconds: float = 3600,
        busy_checkouts: Callable[[], set[str]] | None = None,
-       waiting: Callable[[], None] | None = None) -> GcReport:
+       waiting: Callable[[], None] | None = None,
+       sweeps: tuple[Callable[[set[str], bool], int], ...] = ()) -> GcReport:
     """Delete the objects that neither a ref nor an object stored within
     the grace period reaches, stale tmp files and unused checkouts.
 
@@ -274,7 +276,9 @@ def gc(repo: Repository, dry_run: bool = False, grace_seconds: float = 3600,
     walked too, the store is listed, and what nothing reaches is deleted,
     an object before the objects it names.  `busy_checkouts` names the
     checkouts runs are using (asked under the lock); `waiting` is called
-    if writers make gc wait."""
+    if writers make gc wait.  Each of `sweeps` (executors' own leftovers
+    outside the repository, cl/runs/registry.py) is called under the lock
+    too, with those names and `dry_run`, and says how many it removed."""
     cutoff_ns = time.time_ns() - int(grace_seconds * 1e9)
     walker = _Walker(repo, None)
     walker.refs()
@@ -308,6 +312,8 @@ def gc(repo: Repository, dry_run: bool = False, grace_seconds: float = 3600,
             report.checkouts += 1
             if not dry_run:
                 _remove(repo.path("checkouts", name))
+        for sweep in sweeps:  # the executors' hook
+            report.swept += sweep(busy, dry_run)
     return report
 
 

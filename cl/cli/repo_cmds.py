@@ -92,7 +92,8 @@ def gc(repo, dry_run, prune, as_json):
         return
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{verb} {report.objects} objects ({output.size(report.bytes)}), "
-               f"{report.tmp} temporary files, {report.checkouts} checkouts")
+               f"{report.tmp} temporary files, {report.checkouts} checkouts"
+               + (f", {report.swept} entries in slurm.shared_dir" if report.swept else ""))
 
 
 @click.command()

@@ -15,7 +15,7 @@ makes one.  Each must pass tests/runs/test_executor_contract.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from cl.runs.paths import run_dir
 from cl.runs.registry import AUTO_FALLBACK, AUTO_FIRST, choose, executor_class
@@ -140,6 +140,16 @@ class Executor:
     def problem(cls, config=None) -> str | None:
         """Why this executor cannot start here now, cheaply (no SDK import),
         or None.  `config` is the repository's Config, when there is one."""
+        return None
+
+    @classmethod
+    def sweeper(cls, repo) -> Callable[[set[str], bool], int] | None:
+        """What `cl gc` calls to remove what this executor keeps of the
+        repository's runs outside `.codalab/` that no run needs any more, or
+        None when it keeps nothing there.  gc calls it holding the gc lock
+        (so no worker is staging dependencies) with the names of the
+        checkouts claimed runs may use and whether it is a dry run; it
+        returns how many entries it removed (or would)."""
         return None
 
     def image(self, name: str | None, progress) -> dict:

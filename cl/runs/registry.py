@@ -36,6 +36,13 @@ def executor_class(name: str) -> type:
     return getattr(importlib.import_module(module_name), attr)
 
 
+def sweeps(repo) -> list:
+    """The sweepers of every executor that keeps files of this repository's
+    runs outside it (Executor.sweeper), for `cl gc` to call under its lock."""
+    classes = dict.fromkeys(executor_class(name) for name in EXECUTORS)  # one per class
+    return [sweep for cls in classes if (sweep := cls.sweeper(repo)) is not None]
+
+
 def choose(choice: str, config=None) -> tuple[str, str]:
     """The executor a choice names, and a note for the user: `auto` is
     Docker when an engine answers, else local with a note saying why."""

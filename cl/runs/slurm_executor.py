@@ -24,6 +24,9 @@ account, a default partition, extra sbatch options and the job's container:
   links to their read-only checkouts (copies for root, whom file modes do
   not stop).
 * `docker`: `docker run` on the node, as the Docker executor does it.
+* `podman`: `podman run` on the node, held the same way, with the job's
+  own open-file and process limits (docs/slurm.md says why and what a
+  node needs).
 
 One monitor thread per executor asks `squeue` about every job it watches at
 once; a job that has left the queue is looked up with `scontrol show job`,
@@ -51,7 +54,10 @@ from cl.runs.paths import run_dir as repo_run_dir
 WORKDIR = "/cl-run"
 POLL_S = 0.5
 POLL_JOBS = 100  # beyond this many watched jobs, squeue is asked proportionally less often
-CONTAINERS = ("none", "docker")
+CONTAINERS = ("none", "docker", "podman")
+# podman sets its own process limit to this when it starts (as root), so a
+# container asking for more fails where root lacks CAP_SYS_RESOURCE
+PODMAN_NPROC = 32768
 # Slurm job states (squeue's long names) in which the job has not started.
 PENDING = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
            "SUSPENDED", "STAGE_OUT", "SPECIAL_EXIT", "RESIZING", "SIGNALING"}
@@ -99,16 +105,44 @@ echo "$peak" >> {file}
 exit "$code"
 """
 
-DOCKER_BODY = """name={name}-$SLURM_JOB_ID
-trap 'docker kill "$name" >/dev/null 2>&1' TERM INT
-docker run --rm --name "$name" {args} &
+# A container engine's run in the job: killed by name when Slurm signals the
+# job script (scancel, the time limit), its exit code the job's.  The
+# container's own cgroup holds its memory, not the job's, so Slurm never
+# sees it run out: the script asks the engine, and says so in the usage
+# file (OOM), before it removes the container.
+ENGINE_BODY = """name={name}-$SLURM_JOB_ID
+{limits}trap '{engine} kill "$name" >/dev/null 2>&1' TERM INT
+{engine} run --name "$name" {options}{args} &
 child=$!
 while :; do
   wait "$child" && code=0 || code=$?
   kill -0 "$child" 2>/dev/null || break
 done
+if [ "$({engine} inspect --format '{{{{.State.OOMKilled}}}}' "$name" 2>/dev/null)" = true ]; then
+  echo {oom} > {usage}
+fi
+{engine} rm -f "$name" >/dev/null 2>&1
 exit "$code"
 """
+OOM = "out-of-memory"
+
+# podman as root otherwise asks for 1048576 open files and processes, which
+# a node whose root lacks CAP_SYS_RESOURCE refuses ("error setting rlimit"):
+# the container gets the job's own limits (Slurm's, or the submitter's it
+# propagated), processes no more than podman keeps for itself.
+PODMAN_LIMITS = """limits() {{
+  sed -n "s/^Max $1  *\\([0-9a-z]*\\)  *\\([0-9a-z]*\\).*/\\1 \\2/p" /proc/self/limits
+}}
+atmost() {{
+  case $1 in
+    unlimited) echo "$2" ;;
+    *) if [ "$1" -le "$2" ]; then echo "$1"; else echo "$2"; fi ;;
+  esac
+}}
+set -- $(limits 'open files'); files="$1:$2"
+set -- $(limits processes); procs="$(atmost "$1" {nproc}):$(atmost "$2" {nproc})"
+"""
+PODMAN_OPTIONS = '--ulimit "nofile=$files" --ulimit "nproc=$procs" '
 
 
 def usage_file(run_dir: str) -> str:
@@ -130,6 +164,14 @@ def read_usage(path: str) -> Usage | None:
         return None
     user, system = (int((int(m[1]) * 60 + float(m[2])) * 1e9) for m in times)
     return Usage(cpu_user=user, cpu_system=system, peak_memory=int(words[4]))
+
+
+def _says(path: str, word: str) -> bool:
+    try:
+        with open(path) as f:
+            return f.read().split() == [word]
+    except OSError:
+        return False
 
 
 def _first_line(text: str) -> str:
@@ -251,6 +293,8 @@ class SlurmProcess(Process):
     def end(self, exit_: Exit) -> None:
         if self.usage_file:
             self._usage = read_usage(self.usage_file) or self._usage
+            if exit_.code and _says(self.usage_file, OOM):  # a container's (ENGINE_BODY)
+                exit_ = Exit(exit_.code, oom=True)
             try:
                 os.unlink(self.usage_file)
             except OSError:
@@ -422,6 +466,17 @@ class SlurmExecutor(Executor):
         return tuple(m if m.kind == "link" else Mount(m.key, _stage_one(m.source, where), m.kind)
                      for m in mounts)
 
+    @classmethod
+    def sweeper(cls, repo):
+        shared = str(_setting(repo.config, "shared_dir", "") or "")
+        if not shared:
+            return None
+        from cl.index import runs as rindex
+        rindex.ensure(repo.db)  # now: under the gc lock, only reads
+        base = cls(shared_dir=shared)._base(repo.root)
+        from cl.runs.slurm_gc import sweep_shared
+        return lambda busy, dry_run: sweep_shared(repo, base, busy, dry_run)
+
     def image(self, name: str | None, progress) -> dict:
         if self.container == "none":
             return {}
@@ -451,12 +506,14 @@ class SlurmExecutor(Executor):
     def script(self, plan: RunPlan) -> str:
         q = shlex.quote
         # The job has the worker's environment (sbatch's default: --export=NONE
-        # would make slurmd load a login environment, ~0.6 s a job), but its
-        # own HOME, as in the other executors.
-        env = f"export HOME={q(plan.run_dir)}\n"
+        # would make slurmd load a login environment, ~0.6 s a job), but the
+        # command its own HOME, as in the other executors: a container gets it
+        # with `-e`, while the engine's client keeps the user's (rootless
+        # podman keeps its image store and configuration there).
+        env = "" if self.container in ("docker", "podman") else f"export HOME={q(plan.run_dir)}\n"
         head = f"#!/bin/sh\n{env}cd {q(plan.run_dir)} || exit 125\n"
         mounts = [m for m in plan.mounts if m.kind != "link"]
-        if self.container == "docker":
+        if self.container in ("docker", "podman"):
             volumes = [f"{plan.run_dir}:{WORKDIR}"] + [f"{m.source}:{WORKDIR}/{m.key}:ro" for m in mounts]
             args = ([x for v in volumes for x in ("-v", v)]
                     + ["-w", WORKDIR, "-e", f"HOME={WORKDIR}", "--user", f"{plan.uid}:{plan.gid}",
@@ -465,7 +522,14 @@ class SlurmExecutor(Executor):
                        "--network", "bridge" if plan.network else "none"]
                     + ([f"--memory={plan.memory}", f"--memory-swap={plan.memory}"] if plan.memory else [])
                     + [plan.image.get("id") or plan.image.get("name") or "", "/bin/sh", "-c", plan.command])
-            return head + DOCKER_BODY.format(name=f"cl-{plan.bundle[:12]}", args=shlex.join(args))
+            podman = self.container == "podman"
+            return head + ENGINE_BODY.format(
+                name=f"cl-{plan.bundle[:12]}", engine=self.container, args=shlex.join(args),
+                oom=OOM, usage=q(usage_file(plan.run_dir)),
+                limits=PODMAN_LIMITS.format(nproc=PODMAN_NPROC) if podman else "",
+                # rootless podman: the user is themself in the container (not a
+                # subordinate id), so the worker can read and remove the outputs
+                options=(PODMAN_OPTIONS + ("--userns=keep-id " if plan.uid else "")) if podman else "")
         protect = sorted({os.path.dirname(m.source) for m in mounts} | {plan.repo_root})
         pairs = [x for m in mounts for x in (m.source, m.key)]
         unshare = ["unshare"] + ([] if plan.uid == 0 else ["--user", "--map-root-user"])

@@ -4,18 +4,24 @@ job shows as staged with Slurm's reason and is found again by a new worker,
 Slurm's own endings (its time limit, a cancel from outside) become the
 run's, a bad partition is one clear failure, and dependencies staged into a
 shared directory are hard links on the same file system and copies
-elsewhere.  And the mapping of final job states, as a table."""
+elsewhere; a job in Docker or podman is held as the Docker executor holds
+its containers.  And the mapping of final job states, as a table."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 
 import pytest
 
 from cl.index import runs as rindex
-from cl.runs.slurm_executor import outcome, parse_exit_code
+from cl.runs.executor import RunPlan
+from cl.runs.layout import Mount, prepare_run_dir
+from cl.runs.slurm_executor import SlurmExecutor, outcome, parse_exit_code
 from tests.conftest import run_cl, tree
+from tests.services import require_service
 from tests.runs.helpers import (bid_of, configure, history, repo_of, result_of, start_worker,
                                 stop_workers, wait_for)
 from tests.runs.test_executor_contract import cancel_slurm_jobs
@@ -224,3 +230,232 @@ def test_a_job_in_docker_gets_no_privileges(project, docker_engine, busybox_imag
     words = cl(project, "cat", f"0x{bid_of(done)}/stdout").stdout.split()
     status = dict(zip(words[::2], words[1::2]))
     assert status == {"NoNewPrivs:": "1", "CapEff:": "0000000000000000", "CapBnd:": "0000000000000000"}
+
+
+@pytest.fixture(scope="session")
+def podman_busybox(busybox_image) -> str:
+    """The busybox test image in podman's store (podman cannot see
+    Docker's): `docker save | podman load` when podman lacks it or holds
+    another build of it."""
+    if shutil.which("podman") is None:
+        require_service("podman", "podman is not installed (.ci/slurm-up installs it)")
+    docker_id = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", busybox_image],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    have = subprocess.run(["podman", "image", "inspect", "--format", "{{.Id}}", busybox_image],
+                          capture_output=True, text=True)
+    if have.returncode != 0 or not docker_id.endswith(have.stdout.strip()):
+        saved = subprocess.run(["docker", "save", busybox_image], capture_output=True, check=True).stdout
+        subprocess.run(["podman", "load"], input=saved, capture_output=True, check=True)
+    return busybox_image
+
+
+def podman_containers(bid: str) -> list[str]:
+    done = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True,
+                          text=True, check=True)
+    return [name for name in done.stdout.split() if name.startswith(f"cl-{bid[:12]}-")]
+
+
+def test_a_job_in_podman_runs_held_like_docker(project, podman_busybox):
+    """`slurm.container = podman`: the command runs in podman on the node,
+    its outputs, exit code and dependencies as in the other modes, with no
+    new privileges and no capabilities; the container goes when it ends."""
+    cl(project, "config", "slurm.container", "podman")
+    cl(project, "config", "run.image", podman_busybox)
+    start_worker(project)
+    done = cl(project, "run", "d:data",
+              "cat d/x.txt; echo err >&2; echo out > made.txt; touch d/new || echo read-only;"
+              " grep -E '^(NoNewPrivs|CapEff|CapBnd)' /proc/self/status; exit 3", "-W", check=False)
+    assert done.returncode != 0 and "failed: Exit code 3" in done.stderr
+    bid = bid_of(done)
+    repo = repo_of(project)
+    result = result_of(repo, bid)
+    assert result.exit_code == 3 and result.executor == "slurm"
+    words = cl(project, "cat", f"0x{bid}/stdout").stdout.split()
+    assert words[:2] == ["x", "read-only"]
+    status = dict(zip(words[2::2], words[3::2]))
+    assert status == {"NoNewPrivs:": "1", "CapEff:": "0000000000000000", "CapBnd:": "0000000000000000"}
+    stderr = cl(project, "cat", f"0x{bid}/stderr").stdout
+    assert "err\n" in stderr and "Read-only file system" in stderr
+    assert cl(project, "cat", f"0x{bid}/made.txt").stdout == "out\n"
+    assert cl(project, "cat", "data/x.txt").stdout == "x\n"
+    assert podman_containers(bid) == []  # --rm
+    repo.close()
+
+
+def test_killing_a_job_in_podman_stops_its_container(project, podman_busybox):
+    cl(project, "config", "slurm.container", "podman")
+    cl(project, "config", "run.image", podman_busybox)
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "echo started; sleep 600"))
+    repo = repo_of(project)
+    wait_for(lambda: cl(project, "cat", f"0x{bid}/stdout", check=False).stdout == "started\n",
+             "the container to run")
+    assert len(podman_containers(bid)) == 1
+    cl(project, "kill", f"0x{bid}")
+    assert "killed: Kill requested" in cl(project, "wait", f"0x{bid}", check=False).stderr
+    wait_for(lambda: podman_containers(bid) == [], "scancel to stop the container")
+    repo.close()
+
+
+def test_gc_sweeps_the_shared_directory_but_not_what_a_live_job_uses(project, tmp_path):
+    """`cl gc` removes staged dependencies no claimed run uses, leftovers of
+    an interrupted staging, and run directories of runs that ended; a job
+    still running keeps its directory and its staged dependency, and reads
+    it after gc as before."""
+    shared = tmp_path / "shared"
+    cl(project, "config", "slurm.shared_dir", str(shared))
+    start_worker(project, "--parallel", "2")
+    ended = bid_of(cl(project, "run", "a:a.txt", "cat a", "-W"))
+    live = bid_of(cl(project, "run", "d:data",
+                     "cat d/x.txt; while [ ! -e go ]; do sleep 0.2; done; cat d/x.txt"))
+    wait_for(lambda: cl(project, "cat", f"0x{live}/stdout", check=False).stdout == "x\n",
+             "the second job to run")
+    base = next(shared.iterdir())
+    staged = sorted(p.name for p in (base / "checkouts").iterdir())
+    assert len(staged) == 2  # a.txt's, still there after its run ended, and data's
+    # what a worker that died leaves: a half-staged copy, the run directory
+    # and resource file of a run that ended
+    (base / "checkouts" / f"{staged[0]}.tmp-1-2").mkdir()
+    (base / "runs" / ended).mkdir()
+    (base / "runs" / f"{ended}.usage").write_text("")
+    before = sorted(str(p.relative_to(base)) for p in base.rglob("*"))
+
+    dry = cl(project, "gc", "-n").stdout
+    assert dry.rstrip().endswith(", 4 entries in slurm.shared_dir")
+    assert sorted(str(p.relative_to(base)) for p in base.rglob("*")) == before
+    assert json.loads(cl(project, "gc", "--json").stdout)["swept"] == 4
+    left = sorted(p.name for p in (base / "checkouts").iterdir())
+    assert left == [name for name in staged if (base / "checkouts" / name).is_dir()]  # data's
+    assert (base / "checkouts" / left[0] / "x.txt").read_text() == "x\n"
+    assert sorted(p.name for p in (base / "runs").iterdir()) == [live]
+    (project / ".codalab" / "runs" / live / "go").write_text("")
+    cl(project, "wait", f"0x{live}")
+    assert cl(project, "cat", f"0x{live}/stdout").stdout == "x\nx\n"
+    assert cl(project, "cat", "a.txt").stdout == "foo\n"  # the repository's own copies stay
+    assert json.loads(cl(project, "gc", "--json").stdout)["swept"] == 1  # data's, now unused
+    assert list((base / "checkouts").iterdir()) == [] and list((base / "runs").iterdir()) == []
+
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def rootless_home(podman_busybox):
+    """A home for the user nobody with podman's rootless store in it,
+    holding the busybox image (each user has a store of their own)."""
+    for path in ("/etc/subuid", "/etc/subgid"):
+        with open(path) as f:
+            if not any(line.startswith("nobody:") for line in f):
+                require_service("rootless podman", f"nobody has no subordinate ids in {path} "
+                                "(.ci/slurm-up adds them)")
+    home = tempfile.mkdtemp(prefix="cl-rootless-", dir="/tmp")
+    os.chmod(home, 0o755)
+    for name in ("", "run-dir"):
+        os.makedirs(os.path.join(home, name), exist_ok=True)
+        os.chown(os.path.join(home, name), NOBODY, NOBODY)
+    os.chmod(os.path.join(home, "run-dir"), 0o700)
+    image = os.path.join(home, "image.tar")
+    with open(image, "wb") as f:
+        subprocess.run(["docker", "save", podman_busybox], stdout=f, check=True)
+    os.chmod(image, 0o644)
+    subprocess.run(["runuser", "-u", "nobody", "--", "env", f"HOME={home}",
+                    f"XDG_RUNTIME_DIR={home}/run-dir", "podman", "load", "-i", image],
+                   capture_output=True, check=True)
+    yield home
+    shutil.rmtree(home)
+
+
+def test_rootless_podman_in_a_job_runs_as_the_user(rootless_home, podman_busybox, slurm_cluster):
+    """A job of a user who is not root runs rootless podman from that
+    user's own store and environment; in the container the user is
+    themself (--userns=keep-id), so the outputs are theirs, and the
+    dependency is read-only."""
+    run = os.path.join(rootless_home, "runs", "run")
+    dep = os.path.join(rootless_home, "dep")
+    os.mkdir(dep)
+    with open(os.path.join(dep, "x.txt"), "w") as f:
+        f.write("x\n")
+    plan = RunPlan(bundle="f" * 64, repo_root=rootless_home, worker="test",
+                   command="id -u; cat d/x.txt; echo out > made; touch d/new || echo read-only; exit 3",
+                   run_dir=run, mounts=(Mount("d", dep, "dir"),), image={"name": podman_busybox},
+                   uid=NOBODY, gid=NOBODY)
+    prepare_run_dir(run, plan.mounts, (NOBODY, NOBODY))
+    os.chown(os.path.dirname(run), NOBODY, NOBODY)  # as if nobody's own worker had made it
+    # as the user would submit it: their uid, their HOME
+    executor = SlurmExecutor(container="podman", options=(
+        "--uid=nobody", "--gid=nogroup",
+        f"--export=ALL,HOME={rootless_home},XDG_RUNTIME_DIR={rootless_home}/run-dir"))
+    try:
+        exit_ = executor.start(plan).wait()
+    finally:
+        executor.close()
+    with open(os.path.join(run, "stdout")) as f, open(os.path.join(run, "stderr")) as g:
+        assert (exit_.code, f.read()) == (3, f"{NOBODY}\nx\nread-only\n"), g.read()
+    assert os.stat(os.path.join(run, "made")).st_uid == NOBODY
+    assert sorted(os.listdir(run)) == ["d", "made", "stderr", "stdout"]  # no podman store in it
+
+
+def test_a_job_in_docker_over_its_memory_limit_is_killed_for_memory(project, busybox_image):
+    """As the executor contract asks of every executor that enforces
+    memory: the container's own cgroup (not the job's) kills it, and the
+    job script, asking the engine, tells the worker so, as Slurm's
+    OUT_OF_MEMORY does.  (podman 4.3 with runc on cgroup v1 does not know
+    when its container ran out of memory: docs/slurm.md.)"""
+    cl(project, "config", "slurm.container", "docker")
+    cl(project, "config", "run.image", busybox_image)
+    start_worker(project)
+    done = cl(project, "run", "--request-memory", "16m", "head -c 200000000 /dev/zero | tail", "-W",
+              check=False)
+    assert done.returncode != 0 and done.stderr.strip().endswith("killed: Memory limit 16m exceeded")
+    assert not os.path.exists(project / ".codalab" / "runs" / f"{bid_of(done)}.usage")  # read, removed
+    assert subprocess.run(["docker", "ps", "-aq", "--filter", f"name=cl-{bid_of(done)[:12]}-"],
+                          capture_output=True, text=True, check=True).stdout == ""
+
+
+def test_a_job_in_podman_survives_its_worker_and_ends_at_slurms_time_limit(project, podman_busybox):
+    """Its worker SIGKILLed, the next one finds the job and finishes the
+    run with all its output; a second run is stopped by Slurm's own time
+    limit, its container with it."""
+    cl(project, "config", "slurm.container", "podman")
+    cl(project, "config", "run.image", podman_busybox)
+    cl(project, "config", "slurm.sbatch_options", "--", "--time=0:05")  # 5 s, for the second run
+    worker = start_worker(project, "--parallel", "2")
+    survivor = bid_of(cl(project, "run", "echo start; sleep 3; echo end"))
+    timed = bid_of(cl(project, "run", "echo start; sleep 600"))
+    repo = repo_of(project)
+    wait_for(lambda: running(repo, survivor)
+             and cl(project, "cat", f"0x{survivor}/stdout", check=False).stdout == "start\n",
+             "the first run to start")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    again = start_worker(project, "--exit-when-idle")
+    assert again.wait(timeout=180) == 0, again.log.read_text()
+    assert history(repo, survivor) == ["created", "running", "ready"]
+    assert cl(project, "cat", f"0x{survivor}/stdout").stdout == "start\nend\n"
+    assert result_of(repo, timed).failure == "Time limit exceeded"
+    assert cl(project, "cat", f"0x{timed}/stdout").stdout == "start\n"
+    assert podman_containers(survivor) == podman_containers(timed) == []
+    assert rindex.claims(repo.db) == []
+    repo.close()
+
+
+def test_gc_keeps_what_a_queued_job_will_use(project, tmp_path):
+    """A job still pending in Slurm's queue keeps its staged dependency and
+    its run directory through `cl gc`."""
+    shared = tmp_path / "shared"
+    cl(project, "config", "slurm.shared_dir", str(shared))
+    cl(project, "config", "slurm.sbatch_options", "--", "--begin=now+600")
+    start_worker(project)
+    bid = bid_of(cl(project, "run", "d:data", "cat d/x.txt"))
+    repo = repo_of(project)
+    wait_for(lambda: "BeginTime" in (rindex.run_status(repo.db, bid) or {}).get("reason", ""),
+             "the job to be pending")
+    base = next(shared.iterdir())
+    kept = sorted(str(p.relative_to(base)) for p in base.rglob("*"))
+    assert any(name.startswith("checkouts/") for name in kept) and f"runs/{bid}" in kept
+    assert "slurm.shared_dir" not in cl(project, "gc").stdout  # nothing there to sweep
+    assert sorted(str(p.relative_to(base)) for p in base.rglob("*")) == kept
+    cl(project, "kill", f"0x{bid}")
+    cl(project, "wait", f"0x{bid}", check=False)
+    assert json.loads(cl(project, "gc", "--json").stdout)["swept"] == 1  # the staged dependency
+    repo.close()
