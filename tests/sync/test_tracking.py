@@ -73,3 +73,45 @@ def test_fetch_status_wls_and_clone_landing(cl, tmp_path):
 def test_wls_of_an_unknown_remote_is_one_clear_line(cl, project):
     done = cl(["wls", "nowhere::"], project, check=False)
     assert done.returncode != 0 and done.stderr.startswith("cl: ") and "Traceback" not in done.stderr
+
+
+def test_gc_keeps_what_a_fetch_recorded(cl, tmp_path):
+    """The remote-tracking refs are gc roots: objects that only a fetch
+    brought (no local ref names them) survive `cl gc --prune now`, and
+    `cl status`, `cl wls origin::` and `cl fsck` still read them."""
+    hub = tmp_path / "hub"
+    cl(["init", "--bare", hub], tmp_path)
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    cl(["init", "-w", "notes"], alice)
+    cl(["remote", "add", "origin", hub], alice)
+    cl(["add", "-m", "first"], alice)
+    cl(["push", "notes"], alice)
+    cl(["clone", hub, tmp_path / "bob"], tmp_path)
+    bob = tmp_path / "bob"
+
+    (alice / "data.txt").write_text("only alice uploaded this\n")
+    cl(["upload", "data.txt", "-n", "fresh"], alice)
+    cl(["add", "-m", "second"], alice)
+    cl(["push", "notes"], alice)
+    cl(["fetch"], bob)
+    repo = Repository(str(bob / ".codalab"))
+    tracked = dict(repo.refs.items("remotes/origin/"))
+    fetched = [v for k, v in tracked.items() if k.startswith("remotes/origin/bundles/")]
+    bundles = [k.rsplit("/", 1)[1] for k in tracked if k.startswith("remotes/origin/bundles/")]
+    [fresh] = [b for b in bundles if repo.refs.get(f"bundles/{b}") is None]  # only the fetch has it
+    contents = repo.read(fresh).contents.id
+    heads = [v for k, v in tracked.items() if k.startswith("remotes/origin/worksheets/")]
+    repo.close()
+
+    cl(["gc", "--prune", "now"], bob)
+    repo = Repository(str(bob / ".codalab"))
+    for oid in [*fetched, *heads, fresh, contents]:
+        assert repo.store.has(oid), f"gc swept 0x{oid}, which a fetch recorded"
+    repo.close()
+    assert _status(cl, bob)["notes"] == "behind"
+    listed = json.loads(cl(["wls", "origin::", "--json"], bob).stdout)
+    assert [r["name"] for r in listed] == ["notes"]
+    assert cl(["fsck"], bob).stdout == ""
+    cl(["pull"], bob)
+    assert cl(["cat", "fresh"], bob).stdout == "only alice uploaded this\n"
