@@ -4,9 +4,15 @@
 time; walking a 100,000-bundle DAG that way costs one query per bundle.  This
 module answers whole closures in one recursive query (or, when a depth limit
 is given, one query per level over the whole frontier), and fetches the
-names of every bundle in a closure in a few `IN` queries.  Nothing here scans
-all bundles: the recursive step follows the `deps` primary key (child → its
-parents) or the `deps_parent` index (parent → its children).
+names of every bundle in a closure in a few `IN` queries.  The recursive
+step follows the `deps` primary key (child → its parents) or the
+`deps_parent` index (parent → its children): one B-tree probe per bundle,
+right for the closures most bundles have.  A closure that is a large part
+of the repository (the last run of a long pipeline, the first upload) is
+answered by reading the whole edge table in one scan and walking it in
+Python, several times faster than as many probes; a recursive query
+stopped after `_scan_from` ids decides which (docs/bench-notes.md).  Both
+give the same edges in the same order.
 
 Edges are plain tuples `(child, key, parent, path)`, the `deps` row."""
 
@@ -86,18 +92,100 @@ def closure(db: Database, root: str, up: bool, depth: int | None = None
     if depth is None:
         for pragma in TUNING:
             db.execute(pragma)
-        edges, info = [], {}
-        for tag, a, b, c, d, e, f in db.execute(_ANCESTORS if up else _DESCENDANTS, (root,)):
-            if tag == "e":
-                edges.append((a, b, c, d))
-            else:
-                info[a] = (b, c, d, e, f)
+        large = _scan_from(db)
+        edges, info = (_closure_scan(db, root, up) if _reaches(db, root, up, large)
+                       else _closure_query(db, root, up))
         if not up:
             edges, info = _live_only(root, edges, info)
         return edges, info, set()
     edges, cut = closure_edges(db, root, up, depth)
     ids = {root} | {e[2] if up else e[0] for e in edges}
     return edges, summaries(db, list(ids)), cut
+
+
+# A closure of at least this many bundles, or this fraction of all of them,
+# is read by a scan of the whole edge table: probing the B-trees costs
+# about 10 µs a bundle and the scan about 3 µs an edge of the repository
+# (docs/bench-notes.md).
+SCAN_MIN = 5_000
+SCAN_FRACTION = 8
+
+_COUNT = """
+WITH RECURSIVE closure(id) AS (
+    VALUES (?)
+    UNION
+    {step})
+SELECT count(*) FROM (SELECT 1 FROM closure LIMIT ?)"""
+
+_REACHES_UP = _COUNT.format(step="SELECT d.parent FROM deps d JOIN closure c ON d.child = c.id")
+_REACHES_DOWN = _COUNT.format(step="SELECT d.child FROM deps d JOIN closure c ON d.parent = c.id")
+
+
+def _scan_from(db: Database) -> int:
+    """The closure size from which a scan is the faster way."""
+    top = db.execute("SELECT max(seq) FROM bundles").fetchone()[0] or 0  # via bundles_seq
+    return max(SCAN_MIN, top // SCAN_FRACTION)
+
+
+def _reaches(db: Database, root: str, up: bool, n: int) -> bool:
+    """Whether `root`'s closure holds at least `n` bundles; stops at the `n`th."""
+    return db.execute(_REACHES_UP if up else _REACHES_DOWN, (root, n)).fetchone()[0] >= n
+
+
+def _closure_query(db: Database, root: str, up: bool) -> tuple[list, dict[str, Summary]]:
+    """The closure in one recursive query: its edges, each bundle's edges
+    together, bundles in breadth-first order (SQLite's queue is first in,
+    first out), an ancestor's edges in key order (the `deps` primary key),
+    a descendant's in the order they were indexed (`deps_parent`)."""
+    edges, info = [], {}
+    for tag, a, b, c, d, e, f in db.execute(_ANCESTORS if up else _DESCENDANTS, (root,)):
+        if tag == "e":
+            edges.append((a, b, c, d))
+        else:
+            info[a] = (b, c, d, e, f)
+    return edges, info
+
+
+def _closure_scan(db: Database, root: str, up: bool) -> tuple[list, dict[str, Summary]]:
+    """What `_closure_query` returns, in the same order, from one scan of
+    the edge table (in rowid order, the order the edges were indexed) and a
+    walk in Python."""
+    near, far = (0, 2) if up else (2, 0)
+    nxt: dict[str, list] = {}
+    for edge in db.execute("SELECT child, key, parent, path FROM deps ORDER BY rowid"):
+        step = nxt.get(edge[near])
+        if step is None:
+            nxt[edge[near]] = [edge]
+        else:
+            step.append(edge)
+    order, seen, edges = [root], {root}, []
+    for bid in order:  # grows while it is walked: breadth first
+        step = nxt.get(bid)
+        if not step:
+            continue
+        if up and len(step) > 1:
+            step.sort(key=_by_key)
+        edges += step
+        for edge in step:
+            other = edge[far]
+            if other not in seen:
+                seen.add(other)
+                order.append(other)
+    if len(order) * 4 < len(nxt):
+        found = summaries(db, order)
+    else:
+        found = {row[0]: row[1:] for row in
+                 db.execute("SELECT id, name, kind, state, deleted, seq FROM bundles")}
+    info = {}
+    for bid in order:
+        summary = found.get(bid)
+        if summary is not None:
+            info[bid] = summary
+    return edges, info
+
+
+def _by_key(edge: tuple) -> str:
+    return edge[1]
 
 
 def _live_only(root: str, edges: list, info: dict) -> tuple[list, dict]:
