@@ -77,6 +77,7 @@ class Graph:
     rows: list = field(repr=False)
     info: dict = field(repr=False)
     cut_ids: frozenset = field(default=frozenset(), repr=False)
+    runs: dict | None = field(default=None, repr=False, compare=False)  # see cl.index.provenance.Closure
 
     @cached_property
     def _ids(self) -> dict[str, ObjectId]:
@@ -114,11 +115,24 @@ class Graph:
         """For each bundle, the edges leading away from the root: to its
         dependencies (ancestors, in key order) or to its dependents
         (descendants, in creation order)."""
-        return _next(self, self.edges, 1, 0, 2)
+        return _next(self, (self.edges,), 1, 0, 2)
 
     def next_rows(self) -> dict[str, list[tuple]]:
         """`next_edges` as the index's rows `(child, key, parent, path)`."""
-        return _next(self, self.rows, 0, 2, 1)
+        return self._next_rows
+
+    @cached_property
+    def _next_rows(self) -> dict[str, list[tuple]]:
+        runs = self.runs
+        if runs is None:
+            return _next(self, (self.rows,), 0, 2, 1)
+        if self.direction == DESCENDANTS:  # the runs are this graph's own: sorted in place
+            info = self.info
+            with _quiet_gc():
+                for run in runs.values():
+                    if len(run) > 1:
+                        run.sort(key=lambda e: ((info.get(e[0]) or _NO_SUMMARY)[4], e[1]))
+        return runs  # an ancestor's rows are in key order already
 
     def far_end(self, edge: Edge) -> ObjectId:
         return edge.parent if self.direction == ANCESTORS else edge.child
@@ -171,21 +185,24 @@ def _quiet_gc():
             gc.enable()
 
 
-def _next(g: Graph, edges, child: int, parent: int, key: int) -> dict[str, list]:
-    """`Graph.next_edges` over `edges` whose child, parent and key are at
-    these positions."""
+def _next(g: Graph, parts, child: int, parent: int, key: int) -> dict[str, list]:
+    """`Graph.next_edges` over the edges in `parts` (lists of edges) whose
+    child, parent and key are at these positions."""
     up = g.direction == ANCESTORS
     out: dict[str, list] = {}
     with _quiet_gc():
         # the index gives each bundle's edges together: one lookup a run
-        for bid, run in groupby(edges, itemgetter(child if up else parent)):
-            have = out.get(bid)
-            if have is None:
-                out[bid] = list(run)
-            else:
-                have += run
+        for edges in parts:
+            for bid, run in groupby(edges, itemgetter(child if up else parent)):
+                have = out.get(bid)
+                if have is None:
+                    out[bid] = list(run)
+                else:
+                    have += run
         if up:
-            by_key = itemgetter(key)
+            # one bundle's edges differ in their key: the index's rows,
+            # child first, sort by it as they are
+            by_key = None if child == 0 and key == 1 else itemgetter(key)
             for have in out.values():
                 if len(have) > 1:
                     have.sort(key=by_key)
@@ -206,8 +223,8 @@ def graph(repo: Repository, bid: ObjectId, direction: str, depth: int | None = N
     if depth is not None and depth < 0:
         raise ValueError("depth must be >= 0")
     with _quiet_gc():
-        rows, info, cut = q.closure(repo.db, bid, direction == ANCESTORS, depth)
-    return Graph(ObjectId(bid), direction, depth, rows, info, frozenset(cut))
+        found = q.closure(repo.db, bid, direction == ANCESTORS, depth)
+    return Graph(ObjectId(bid), direction, depth, found.edges, found.info, frozenset(found.cut), found.runs)
 
 
 # --- the nested list -----------------------------------------------------------
@@ -264,35 +281,53 @@ def tree(g: Graph) -> list[TreeLine]:
 
 def tree_text(g: Graph) -> str:
     """The task's form: `- exp2(0x2d4192)`, each dependency indented below
-    its dependent as `- key: name(0x…)`, repeats as `(see above)`."""
+    its dependent as `- key: name(0x…)`, repeats as `(see above)`.  The walk
+    of `_walk`, written out here for speed (a line of 100,000 costs no
+    generator step, and each line's text after the indent is made with the
+    others of its bundle)."""
     indents = ["  " * i + "- " for i in range(MAX_INDENT + 1)]
-    show_path = g.direction == ANCESTORS
+    up = g.direction == ANCESTORS
+    far = 2 if up else 0
     with _quiet_gc():
         heads, marks = {}, {}
         for bid, (name, _, _, deleted, _) in g.info.items():
             heads[bid] = f"{name or '?'}(0x{bid[:6]})"
             if deleted:
                 marks[bid] = " (deleted)"
-        out = []
+        for bid in {g.root, *(row[far] for row in g.rows)} - heads.keys():
+            heads[bid] = f"?(0x{bid[:6]})"  # an edge names it, the index lacks it
+            marks[bid] = " (missing)"
+        full = {bid: head + marks[bid] if bid in marks else head for bid, head in heads.items()}
+
+        def label(row) -> str:  # the rare line with a path
+            bid = row[2]
+            return (row[1] + ": " if row[1] else "") + heads[bid] + "/" + row[3] + marks.get(bid, "")
+
+        nxt = g.next_rows()
+        limit = -1 if g.depth is None else g.depth
+        cut = g.cut_ids
+        expanded: set[str] = set()
+        out: list[str] = []
         append = out.append
-        for level, bid, row, repeat, cut in _walk(g):
-            text = indents[level] if level <= MAX_INDENT else f"{indents[MAX_INDENT]}[{level}] "
-            if row is not None and row[1]:
-                text += row[1] + ": "
-            head = heads.get(bid)
-            if head is None:  # an edge names it, the index does not have it
-                head = heads[bid] = f"?(0x{bid[:6]})"
-                marks[bid] = " (missing)"
-            text += head
-            if show_path and row is not None and row[3]:
-                text += "/" + row[3]
-            if bid in marks:
-                text += marks[bid]
-            if repeat:
-                text += " (see above)"
-            elif cut:
-                text += " ..."
+        stack: list[tuple[int, str, str]] = [(0, g.root, full[g.root])]
+        pop, push = stack.pop, stack.extend
+        while stack:
+            level, bid, text = pop()
+            text = indents[level] + text if level <= MAX_INDENT else f"{indents[MAX_INDENT]}[{level}] {text}"
+            if bid in expanded:
+                append(text + " (see above)")
+                continue
+            children = nxt.get(bid)
+            if level == limit:
+                append(text + " ..." if children or bid in cut else text)
+                continue
+            expanded.add(bid)
             append(text)
+            if children:
+                below = level + 1
+                push([(below, r[far], label(r) if up and r[3] else
+                       r[1] + ": " + full[r[far]] if r[1] else full[r[far]])
+                      for r in reversed(children)])
         return "\n".join(out)
 
 

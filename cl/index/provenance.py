@@ -16,6 +16,8 @@ give the same edges in the same order.
 
 Edges are plain tuples `(child, key, parent, path)`, the `deps` row."""
 
+from typing import NamedTuple
+
 from cl.refs.db import Database
 
 CHUNK = 900  # bound parameters per IN query, well under SQLite's limit
@@ -83,24 +85,36 @@ def child_edges(db: Database, ids: list[str]) -> list[tuple[str, str, str, str]]
     return out
 
 
-def closure(db: Database, root: str, up: bool, depth: int | None = None
-            ) -> tuple[list[tuple[str, str, str, str]], dict[str, Summary], set[str]]:
+class Closure(NamedTuple):
+    """`edges` `(child, key, parent, path)`, each bundle's together, the
+    bundles in breadth-first order; `info`, the summary `(name, kind,
+    state, deleted, seq)` of each bundle the index has (root included);
+    `cut`, the bundles at the depth limit with edges left out; `runs`, when
+    the walk made it anyway, each bundle's edges away from the root as one
+    list (`edges` is their concatenation), else None."""
+
+    edges: list[tuple[str, str, str, str]]
+    info: dict[str, Summary]
+    cut: set[str]
+    runs: dict[str, list] | None = None
+
+
+def closure(db: Database, root: str, up: bool, depth: int | None = None) -> Closure:
     """`root`'s ancestors (`up`) or live descendants, `depth` levels deep
-    (all when None): their edges `(child, key, parent, path)`, the summary
-    `(name, kind, state, deleted, seq)` of each bundle the index has (root
-    included), and the bundles at the depth limit with edges left out."""
+    (all when None)."""
     if depth is None:
         for pragma in TUNING:
             db.execute(pragma)
-        large = _scan_from(db)
-        edges, info = (_closure_scan(db, root, up) if _reaches(db, root, up, large)
-                       else _closure_query(db, root, up))
+        if _reaches(db, root, up, _scan_from(db)):
+            found = closure_by_scan(db, root, up)
+        else:
+            found = closure_by_query(db, root, up)
         if not up:
-            edges, info = _live_only(root, edges, info)
-        return edges, info, set()
+            return _live_only(root, found)
+        return found
     edges, cut = closure_edges(db, root, up, depth)
     ids = {root} | {e[2] if up else e[0] for e in edges}
-    return edges, summaries(db, list(ids)), cut
+    return Closure(edges, summaries(db, list(ids)), cut)
 
 
 # A closure of at least this many bundles, or this fraction of all of them,
@@ -132,7 +146,7 @@ def _reaches(db: Database, root: str, up: bool, n: int) -> bool:
     return db.execute(_REACHES_UP if up else _REACHES_DOWN, (root, n)).fetchone()[0] >= n
 
 
-def _closure_query(db: Database, root: str, up: bool) -> tuple[list, dict[str, Summary]]:
+def closure_by_query(db: Database, root: str, up: bool) -> Closure:
     """The closure in one recursive query: its edges, each bundle's edges
     together, bundles in breadth-first order (SQLite's queue is first in,
     first out), an ancestor's edges in key order (the `deps` primary key),
@@ -143,11 +157,11 @@ def _closure_query(db: Database, root: str, up: bool) -> tuple[list, dict[str, S
             edges.append((a, b, c, d))
         else:
             info[a] = (b, c, d, e, f)
-    return edges, info
+    return Closure(edges, info, set())
 
 
-def _closure_scan(db: Database, root: str, up: bool) -> tuple[list, dict[str, Summary]]:
-    """What `_closure_query` returns, in the same order, from one scan of
+def closure_by_scan(db: Database, root: str, up: bool) -> Closure:
+    """What `closure_by_query` returns, in the same order, from one scan of
     the edge table (in rowid order, the order the edges were indexed) and a
     walk in Python."""
     near, far = (0, 2) if up else (2, 0)
@@ -158,13 +172,14 @@ def _closure_scan(db: Database, root: str, up: bool) -> tuple[list, dict[str, Su
             nxt[edge[near]] = [edge]
         else:
             step.append(edge)
-    order, seen, edges = [root], {root}, []
+    order, seen, edges, runs = [root], {root}, [], {}
     for bid in order:  # grows while it is walked: breadth first
         step = nxt.get(bid)
         if not step:
             continue
         if up and len(step) > 1:
-            step.sort(key=_by_key)
+            step.sort()  # one child's rows: by key, as the primary key has them
+        runs[bid] = step
         edges += step
         for edge in step:
             other = edge[far]
@@ -181,19 +196,16 @@ def _closure_scan(db: Database, root: str, up: bool) -> tuple[list, dict[str, Su
         summary = found.get(bid)
         if summary is not None:
             info[bid] = summary
-    return edges, info
+    return Closure(edges, info, set(), runs)
 
 
-def _by_key(edge: tuple) -> str:
-    return edge[1]
-
-
-def _live_only(root: str, edges: list, info: dict) -> tuple[list, dict]:
+def _live_only(root: str, found: Closure) -> Closure:
     """Descendants reachable from `root` through live bundles only, as
     `Index.dependents` sees them."""
+    edges, info = found.edges, found.info
     dead = {bid for bid, summary in info.items() if summary[3] and bid != root}
     if not dead:
-        return edges, info
+        return found
     below: dict[str, list] = {}
     for edge in edges:
         if edge[0] not in dead:
@@ -205,7 +217,7 @@ def _live_only(root: str, edges: list, info: dict) -> tuple[list, dict]:
             if edge[0] not in seen:
                 seen.add(edge[0])
                 todo.append(edge[0])
-    return kept, {bid: summary for bid, summary in info.items() if bid in seen}
+    return Closure(kept, {bid: summary for bid, summary in info.items() if bid in seen}, set())
 
 
 def closure_edges(db: Database, root: str, up: bool, depth: int | None = None
@@ -214,8 +226,7 @@ def closure_edges(db: Database, root: str, up: bool, depth: int | None = None
     set of bundles at the depth limit that have further edges not returned.
     Level by level: one query per level over the whole frontier."""
     if depth is None:
-        edges, _, _ = closure(db, root, up)
-        return edges, set()
+        return closure(db, root, up).edges, set()
     step = parent_edges if up else child_edges
     edges: list = []
     seen = {root}
