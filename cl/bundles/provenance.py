@@ -227,6 +227,18 @@ def graph(repo: Repository, bid: ObjectId, direction: str, depth: int | None = N
     return Graph(ObjectId(bid), direction, depth, found.edges, found.info, frozenset(found.cut), found.runs)
 
 
+def graph_text_of(repo: Repository, bid: ObjectId, direction: str, depth: int | None = None,
+                  form: str = "tree") -> str:
+    """The graph of `bid` as text (`FORMS`), the graph dropped before the
+    garbage collector runs again."""
+    render = FORMS[form]
+    with _quiet_gc():
+        g = graph(repo, bid, direction, depth)
+        text = render(g)
+        del g  # freed by reference counting, before the collector is back
+    return text
+
+
 # --- the nested list -----------------------------------------------------------
 
 
@@ -294,7 +306,9 @@ def tree_text(g: Graph) -> str:
             heads[bid] = f"{name or '?'}(0x{bid[:6]})"
             if deleted:
                 marks[bid] = " (deleted)"
-        for bid in {g.root, *(row[far] for row in g.rows)} - heads.keys():
+        ends = set(map(itemgetter(far), g.rows))
+        ends.add(g.root)
+        for bid in ends - heads.keys():
             heads[bid] = f"?(0x{bid[:6]})"  # an edge names it, the index lacks it
             marks[bid] = " (missing)"
         full = {bid: head + marks[bid] if bid in marks else head for bid, head in heads.items()}
@@ -394,3 +408,6 @@ def mermaid_text(g: Graph) -> str:
     if g.root in ids:
         out.append(f"  style {ids[g.root]} stroke-width:3px")
     return "\n".join(out)
+
+
+FORMS = {"tree": tree_text, "json": json_text, "dot": dot_text, "mermaid": mermaid_text}
