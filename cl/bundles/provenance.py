@@ -78,6 +78,7 @@ class Graph:
     info: dict = field(repr=False)
     cut_ids: frozenset = field(default=frozenset(), repr=False)
     runs: dict | None = field(default=None, repr=False, compare=False)  # see cl.index.provenance.Closure
+    ordered: bool = field(default=False, repr=False, compare=False)
 
     @cached_property
     def _ids(self) -> dict[str, ObjectId]:
@@ -126,13 +127,13 @@ class Graph:
         runs = self.runs
         if runs is None:
             return _next(self, (self.rows,), 0, 2, 1)
-        if self.direction == DESCENDANTS:  # the runs are this graph's own: sorted in place
+        if not self.ordered:  # the runs are this graph's own: sorted in place
             info = self.info
             with _quiet_gc():
                 for run in runs.values():
                     if len(run) > 1:
                         run.sort(key=lambda e: ((info.get(e[0]) or _NO_SUMMARY)[4], e[1]))
-        return runs  # an ancestor's rows are in key order already
+        return runs
 
     def far_end(self, edge: Edge) -> ObjectId:
         return edge.parent if self.direction == ANCESTORS else edge.child
@@ -224,7 +225,8 @@ def graph(repo: Repository, bid: ObjectId, direction: str, depth: int | None = N
         raise ValueError("depth must be >= 0")
     with _quiet_gc():
         found = q.closure(repo.db, bid, direction == ANCESTORS, depth)
-    return Graph(ObjectId(bid), direction, depth, found.edges, found.info, frozenset(found.cut), found.runs)
+    return Graph(ObjectId(bid), direction, depth, found.edges, found.info, frozenset(found.cut), found.runs,
+                 found.ordered)
 
 
 def graph_text_of(repo: Repository, bid: ObjectId, direction: str, depth: int | None = None,

@@ -16,6 +16,8 @@ give the same edges in the same order.
 
 Edges are plain tuples `(child, key, parent, path)`, the `deps` row."""
 
+from itertools import islice
+from operator import itemgetter, le
 from typing import NamedTuple
 
 from cl.refs.db import Database
@@ -91,12 +93,15 @@ class Closure(NamedTuple):
     state, deleted, seq)` of each bundle the index has (root included);
     `cut`, the bundles at the depth limit with edges left out; `runs`, when
     the walk made it anyway, each bundle's edges away from the root as one
-    list (`edges` is their concatenation), else None."""
+    list (`edges` is their concatenation), else None; `ordered`: each run is
+    in the order a provenance list shows them (an ancestor's by key, a
+    descendant's by creation, then key)."""
 
     edges: list[tuple[str, str, str, str]]
     info: dict[str, Summary]
     cut: set[str]
     runs: dict[str, list] | None = None
+    ordered: bool = False
 
 
 def closure(db: Database, root: str, up: bool, depth: int | None = None) -> Closure:
@@ -166,7 +171,8 @@ def closure_by_scan(db: Database, root: str, up: bool) -> Closure:
     walk in Python."""
     near, far = (0, 2) if up else (2, 0)
     nxt: dict[str, list] = {}
-    for edge in db.execute("SELECT child, key, parent, path FROM deps ORDER BY rowid"):
+    rows = db.execute("SELECT child, key, parent, path FROM deps ORDER BY rowid").fetchall()
+    for edge in rows:
         step = nxt.get(edge[near])
         if step is None:
             nxt[edge[near]] = [edge]
@@ -186,17 +192,31 @@ def closure_by_scan(db: Database, root: str, up: bool) -> Closure:
             if other not in seen:
                 seen.add(other)
                 order.append(other)
-    if len(order) * 4 < len(nxt):
-        found = summaries(db, order)
-    else:
+    whole = len(order) * 4 >= len(nxt)
+    if whole:
         found = {row[0]: row[1:] for row in
                  db.execute("SELECT id, name, kind, state, deleted, seq FROM bundles")}
+    else:
+        found = summaries(db, order)
     info = {}
     for bid in order:
         summary = found.get(bid)
         if summary is not None:
             info[bid] = summary
-    return Closure(edges, info, set(), runs)
+    return Closure(edges, info, set(), runs, up or whole and _in_creation_order(rows, found))
+
+
+def _in_creation_order(rows: list[tuple], found: dict[str, Summary]) -> bool:
+    """Whether the edges, in rowid order, go by their child's `seq` and
+    then by key, as the index writes them (a bundle's row and its edges in
+    one step): then each bundle's dependents are in creation order already.
+    Checked, not assumed, in a few passes that run in C."""
+    try:
+        seqs = map(itemgetter(4), map(found.__getitem__, map(itemgetter(0), rows)))
+        pairs = list(zip(seqs, map(itemgetter(1), rows)))
+    except KeyError:  # an edge from a bundle the index lacks
+        return False
+    return all(map(le, pairs, islice(pairs, 1, None)))
 
 
 def _live_only(root: str, found: Closure) -> Closure:
