@@ -122,12 +122,14 @@ def closure(db: Database, root: str, up: bool, depth: int | None = None) -> Clos
     return Closure(edges, summaries(db, list(ids)), cut)
 
 
-# A closure of at least this many bundles, or this fraction of all of them,
-# is read by a scan of the whole edge table: probing the B-trees costs
-# about 10 µs a bundle and the scan about 3 µs an edge of the repository
-# (docs/bench-notes.md).
+# A closure of at least SCAN_MIN bundles and 1/SCAN_FRACTION of all of them
+# is read by a scan of the whole edge table.  Measured on the 100,000-bundle
+# layered DAG (docs/bench-notes.md): the recursive query costs about 11 µs
+# a bundle of the closure, the scan about 0.25 s plus 3 µs a bundle, so they
+# cross near a third of the repository; the probe that decides costs about
+# 4 µs a bundle up to the limit, paid again by every large closure.
 SCAN_MIN = 5_000
-SCAN_FRACTION = 8
+SCAN_FRACTION = 5
 
 _COUNT = """
 WITH RECURSIVE closure(id) AS (
@@ -141,7 +143,7 @@ _REACHES_DOWN = _COUNT.format(step="SELECT d.child FROM deps d JOIN closure c ON
 
 
 def _scan_from(db: Database) -> int:
-    """The closure size from which a scan is the faster way."""
+    """The closure size from which a scan is the way."""
     top = db.execute("SELECT max(seq) FROM bundles").fetchone()[0] or 0  # via bundles_seq
     return max(SCAN_MIN, top // SCAN_FRACTION)
 
