@@ -131,12 +131,15 @@ def closure(db: Database, root: str, up: bool, depth: int | None = None) -> Clos
 SCAN_MIN = 5_000
 SCAN_FRACTION = 5
 
+# The LIMIT inside the recursive query stops the recursion itself (one
+# outside it would count the rows of the whole closure, made first).
 _COUNT = """
 WITH RECURSIVE closure(id) AS (
     VALUES (?)
     UNION
-    {step})
-SELECT count(*) FROM (SELECT 1 FROM closure LIMIT ?)"""
+    {step}
+    LIMIT ?)
+SELECT count(*) FROM closure"""
 
 _REACHES_UP = _COUNT.format(step="SELECT d.parent FROM deps d JOIN closure c ON d.child = c.id")
 _REACHES_DOWN = _COUNT.format(step="SELECT d.child FROM deps d JOIN closure c ON d.parent = c.id")
