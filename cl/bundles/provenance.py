@@ -296,9 +296,9 @@ def tree(g: Graph) -> list[TreeLine]:
 def tree_text(g: Graph) -> str:
     """The task's form: `- exp2(0x2d4192)`, each dependency indented below
     its dependent as `- key: name(0x…)`, repeats as `(see above)`.  The walk
-    of `_walk`, written out here for speed (a line of 100,000 costs no
-    generator step, and each line's text after the indent is made with the
-    others of its bundle)."""
+    of `_walk`, written out here for speed: a line of 100,000 costs no
+    generator step, and each line is made whole, indent included, in one
+    comprehension with its siblings' when their parent is expanded."""
     indents = ["  " * i + "- " for i in range(MAX_INDENT + 1)]
     up = g.direction == ANCESTORS
     far = 2 if up else 0
@@ -325,11 +325,12 @@ def tree_text(g: Graph) -> str:
         expanded: set[str] = set()
         out: list[str] = []
         append = out.append
-        stack: list[tuple[int, str, str]] = [(0, g.root, full[g.root])]
+        # each entry's line comes whole, indent and all: its bundle's
+        # children's lines are made together when it is expanded
+        stack: list[tuple[int, str, str]] = [(0, g.root, indents[0] + full[g.root])]
         pop, push = stack.pop, stack.extend
         while stack:
             level, bid, text = pop()
-            text = indents[level] + text if level <= MAX_INDENT else f"{indents[MAX_INDENT]}[{level}] {text}"
             if bid in expanded:
                 append(text + " (see above)")
                 continue
@@ -341,8 +342,11 @@ def tree_text(g: Graph) -> str:
             append(text)
             if children:
                 below = level + 1
-                push([(below, r[far], label(r) if up and r[3] else
-                       r[1] + ": " + full[r[far]] if r[1] else full[r[far]])
+                if below == len(indents):  # past MAX_INDENT the level is written out
+                    indents.append(f"{indents[MAX_INDENT]}[{below}] ")
+                ind = indents[below]
+                push([(below, r[far], ind + label(r) if up and r[3] else
+                       f"{ind}{r[1]}: {full[r[far]]}" if r[1] else ind + full[r[far]])
                       for r in reversed(children)])
         return "\n".join(out)
 
