@@ -10,7 +10,7 @@ step follows the `deps` primary key (child → its parents) or the
 right for the closures most bundles have.  A closure that is a large part
 of the repository (the last run of a long pipeline, the first upload) is
 answered by reading the whole edge table in one scan and walking it in
-Python, several times faster than as many probes; a recursive query
+Python, in about half the time of as many probes; a recursive query
 stopped after `_scan_from` ids decides which (docs/bench-notes.md).  Both
 give the same edges in the same order.
 
