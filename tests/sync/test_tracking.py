@@ -115,3 +115,52 @@ def test_gc_keeps_what_a_fetch_recorded(cl, tmp_path):
     assert cl(["fsck"], bob).stdout == ""
     cl(["pull"], bob)
     assert cl(["cat", "fresh"], bob).stdout == "only alice uploaded this\n"
+
+
+def test_gc_beside_a_fetch_waits_and_keeps_what_it_brings(cl, cl_home, tmp_path, monkeypatch):
+    """`cl gc --prune now` started after a fetch has stored the remote's
+    objects but before it records them as tracking refs waits for the fetch
+    (the span its first write opened lasts until the repository closes:
+    docs/design.md, "Garbage collection and concurrent writers"), then
+    keeps what the refs name."""
+    from cl.sync import tracking
+    from tests.cli.test_gc_races import popen_cl
+
+    hub = tmp_path / "hub"
+    cl(["init", "--bare", hub], tmp_path)
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    cl(["init", "-w", "notes"], alice)
+    cl(["remote", "add", "origin", hub], alice)
+    (alice / "data.txt").write_text("fetched, then nearly swept\n")
+    cl(["upload", "data.txt", "-n", "fresh"], alice)
+    cl(["add", "-m", "a note"], alice)
+    cl(["push", "notes"], alice)
+    bob = tmp_path / "bob"
+    bob.mkdir()
+    cl(["init"], bob)
+    cl(["remote", "add", "origin", hub], bob)
+
+    gc_runs = []
+    read_tracked = tracking.tracked
+
+    def gc_between_objects_and_refs(repo, remote):
+        if not gc_runs:  # the fetch's objects are stored; its refs are not recorded yet
+            gc = popen_cl(["gc", "--prune", "now"], bob, cl_home)
+            gc_runs.append((gc, gc.stderr.readline()))  # a waiting line, or "" from a gc that did not wait
+        return read_tracked(repo, remote)
+
+    monkeypatch.setattr(tracking, "tracked", gc_between_objects_and_refs)
+    repo = Repository(str(bob / ".codalab"))
+    try:
+        tracking.fetch(repo, "origin")
+    finally:
+        repo.close()
+    [(gc, first)] = gc_runs
+    out, err = gc.communicate(timeout=300)
+    assert gc.returncode == 0, first + err
+    assert first.startswith("waiting"), f"gc did not wait for the fetch: {first!r} {out!r}"
+    assert cl(["fsck"], bob).stdout == ""
+    assert [r["name"] for r in json.loads(cl(["wls", "origin::", "--json"], bob).stdout)] == ["notes"]
+    cl(["pull", "origin", "notes"], bob)
+    assert cl(["cat", "fresh"], bob).stdout == "fetched, then nearly swept\n"
