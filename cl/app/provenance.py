@@ -42,6 +42,17 @@ def graph_text(g: Graph, form: str = "tree") -> str:
     return render(g)
 
 
+def graph_text_of(repo: Repository, spec: str, direction: str, depth: int | None = None,
+                  form: str = "tree") -> str:
+    """`graph_text(graph(...), form)`, with the graph made, printed and
+    dropped while the cyclic garbage collector is paused: its hundreds of
+    thousands of tuples are never walked by the collector at all."""
+    from cl.bundles import provenance
+    from cl.bundles.specs import resolve_bundle
+    bid = resolve_bundle(repo, spec)
+    return provenance.graph_text_of(repo, bid, direction, depth, form)
+
+
 def graph_json(g: Graph) -> dict[str, Any]:
     """A graph as the JSON value of `cl ancestors --json`."""
     from cl.bundles import provenance

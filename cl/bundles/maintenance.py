@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from cl.bundles import roots
 from cl.errors import CLError, CorruptObject, ObjectMissing
 from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
@@ -102,12 +103,11 @@ class _Walker:
         if actual is not None:
             self.problem(f"{by} records {c.size} bytes for 0x{c.id}, which has {actual}")
 
-    def bundle(self, bid: str):
-        ref = self.repo.refs.get(f"bundles/{bid}")
+    def bundle(self, bid: str, ref: str, ref_name: str):
         bundle = self.obj(bid, Bundle, "refs") if bid not in self.seen else self.repo.bundle(bid)
-        if bundle is None or ref is None:
+        if bundle is None:
             return
-        head = self.obj(ref, State, f"ref bundles/{bid[:12]}")
+        head = self.obj(ref, State, f"ref {ref_name.removesuffix(bid[12:])}")
         if head is None:
             return
         alive = not (head.deleted or head.data_deleted)
@@ -186,15 +186,16 @@ class _Walker:
                         self.problem(f"missing bundle 0x{item.value} (named by worksheet 0x{cid[:12]})")
 
     def refs(self):
-        """Walk from every ref not walked before at its present value."""
-        for name, value in self.repo.refs.items("bundles/"):
+        """Walk from every root (cl/bundles/roots.py: the local heads and the
+        remote-tracking refs) not walked before at its present value."""
+        for name, bid, value in roots.bundle_roots(self.repo.refs):
             if self.walked.get(name) != value:
                 self.walked[name] = value
-                self.bundle(name.split("/", 1)[1])
-        for name, value in self.repo.refs.items("worksheets/"):
+                self.bundle(bid, value, name)
+        for name, wid, value in roots.worksheet_roots(self.repo.refs):
             if self.walked.get(name) != value:
                 self.walked[name] = value
-                self.worksheet(name.split("/", 1)[1], value)
+                self.worksheet(wid, value)
 
     def closure(self, root: str):
         """Mark `root` and everything it names, whatever it is."""

@@ -7,8 +7,12 @@ names from the bundles table: no bundle object is read, so printing the
 10,000 ancestors of a run costs a few queries and one pass over the edges."""
 
 import json
-from dataclasses import dataclass
-from operator import attrgetter
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 from cl.index import provenance as q
@@ -59,36 +63,77 @@ class Edge(NamedTuple):
 
 @dataclass(frozen=True)
 class Graph:
-    """The bundles reachable from `root` in one direction.  `nodes` holds
-    the root first, then the others in discovery order; `cut` names the
-    bundles whose further edges the depth limit left out."""
+    """The bundles reachable from `root` in one direction, as the index
+    gave them: `rows`, the edges `(child, key, parent, path)`, and `info`,
+    `(name, kind, state, deleted, seq)` of each bundle the index has.
+    `nodes` holds the root first, then the others in the order the edges
+    name them; `cut` names the bundles whose further edges the depth limit
+    left out.  `nodes`, `edges` and `cut` are made when first asked for:
+    printing the nested list of 100,000 bundles needs none of them."""
 
     root: ObjectId
     direction: str
     depth: int | None
-    nodes: dict
-    edges: tuple[Edge, ...]
-    cut: frozenset = frozenset()
+    rows: list = field(repr=False)
+    info: dict = field(repr=False)
+    cut_ids: frozenset = field(default=frozenset(), repr=False)
+    runs: dict | None = field(default=None, repr=False, compare=False)  # see cl.index.provenance.Closure
+    ordered: bool = field(default=False, repr=False, compare=False)
+
+    @cached_property
+    def _ids(self) -> dict[str, ObjectId]:
+        """One ObjectId per bundle, shared by its node and all its edges, in
+        node order: the root, then each edge's parent and child."""
+        rows = self.rows
+        ends: list = [None] * (2 * len(rows))
+        ends[0::2] = [row[2] for row in rows]
+        ends[1::2] = [row[0] for row in rows]
+        ids = {self.root: self.root}
+        for text in dict.fromkeys(ends):
+            if text not in ids:
+                ids[text] = _indexed_id(text)
+        return ids
+
+    @cached_property
+    def nodes(self) -> dict[ObjectId, Node]:
+        info = self.info
+        with _quiet_gc():
+            return {oid: _node(oid, info.get(oid)) for oid in self._ids.values()}
+
+    @cached_property
+    def edges(self) -> tuple[Edge, ...]:
+        ids, new = self._ids, tuple.__new__
+        with _quiet_gc():
+            return tuple([new(Edge, (ids[parent], ids[child], key, path))
+                          for child, key, parent, path in self.rows])
+
+    @cached_property
+    def cut(self) -> frozenset:
+        ids = self._ids
+        return frozenset(ids.get(c) or _indexed_id(c) for c in self.cut_ids)
 
     def next_edges(self) -> dict[str, list[Edge]]:
         """For each bundle, the edges leading away from the root: to its
         dependencies (ancestors, in key order) or to its dependents
         (descendants, in creation order)."""
-        out: dict[str, list[Edge]] = {}
-        if self.direction == ANCESTORS:
-            for e in self.edges:
-                out.setdefault(e.child, []).append(e)
-            by_key = attrgetter("key")
-            for edges in out.values():
-                if len(edges) > 1:
-                    edges.sort(key=by_key)
-        else:
-            for e in self.edges:
-                out.setdefault(e.parent, []).append(e)
-            seq = {bid: node.seq for bid, node in self.nodes.items()}
-            for edges in out.values():
-                edges.sort(key=lambda e: (seq.get(e.child, 0), e.key))
-        return out
+        return _next(self, (self.edges,), 1, 0, 2)
+
+    def next_rows(self) -> dict[str, list[tuple]]:
+        """`next_edges` as the index's rows `(child, key, parent, path)`."""
+        return self._next_rows
+
+    @cached_property
+    def _next_rows(self) -> dict[str, list[tuple]]:
+        runs = self.runs
+        if runs is None:
+            return _next(self, (self.rows,), 0, 2, 1)
+        if not self.ordered:  # the runs are this graph's own: sorted in place
+            info = self.info
+            with _quiet_gc():
+                for run in runs.values():
+                    if len(run) > 1:
+                        run.sort(key=lambda e: ((info.get(e[0]) or _NO_SUMMARY)[4], e[1]))
+        return runs
 
     def far_end(self, edge: Edge) -> ObjectId:
         return edge.parent if self.direction == ANCESTORS else edge.child
@@ -118,7 +163,6 @@ def _node(oid: ObjectId, summary) -> Node:
 
 
 _make_node = Node._make
-_make_edge = Edge._make
 
 
 def _indexed_id(text: str) -> ObjectId:
@@ -128,33 +172,73 @@ def _indexed_id(text: str) -> ObjectId:
     return str.__new__(ObjectId, text)
 
 
+@contextmanager
+def _quiet_gc():
+    """No cyclic garbage collection while a graph's hundreds of thousands of
+    tuples are made (none of them is garbage yet, and the collector walking
+    them again and again took a third of the time of 100,000 ancestors)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _next(g: Graph, parts, child: int, parent: int, key: int) -> dict[str, list]:
+    """`Graph.next_edges` over the edges in `parts` (lists of edges) whose
+    child, parent and key are at these positions."""
+    up = g.direction == ANCESTORS
+    out: dict[str, list] = {}
+    with _quiet_gc():
+        # the index gives each bundle's edges together: one lookup a run
+        for edges in parts:
+            for bid, run in groupby(edges, itemgetter(child if up else parent)):
+                have = out.get(bid)
+                if have is None:
+                    out[bid] = list(run)
+                else:
+                    have += run
+        if up:
+            # one bundle's edges differ in their key: the index's rows,
+            # child first, sort by it as they are
+            by_key = None if child == 0 and key == 1 else itemgetter(key)
+            for have in out.values():
+                if len(have) > 1:
+                    have.sort(key=by_key)
+        else:
+            info = g.info
+            for have in out.values():
+                if len(have) > 1:
+                    have.sort(key=lambda e: ((info.get(e[child]) or _NO_SUMMARY)[4], e[key]))
+    return out
+
+
+_NO_SUMMARY = ("", "", "", 0, 0)
+
+
 def graph(repo: Repository, bid: ObjectId, direction: str, depth: int | None = None) -> Graph:
     """The ancestors or live descendants of `bid`, `depth` levels deep
     (all of them when None)."""
     if depth is not None and depth < 0:
         raise ValueError("depth must be >= 0")
-    up = direction == ANCESTORS
-    rows, info, cut = q.closure(repo.db, bid, up, depth)
-    root = ObjectId(bid)
-    nodes = {root: _node(root, info.get(root))}
-    # Every edge end is a bundle of the closure: one ObjectId per bundle,
-    # shared by its node and all its edges.
-    ids: dict[str, ObjectId] = {root: root}
-    edges = []
-    add = edges.append
-    for child, key, parent, path in rows:
-        p = ids.get(parent)
-        if p is None:
-            p = ids[parent] = _indexed_id(parent)
-        c = ids.get(child)
-        if c is None:
-            c = ids[child] = _indexed_id(child)
-        add(_make_edge((p, c, key, path)))
-    for text, oid in ids.items():
-        if oid not in nodes:
-            nodes[oid] = _node(oid, info.get(text))
-    return Graph(root, direction, depth, nodes, tuple(edges),
-                 frozenset(ids.get(c) or _indexed_id(c) for c in cut))
+    with _quiet_gc():
+        found = q.closure(repo.db, bid, direction == ANCESTORS, depth)
+    return Graph(ObjectId(bid), direction, depth, found.edges, found.info, frozenset(found.cut), found.runs,
+                 found.ordered)
+
+
+def graph_text_of(repo: Repository, bid: ObjectId, direction: str, depth: int | None = None,
+                  form: str = "tree") -> str:
+    """The graph of `bid` as text (`FORMS`), the graph dropped before the
+    garbage collector runs again."""
+    render = FORMS[form]
+    with _quiet_gc():
+        g = graph(repo, bid, direction, depth)
+        text = render(g)
+        del g  # freed by reference counting, before the collector is back
+    return text
 
 
 # --- the nested list -----------------------------------------------------------
@@ -175,63 +259,96 @@ class TreeLine(NamedTuple):
 def _walk(g: Graph):
     """Depth-first, each bundle's subtree in full the first time it is
     reached and a repeat after that; yields plain tuples `(level, bundle,
-    edge, repeat, cut)` (the fast path for printing 100,000 lines).  A bundle
-    first met at the depth limit is expanded where it is met again higher
-    up."""
-    nxt = g.next_edges()
-    up = g.direction == ANCESTORS
+    row, repeat, cut)`, `row` the index's `(child, key, parent, path)` (the
+    fast path for printing 100,000 lines).  A bundle first met at the depth
+    limit is expanded where it is met again higher up."""
+    nxt = g.next_rows()
+    far = 2 if g.direction == ANCESTORS else 0
     limit = -1 if g.depth is None else g.depth
-    cut = g.cut
+    cut = g.cut_ids
     expanded: set[str] = set()
-    stack: list[tuple[int, ObjectId, Edge | None]] = [(0, g.root, None)]
+    stack: list[tuple[int, str, tuple | None]] = [(0, g.root, None)]
     pop, push = stack.pop, stack.extend
     while stack:
-        level, bid, edge = pop()
+        level, bid, row = pop()
         if bid in expanded:
-            yield level, bid, edge, True, False
+            yield level, bid, row, True, False
             continue
         children = nxt.get(bid)
         if level == limit:
-            yield level, bid, edge, False, bool(children) or bid in cut
+            yield level, bid, row, False, bool(children) or bid in cut
             continue
         expanded.add(bid)
-        yield level, bid, edge, False, False
+        yield level, bid, row, False, False
         if children:
             below = level + 1
-            push([(below, e.parent if up else e.child, e) for e in reversed(children)])
+            push([(below, r[far], r) for r in reversed(children)])
 
 
 def tree(g: Graph) -> list[TreeLine]:
     """The nested list as values: one TreeLine per line."""
-    nodes = g.nodes
-    return [TreeLine(level, nodes[bid], edge, repeat, cut) for level, bid, edge, repeat, cut in _walk(g)]
+    nodes, ids = g.nodes, g._ids
+    return [TreeLine(level, nodes[ids[bid]], row and Edge(ids[row[2]], ids[row[0]], row[1], row[3]),
+                     repeat, cut)
+            for level, bid, row, repeat, cut in _walk(g)]
 
 
 def tree_text(g: Graph) -> str:
     """The task's form: `- exp2(0x2d4192)`, each dependency indented below
-    its dependent as `- key: name(0x…)`, repeats as `(see above)`."""
+    its dependent as `- key: name(0x…)`, repeats as `(see above)`.  The walk
+    of `_walk`, written out here for speed: a line of 100,000 costs no
+    generator step, and each line is made whole, indent included, in one
+    comprehension with its siblings' when their parent is expanded."""
     indents = ["  " * i + "- " for i in range(MAX_INDENT + 1)]
-    show_path = g.direction == ANCESTORS
-    heads, marks = {}, {}
-    for bid, node in g.nodes.items():
-        heads[bid] = f"{node.name or '?'}(0x{bid[:6]})"
-        marks[bid] = " (missing)" if node.missing else " (deleted)" if node.deleted else ""
-    out = []
-    append = out.append
-    for level, bid, edge, repeat, cut in _walk(g):
-        text = indents[level] if level <= MAX_INDENT else f"{indents[MAX_INDENT]}[{level}] "
-        if edge is not None and edge.key:
-            text += edge.key + ": "
-        text += heads[bid]
-        if show_path and edge is not None and edge.path:
-            text += "/" + edge.path
-        text += marks[bid]
-        if repeat:
-            text += " (see above)"
-        elif cut:
-            text += " ..."
-        append(text)
-    return "\n".join(out)
+    up = g.direction == ANCESTORS
+    far = 2 if up else 0
+    with _quiet_gc():
+        heads, marks = {}, {}
+        for bid, (name, _, _, deleted, _) in g.info.items():
+            heads[bid] = f"{name or '?'}(0x{bid[:6]})"
+            if deleted:
+                marks[bid] = " (deleted)"
+        ends = set(map(itemgetter(far), g.rows))
+        ends.add(g.root)
+        for bid in ends - heads.keys():
+            heads[bid] = f"?(0x{bid[:6]})"  # an edge names it, the index lacks it
+            marks[bid] = " (missing)"
+        full = {bid: head + marks[bid] if bid in marks else head for bid, head in heads.items()}
+
+        def label(row) -> str:  # the rare line with a path
+            bid = row[2]
+            return (row[1] + ": " if row[1] else "") + heads[bid] + "/" + row[3] + marks.get(bid, "")
+
+        nxt = g.next_rows()
+        limit = -1 if g.depth is None else g.depth
+        cut = g.cut_ids
+        expanded: set[str] = set()
+        out: list[str] = []
+        append = out.append
+        # each entry's line comes whole, indent and all: its bundle's
+        # children's lines are made together when it is expanded
+        stack: list[tuple[int, str, str]] = [(0, g.root, indents[0] + full[g.root])]
+        pop, push = stack.pop, stack.extend
+        while stack:
+            level, bid, text = pop()
+            if bid in expanded:
+                append(text + " (see above)")
+                continue
+            children = nxt.get(bid)
+            if level == limit:
+                append(text + " ..." if children or bid in cut else text)
+                continue
+            expanded.add(bid)
+            append(text)
+            if children:
+                below = level + 1
+                if below == len(indents):  # past MAX_INDENT the level is written out
+                    indents.append(f"{indents[MAX_INDENT]}[{below}] ")
+                ind = indents[below]
+                push([(below, r[far], ind + label(r) if up and r[3] else
+                       f"{ind}{r[1]}: {full[r[far]]}" if r[1] else ind + full[r[far]])
+                      for r in reversed(children)])
+        return "\n".join(out)
 
 
 # --- graph forms -----------------------------------------------------------------
@@ -297,3 +414,6 @@ def mermaid_text(g: Graph) -> str:
     if g.root in ids:
         out.append(f"  style {ids[g.root]} stroke-width:3px")
     return "\n".join(out)
+
+
+FORMS = {"tree": tree_text, "json": json_text, "dot": dot_text, "mermaid": mermaid_text}

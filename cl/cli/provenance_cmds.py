@@ -26,9 +26,8 @@ def _graph_command(direction: str, doc: str):
     def command(repo, spec, depth, as_json, dot, mermaid):
         if as_json + dot + mermaid > 1:
             raise UsageError("choose one of --json, --dot, --mermaid")
-        g = app_prov.graph(repo, spec, direction, depth)
         form = "json" if as_json else "dot" if dot else "mermaid" if mermaid else "tree"
-        click.echo(app_prov.graph_text(g, form))
+        click.echo(app_prov.graph_text_of(repo, spec, direction, depth, form))
 
     command.name = direction
     return command

@@ -4,11 +4,21 @@
 time; walking a 100,000-bundle DAG that way costs one query per bundle.  This
 module answers whole closures in one recursive query (or, when a depth limit
 is given, one query per level over the whole frontier), and fetches the
-names of every bundle in a closure in a few `IN` queries.  Nothing here scans
-all bundles: the recursive step follows the `deps` primary key (child → its
-parents) or the `deps_parent` index (parent → its children).
+names of every bundle in a closure in a few `IN` queries.  The recursive
+step follows the `deps` primary key (child → its parents) or the
+`deps_parent` index (parent → its children): one B-tree probe per bundle,
+right for the closures most bundles have.  A closure that is a large part
+of the repository (the last run of a long pipeline, the first upload) is
+answered by reading the whole edge table in one scan and walking it in
+Python, in about half the time of as many probes; a recursive query
+stopped after `_scan_from` ids decides which (docs/bench-notes.md).  Both
+give the same edges in the same order.
 
 Edges are plain tuples `(child, key, parent, path)`, the `deps` row."""
+
+from itertools import islice
+from operator import itemgetter, le
+from typing import NamedTuple
 
 from cl.refs.db import Database
 
@@ -77,35 +87,151 @@ def child_edges(db: Database, ids: list[str]) -> list[tuple[str, str, str, str]]
     return out
 
 
-def closure(db: Database, root: str, up: bool, depth: int | None = None
-            ) -> tuple[list[tuple[str, str, str, str]], dict[str, Summary], set[str]]:
+class Closure(NamedTuple):
+    """`edges` `(child, key, parent, path)`, each bundle's together, the
+    bundles in breadth-first order; `info`, the summary `(name, kind,
+    state, deleted, seq)` of each bundle the index has (root included);
+    `cut`, the bundles at the depth limit with edges left out; `runs`, when
+    the walk made it anyway, each bundle's edges away from the root as one
+    list (`edges` is their concatenation), else None; `ordered`: each run is
+    in the order a provenance list shows them (an ancestor's by key, a
+    descendant's by creation, then key)."""
+
+    edges: list[tuple[str, str, str, str]]
+    info: dict[str, Summary]
+    cut: set[str]
+    runs: dict[str, list] | None = None
+    ordered: bool = False
+
+
+def closure(db: Database, root: str, up: bool, depth: int | None = None) -> Closure:
     """`root`'s ancestors (`up`) or live descendants, `depth` levels deep
-    (all when None): their edges `(child, key, parent, path)`, the summary
-    `(name, kind, state, deleted, seq)` of each bundle the index has (root
-    included), and the bundles at the depth limit with edges left out."""
+    (all when None)."""
     if depth is None:
         for pragma in TUNING:
             db.execute(pragma)
-        edges, info = [], {}
-        for tag, a, b, c, d, e, f in db.execute(_ANCESTORS if up else _DESCENDANTS, (root,)):
-            if tag == "e":
-                edges.append((a, b, c, d))
-            else:
-                info[a] = (b, c, d, e, f)
+        if _reaches(db, root, up, _scan_from(db)):
+            found = closure_by_scan(db, root, up)
+        else:
+            found = closure_by_query(db, root, up)
         if not up:
-            edges, info = _live_only(root, edges, info)
-        return edges, info, set()
+            return _live_only(root, found)
+        return found
     edges, cut = closure_edges(db, root, up, depth)
     ids = {root} | {e[2] if up else e[0] for e in edges}
-    return edges, summaries(db, list(ids)), cut
+    return Closure(edges, summaries(db, list(ids)), cut)
 
 
-def _live_only(root: str, edges: list, info: dict) -> tuple[list, dict]:
+# A closure of at least SCAN_MIN bundles and 1/SCAN_FRACTION of all of them
+# is read by a scan of the whole edge table.  Measured on the 100,000-bundle
+# layered DAG (docs/bench-notes.md): the recursive query costs about 11 µs
+# a bundle of the closure, the scan about 0.25 s plus 3 µs a bundle, so they
+# cross near a third of the repository (at 10,000 bundles the scan takes
+# 0.04 s: near 3,600); the probe that decides costs about 4 µs a bundle up
+# to the limit, paid again by every large closure.
+SCAN_MIN = 2_000
+SCAN_FRACTION = 5
+
+# The LIMIT inside the recursive query stops the recursion, as SQLite
+# documents (measured: the same cost as one outside, which it streams).
+_COUNT = """
+WITH RECURSIVE closure(id) AS (
+    VALUES (?)
+    UNION
+    {step}
+    LIMIT ?)
+SELECT count(*) FROM closure"""
+
+_REACHES_UP = _COUNT.format(step="SELECT d.parent FROM deps d JOIN closure c ON d.child = c.id")
+_REACHES_DOWN = _COUNT.format(step="SELECT d.child FROM deps d JOIN closure c ON d.parent = c.id")
+
+
+def _scan_from(db: Database) -> int:
+    """The closure size from which a scan is the way."""
+    top = db.execute("SELECT max(seq) FROM bundles").fetchone()[0] or 0  # via bundles_seq
+    return max(SCAN_MIN, top // SCAN_FRACTION)
+
+
+def _reaches(db: Database, root: str, up: bool, n: int) -> bool:
+    """Whether `root`'s closure holds at least `n` bundles; stops at the `n`th."""
+    return db.execute(_REACHES_UP if up else _REACHES_DOWN, (root, n)).fetchone()[0] >= n
+
+
+def closure_by_query(db: Database, root: str, up: bool) -> Closure:
+    """The closure in one recursive query: its edges, each bundle's edges
+    together, bundles in breadth-first order (SQLite's queue is first in,
+    first out), an ancestor's edges in key order (the `deps` primary key),
+    a descendant's in the order they were indexed (`deps_parent`)."""
+    edges, info = [], {}
+    for tag, a, b, c, d, e, f in db.execute(_ANCESTORS if up else _DESCENDANTS, (root,)):
+        if tag == "e":
+            edges.append((a, b, c, d))
+        else:
+            info[a] = (b, c, d, e, f)
+    return Closure(edges, info, set())
+
+
+def closure_by_scan(db: Database, root: str, up: bool) -> Closure:
+    """What `closure_by_query` returns, in the same order, from one scan of
+    the edge table (in rowid order, the order the edges were indexed) and a
+    walk in Python."""
+    near, far = (0, 2) if up else (2, 0)
+    nxt: dict[str, list] = {}
+    rows = db.execute("SELECT child, key, parent, path FROM deps ORDER BY rowid").fetchall()
+    for edge in rows:
+        step = nxt.get(edge[near])
+        if step is None:
+            nxt[edge[near]] = [edge]
+        else:
+            step.append(edge)
+    order, seen, edges, runs = [root], {root}, [], {}
+    for bid in order:  # grows while it is walked: breadth first
+        step = nxt.get(bid)
+        if not step:
+            continue
+        if up and len(step) > 1:
+            step.sort()  # one child's rows: by key, as the primary key has them
+        runs[bid] = step
+        edges += step
+        for edge in step:
+            other = edge[far]
+            if other not in seen:
+                seen.add(other)
+                order.append(other)
+    whole = len(order) * 4 >= len(nxt)
+    if whole:
+        found = {row[0]: row[1:] for row in
+                 db.execute("SELECT id, name, kind, state, deleted, seq FROM bundles")}
+    else:
+        found = summaries(db, order)
+    info = {}
+    for bid in order:
+        summary = found.get(bid)
+        if summary is not None:
+            info[bid] = summary
+    return Closure(edges, info, set(), runs, up or whole and _in_creation_order(rows, found))
+
+
+def _in_creation_order(rows: list[tuple], found: dict[str, Summary]) -> bool:
+    """Whether the edges, in rowid order, go by their child's `seq` and
+    then by key, as the index writes them (a bundle's row and its edges in
+    one step): then each bundle's dependents are in creation order already.
+    Checked, not assumed, in a few passes that run in C."""
+    try:
+        seqs = map(itemgetter(4), map(found.__getitem__, map(itemgetter(0), rows)))
+        pairs = list(zip(seqs, map(itemgetter(1), rows)))
+    except KeyError:  # an edge from a bundle the index lacks
+        return False
+    return all(map(le, pairs, islice(pairs, 1, None)))
+
+
+def _live_only(root: str, found: Closure) -> Closure:
     """Descendants reachable from `root` through live bundles only, as
     `Index.dependents` sees them."""
+    edges, info = found.edges, found.info
     dead = {bid for bid, summary in info.items() if summary[3] and bid != root}
     if not dead:
-        return edges, info
+        return found
     below: dict[str, list] = {}
     for edge in edges:
         if edge[0] not in dead:
@@ -117,7 +243,7 @@ def _live_only(root: str, edges: list, info: dict) -> tuple[list, dict]:
             if edge[0] not in seen:
                 seen.add(edge[0])
                 todo.append(edge[0])
-    return kept, {bid: summary for bid, summary in info.items() if bid in seen}
+    return Closure(kept, {bid: summary for bid, summary in info.items() if bid in seen}, set())
 
 
 def closure_edges(db: Database, root: str, up: bool, depth: int | None = None
@@ -126,8 +252,7 @@ def closure_edges(db: Database, root: str, up: bool, depth: int | None = None
     set of bundles at the depth limit that have further edges not returned.
     Level by level: one query per level over the whole frontier."""
     if depth is None:
-        edges, _, _ = closure(db, root, up)
-        return edges, set()
+        return closure(db, root, up).edges, set()
     step = parent_edges if up else child_edges
     edges: list = []
     seen = {root}

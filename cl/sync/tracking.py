@@ -11,6 +11,7 @@ fetch, with no connection."""
 
 from dataclasses import dataclass
 
+from cl.bundles.roots import TRACKING
 from cl.objects.ids import ObjectId
 from cl.objects.types import WORKSHEET_TYPES
 from cl.remote import exchange
@@ -18,7 +19,7 @@ from cl.remote.client import Client
 from cl.repo import Repository
 from cl.sync.remotes import open_remote, remotes, resolve
 
-PREFIX = "remotes/"
+PREFIX = TRACKING  # what gc keeps as roots (cl/bundles/roots.py)
 SYNCED = ("bundles/", "worksheets/")
 
 

@@ -172,9 +172,15 @@ class Reader:
                         self.read(ref)
             except Exception:
                 pass        # the ordered pass meets the same problem and shows it
+        def some(chunk):
+            for bid in chunk:
+                one(bid)
+
         bids = [b for b in bids if self._rows.get(b) is not None]
+        # one task per thread, each a stride of the rows: a future per row
+        # cost the main thread more in locks than the reads it overlapped
         with ThreadPoolExecutor(max_workers=PREFETCH_THREADS) as pool:
-            list(pool.map(one, bids))
+            list(pool.map(some, [bids[i::PREFETCH_THREADS] for i in range(PREFETCH_THREADS)]))
 
     def listing(self, ref: FileRef) -> list[tuple[str, int, bool]]:
         """(name, size, is_dir) of a directory's entries."""

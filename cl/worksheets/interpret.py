@@ -8,7 +8,6 @@ lines show what the search finds now.  Values come from genpaths through
 one `Reader`, so each object is read once per page."""
 
 import mimetypes
-from dataclasses import dataclass, field
 
 from cl.errors import CLError
 from cl.objects.types import Worksheet
@@ -23,11 +22,18 @@ from cl.worksheets.schemas import SchemaSet, parse_genpath
 DEFAULT_MAXLINES = 10
 
 
-@dataclass
 class _State:
-    mode: str = "table"
-    args: tuple = ("default",)
-    group: list = field(default_factory=list)
+    """How the next bundles show, and the bundles gathered for one block.
+    A plain class: a dataclass costs a millisecond of every `cl print`'s
+    start (docs/bench-notes.md)."""
+
+    __slots__ = ("mode", "args", "group")
+    MODE, ARGS = "table", ("default",)  # CodaLab's default: a table of the `default` schema
+
+    def __init__(self) -> None:
+        self.mode: str = self.MODE
+        self.args: tuple = self.ARGS
+        self.group: list = []
 
 
 def interpret(repo: Repository, ws: Worksheet, commit: str = "", version: int | None = None,
@@ -72,7 +78,7 @@ class _Interpreter:
                 # as in CodaLab, a display mode lasts only over the bundles and
                 # searches right after it
                 self._flush(state)
-                state.mode, state.args = _State.mode, _State.args
+                state.mode, state.args = _State.MODE, _State.ARGS
             if item.kind == "markup":
                 self._flush(state)
                 markup_lines.append(item.value)

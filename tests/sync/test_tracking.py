@@ -73,3 +73,94 @@ def test_fetch_status_wls_and_clone_landing(cl, tmp_path):
 def test_wls_of_an_unknown_remote_is_one_clear_line(cl, project):
     done = cl(["wls", "nowhere::"], project, check=False)
     assert done.returncode != 0 and done.stderr.startswith("cl: ") and "Traceback" not in done.stderr
+
+
+def test_gc_keeps_what_a_fetch_recorded(cl, tmp_path):
+    """The remote-tracking refs are gc roots: objects that only a fetch
+    brought (no local ref names them) survive `cl gc --prune now`, and
+    `cl status`, `cl wls origin::` and `cl fsck` still read them."""
+    hub = tmp_path / "hub"
+    cl(["init", "--bare", hub], tmp_path)
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    cl(["init", "-w", "notes"], alice)
+    cl(["remote", "add", "origin", hub], alice)
+    cl(["add", "-m", "first"], alice)
+    cl(["push", "notes"], alice)
+    cl(["clone", hub, tmp_path / "bob"], tmp_path)
+    bob = tmp_path / "bob"
+
+    (alice / "data.txt").write_text("only alice uploaded this\n")
+    cl(["upload", "data.txt", "-n", "fresh"], alice)
+    cl(["add", "-m", "second"], alice)
+    cl(["push", "notes"], alice)
+    cl(["fetch"], bob)
+    repo = Repository(str(bob / ".codalab"))
+    tracked = dict(repo.refs.items("remotes/origin/"))
+    fetched = [v for k, v in tracked.items() if k.startswith("remotes/origin/bundles/")]
+    bundles = [k.rsplit("/", 1)[1] for k in tracked if k.startswith("remotes/origin/bundles/")]
+    [fresh] = [b for b in bundles if repo.refs.get(f"bundles/{b}") is None]  # only the fetch has it
+    contents = repo.read(fresh).contents.id
+    heads = [v for k, v in tracked.items() if k.startswith("remotes/origin/worksheets/")]
+    repo.close()
+
+    cl(["gc", "--prune", "now"], bob)
+    repo = Repository(str(bob / ".codalab"))
+    for oid in [*fetched, *heads, fresh, contents]:
+        assert repo.store.has(oid), f"gc swept 0x{oid}, which a fetch recorded"
+    repo.close()
+    assert _status(cl, bob)["notes"] == "behind"
+    listed = json.loads(cl(["wls", "origin::", "--json"], bob).stdout)
+    assert [r["name"] for r in listed] == ["notes"]
+    assert cl(["fsck"], bob).stdout == ""
+    cl(["pull"], bob)
+    assert cl(["cat", "fresh"], bob).stdout == "only alice uploaded this\n"
+
+
+def test_gc_beside_a_fetch_waits_and_keeps_what_it_brings(cl, cl_home, tmp_path, monkeypatch):
+    """`cl gc --prune now` started after a fetch has stored the remote's
+    objects but before it records them as tracking refs waits for the fetch
+    (the span its first write opened lasts until the repository closes:
+    docs/design.md, "Garbage collection and concurrent writers"), then
+    keeps what the refs name."""
+    from cl.sync import tracking
+    from tests.cli.test_gc_races import popen_cl
+
+    hub = tmp_path / "hub"
+    cl(["init", "--bare", hub], tmp_path)
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    cl(["init", "-w", "notes"], alice)
+    cl(["remote", "add", "origin", hub], alice)
+    (alice / "data.txt").write_text("fetched, then nearly swept\n")
+    cl(["upload", "data.txt", "-n", "fresh"], alice)
+    cl(["add", "-m", "a note"], alice)
+    cl(["push", "notes"], alice)
+    bob = tmp_path / "bob"
+    bob.mkdir()
+    cl(["init"], bob)
+    cl(["remote", "add", "origin", hub], bob)
+
+    gc_runs = []
+    read_tracked = tracking.tracked
+
+    def gc_between_objects_and_refs(repo, remote):
+        if not gc_runs:  # the fetch's objects are stored; its refs are not recorded yet
+            gc = popen_cl(["gc", "--prune", "now"], bob, cl_home)
+            gc_runs.append((gc, gc.stderr.readline()))  # a waiting line, or "" from a gc that did not wait
+        return read_tracked(repo, remote)
+
+    monkeypatch.setattr(tracking, "tracked", gc_between_objects_and_refs)
+    repo = Repository(str(bob / ".codalab"))
+    try:
+        tracking.fetch(repo, "origin")
+    finally:
+        repo.close()
+    [(gc, first)] = gc_runs
+    out, err = gc.communicate(timeout=300)
+    assert gc.returncode == 0, first + err
+    assert first.startswith("waiting"), f"gc did not wait for the fetch: {first!r} {out!r}"
+    assert cl(["fsck"], bob).stdout == ""
+    assert [r["name"] for r in json.loads(cl(["wls", "origin::", "--json"], bob).stdout)] == ["notes"]
+    cl(["pull", "origin", "notes"], bob)
+    assert cl(["cat", "fresh"], bob).stdout == "fetched, then nearly swept\n"
