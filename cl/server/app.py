@@ -147,12 +147,23 @@ class SyncApp:
 
 def make_app(repo: Repository):
     from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
+    from starlette.responses import HTMLResponse, JSONResponse
     from starlette.routing import Mount, Route
 
     import cl
+    from cl.server.rest import docs, openapi, rest_app
+
+    api = openapi.document(cl.__version__)
+    api_page = docs.page(api)
 
     async def root(request):
-        return JSONResponse({"cl": cl.__version__, "sync": "/sync/v1"})
+        return JSONResponse({"cl": cl.__version__, "sync": "/sync/v1", "rest": "/rest", "api": "/api"})
 
-    return Starlette(routes=[Route("/", root), Mount("/sync/v1", app=SyncApp(repo))])
+    async def openapi_json(request):
+        return JSONResponse(api)
+
+    async def api_docs(request):
+        return HTMLResponse(api_page)
+
+    return Starlette(routes=[Route("/", root), Route("/openapi.json", openapi_json), Route("/api", api_docs),
+                             Mount("/rest", app=rest_app(repo.root)), Mount("/sync/v1", app=SyncApp(repo))])
