@@ -78,7 +78,7 @@ def bundle_id(repo: Repository, policy: Any, spec: str, level: int = 1) -> str:
         raise InputError(f"a bundle is named by its id (0x and 8 to 64 hex digits), not '{spec}'")
     from cl.bundles.specs import resolve_bundle
     try:
-        bid = str(resolve_bundle(repo, "0x" + m.group(1)))
+        bid = resolve_bundle(repo, "0x" + m.group(1))
     except CLError:
         raise NotFound(f"no such bundle: '{spec}'") from None
     _check(policy, f"bundles/{bid}", level, f"no such bundle: '{spec}'")
@@ -287,8 +287,9 @@ def search(repo: Repository, policy: Any, keywords: Iterable[str]) -> list[dict[
 def info(repo: Repository, policy: Any, spec: str, verbose: bool = False) -> dict[str, Any]:
     """`cl info` of one bundle, with its permissions."""
     from cl.bundles.info import record
+    from cl.objects.ids import ObjectId
     bid = bundle_id(repo, policy, spec)
-    rec = record(repo, bid, verbose)
+    rec = record(repo, ObjectId(bid), verbose)
     return {**rec, "permissions": _permissions(policy, f"bundles/{bid}")}
 
 
