@@ -132,6 +132,19 @@ def server_limits(repo: Repository) -> tuple[float, int]:
     return limits(repo.config)
 
 
+def server_settings(repo: Repository) -> dict[str, Any]:
+    """How `cl server` meets the network (docs/server.md): behind_proxy
+    (trust X-Forwarded-* from proxy_ips; cookies Secure), proxy_ips, and
+    public_url (the address people use, '' when unset)."""
+    config = repo.config
+    public_url = str(config.get("server", "public_url", "") or "")
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise CLError(f"server.public_url must start with http:// or https://, not '{public_url}'")
+    return {"behind_proxy": bool(config.get("server", "behind_proxy", False)),
+            "proxy_ips": str(config.get("server", "proxy_ips", "127.0.0.1") or "127.0.0.1"),
+            "public_url": public_url.rstrip("/")}
+
+
 # --- remote-tracking refs ------------------------------------------------------
 
 

@@ -165,5 +165,8 @@ def make_app(repo: Repository):
     async def api_docs(request):
         return HTMLResponse(api_page)
 
-    return Starlette(routes=[Route("/", root), Route("/openapi.json", openapi_json), Route("/api", api_docs),
-                             Mount("/rest", app=rest_app(repo.root)), Mount("/sync/v1", app=SyncApp(repo))])
+    rest = rest_app(repo.root)
+    app = Starlette(routes=[Route("/", root), Route("/openapi.json", openapi_json), Route("/api", api_docs),
+                            Mount("/rest", app=rest), Mount("/sync/v1", app=SyncApp(repo))])
+    app.state.close = rest.state.sessions.close  # cl/server/run.py calls it when the server stops
+    return app

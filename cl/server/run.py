@@ -37,25 +37,49 @@ def remove_user(name: str, directory: str | None = None) -> None:
     _on(directory, lambda repo: users.remove_user(repo, name))
 
 
+def list_tokens(directory: str | None = None) -> list[dict]:
+    return _on(directory, users.list_tokens)
+
+
+def remove_token(given: str, directory: str | None = None) -> int:
+    return _on(directory, lambda repo: users.remove_token(repo, given))
+
+
 def list_users(directory: str | None = None) -> list[dict]:
     return _on(directory, users.list_users)
 
 
-def serve(directory: str | None, host: str, port: int, announce=lambda text: None) -> None:
+def serve(directory: str | None, host: str, port: int, announce=lambda text: None,
+          workers: int = 0, log=lambda text: None) -> None:
+    """Serve the repository until interrupted; with `workers` N, also run
+    its queued runs here, N at a time (`log` hears the worker's lines)."""
     import uvicorn
 
+    from cl.app.served import ServedWorkers
+    from cl.app.sharing import server_settings
     from cl.server.app import make_app
 
     repo = open_repo(directory)
+    settings = server_settings(repo)
     if users.credentials_count(repo) == 0:
         announce("cl server: no tokens yet, so only what is public can be read; "
                  "add a user with 'cl server user add USER' and a token with "
                  "'cl server token add USER'")
-    announce(f"cl server: serving {repo.root} on http://{host}:{port}")
+    running = ServedWorkers(repo.root, workers, log) if workers else None
+    app = make_app(repo)
     try:
-        uvicorn.run(make_app(repo), host=host, port=port, log_level="warning",
-                    access_log=False)
+        if running is not None:
+            announce(running.start())
+        where = settings["public_url"] or f"http://{host}:{port}"
+        announce(f"cl server: serving {repo.root} on {where}"
+                 + (f" (listening on {host}:{port} behind a proxy)" if settings["behind_proxy"] else ""))
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                    proxy_headers=settings["behind_proxy"], forwarded_allow_ips=settings["proxy_ips"])
     except SystemExit as exc:
         raise CLError(f"cannot serve on {host}:{port} (is the port in use?)") from exc
     finally:
+        if running is not None:
+            announce("cl server: stopping; waiting for the running runs to finish")
+            running.stop()
+        app.state.close()
         repo.close()
