@@ -123,8 +123,9 @@ def endpoint(sessions: Sessions, op):
                 return respond(op.status, op.fn(call))
             except CLError as exc:
                 status = STATUS[served.outcome(exc)]
-                if status == 401 and policy.principal.user is not None:
-                    status = 403
+                anonymous = policy.principal.user is None
+                if status in (401, 403):  # 401 asks for a token; one that was given is not the problem
+                    status = 401 if anonymous else 403
                 return error(status, exc.message)
         try:
             return await anyio.to_thread.run_sync(run)

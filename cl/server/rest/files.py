@@ -39,7 +39,7 @@ def parse_range(header: str | None, size: int | None) -> tuple[int, int] | None:
         return max(0, size - n), size - 1
     first = int(m.group(1))
     last = int(m.group(2)) if m.group(2) else size - 1
-    if last < first:
+    if m.group(2) and last < first:
         return None  # not a valid range: ignored
     if first >= size:
         raise RangeNotSatisfiable(f"the file has {size} bytes")
