@@ -151,7 +151,7 @@ def make_app(repo: Repository):
     from starlette.routing import Mount, Route
 
     import cl
-    from cl.server.rest import docs, openapi, rest_app
+    from cl.server.rest import WithRest, docs, openapi, rest_app
 
     api = openapi.document(cl.__version__)
     api_page = docs.page(api)
@@ -167,6 +167,6 @@ def make_app(repo: Repository):
 
     rest = rest_app(repo.root)
     app = Starlette(routes=[Route("/", root), Route("/openapi.json", openapi_json), Route("/api", api_docs),
-                            Mount("/rest", app=rest), Mount("/sync/v1", app=SyncApp(repo))])
+                            Mount("/sync/v1", app=SyncApp(repo))])
     app.state.close = rest.state.sessions.close  # cl/server/run.py calls it when the server stops
-    return app
+    return WithRest(app, rest)

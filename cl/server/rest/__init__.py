@@ -22,6 +22,7 @@ from cl.app.users import ServedAccess
 from cl.errors import CLError, UsageError
 from cl.server.rest import operations
 
+PREFIX = "/rest"
 STATUS = {"not_found": 404, "sign_in": 401, "forbidden": 403, "conflict": 409, "unavailable": 503,
           "bad": 400}
 MAX_JSON = 16 << 20
@@ -170,6 +171,24 @@ async def _save_upload(request) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return tmp
+
+
+class WithRest:
+    """An ASGI app that hands every path under /rest to the REST app and
+    the rest to `app` (starlette's Mount would not match a path holding a
+    newline, and its 404 would not be JSON)."""
+
+    def __init__(self, app, rest):
+        self.app, self.rest = app, rest
+        self.state = app.state
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == PREFIX or path.startswith(PREFIX + "/")):
+            root = scope.get("root_path", "")
+            await self.rest({**scope, "root_path": root + PREFIX}, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def rest_app(root: str):

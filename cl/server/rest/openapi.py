@@ -163,7 +163,10 @@ def _operation(op) -> dict:
     else:
         responses = {str(op.status): {"description": "done",
                                       "content": {"application/json": {"schema": _schema(answer)}}}}
-    for code in sorted(set(errors.split()) | {"401", "503"}):  # any request may bear a wrong token, or wait
+    codes = set(errors.split()) | {"401", "503"}  # any request may bear a wrong token, or wait
+    if "{" in op.path or query or body:
+        codes.add("400")  # a value that is not one
+    for code in sorted(codes):
         responses[code] = {"description": ERRORS[code],
                            "content": {"application/json": {"schema": _ref("Error")}}}
     out["responses"] = responses
