@@ -248,3 +248,19 @@ def test_openapi_and_api_page(hub):
     page = httpx.get(hub.url + "/api")
     assert page.status_code == 200 and "/rest/worksheets/{worksheet}/markup" in page.text
     assert "http://" not in page.text.replace(hub.url, "") and "https://" not in page.text  # offline
+
+
+def test_wls_of_a_server_shows_owners_and_permissions(hub):
+    """`cl wls REMOTE:: --refresh` (which connects) shows who owns each
+    worksheet and which groups may read or change it, as CodaLab's wls."""
+    env = {"CL_TOKEN": hub.tokens["alice"]}
+    listed = json.loads(hub.run(["wls", "origin::", "--refresh", "--json"], hub.alice, env=env).stdout)
+    assert [(r["name"], r["permissions"]["owner"]) for r in listed] == [("lab", "alice")]
+    hub.run(["wperm", "origin::lab", "public", "read"], hub.alice, env=env)
+    text = hub.run(["wls", "origin::", "--refresh"], hub.alice, env=env).stdout
+    header, row = text.splitlines()[:2]
+    assert "owner" in header and "permissions" in header
+    assert " alice " in row and "public(read)" in row
+    hub.run(["wperm", "origin::lab", "public", "none"], hub.alice, env=env)
+    # without --refresh nothing is asked of the server: the columns are cl wls's own
+    assert "permissions" not in hub.run(["wls", "origin::"], hub.alice).stdout
