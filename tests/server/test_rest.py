@@ -22,6 +22,8 @@ class Hub:
         self.run(["init", "--bare", self.server], base)
         self.run(["config", "run.executor", "docker"], base, env={"CODALAB_DIR": self.server})
         self.run(["config", "run.image", image], base, env={"CODALAB_DIR": self.server})
+        # no detached worker: only the server's own (--workers 1) can run anything
+        self.run(["config", "run.auto_worker", "false"], base, env={"CODALAB_DIR": self.server})
         self.tokens = {}
         for user in ("alice", "bob"):
             self.run(["server", "user", "add", user, self.server], base, input=f"{user}-password\n")
@@ -264,3 +266,24 @@ def test_wls_of_a_server_shows_owners_and_permissions(hub):
     hub.run(["wperm", "origin::lab", "public", "none"], hub.alice, env=env)
     # without --refresh nothing is asked of the server: the columns are cl wls's own
     assert "permissions" not in hub.run(["wls", "origin::"], hub.alice).stdout
+
+
+def test_proxy_settings(hub, tmp_path):
+    """server.public_url is what the server announces; a malformed one is
+    refused before anything is served."""
+    server = tmp_path / "proxied"
+    hub.run(["init", "--bare", server], tmp_path)
+    env = {"CODALAB_DIR": server}
+    hub.run(["config", "server.behind_proxy", "true"], tmp_path, env=env)
+    hub.run(["config", "server.public_url", "ftp://cl.example"], tmp_path, env=env)
+    refused = hub.run(["server", "--port", "1", server], tmp_path, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr == "cl: server.public_url must start with http:// or https://, not 'ftp://cl.example'\n"
+    hub.run(["config", "server.public_url", "https://cl.example"], tmp_path, env=env)
+    proc, url = start_server(server, hub.home, tmp_path)
+    try:
+        assert httpx.get(url + "/rest/whoami").json()["user"] is None
+    finally:
+        stop_server(proc)
+    announced = proc.stderr.read().decode()
+    assert "serving " + str(server) + " on https://cl.example (listening on 127.0.0.1:" in announced
