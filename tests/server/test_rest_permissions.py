@@ -160,3 +160,23 @@ def test_a_private_bundle_on_a_readable_worksheet_is_shown_as_private(lab):
     page = bob.get(f"/worksheets/{ws}/page").text
     assert secret[2:] not in page and "secret.txt" not in page and "<private>" in page
     assert alice.get(f"/worksheets/{ws}/page").text.count(secret[2:]) >= 1
+
+
+def test_provenance_leaves_out_private_bundles(lab):
+    alice, bob = lab.client("alice"), lab.client("bob")
+    secret = alice.post("/bundles", params={"filename": "secret.txt", "worksheet": "shared"},
+                        content=b"secret\n").json()["id"]
+    made = alice.post("/runs", json={"command": "cat s", "worksheet": "shared", "dependencies": [f"s:{secret}"]})
+    run = made.json()["id"]
+    lab.share("bundles", run)
+    mine = alice.get(f"/bundles/{run}/provenance").json()
+    assert {n["id"] for n in mine["nodes"]} == {run, secret}
+    seen = bob.get(f"/bundles/{run}/provenance").json()
+    assert [n["id"] for n in seen["nodes"]] == [run] and seen["edges"] == [] and seen["private"] == 1
+    assert _no_mention(seen, secret)
+    assert bob.get(f"/bundles/{secret}/provenance", params={"direction": "descendants"}).status_code == 404
+
+
+def _no_mention(value, bid: str) -> bool:
+    import json
+    return bid[2:] not in json.dumps(value)
