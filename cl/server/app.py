@@ -157,7 +157,7 @@ def make_app(repo: Repository):
     api_page = docs.page(api)
 
     async def root(request):
-        return JSONResponse({"cl": cl.__version__, "sync": "/sync/v1", "rest": "/rest", "api": "/api"})
+        return JSONResponse({"cl": cl.__version__, "sync": "/sync/v1"})
 
     async def openapi_json(request):
         return JSONResponse(api)
