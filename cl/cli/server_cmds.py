@@ -32,13 +32,13 @@ def _args(args, count: int) -> tuple:
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, metavar="[DIR] | user … | token add USER [DIR]")
+@click.argument("args", nargs=-1, metavar="[DIR] | user … | token …")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=2800, show_default=True, type=options.PORT)
 @click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 1024),
               help="Also run queued runs in this process, N at a time.")
 @click.option("--root", is_flag=True, help="With 'user add': the user may do anything.")
-@click.option("--json", "as_json", is_flag=True, help="With 'user ls': print records.")
+@click.option("--json", "as_json", is_flag=True, help="With 'user ls' or 'token ls': print records.")
 def server(args, host, port, workers, root, as_json):
     """Serve a repository over HTTP, or manage its users and tokens.
 
