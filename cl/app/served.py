@@ -159,8 +159,8 @@ def worksheets(repo: Repository, policy: Any, keywords: Iterable[str] = ()) -> l
     worksheet search language of `cl wls`), each with its permissions."""
     from cl.app.worksheets import search
     keywords = [k for k in keywords if k]
-    if any(k.startswith(".") for k in keywords):
-        raise UsageError("the REST API lists worksheets: leave out .count and the like")
+    if any(k == ".count" for k in keywords):
+        raise UsageError("the REST API lists worksheets: leave out .count")
     out = []
     for row in search(repo, keywords).rows:
         ref = f"worksheets/{row.id}"
@@ -261,7 +261,9 @@ def save_markup(repo: Repository, policy: Any, spec: str, text: str, head: str) 
     resolved = edit.resolve(repo, lines, wid)
     for item in resolved.items:
         if item.kind in ("bundle", "worksheet") and _item_value(policy, item) == PRIVATE:
-            raise NotFound(f"no such {item.kind}: 0x{item.value[:8]}")
+            # (no id in the message: a name must not turn into another's id)
+            raise NotFound(f"the markup names a {item.kind} that does not exist or that "
+                           f"{policy.principal.user} may not read")
     title = resolved.title if resolved.title is not None else current.title
     if resolved.items == current.items and title == current.title:
         return {"id": "0x" + wid, "head": "0x" + current_head, "changed": False}

@@ -117,7 +117,7 @@ def test_markup_cannot_publish_a_bundle_the_editor_cannot_read(hub):
         hub.run(["push", "origin"], repo, env={"CL_TOKEN": hub.tokens["bob"]})
     got = bob.get("/worksheets/bobs/markup").json()
     refused = bob.put("/worksheets/bobs/markup", json={"text": "{" + hub.bundle + "}\n", "head": got["head"]})
-    assert _error(refused, 404).startswith("no such bundle")
+    assert _error(refused, 404) == "the markup names a bundle that does not exist or that bob may not read"
     assert bob.get("/worksheets/bobs/markup").json()["head"] == got["head"]
 
 
@@ -192,6 +192,27 @@ def test_upload_run_and_kill(hub):
         import time
         time.sleep(0.2)
     assert alice.get(f"/bundles/{long}").json()["state"] == "killed"
+
+
+def test_upload_of_an_archive_is_unpacked(hub):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (("a.txt", b"a\n"), ("sub/b.txt", b"bb\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    alice = hub.client("alice")
+    up = alice.post("/bundles", params={"filename": "pair.tar.gz", "worksheet": "lab"}, content=buf.getvalue())
+    assert up.status_code == 201, up.text
+    bid = up.json()["id"]
+    assert alice.get(f"/bundles/{bid}").json()["name"] == "pair"
+    listing = alice.get(f"/bundles/{bid}/contents").json()["entries"]
+    assert {e["name"]: e["type"] for e in listing} == {"a.txt": "file", "sub": "directory"}
+    assert alice.get(f"/bundles/{bid}/file", params={"path": "sub/b.txt"}).content == b"bb\n"
+    broken = alice.post("/bundles", params={"filename": "bad.tar.gz", "worksheet": "lab"}, content=b"not gzip")
+    assert _error(broken, 400)
 
 
 def test_search(hub):
