@@ -181,6 +181,16 @@ def worksheet(repo: Repository, policy: Any, spec: str) -> dict[str, Any]:
             "permissions": _permissions(policy, f"worksheets/{wid}")}
 
 
+def new_worksheet(repo: Repository, policy: Any, name: str, title: str = "") -> dict[str, Any]:
+    """A new, empty worksheet owned by the principal (names are the
+    server's: one taken by anyone is refused)."""
+    from cl.app.worksheets import new
+    _signed_in(policy)
+    wid = new(repo, name, title, link=False)
+    policy.updated(f"worksheets/{wid}")
+    return {"id": "0x" + wid, "name": name}
+
+
 def _item_value(policy: Any, item: Any) -> str:
     if item.kind == "bundle":
         return "0x" + item.value if policy.can_read_ref(f"bundles/{item.value}") else PRIVATE
@@ -293,6 +303,29 @@ def info(repo: Repository, policy: Any, spec: str, verbose: bool = False) -> dic
     bid = bundle_id(repo, policy, spec)
     rec = record(repo, ObjectId(bid), verbose)
     return {**rec, "permissions": _permissions(policy, f"bundles/{bid}")}
+
+
+def edit(repo: Repository, policy: Any, spec: str, *, name: str | None = None,
+         description: str | None = None, tags: Iterable[str] | None = None) -> dict[str, Any]:
+    """Change a bundle's name, description or tags (a new state), as `cl edit`."""
+    from cl.app.bundles import edit as edit_bundle
+    bid = bundle_id(repo, policy, spec, level=2)
+    _signed_in(policy)
+    edit_bundle(repo, "0x" + bid, name=name, description=description,
+                tags=None if tags is None else tuple(tags))
+    return info(repo, policy, "0x" + bid)
+
+
+def remove(repo: Repository, policy: Any, spec: str) -> dict[str, Any]:
+    """Remove a bundle nothing else depends on, as `cl rm`."""
+    from cl.app.bundles import plan_removal, remove as remove_bundles
+    bid = bundle_id(repo, policy, spec, level=2)
+    _signed_in(policy)
+    dependents = repo.index.dependents(bid)
+    if dependents:  # counted, not named: the principal may not read them
+        raise Conflict(f"0x{bid[:8]} has {len(dependents)} dependent bundle(s): remove them first")
+    remove_bundles(repo, plan_removal(repo, ["0x" + bid]))
+    return {"id": "0x" + bid, "deleted": True}
 
 
 def provenance(repo: Repository, policy: Any, spec: str, direction: str,

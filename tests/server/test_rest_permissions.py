@@ -1,7 +1,7 @@
 """Who may do what through the REST API, against a real `cl server` on
 loopback: a matrix of user x permission x operation (read a bundle and
 its file, read a worksheet page, edit its markup, make a run of a bundle,
-kill a run, change a permission), as tests/server/test_permissions.py
+kill a run, change a permission, change a bundle's metadata, remove it), as tests/server/test_permissions.py
 has it for HTTP sync.  A refusal is the right 4xx, and changes nothing:
 no read confirms that something exists (404 as for nothing), a change
 asked anonymously is 401, one asked by a reader is 403."""
@@ -16,7 +16,7 @@ from tests.server.helpers import start_server, stop_server
 
 # who -> the level they get on what alice shares (via groups); root and the owner have all
 ACTORS = {"root": "all", "alice": "all", "carol": "all", "bob": "read", "dave": "none", "anonymous": "none"}
-OPERATIONS = ("read", "page", "edit", "run", "kill", "perm")
+OPERATIONS = ("read", "page", "edit", "run", "kill", "perm", "meta", "delete")
 
 
 def expected(actor: str, op: str) -> int:
@@ -141,6 +141,17 @@ def test_matrix(lab, actor, op):
         assert done.status_code == want, done.text
         state = alice.get(f"/bundles/{bid}").json()["state"]
         assert (state == "killed") == (want == 200), state
+    elif op == "meta":
+        bid = lab.fresh_bundle()
+        done = client.patch(f"/bundles/{bid}", json={"name": f"renamed-by-{actor}", "tags": ["x"]})
+        assert done.status_code == want, done.text
+        name = alice.get(f"/bundles/{bid}").json()["name"]
+        assert (name == f"renamed-by-{actor}") == (want == 200), name
+    elif op == "delete":
+        bid = lab.fresh_bundle()
+        done = client.delete(f"/bundles/{bid}")
+        assert done.status_code == want, done.text
+        assert (alice.get(f"/bundles/{bid}").status_code == 404) == (want == 200)
     elif op == "perm":
         bid = lab.fresh_bundle()
         done = client.put(f"/bundles/{bid}/permissions", json={"group": "public", "level": "read"})
@@ -180,3 +191,25 @@ def test_provenance_leaves_out_private_bundles(lab):
 def _no_mention(value, bid: str) -> bool:
     import json
     return bid[2:] not in json.dumps(value)
+
+
+def test_a_bundle_with_dependents_is_not_removed_and_they_are_not_named(lab):
+    alice = lab.client("alice")
+    bid = lab.fresh_bundle()
+    alice.post("/runs", json={"command": "cat d", "worksheet": "shared", "dependencies": [f"d:{bid}"]})
+    refused = alice.delete(f"/bundles/{bid}")
+    assert refused.status_code == 409
+    assert refused.json() == {"error": f"{bid[:10]} has 1 dependent bundle(s): remove them first"}
+    assert alice.get(f"/bundles/{bid}").status_code == 200
+
+
+def test_new_worksheet_is_the_makers(lab):
+    carol = lab.client("carol")
+    made = carol.post("/worksheets", json={"name": "carols-notes", "title": "Notes"})
+    assert made.status_code == 201, made.text
+    got = carol.get("/worksheets/carols-notes").json()
+    assert got["title"] == "Notes" and got["permissions"]["owner"] == "carol" and got["items"] == []
+    assert lab.client("bob").get("/worksheets/carols-notes").status_code == 404
+    assert lab.client("anonymous").post("/worksheets", json={"name": "x"}).status_code == 401
+    taken = carol.post("/worksheets", json={"name": "carols-notes"})
+    assert taken.status_code == 400 and "already exists" in taken.json()["error"]

@@ -64,6 +64,9 @@ SCHEMAS: dict[str, Any] = {
                                      "description": "KEY:0xID[/PATH], each readable by the caller"},
                        name=STR, description=STR, tags={"type": "array", "items": STR},
                        request={"type": "object", "description": "resources, as `cl run --request-*`"}),
+    "WorksheetNew": _obj(["name"], name=STR, title=STR),
+    "BundleEdit": {"type": "object", "properties": {"name": STR, "description": STR,
+                                                    "tags": {"type": "array", "items": STR}}},
     "Killed": _obj(["id", "state"], id=STR, state=STR),
     "PermissionChange": _obj(["group", "level"], group=STR, level=LEVEL),
     "OwnerChange": _obj(["user"], user=STR),
@@ -85,7 +88,7 @@ def _q(name: str, description: str, schema: dict | None = None, required: bool =
 
 ERRORS = {"400": "the request is wrong", "401": "a wrong token, or signing in is needed",
           "403": "the caller may read this but not change it", "404": "no such thing, or not readable",
-          "409": "the worksheet changed since it was read", "416": "the range lies past the end of the file",
+          "409": "the worksheet changed since it was read, or the bundle has dependents", "416": "the range lies past the end of the file",
           "503": "the repository is busy; try again"}
 
 # operationId -> (summary, query parameters, request body schema or kind, answer schema, errors)
@@ -96,6 +99,8 @@ DOCS: dict[str, tuple] = {
                     worksheets={"type": "array", "items": _ref("WorksheetRow")}), "400"),
     "listWorksheets": ("readable worksheets (the `cl wls` search language)", [_q("q", "search words")], None,
                        _obj(["worksheets"], worksheets={"type": "array", "items": _ref("WorksheetRow")}), "400"),
+    "createWorksheet": ("make an empty worksheet (the caller owns it)", [], "WorksheetNew", "Created",
+                        "400 401"),
     "getWorksheet": ("a worksheet's head, items and permissions", [], None, "Worksheet", "404"),
     "getWorksheetPage": ("a worksheet interpreted as display blocks (`cl print --json`)", [], None, "Page",
                          "400 404"),
@@ -116,6 +121,10 @@ DOCS: dict[str, tuple] = {
     "getBundle": ("a bundle's info record and permissions",
                   [_q("verbose", "add the verbose fields", {"enum": ["true", "false", "1", "0"]})], None,
                   "Bundle", "400 404"),
+    "editBundle": ("change a bundle's name, description or tags (`cl edit`)", [], "BundleEdit", "Bundle",
+                   "400 401 403 404"),
+    "removeBundle": ("remove a bundle nothing depends on (`cl rm`)", [], None,
+                     _obj(["id", "deleted"], id=STR, deleted=BOOL), "400 401 403 404 409"),
     "getProvenance": ("a bundle's ancestors or descendants",
                       [_q("direction", "ancestors (default) or descendants",
                           {"enum": ["ancestors", "descendants"]}),

@@ -111,6 +111,11 @@ def worksheets(call):
     return {"worksheets": served.worksheets(call.repo, call.policy, _words(call))}
 
 
+def new_worksheet(call):
+    return served.new_worksheet(call.repo, call.policy, call.field("name"),
+                                call.field("title", str, required=False, default=""))
+
+
 def worksheet(call):
     return served.worksheet(call.repo, call.policy, call.path["worksheet"])
 
@@ -161,6 +166,18 @@ def bundle(call):
     return served.info(call.repo, call.policy, call.path["bundle"], _flag(call, "verbose"))
 
 
+def edit_bundle(call):
+    tags = call.field("tags", list, required=False, default=None)
+    return served.edit(call.repo, call.policy, call.path["bundle"],
+                       name=call.field("name", str, required=False, default=None),
+                       description=call.field("description", str, required=False, default=None),
+                       tags=None if tags is None else _strings(tags, "tags"))
+
+
+def remove_bundle(call):
+    return served.remove(call.repo, call.policy, call.path["bundle"])
+
+
 def provenance(call):
     return served.provenance(call.repo, call.policy, call.path["bundle"], call.arg("direction", "ancestors"),
                              _int(call, "depth", 1))
@@ -200,6 +217,7 @@ OPERATIONS = (
     Operation("whoami", "GET", "/whoami", whoami),
     Operation("search", "GET", "/search", search),
     Operation("listWorksheets", "GET", "/worksheets", worksheets),
+    Operation("createWorksheet", "POST", "/worksheets", new_worksheet, "json", 201),
     Operation("getWorksheet", "GET", "/worksheets/{worksheet}", worksheet),
     Operation("getWorksheetPage", "GET", "/worksheets/{worksheet}/page", worksheet_page),
     Operation("getWorksheetMarkup", "GET", "/worksheets/{worksheet}/markup", worksheet_markup),
@@ -211,6 +229,8 @@ OPERATIONS = (
     Operation("searchBundles", "GET", "/bundles", search_bundles),
     Operation("uploadBundle", "POST", "/bundles", upload, "file", 201),
     Operation("getBundle", "GET", "/bundles/{bundle}", bundle),
+    Operation("editBundle", "PATCH", "/bundles/{bundle}", edit_bundle, "json"),
+    Operation("removeBundle", "DELETE", "/bundles/{bundle}", remove_bundle),
     Operation("getProvenance", "GET", "/bundles/{bundle}/provenance", provenance),
     Operation("listContents", "GET", "/bundles/{bundle}/contents", contents),
     Operation("readFile", "GET", "/bundles/{bundle}/file", file),
