@@ -61,9 +61,14 @@ def outcome(exc: CLError) -> str:
     return "bad"
 
 
-def _signed_in(policy: Any) -> str:
+def _signed_in(policy: Any, repo: Repository | None = None) -> str:
+    """The principal's user name; with `repo` (a connection of the server's
+    own, never shared between requests at once), what it writes from now on
+    is recorded as that user's (states, worksheet versions)."""
     if policy.principal.user is None:
         raise SignInNeeded("sign in to change anything (anonymous requests only read)")
+    if repo is not None:
+        repo.acting_user = str(policy.principal.user)
     return str(policy.principal.user)
 
 
@@ -185,7 +190,7 @@ def new_worksheet(repo: Repository, policy: Any, name: str, title: str = "") -> 
     """A new, empty worksheet owned by the principal (names are the
     server's: one taken by anyone is refused)."""
     from cl.app.worksheets import new
-    _signed_in(policy)
+    _signed_in(policy, repo)
     wid = new(repo, name, title, link=False)
     policy.updated(f"worksheets/{wid}")
     return {"id": "0x" + wid, "name": name}
@@ -259,7 +264,7 @@ def save_markup(repo: Repository, policy: Any, spec: str, text: str, head: str) 
     if not isinstance(text, str) or not isinstance(head, str):
         raise UsageError("give 'text' and 'head' (the head the text was read at) as strings")
     wid = worksheet_id(repo, policy, spec, level=2)
-    _signed_in(policy)
+    _signed_in(policy, repo)
     expected = head[2:] if head.startswith("0x") else head
     lines = parse_markup.parse(text)
     for line in lines:
@@ -278,7 +283,7 @@ def save_markup(repo: Repository, policy: Any, spec: str, text: str, head: str) 
     if resolved.items == current.items and title == current.title:
         return {"id": "0x" + wid, "head": "0x" + current_head, "changed": False}
     commit = repo.commit_worksheet(wid, lambda ws: replace(ws, items=resolved.items, title=title),
-                                   f"edit by {policy.principal.user}", expected_head=expected)
+                                   "edit", expected_head=expected)
     return {"id": "0x" + wid, "head": "0x" + commit, "changed": True}
 
 
@@ -310,7 +315,7 @@ def edit(repo: Repository, policy: Any, spec: str, *, name: str | None = None,
     """Change a bundle's name, description or tags (a new state), as `cl edit`."""
     from cl.app.bundles import edit as edit_bundle
     bid = bundle_id(repo, policy, spec, level=2)
-    _signed_in(policy)
+    _signed_in(policy, repo)
     edit_bundle(repo, "0x" + bid, name=name, description=description,
                 tags=None if tags is None else tuple(tags))
     return info(repo, policy, "0x" + bid)
@@ -320,7 +325,7 @@ def remove(repo: Repository, policy: Any, spec: str) -> dict[str, Any]:
     """Remove a bundle nothing else depends on, as `cl rm`."""
     from cl.app.bundles import plan_removal, remove as remove_bundles
     bid = bundle_id(repo, policy, spec, level=2)
-    _signed_in(policy)
+    _signed_in(policy, repo)
     dependents = repo.index.dependents(bid)
     if dependents:  # counted, not named: the principal may not read them
         raise Conflict(f"0x{bid[:8]} has {len(dependents)} dependent bundle(s): remove them first")
@@ -388,7 +393,7 @@ def upload(repo: Repository, policy: Any, path: str, worksheet: str, *, name: st
     """Upload a file (an archive is unpacked, as `cl upload` does) as a
     bundle on a worksheet the principal may change; the bundle is theirs."""
     from cl.app.bundles import upload as upload_bundle
-    _signed_in(policy)
+    _signed_in(policy, repo)
     wid = worksheet_id(repo, policy, worksheet, level=2)
     bid = str(upload_bundle(repo, [path], name=name or None, description=description, tags=tuple(tags),
                             worksheet="0x" + wid))
@@ -404,7 +409,7 @@ def run(repo: Repository, policy: Any, dependencies: Iterable[str], command: str
     queued for the server's workers."""
     from cl.app.runs import run as create_run
     from cl.bundles.make import parse_keyed
-    _signed_in(policy)
+    _signed_in(policy, repo)
     if not isinstance(command, str) or not command.strip():
         raise UsageError("'command' must be a non-empty string")
     wid = worksheet_id(repo, policy, worksheet, level=2)
@@ -429,7 +434,7 @@ def kill(repo: Repository, policy: Any, spec: str) -> dict[str, Any]:
     """Kill a run the principal may change."""
     from cl.app.runs import kill as kill_runs
     bid = bundle_id(repo, policy, spec, level=2)
-    _signed_in(policy)
+    _signed_in(policy, repo)
     for _ in kill_runs(repo, ["0x" + bid]):
         pass
     return {"id": "0x" + bid, "state": repo.index.bundle(bid).state}

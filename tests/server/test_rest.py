@@ -97,6 +97,7 @@ def test_markup_compare_and_swap(hub):
     assert _error(stale, 409).startswith("worksheet 'lab' changed since it was read")
     now = alice.get("/worksheets/lab/markup").json()
     assert now["head"] == saved.json()["head"] and now["text"].startswith("# Notes\n")
+    assert alice.get("/worksheets/lab").json()["author"] == "alice"  # the version is alice's, not the server's
     # commands are not run from the API; bad input is a 400, never a 500
     cmd = alice.put("/worksheets/lab/markup", json={"text": "!rm foo\n", "head": now["head"]})
     assert "commands" in _error(cmd, 400)
@@ -159,7 +160,7 @@ def test_upload_run_and_kill(hub):
     assert up.status_code == 201, up.text
     bid = up.json()["id"]
     info = alice.get(f"/bundles/{bid}").json()
-    assert info["name"] == "greeting" and info["permissions"]["owner"] == "alice"
+    assert info["name"] == "greeting" and info["permissions"]["owner"] == "alice" and info["creator"] == "alice"
     assert alice.get(f"/bundles/{bid}/file").content == b"hi there\n"
     assert _error(alice.post("/bundles", params={"filename": "../x", "worksheet": "lab"}, content=b"x"), 400)
     assert _error(hub.client().post("/bundles", params={"filename": "x", "worksheet": "lab"},
