@@ -113,21 +113,23 @@ def endpoint(sessions: Sessions, op):
             return error(400, exc.message)
 
         def run():
-            repo, access = sessions.get()
-            policy = access.policy(request.headers.get("authorization"))
-            if policy is None:
-                return error(401, "wrong token")
-            call = Call(repo, policy, dict(request.path_params), request.query_params, body,
-                        upload_dir and operations.upload_path(upload_dir, request.query_params),
-                        request.headers.get("range"))
+            policy = None
             try:
+                repo, access = sessions.get()
+                policy = access.policy(request.headers.get("authorization"))
+                if policy is None:
+                    return error(401, "wrong token")
+                call = Call(repo, policy, dict(request.path_params), request.query_params, body,
+                            upload_dir and operations.upload_path(upload_dir, request.query_params),
+                            request.headers.get("range"))
                 return respond(op.status, op.fn(call))
             except CLError as exc:
                 status = STATUS[served.outcome(exc)]
-                anonymous = policy.principal.user is None
+                if policy is None and status != 503:
+                    raise  # the repository could not be opened or read: a problem of the server's
                 if status in (401, 403):  # 401 asks for a token; one that was given is not the problem
-                    status = 401 if anonymous else 403
-                return error(status, exc.message)
+                    status = 401 if policy.principal.user is None else 403
+                return error(status, exc.message, {"retry-after": "5"} if status == 503 else None)
         try:
             return await anyio.to_thread.run_sync(run)
         finally:
