@@ -388,6 +388,13 @@ def open_file(repo: Repository, policy: Any, spec: str, path: str = "") -> tuple
     return f, size
 
 
+def check_upload(repo: Repository, policy: Any, worksheet: str) -> None:
+    """Refuse an upload before its body is read: the principal must be
+    signed in and may change `worksheet`."""
+    _signed_in(policy)
+    worksheet_id(repo, policy, worksheet, level=2)
+
+
 def upload(repo: Repository, policy: Any, path: str, worksheet: str, *, name: str | None = None,
            description: str = "", tags: Iterable[str] = ()) -> str:
     """Upload a file (an archive is unpacked, as `cl upload` does) as a

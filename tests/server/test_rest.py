@@ -309,3 +309,46 @@ def test_proxy_settings(hub, tmp_path):
         stop_server(proc)
     announced = proc.stderr.read().decode()
     assert "serving " + str(server) + " on https://cl.example (listening on 127.0.0.1:" in announced
+
+
+def test_an_upload_without_a_good_token_is_refused_before_its_body_is_read(hub):
+    """Attack: anyone could fill the server's disk with bodies that a 401
+    ends only after they were written out.  The refusal comes first: the
+    server answers while most of the body has not even been sent."""
+    import socket
+    from urllib.parse import urlsplit
+    where = urlsplit(hub.url)
+    for auth in ("", "Authorization: Bearer wrong\r\n"):
+        with socket.create_connection((where.hostname, where.port)) as s:
+            s.sendall((f"POST /rest/bundles?filename=big.bin&worksheet=lab HTTP/1.1\r\nHost: x\r\n{auth}"
+                       f"Content-Type: application/octet-stream\r\nContent-Length: {1 << 34}\r\n\r\n").encode())
+            s.sendall(b"\0" * (1 << 20))
+            s.settimeout(60)  # a liveness bound, not a measurement: without the fix no answer ever comes
+            answer = s.recv(4096).decode("latin-1")
+        assert answer.startswith("HTTP/1.1 401 "), answer
+
+
+def test_a_json_body_is_bounded_while_it_is_read(hub):
+    """Attack: a JSON body is read into memory, so a huge one must be
+    refused as it comes -- by its Content-Length, or once a chunked body
+    passes the bound -- never after all of it was held."""
+    import socket
+    from urllib.parse import urlsplit
+    where = urlsplit(hub.url)
+    heads = (f"Content-Length: {1 << 34}\r\n", "Transfer-Encoding: chunked\r\n")
+    for head in heads:
+        with socket.create_connection((where.hostname, where.port)) as s:
+            s.sendall(f"POST /rest/runs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{head}\r\n".encode())
+            chunk = b"\0" * (1 << 20)
+            s.settimeout(60)  # a liveness bound, not a measurement
+            answer = b""
+            for _ in range(40):  # 40 MiB at most: more than the 16 MiB bound
+                try:
+                    s.sendall(chunk if "Length" in head else b"100000\r\n" + chunk + b"\r\n")
+                except OSError:  # the server answered and closed
+                    break
+                if "Length" in head:
+                    break
+            answer = s.recv(4096).decode("latin-1")
+        assert answer.startswith("HTTP/1.1 413 "), answer
+        assert '"error": "the JSON body is larger than 16 MiB"' in answer.replace('":"', '": "')

@@ -102,6 +102,10 @@ def endpoint(sessions: Sessions, op):
     async def handle(request):
         body = None
         upload_dir = None
+        if op.body == "file":  # a refusal comes before the body is read (and written out)
+            refused = await anyio.to_thread.run_sync(lambda: _may_upload(sessions, request))
+            if refused is not None:
+                return refused
         try:
             if op.body == "json":
                 body = await _json_body(request)
@@ -110,7 +114,7 @@ def endpoint(sessions: Sessions, op):
             elif op.body == "file":
                 upload_dir = await _save_upload(request)
         except CLError as exc:
-            return error(400, exc.message)
+            return error(413 if isinstance(exc, BodyTooLarge) else 400, exc.message)
 
         def run():
             policy = None
@@ -140,10 +144,36 @@ def endpoint(sessions: Sessions, op):
     return handle
 
 
+def _may_upload(sessions: Sessions, request):
+    """The refusal of an upload the request's principal may not make, or None."""
+    repo, access = sessions.get()
+    policy = access.policy(request.headers.get("authorization"))
+    if policy is None:
+        return error(401, "wrong token")
+    try:
+        served.check_upload(repo, policy, request.query_params.get("worksheet", ""))
+    except CLError as exc:
+        status = STATUS[served.outcome(exc)]
+        return error(403 if status == 401 and policy.principal.user is not None else status, exc.message)
+    return None
+
+
+class BodyTooLarge(CLError):
+    """A JSON body past MAX_JSON (413), refused as it arrives."""
+
+
 async def _json_body(request, optional: bool = False):
-    data = await request.body()
-    if len(data) > MAX_JSON:
-        raise CLError(f"the JSON body is larger than {MAX_JSON >> 20} MiB")
+    too_large = BodyTooLarge(f"the JSON body is larger than {MAX_JSON >> 20} MiB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON:
+        raise too_large
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_JSON:
+            raise too_large
+        parts.append(chunk)
+    data = b"".join(parts)
     if not data and optional:
         return None
     if not data:

@@ -88,7 +88,7 @@ def _q(name: str, description: str, schema: dict | None = None, required: bool =
 
 ERRORS = {"400": "the request is wrong", "401": "a wrong token, or signing in is needed",
           "403": "the caller may read this but not change it", "404": "no such thing, or not readable",
-          "409": "the worksheet changed since it was read, or the bundle has dependents", "416": "the range lies past the end of the file",
+          "409": "the worksheet changed since it was read, or the bundle has dependents", "413": "the JSON body is larger than 16 MiB", "416": "the range lies past the end of the file",
           "503": "the repository is busy; try again"}
 
 # operationId -> (summary, query parameters, request body schema or kind, answer schema, errors)
@@ -175,6 +175,8 @@ def _operation(op) -> dict:
     codes = set(errors.split()) | {"401", "503"}  # any request may bear a wrong token, or wait
     if "{" in op.path or query or body:
         codes.add("400")  # a value that is not one
+    if body and body != "file":
+        codes.add("413")  # a JSON body past 16 MiB
     for code in sorted(codes):
         responses[code] = {"description": ERRORS[code],
                            "content": {"application/json": {"schema": _ref("Error")}}}
