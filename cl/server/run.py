@@ -55,7 +55,7 @@ def serve(directory: str | None, host: str, port: int, announce=lambda text: Non
     its queued runs here, N at a time (`log` hears the worker's lines)."""
     import uvicorn
 
-    from cl.app.served import ServedWorkers
+    from cl.app.served_workers import ServedWorkers
     from cl.app.sharing import server_settings
     from cl.server.app import make_app
 

@@ -16,7 +16,7 @@ import threading
 
 import anyio.to_thread
 
-from cl.app import served
+from cl.app import served, served_bundles
 from cl.app.sharing import repository_at
 from cl.app.users import ServedAccess
 from cl.errors import CLError, UsageError
@@ -151,7 +151,7 @@ def _may_upload(sessions: Sessions, request):
     if policy is None:
         return error(401, "wrong token")
     try:
-        served.check_upload(repo, policy, request.query_params.get("worksheet", ""))
+        served_bundles.check_upload(repo, policy, request.query_params.get("worksheet", ""))
     except CLError as exc:
         status = STATUS[served.outcome(exc)]
         return error(403 if status == 401 and policy.principal.user is not None else status, exc.message)

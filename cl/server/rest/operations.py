@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from cl.app import served
+from cl.app import served, served_bundles
 from cl.errors import UsageError
 
 KIND_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list", dict: "an object"}
@@ -153,48 +153,48 @@ bundle_permissions, set_bundle_permission, set_bundle_owner = _permissions("bund
 # --- bundles --------------------------------------------------------------------------
 
 def search_bundles(call):
-    return {"bundles": served.search(call.repo, call.policy, _words(call))}
+    return {"bundles": served_bundles.search(call.repo, call.policy, _words(call))}
 
 
 def search(call):
     words = _words(call)
-    return {"bundles": served.search(call.repo, call.policy, words),
+    return {"bundles": served_bundles.search(call.repo, call.policy, words),
             "worksheets": served.worksheets(call.repo, call.policy, words)}
 
 
 def bundle(call):
-    return served.info(call.repo, call.policy, call.path["bundle"], _flag(call, "verbose"))
+    return served_bundles.info(call.repo, call.policy, call.path["bundle"], _flag(call, "verbose"))
 
 
 def edit_bundle(call):
     tags = call.field("tags", list, required=False, default=None)
-    return served.edit(call.repo, call.policy, call.path["bundle"],
+    return served_bundles.edit(call.repo, call.policy, call.path["bundle"],
                        name=call.field("name", str, required=False, default=None),
                        description=call.field("description", str, required=False, default=None),
                        tags=None if tags is None else _strings(tags, "tags"))
 
 
 def remove_bundle(call):
-    return served.remove(call.repo, call.policy, call.path["bundle"])
+    return served_bundles.remove(call.repo, call.policy, call.path["bundle"])
 
 
 def provenance(call):
-    return served.provenance(call.repo, call.policy, call.path["bundle"], call.arg("direction", "ancestors"),
+    return served_bundles.provenance(call.repo, call.policy, call.path["bundle"], call.arg("direction", "ancestors"),
                              _int(call, "depth", 1))
 
 
 def contents(call):
-    return served.contents(call.repo, call.policy, call.path["bundle"], call.arg("path", ""))
+    return served_bundles.contents(call.repo, call.policy, call.path["bundle"], call.arg("path", ""))
 
 
 def file(call):
     from cl.server.rest.files import file_response
-    f, size = served.open_file(call.repo, call.policy, call.path["bundle"], call.arg("path", ""))
+    f, size = served_bundles.open_file(call.repo, call.policy, call.path["bundle"], call.arg("path", ""))
     return file_response(f, size, call.arg("path", "") or call.path["bundle"], call.range)
 
 
 def upload(call):
-    bid = served.upload(call.repo, call.policy, call.upload, call.arg("worksheet", ""),
+    bid = served_bundles.upload(call.repo, call.policy, call.upload, call.arg("worksheet", ""),
                         name=call.arg("name"), description=call.arg("description", ""),
                         tags=[t for t in call.arg("tags", "").split(",") if t])
     return {"id": "0x" + bid}
@@ -202,7 +202,7 @@ def upload(call):
 
 def create_run(call):
     request = call.field("request", dict, required=False, default=None)
-    return served.run(call.repo, call.policy, _strings(call.field("dependencies", list, False, []), "dependencies"),
+    return served_bundles.run(call.repo, call.policy, _strings(call.field("dependencies", list, False, []), "dependencies"),
                       call.field("command"), call.field("worksheet"),
                       name=call.field("name", str, False, None),
                       description=call.field("description", str, False, ""),
@@ -210,7 +210,7 @@ def create_run(call):
 
 
 def kill(call):
-    return served.kill(call.repo, call.policy, call.path["bundle"])
+    return served_bundles.kill(call.repo, call.policy, call.path["bundle"])
 
 
 OPERATIONS = (
