@@ -223,6 +223,10 @@ def test_search(hub):
     assert hub.client("bob").get("/bundles", params={"q": "name=d"}).json() == {"bundles": []}
     both = alice.get("/search", params={"q": "lab"}).json()
     assert set(both) == {"bundles", "worksheets"}
+    # a field only one language knows: that side says why it found nothing
+    mixed = alice.get("/search", params={"q": "state=ready"}).json()
+    assert hub.bundle in [b["id"] for b in mixed["bundles"]] and mixed["worksheets"] == []
+    assert mixed["problems"]["worksheets"].startswith("unknown worksheet search field: 'state'")
     assert _error(alice.get("/bundles", params={"q": ".count"}), 400)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from cl.app import served, served_bundles
-from cl.errors import UsageError
+from cl.errors import CLError, UsageError
 
 KIND_NAMES = {str: "a string", bool: "true or false", int: "an integer", list: "a list", dict: "an object"}
 _FILENAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-+ ]{0,254}\Z")
@@ -157,9 +157,23 @@ def search_bundles(call):
 
 
 def search(call):
+    """Both searches over the same words; a side whose language does not
+    take them finds nothing and says why in `problems` (both refusing is a 400)."""
     words = _words(call)
-    return {"bundles": served_bundles.search(call.repo, call.policy, words),
-            "worksheets": served.worksheets(call.repo, call.policy, words)}
+    out: dict = {"bundles": [], "worksheets": []}
+    problems = {}
+    for side, find in (("bundles", served_bundles.search), ("worksheets", served.worksheets)):
+        try:
+            out[side] = find(call.repo, call.policy, words)
+        except CLError as exc:
+            if served.outcome(exc) != "bad":
+                raise
+            problems[side] = exc.message
+    if len(problems) == 2:
+        raise UsageError(f"{problems['bundles']}; {problems['worksheets']}")
+    if problems:
+        out["problems"] = problems
+    return out
 
 
 def bundle(call):
