@@ -1,6 +1,8 @@
 """Running `cl server` (uvicorn) and managing its users and tokens (on the
 served repository itself: only whoever runs the server does this)."""
 
+import signal
+
 from cl.app import users
 from cl.app.repository import Repository, open_repository
 from cl.errors import CLError
@@ -49,6 +51,14 @@ def list_users(directory: str | None = None) -> list[dict]:
     return _on(directory, users.list_users)
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived (after uvicorn's own graceful shutdown)."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated()
+
+
 def serve(directory: str | None, host: str, port: int, announce=lambda text: None,
           workers: int = 0, log=lambda text: None) -> None:
     """Serve the repository until interrupted; with `workers` N, also run
@@ -67,6 +77,9 @@ def serve(directory: str | None, host: str, port: int, announce=lambda text: Non
                  "'cl server token add USER'")
     running = ServedWorkers(repo.root, workers, log) if workers else None
     app = make_app(repo)
+    # uvicorn re-raises SIGTERM once it has shut down; with the default
+    # action that would kill the process before the workers are stopped
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         if running is not None:
             announce(running.start())
@@ -75,9 +88,12 @@ def serve(directory: str | None, host: str, port: int, announce=lambda text: Non
                  + (f" (listening on {host}:{port} behind a proxy)" if settings["behind_proxy"] else ""))
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                     proxy_headers=settings["behind_proxy"], forwarded_allow_ips=settings["proxy_ips"])
+    except _Terminated:
+        pass  # stopped by a service manager: as after Ctrl-C, the cleanup below runs and cl exits 0
     except SystemExit as exc:
         raise CLError(f"cannot serve on {host}:{port} (is the port in use?)") from exc
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if running is not None:
             announce("cl server: stopping; waiting for the running runs to finish")
             running.stop()

@@ -356,3 +356,20 @@ def test_a_json_body_is_bounded_while_it_is_read(hub):
             answer = s.recv(4096).decode("latin-1")
         assert answer.startswith("HTTP/1.1 413 "), answer
         assert '"error": "the JSON body is larger than 16 MiB"' in answer.replace('":"', '": "')
+
+
+def test_sigterm_stops_the_servers_worker_cleanly(hub, tmp_path):
+    """A service manager stops the server with SIGTERM: its worker takes
+    no new runs, finishes the running ones and leaves the workers table,
+    and the server exits 0 -- it is not killed half way."""
+    server = tmp_path / "stopping"
+    hub.run(["init", "--bare", server], tmp_path)
+    env = {"CODALAB_DIR": server}
+    hub.run(["config", "run.executor", "docker"], tmp_path, env=env)
+    proc, url = start_server(server, hub.home, tmp_path, ["--workers", "1"])
+    assert "docker" in hub.run(["workers"], tmp_path, env=env).stdout
+    proc.terminate()
+    assert proc.wait(timeout=120) == 0
+    said = proc.stderr.read().decode()
+    assert "cl server: stopping; waiting for the running runs to finish" in said, said
+    assert hub.run(["workers"], tmp_path, env=env).stdout.strip() == "no worker is running"
