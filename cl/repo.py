@@ -175,7 +175,11 @@ class Repository:
     def path(self, *parts: str) -> str:
         return os.path.join(self.root, *parts)
 
+    acting_user: str | None = None  # a server's connection writing for a signed-in user (cl/app/served.py)
+
     def user(self) -> str:
+        if self.acting_user:
+            return self.acting_user
         name = self.config.get("user", "name")
         if name:
             return name

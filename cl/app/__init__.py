@@ -18,7 +18,8 @@ progress and warnings go to callbacks the caller passes (`notice`,
     page         the display blocks a page is made of (for renderers)
     sharing      remotes, clone, push, pull, cp, wadd, serving a peer
     maintenance  fsck, gc, reindex
-    tokens       the HTTP server's bearer tokens
+    users        the HTTP server's users and tokens, its policy, CodaLab's access commands
+    served       what a served repository gives one principal (the REST API's workflows)
     records      the frozen records returned, with their JSON shapes
 
 Modules are imported by the commands that use them, and import the

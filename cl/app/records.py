@@ -207,12 +207,16 @@ class WorksheetRow:
     time: int | None
     author: str
     current: bool
+    permissions: dict[str, Any] | None = None  # owner, perms, mine: from a server that keeps them
 
     def to_json(self) -> dict[str, Any]:
         from cl.index.index import local_time
-        return {"id": _hex(self.id), "name": self.name, "title": self.title, "tags": self.tags,
-                "bundles": self.bundles, "items": self.items, "updated": local_time(self.time) or "",
-                "author": self.author, "current": self.current}
+        out = {"id": _hex(self.id), "name": self.name, "title": self.title, "tags": self.tags,
+               "bundles": self.bundles, "items": self.items, "updated": local_time(self.time) or "",
+               "author": self.author, "current": self.current}
+        if self.permissions is not None:
+            out["permissions"] = self.permissions
+        return out
 
 
 @dataclass(frozen=True)

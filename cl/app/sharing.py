@@ -132,6 +132,19 @@ def server_limits(repo: Repository) -> tuple[float, int]:
     return limits(repo.config)
 
 
+def server_settings(repo: Repository) -> dict[str, Any]:
+    """How `cl server` meets the network (docs/server.md): behind_proxy
+    (trust X-Forwarded-* from proxy_ips; cookies Secure), proxy_ips, and
+    public_url (the address people use, '' when unset)."""
+    config = repo.config
+    public_url = str(config.get("server", "public_url", "") or "")
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise CLError(f"server.public_url must start with http:// or https://, not '{public_url}'")
+    return {"behind_proxy": bool(config.get("server", "behind_proxy", False)),
+            "proxy_ips": str(config.get("server", "proxy_ips", "127.0.0.1") or "127.0.0.1"),
+            "public_url": public_url.rstrip("/")}
+
+
 # --- remote-tracking refs ------------------------------------------------------
 
 
@@ -181,4 +194,30 @@ def remote_worksheets(repo: Repository, remote: str, refresh: bool = False) -> W
                                  sum(i.kind == "bundle" for i in items), len(items), commit.time,
                                  commit.author, wid == head))
     rows.sort(key=lambda r: (r.time or 0, r.id))
+    if refresh:  # connected anyway: show who may see each, as CodaLab's wls does
+        shown = worksheet_permissions(repo, remote, [r.id for r in rows])
+        if shown is not None:
+            import dataclasses
+            rows = [dataclasses.replace(r, permissions=shown.get(r.id, {})) for r in rows]
     return WorksheetSearch(tuple(rows))
+
+
+def worksheet_permissions(repo: Repository, remote: str, wids: list[str]) -> dict[str, dict] | None:
+    """wid -> owner, group permissions and the asker's level, from a remote
+    `cl server` (None from a remote that keeps no permissions: a directory
+    or an SSH remote, where whoever reaches the files has everything)."""
+    from cl.sync.remotes import open_remote
+    with open_remote(repo, remote) as client:
+        if not client.hello().get("permissions"):
+            return None
+        if not wids:
+            return {}
+        shown = client.access("show", {"refs": [f"worksheets/{w}" for w in wids]})["permissions"]
+    return {name.partition("/")[2]: value for name, value in shown.items()}
+
+
+def permission_text(permissions: dict[str, Any] | None) -> str:
+    """Permissions as `cl info` and `cl wls` show them: `public(read) lab(all)`."""
+    if not permissions:
+        return "-"
+    return " ".join(f"{g}({level})" for g, level in permissions.get("perms", {}).items()) or "-"

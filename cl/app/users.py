@@ -50,6 +50,35 @@ def add_token(repo: Repository, user: str) -> str:
     return _with_store(repo, lambda s: users.add_token(s, user))
 
 
+def _legacy(repo: Repository) -> list[tuple[str, str]]:
+    from cl.auth.policy import LEGACY_PREFIX
+    return list(repo.refs.items(LEGACY_PREFIX))
+
+
+def list_tokens(repo: Repository) -> list[dict]:
+    """The tokens the server accepts: id, user, created (local time text,
+    or None for a token made before users existed)."""
+    from cl.auth import users
+    from cl.index.index import local_time
+    return [{**row, "created": local_time(row["created"]) if row["created"] else None}
+            for row in _with_store(repo, lambda s: users.tokens(s, _legacy(repo)))]
+
+
+def remove_token(repo: Repository, given: str) -> int:
+    """Revoke a token (an id from list_tokens, or the token itself) at
+    once: a running server refuses it from its next request on.  How many
+    tokens were removed."""
+    from cl.auth import users
+    legacy = _legacy(repo)
+
+    def go(store) -> int:
+        digests, names = users.token_digests(store, given, legacy)
+        for name in names:
+            repo.refs.set_if_equals(name, repo.refs.get(name), None)
+        return store.remove_tokens(digests) + len(names)
+    return _with_store(repo, go)
+
+
 def credentials_count(repo: Repository) -> int:
     """How many tokens the server accepts (new ones and legacy ones)."""
     from cl.auth.policy import LEGACY_PREFIX

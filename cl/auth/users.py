@@ -59,6 +59,43 @@ def add_token(store: AccessStore, user: str) -> str:
     return token
 
 
+TOKEN_ID = 12  # hex digits of a token's digest that name it in `cl server token ls/rm`
+
+
+def tokens(store: AccessStore, legacy: list[tuple[str, str]] = ()) -> list[dict]:
+    """Every token the server accepts, by id (a prefix of its digest: the
+    token itself is never kept), its user and when it was made; tokens
+    made before users existed (`legacy`: (ref name, digest)) are root's."""
+    out = [{"id": digest[:TOKEN_ID], "user": user, "created": created}
+           for digest, user, created in store.tokens()]
+    return out + [{"id": "legacy:" + name.rpartition("/")[2], "user": LEGACY_USER, "created": None}
+                  for name, _ in legacy]
+
+
+def token_digests(store: AccessStore, given: str, legacy: list[tuple[str, str]] = ()) -> tuple[list, list]:
+    """What `cl server token rm GIVEN` removes: (digests in access.db,
+    legacy ref names).  GIVEN is an id from `token ls` or the token itself;
+    an id that names no token, or several, is refused."""
+    if given.startswith("legacy:"):
+        names = [n for n, _ in legacy if n.rpartition("/")[2] == given[len("legacy:"):]]
+        if not names:
+            raise UsageError(f"no such token: '{given}'")
+        return [], names
+    digest = token_digest(given)
+    held = store.tokens()
+    if any(d == digest for d, _, _ in held):
+        return [digest], []
+    if any(value == digest for _, value in legacy):
+        return [], [n for n, value in legacy if value == digest]
+    if len(given) < 6 or not all(c in "0123456789abcdef" for c in given):
+        raise UsageError(f"no such token: '{given}' (give an id from 'cl server token ls' or the token)")
+    matches = [d for d, _, _ in held if d.startswith(given)]
+    if len(matches) != 1:
+        raise UsageError(f"no such token: '{given}'" if not matches else
+                         f"'{given}' names {len(matches)} tokens: give more of the id")
+    return matches, []
+
+
 def users(store: AccessStore) -> list[dict]:
     return [{"user": name, "root": root, "tokens": store.token_count(name),
              "groups": [g for g, _ in store.memberships(name)]}

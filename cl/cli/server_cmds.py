@@ -9,10 +9,10 @@ import click
 from cl.cli import options, output
 from cl.errors import UsageError
 
-USAGE = """usage: cl server [--host H] [--port P] [DIR]
+USAGE = """usage: cl server [--host H] [--port P] [--workers N] [DIR]
        cl server user add USER [--root] [DIR] | user passwd USER [DIR]
        cl server user rm USER [DIR] | user ls [--json] [DIR]
-       cl server token add USER [DIR]"""
+       cl server token add USER [DIR] | token ls [--json] [DIR] | token rm ID|TOKEN [DIR]"""
 
 
 def _password(confirm: bool = True) -> str:
@@ -32,21 +32,31 @@ def _args(args, count: int) -> tuple:
 
 
 @click.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, metavar="[DIR] | user … | token add USER [DIR]")
+@click.argument("args", nargs=-1, metavar="[DIR] | user … | token …")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=2800, show_default=True, type=options.PORT)
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0, 1024),
+              help="Also run queued runs in this process, N at a time.")
 @click.option("--root", is_flag=True, help="With 'user add': the user may do anything.")
-@click.option("--json", "as_json", is_flag=True, help="With 'user ls': print records.")
-def server(args, host, port, root, as_json):
+@click.option("--json", "as_json", is_flag=True, help="With 'user ls' or 'token ls': print records.")
+def server(args, host, port, workers, root, as_json):
     """Serve a repository over HTTP, or manage its users and tokens.
 
     \b
-    cl server [--host H] [--port P] [DIR]   serve DIR (default: this repository)
+    cl server [--host H] [--port P] [--workers N] [DIR]
+                                            serve DIR (default: this repository)
     cl server user add USER [--root] [DIR]  add a user (password from a prompt or stdin)
     cl server user passwd USER [DIR]        change a user's password
     cl server user rm USER [DIR]            remove a user and their tokens
     cl server user ls [--json] [DIR]        list users
     cl server token add USER [DIR]          make a token for USER (printed once)
+    cl server token ls [--json] [DIR]       list tokens: id, user, when made
+    cl server token rm ID|TOKEN [DIR]       revoke a token at once
+
+    The server answers the sync protocol (/sync/v1), the REST API (/rest,
+    described at /openapi.json and /api) and, with --workers N, runs the
+    queued runs of DIR itself.  Behind a TLS proxy set server.behind_proxy
+    and server.public_url (docs/server.md).
 
     Binds to 127.0.0.1 unless --host says otherwise.  A request with a
     token acts as the token's user; one without reads only what is public;
@@ -55,6 +65,18 @@ def server(args, host, port, root, as_json):
     if args[:2] == ("token", "add"):
         user, directory = _args(args[2:], 1)
         click.echo(run.add_token(user, directory))
+    elif args[:2] == ("token", "ls"):
+        (directory,) = _args(args[2:], 0)
+        rows = run.list_tokens(directory)
+        if as_json:
+            output.as_json(rows)
+            return
+        for row in rows:
+            click.echo(f"{row['id']}\t{row['user']}\t{row['created'] or '-'}")
+    elif args[:2] == ("token", "rm"):
+        given, directory = _args(args[2:], 1)
+        count = run.remove_token(given, directory)
+        click.echo(f"revoked {count} token{'s' if count != 1 else ''}", err=True)
     elif args[:2] == ("user", "add"):
         user, directory = _args(args[2:], 1)
         run.add_user(user, _password(), root, directory)
@@ -80,4 +102,5 @@ def server(args, host, port, root, as_json):
         raise UsageError(USAGE)
     else:
         (directory,) = _args(args, 0)
-        run.serve(directory, host, port, announce=lambda text: click.echo(text, err=True))
+        run.serve(directory, host, port, announce=lambda text: click.echo(text, err=True), workers=workers,
+                  log=lambda text: click.echo(text, err=True))

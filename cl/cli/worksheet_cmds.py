@@ -92,7 +92,13 @@ def wls(repo, keywords, uuid_only, address, refresh, as_json):
     if as_json:
         output.as_json([r.to_json() for r in rows])
         return
-    if rows:
+    if rows and any(r.permissions is not None for r in rows):  # from a server: its owners and permissions
+        from cl.app.sharing import permission_text
+        output.table(["", "name", "title", "bundles", "items", "updated", "owner", "permissions", "id"],
+                     [["*" if r.current else "", r.name, r.title, r.bundles, r.items, _fmt_time(r.time),
+                       (r.permissions or {}).get("owner", "-"), permission_text(r.permissions), "0x" + r.id[:8]]
+                      for r in rows])
+    elif rows:
         output.table(["", "name", "title", "bundles", "items", "updated", "author", "id"],
                      [["*" if r.current else "", r.name, r.title, r.bundles, r.items, _fmt_time(r.time),
                        r.author, "0x" + r.id[:8]] for r in rows])

@@ -84,6 +84,16 @@ class AccessStore:
         rows = self._rows("SELECT user FROM tokens WHERE digest = ?", (digest,))
         return rows[0][0] if rows else None
 
+    def tokens(self) -> list[tuple[str, str, int]]:
+        """(digest, user, created ns) of every token, oldest first."""
+        return [(d, u, c) for d, u, c in
+                self._rows("SELECT digest, user, created FROM tokens ORDER BY created, digest")]
+
+    def remove_tokens(self, digests: list[str]) -> int:
+        """Forget tokens by digest; how many there were."""
+        with self.db.transaction() as conn:
+            return sum(conn.execute("DELETE FROM tokens WHERE digest = ?", (d,)).rowcount for d in digests)
+
     def token_count(self, user: str | None = None) -> int:
         if user is None:
             return self._rows("SELECT count(*) FROM tokens")[0][0]

@@ -147,16 +147,28 @@ class SyncApp:
 
 def make_app(repo: Repository):
     from starlette.applications import Starlette
-    from starlette.responses import JSONResponse
+    from starlette.responses import HTMLResponse, JSONResponse
     from starlette.routing import Mount, Route
 
     import cl
-
+    from cl.server.rest import WithRest, docs, openapi, rest_app
     from cl.web.app import install as install_web
+
+    api = openapi.document(cl.__version__)
+    api_page = docs.page(api)
 
     async def version(request):
         return JSONResponse({"cl": cl.__version__, "sync": "/sync/v1"})
 
-    app = Starlette(routes=[Route("/version", version), Mount("/sync/v1", app=SyncApp(repo))])
+    async def openapi_json(request):
+        return JSONResponse(api)
+
+    async def api_docs(request):
+        return HTMLResponse(api_page)
+
+    rest = rest_app(repo.root)
+    app = Starlette(routes=[Route("/version", version), Route("/openapi.json", openapi_json),
+                            Route("/api", api_docs), Mount("/sync/v1", app=SyncApp(repo))])
     install_web(app, repo)  # the web worksheets own `/` (cl/web)
-    return app
+    app.state.close = rest.state.sessions.close  # cl/server/run.py calls it when the server stops
+    return WithRest(app, rest)

@@ -15,10 +15,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(directory, home, cwd) -> tuple[subprocess.Popen, str]:
-    """A running `cl server DIR` and its URL; the caller terminates it."""
+def start_server(directory, home, cwd, args=()) -> tuple[subprocess.Popen, str]:
+    """A running `cl server [ARGS] DIR` and its URL; the caller terminates it."""
     port = free_port()
-    proc = subprocess.Popen([CL, "server", "--port", str(port), str(directory)], cwd=cwd,
+    proc = subprocess.Popen([CL, "server", "--port", str(port), *args, str(directory)], cwd=cwd,
                             env=cl_env({"HOME": home}), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     for _ in range(400):
