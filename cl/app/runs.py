@@ -99,14 +99,17 @@ def run(repo: Repository, targets: Iterable[str], command: str, *, name: str | N
         request=parse_request(repo, request), allow_failed_dependencies=allow_failed_dependencies,
         exclude_patterns=tuple(exclude), args=args,
         worksheet=resolve_worksheet(repo, worksheet) if worksheet else None)
-    if memoize:
-        found = memoized_run(repo, spec, notice)
-        if found is not None:
-            return Launched(found, reused=True)
     wid = resolve_worksheet(repo, worksheet or ".")
     if after is not None:
         from cl.app.worksheets import check_position
         check_position(repo, wid, after)
+    if memoize:
+        found = memoized_run(repo, spec, notice)
+        if found is not None:
+            if after is not None:  # a reused run goes where a new one would
+                from cl.app.worksheets import move_after
+                move_after(repo, wid, found, after)
+            return Launched(found, reused=True)
     bid = create_run(repo, spec)
     if after is not None:
         from cl.app.worksheets import move_after

@@ -137,15 +137,20 @@ def _overrides(description, tags, allow_failed_dependencies, exclude, request):
 
 
 def _show(repo, done, dry_run, wait_, tail, as_json=False, verbose=False) -> None:
-    """Print the plan (old => new), then wake a worker for the new runs
-    and, with -W/-t, wait for them (-v: describe each new run on stderr)."""
+    """The plan (old => new) on stderr and only the new ids on stdout, one
+    a line, the output last (so `$(cl mimic …)` holds ids, as in CodaLab);
+    then wake a worker for the new runs and, with -W/-t, wait for them
+    (-v: describe each new run on stderr)."""
     if as_json:
         output.as_json(done.to_json())
     for step in () if as_json else done.steps:
         if dry_run:
-            click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}")
+            click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}", err=True)
         else:
-            click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}(0x{step.new[:6]})")
+            click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}(0x{step.new[:6]})", err=True)
+    for step in () if as_json or dry_run else done.steps:
+        click.echo("0x" + step.new)
+    sys.stdout.flush()
     for bid in done.new_runs if verbose else ():
         for line in app_runs.describe(repo, bid):
             notice(line)

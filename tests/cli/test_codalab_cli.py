@@ -344,6 +344,19 @@ def test_run_after_edit_verbose(tmp_path, project, cl):
     assert snapshot(project) == before
 
 
+def test_run_after_puts_a_reused_run_where_a_new_one_would_go(project, cl):
+    cl(["config", "run.executor", "local"], project)
+    first = cl(["run", "echo hi", "-W"], project).stdout.strip()
+    cl(["add", "text", "note"], project)
+    again = cl(["run", "-m", "-a", "0", "echo hi"], project)
+    assert again.stdout.strip() == first and "reused" in again.stderr
+    text = cl(["print", "-r"], project).stdout.splitlines()
+    assert first in text[0] and text[-2:] == [text[-2], "note"] and first in text[-2]
+    before = snapshot(project)
+    assert "has 3 item(s)" in one_line_error(cl(["run", "-m", "-a", "4", "echo hi"], project, check=False))
+    assert snapshot(project) == before
+
+
 def test_mimic_overrides(project, cl):
     cl(["config", "run.auto_worker", "false"], project)
     tree(project, {"a.txt": "a\n", "b.txt": "b\n"})
@@ -351,8 +364,9 @@ def test_mimic_overrides(project, cl):
     cl(["upload", "b.txt"], project)
     cl(["run", ":a.txt", "cat a.txt > out", "-n", "r", "--tags", "old", "-d", "was"], project)
     out = cl(["mimic", "a.txt", "r", "b.txt", "-d", "now", "--tags", "n1", "n2", "--request-memory", "64m",
-              "--exclude-patterns", "x", "y", "--allow-failed-dependencies", "-n", "r2"], project).stdout
-    assert "=> r2" in out
+              "--exclude-patterns", "x", "y", "--allow-failed-dependencies", "-n", "r2"], project)
+    assert "=> r2" in out.stderr
+    assert out.stdout == cl(["info", "-f", "id", "r2"], project).stdout
     record = json.loads(cl(["info", "--json", "r2"], project).stdout)
     assert (record["description"], record["tags"]) == ("now", ["n1", "n2"])
     assert record["request"]["memory"] in (64 * 2**20, "64m", "64.0m")
