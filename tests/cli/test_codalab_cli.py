@@ -240,6 +240,42 @@ def test_worksheet_option_of_bundle_commands(project, cl):
     assert "other" in cl(["print", "-r"], project).stdout  # new -w linked it from here
 
 
+def test_slash_is_the_home_worksheet_wherever_a_worksheet_is_named(tmp_path, project, cl):
+    tree(project, {"a.txt": "on home\n", "b.txt": "elsewhere\n"})
+    home = cl(["work", "-u"], project).stdout.strip()
+    cl(["upload", "a.txt", "-n", "f"], project)
+    cl(["new", "other"], project)
+    cl(["work", "other"], project)
+    cl(["upload", "b.txt", "-n", "f"], project)
+    # bundle commands resolve ^ and names on it, commands that write put things there
+    assert cl(["cat", "^", "-w", "/"], project).stdout == "on home\n"
+    assert cl(["info", "-f", "name", "-w", "/", "^"], project).stdout == "f\n"
+    up = cl(["upload", "b.txt", "-n", "g", "-w", "/"], project).stdout.strip()
+    cl(["add", "text", "a note", "--dest-worksheet", "/"], project)
+    assert cl(["ls", "-u", "-w", "/"], project).stdout.split()[-1] == up
+    assert "a note" in cl(["print", "/"], project).stdout
+    assert cl(["work", "-u"], project).stdout.strip() != home
+    cl(["work", "/"], project)
+    assert cl(["work", "-u"], project).stdout.strip() == home
+    # renaming it keeps it home (config worksheet.home holds its id), and it can be changed
+    cl(["wedit", "-n", "renamed"], project)
+    assert cl(["ls", "-u", "-w", "/"], project).stdout.split()[-1] == up
+    cl(["config", "worksheet.home", "other"], project)
+    assert cl(["print", "-r", "/"], project).stdout == cl(["print", "-r", "other"], project).stdout
+    # a remote's home is the worksheet it names as its current, where a clone lands
+    cl(["alias", "up", str(project)], project)
+    clone = tmp_path / "clone"
+    cl(["clone", str(project), str(clone)], tmp_path)
+    assert cl(["ls", "-u", "-w", "/"], clone).stdout == cl(["ls", "-u"], project).stdout
+    assert cl(["ls", "-u", "-w", "up::/"], project).stdout == cl(["ls", "-u"], project).stdout
+    # a repository without one says how to name one, and changes nothing
+    cl(["config", "-r", "worksheet.home"], project)
+    before = snapshot(project)
+    assert one_line_error(cl(["ls", "-w", "/"], project, check=False)) == \
+        "cl: there is no home worksheet: '/'; name one with 'cl config worksheet.home NAME'"
+    assert snapshot(project) == before
+
+
 def test_cat_t_is_tail(project, cl):
     tree(project, {"n.txt": "1\n2\n3\n"})
     cl(["upload", "n.txt"], project)
