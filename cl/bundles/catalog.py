@@ -178,9 +178,23 @@ def resolve(cat: Catalog, spec: BundleSpec, text: str, worksheet: str | None = N
     assert isinstance(base, Named)
     hits = cat.named(base.name)
     if not hits:
-        hint = None if "%" in base.name else did_you_mean(base.name, cat.bundle_names())
+        hint = _worksheet_hint(cat, spec) or \
+            (None if "%" in base.name else did_you_mean(base.name, cat.bundle_names()))
         raise SpecError(shown(text), f"no bundle{cat.where} matches", hint=hint)
     return [_newest(cat, hits, wid)]
+
+
+def _worksheet_hint(cat: Catalog, spec: BundleSpec) -> str | None:
+    """For `WS/NAME` where WS names a worksheet: how to say a bundle on it.
+    `WS/NAME` is bundle WS, path NAME, as in CodaLab's target specs; only
+    `WS//NAME` names bundle NAME on worksheet WS."""
+    base = spec.base
+    if spec.worksheet is not None or not spec.path or not isinstance(base, Named) or "%" in base.name:
+        return None
+    if not cat.worksheet_rows(base.name):
+        return None
+    return (f"'{base.name}' is a worksheet: bundle '{spec.path}' on it is "
+            f"'{base.name}//{spec.path}' ('WS/NAME' is the path NAME inside bundle WS)")
 
 
 def resolve_text(cat: Catalog, text: str, worksheet: str | None = None) -> list[str]:
@@ -190,7 +204,7 @@ def resolve_text(cat: Catalog, text: str, worksheet: str | None = None) -> list[
         raise SpecError(shown(text), "remote specs are read by the sync commands; "
                         "this command works on the local repository")
     if spec.path is not None:
-        raise SpecError(shown(text), "malformed bundle spec")
+        raise SpecError(shown(text), "malformed bundle spec", hint=_worksheet_hint(cat, spec))
     return resolve(cat, spec, text, worksheet)
 
 

@@ -276,6 +276,29 @@ def test_slash_is_the_home_worksheet_wherever_a_worksheet_is_named(tmp_path, pro
     assert snapshot(project) == before
 
 
+def test_ws_slash_name_is_a_path_and_ws_double_slash_name_a_worksheet(project, cl):
+    """CodaLab's specs: `[WS//]BUNDLE[/SUBPATH]`.  `exp/out` is the file out
+    in bundle exp even where a worksheet exp holds a bundle out; `exp//out`
+    is that bundle.  A miss on `WS/NAME` says how to write the other."""
+    tree(project, {"exp": {"out": "file in bundle exp\n"}, "out": "bundle out\n"})
+    cl(["upload", "exp"], project)
+    cl(["new", "exp"], project)
+    out = cl(["upload", "out", "-w", "exp"], project).stdout.strip()
+    assert cl(["cat", "exp/out"], project).stdout == "file in bundle exp\n"
+    assert cl(["cat", "exp//out"], project).stdout == "bundle out\n"
+    assert cl(["info", "-f", "id", "exp//out"], project).stdout.strip() == out
+    cl(["new", "lab", "--no-link"], project)
+    cl(["upload", "out", "-n", "res", "-w", "lab"], project)
+    before = snapshot(project)
+    hint = "'lab' is a worksheet: bundle 'res' on it is 'lab//res' ('WS/NAME' is the path NAME inside bundle WS)"
+    assert one_line_error(cl(["cat", "lab/res"], project, check=False)) == \
+        f"cl: no bundle matches: 'lab/res'; {hint}"
+    assert one_line_error(cl(["info", "lab/res"], project, check=False)) == \
+        f"cl: malformed bundle spec: 'lab/res'; {hint}"
+    assert snapshot(project) == before
+    assert cl(["cat", "lab//res"], project).stdout == "bundle out\n"
+
+
 def test_cat_t_is_tail(project, cl):
     tree(project, {"n.txt": "1\n2\n3\n"})
     cl(["upload", "n.txt"], project)
