@@ -345,6 +345,52 @@ def test_add_copy_dependencies_and_dest_worksheet(project, cl):
     assert cl(["ls", "-u", "-w", "dest"], project).stdout.split() == [a, made]
 
 
+def test_add_to_a_worksheet_on_a_remote(tmp_path, project, cl):
+    """`cl add … --dest-worksheet REMOTE::WS`, as CodaLab's add between
+    instances: bundles the remote lacks are copied (with -d their
+    dependencies, listed first), text is added as text, and a worksheet
+    link cannot cross repositories."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    cl(["init", "-w", "far"], origin)
+    cl(["alias", "up", str(origin)], project)
+    tree(project, {"a.txt": "a\n"})
+    a = cl(["upload", "a.txt"], project).stdout.strip()
+    made = cl(["make", "k:a.txt", "-n", "m"], project).stdout.strip()
+    cl(["add", "bundle", "m", "--dest-worksheet", "up::far", "-d"], project)
+    cl(["add", "text", "a note", "--dest-worksheet", "up::far"], project)
+    assert cl(["ls", "-u"], origin).stdout.split() == [a, made]
+    assert cl(["cat", "m/k"], origin).stdout == "a\n"   # the contents came along
+    assert cl(["print", "-r"], origin).stdout.splitlines()[-1] == "a note"
+    assert cl(["ls", "-u", "-w", "up::far"], project).stdout.split() == [a, made]
+    # `REMOTE::` alone is the remote's home (its current worksheet), as CodaLab's `alias::`
+    cl(["add", "bundle", "a.txt", "--dest-worksheet", "up::"], project)
+    assert cl(["ls", "-u"], origin).stdout.split() == [a, made, a]
+    # from a remote into a worksheet here
+    tree(origin, {"b.txt": "b\n"})
+    b = cl(["upload", "b.txt"], origin).stdout.strip()
+    cl(["add", "bundle", "up::b.txt"], project)
+    assert cl(["ls", "-u"], project).stdout.split()[-1] == b
+    assert cl(["cat", "b.txt"], project).stdout == "b\n"
+    # refused, changing nothing on either side
+    here, there = snapshot(project), snapshot(origin)
+    cross = one_line_error(cl(["add", "worksheet", project.name, "--dest-worksheet", "up::far"], project,
+                              check=False))
+    assert cross == f"cl: a worksheet link cannot cross repositories: '{project.name}' added to 'up::far'"
+    tree(project, {"c.txt": "c\n"})
+    cl(["upload", "c.txt"], project)
+    here = snapshot(project)
+    assert "no worksheet on remote 'up' matches" in one_line_error(
+        cl(["add", "bundle", "c.txt", "--dest-worksheet", "up::nosuch"], project, check=False))
+    assert (snapshot(project), snapshot(origin)) == (here, there)  # c.txt was not sent
+    cl(["wedit", "--freeze"], origin)
+    there = snapshot(origin)
+    assert one_line_error(cl(["add", "c.txt", "--dest-worksheet", "up::far"], project, check=False)) == \
+        "cl: worksheet 'far' on remote 'up' is frozen; nothing was added; " \
+        "unfreeze it there first: cl wedit far --unfreeze"
+    assert (snapshot(project), snapshot(origin)) == (here, there)
+
+
 def test_wadd_replace(project, cl):
     tree(project, {"a.txt": "a\n", "b.txt": "b\n"})
     a = cl(["upload", "a.txt"], project).stdout.strip()
