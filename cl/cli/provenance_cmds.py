@@ -71,7 +71,8 @@ def _mimic_options(f):
         click.option("-W", "--wait", "wait_", is_flag=True, help="Wait until the new runs end."),
         click.option("-t", "--tail", is_flag=True, help="Wait, printing the new runs' stdout and stderr."),
         click.option("-v", "--verbose", is_flag=True, help="Say on stderr what each new run depends on."),
-        worksheet_option("Put new bundles on this worksheet (default: the current one)."),
+        worksheet_option("Resolve ^N and names on this worksheet and put the new bundles there "
+                         "(default: the current one)."),
         json_option,
     ]):
         f = option(f)

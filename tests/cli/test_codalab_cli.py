@@ -480,6 +480,27 @@ def test_mimic_overrides(project, cl):
     assert '"exclude_patterns": ["x", "y"]' in text and '"allow_failed_dependencies": true' in text
 
 
+def test_mimic_and_macro_resolve_specs_on_the_worksheet_of_w(project, cl):
+    """CodaLab's -w for mimic and macro: `^N` and names are looked up on
+    that worksheet, and the new bundles go there."""
+    cl(["config", "run.auto_worker", "false"], project)
+    tree(project, {"a.txt": "a\n", "b.txt": "b\n"})
+    cl(["new", "lab", "--no-link"], project)
+    cl(["upload", "a.txt", "-w", "lab"], project)
+    cl(["run", ":a.txt", "cat a.txt > out", "-n", "r", "-w", "lab"], project)
+    new_input = cl(["upload", "b.txt", "-w", "lab"], project).stdout.strip()
+    cl(["upload", "a.txt", "-n", "decoy"], project)  # ^ here is not ^ on lab
+    done = cl(["mimic", "^3", "^2", "^", "-n", "r2", "-w", "lab"], project)
+    [new] = done.stdout.split()
+    assert new in cl(["ls", "-u", "-w", "lab"], project).stdout
+    assert new not in cl(["ls", "-u"], project).stdout
+    assert json.loads(cl(["info", "--json", new], project).stdout)["dependencies"][0]["bundle"] == new_input
+    cl(["edit", "a.txt", "-n", "m-in1", "-w", "lab"], project)
+    cl(["edit", "r", "-n", "m-out", "-w", "lab"], project)
+    applied = cl(["macro", "m", "^", "-w", "lab", "-n", "r3"], project).stdout.split()
+    assert applied[-1] in cl(["ls", "-u", "-w", "lab"], project).stdout
+
+
 def test_run_exclude_patterns_take_several_values(project, cl, busybox_image):
     cl(["config", "run.image", busybox_image], project)
     bid = cl(["run", "echo a > a.txt; echo b > b.txt; echo c > c.txt", "--exclude-patterns", "a.txt", "b.txt",
