@@ -60,6 +60,12 @@ def current(repo: Repository) -> str:
 def switch(repo: Repository, spec: str) -> str:
     """Make `spec` the current worksheet; its id."""
     from cl.worksheets import ops
+    if "::" in spec:  # CodaLab's `work alias::ws` switches instance; here a remote is pulled
+        from cl.bundles.spec_grammar import split_remote
+        remote, ws = split_remote(spec)
+        raise UsageError(f"the current worksheet is one of this repository's: '{spec}' is on remote "
+                         f"'{remote}'", hint=f"bring it here with 'cl pull {remote} {ws or '/'}', then "
+                         f"'cl work {ws or 'NAME'}'")
     wid = resolve(repo, spec)
     ops.switch(repo, wid)
     return wid

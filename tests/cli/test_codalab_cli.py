@@ -374,6 +374,9 @@ def test_add_to_a_worksheet_on_a_remote(tmp_path, project, cl):
     assert cl(["cat", "b.txt"], project).stdout == "b\n"
     # refused, changing nothing on either side
     here, there = snapshot(project), snapshot(origin)
+    assert one_line_error(cl(["work", "up::far"], project, check=False)) == (
+        "cl: the current worksheet is one of this repository's: 'up::far' is on remote 'up'; "
+        "bring it here with 'cl pull up far', then 'cl work far'")
     cross = one_line_error(cl(["add", "worksheet", project.name, "--dest-worksheet", "up::far"], project,
                               check=False))
     assert cross == f"cl: a worksheet link cannot cross repositories: '{project.name}' added to 'up::far'"
