@@ -56,23 +56,14 @@ class Capacity(Value):
 
 def host_gpus() -> int:
     """The NVIDIA GPUs of this host, as /dev shows them (nvidia0, nvidia1, …)."""
-    try:
-        return sum(1 for name in os.listdir("/dev") if re.fullmatch(r"nvidia[0-9]+", name))
-    except OSError:
-        return 0
+    return sum(1 for name in os.listdir("/dev") if re.fullmatch(r"nvidia[0-9]+", name))
 
 
 def host_capacity() -> Capacity:
-    """This machine: the CPUs this process may use, its physical memory, its GPUs."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        memory = None
-    return Capacity(cpus, host_gpus(), memory)
+    """This machine (Linux): the CPUs this process may use, its physical
+    memory, its GPUs."""
+    return Capacity(len(os.sched_getaffinity(0)), host_gpus(),
+                    os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 def _wanted(request: dict) -> dict:

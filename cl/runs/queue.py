@@ -19,20 +19,26 @@ KILL_REQUESTED = "Kill requested"
 
 class Candidate(Value):
     """A queued run a worker could take, with what ranks it and what it
-    needs (`request`); `doomed` when a dependency failed or was removed and
-    the run does not allow it: taking it only fails it."""
+    needs; `doomed` when a dependency failed or was removed and the run does
+    not allow it: taking it only fails it."""
 
-    __slots__ = ("bundle", "priority", "seq", "cpus", "gpus", "request", "doomed")
+    __slots__ = ("bundle", "priority", "seq", "cpus", "gpus", "memory", "queue", "doomed")
 
     def __init__(self, bundle: str, priority: int, seq: int, cpus: int, gpus: int,
-                 request: dict | None = None, doomed: bool = False):
+                 memory: int | None = None, queue: str | None = None, doomed: bool = False):
         _set(self, "bundle", bundle)
         _set(self, "priority", priority)
         _set(self, "seq", seq)
         _set(self, "cpus", cpus)
         _set(self, "gpus", gpus)
-        _set(self, "request", request or {})
+        _set(self, "memory", memory)
+        _set(self, "queue", queue)
         _set(self, "doomed", doomed)
+
+    @property
+    def request(self) -> dict:
+        """The resources it asks for, as cl.runs.capacity reads a request."""
+        return {"cpus": self.cpus, "gpus": self.gpus, "memory": self.memory}
 
 
 def _queue_matches(bundle: Bundle, tags) -> bool:
@@ -66,7 +72,8 @@ def candidates(repo: Repository, tags=(), cache: dict | None = None) -> list[Can
         doomed = broken and not bundle.options.get("allow_failed_dependencies")
         out.append(Candidate(bid, int(request.get("priority") or 0), seq,
                              int(request.get("cpus") or 1), int(request.get("gpus") or 0),
-                             dict(request), doomed))
+                             int(request["memory"]) if request.get("memory") else None,
+                             request.get("queue") or None, doomed))
     out.sort(key=lambda c: (-c.priority, c.seq))
     return out
 
@@ -80,8 +87,7 @@ def unmet(repo: Repository, candidate: Candidate, capacity) -> str | None:
     if candidate.doomed or not shortfalls(candidate.request, capacity):
         return None
     others = [Capacity.from_json(w["capacity"]) for w in rindex.live_workers(repo.db)
-              if not candidate.request.get("queue") or candidate.request.get("queue") in w["tags"]
-              or w["capacity"] is None]
+              if not candidate.queue or candidate.queue in w["tags"] or w["capacity"] is None]
     return unmet_reason(candidate.request, [capacity, *others])
 
 
