@@ -273,6 +273,13 @@ def kill(repo: Repository, specs: Iterable[str], worksheet: str | None = None) -
         yield bid
 
 
+def capacity_text(capacity: dict[str, Any] | None) -> str:
+    """A worker's capacity (its row's JSON) as `cl workers` shows it:
+    `2 CPUs, 0 GPUs, 23.5g`, or `-` when its executor decides."""
+    from cl.runs.capacity import Capacity, describe
+    return describe(Capacity.from_json(capacity))
+
+
 def workers(repo: Repository) -> list[LiveWorker]:
     """The live workers of the repository and the runs each holds."""
     from cl.app.records import Claim, LiveWorker

@@ -97,6 +97,18 @@ def _amount(name: str, value: int) -> str:
     return f"{value} {'CPU' if name == 'cpus' else 'GPU'}{'' if value == 1 else 's'}"
 
 
+def describe(capacity: Capacity | None) -> str:
+    """A capacity for `cl workers`: `2 CPUs, 0 GPUs, 23.5g`; `-` when the
+    executor decides (unknown)."""
+    if capacity is None:
+        return "-"
+    parts = [_amount(name, getattr(capacity, name)) for name in ("cpus", "gpus")
+             if getattr(capacity, name) is not None]
+    if capacity.memory is not None:
+        parts.append(_number("memory", capacity.memory))
+    return ", ".join(parts) or "-"
+
+
 def unmet_reason(request: dict, capacities: list[Capacity | None]) -> str | None:
     """Why none of these workers (their capacities; None: unknown) can run
     a request, or None when one can.  Says what is asked and the most any

@@ -100,7 +100,7 @@ def docker_project(tmp_path, docker_engine, busybox_image):
     stop_workers(project, docker_engine)
 
 
-def test_a_request_docker_cannot_meet_stays_staged_and_says_why(docker_project):
+def test_a_request_docker_cannot_meet_stays_staged_and_says_why(docker_project, docker_engine):
     project = docker_project
     gpus = host_gpus() + 1
     # the worker `cl run` starts sees the machine, and never hands Docker these
@@ -108,6 +108,10 @@ def test_a_request_docker_cannot_meet_stays_staged_and_says_why(docker_project):
     too_much_memory = bid_of(run_cl(["run", "--request-memory", "1000t", "true"], project))
     too_many_cpus = bid_of(run_cl(["run", "--request-cpus", os.cpu_count() + 64, "true"], project))
     fine = bid_of(run_cl(["run", "echo fine", "-W"], project))  # the queue goes on past them
+    # cl workers shows what the worker can give one run
+    engine = docker_engine.api.info()
+    assert f"{engine['NCPU']} CPU{'' if engine['NCPU'] == 1 else 's'}, {host_gpus()} GPU" in \
+        run_cl(["workers"], project).stdout
     assert run_cl(["cat", f"0x{fine}/stdout"], project).stdout == "fine\n"
     assert staged(project, too_many_gpus) == \
         f"no worker can meet its request: {gpus} GPU{'' if gpus == 1 else 's'} (the most a worker here has: {gpus - 1})"
