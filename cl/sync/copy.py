@@ -146,6 +146,20 @@ def _removed_here(repo: Repository, bids) -> list[str]:
     return [b for b in bids if repo.refs.get(f"bundles/{b}") is not None and repo.index.bundle(b) is None]
 
 
+def _unfinished(repo: Repository, job: _Copy, src: str | None, bids: list[str]) -> list[str]:
+    """Those of `bids` not ready, failed or killed at the source: CodaLab's
+    wadd copies only bundles in a final state (a queued run copied to
+    another repository would be run there too)."""
+    from cl.objects.types import FINAL_STATES
+    if src is None:
+        rows = {r.id: r for r in repo.index.bundles(bids)}
+        return [b for b in bids if b in rows and rows[b].state not in FINAL_STATES]
+    view = RemoteView(job.client(src))
+    heads = view.bundle_heads()
+    states = view.objects([heads[b] for b in bids if b in heads])
+    return [b for b in bids if b in heads and states[heads[b]].state not in FINAL_STATES]
+
+
 def copy_bundle(repo: Repository, spec: str, ws_spec: str) -> str:
     src, bundle_spec = split_remote(spec)
     dst, ws_name = split_remote(ws_spec)
@@ -171,7 +185,9 @@ def copy_bundle(repo: Repository, spec: str, ws_spec: str) -> str:
 def copy_items(repo: Repository, source: str, dest: str, replace_items: bool = False) -> str:
     """Append the items (but worksheet links) of `source` to `dest`, each
     maybe `REMOTE::`, bringing the bundles along; `replace_items` replaces
-    the destination's items instead (its bundles are only detached)."""
+    the destination's items instead (its bundles are only detached).  As in
+    CodaLab, a bundle that has not finished (a queued or running run) is
+    left out, and the message names it."""
     src, src_ws = split_remote(source)
     dst, dst_ws = split_remote(dest)
     with contextlib.ExitStack() as stack:
@@ -185,16 +201,20 @@ def copy_items(repo: Repository, source: str, dest: str, replace_items: bool = F
         items = [i for i in ws.items if i.kind != "worksheet"]
         bids = list(dict.fromkeys(i.value for i in items if i.kind == "bundle"))
         removed = set(_removed_here(repo, bids)) if dst is None else set()
-        problems = job.deliver(src, dst, job.gather(src, [b for b in bids if b not in removed]))
+        unfinished = set(_unfinished(repo, job, src, [b for b in bids if b not in removed]))
+        problems = job.deliver(src, dst, job.gather(src, [b for b in bids if b not in removed | unfinished]))
         if problems:
             from cl.errors import Conflict
             raise Conflict("could not copy: " + "; ".join(problems))
         if dst is None:  # a merge on the way may have met a removal too
             removed |= set(_removed_here(repo, bids))
-        items = [i for i in items if not (i.kind == "bundle" and i.value in removed)]
+        items = [i for i in items if not (i.kind == "bundle" and i.value in removed | unfinished)]
         where = job.append(dst, dst_ws, items, f"wadd {_where(src, ws.name)}", replace_items)
     left_out = (f" ({len(removed)} removed here left out: "
                 + ", ".join(f"0x{b[:8]}" for b in sorted(removed)) + ")") if removed else ""
+    if unfinished:
+        left_out += (f" ({len(unfinished)} not finished left out: "
+                     + ", ".join(f"0x{b[:8]}" for b in sorted(unfinished)) + ")")
     verb = "replaced the items of" if replace_items else "added to"
     return f"{len(items)} items of {_where(src, ws.name)} {verb} worksheet {where}{left_out}"
 

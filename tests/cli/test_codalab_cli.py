@@ -404,6 +404,12 @@ def test_wadd_replace(project, cl):
     cl(["wadd", project.name, "two", "-r"], project)
     assert cl(["ls", "-u", "-w", "two"], project).stdout.split() == [a]
     assert cl(["info", "-f", "state", b], project).stdout == "ready\n"  # detached, not removed
+    # as CodaLab's wadd: a bundle that has not finished is not copied, and is named
+    cl(["config", "run.auto_worker", "false"], project)
+    queued = cl(["run", "true"], project).stdout.strip()
+    out = cl(["wadd", project.name, "two"], project).stdout
+    assert f"(1 not finished left out: {queued[:10]})" in out
+    assert cl(["ls", "-u", "-w", "two"], project).stdout.split() == [a, a]
 
 
 def test_wls_address_lists_a_remote(tmp_path, project, cl):
