@@ -114,6 +114,9 @@ def run(repo: Repository, targets: Iterable[str], command: str, *, name: str | N
     if after is not None:
         from cl.app.worksheets import move_after
         move_after(repo, wid, bid, after)
+    unmet = queue.unmet_now(repo, spec.request)
+    if unmet:  # the workers would leave it staged: say so now, not only in cl info
+        notice(f"run 0x{bid[:8]} stays staged: {unmet}")
     started = queue.ensure_worker(repo)
     blocking = queue.blocking_problem(repo) if wait else None
     return Launched(bid, reused=False, started=started, blocking=blocking)

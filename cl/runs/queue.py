@@ -91,6 +91,16 @@ def unmet(repo: Repository, candidate: Candidate, capacity) -> str | None:
     return unmet_reason(candidate.request, [capacity, *others])
 
 
+def unmet_now(repo: Repository, request: dict) -> str | None:
+    """Why none of the live workers can run a new run's `request` (their
+    queue tags matching), for `cl run` to say at once; None when one can,
+    or when no worker has said what it has yet."""
+    from cl.runs.capacity import Capacity, unmet_reason
+    queue = request.get("queue")
+    return unmet_reason(request, [Capacity.from_json(w["capacity"]) for w in rindex.live_workers(repo.db)
+                                  if not queue or queue in w["tags"] or w["capacity"] is None])
+
+
 # --- waking workers --------------------------------------------------------------
 
 

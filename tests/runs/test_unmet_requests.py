@@ -118,6 +118,11 @@ def test_a_request_docker_cannot_meet_stays_staged_and_says_why(docker_project, 
     assert staged(project, too_much_memory).startswith("no worker can meet its request: 1000t of memory (the most")
     assert staged(project, too_many_cpus).startswith(
         f"no worker can meet its request: {os.cpu_count() + 64} CPUs (the most a worker here has: ")
+    # with a worker alive that has said what it has, cl run says so at once
+    again = run_cl(["run", "--request-gpus", gpus, "true"], project)
+    assert again.stderr == f"cl: run {again.stdout[:10]} stays staged: no worker can meet its request: " \
+        f"{gpus} GPU{'' if gpus == 1 else 's'} (the most a worker here has: {gpus - 1})\n"
+    run_cl(["kill", again.stdout.strip()], project)
     # cl info shows it, the durable state stays created, and nothing failed
     shown = run_cl(["info", f"0x{too_many_gpus}"], project).stdout
     assert "stage: staged" in shown and "reason: no worker can meet its request" in shown
