@@ -134,6 +134,7 @@ TEXT, SECRET, BOOL = Kind(), Secret(), Bool()
 SETTINGS = (
     Setting("user.name", TEXT, "", "your name on the bundles and worksheet versions you make (default: your login)"),
     Setting("core.bare", BOOL, False, "the repository is the directory itself, without a project (cl init --bare)"),
+    Setting("worksheet.home", TEXT, "", "the home worksheet, `/` in a worksheet spec (cl init and cl clone set it)"),
     Setting("run.image", TEXT, "python:3.12-slim", "Docker image of runs that do not ask for one"),
     # the names of cl/runs/registry.py CHOICES (tests/cli/test_config.py checks they agree)
     Setting("run.executor", Choice("auto", "docker", "local", "local-unsafe", "slurm"), "auto",

@@ -166,6 +166,8 @@ class Repository:
         name = worksheet or default_worksheet_name(directory)
         wid = repo.new_worksheet(name)
         repo.refs.set_if_equals("HEAD", None, wid)
+        repo.config.set("worksheet", "home", "0x" + wid)  # `-w /`, as CodaLab's home worksheet
+        repo.config.save()
         return repo
 
     @property

@@ -85,7 +85,8 @@ def mimic(repo: Repository, specs: Iterable[str], *, name: str | None = None, de
     from cl.bundles.specs import resolve_bundle
 
     specs = list(specs)
-    ids = [resolve_bundle(repo, s) for s in specs]
+    wid = _worksheet(repo, worksheet)  # -w: specs resolve there too, as CodaLab's
+    ids = [resolve_bundle(repo, s, wid) for s in specs]
     request = mm.Request.from_bundles(ids)
     return _mimic(repo, request, dict(zip(ids, specs)), name, depth, shadow, dry_run, memoize,
                   worksheet, args, notice, overrides)
@@ -100,7 +101,8 @@ def macro(repo: Repository, macro_name: str, inputs: Iterable[str], *, name: str
     from cl.bundles import mimic as mm
     from cl.bundles.specs import resolve_bundle
 
-    request, names = mm.macro_request(repo, macro_name, list(inputs), lambda s: resolve_bundle(repo, s))
+    wid = _worksheet(repo, worksheet)  # -w: names resolve there too, as CodaLab's
+    request, names = mm.macro_request(repo, macro_name, list(inputs), lambda s: resolve_bundle(repo, s, wid))
     shown = dict(zip((*request.old_inputs, request.old_output), names))
     return _mimic(repo, request, shown, name or "new", depth, shadow, dry_run, memoize, worksheet, args,
                   notice, overrides)

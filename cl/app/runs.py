@@ -99,18 +99,24 @@ def run(repo: Repository, targets: Iterable[str], command: str, *, name: str | N
         request=parse_request(repo, request), allow_failed_dependencies=allow_failed_dependencies,
         exclude_patterns=tuple(exclude), args=args,
         worksheet=resolve_worksheet(repo, worksheet) if worksheet else None)
-    if memoize:
-        found = memoized_run(repo, spec, notice)
-        if found is not None:
-            return Launched(found, reused=True)
     wid = resolve_worksheet(repo, worksheet or ".")
     if after is not None:
         from cl.app.worksheets import check_position
         check_position(repo, wid, after)
+    if memoize:
+        found = memoized_run(repo, spec, notice)
+        if found is not None:
+            if after is not None:  # a reused run goes where a new one would
+                from cl.app.worksheets import move_after
+                move_after(repo, wid, found, after)
+            return Launched(found, reused=True)
     bid = create_run(repo, spec)
     if after is not None:
         from cl.app.worksheets import move_after
         move_after(repo, wid, bid, after)
+    unmet = queue.unmet_now(repo, spec.request)
+    if unmet:  # the workers would leave it staged: say so now, not only in cl info
+        notice(f"run 0x{bid[:8]} stays staged: {unmet}")
     started = queue.ensure_worker(repo)
     blocking = queue.blocking_problem(repo) if wait else None
     return Launched(bid, reused=False, started=started, blocking=blocking)
@@ -268,6 +274,13 @@ def kill(repo: Repository, specs: Iterable[str], worksheet: str | None = None) -
     for bid in expand(repo, list(specs), resolve_worksheet(repo, worksheet) if worksheet else None):
         queue.kill(repo, bid)
         yield bid
+
+
+def capacity_text(capacity: dict[str, Any] | None) -> str:
+    """A worker's capacity (its row's JSON) as `cl workers` shows it:
+    `2 CPUs, 0 GPUs, 23.5g`, or `-` when its executor decides."""
+    from cl.runs.capacity import Capacity, describe
+    return describe(Capacity.from_json(capacity))
 
 
 def workers(repo: Repository) -> list[LiveWorker]:

@@ -60,6 +60,12 @@ def current(repo: Repository) -> str:
 def switch(repo: Repository, spec: str) -> str:
     """Make `spec` the current worksheet; its id."""
     from cl.worksheets import ops
+    if "::" in spec:  # CodaLab's `work alias::ws` switches instance; here a remote is pulled
+        from cl.bundles.spec_grammar import split_remote
+        remote, ws = split_remote(spec)
+        raise UsageError(f"the current worksheet is one of this repository's: '{spec}' is on remote "
+                         f"'{remote}'", hint=f"bring it here with 'cl pull {remote} {ws or '/'}', then "
+                         f"'cl work {ws or 'NAME'}'")
     wid = resolve(repo, spec)
     ops.switch(repo, wid)
     return wid
@@ -113,17 +119,25 @@ def remove(repo: Repository, specs: Iterable[str], force: bool = False) -> Itera
 
 def add(repo: Repository, dest: str | None = None, *, texts: Iterable[str] = (),
         bundles: Iterable[str] = (), worksheets: Iterable[str] = (),
-        copy_dependencies: bool = False) -> ObjectId:
+        copy_dependencies: bool = False) -> ObjectId | None:
     """Append text (Markdown and directives), bundles and worksheet links
     to worksheet `dest` (default: the current one); the new commit.  With
     `copy_dependencies` each bundle's dependencies come first (CodaLab's
-    `add -d`)."""
+    `add -d`).  Where `dest` or a source is `REMOTE::…`, the bundles are
+    copied to the destination as CodaLab's `add` copies them between
+    instances (returns None: the commit is the other repository's)."""
     from cl.bundles.specs import expand
     from cl.objects.types import Item
     from cl.worksheets import edit, ops
     texts, bundles, worksheets = list(texts), list(bundles), list(worksheets)
     if not (texts or bundles or worksheets):
         raise UsageError("nothing to add: give -m TEXT, bundle specs or -w SUBWS")
+    if any("::" in spec for spec in (dest or "", *bundles, *worksheets)):
+        # another repository on either side: bundles are copied (cl/sync/copy.py)
+        from cl.sync.copy import add_items
+        add_items(repo, dest, texts=texts, bundles=bundles, worksheets=worksheets,
+                  copy_dependencies=copy_dependencies)
+        return None
     wid = resolve(repo, dest)
     items: list[Item] = []
     for t in texts:

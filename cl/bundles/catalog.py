@@ -12,8 +12,10 @@ rules are here:
 * `^N-M` counts back from the worksheet's end, a bundle listed twice
   counting once, at its last place; a range reaching past the end is an
   error naming the range;
-* a worksheet spec is `.` or empty (the current one), `0x` and a unique id
-  prefix, a name or a `%` pattern (the most recently changed wins)."""
+* a worksheet spec is `.` or empty (the current one), `/` (the home
+  worksheet, as in CodaLab: config `worksheet.home` here, the worksheet a
+  remote names as its current there), `0x` and a unique id prefix, a name
+  or a `%` pattern (the most recently changed wins)."""
 
 import itertools
 from typing import Iterator, NamedTuple, Protocol
@@ -21,6 +23,8 @@ from typing import Iterator, NamedTuple, Protocol
 from cl.bundles.spec_grammar import (MAX_PATTERN, MIN_PREFIX, BundleSpec, IdPrefix, Named, Ordinal,
                                      check_text, like, parse_spec, print_base, shown)
 from cl.errors import SpecError, did_you_mean
+
+HOME = "/"  # the worksheet spec of the home worksheet (CodaLab's `-w /`)
 
 
 class Candidate(NamedTuple):
@@ -44,6 +48,9 @@ class Catalog(Protocol):
 
     def current_worksheet(self) -> str | None:
         """The current worksheet's id (the remote's own for a remote)."""
+
+    def home_worksheet(self) -> str | None:
+        """The home worksheet's id (`/`, as in CodaLab), if there is one."""
 
     def worksheet_rows(self, name: str | None = None) -> list[WorksheetRow]:
         """Every live worksheet; or those of that name, or matching that
@@ -71,10 +78,13 @@ class Catalog(Protocol):
 
 
 def find_worksheet(cat: Catalog, spec: str) -> str | None:
-    """A worksheet's id from `.`/'' (current), `0x` prefix, name or
-    pattern; None when nothing matches (an ambiguous prefix is an error)."""
+    """A worksheet's id from `.`/'' (current), `/` (home, as in CodaLab),
+    `0x` prefix, name or pattern; None when nothing matches (an ambiguous
+    prefix is an error)."""
     if spec in (".", ""):
         return cat.current_worksheet()
+    if spec == HOME:
+        return cat.home_worksheet()
     check_text(spec)
     if spec.startswith("0x"):
         prefix = spec[2:].lower()
@@ -101,6 +111,9 @@ def resolve_worksheet(cat: Catalog, spec: str) -> str:
     if wid is None:
         if spec in (".", ""):
             raise SpecError(spec, "there is no current worksheet" + cat.where)
+        if spec == HOME:
+            raise SpecError(spec, "there is no home worksheet" + cat.where,
+                            hint=None if cat.where else "name one with 'cl config worksheet.home NAME'")
         hint = None if "%" in spec or spec.startswith("0x") else \
             did_you_mean(spec, [w.name for w in cat.worksheet_rows()])
         raise SpecError(shown(spec), f"no worksheet{cat.where} matches", hint=hint)
@@ -165,9 +178,23 @@ def resolve(cat: Catalog, spec: BundleSpec, text: str, worksheet: str | None = N
     assert isinstance(base, Named)
     hits = cat.named(base.name)
     if not hits:
-        hint = None if "%" in base.name else did_you_mean(base.name, cat.bundle_names())
+        hint = _worksheet_hint(cat, spec) or \
+            (None if "%" in base.name else did_you_mean(base.name, cat.bundle_names()))
         raise SpecError(shown(text), f"no bundle{cat.where} matches", hint=hint)
     return [_newest(cat, hits, wid)]
+
+
+def _worksheet_hint(cat: Catalog, spec: BundleSpec) -> str | None:
+    """For `WS/NAME` where WS names a worksheet: how to say a bundle on it.
+    `WS/NAME` is bundle WS, path NAME, as in CodaLab's target specs; only
+    `WS//NAME` names bundle NAME on worksheet WS."""
+    base = spec.base
+    if spec.worksheet is not None or not spec.path or not isinstance(base, Named) or "%" in base.name:
+        return None
+    if not cat.worksheet_rows(base.name):
+        return None
+    return (f"'{base.name}' is a worksheet: bundle '{spec.path}' on it is "
+            f"'{base.name}//{spec.path}' ('WS/NAME' is the path NAME inside bundle WS)")
 
 
 def resolve_text(cat: Catalog, text: str, worksheet: str | None = None) -> list[str]:
@@ -177,7 +204,7 @@ def resolve_text(cat: Catalog, text: str, worksheet: str | None = None) -> list[
         raise SpecError(shown(text), "remote specs are read by the sync commands; "
                         "this command works on the local repository")
     if spec.path is not None:
-        raise SpecError(shown(text), "malformed bundle spec")
+        raise SpecError(shown(text), "malformed bundle spec", hint=_worksheet_hint(cat, spec))
     return resolve(cat, spec, text, worksheet)
 
 
@@ -194,6 +221,12 @@ class LocalCatalog:
 
     def current_worksheet(self) -> str | None:
         return self.repo.current_worksheet()
+
+    def home_worksheet(self) -> str | None:
+        """The worksheet config `worksheet.home` names (cl init sets it to
+        the worksheet it makes)."""
+        spec = self.repo.config.get("worksheet", "home")
+        return find_worksheet(self, spec) if spec and spec != HOME else None
 
     def worksheet_rows(self, name: str | None = None) -> list[WorksheetRow]:
         return [WorksheetRow(w["wid"], w["name"], w["time"])

@@ -71,7 +71,8 @@ def _mimic_options(f):
         click.option("-W", "--wait", "wait_", is_flag=True, help="Wait until the new runs end."),
         click.option("-t", "--tail", is_flag=True, help="Wait, printing the new runs' stdout and stderr."),
         click.option("-v", "--verbose", is_flag=True, help="Say on stderr what each new run depends on."),
-        worksheet_option("Put new bundles on this worksheet (default: the current one)."),
+        worksheet_option("Resolve ^N and names on this worksheet and put the new bundles there "
+                         "(default: the current one)."),
         json_option,
     ]):
         f = option(f)
@@ -137,15 +138,20 @@ def _overrides(description, tags, allow_failed_dependencies, exclude, request):
 
 
 def _show(repo, done, dry_run, wait_, tail, as_json=False, verbose=False) -> None:
-    """Print the plan (old => new), then wake a worker for the new runs
-    and, with -W/-t, wait for them (-v: describe each new run on stderr)."""
+    """The plan (old => new) on stderr and only the new ids on stdout, one
+    a line, the output last (so `$(cl mimic …)` holds ids, as in CodaLab);
+    then wake a worker for the new runs and, with -W/-t, wait for them
+    (-v: describe each new run on stderr)."""
     if as_json:
         output.as_json(done.to_json())
     for step in () if as_json else done.steps:
         if dry_run:
-            click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}")
+            click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}", err=True)
         else:
-            click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}(0x{step.new[:6]})")
+            click.echo(f"{step.old_name}(0x{step.old[:6]}) => {step.name}(0x{step.new[:6]})", err=True)
+    for step in () if as_json or dry_run else done.steps:
+        click.echo("0x" + step.new)
+    sys.stdout.flush()
     for bid in done.new_runs if verbose else ():
         for line in app_runs.describe(repo, bid):
             notice(line)

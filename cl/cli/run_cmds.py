@@ -209,8 +209,9 @@ def workers(repo, as_json):
         w, mine = lw.info, lw.claims
         runs = ", ".join(f"{c.name}(0x{c.bundle[:8]}) {c.stage}" for c in mine)
         rows.append([w["id"], w["host"], w["pid"], w["executor"], f"{len(mine)}/{w['parallel']}",
-                     " ".join(w["tags"]), f"{(now - w['started']) / 1e9:.0f}s", runs or "-"])
-    output.table(["worker", "host", "pid", "executor", "busy", "tags", "up", "runs"], rows)
+                     " ".join(w["tags"]), app_runs.capacity_text(w.get("capacity")),
+                     f"{(now - w['started']) / 1e9:.0f}s", runs or "-"])
+    output.table(["worker", "host", "pid", "executor", "busy", "tags", "capacity", "up", "runs"], rows)
 
 
 @click.command()

@@ -14,7 +14,12 @@ what a worker needs to coordinate with other workers and what `cl info`,
 * `run_workers`: one row per worker: host, pid (with the process start time,
   so a reused pid is not mistaken for the worker), heartbeat, executor.  A
   worker on this host is alive while its process is; one elsewhere while its
-  heartbeat is fresh."""
+  heartbeat is fresh.  It records its `capacity` (the most one run can get:
+  cpus, gpus, memory).
+* `run_unmet`: what a worker found of a queued run no live worker can meet
+  (`no worker can meet its request: 100 GPUs …`); `cl info` shows the run
+  `staged` with that reason while the worker that said so is alive.  A
+  claim deletes the run's rows."""
 
 import json
 import os
@@ -37,15 +42,19 @@ _SCHEMA = (
         id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, pid_start INTEGER,
         started INTEGER NOT NULL, heartbeat INTEGER NOT NULL, executor TEXT NOT NULL,
         parallel INTEGER NOT NULL, tags TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
-        address TEXT NOT NULL DEFAULT '')""",
+        address TEXT NOT NULL DEFAULT '', capacity TEXT NOT NULL DEFAULT '')""",
+    """CREATE TABLE IF NOT EXISTS run_unmet (
+        bundle TEXT NOT NULL, worker TEXT NOT NULL, reason TEXT NOT NULL,
+        PRIMARY KEY (bundle, worker))""",
 )
 
 CLAIM_COLUMNS = ("bundle", "worker", "stage", "reason", "executor", "process", "handle",
                  "claimed", "started", "updated", "kill_requested", "image")
 # Columns added since the table was first made: (name, definition).
 _ADDED_CLAIM_COLUMNS = (("process", "TEXT NOT NULL DEFAULT ''"), ("handle", "TEXT NOT NULL DEFAULT ''"))
+_ADDED_WORKER_COLUMNS = (("capacity", "TEXT NOT NULL DEFAULT ''"),)
 WORKER_COLUMNS = ("id", "host", "pid", "pid_start", "started", "heartbeat", "executor",
-                  "parallel", "tags", "note", "address")
+                  "parallel", "tags", "note", "address", "capacity")
 
 
 def ensure(db: Database) -> Database:
@@ -58,6 +67,10 @@ def ensure(db: Database) -> Database:
         for name, definition in _ADDED_CLAIM_COLUMNS:
             if name not in have:
                 db.execute(f"ALTER TABLE run_claims ADD COLUMN {name} {definition}")
+        have = {row[1] for row in db.execute("PRAGMA table_info(run_workers)")}
+        for name, definition in _ADDED_WORKER_COLUMNS:
+            if name not in have:
+                db.execute(f"ALTER TABLE run_workers ADD COLUMN {name} {definition}")
         db._cl_runs_schema = True
     return db
 
@@ -112,14 +125,17 @@ def worker_alive(row: dict, now: int | None = None) -> bool:
 
 
 def register_worker(db: Database, wid: str, *, pid: int, executor: str, parallel: int,
-                    tags=(), note: str = "", address: str = "") -> None:
+                    tags=(), note: str = "", address: str = "", capacity: dict | None = None) -> None:
+    """Record a worker; `capacity` is the most it can give one run
+    (cl.runs.capacity: cpus, gpus, memory), None when its executor decides."""
     ensure(db)
     t = now_ns()
     with db.transaction():
         db.execute("INSERT OR REPLACE INTO run_workers (" + ", ".join(WORKER_COLUMNS) + ")"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (wid, HOST, pid, pid_start(pid), t, t, executor, parallel,
-                    json.dumps(list(tags)), note, address))
+                    json.dumps(list(tags)), note, address,
+                    "" if capacity is None else json.dumps(capacity, sort_keys=True)))
 
 
 def heartbeat(db: Database, wid: str) -> None:
@@ -132,11 +148,13 @@ def remove_worker(db: Database, wid: str) -> None:
     ensure(db)
     with db.transaction():
         db.execute("DELETE FROM run_workers WHERE id = ?", (wid,))
+        db.execute("DELETE FROM run_unmet WHERE worker = ?", (wid,))
 
 
 def _worker_row(row) -> dict:
     d = dict(zip(WORKER_COLUMNS, row))
     d["tags"] = json.loads(d["tags"])
+    d["capacity"] = json.loads(d["capacity"]) if d["capacity"] else None
     return d
 
 
@@ -198,7 +216,38 @@ def claim(db: Database, bid: str, worker: str, executor: str, states=("created",
             return False
         db.execute("INSERT INTO run_claims (bundle, worker, stage, executor, claimed, updated)"
                    " VALUES (?, ?, 'staged', ?, ?, ?)", (bid, worker, executor, t, t))
+        db.execute("DELETE FROM run_unmet WHERE bundle = ?", (bid,))
     return True
+
+
+# --- requests no worker can meet ---------------------------------------------
+
+
+def unmet(db: Database, worker: str) -> dict[str, str]:
+    """The runs `worker` found no live worker able to run: id -> why."""
+    ensure(db)
+    return dict(db.execute("SELECT bundle, reason FROM run_unmet WHERE worker = ?", (worker,)))
+
+
+def set_unmet(db: Database, worker: str, reasons: dict[str, str]) -> None:
+    """Replace what `worker` says of queued runs no live worker can meet
+    (id -> why, cl.runs.capacity); one write transaction."""
+    ensure(db)
+    with db.transaction():
+        db.execute("DELETE FROM run_unmet WHERE worker = ?", (worker,))
+        db.executemany("INSERT INTO run_unmet (bundle, worker, reason) VALUES (?, ?, ?)",
+                       [(bid, worker, why) for bid, why in sorted(reasons.items())])
+
+
+def unmet_reason(db: Database, bid: str) -> str | None:
+    """Why no live worker can meet a queued run's request, as a live worker
+    found it; None when none says so."""
+    ensure(db)
+    rows = db.execute("SELECT worker, reason FROM run_unmet WHERE bundle = ? ORDER BY worker", (bid,)).fetchall()
+    if not rows:
+        return None
+    live = {w["id"] for w in live_workers(db)}
+    return next((why for worker, why in rows if worker in live), None)
 
 
 def get_claim(db: Database, bid: str) -> dict | None:
@@ -286,8 +335,8 @@ def _label(dep: dict) -> str:
     return f"{dep['name']} ({short})" if dep.get("name") else short
 
 
-def waiting_reason(db: Database, bid: str) -> str:
-    """Why a queued run is not running yet."""
+def _dependency_reason(db: Database, bid: str) -> str | None:
+    """Why a queued run's dependencies hold it back, if they do."""
     for dep in dependency_states(db, bid):
         if not dep["present"]:
             return f"waiting for dependency {_label(dep)}, which is not in this repository"
@@ -297,6 +346,14 @@ def waiting_reason(db: Database, bid: str) -> str:
             return f"dependency {_label(dep)} {dep['state']}"
         if dep["state"] not in FINAL:
             return f"waiting for dependency {_label(dep)}"
+    return None
+
+
+def waiting_reason(db: Database, bid: str) -> str:
+    """Why a queued run is not running yet."""
+    because = _dependency_reason(db, bid)
+    if because:
+        return because
     live = live_workers(db)
     if not live:
         return "waiting for a worker (none is running: start one with 'cl worker')"
@@ -320,8 +377,12 @@ def run_status(db: Database, bid: str) -> dict | None:
     claim_row = get_claim(db, bid)
     if claim_row is None:
         if row[1] == "created":
-            return {"stage": "created", "reason": waiting_reason(db, bid), "worker": None,
-                    "executor": None, "process": None, "started": None,
+            # CodaLab's `staged` with its staged_status: the run waits for a
+            # worker that can give it what it asks, and no live one can
+            unmet_why = None if _dependency_reason(db, bid) else unmet_reason(db, bid)
+            return {"stage": "staged" if unmet_why else "created",
+                    "reason": unmet_why or waiting_reason(db, bid),
+                    "worker": None, "executor": None, "process": None, "started": None,
                     "kill_requested": False}
         return {"stage": row[1], "reason": "no worker of this repository holds it", "worker": None,
                 "executor": None, "process": None, "started": None,

@@ -237,6 +237,20 @@ class DockerExecutor(Executor):
     def close(self) -> None:
         self.client.close()
 
+    def capacity(self):
+        """The engine's CPUs and memory (Docker refuses a container asking
+        for more CPUs than it has) and this host's NVIDIA GPUs."""
+        import docker.errors
+        from cl.runs.capacity import Capacity, host_capacity
+        here = host_capacity()
+        try:
+            info = self.api.info()
+        except docker.errors.DockerException as exc:
+            raise RunError(f"the Docker Engine does not say what it has: {_first_line(exc)}") from None
+        cpus, memory = info.get("NCPU"), info.get("MemTotal")
+        return Capacity(cpus if isinstance(cpus, int) and cpus > 0 else here.cpus, here.gpus,
+                        memory if isinstance(memory, int) and memory > 0 else here.memory)
+
     # --- images --------------------------------------------------------------------
 
     def image(self, name: str | None, progress) -> dict:

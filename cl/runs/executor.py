@@ -156,6 +156,13 @@ class Executor:
         """Resolve (pulling if absent) the image a run asked for: name, id, digest."""
         return {}
 
+    def capacity(self):
+        """The most one run can get from this executor (a
+        cl.runs.capacity.Capacity: cpus, gpus, memory), or None when the
+        executor decides itself (a batch system queues what it cannot run
+        yet).  A worker never takes a run asking for more; see capacity.py."""
+        return None
+
     def run_dir(self, repo, bid: str) -> str:
         """Where the run's directory is made (the default: .codalab/runs/<id>)."""
         return run_dir(repo, bid)

@@ -46,7 +46,7 @@ def progress_of(repo: Repository, bid: str) -> RunProgress | None:
     if status is None:
         return None
     ahead = None
-    if status["stage"] == "created" and status["worker"] is None:
+    if status["stage"] in ("created", "staged") and status["worker"] is None:
         queued = rindex.queued_runs(repo.db)
         ahead = queued.index(bid) if bid in queued else None
     elapsed = None
@@ -112,6 +112,9 @@ class _Poller:
             reason = status["reason"] if status else None
             if reason and reason != self.last_reason and reason.startswith("pulling"):
                 self.on_notice(reason)
+            elif reason and reason != self.last_reason and status["stage"] == "staged" and status["worker"] is None:
+                # no worker can give it what it asks: it stays staged (as in CodaLab)
+                self.on_notice(f"run 0x{self.bid[:8]} stays staged: {reason}")
             self.last_reason = reason
         if self.on_progress and now - self.last_progress >= STATUS_EVERY_S:
             self.report(now)

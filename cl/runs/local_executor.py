@@ -203,6 +203,12 @@ class LocalExecutor(Executor):
     def image(self, name, progress) -> dict:
         return {}
 
+    def capacity(self):
+        """This machine's CPUs, memory and GPUs (a run gets no more, though
+        this executor does not enforce the request)."""
+        from cl.runs.capacity import host_capacity
+        return host_capacity()
+
     def owner(self) -> tuple[int, int] | None:
         """Who must own the run directory: `nobody` when root runs it."""
         return (NOBODY, NOBODY) if self.confined and os.geteuid() == 0 else None

@@ -18,16 +18,27 @@ KILL_REQUESTED = "Kill requested"
 
 
 class Candidate(Value):
-    """A queued run a worker could take, with what ranks it and what it needs."""
+    """A queued run a worker could take, with what ranks it and what it
+    needs; `doomed` when a dependency failed or was removed and the run does
+    not allow it: taking it only fails it."""
 
-    __slots__ = ("bundle", "priority", "seq", "cpus", "gpus")
+    __slots__ = ("bundle", "priority", "seq", "cpus", "gpus", "memory", "queue", "doomed")
 
-    def __init__(self, bundle: str, priority: int, seq: int, cpus: int, gpus: int):
+    def __init__(self, bundle: str, priority: int, seq: int, cpus: int, gpus: int,
+                 memory: int | None = None, queue: str | None = None, doomed: bool = False):
         _set(self, "bundle", bundle)
         _set(self, "priority", priority)
         _set(self, "seq", seq)
         _set(self, "cpus", cpus)
         _set(self, "gpus", gpus)
+        _set(self, "memory", memory)
+        _set(self, "queue", queue)
+        _set(self, "doomed", doomed)
+
+    @property
+    def request(self) -> dict:
+        """The resources it asks for, as cl.runs.capacity reads a request."""
+        return {"cpus": self.cpus, "gpus": self.gpus, "memory": self.memory}
 
 
 def _queue_matches(bundle: Bundle, tags) -> bool:
@@ -44,11 +55,12 @@ def candidates(repo: Repository, tags=(), cache: dict | None = None) -> list[Can
     cache = {} if cache is None else cache
     out = []
     for seq, bid in enumerate(rindex.queued_runs(repo.db)):
-        waiting = False
+        waiting = broken = False
         for dep in rindex.dependency_states(repo.db, bid):
             if not dep["present"] or (not dep["deleted"] and dep["state"] not in FINAL_STATES):
                 waiting = True
                 break
+            broken = broken or bool(dep["deleted"]) or dep["state"] in ("failed", "killed")
         if waiting:
             continue
         bundle = cache.get(bid)
@@ -57,10 +69,36 @@ def candidates(repo: Repository, tags=(), cache: dict | None = None) -> list[Can
         if not _queue_matches(bundle, tags):
             continue
         request = bundle.request
+        doomed = broken and not bundle.options.get("allow_failed_dependencies")
         out.append(Candidate(bid, int(request.get("priority") or 0), seq,
-                             int(request.get("cpus") or 1), int(request.get("gpus") or 0)))
+                             int(request.get("cpus") or 1), int(request.get("gpus") or 0),
+                             int(request["memory"]) if request.get("memory") else None,
+                             request.get("queue") or None, doomed))
     out.sort(key=lambda c: (-c.priority, c.seq))
     return out
+
+
+def unmet(repo: Repository, candidate: Candidate, capacity) -> str | None:
+    """Why no live worker can run a candidate that a worker of `capacity`
+    (cl.runs.capacity.Capacity; None: unknown) cannot: None when this
+    worker can, when another live worker could (its queue tags matching),
+    or when the run is doomed anyway (a failed dependency fails it)."""
+    from cl.runs.capacity import Capacity, shortfalls, unmet_reason
+    if candidate.doomed or not shortfalls(candidate.request, capacity):
+        return None
+    others = [Capacity.from_json(w["capacity"]) for w in rindex.live_workers(repo.db)
+              if not candidate.queue or candidate.queue in w["tags"] or w["capacity"] is None]
+    return unmet_reason(candidate.request, [capacity, *others])
+
+
+def unmet_now(repo: Repository, request: dict) -> str | None:
+    """Why none of the live workers can run a new run's `request` (their
+    queue tags matching), for `cl run` to say at once; None when one can,
+    or when no worker has said what it has yet."""
+    from cl.runs.capacity import Capacity, unmet_reason
+    queue = request.get("queue")
+    return unmet_reason(request, [Capacity.from_json(w["capacity"]) for w in rindex.live_workers(repo.db)
+                                  if not queue or queue in w["tags"] or w["capacity"] is None])
 
 
 # --- waking workers --------------------------------------------------------------

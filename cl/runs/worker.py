@@ -62,6 +62,13 @@ def parse_cpuset(text: str | None) -> tuple[int, ...] | None:
     return tuple(dict.fromkeys(cpus))
 
 
+def capacity_shortfall(candidate, capacity) -> bool:
+    """True when a worker of `capacity` cannot give the run what it asks
+    (a run whose dependency failed is taken anyway: taking it fails it)."""
+    from cl.runs.capacity import shortfalls
+    return capacity is not None and not candidate.doomed and bool(shortfalls(candidate.request, capacity))
+
+
 class Worker:
     def __init__(self, repo: Repository, options: WorkerOptions, log: Callable[[str], None]):
         self.repo = repo
@@ -78,6 +85,8 @@ class Worker:
         self._job_cpus: dict[str, list[int]] = {}
         self._sock: socket.socket | None = None
         self._draining: list[Job] = []  # finished runs still removing their containers
+        self.capacity = None  # the most one run can get here (cl.runs.capacity); None: the executor decides
+        self._unmet: dict[str, str] = {}  # queued runs no live worker can meet, as last recorded
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -133,10 +142,13 @@ class Worker:
         """Choose the executor and register; returns the executor (its
         `note` says why local was chosen, if it was)."""
         self.executor = make_executor(self.options.executor, self.repo.config)
+        own = self.executor.capacity()
+        self.capacity = None if own is None else own.narrowed(self.options.cpuset, self.options.gpuset)
         address = self._bind()
         rindex.register_worker(self.repo.db, self.id, pid=os.getpid(), executor=self.executor.name,
                                parallel=self.options.parallel, tags=self.options.tags,
-                               note=self.executor.note, address=address)
+                               note=self.executor.note, address=address,
+                               capacity=None if self.capacity is None else self.capacity.to_json())
         return self.executor
 
     def run(self, install_signals: bool = True) -> None:
@@ -223,7 +235,23 @@ class Worker:
         tags = self.options.tags
         if self.executor.routes_queues and not tags:
             tags = None  # every queue: the executor takes it as its own (a Slurm partition)
+        fits = []
+        unmet: dict[str, str] = {}
         for cand in queue.candidates(self.repo, tags, self._bundles):
+            if capacity_shortfall(cand, self.capacity):
+                # never taken here; when no live worker can take it either,
+                # it stays staged with a message saying why (as in CodaLab)
+                why = queue.unmet(self.repo, cand, self.capacity)
+                if why:
+                    unmet[cand.bundle] = why
+                continue
+            fits.append(cand)
+        if unmet != self._unmet:
+            rindex.set_unmet(self.repo.db, self.id, unmet)
+            for bid in unmet.keys() - self._unmet.keys():
+                self.log(f"0x{bid[:8]}: staged: {unmet[bid]}")
+            self._unmet = unmet
+        for cand in fits:
             if len(self.jobs) >= self.options.parallel:
                 break
             cpus = None

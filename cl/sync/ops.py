@@ -208,6 +208,9 @@ def clone(url: str, directory: str | None = None,
         # the remote's current worksheet (a bare one's: the one pushed last)
         if head and repo.refs.get(f"worksheets/{head}"):
             repo.refs.set_if_equals("HEAD", None, head)
+            if repo.config.get("worksheet", "home") in (None, ""):  # `-w /` lands where the clone did
+                repo.config.set("worksheet", "home", "0x" + head)
+                repo.config.save()
         tracking.record(repo, DEFAULT, {**there, "HEAD": head}, complete=True)
         report = _report(repo, client, outcome)
     except BaseException:

@@ -108,6 +108,11 @@ class RemoteView:
         wid = self.head_worksheet()
         return wid if wid and any(w == wid for w, _, _ in self.worksheets()) else None
 
+    def home_worksheet(self) -> str | None:
+        """A remote's home (`REMOTE::/`): the worksheet it names as its
+        current, where a clone of it lands; its config is not served."""
+        return self.current_worksheet()
+
     def worksheet_rows(self, name: str | None = None) -> list[WorksheetRow]:
         rows = [WorksheetRow(w, ws.name, ws.time) for w, _, ws in self.worksheets()]
         if name is None:

@@ -302,6 +302,22 @@ _FIELDS = {
     "args": lambda r, bid, row: r.bundle(bid).args,
     "host_worksheets": lambda r, bid, row: r._host_worksheets(bid),
 }
+def _live(r, bid: str, row, key: str):
+    """A run's live stage (`staged`: no worker can meet its request) or why
+    it waits, as `cl info -f run_status,staged_status` shows them; a
+    finished bundle's stage is its state."""
+    if row.kind != "run" or row.state in ("ready", "failed", "killed"):
+        return row.state if key == "stage" else None
+    from cl.index.runs import run_status
+    status = run_status(r.repo.db, bid) or {}
+    return status.get(key) or (row.state if key == "stage" else None)
+
+
+_FIELDS.update({
+    "run_status": lambda r, bid, row: _live(r, bid, row, "stage"),
+    "staged_status": lambda r, bid, row: _live(r, bid, row, "reason"),
+    "state_details": lambda r, bid, row: _live(r, bid, row, "reason"),
+})
 _RESULT_FIELDS = frozenset(("time", "started", "finished", "exit_code", "failure", "host", "executor",
                             "image", "cpu_user", "cpu_system", "peak_memory", "memory"))
 

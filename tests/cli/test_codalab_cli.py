@@ -240,6 +240,65 @@ def test_worksheet_option_of_bundle_commands(project, cl):
     assert "other" in cl(["print", "-r"], project).stdout  # new -w linked it from here
 
 
+def test_slash_is_the_home_worksheet_wherever_a_worksheet_is_named(tmp_path, project, cl):
+    tree(project, {"a.txt": "on home\n", "b.txt": "elsewhere\n"})
+    home = cl(["work", "-u"], project).stdout.strip()
+    cl(["upload", "a.txt", "-n", "f"], project)
+    cl(["new", "other"], project)
+    cl(["work", "other"], project)
+    cl(["upload", "b.txt", "-n", "f"], project)
+    # bundle commands resolve ^ and names on it, commands that write put things there
+    assert cl(["cat", "^", "-w", "/"], project).stdout == "on home\n"
+    assert cl(["info", "-f", "name", "-w", "/", "^"], project).stdout == "f\n"
+    up = cl(["upload", "b.txt", "-n", "g", "-w", "/"], project).stdout.strip()
+    cl(["add", "text", "a note", "--dest-worksheet", "/"], project)
+    assert cl(["ls", "-u", "-w", "/"], project).stdout.split()[-1] == up
+    assert "a note" in cl(["print", "/"], project).stdout
+    assert cl(["work", "-u"], project).stdout.strip() != home
+    cl(["work", "/"], project)
+    assert cl(["work", "-u"], project).stdout.strip() == home
+    # renaming it keeps it home (config worksheet.home holds its id), and it can be changed
+    cl(["wedit", "-n", "renamed"], project)
+    assert cl(["ls", "-u", "-w", "/"], project).stdout.split()[-1] == up
+    cl(["config", "worksheet.home", "other"], project)
+    assert cl(["print", "-r", "/"], project).stdout == cl(["print", "-r", "other"], project).stdout
+    # a remote's home is the worksheet it names as its current, where a clone lands
+    cl(["alias", "up", str(project)], project)
+    clone = tmp_path / "clone"
+    cl(["clone", str(project), str(clone)], tmp_path)
+    assert cl(["ls", "-u", "-w", "/"], clone).stdout == cl(["ls", "-u"], project).stdout
+    assert cl(["ls", "-u", "-w", "up::/"], project).stdout == cl(["ls", "-u"], project).stdout
+    # a repository without one says how to name one, and changes nothing
+    cl(["config", "-r", "worksheet.home"], project)
+    before = snapshot(project)
+    assert one_line_error(cl(["ls", "-w", "/"], project, check=False)) == \
+        "cl: there is no home worksheet: '/'; name one with 'cl config worksheet.home NAME'"
+    assert snapshot(project) == before
+
+
+def test_ws_slash_name_is_a_path_and_ws_double_slash_name_a_worksheet(project, cl):
+    """CodaLab's specs: `[WS//]BUNDLE[/SUBPATH]`.  `exp/out` is the file out
+    in bundle exp even where a worksheet exp holds a bundle out; `exp//out`
+    is that bundle.  A miss on `WS/NAME` says how to write the other."""
+    tree(project, {"exp": {"out": "file in bundle exp\n"}, "out": "bundle out\n"})
+    cl(["upload", "exp"], project)
+    cl(["new", "exp"], project)
+    out = cl(["upload", "out", "-w", "exp"], project).stdout.strip()
+    assert cl(["cat", "exp/out"], project).stdout == "file in bundle exp\n"
+    assert cl(["cat", "exp//out"], project).stdout == "bundle out\n"
+    assert cl(["info", "-f", "id", "exp//out"], project).stdout.strip() == out
+    cl(["new", "lab", "--no-link"], project)
+    cl(["upload", "out", "-n", "res", "-w", "lab"], project)
+    before = snapshot(project)
+    hint = "'lab' is a worksheet: bundle 'res' on it is 'lab//res' ('WS/NAME' is the path NAME inside bundle WS)"
+    assert one_line_error(cl(["cat", "lab/res"], project, check=False)) == \
+        f"cl: no bundle matches: 'lab/res'; {hint}"
+    assert one_line_error(cl(["info", "lab/res"], project, check=False)) == \
+        f"cl: malformed bundle spec: 'lab/res'; {hint}"
+    assert snapshot(project) == before
+    assert cl(["cat", "lab//res"], project).stdout == "bundle out\n"
+
+
 def test_cat_t_is_tail(project, cl):
     tree(project, {"n.txt": "1\n2\n3\n"})
     cl(["upload", "n.txt"], project)
@@ -286,6 +345,55 @@ def test_add_copy_dependencies_and_dest_worksheet(project, cl):
     assert cl(["ls", "-u", "-w", "dest"], project).stdout.split() == [a, made]
 
 
+def test_add_to_a_worksheet_on_a_remote(tmp_path, project, cl):
+    """`cl add … --dest-worksheet REMOTE::WS`, as CodaLab's add between
+    instances: bundles the remote lacks are copied (with -d their
+    dependencies, listed first), text is added as text, and a worksheet
+    link cannot cross repositories."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    cl(["init", "-w", "far"], origin)
+    cl(["alias", "up", str(origin)], project)
+    tree(project, {"a.txt": "a\n"})
+    a = cl(["upload", "a.txt"], project).stdout.strip()
+    made = cl(["make", "k:a.txt", "-n", "m"], project).stdout.strip()
+    cl(["add", "bundle", "m", "--dest-worksheet", "up::far", "-d"], project)
+    cl(["add", "text", "a note", "--dest-worksheet", "up::far"], project)
+    assert cl(["ls", "-u"], origin).stdout.split() == [a, made]
+    assert cl(["cat", "m/k"], origin).stdout == "a\n"   # the contents came along
+    assert cl(["print", "-r"], origin).stdout.splitlines()[-1] == "a note"
+    assert cl(["ls", "-u", "-w", "up::far"], project).stdout.split() == [a, made]
+    # `REMOTE::` alone is the remote's home (its current worksheet), as CodaLab's `alias::`
+    cl(["add", "bundle", "a.txt", "--dest-worksheet", "up::"], project)
+    assert cl(["ls", "-u"], origin).stdout.split() == [a, made, a]
+    # from a remote into a worksheet here
+    tree(origin, {"b.txt": "b\n"})
+    b = cl(["upload", "b.txt"], origin).stdout.strip()
+    cl(["add", "bundle", "up::b.txt"], project)
+    assert cl(["ls", "-u"], project).stdout.split()[-1] == b
+    assert cl(["cat", "b.txt"], project).stdout == "b\n"
+    # refused, changing nothing on either side
+    here, there = snapshot(project), snapshot(origin)
+    assert one_line_error(cl(["work", "up::far"], project, check=False)) == (
+        "cl: the current worksheet is one of this repository's: 'up::far' is on remote 'up'; "
+        "bring it here with 'cl pull up far', then 'cl work far'")
+    cross = one_line_error(cl(["add", "worksheet", project.name, "--dest-worksheet", "up::far"], project,
+                              check=False))
+    assert cross == f"cl: a worksheet link cannot cross repositories: '{project.name}' added to 'up::far'"
+    tree(project, {"c.txt": "c\n"})
+    cl(["upload", "c.txt"], project)
+    here = snapshot(project)
+    assert "no worksheet on remote 'up' matches" in one_line_error(
+        cl(["add", "bundle", "c.txt", "--dest-worksheet", "up::nosuch"], project, check=False))
+    assert (snapshot(project), snapshot(origin)) == (here, there)  # c.txt was not sent
+    cl(["wedit", "--freeze"], origin)
+    there = snapshot(origin)
+    assert one_line_error(cl(["add", "c.txt", "--dest-worksheet", "up::far"], project, check=False)) == \
+        "cl: worksheet 'far' on remote 'up' is frozen; nothing was added; " \
+        "unfreeze it there first: cl wedit far --unfreeze"
+    assert (snapshot(project), snapshot(origin)) == (here, there)
+
+
 def test_wadd_replace(project, cl):
     tree(project, {"a.txt": "a\n", "b.txt": "b\n"})
     a = cl(["upload", "a.txt"], project).stdout.strip()
@@ -296,6 +404,12 @@ def test_wadd_replace(project, cl):
     cl(["wadd", project.name, "two", "-r"], project)
     assert cl(["ls", "-u", "-w", "two"], project).stdout.split() == [a]
     assert cl(["info", "-f", "state", b], project).stdout == "ready\n"  # detached, not removed
+    # as CodaLab's wadd: a bundle that has not finished is not copied, and is named
+    cl(["config", "run.auto_worker", "false"], project)
+    queued = cl(["run", "true"], project).stdout.strip()
+    out = cl(["wadd", project.name, "two"], project).stdout
+    assert f"(1 not finished left out: {queued[:10]})" in out
+    assert cl(["ls", "-u", "-w", "two"], project).stdout.split() == [a, a]
 
 
 def test_wls_address_lists_a_remote(tmp_path, project, cl):
@@ -344,6 +458,19 @@ def test_run_after_edit_verbose(tmp_path, project, cl):
     assert snapshot(project) == before
 
 
+def test_run_after_puts_a_reused_run_where_a_new_one_would_go(project, cl):
+    cl(["config", "run.executor", "local"], project)
+    first = cl(["run", "echo hi", "-W"], project).stdout.strip()
+    cl(["add", "text", "note"], project)
+    again = cl(["run", "-m", "-a", "0", "echo hi"], project)
+    assert again.stdout.strip() == first and "reused" in again.stderr
+    text = cl(["print", "-r"], project).stdout.splitlines()
+    assert first in text[0] and text[-2:] == [text[-2], "note"] and first in text[-2]
+    before = snapshot(project)
+    assert "has 3 item(s)" in one_line_error(cl(["run", "-m", "-a", "4", "echo hi"], project, check=False))
+    assert snapshot(project) == before
+
+
 def test_mimic_overrides(project, cl):
     cl(["config", "run.auto_worker", "false"], project)
     tree(project, {"a.txt": "a\n", "b.txt": "b\n"})
@@ -351,14 +478,36 @@ def test_mimic_overrides(project, cl):
     cl(["upload", "b.txt"], project)
     cl(["run", ":a.txt", "cat a.txt > out", "-n", "r", "--tags", "old", "-d", "was"], project)
     out = cl(["mimic", "a.txt", "r", "b.txt", "-d", "now", "--tags", "n1", "n2", "--request-memory", "64m",
-              "--exclude-patterns", "x", "y", "--allow-failed-dependencies", "-n", "r2"], project).stdout
-    assert "=> r2" in out
+              "--exclude-patterns", "x", "y", "--allow-failed-dependencies", "-n", "r2"], project)
+    assert "=> r2" in out.stderr
+    assert out.stdout == cl(["info", "-f", "id", "r2"], project).stdout
     record = json.loads(cl(["info", "--json", "r2"], project).stdout)
     assert (record["description"], record["tags"]) == ("now", ["n1", "n2"])
     assert record["request"]["memory"] in (64 * 2**20, "64m", "64.0m")
     bundle_options = json.loads(cl(["info", "-r", "r2"], project).stdout)
     text = json.dumps(bundle_options)
     assert '"exclude_patterns": ["x", "y"]' in text and '"allow_failed_dependencies": true' in text
+
+
+def test_mimic_and_macro_resolve_specs_on_the_worksheet_of_w(project, cl):
+    """CodaLab's -w for mimic and macro: `^N` and names are looked up on
+    that worksheet, and the new bundles go there."""
+    cl(["config", "run.auto_worker", "false"], project)
+    tree(project, {"a.txt": "a\n", "b.txt": "b\n"})
+    cl(["new", "lab", "--no-link"], project)
+    cl(["upload", "a.txt", "-w", "lab"], project)
+    cl(["run", ":a.txt", "cat a.txt > out", "-n", "r", "-w", "lab"], project)
+    new_input = cl(["upload", "b.txt", "-w", "lab"], project).stdout.strip()
+    cl(["upload", "a.txt", "-n", "decoy"], project)  # ^ here is not ^ on lab
+    done = cl(["mimic", "^3", "^2", "^", "-n", "r2", "-w", "lab"], project)
+    [new] = done.stdout.split()
+    assert new in cl(["ls", "-u", "-w", "lab"], project).stdout
+    assert new not in cl(["ls", "-u"], project).stdout
+    assert json.loads(cl(["info", "--json", new], project).stdout)["dependencies"][0]["bundle"] == new_input
+    cl(["edit", "a.txt", "-n", "m-in1", "-w", "lab"], project)
+    cl(["edit", "r", "-n", "m-out", "-w", "lab"], project)
+    applied = cl(["macro", "m", "^", "-w", "lab", "-n", "r3"], project).stdout.split()
+    assert applied[-1] in cl(["ls", "-u", "-w", "lab"], project).stdout
 
 
 def test_run_exclude_patterns_take_several_values(project, cl, busybox_image):

@@ -110,15 +110,22 @@ def test_the_readmes_mimic_and_macro(project):
     upload(project, "c.txt")
     cl(project, "run", "input:a.txt", "--name", "sort-run", "sort -n input > output", "-W")
     cl(project, "make", "sort-run/output", "--name", "a-sorted.txt")
-    plan = cl(project, "mimic", "a.txt", "a-sorted.txt", "b.txt", "--name", "b-sorted.txt", "-i").stdout
+    dry = cl(project, "mimic", "a.txt", "a-sorted.txt", "b.txt", "--name", "b-sorted.txt", "-i")
     run_id = cl(project, "info", "-f", "id", "sort-run").stdout.strip()
     made_id = cl(project, "info", "-f", "id", "a-sorted.txt").stdout.strip()
-    assert plan == (f"sort-run({run_id[:8]}) => b-sorted.txt-sort-run\n"
-                    f"a-sorted.txt({made_id[:8]}) => b-sorted.txt\n")
+    # the plan goes to stderr (as CodaLab's); a dry run creates nothing, so prints no id
+    assert dry.stdout == ""
+    assert dry.stderr == (f"sort-run({run_id[:8]}) => b-sorted.txt-sort-run\n"
+                          f"a-sorted.txt({made_id[:8]}) => b-sorted.txt\n")
     assert "b-sorted.txt" not in cl(project, "ls").stdout
     done = cl(project, "mimic", "a.txt", "a-sorted.txt", "b.txt", "--name", "b-sorted.txt")
-    lines = done.stdout.splitlines()
+    lines = done.stderr.splitlines()
     assert [line.split(" => ")[1].split("(")[0] for line in lines] == ["b-sorted.txt-sort-run", "b-sorted.txt"]
+    # stdout holds only the new ids, the output last: `$(cl mimic …)` works in a script
+    new_ids = done.stdout.split()
+    assert new_ids == [cl(project, "info", "-f", "id", n).stdout.strip()
+                       for n in ("b-sorted.txt-sort-run", "b-sorted.txt")]
+    assert [f"(0x{i[2:8]})" in line for i, line in zip(new_ids, lines)] == [True, True]
     assert cl(project, "cat", "b-sorted.txt").stdout == "3\n6\n8\n"
     up = cl(project, "ancestors", "b-sorted.txt").stdout.splitlines()
     assert up[1].startswith("  - b-sorted.txt-sort-run(") and up[1].endswith(")/output")
@@ -126,8 +133,10 @@ def test_the_readmes_mimic_and_macro(project):
     # the same thing as a macro
     cl(project, "edit", "a.txt", "--name", "sort-in1")
     cl(project, "edit", "a-sorted.txt", "--name", "sort-out")
-    cl(project, "macro", "sort", "c.txt", "--name", "c-sorted.txt")
+    applied = cl(project, "macro", "sort", "c.txt", "--name", "c-sorted.txt")
     assert cl(project, "cat", "c-sorted.txt").stdout == "1\n4\n"
+    assert applied.stdout.split()[-1] == cl(project, "info", "-f", "id", "c-sorted.txt").stdout.strip()
+    assert " => c-sorted.txt(" in applied.stderr and "=>" not in applied.stdout
     assert "sort-run" in cl(project, "info", "-f", "name", "c-sorted.txt-sort-run").stdout
 
 
@@ -183,7 +192,7 @@ def test_mimic_pins_the_image_digest_the_old_run_ran_in(tmp_path, docker_engine,
         y = upload(project, "y.txt")
         old = bid_of(cl(project, "run", "in:x.txt", "--name", "cp", "cat in > out", "-W"))
         done = cl(project, "mimic", "x.txt", "cp", "y.txt", "-n", "cp-y", "-W")
-        assert done.stdout.startswith(f"cp(0x{old[:6]}) => cp-y(0x")
+        assert done.stderr.startswith(f"cp(0x{old[:6]}) => cp-y(0x")
         repo = repo_of(project)
         try:
             from tests.runs.helpers import result_of

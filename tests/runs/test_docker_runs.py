@@ -226,12 +226,10 @@ def test_workers_lists_the_worker_and_its_run(project):
     repo.close()
 
 
-def test_cpu_and_gpu_requests_reach_docker(project):
+def test_cpu_requests_reach_docker(project):
     bid = bid_of(cl(project, "run", "--request-cpus", "1",
                     "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max 2>/dev/null > quota",
                     "-W", check=False))
     assert cl(project, "cat", f"0x{bid}/quota").stdout.split()[0] == "100000"
-    # no GPU here: the request reaches the engine, which refuses it in one line
-    done = cl(project, "run", "--request-gpus", "1", "true", "-W", check=False)
-    assert done.returncode != 0
-    assert "failed: The container could not start" in done.stderr.strip().splitlines()[-1]
+    # more GPUs than the machine has never reach the engine: such a run stays
+    # staged and says why (tests/runs/test_unmet_requests.py)
