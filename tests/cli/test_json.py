@@ -155,7 +155,7 @@ def test_repository_and_sharing_commands(shaped, tmp_path):
     status = j(["status"], p)
     assert set(status) == {"repository", "worksheet", "bundles", "objects", "bytes", "remotes"}
     assert set(j(["fsck"], p)) == {"objects", "bytes", "problems", "notes"}
-    assert set(j(["gc", "--dry-run"], p)) == {"dry_run", "objects", "bytes", "tmp", "checkouts"}
+    assert set(j(["gc", "--dry-run"], p)) == {"dry_run", "objects", "bytes", "tmp", "checkouts", "swept"}
     assert {"bundles", "worksheets"} <= set(j(["reindex"], p))
     assert j(["config", "run.auto_worker"], p) == {"key": "run.auto_worker", "value": False}
     assert j(["config"], p)["run"]["auto_worker"] is False
