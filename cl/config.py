@@ -81,14 +81,14 @@ class Duration(Kind):
     """`N[s|m|h|d]` as cl.bundles.units.parse_duration reads it (stored as
     written), or a number of seconds; at most 366 days."""
     name = "a duration such as 30s, 10m, 2h or 1d"
-    TEXT = re.compile(r"(\d{1,12}(?:\.\d{1,9})?)\s*([smhd]?)\Z", re.I)
+    TEXT = r"(?i)(\d{1,12}(?:\.\d{1,9})?)\s*([smhd]?)\Z"  # compiled by re on first use
     UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
     MAX_S = 366 * 86400
 
     def check(self, value):
         if type(value) is int and 0 <= value <= self.MAX_S:
             return value
-        m = self.TEXT.match(value.strip()) if isinstance(value, str) else None
+        m = re.match(self.TEXT, value.strip()) if isinstance(value, str) else None
         if not m or float(m[1]) * self.UNITS[m[2].lower()] > self.MAX_S:
             raise Bad(f"expected {self.name} (at most 366d)")
         return value.strip()
@@ -98,14 +98,14 @@ class Size(Kind):
     """`N[k|m|g|t]` as cl.bundles.units.parse_size reads it (stored as
     written), or a number of bytes; at most 1 EiB."""
     name = "a size such as 512m, 64g or 2t"
-    TEXT = re.compile(r"(\d{1,19}(?:\.\d{1,9})?)\s*([kmgt]?)b?\Z", re.I)
+    TEXT = r"(?i)(\d{1,19}(?:\.\d{1,9})?)\s*([kmgt]?)b?\Z"  # compiled by re on first use
     UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
     MAX = 1 << 60
 
     def check(self, value):
         if type(value) is int and 0 <= value <= self.MAX:
             return value
-        m = self.TEXT.match(value.strip()) if isinstance(value, str) else None
+        m = re.match(self.TEXT, value.strip()) if isinstance(value, str) else None
         if not m or float(m[1]) * self.UNITS[m[2].lower()] > self.MAX:
             raise Bad(f"expected {self.name}")
         return value.strip()

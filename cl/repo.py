@@ -3,9 +3,9 @@ refs and the index, and owns the write ordering of bundle states and
 worksheet commits (objects first, then the ref moved by compare-and-swap and
 the index updated in the same SQLite transaction).
 
-The object store and the object types are imported by the methods that use
-them, so that commands that only query the index and the refs (`cl ls`)
-never load them, their dataclasses or msgpack."""
+The object store, the object types and the config are imported by the
+methods that use them, so that commands that only query the index and the
+refs (`cl ls`) never load them, their dataclasses or msgpack."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import re
 import time
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
-from cl.config import Config
 from cl.errors import CLError, Conflict, IndexDamaged, NotARepository
 from cl.index.index import Index, check_schema
 from cl.objects.ids import ObjectId
@@ -23,6 +22,7 @@ from cl.refs.db import Database, read_refs
 from cl.refs.store import SqliteRefStore
 
 if TYPE_CHECKING:
+    from cl.config import Config
     from cl.objects.store import ObjectStore
     from cl.objects.types import Bundle, Contents, State, Worksheet
 
@@ -101,7 +101,9 @@ class Repository:
 
     @functools.cached_property
     def config(self) -> Config:
-        """config.toml, read when a command first needs it (`cl ls` never does)."""
+        """config.toml, read when a command first needs it (`cl ls` never
+        does, nor imports cl.config: its table of settings)."""
+        from cl.config import Config
         return Config(os.path.join(self.root, "config.toml"), layered=True)
 
     # --- opening -------------------------------------------------------------

@@ -4,7 +4,6 @@ exists nowhere else (the editor's file, stdin), its bytes are kept in a
 file the message names: typed text is never lost."""
 
 import os
-import tempfile
 
 import click
 
@@ -14,6 +13,7 @@ from cl.errors import InputError
 def keep(data: bytes, prefix: str, suffix: str) -> str:
     """Write `data` to a new file in the working directory (or the
     temporary directory if that is not writable); its path."""
+    import tempfile  # here: every command of bundle_cmds imports this module, `cl ls` too
     where = os.getcwd() if os.access(os.getcwd(), os.W_OK) else None
     fd, path = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=where)
     with os.fdopen(fd, "wb") as f:
@@ -48,6 +48,7 @@ def read(path: str, keep_as: tuple[str, str]) -> str:
 
 def edit(text: str, extension: str, keep_as: tuple[str, str]) -> str | None:
     """`text` as the user left it in $EDITOR, or None if they did not save."""
+    import tempfile
     fd, path = tempfile.mkstemp(prefix="cl-edit-", suffix=extension)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -16,7 +16,6 @@ outside any span opens one that lasts until the store is closed (or the
 process ends), so a writer that forgot to open a span is still covered --
 it only keeps gc waiting longer."""
 
-import fcntl
 import os
 import threading
 from contextlib import contextmanager
@@ -77,6 +76,7 @@ class GcLock(_Span):
         s = self._s
         with s.mutex:
             if s.depth == 0:
+                import fcntl  # here: `cl info` opens a store but never writes
                 fd = _open(s.path)
                 try:
                     fcntl.flock(fd, fcntl.LOCK_SH)  # waits while gc deletes
@@ -122,6 +122,7 @@ class GcLock(_Span):
         `waiting` is called once if writers make it wait."""
         if self.held():
             raise RuntimeError("gc cannot run inside a write span of its own process")
+        import fcntl
         fd = _open(self._s.path)
         try:
             try:

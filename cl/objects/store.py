@@ -29,7 +29,10 @@ SMALL = 1 << 20
 VERIFY_WHOLE = 32 << 20  # `open` re-hashes objects up to this size before returning them
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 COPY_CHUNK = 64 << 20  # a multiple of mmap.ALLOCATIONGRANULARITY
-_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)  # fault pages in up front
+TAIL_CHUNK = 8 << 20   # a large file's last COPY_CHUNK goes in these: little is left to hash at the end
+# No MAP_POPULATE: the hash's own page faults (each maps a run of pages) cost
+# the hashing thread less than populating the map up front (docs/bench-notes.md).
+_MAP_FLAGS = mmap.MAP_SHARED
 
 # tmp files are named by process and a counter (DiskStore._tmp_file)
 _tmp_numbers = itertools.count()  # next() is atomic under the GIL
@@ -124,10 +127,15 @@ def _copy_hashing(src: int, dst: int, hasher, size: int, progress=None) -> int:
 
     landed: queue.Queue = queue.Queue()
 
+    end = size
+
+    def chunk(offset: int) -> int:
+        return TAIL_CHUNK if end > COPY_CHUNK and end - offset <= COPY_CHUNK else COPY_CHUNK
+
     def copy():
         offset = 0
         try:
-            while n := os.copy_file_range(src, dst, COPY_CHUNK):
+            while n := os.copy_file_range(src, dst, chunk(offset)):
                 landed.put((offset, n))
                 offset += n
             landed.put(None)

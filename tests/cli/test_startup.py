@@ -28,7 +28,7 @@ finally:
 # the libraries only some pages or files need (`cl print --html`, a YAML genpath)
 LAZY_LIBRARIES = {"markdown_it", "yaml", "tomli_w", "rich"}
 SLOW_STDLIB = {"json", "tomllib", "secrets", "hashlib", "socket", "getpass", "shlex", "queue",
-               "dataclasses"}
+               "dataclasses", "tempfile", "shutil", "random"}
 
 
 def loaded(project, *args) -> set[str]:
@@ -42,7 +42,7 @@ def test_ls_loads_no_objects(project):
     add(project, "a.txt")
     modules = loaded(project, "ls")
     assert not modules & ({"cl.objects.store", "cl.objects.types", "cl.objects.encoding", "msgpack",
-                           "cl.index.runs"} | SLOW_STDLIB | LAZY_LIBRARIES)
+                           "cl.index.runs", "cl.config"} | SLOW_STDLIB | LAZY_LIBRARIES)
 
 
 def test_info_loads_no_run_queue(project):
@@ -50,7 +50,8 @@ def test_info_loads_no_run_queue(project):
     add(project, "a.txt")
     modules = loaded(project, "info", "a.txt")
     assert "cl.objects.types" in modules  # it does read the bundle
-    assert not modules & ({"cl.index.runs"} | SLOW_STDLIB - {"dataclasses"} | LAZY_LIBRARIES)
+    assert not modules & ({"cl.index.runs", "cl.config", "fcntl"} | SLOW_STDLIB - {"dataclasses"}
+                          | LAZY_LIBRARIES)
 
 
 def test_run_loads_no_executor(project):

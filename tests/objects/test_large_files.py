@@ -33,6 +33,33 @@ def test_a_file_of_many_copy_chunks_is_hashed_as_stored(disk_store, tmp_path, mo
     assert os.listdir(disk_store.tmp) == []
 
 
+def test_the_last_copy_chunk_lands_in_tail_chunks(disk_store, tmp_path, monkeypatch):
+    """A large file's last COPY_CHUNK is copied (and hashed) in smaller
+    pieces, so little is left to hash once the copy ends; the id is still
+    the b3sum of the stored bytes."""
+    granule = mmap.ALLOCATIONGRANULARITY
+    monkeypatch.setattr(store_module, "COPY_CHUNK", 4 * granule)
+    monkeypatch.setattr(store_module, "TAIL_CHUNK", granule)
+    asked = []
+    real = os.copy_file_range
+
+    def recording(src, dst, count, *args):
+        asked.append(count)
+        return real(src, dst, count, *args)
+
+    monkeypatch.setattr(os, "copy_file_range", recording)
+    data = os.urandom(SMALL + 3 * granule + 123)
+    (tmp_path / "big").write_bytes(data)
+    oid, size = disk_store.write_file(str(tmp_path / "big"))
+    assert (oid, size) == (blake3.blake3(data).hexdigest(), len(data))
+    with open(disk_store.path(oid), "rb") as f:
+        assert f.read() == data
+    # whole COPY_CHUNKs while more than one is left, then TAIL_CHUNKs to the end
+    big = len(data) // (4 * granule) - (1 if len(data) % (4 * granule) == 0 else 0)
+    assert set(asked[:big]) == {4 * granule} and set(asked[big:]) == {granule}
+    assert len(asked[big:]) == 4 + 1  # the last COPY_CHUNK's bytes, and the call that finds the end
+
+
 def test_the_copy_through_memory_hashes_what_it_writes(tmp_path):
     """Where copy_file_range cannot work, the fallback writes and hashes
     the same buffers; it starts over from the beginning of both files."""
