@@ -235,6 +235,12 @@ def graph_text_of(repo: Repository, bid: ObjectId, direction: str, depth: int | 
     garbage collector runs again."""
     render = FORMS[form]
     with _quiet_gc():
+        if form == "tree" and depth is None:
+            found = q.lines(repo.db, bid, direction == ANCESTORS)
+            if found is not None:
+                text = lines_text(found, direction == ANCESTORS)
+                del found
+                return text
         g = graph(repo, bid, direction, depth)
         text = render(g)
         del g  # freed by reference counting, before the collector is back
@@ -349,6 +355,44 @@ def tree_text(g: Graph) -> str:
                        f"{ind}{r[1]}: {full[r[far]]}" if r[1] else ind + full[r[far]])
                       for r in reversed(children)])
         return "\n".join(out)
+
+
+def lines_text(found: q.Lines, up: bool) -> str:
+    """`tree_text` of a whole closure (no depth limit) from the index's
+    integer-keyed rows (cl/index/provenance.py:lines): the same text, the
+    walk over small integers, and each bundle's text made once, by
+    SQLite, not from its 64-digit id."""
+    indents = ["  " * i + "- " for i in range(MAX_INDENT + 1)]
+    heads = found.heads
+    full = {n: head + mark if mark else head for n, (head, mark) in heads.items()}
+
+    def label(far: int, key: str, path: str) -> str:  # the rare line with a path
+        head, mark = heads[far]
+        return (key + ": " if key else "") + head + "/" + path + mark
+
+    nxt = found.runs
+    expanded: set[int] = set()
+    out: list[str] = []
+    append = out.append
+    stack: list[tuple[int, int, str]] = [(0, found.root, indents[0] + full[found.root])]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        level, n, text = pop()
+        if n in expanded:
+            append(text + " (see above)")
+            continue
+        expanded.add(n)
+        append(text)
+        children = nxt.get(n)
+        if children:
+            below = level + 1
+            if below == len(indents):  # past MAX_INDENT the level is written out
+                indents.append(f"{indents[MAX_INDENT]}[{below}] ")
+            ind = indents[below]
+            push([(below, far, ind + label(far, key, path) if up and path else
+                   f"{ind}{key}: {full[far]}" if key else ind + full[far])
+                  for far, key, path in reversed(children)])
+    return "\n".join(out)
 
 
 # --- graph forms -----------------------------------------------------------------

@@ -17,7 +17,9 @@ from cl.refs.db import Database
 if TYPE_CHECKING:  # only named in signatures: `cl ls` need not load the object types
     from cl.objects.types import Bundle, State, Worksheet
 
-SCHEMA_VERSION = 1
+# 2: the integer-keyed `nodes` and `edges` tables (provenance lists).  A
+# repo.db of another version fails check_schema; `cl reindex` rebuilds it.
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,6 +37,11 @@ CREATE TABLE IF NOT EXISTS deps (
     child TEXT NOT NULL, key TEXT NOT NULL, parent TEXT NOT NULL, path TEXT NOT NULL,
     PRIMARY KEY (child, key));
 CREATE INDEX IF NOT EXISTS deps_parent ON deps(parent);
+CREATE TABLE IF NOT EXISTS nodes (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS edges (
+    c INTEGER NOT NULL, key TEXT NOT NULL, p INTEGER NOT NULL, path TEXT NOT NULL,
+    PRIMARY KEY (c, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_p ON edges(p);
 CREATE TABLE IF NOT EXISTS worksheets (
     wid TEXT PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, tags TEXT NOT NULL,
     head TEXT NOT NULL, time INTEGER NOT NULL, author TEXT NOT NULL, deleted INTEGER NOT NULL);
@@ -178,6 +185,21 @@ class Index:
             self.db.executemany(
                 "INSERT OR REPLACE INTO deps (child, key, parent, path) VALUES (?, ?, ?, ?)",
                 [(bid, d.key, d.bundle, d.path) for d in bundle.dependencies])
+            self._put_edges(bid, bundle)
+
+    def _put_edges(self, bid: str, bundle: Bundle):
+        """The integer-keyed copy of a new bundle's `deps` rows: `nodes`
+        numbers every id the index has seen (a bundle, or a dependency it
+        may not have yet), `edges` holds (child, key, parent, path) by
+        those numbers.  Provenance lists of 100,000 bundles read these:
+        an integer is a fraction of the cost of a 64-digit id to compare,
+        hash and turn into a Python value (cl/index/provenance.py)."""
+        ids = [bid, *(d.bundle for d in bundle.dependencies)]
+        self.db.executemany("INSERT OR IGNORE INTO nodes (id) VALUES (?)", [(i,) for i in ids])
+        number = dict(_in_chunks(self.db, "SELECT id, n FROM nodes WHERE id IN ({marks})", ids))
+        c = number[bid]
+        self.db.executemany("INSERT OR REPLACE INTO edges (c, key, p, path) VALUES (?, ?, ?, ?)",
+                            [(c, d.key, number[d.bundle], d.path) for d in bundle.dependencies])
 
     def put_worksheet(self, commit: str, ws: Worksheet, prior: Worksheet | None = None):
         """`prior`: the head this commit replaces, whose items the index
@@ -200,7 +222,7 @@ class Index:
                              for i, it in enumerate(ws.items[start:], start)])
 
     def clear(self):
-        for table in ("bundles", "deps", "worksheets", "ws_items"):
+        for table in ("bundles", "deps", "nodes", "edges", "worksheets", "ws_items"):
             self.db.execute(f"DELETE FROM {table}")
 
     # --- bundles -------------------------------------------------------------
