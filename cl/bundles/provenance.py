@@ -238,7 +238,7 @@ def graph_text_of(repo: Repository, bid: ObjectId, direction: str, depth: int | 
         if form == "tree" and depth is None:
             found = q.lines(repo.db, bid, direction == ANCESTORS)
             if found is not None:
-                text = lines_text(found, direction == ANCESTORS)
+                text = lines_text(found)
                 del found
                 return text
         g = graph(repo, bid, direction, depth)
@@ -357,18 +357,19 @@ def tree_text(g: Graph) -> str:
         return "\n".join(out)
 
 
-def lines_text(found: q.Lines, up: bool) -> str:
+def lines_text(found: q.Lines) -> str:
     """`tree_text` of a whole closure (no depth limit) from the index's
     integer-keyed rows (cl/index/provenance.py:lines): the same text, the
-    walk over small integers, and each bundle's text made once, by
-    SQLite, not from its 64-digit id."""
+    walk over small integers, each bundle's text made once, by SQLite."""
     indents = ["  " * i + "- " for i in range(MAX_INDENT + 1)]
-    heads = found.heads
+    heads, paths, far = found.heads, found.paths, found.far
     full = {n: head + mark if mark else head for n, (head, mark) in heads.items()}
 
-    def label(far: int, key: str, path: str) -> str:  # the rare line with a path
-        head, mark = heads[far]
-        return (key + ": " if key else "") + head + "/" + path + mark
+    def label(row) -> str:
+        if paths and (row[0], row[1]) in paths:  # the rare edge with a path
+            head, mark = heads[row[2]]
+            return (row[1] + ": " if row[1] else "") + head + "/" + paths[row[0], row[1]] + mark
+        return row[1] + ": " + full[row[far]] if row[1] else full[row[far]]
 
     nxt = found.runs
     expanded: set[int] = set()
@@ -389,9 +390,11 @@ def lines_text(found: q.Lines, up: bool) -> str:
             if below == len(indents):  # past MAX_INDENT the level is written out
                 indents.append(f"{indents[MAX_INDENT]}[{below}] ")
             ind = indents[below]
-            push([(below, far, ind + label(far, key, path) if up and path else
-                   f"{ind}{key}: {full[far]}" if key else ind + full[far])
-                  for far, key, path in reversed(children)])
+            if paths:
+                push([(below, r[far], ind + label(r)) for r in reversed(children)])
+            else:
+                push([(below, r[far], f"{ind}{r[1]}: {full[r[far]]}" if r[1] else ind + full[r[far]])
+                      for r in reversed(children)])
     return "\n".join(out)
 
 

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS deps (
     child TEXT NOT NULL, key TEXT NOT NULL, parent TEXT NOT NULL, path TEXT NOT NULL,
     PRIMARY KEY (child, key));
 CREATE INDEX IF NOT EXISTS deps_parent ON deps(parent);
-CREATE TABLE IF NOT EXISTS nodes (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS nodes (
+    n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name TEXT, deleted INTEGER, seq INTEGER);
 CREATE TABLE IF NOT EXISTS edges (
     c INTEGER NOT NULL, key TEXT NOT NULL, p INTEGER NOT NULL, path TEXT NOT NULL,
     PRIMARY KEY (c, key)) WITHOUT ROWID;
@@ -181,6 +182,11 @@ class Index:
              json.dumps(md.get("tags", [])), state.state, bundle.created, state.time,
              bundle.creator, bundle.command, data_size, head, state.result,
              int(state.deleted), int(state.data_deleted), json.dumps(md, sort_keys=True)))
+        # the bundle's line in a provenance list (its number, name, deleted
+        # flag and creation order), kept in step with the row above
+        self.db.execute("INSERT INTO nodes (id, name, deleted, seq) VALUES (?, ?, ?, ?) ON CONFLICT (id)"
+                        " DO UPDATE SET name = excluded.name, deleted = excluded.deleted, seq = excluded.seq",
+                        (bid, md.get("name", ""), int(state.deleted), seq))
         if not row:
             self.db.executemany(
                 "INSERT OR REPLACE INTO deps (child, key, parent, path) VALUES (?, ?, ?, ?)",
@@ -188,18 +194,22 @@ class Index:
             self._put_edges(bid, bundle)
 
     def _put_edges(self, bid: str, bundle: Bundle):
-        """The integer-keyed copy of a new bundle's `deps` rows: `nodes`
-        numbers every id the index has seen (a bundle, or a dependency it
-        may not have yet), `edges` holds (child, key, parent, path) by
-        those numbers.  Provenance lists of 100,000 bundles read these:
-        an integer is a fraction of the cost of a 64-digit id to compare,
-        hash and turn into a Python value (cl/index/provenance.py)."""
-        ids = [bid, *(d.bundle for d in bundle.dependencies)]
-        self.db.executemany("INSERT OR IGNORE INTO nodes (id) VALUES (?)", [(i,) for i in ids])
+        """The integer-keyed copy of a new bundle's `deps` rows.  `nodes`
+        numbers every id the index has seen, a bundle or a dependency it
+        may not have yet (name, deleted and seq NULL until it has), and
+        holds what a provenance list shows of it; `edges` holds (child,
+        key, parent, path) by those numbers.  Provenance lists of 100,000
+        bundles read these: an integer is a fraction of the cost of a
+        64-digit id to fetch, hash and compare (cl/index/provenance.py)."""
+        deps = bundle.dependencies
+        if not deps:
+            return
+        ids = [bid, *(d.bundle for d in deps)]
+        self.db.executemany("INSERT OR IGNORE INTO nodes (id) VALUES (?)", [(d.bundle,) for d in deps])
         number = dict(_in_chunks(self.db, "SELECT id, n FROM nodes WHERE id IN ({marks})", ids))
         c = number[bid]
         self.db.executemany("INSERT OR REPLACE INTO edges (c, key, p, path) VALUES (?, ?, ?, ?)",
-                            [(c, d.key, number[d.bundle], d.path) for d in bundle.dependencies])
+                            [(c, d.key, number[d.bundle], d.path) for d in deps])
 
     def put_worksheet(self, commit: str, ws: Worksheet, prior: Worksheet | None = None):
         """`prior`: the head this commit replaces, whose items the index

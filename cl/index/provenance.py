@@ -310,21 +310,24 @@ def ready_runs_with(db: Database, command: str, parent: str | None) -> list[str]
 
 class Lines(NamedTuple):
     """What the nested list of a whole closure needs: `root`, its number;
-    `runs`, each
-    bundle's `(far, key, path)` rows away from the root, ancestors by key,
-    descendants by creation then key, deleted descendants left out;
-    `heads`, number -> (`name(0x123abc)`, mark) for every bundle of the
-    closure, the mark '', ' (deleted)' or ' (missing)' (an edge names it,
-    the index lacks it)."""
+    `runs`, for each bundle, its edge rows `(child, key, parent)` leading
+    away from the root (ancestors: by key; descendants: by creation, then
+    key, deleted ones left out); `far`, the position in a row of the
+    bundle it leads to; `heads`, number -> (`name(0x123abc)`, mark) for
+    every bundle of the closure, the mark '', ' (deleted)' or ' (missing)'
+    (an edge names it, the index lacks it); `paths`, (child, key) -> path
+    of the ancestors' edges that have one (rare: printed only for them)."""
 
     root: int
     runs: dict[int, list]
+    far: int
     heads: dict[int, tuple[str, str]]
+    paths: dict[tuple[int, str], str]
 
 
-_HEAD = ("CASE WHEN b.id IS NULL OR b.name = '' THEN '?' ELSE b.name END || '(0x' || substr(n.id, 1, 6) || ')',"
-         " CASE WHEN b.id IS NULL THEN ' (missing)' WHEN b.deleted THEN ' (deleted)' ELSE '' END,"
-         " b.seq FROM nodes n LEFT JOIN bundles b ON b.id = n.id")
+# number, `name(0x123abc)`, mark, seq: SQLite makes the text
+_HEAD = ("n, CASE WHEN seq IS NULL OR name = '' THEN '?' ELSE name END || '(0x' || substr(id, 1, 6) || ')',"
+         " CASE WHEN seq IS NULL THEN ' (missing)' WHEN deleted THEN ' (deleted)' ELSE '' END, seq FROM nodes")
 
 _NUM_STEP_UP = "SELECT e.p FROM edges e JOIN closure c ON e.c = c.n"
 _NUM_STEP_DOWN = "SELECT e.c FROM edges e JOIN closure c ON e.p = c.n"
@@ -338,7 +341,7 @@ _NUM_CLOSURE = """
 WITH RECURSIVE closure(n) AS (VALUES (?) UNION {step})
 SELECT 0, e.c, e.key, e.p, e.path FROM closure c JOIN edges e ON {near} = c.n
 UNION ALL
-SELECT 1, n.n, {head} JOIN closure c ON c.n = n.n"""
+SELECT 1, {head} WHERE n IN closure"""
 
 _NUM_UP = _NUM_CLOSURE.format(step=_NUM_STEP_UP, near="e.c", head=_HEAD)
 _NUM_DOWN = _NUM_CLOSURE.format(step=_NUM_STEP_DOWN, near="e.p", head=_HEAD)
@@ -346,39 +349,45 @@ _NUM_DOWN = _NUM_CLOSURE.format(step=_NUM_STEP_DOWN, near="e.p", head=_HEAD)
 
 def lines(db: Database, root: str, up: bool) -> Lines | None:
     """The whole closure of `root` (ancestors when `up`, else live
-    descendants) as the nested list needs it.  Like `closure`, a closure
-    of at least `_scan_from` bundles is read by one scan of `edges` and of
-    `nodes`, a smaller one by a recursive query."""
+    descendants) as the nested list needs it; None when the index never
+    numbered `root`.  Like `closure`, a closure of at least `_scan_from`
+    bundles is read by one scan of `edges` and `nodes`, a smaller one by a
+    recursive query."""
     for pragma in TUNING:
         db.execute(pragma)
     found = db.execute("SELECT n FROM nodes WHERE id = ?", (root,)).fetchone()
     if found is None:
-        head = db.execute("SELECT " + _HEAD + " WHERE 0", ()).fetchone()  # (no row: shape only)
-        del head
-        return Lines(None, {}, {})
+        return None
     n = found[0]
     limit = _scan_from(db)
     step = _NUM_STEP_UP if up else _NUM_STEP_DOWN
+    paths: dict[tuple[int, str], str] = {}
     if db.execute(_NUM_COUNT.format(step=step), (n, limit)).fetchone()[0] >= limit:
-        rows = db.execute("SELECT c, key, p, path FROM edges").fetchall()  # by (c, key)
-        found_heads = db.execute("SELECT n.n, " + _HEAD + " ORDER BY n.n").fetchall()
+        # the rare path apart, not one per row
+        rows = db.execute("SELECT c, key, p FROM edges ORDER BY c, key").fetchall()  # the primary key's order
+        if up:
+            paths = {(c, key): path for c, key, path in
+                     db.execute("SELECT c, key, path FROM edges WHERE path != ''")}
+        found_heads = db.execute("SELECT " + _HEAD).fetchall()  # in number order
         in_order = True
     else:
         rows, found_heads = [], []
-        for row in db.execute(_NUM_UP if up else _NUM_DOWN, (n,)):
-            if row[0]:
-                found_heads.append(row[1:])
+        for tag, a, b, c, d in db.execute(_NUM_UP if up else _NUM_DOWN, (n,)):
+            if tag:
+                found_heads.append((a, b, c, d))
             else:
-                rows.append(row[1:])
+                rows.append((a, b, c))
+                if d and up:
+                    paths[a, b] = d
         in_order = False
     runs: dict[int, list] = {}
     if up:
         for row in rows:
             run = runs.get(row[0])
             if run is None:
-                runs[row[0]] = [(row[2], row[1], row[3])]
+                runs[row[0]] = [row]
             else:
-                run.append((row[2], row[1], row[3]))
+                run.append(row)
     else:
         dead = {h[0] for h in found_heads if h[2] == " (deleted)" and h[0] != n}
         for row in rows:
@@ -386,17 +395,21 @@ def lines(db: Database, root: str, up: bool) -> Lines | None:
                 continue
             run = runs.get(row[2])
             if run is None:
-                runs[row[2]] = [(row[0], row[1], row[3])]
+                runs[row[2]] = [row]
             else:
-                run.append((row[0], row[1], row[3]))
+                run.append(row)
     heads = {h[0]: (h[1], h[2]) for h in found_heads}
+    if up and not in_order:  # the query's rows come in no promised order
+        for run in runs.values():
+            if len(run) > 1:
+                run.sort(key=itemgetter(1))
     if not up:
         seq = {h[0]: h[3] for h in found_heads}
-        # scanned in (child, key) order: each run is in creation order when
-        # the numbers go as the bundles' seq do (checked, not assumed)
+        # in (child, key) order each run is in creation order when the
+        # numbers go as the bundles' seq do (checked, not assumed)
         seqs = [s for s in seq.values() if s is not None]  # None: not indexed
         if not (in_order and all(map(le, seqs, islice(seqs, 1, None)))):
             for run in runs.values():
                 if len(run) > 1:
                     run.sort(key=lambda r: (seq[r[0]], r[1]))
-    return Lines(n, runs, heads)
+    return Lines(n, runs, 2 if up else 0, heads, paths)
