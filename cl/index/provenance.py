@@ -16,7 +16,7 @@ give the same edges in the same order.
 
 Edges are plain tuples `(child, key, parent, path)`, the `deps` row."""
 
-from itertools import islice
+from itertools import groupby, islice
 from operator import itemgetter, le
 from typing import NamedTuple
 
@@ -353,7 +353,7 @@ def lines(db: Database, root: str, up: bool) -> Lines | None:
     numbered `root`.  Like `closure`, a closure of at least `_scan_from`
     bundles is read by one scan of `edges` and `nodes`, a smaller one by a
     recursive query."""
-    for pragma in TUNING:
+    for pragma in TUNING[1:]:  # no memory map: as fast over integer keys, 150 MB less resident
         db.execute(pragma)
     found = db.execute("SELECT n FROM nodes WHERE id = ?", (root,)).fetchone()
     if found is None:
@@ -363,13 +363,19 @@ def lines(db: Database, root: str, up: bool) -> Lines | None:
     step = _NUM_STEP_UP if up else _NUM_STEP_DOWN
     paths: dict[tuple[int, str], str] = {}
     if db.execute(_NUM_COUNT.format(step=step), (n, limit)).fetchone()[0] >= limit:
-        # the rare path apart, not one per row
-        rows = db.execute("SELECT c, key, p FROM edges ORDER BY c, key").fetchall()  # the primary key's order
-        if up:
-            paths = {(c, key): path for c, key, path in
-                     db.execute("SELECT c, key, path FROM edges WHERE path != ''")}
         found_heads = db.execute("SELECT " + _HEAD).fetchall()  # in number order
         in_order = True
+        if up:  # the primary key's order: each bundle's edges together, by key
+            rows = db.execute("SELECT c, key, p FROM edges ORDER BY c, key")
+            # the rare path apart, not one per row
+            paths = {(c, key): path for c, key, path in
+                     db.execute("SELECT c, key, path FROM edges WHERE path != ''")}
+        else:  # edges_p's order (p, c, key): each bundle's dependents together
+            dead = {h[0] for h in found_heads if h[2] == " (deleted)" and h[0] != n}
+            rows = db.execute("SELECT c, key, p FROM edges ORDER BY p, c, key")
+            if dead:
+                rows = [row for row in rows if row[0] not in dead]
+        runs = {bid: list(run) for bid, run in groupby(rows, itemgetter(0 if up else 2))}
     else:
         rows, found_heads = [], []
         for tag, a, b, c, d in db.execute(_NUM_UP if up else _NUM_DOWN, (n,)):
@@ -380,22 +386,15 @@ def lines(db: Database, root: str, up: bool) -> Lines | None:
                 if d and up:
                     paths[a, b] = d
         in_order = False
-    runs: dict[int, list] = {}
-    if up:
-        for row in rows:
-            run = runs.get(row[0])
-            if run is None:
-                runs[row[0]] = [row]
-            else:
-                run.append(row)
-    else:
-        dead = {h[0] for h in found_heads if h[2] == " (deleted)" and h[0] != n}
+        near = 0 if up else 2
+        dead = set() if up else {h[0] for h in found_heads if h[2] == " (deleted)" and h[0] != n}
+        runs = {}
         for row in rows:
             if row[0] in dead:
                 continue
-            run = runs.get(row[2])
+            run = runs.get(row[near])
             if run is None:
-                runs[row[2]] = [row]
+                runs[row[near]] = [row]
             else:
                 run.append(row)
     heads = {h[0]: (h[1], h[2]) for h in found_heads}
