@@ -355,6 +355,11 @@ def lines(db: Database, root: str, up: bool) -> Lines | None:
     recursive query."""
     for pragma in TUNING[1:]:  # no memory map: as fast over integer keys, 150 MB less resident
         db.execute(pragma)
+    with db.snapshot():  # several statements, one state: numbers, edges and heads agree
+        return _lines(db, root, up)
+
+
+def _lines(db: Database, root: str, up: bool) -> Lines | None:
     found = db.execute("SELECT n FROM nodes WHERE id = ?", (root,)).fetchone()
     if found is None:
         return None

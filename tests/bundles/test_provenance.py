@@ -200,3 +200,32 @@ def test_descendants_do_not_pass_through_a_deleted_bundle(repo, diamond):
     assert [(e.parent, e.child) for e in g.edges] == [(d["mnist"], d["eval"])]
     shallow = pv.graph(repo, d["mnist"], pv.DESCENDANTS, depth=5)
     assert set(shallow.nodes) == set(g.nodes)
+
+
+@pytest.mark.parametrize("scan", [True, False])
+def test_a_list_read_while_another_process_adds_a_bundle_is_one_snapshot(repo, monkeypatch, scan):
+    """The nested list of a whole closure is read in several statements;
+    a bundle another connection indexes between them must be in all of
+    them or in none (here, none: it came after the first)."""
+    from cl.index import provenance as q
+    monkeypatch.setattr(q, "SCAN_MIN", 1 if scan else 10**9)
+    monkeypatch.setattr(q, "SCAN_FRACTION", 10**9)
+    top = add_upload(repo, "top")
+    mid = add_run(repo, "mid", [("in", top)])
+    other = Repository(repo.root)
+    late = []
+    real = repo.db.execute
+
+    def execute(sql, params=()):
+        cursor = real(sql, params)
+        if not late and "FROM nodes" in sql and "CASE" in sql:  # the first read of the closure's heads
+            late.append(add_run(other, "late", [("in", top)]))
+        return cursor
+
+    monkeypatch.setattr(repo.db, "execute", execute)
+    try:
+        text = pv.graph_text_of(repo, top, pv.DESCENDANTS)
+    finally:
+        other.close()
+    assert late
+    assert text == f"- top({s(top)})\n  - in: mid({s(mid)})"
