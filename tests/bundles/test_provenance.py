@@ -110,7 +110,7 @@ def test_a_bundle_without_relatives_is_one_line(repo):
     assert pv.tree_text(pv.graph(repo, a, pv.DESCENDANTS)) == f"- alone({s(a)})"
 
 
-def test_deep_chains_stop_indenting_and_show_the_level(repo):
+def test_deep_chains_stop_indenting_and_show_the_level(repo, monkeypatch):
     ids = [add_upload(repo, "c0")]
     for i in range(1, pv.MAX_INDENT + 4):
         ids.append(add_run(repo, f"c{i}", [("in", ids[-1])]))
@@ -120,6 +120,14 @@ def test_deep_chains_stop_indenting_and_show_the_level(repo):
     assert lines[-1] == "  " * pv.MAX_INDENT + f"- [{deepest}] in: c0({s(ids[0])})"
     assert lines[pv.MAX_INDENT].startswith("  " * pv.MAX_INDENT + "- in: ")
     assert max(len(line) for line in lines) < 2 * pv.MAX_INDENT + 40
+    # what the commands print (the integer-keyed walk), by either read
+    from cl.index import provenance as q
+    monkeypatch.setattr(q, "SCAN_FRACTION", 10**9)
+    for scan in (True, False):
+        monkeypatch.setattr(q, "SCAN_MIN", 1 if scan else 10**9)
+        for root, direction in ((ids[-1], pv.ANCESTORS), (ids[0], pv.DESCENDANTS)):
+            assert pv.graph_text_of(repo, root, direction) == pv.tree_text(pv.graph(repo, root, direction))
+    assert pv.graph_text_of(repo, ids[-1], pv.ANCESTORS).splitlines() == lines
 
 
 def test_deleted_descendants_are_left_out_and_deleted_ancestors_marked(repo, diamond):
