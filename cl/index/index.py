@@ -204,12 +204,10 @@ class Index:
         deps = bundle.dependencies
         if not deps:
             return
-        ids = [bid, *(d.bundle for d in deps)]
         self.db.executemany("INSERT OR IGNORE INTO nodes (id) VALUES (?)", [(d.bundle,) for d in deps])
-        number = dict(_in_chunks(self.db, "SELECT id, n FROM nodes WHERE id IN ({marks})", ids))
-        c = number[bid]
-        self.db.executemany("INSERT OR REPLACE INTO edges (c, key, p, path) VALUES (?, ?, ?, ?)",
-                            [(c, d.key, number[d.bundle], d.path) for d in deps])
+        self.db.executemany("INSERT OR REPLACE INTO edges (c, key, p, path) VALUES ((SELECT n FROM nodes"
+                            " WHERE id = ?), ?, (SELECT n FROM nodes WHERE id = ?), ?)",
+                            [(bid, d.key, d.bundle, d.path) for d in deps])
 
     def put_worksheet(self, commit: str, ws: Worksheet, prior: Worksheet | None = None):
         """`prior`: the head this commit replaces, whose items the index
