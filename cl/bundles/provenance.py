@@ -4,7 +4,9 @@ Graphviz DOT and Mermaid.
 
 The graph comes from the index's dependency edges (cl/index/provenance.py),
 names from the bundles table: no bundle object is read, so printing the
-10,000 ancestors of a run costs a few queries and one pass over the edges."""
+10,000 ancestors of a run costs a few queries and one pass over the edges.
+The nested list of a whole closure, what the commands print most, is made
+by `lines_text` from integer-keyed rows without a graph (`graph_text_of`)."""
 
 import json
 import gc

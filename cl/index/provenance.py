@@ -14,7 +14,12 @@ Python, in about half the time of as many probes; a recursive query
 stopped after `_scan_from` ids decides which (docs/bench-notes.md).  Both
 give the same edges in the same order.
 
-Edges are plain tuples `(child, key, parent, path)`, the `deps` row."""
+Edges are plain tuples `(child, key, parent, path)`, the `deps` row.
+
+`lines` answers the one question that prints a whole closure line by line
+(`cl ancestors`/`cl descendants` without `--depth`, the nested list) from
+the index's integer-keyed copy of the edges (`nodes`, `edges`), in the same
+two ways, read in one snapshot."""
 
 from itertools import groupby, islice
 from operator import itemgetter, le
