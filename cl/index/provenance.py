@@ -35,7 +35,8 @@ CHUNK = 900  # bound parameters per IN query, well under SQLite's limit
 # tables in memory with room to grow, cut the query's CPU time to well under
 # half (docs/bench-notes.md).  Per connection; harmless for the other queries
 # on it.
-TUNING = ("PRAGMA mmap_size=1073741824", "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536")
+MEMORY = ("PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536")
+TUNING = ("PRAGMA mmap_size=1073741824", *MEMORY)
 
 _LIVE_CHILD = "JOIN bundles b ON b.id = d.child AND b.deleted = 0"
 
@@ -358,7 +359,7 @@ def lines(db: Database, root: str, up: bool) -> Lines | None:
     numbered `root`.  Like `closure`, a closure of at least `_scan_from`
     bundles is read by one scan of `edges` and `nodes`, a smaller one by a
     recursive query."""
-    for pragma in TUNING[1:]:  # no memory map: as fast over integer keys, 150 MB less resident
+    for pragma in MEMORY:  # no memory map: as fast over integer keys, 150 MB less resident
         db.execute(pragma)
     with db.snapshot():  # several statements, one state: numbers, edges and heads agree
         return _lines(db, root, up)
