@@ -32,7 +32,7 @@ FAN_IN = 3    # dependencies of each bundle below the first layer
 INFO = "cl info"
 ANC = "cl ancestors"
 DESC = "cl descendants"
-BUILD_VERSION = "2"  # bump when the DAGs' shape changes, to rebuild the cache
+BUILD_VERSION = "3"  # bump when the DAGs' shape or repo.db's schema changes, to rebuild the cache
 
 
 def run(ctx) -> list[Row]:

@@ -4,7 +4,9 @@ Graphviz DOT and Mermaid.
 
 The graph comes from the index's dependency edges (cl/index/provenance.py),
 names from the bundles table: no bundle object is read, so printing the
-10,000 ancestors of a run costs a few queries and one pass over the edges."""
+10,000 ancestors of a run costs a few queries and one pass over the edges.
+The nested list of a whole closure, what the commands print most, is made
+by `lines_text` from integer-keyed rows without a graph (`graph_text_of`)."""
 
 import json
 import gc
@@ -235,6 +237,12 @@ def graph_text_of(repo: Repository, bid: ObjectId, direction: str, depth: int | 
     garbage collector runs again."""
     render = FORMS[form]
     with _quiet_gc():
+        if form == "tree" and depth is None:
+            found = q.lines(repo.db, bid, direction == ANCESTORS)
+            if found is not None:
+                text = lines_text(found)
+                del found
+                return text
         g = graph(repo, bid, direction, depth)
         text = render(g)
         del g  # freed by reference counting, before the collector is back
@@ -349,6 +357,47 @@ def tree_text(g: Graph) -> str:
                        f"{ind}{r[1]}: {full[r[far]]}" if r[1] else ind + full[r[far]])
                       for r in reversed(children)])
         return "\n".join(out)
+
+
+def lines_text(found: q.Lines) -> str:
+    """`tree_text` of a whole closure (no depth limit) from the index's
+    integer-keyed rows (cl/index/provenance.py:lines): the same text, the
+    walk over small integers, each bundle's text made once, by SQLite."""
+    indents = ["  " * i + "- " for i in range(MAX_INDENT + 1)]
+    heads, paths, far = found.heads, found.paths, found.far
+    full = {n: head + mark if mark else head for n, (head, mark) in heads.items()}
+
+    def label(row) -> str:
+        if paths and (row[0], row[1]) in paths:  # the rare edge with a path
+            head, mark = heads[row[2]]
+            return (row[1] + ": " if row[1] else "") + head + "/" + paths[row[0], row[1]] + mark
+        return row[1] + ": " + full[row[far]] if row[1] else full[row[far]]
+
+    nxt = found.runs
+    expanded: set[int] = set()
+    out: list[str] = []
+    append = out.append
+    stack: list[tuple[int, int, str]] = [(0, found.root, indents[0] + full[found.root])]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        level, n, text = pop()
+        if n in expanded:
+            append(text + " (see above)")
+            continue
+        expanded.add(n)
+        append(text)
+        children = nxt.get(n)
+        if children:
+            below = level + 1
+            if below == len(indents):  # past MAX_INDENT the level is written out
+                indents.append(f"{indents[MAX_INDENT]}[{below}] ")
+            ind = indents[below]
+            if paths:
+                push([(below, r[far], ind + label(r)) for r in reversed(children)])
+            else:
+                push([(below, r[far], f"{ind}{r[1]}: {full[r[far]]}" if r[1] else ind + full[r[far]])
+                      for r in reversed(children)])
+    return "\n".join(out)
 
 
 # --- graph forms -----------------------------------------------------------------

@@ -17,7 +17,9 @@ from cl.refs.db import Database
 if TYPE_CHECKING:  # only named in signatures: `cl ls` need not load the object types
     from cl.objects.types import Bundle, State, Worksheet
 
-SCHEMA_VERSION = 1
+# 2: the integer-keyed `nodes` and `edges` tables (provenance lists).  A
+# repo.db of another version fails check_schema; `cl reindex` rebuilds it.
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,6 +37,12 @@ CREATE TABLE IF NOT EXISTS deps (
     child TEXT NOT NULL, key TEXT NOT NULL, parent TEXT NOT NULL, path TEXT NOT NULL,
     PRIMARY KEY (child, key));
 CREATE INDEX IF NOT EXISTS deps_parent ON deps(parent);
+CREATE TABLE IF NOT EXISTS nodes (
+    n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name TEXT, deleted INTEGER, seq INTEGER);
+CREATE TABLE IF NOT EXISTS edges (
+    c INTEGER NOT NULL, key TEXT NOT NULL, p INTEGER NOT NULL, path TEXT NOT NULL,
+    PRIMARY KEY (c, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_p ON edges(p);
 CREATE TABLE IF NOT EXISTS worksheets (
     wid TEXT PRIMARY KEY, name TEXT NOT NULL, title TEXT NOT NULL, tags TEXT NOT NULL,
     head TEXT NOT NULL, time INTEGER NOT NULL, author TEXT NOT NULL, deleted INTEGER NOT NULL);
@@ -174,10 +182,32 @@ class Index:
              json.dumps(md.get("tags", [])), state.state, bundle.created, state.time,
              bundle.creator, bundle.command, data_size, head, state.result,
              int(state.deleted), int(state.data_deleted), json.dumps(md, sort_keys=True)))
+        # the bundle's line in a provenance list (its number, name, deleted
+        # flag and creation order), kept in step with the row above
+        self.db.execute("INSERT INTO nodes (id, name, deleted, seq) VALUES (?, ?, ?, ?) ON CONFLICT (id)"
+                        " DO UPDATE SET name = excluded.name, deleted = excluded.deleted, seq = excluded.seq",
+                        (bid, md.get("name", ""), int(state.deleted), seq))
         if not row:
             self.db.executemany(
                 "INSERT OR REPLACE INTO deps (child, key, parent, path) VALUES (?, ?, ?, ?)",
                 [(bid, d.key, d.bundle, d.path) for d in bundle.dependencies])
+            self._put_edges(bid, bundle)
+
+    def _put_edges(self, bid: str, bundle: Bundle):
+        """The integer-keyed copy of a new bundle's `deps` rows.  `nodes`
+        numbers every id the index has seen, a bundle or a dependency it
+        may not have yet (name, deleted and seq NULL until it has), and
+        holds what a provenance list shows of it; `edges` holds (child,
+        key, parent, path) by those numbers.  Provenance lists of 100,000
+        bundles read these: an integer is a fraction of the cost of a
+        64-digit id to fetch, hash and compare (cl/index/provenance.py)."""
+        deps = bundle.dependencies
+        if not deps:
+            return
+        self.db.executemany("INSERT OR IGNORE INTO nodes (id) VALUES (?)", [(d.bundle,) for d in deps])
+        self.db.executemany("INSERT OR REPLACE INTO edges (c, key, p, path) VALUES ((SELECT n FROM nodes"
+                            " WHERE id = ?), ?, (SELECT n FROM nodes WHERE id = ?), ?)",
+                            [(bid, d.key, d.bundle, d.path) for d in deps])
 
     def put_worksheet(self, commit: str, ws: Worksheet, prior: Worksheet | None = None):
         """`prior`: the head this commit replaces, whose items the index
@@ -200,7 +230,7 @@ class Index:
                              for i, it in enumerate(ws.items[start:], start)])
 
     def clear(self):
-        for table in ("bundles", "deps", "worksheets", "ws_items"):
+        for table in ("bundles", "deps", "nodes", "edges", "worksheets", "ws_items"):
             self.db.execute(f"DELETE FROM {table}")
 
     # --- bundles -------------------------------------------------------------

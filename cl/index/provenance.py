@@ -14,9 +14,14 @@ Python, in about half the time of as many probes; a recursive query
 stopped after `_scan_from` ids decides which (docs/bench-notes.md).  Both
 give the same edges in the same order.
 
-Edges are plain tuples `(child, key, parent, path)`, the `deps` row."""
+Edges are plain tuples `(child, key, parent, path)`, the `deps` row.
 
-from itertools import islice
+`lines` answers the one question that prints a whole closure line by line
+(`cl ancestors`/`cl descendants` without `--depth`, the nested list) from
+the index's integer-keyed copy of the edges (`nodes`, `edges`), in the same
+two ways, read in one snapshot."""
+
+from itertools import groupby, islice
 from operator import itemgetter, le
 from typing import NamedTuple
 
@@ -30,7 +35,8 @@ CHUNK = 900  # bound parameters per IN query, well under SQLite's limit
 # tables in memory with room to grow, cut the query's CPU time to well under
 # half (docs/bench-notes.md).  Per connection; harmless for the other queries
 # on it.
-TUNING = ("PRAGMA mmap_size=1073741824", "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536")
+MEMORY = ("PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536")
+TUNING = ("PRAGMA mmap_size=1073741824", *MEMORY)
 
 _LIVE_CHILD = "JOIN bundles b ON b.id = d.child AND b.deleted = 0"
 
@@ -297,3 +303,123 @@ def ready_runs_with(db: Database, command: str, parent: str | None) -> list[str]
            " WHERE d.parent = ? AND b.kind = 'run' AND b.state = 'ready' AND b.deleted = 0"
            " AND b.command = ? ORDER BY b.seq")
     return [r[0] for r in db.execute(sql, (parent, command))]
+
+
+# --- the nested list over integer keys -----------------------------------------------
+#
+# `cl ancestors`/`cl descendants` of every level print one line per edge of
+# the closure: 300,000 lines for the deepest bundle of a 100,000-bundle DAG.
+# These read the `nodes`/`edges` tables (cl/index/index.py), where a bundle
+# is a small integer: an edge row costs a third of a row of 64-digit ids,
+# and the walk hashes and compares integers (docs/bench-notes.md).
+
+
+class Lines(NamedTuple):
+    """What the nested list of a whole closure needs: `root`, its number;
+    `runs`, for each bundle, its edge rows `(child, key, parent)` leading
+    away from the root (ancestors: by key; descendants: by creation, then
+    key, deleted ones left out); `far`, the position in a row of the
+    bundle it leads to; `heads`, number -> (`name(0x123abc)`, mark) for
+    every bundle of the closure, the mark '', ' (deleted)' or ' (missing)'
+    (an edge names it, the index lacks it); `paths`, (child, key) -> path
+    of the ancestors' edges that have one (rare: printed only for them)."""
+
+    root: int
+    runs: dict[int, list]
+    far: int
+    heads: dict[int, tuple[str, str]]
+    paths: dict[tuple[int, str], str]
+
+
+# number, `name(0x123abc)`, mark, seq: SQLite makes the text
+_HEAD = ("n, CASE WHEN seq IS NULL OR name = '' THEN '?' ELSE name END || '(0x' || substr(id, 1, 6) || ')',"
+         " CASE WHEN seq IS NULL THEN ' (missing)' WHEN deleted THEN ' (deleted)' ELSE '' END, seq FROM nodes")
+
+_NUM_STEP_UP = "SELECT e.p FROM edges e JOIN closure c ON e.c = c.n"
+_NUM_STEP_DOWN = "SELECT e.c FROM edges e JOIN closure c ON e.p = c.n"
+
+_NUM_COUNT = """
+WITH RECURSIVE closure(n) AS (VALUES (?) UNION {step} LIMIT ?)
+SELECT count(*) FROM closure"""
+
+# the closure's edges (tag 0) and its bundles' heads (tag 1), in one query
+_NUM_CLOSURE = """
+WITH RECURSIVE closure(n) AS (VALUES (?) UNION {step})
+SELECT 0, e.c, e.key, e.p, e.path FROM closure c JOIN edges e ON {near} = c.n
+UNION ALL
+SELECT 1, {head} WHERE n IN closure"""
+
+_NUM_UP = _NUM_CLOSURE.format(step=_NUM_STEP_UP, near="e.c", head=_HEAD)
+_NUM_DOWN = _NUM_CLOSURE.format(step=_NUM_STEP_DOWN, near="e.p", head=_HEAD)
+
+
+def lines(db: Database, root: str, up: bool) -> Lines | None:
+    """The whole closure of `root` (ancestors when `up`, else live
+    descendants) as the nested list needs it; None when the index never
+    numbered `root`.  Like `closure`, a closure of at least `_scan_from`
+    bundles is read by one scan of `edges` and `nodes`, a smaller one by a
+    recursive query."""
+    for pragma in MEMORY:  # no memory map: as fast over integer keys, 150 MB less resident
+        db.execute(pragma)
+    with db.snapshot():  # several statements, one state: numbers, edges and heads agree
+        return _lines(db, root, up)
+
+
+def _lines(db: Database, root: str, up: bool) -> Lines | None:
+    found = db.execute("SELECT n FROM nodes WHERE id = ?", (root,)).fetchone()
+    if found is None:
+        return None
+    n = found[0]
+    limit = _scan_from(db)
+    step = _NUM_STEP_UP if up else _NUM_STEP_DOWN
+    paths: dict[tuple[int, str], str] = {}
+    if db.execute(_NUM_COUNT.format(step=step), (n, limit)).fetchone()[0] >= limit:
+        found_heads = db.execute("SELECT " + _HEAD).fetchall()  # in number order
+        in_order = True
+        if up:  # the primary key's order: each bundle's edges together, by key
+            rows = db.execute("SELECT c, key, p FROM edges ORDER BY c, key")
+            # the rare path apart, not one per row
+            paths = {(c, key): path for c, key, path in
+                     db.execute("SELECT c, key, path FROM edges WHERE path != ''")}
+        else:  # edges_p's order (p, c, key): each bundle's dependents together
+            dead = {h[0] for h in found_heads if h[2] == " (deleted)" and h[0] != n}
+            rows = db.execute("SELECT c, key, p FROM edges ORDER BY p, c, key")
+            if dead:
+                rows = [row for row in rows if row[0] not in dead]
+        runs = {bid: list(run) for bid, run in groupby(rows, itemgetter(0 if up else 2))}
+    else:
+        rows, found_heads = [], []
+        for tag, a, b, c, d in db.execute(_NUM_UP if up else _NUM_DOWN, (n,)):
+            if tag:
+                found_heads.append((a, b, c, d))
+            else:
+                rows.append((a, b, c))
+                if d and up:
+                    paths[a, b] = d
+        in_order = False
+        near = 0 if up else 2
+        dead = set() if up else {h[0] for h in found_heads if h[2] == " (deleted)" and h[0] != n}
+        runs = {}
+        for row in rows:
+            if row[0] in dead:
+                continue
+            run = runs.get(row[near])
+            if run is None:
+                runs[row[near]] = [row]
+            else:
+                run.append(row)
+    heads = {h[0]: (h[1], h[2]) for h in found_heads}
+    if up and not in_order:  # the query's rows come in no promised order
+        for run in runs.values():
+            if len(run) > 1:
+                run.sort(key=itemgetter(1))
+    if not up:
+        seq = {h[0]: h[3] for h in found_heads}
+        # in (child, key) order each run is in creation order when the
+        # numbers go as the bundles' seq do (checked, not assumed)
+        seqs = [s for s in seq.values() if s is not None]  # None: not indexed
+        if not (in_order and all(map(le, seqs, islice(seqs, 1, None)))):
+            for run in runs.values():
+                if len(run) > 1:
+                    run.sort(key=lambda r: (seq[r[0]], r[1]))
+    return Lines(n, runs, 2 if up else 0, heads, paths)

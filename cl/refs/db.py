@@ -90,6 +90,23 @@ class Database:
                 yield self.conn
 
     @contextlib.contextmanager
+    def snapshot(self):
+        """Reads that all see one state of the database (a deferred BEGIN:
+        the snapshot is taken at the first read, and writers go on), or
+        the transaction already open.  For an answer read in several
+        statements while other processes may write."""
+        with self._lock:
+            if self._depth or self.conn.in_transaction:
+                yield
+                return
+            self.conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
     def _held(self):
         """The body of a transaction begun (depth 0) or joined: commit at the
         outermost end, roll back on any exception."""

@@ -110,7 +110,7 @@ def test_a_bundle_without_relatives_is_one_line(repo):
     assert pv.tree_text(pv.graph(repo, a, pv.DESCENDANTS)) == f"- alone({s(a)})"
 
 
-def test_deep_chains_stop_indenting_and_show_the_level(repo):
+def test_deep_chains_stop_indenting_and_show_the_level(repo, monkeypatch):
     ids = [add_upload(repo, "c0")]
     for i in range(1, pv.MAX_INDENT + 4):
         ids.append(add_run(repo, f"c{i}", [("in", ids[-1])]))
@@ -120,6 +120,14 @@ def test_deep_chains_stop_indenting_and_show_the_level(repo):
     assert lines[-1] == "  " * pv.MAX_INDENT + f"- [{deepest}] in: c0({s(ids[0])})"
     assert lines[pv.MAX_INDENT].startswith("  " * pv.MAX_INDENT + "- in: ")
     assert max(len(line) for line in lines) < 2 * pv.MAX_INDENT + 40
+    # what the commands print (the integer-keyed walk), by either read
+    from cl.index import provenance as q
+    monkeypatch.setattr(q, "SCAN_FRACTION", 10**9)
+    for scan in (True, False):
+        monkeypatch.setattr(q, "SCAN_MIN", 1 if scan else 10**9)
+        for root, direction in ((ids[-1], pv.ANCESTORS), (ids[0], pv.DESCENDANTS)):
+            assert pv.graph_text_of(repo, root, direction) == pv.tree_text(pv.graph(repo, root, direction))
+    assert pv.graph_text_of(repo, ids[-1], pv.ANCESTORS).splitlines() == lines
 
 
 def test_deleted_descendants_are_left_out_and_deleted_ancestors_marked(repo, diamond):
@@ -200,3 +208,32 @@ def test_descendants_do_not_pass_through_a_deleted_bundle(repo, diamond):
     assert [(e.parent, e.child) for e in g.edges] == [(d["mnist"], d["eval"])]
     shallow = pv.graph(repo, d["mnist"], pv.DESCENDANTS, depth=5)
     assert set(shallow.nodes) == set(g.nodes)
+
+
+@pytest.mark.parametrize("scan", [True, False])
+def test_a_list_read_while_another_process_adds_a_bundle_is_one_snapshot(repo, monkeypatch, scan):
+    """The nested list of a whole closure is read in several statements;
+    a bundle another connection indexes between them must be in all of
+    them or in none (here, none: it came after the first)."""
+    from cl.index import provenance as q
+    monkeypatch.setattr(q, "SCAN_MIN", 1 if scan else 10**9)
+    monkeypatch.setattr(q, "SCAN_FRACTION", 10**9)
+    top = add_upload(repo, "top")
+    mid = add_run(repo, "mid", [("in", top)])
+    other = Repository(repo.root)
+    late = []
+    real = repo.db.execute
+
+    def execute(sql, params=()):
+        cursor = real(sql, params)
+        if not late and "FROM nodes" in sql and "CASE" in sql:  # the first read of the closure's heads
+            late.append(add_run(other, "late", [("in", top)]))
+        return cursor
+
+    monkeypatch.setattr(repo.db, "execute", execute)
+    try:
+        text = pv.graph_text_of(repo, top, pv.DESCENDANTS)
+    finally:
+        other.close()
+    assert late
+    assert text == f"- top({s(top)})\n  - in: mid({s(mid)})"

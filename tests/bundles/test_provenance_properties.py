@@ -10,10 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cl.bundles import provenance as pv
+from cl.objects.types import Bundle, Dependency
 from cl.objects.value import replace
+from cl.repo import new_nonce, now_ns
 from cl.repo import Repository
 
-from .provenance_support import brute_ancestors, brute_descendants, build_dag
+from .provenance_support import add_run, add_upload, brute_ancestors, brute_descendants, build_dag
 
 
 @st.composite
@@ -111,6 +113,18 @@ def test_descendants_follow_live_bundles_as_index_dependents_does(shared_repo, p
         assert set(pv.graph(repo, bid, pv.DESCENDANTS, depth=len(ids)).nodes) == seen
 
 
+def _add_edge(repo, child, key, parent, path):
+    """An edge the index holds as `put_bundle` would have written it, in
+    both the id-keyed and the integer-keyed tables."""
+    with repo.db.transaction():
+        repo.db.execute("INSERT OR REPLACE INTO deps (child, key, parent, path) VALUES (?, ?, ?, ?)",
+                        (child, key, parent, path))
+        repo.db.executemany("INSERT OR IGNORE INTO nodes (id) VALUES (?)", [(child,), (parent,)])
+        repo.db.execute("INSERT OR REPLACE INTO edges (c, key, p, path) SELECT"
+                        " (SELECT n FROM nodes WHERE id = ?), ?, (SELECT n FROM nodes WHERE id = ?), ?",
+                        (child, key, parent, path))
+
+
 def _forms(g):
     return pv.tree_text(g), pv.json_text(g), pv.dot_text(g), pv.mermaid_text(g), pv.tree(g)
 
@@ -130,9 +144,7 @@ def test_the_scan_gives_what_the_recursive_query_gives(shared_repo, parents, dat
         repo.update_state(ids[i], lambda s: replace(s, deleted=True))
     if data.draw(st.booleans()):  # a run whose dependency is not in this repository
         stranger = "f" * 63 + format(len(ids) % 16, "x")
-        with repo.db.transaction():
-            repo.db.execute("INSERT OR REPLACE INTO deps (child, key, parent, path) VALUES (?, ?, ?, ?)",
-                            (ids[-1], "zz", stranger, "sub/dir"))
+        _add_edge(repo, ids[-1], "zz", stranger, "sub/dir")
     for bid in ids:
         for up in (True, False):
             assert q.closure_by_scan(repo.db, bid, up)[:3] == q.closure_by_query(repo.db, bid, up)[:3]
@@ -143,3 +155,40 @@ def test_the_scan_gives_what_the_recursive_query_gives(shared_repo, parents, dat
         if scan:
             assert forms == by_query
         by_query = forms
+
+
+@SETTINGS
+@given(parents=dags(max_nodes=14), data=st.data())
+def test_the_integer_keyed_list_is_the_graphs_nested_list(shared_repo, parents, data, monkeypatch):
+    """The nested list of a whole closure read from the integer-keyed
+    tables (what `cl ancestors`/`cl descendants` print) is byte for byte
+    the nested list of the graph, by scan and by recursive query, with
+    deleted bundles, paths, a dependency this repository lacks, and a
+    bundle numbered (as someone's dependency) before it was indexed."""
+    from cl.index import provenance as q
+    repo = shared_repo
+    ids = build_dag(repo, parents, worksheet="")
+    dead = data.draw(st.sets(st.integers(0, len(ids) - 1), max_size=3))
+    for i in dead:
+        repo.update_state(ids[i], lambda s: replace(s, deleted=True))
+    if data.draw(st.booleans()):  # a run whose dependency is not in this repository
+        stranger = "e" * 63 + format(len(ids) % 16, "x")
+        _add_edge(repo, ids[-1], "zz", stranger, "sub/dir")
+    if data.draw(st.booleans()):
+        # x is numbered (named as a dependency) before y is indexed and
+        # indexed after it: numbers and creation order disagree
+        x = Bundle(kind="run", created=now_ns(), creator=repo.user(), nonce=new_nonce(),
+                   metadata={"name": "x", "description": "", "tags": []}, command="x",
+                   dependencies=(Dependency("kx", ids[0]),), request={"image": "python:3.11"})
+        xid = repo.write(x)
+        _add_edge(repo, add_upload(repo, "z", worksheet=""), "early", xid, "")
+        add_run(repo, "y", [("ky", ids[0])], worksheet="")
+        repo.add_bundle(x, state="created", worksheet="")
+    for scan in (False, True):
+        monkeypatch.setattr(q, "SCAN_MIN", 1 if scan else 10**9)
+        monkeypatch.setattr(q, "SCAN_FRACTION", 10**9)
+        for bid in ids:
+            for direction in (pv.ANCESTORS, pv.DESCENDANTS):
+                up = direction == pv.ANCESTORS
+                assert pv.lines_text(q.lines(repo.db, bid, up)) == pv.tree_text(pv.graph(repo, bid, direction))
+                assert pv.graph_text_of(repo, bid, direction) == pv.tree_text(pv.graph(repo, bid, direction))

@@ -58,9 +58,12 @@ DAMAGE = {
     "no-refs-table": lambda p: _sql(p, "DROP TABLE refs;"),
     "no-index-tables": lambda p: _sql(p, "DROP TABLE worksheets; DROP TABLE ws_items;"),
     "other-version": lambda p: _sql(p, "UPDATE meta SET value = '999' WHERE key = 'schema';"),
+    # a repo.db as cl made it before the integer-keyed provenance tables
+    "schema-1": lambda p: _sql(p, "DROP TABLE edges; DROP TABLE nodes; UPDATE meta SET value = '1'"
+                                  " WHERE key = 'schema';"),
 }
 # where the refs table can still be read, its other refs are kept
-REFS_READABLE = {"wrong-schema", "no-index-tables", "other-version"}
+REFS_READABLE = {"wrong-schema", "no-index-tables", "other-version", "schema-1"}
 
 
 @pytest.fixture
