@@ -58,12 +58,9 @@ DAMAGE = {
     "no-refs-table": lambda p: _sql(p, "DROP TABLE refs;"),
     "no-index-tables": lambda p: _sql(p, "DROP TABLE worksheets; DROP TABLE ws_items;"),
     "other-version": lambda p: _sql(p, "UPDATE meta SET value = '999' WHERE key = 'schema';"),
-    # a repo.db as cl made it before the integer-keyed provenance tables
-    "schema-1": lambda p: _sql(p, "DROP TABLE edges; DROP TABLE nodes; UPDATE meta SET value = '1'"
-                                  " WHERE key = 'schema';"),
 }
 # where the refs table can still be read, its other refs are kept
-REFS_READABLE = {"wrong-schema", "no-index-tables", "other-version", "schema-1"}
+REFS_READABLE = {"wrong-schema", "no-index-tables", "other-version"}
 
 
 @pytest.fixture
@@ -153,3 +150,28 @@ def test_with_one_worksheet_left_it_becomes_current(project, cl):
     done = cl(["reindex"], project)
     assert "the current worksheet is now 'project', the only one" in done.stderr
     assert "x" in cl(["ls"], project).stdout
+
+
+def test_a_repo_db_of_schema_1_gains_the_provenance_tables_when_opened(project, cl):
+    """A repository made by the cl before the integer-keyed provenance
+    tables (schema 1) opens as it is: its first command adds and fills
+    them from the dependency rows, and the lists read them as if the
+    repository had been made now."""
+    tree(project, {"a.txt": "a\n", "b.txt": "b\n"})
+    cl(["upload", "a.txt"], project)
+    cl(["upload", "b.txt"], project)
+    cl(["make", "x:a.txt", "y:b.txt", "-n", "both"], project)
+    cl(["make", "both/x", "-n", "part"], project)
+    before = {args: cl(list(args), project).stdout
+              for args in (("ancestors", "part"), ("descendants", "a.txt"), ("ancestors", "part", "--json"))}
+    db = project / ".codalab" / "repo.db"
+    _sql(db, "DROP TABLE edges; DROP TABLE nodes; UPDATE meta SET value = '1' WHERE key = 'schema';")
+    after = {args: cl(list(args), project).stdout for args in before}
+    assert after == before
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        assert conn.execute("SELECT count(*) FROM edges").fetchone() == (3,)
+    finally:
+        conn.close()
+    cl(["fsck"], project)
