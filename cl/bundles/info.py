@@ -188,7 +188,7 @@ CODALAB_FIELDS = {
     "id": lambda r: r["id"], "uuid": lambda r: r["id"], "bundle_type": lambda r: r["kind"],
     "command": lambda r: r["command"], "state": lambda r: r["state"],
     "state_details": lambda r: (r.get("live") or {}).get("reason") or None,
-    "owner": lambda r: r["creator"], "frozen": _none, "is_anonymous": lambda r: False,
+    "owner": lambda r: r["creator"], "frozen": lambda r: r["metadata"].get("frozen") or None, "is_anonymous": lambda r: False,
     "storage_type": _none, "is_dir": lambda r: r.get("is_dir"), "metadata": lambda r: r["metadata"],
     "dependencies": lambda r: r["dependencies"], "children": lambda r: r.get("dependents"),
     "host_worksheets": lambda r: r.get("host_worksheets"), "args": lambda r: r["args"],

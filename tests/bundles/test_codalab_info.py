@@ -101,3 +101,12 @@ def test_the_kill_failure_is_the_one_the_run_queue_records():
     from cl.bundles.info import KILLED_BY_REQUEST
     from cl.runs.queue import KILL_REQUESTED
     assert KILLED_BY_REQUEST == KILL_REQUESTED
+
+
+def test_frozen_says_whether_a_bundle_is_frozen(project):
+    path, _ = project
+    assert fields(path, "a.txt", "frozen") == [""]
+    run_cl(["edit", "a.txt", "--freeze"], path)
+    assert fields(path, "a.txt", "frozen") == ["True"]
+    run_cl(["edit", "a.txt", "--unfreeze"], path)
+    assert fields(path, "a.txt", "frozen") == [""]
