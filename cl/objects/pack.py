@@ -146,6 +146,9 @@ class Pack:
         return bytes(self.data[offset:offset + size])
 
 
+_UNLISTED = object()
+
+
 class PackSet:
     """The published packs of one store, found by listing `directory`
     (objects/pack).  Lookups go through the packs in the order listed; the
@@ -155,7 +158,7 @@ class PackSet:
     def __init__(self, directory: str):
         self.directory = directory
         self.packs: list[Pack] = []
-        self._stamp = None
+        self._stamp = _UNLISTED
         self._lock = threading.Lock()
 
     def _listing_stamp(self):
@@ -200,7 +203,7 @@ class PackSet:
         """(pack, entry number) of the object, or None.  `live`: the pack's
         index must still be in place (a deduplication check relies on it).
         The listing is not read again here (see `refresh`)."""
-        if self._stamp is None:
+        if self._stamp is _UNLISTED:
             self.refresh(force=True)
         if not self.packs:
             return None
@@ -215,30 +218,36 @@ class PackSet:
         return None
 
     def names(self) -> list[str]:
-        if self._stamp is None:
+        if self._stamp is _UNLISTED:
             self.refresh(force=True)
         return [p.name for p in self.packs]
 
 
 class PackWriter:
     """Appends objects to a new pack in tmp/ and publishes it into
-    `directory` (objects/pack).  Thread-safe; the caller has checked each
-    object's id."""
+    `directory` (objects/pack).  Thread-safe: each object's place is taken
+    under a lock and its bytes are written outside it, gathered into
+    writes of about 1 MiB; the closing digest is computed at publish time
+    by reading the file back through mmap (the page cache holds it).  The
+    caller has checked each object's id."""
+
+    GATHER = 1 << 20
 
     def __init__(self, tmp_file, directory: str):
-        """`tmp_file()`: (path, descriptor) of a new file in tmp/."""
+        """`tmp_file(flags)`: (path, descriptor) of a new file in tmp/."""
         self._tmp_file = tmp_file
         self.directory = directory
         self._lock = threading.Lock()
         self._path = None
         self._fd = -1
+        self._writing = 0  # gathered writes in progress outside the lock
+        self._idle = threading.Condition(self._lock)
         self._reset()
 
     def _reset(self) -> None:
         self.entries: dict[bytes, tuple[int, int]] = {}
-        self._hasher = new_hasher()
         self._buf: list[bytes] = []
-        self._buffered = 0
+        self._buf_at = 0
         self._at = 0
         self.bytes = 0
 
@@ -256,73 +265,96 @@ class PackWriter:
             if raw in self.entries:
                 return False
             if self._fd < 0:
-                self._path, self._fd = self._tmp_file()
-                self._append(PACK_MAGIC)
-            self._append(RECORD.pack(raw, len(data)))
+                self._path, self._fd = self._tmp_file(os.O_RDWR)
+                self._buf, self._buf_at, self._at = [PACK_MAGIC], 0, len(PACK_MAGIC)
+            self._buf.append(RECORD.pack(raw, len(data)))
+            self._at += RECORD.size
             self.entries[raw] = (self._at, len(data))
-            self._append(data)
+            self._buf.append(data)
+            self._at += len(data)
             self.bytes += len(data)
-            if self._at >= PACK_LIMIT:
-                self._publish()
+            if self._at - self._buf_at < self.GATHER:
+                return True
+            chunk, start = self._take()
+            fd = self._fd
+        try:
+            _pwrite(fd, chunk, start)
+        finally:
+            with self._lock:
+                self._writing -= 1
+                self._idle.notify_all()
+        if self._at >= PACK_LIMIT:
+            self.publish()
         return True
 
-    def _append(self, data: bytes) -> None:
-        self._hasher.update(data)
-        self._buf.append(data)
-        self._buffered += len(data)
-        self._at += len(data)
-        if self._buffered >= 1 << 20:
-            self._flush()
-
-    def _flush(self) -> None:
-        data = b"".join(self._buf)
-        self._buf, self._buffered = [], 0
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view):]
+    def _take(self) -> tuple[bytes, int]:
+        """The gathered bytes and their offset (under the lock)."""
+        chunk, start = b"".join(self._buf), self._buf_at
+        self._buf, self._buf_at = [], self._at
+        self._writing += 1
+        return chunk, start
 
     def publish(self) -> str | None:
         """Make the pack visible (its name, or None if it is empty); the
         writer can then take more objects into a new pack."""
         with self._lock:
-            return self._publish()
+            if self._fd < 0:
+                return None
+            self._idle.wait_for(lambda: self._writing == 0)
+            chunk, start = self._take()
+            self._writing -= 1
+            fd, path, entries, size = self._fd, self._path, self.entries, self._at
+            self._fd = -1
+            self._reset()
+            return self._publish(fd, path, entries, chunk, start, size)
 
-    def _publish(self) -> str | None:
-        if self._fd < 0:
-            return None
-        digest = self._hasher.digest()
-        self._buf.append(digest)
-        self._flush()
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = -1
+    def _publish(self, fd, path, entries, chunk, start, size) -> str:
+        try:
+            _pwrite(fd, chunk, start)
+            hasher = new_hasher(spread=True)
+            with mmap.mmap(fd, size, prot=mmap.PROT_READ) as view:
+                hasher.update(view)
+            digest = hasher.digest()
+            _pwrite(fd, digest, size)
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(path)
+            raise
+        os.close(fd)
         name = "pack-" + digest.hex()
         os.makedirs(self.directory, exist_ok=True)
-        os.chmod(self._path, 0o444)
-        os.rename(self._path, os.path.join(self.directory, name + SUFFIX_PACK))
+        os.chmod(path, 0o444)
+        os.rename(path, os.path.join(self.directory, name + SUFFIX_PACK))
         idx_path, fd = self._tmp_file()
         try:
-            body = index_bytes([(raw, off, size) for raw, (off, size) in self.entries.items()], digest)
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view):]
+            body = index_bytes([(raw, off, n) for raw, (off, n) in entries.items()], digest)
+            _pwrite(fd, body, 0)
             os.fsync(fd)
         finally:
             os.close(fd)
         os.chmod(idx_path, 0o444)
         os.rename(idx_path, os.path.join(self.directory, name + SUFFIX_INDEX))
         _fsync_dir(self.directory)
-        self._reset()
         return name
 
     def abort(self) -> None:
         """Drop what is not published (its tmp file goes)."""
         with self._lock:
+            self._idle.wait_for(lambda: self._writing == 0)
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
                 os.unlink(self._path)
             self._reset()
+
+
+def _pwrite(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view = view[n:]
+        offset += n
 
 
 def _fsync_dir(path: str) -> None:

@@ -37,6 +37,7 @@ class PackLanding(BatchWriter):
         self._writer = None
         self._loose = None
         self._closed = False
+        self._fans: dict[str, set | None] = {}
 
     # --- small objects ------------------------------------------------------
 
@@ -47,7 +48,7 @@ class PackLanding(BatchWriter):
             if oid in self._ids:
                 return
             self._ids.add(oid)
-        if self.store.has(oid):
+        if self._present(oid):
             if repair and self.store._holds(oid, data) is False:
                 self.store._replace(oid, data)  # a good loose copy, read first from then on
             return
@@ -61,6 +62,20 @@ class PackLanding(BatchWriter):
                 for o, d in few:
                     self._writer.add(o, d)
         self._writer.add(oid, data)
+
+    def _present(self, oid: str) -> bool:
+        """Whether the store holds the object: in a pack, or loose -- found
+        in a listing of its fan-out directory taken once per batch (one
+        listing instead of a stat per object) where the directory is small."""
+        if self.store._in_pack(oid, live=True) is not None:
+            return True
+        fan = oid[:2]
+        names = self._fans.get(fan, _UNKNOWN)
+        if names is _UNKNOWN:
+            names = self._fans[fan] = _listing(os.path.join(self.store.root, fan))
+        if names is None:
+            return os.path.lexists(self.store.path(oid))
+        return oid[2:] in names
 
     def _publish(self) -> None:
         """Make every small object written so far visible."""
@@ -141,6 +156,20 @@ class PackLanding(BatchWriter):
                 self._loose.close()
 
 
+_UNKNOWN = object()
+LISTED_DIR_MAX = 64 << 10  # a fan-out directory larger than this (~1,000 names) is not listed
+
+
+def _listing(path: str) -> set | None:
+    """The names in a small directory; None for a large one."""
+    try:
+        if os.stat(path).st_size > LISTED_DIR_MAX:
+            return None
+        return set(os.listdir(path))
+    except FileNotFoundError:
+        return set()
+
+
 # --- gc ---------------------------------------------------------------------
 
 
@@ -161,7 +190,8 @@ def compact(store: DiskStore, drop, young, gather: bool) -> int:
     loose: list[tuple[str, int, int]] = []
     if gather:
         _remove_unfinished(packs.directory)
-        loose = _small_loose(store)
+        # a young loose object keeps its own time (gc's grace period); it is gathered once old
+        loose = [entry for entry in _small_loose(store) if entry[0] not in young]
         others = [p for p in every if p not in targets]
         if others:  # the largest stays as it is if it outweighs the rest
             largest = max(others, key=lambda p: p.size)

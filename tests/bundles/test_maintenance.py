@@ -12,11 +12,11 @@ import pytest
 from cl.bundles.upload import UploadRequest, upload
 from cl.objects.trees import reachable
 from tests.cli.test_errors import add, add_make, opened, snapshot
-from tests.conftest import tree
+from tests.conftest import stored_ids, tree
 
 
 def objects(project):
-    return {p.parent.name + p.name for p in (project / ".codalab" / "objects").glob("??/*")}
+    return stored_ids(project)
 
 
 def object_path(project, oid):
