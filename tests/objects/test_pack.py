@@ -216,6 +216,37 @@ def test_compact_drops_objects_and_keeps_the_rest(tmp_path):
     assert pack_report(store) == ([], [])
 
 
+def test_a_dedup_check_does_not_trust_a_pack_gc_replaced(tmp_path):
+    """A long-lived process (a server) keeps a pack mapped; gc in another
+    process rewrites it without an object.  The mapping still reads, but
+    a deduplication check must not find the object there: the writer
+    would name an object gc has deleted."""
+    objects = small(100)
+    store = packed_store(tmp_path, objects)
+    store.close()
+    server = make_disk_store(tmp_path)
+    doomed, kept = list(objects)[:2]
+    assert server.has(doomed) and server.read_bytes(kept) == objects[kept]
+    gc_side = make_disk_store(tmp_path)
+    with gc_side.collecting():
+        assert gc_side.compact({doomed}, set()) == 1
+    assert not server.has(doomed)
+    assert server.has_many([doomed, kept]) == {kept}
+    assert server.read_bytes(kept) == objects[kept]
+    with pytest.raises(ObjectMissing):
+        server.read_bytes(doomed)
+
+
+def test_gc_removes_an_unfinished_pack(tmp_path):
+    store = packed_store(tmp_path, small(50))
+    store.close()
+    p = only_pack(store)
+    os.unlink(p.idx_path)  # its writer died between the two renames
+    with store.collecting():
+        store.compact(gather=True)
+    assert pack_dir(store) == []
+
+
 # --- golden vectors ([F25]) --------------------------------------------------
 
 GOLDEN_OBJECTS = [b"hello\n", b""]
