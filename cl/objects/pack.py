@@ -29,9 +29,12 @@ COUNT = struct.Struct(">Q")
 SUM = 32                         # a blake3 digest closes each file
 HEAD = len(INDEX_MAGIC) + COUNT.size + FANOUT.size  # where the index's entries start
 
-# Objects smaller than this are packed by bulk writers; larger ones stay
-# loose files, so a checkout can hard-link them.
-PACKED_BELOW = 64 << 10
+# Blobs smaller than this are packed by bulk writers; larger ones stay
+# loose files, so a checkout can hard-link them (docs/design.md §4 has the
+# measurement).  Typed objects (trees, states...) are never linked: they
+# are packed up to PACKED_TYPED_BELOW.
+PACKED_BELOW = 16 << 10
+PACKED_TYPED_BELOW = 1 << 20
 # A writer publishes its pack once it holds this much and starts another:
 # a killed receive loses at most this much, and a reader maps less.
 PACK_LIMIT = 512 << 20

@@ -8,7 +8,7 @@ import os
 import threading
 
 from cl.objects.ids import ObjectId, hash_bytes
-from cl.objects.pack import PACKED_BELOW, SUFFIX_INDEX, SUFFIX_PACK, Pack, PackError, check
+from cl.objects.pack import PACKED_BELOW, PACKED_TYPED_BELOW, SUFFIX_INDEX, SUFFIX_PACK, Pack, PackError, check
 from cl.objects.store import BatchWriter, DiskStore
 
 # Fewer objects than this in a batch are written loose when it ends: a
@@ -18,9 +18,10 @@ PACK_MIN = 16
 
 
 class PackLanding(BatchWriter):
-    """Stores many objects: small ones (under PACKED_BELOW) into one pack,
-    published by `flush()` or `close()`, larger ones loose through the
-    threaded `Landing`.  Thread-safe.
+    """Stores many objects: small blobs (under PACKED_BELOW) and typed
+    objects (under PACKED_TYPED_BELOW) into one pack, published by
+    `flush()` or `close()`; larger ones loose, blobs through the threaded
+    `Landing`.  Thread-safe.
 
     Order: every object in one pack appears at once, so a pack never
     shows a parent without the children written before it; an object
@@ -105,7 +106,9 @@ class PackLanding(BatchWriter):
             self._loose_landing().write(oid, data)
 
     def write_now(self, oid: str, data: bytes) -> None:
-        if len(data) < PACKED_BELOW:
+        """A typed object (one that may name others), packed up to
+        PACKED_TYPED_BELOW."""
+        if len(data) < PACKED_TYPED_BELOW:
             self._add(oid, data)
             return
         self._publish()  # it may name what the pack holds
@@ -126,7 +129,8 @@ class PackLanding(BatchWriter):
         return self.store.write_fd(fd, size, progress)  # a file: names nothing
 
     def write_bytes(self, data: bytes) -> ObjectId:
-        if len(data) < PACKED_BELOW:
+        """What an ingest writes from memory: trees, and links' targets."""
+        if len(data) < PACKED_TYPED_BELOW:
             oid = hash_bytes(data)
             self._add(oid, data, repair=True)
             return oid

@@ -5,7 +5,7 @@ children-first ordering); a large blob goes from the wire to the store in
 chunks, never whole in memory.
 
 Small blobs go to the store's batch writer (`store.batch()`: a disk
-store packs objects under 64 KiB and publishes the pack when the receive
+store packs blobs under 16 KiB and typed objects under 1 MiB, and publishes the pack when the receive
 ends, cl/objects/packing.py; larger ones are written by threads while this
 thread parses and verifies the next objects).  Typed objects wait in
 memory and are written in arrival order once every blob before them is
