@@ -25,7 +25,7 @@ from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Content
 
 Progress = Callable[[int], None]
 BATCH = 16   # files a thread takes at a time: few enough to share the tail evenly
-THREADS = 2  # more only contend for the GIL and locks on small files
+THREADS = 8  # a cold small file is a wait on the disk: 8 overlap them (see below)
 # Bytes of path beyond which a directory is walked by descriptors
 # (deep_ingest.py): well inside the kernel's PATH_MAX of 4096.
 DEEP = 2048
@@ -181,7 +181,13 @@ class _Ingest:
 
     def write_files(self) -> list[Contents]:
         """Every file the walk found, written by THREADS threads that each
-        take the next BATCH files until none are left."""
+        take the next BATCH files until none are left.  Small files go into
+        a pack (no file is created per object), so what is left of their
+        cost is reading them; out of the page cache that is a wait on the
+        disk per file, and eight threads overlap those waits: 20,000 files
+        of 4 KiB, evicted from the cache, took 4.0 s with two threads and
+        2.0-2.4 s with eight; in the cache, and for 5 MiB files, the
+        difference was within the noise of a loaded machine."""
         results: list = [None] * len(self.files)
         starts = iter(range(0, len(self.files), BATCH))
         lock = threading.Lock()

@@ -18,7 +18,7 @@ import os
 import struct
 import threading
 
-from cl.objects.ids import ObjectId, new_hasher
+from cl.objects.ids import new_hasher
 
 PACK_MAGIC = b"CLPACK\x00\x01"   # "CLPACK", format version 1
 INDEX_MAGIC = b"CLPIDX\x00\x01"
@@ -146,7 +146,7 @@ class Pack:
         _, offset, size = self.entry(i)
         if offset + size > self.size - SUM:
             raise PackError(f"pack {self.name} is truncated")
-        return bytes(self.data[offset:offset + size])
+        return self.data[offset:offset + size]
 
 
 _UNLISTED = object()
@@ -410,6 +410,3 @@ def check(pack: Pack) -> list[str]:
             break
     return problems
 
-
-def object_id(raw: bytes) -> ObjectId:
-    return ObjectId(raw.hex())

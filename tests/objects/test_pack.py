@@ -95,6 +95,8 @@ def test_a_packed_object_is_copied_not_linked(tmp_path):
 
 
 def test_nothing_is_visible_before_the_batch_ends(tmp_path):
+    """[F24] a pack is visible only once its index is in place (SIGKILL at
+    every moment: tests/cli/test_pack_kills.py)."""
     objects = small(200)
     store = make_disk_store(tmp_path)
     other = make_disk_store(tmp_path)
@@ -145,6 +147,7 @@ def _flip(path: str, at: int) -> None:
 
 
 def test_check_finds_a_damaged_object_and_reads_refuse_it(tmp_path):
+    """[F22] each record's bytes hash to its id, the pack to its sum."""
     objects = small(50)
     store = packed_store(tmp_path, objects)
     p = only_pack(store)
@@ -161,6 +164,7 @@ def test_check_finds_a_damaged_object_and_reads_refuse_it(tmp_path):
 
 
 def test_check_finds_a_truncated_pack_and_a_damaged_index(tmp_path):
+    """[F22] a truncated pack, [F23] an index that fails its checksum."""
     objects = small(50)
     store = packed_store(tmp_path, objects)
     p = only_pack(store)
@@ -266,6 +270,7 @@ def _hex_block(name: str) -> str:
 
 
 def test_the_golden_pack_and_index_are_in_the_docs(tmp_path):
+    """[F25] the vectors; [F22] and [F23] byte for byte."""
     data, index = golden()
     assert _hex_block("pack-golden.pack") == data.hex()
     assert _hex_block("pack-golden.idx") == index.hex()
