@@ -142,6 +142,14 @@ class PackLanding(BatchWriter):
             self._loose.flush()
         self._publish()
 
+    def order(self) -> None:
+        """Loose blobs stored now; what is packed already comes out with
+        (or before) what is written after it, so the pack stays open: a
+        receive publishes one pack, not one before its typed objects and
+        one after (each publish is three fsyncs)."""
+        if self._loose is not None:
+            self._loose.flush()
+
     def close(self) -> None:
         """Publish what was written and stop the loose writer's threads;
         once.  A failure to publish drops the unpublished pack (its tmp

@@ -401,6 +401,12 @@ class BatchWriter:
     def flush(self) -> None:
         pass
 
+    def order(self) -> None:
+        """Make everything written so far stored before anything written
+        after it (all a typed object needs of its children); a batch that
+        publishes its objects together may do less than `flush`."""
+        self.flush()
+
     def close(self) -> None:
         self.flush()
 

@@ -126,7 +126,7 @@ class Receiver:
         self._stored(oid, size)
 
     def _write_held(self) -> None:
-        self._landing.flush()
+        self._landing.order()  # every blob before them is stored before them
         for oid, data in self._held:
             self._write_now(oid, data)
         self._held, self._held_bytes = [], 0
@@ -135,6 +135,7 @@ class Receiver:
         if len(data) < WHOLE:
             self._landing.write_now(oid, data)
         else:
+            self._landing.flush()  # written loose: what it names must be visible first
             self.store.write_stream(io.BytesIO(data), expected=oid)
 
     def blob(self, oid: ObjectId, data: bytes) -> None:
