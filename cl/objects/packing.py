@@ -233,15 +233,18 @@ def compact(store: DiskStore, drop, young, gather: bool) -> int:
                     keep(raw, bytes(p.data[offset:offset + size]), p.mtime_ns)
         for oid, mtime_ns, _ in loose:
             keep(bytes.fromhex(oid), store._read_loose(oid), mtime_ns)
-        main.publish()
+        main_name = main.publish()
         name = aside.publish()
     except BaseException:
         main.abort()
         aside.abort()
         raise
+    published = {main_name, name}
     if name is not None:
         os.utime(os.path.join(packs.directory, name + SUFFIX_INDEX), ns=(aside_time, aside_time))
     for p in targets:  # the index first: the pack is invisible from then on
+        if p.name in published:
+            continue  # rewritten to the same bytes, so the same name: it is the new pack
         for path in (p.idx_path, p.pack_path):
             try:
                 os.unlink(path)

@@ -241,6 +241,22 @@ def test_a_dedup_check_does_not_trust_a_pack_gc_replaced(tmp_path):
         server.read_bytes(doomed)
 
 
+def test_a_repack_to_the_same_bytes_keeps_the_pack(tmp_path):
+    """A rewrite whose output is byte for byte a pack it replaces has that
+    pack's name: the rename lands on it, and it must not then be removed
+    as replaced (seen losing a worksheet's head in a gc beside a pull)."""
+    store = packed_store(tmp_path, small(300))
+    lone = store.write_bytes(b"a worksheet's first commit, say")  # loose
+    store.close()
+    with store.collecting():
+        store.compact(gather=True)  # the big pack stays; `lone` gets a pack of its own
+        assert store.packed(lone) and loose_files(store) == []
+        store.compact(gather=True)  # rewrites that small pack to the same bytes
+    fresh = make_disk_store(tmp_path)
+    assert fresh.read_bytes(lone) == b"a worksheet's first commit, say"
+    assert pack_report(fresh) == ([], [])
+
+
 def test_gc_removes_an_unfinished_pack(tmp_path):
     store = packed_store(tmp_path, small(50))
     store.close()
