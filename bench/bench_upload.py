@@ -59,7 +59,7 @@ def upload(ctx, name: str) -> list[Row]:
     ctx.log(case)
     targets = {
         "L": (Target(1.5, CP),),
-        "S": (Target(0.8, GIT), Target(0.3, DVC)),
+        "S": (Target(0.4, CP), Target(0.8, GIT), Target(0.15, DVC)),  # issue 17: packs
         "M": (Target(1.5, CP),),
     }[name]
     rows = round_robin(ctx, case, [

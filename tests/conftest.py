@@ -105,6 +105,16 @@ def project(tmp_path, cl) -> Path:
     return path
 
 
+def stored_ids(repo_dir) -> set[str]:
+    """Every object a repository stores, loose or packed (`repo_dir`: a
+    project with .codalab/, or a bare repository)."""
+    from cl.objects.store import DiskStore
+    root = Path(repo_dir)
+    if (root / ".codalab").is_dir():
+        root = root / ".codalab"
+    return {s.id for s in DiskStore(str(root / "objects"), str(root / "tmp")).stored()}
+
+
 # --------------------------------------------------------------------------
 # file trees
 

@@ -214,9 +214,16 @@ def fsck(repo: Repository, progress=None) -> Report:
     report = Report()
     for path in repo.store.strays():
         report.problems.append(f"'{path}' is not an object file (left alone, never read)")
+    problems, notes = repo.store.pack_report()  # every packed object re-hashed there
+    report.problems += problems
+    report.notes += notes
     for oid, size, _ in repo.store.stored():
         report.objects += 1
         report.bytes += size
+        if repo.store.packed(oid):
+            if progress:
+                progress(size)
+            continue
         try:
             if size <= TYPED_MAX:
                 ok = hash_bytes(repo.store.read_bytes(oid)) == oid
@@ -290,15 +297,17 @@ def gc(repo: Repository, dry_run: bool = False, grace_seconds: float = 3600,
         if not walker.walked and stored:
             raise CLError("no bundle or worksheet refs, so gc would delete every object; "
                           "if repo.db lost them, 'cl reindex' finds them again")
+        by_refs = set(walker.seen)
         for s in stored:  # recent objects are roots, with all they name
             if s.id not in walker.seen and s.mtime_ns >= cutoff_ns:
                 walker.closure(s.id)
         doomed = {s.id: s.size for s in stored if s.id not in walker.seen}
-        for oid in _parents_first(repo, doomed):
-            report.objects += 1
-            report.bytes += doomed[oid]
-            if not dry_run:
-                repo.store.delete(oid)
+        order, named = _parents_first(repo, doomed)
+        report.objects = len(order)
+        report.bytes = sum(doomed.values())
+        if not dry_run:
+            _delete(repo.store, order, named, {s.id for s in stored if s.id in walker.seen
+                                               and s.id not in by_refs})
         cutoff = cutoff_ns / 1e9
         for name in os.listdir(repo.path("tmp")):
             path = repo.path("tmp", name)
@@ -318,11 +327,33 @@ def gc(repo: Repository, dry_run: bool = False, grace_seconds: float = 3600,
     return report
 
 
-def _parents_first(repo: Repository, doomed: dict[str, int]) -> list[str]:
+def _delete(store, order: list[str], named: dict[str, list[str]], young: set) -> None:
+    """Delete `order` (parents first) from loose files and packs.  A
+    packed object goes when its pack is rewritten (`store.compact`), all
+    of a pack's doomed objects at once; so before a loose object that a
+    doomed packed one names is deleted, the packs are rewritten, and a gc
+    cut short still leaves no object without what it names.  At the end
+    the packs are rewritten once more, gathering small loose objects and
+    small packs (`young`: what only the grace period keeps)."""
+    drop: set = set()
+    named_by_drop: set = set()
+    for oid in order:
+        if store.packed(oid):
+            drop.add(oid)
+            named_by_drop.update(named.get(oid, ()))
+        elif oid in named_by_drop:
+            store.compact(drop, young)
+            drop.clear()
+            named_by_drop.clear()
+        store.delete(oid)  # its loose copy, if any
+    store.compact(drop, young, gather=True)
+
+
+def _parents_first(repo: Repository, doomed: dict[str, int]) -> tuple[list[str], dict]:
     """`doomed` ordered so that an object comes before every object it
     names: a gc cut short leaves no object without what it names, so
     "present" keeps meaning "present with everything it names" (which
-    the sync protocol's `have` relies on)."""
+    the sync protocol's `have` relies on); and what each names of them."""
     named: dict[str, list[str]] = {}
     parents = dict.fromkeys(doomed, 0)
     for oid in doomed:
@@ -342,7 +373,7 @@ def _parents_first(repo: Repository, doomed: dict[str, int]) -> list[str]:
             parents[c] -= 1
             if parents[c] == 0:
                 ready.append(c)
-    return order
+    return order, named
 
 
 def _remove(path: str):

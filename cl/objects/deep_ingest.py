@@ -31,7 +31,7 @@ def ingest_below(ingest, path: str, rel: str) -> Contents:
     """Store the directory `path` (at `rel` in the upload) and all below
     it; `ingest` is the running `ingest._Ingest`."""
     from cl.objects.ingest import excluded_name, store_tree
-    opts, store = ingest.opts, ingest.store
+    opts, store = ingest.opts, ingest.sink  # the batch writer
     if opts.follow_links:
         raise InputError(f"too deep to follow symbolic links (-L) below '{path[:60]}...'")
     fd = os.open(path, _DIR)

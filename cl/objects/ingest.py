@@ -4,8 +4,10 @@ The walk first lists the whole tree (writing only symbolic links' small
 blobs); then the regular files are written by two threads that take batches
 from one list -- file I/O and blake3 release the GIL, and pulling batches
 keeps both busy to the end whatever the files' sizes; then the trees are
-written bottom-up.  Children are written before their parents, so a crash
-mid-ingest leaves only unreferenced objects."""
+written bottom-up.  Everything goes through the store's batch writer
+(`store.batch()`), which packs small objects (cl/objects/packing.py) and
+publishes them when the ingest ends.  Children are written before their
+parents, so a crash mid-ingest leaves only unreferenced objects."""
 
 import errno
 import fnmatch
@@ -23,7 +25,7 @@ from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Content
 
 Progress = Callable[[int], None]
 BATCH = 16   # files a thread takes at a time: few enough to share the tail evenly
-THREADS = 2  # more only contend for the GIL and locks on small files
+THREADS = 8  # a cold small file is a wait on the disk: 8 overlap them (see below)
 # Bytes of path beyond which a directory is walked by descriptors
 # (deep_ingest.py): well inside the kernel's PATH_MAX of 4096.
 DEEP = 2048
@@ -62,8 +64,10 @@ def _excluded(rel: str, name: str, patterns) -> bool:
 
 
 class _Ingest:
-    def __init__(self, store: ObjectStore, opts: IngestOptions):
+    def __init__(self, store: ObjectStore, opts: IngestOptions, sink=None):
+        """`sink`: the batch writer (`store.batch()`) objects go through."""
         self.store = store
+        self.sink = sink if sink is not None else store
         self.opts = opts
         self.files: list[str] = []  # regular files found by the walk, in order
 
@@ -88,7 +92,7 @@ class _Ingest:
         if stat.S_ISLNK(st.st_mode):
             if not self.opts.follow_links:
                 target = os.fsencode(os.readlink(path))
-                return Contents(MODE_LINK, len(target), self.store.write_bytes(target))
+                return Contents(MODE_LINK, len(target), self.sink.write_bytes(target))
             try:
                 st = os.stat(path)
             except FileNotFoundError:
@@ -168,7 +172,7 @@ class _Ingest:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise InputError(f"'{path}' changed during the upload: no longer a regular file")
-            oid, size = self.store.write_fd(fd, st.st_size, counted)
+            oid, size = self.sink.write_fd(fd, st.st_size, counted)
         finally:
             os.close(fd)
         if self.opts.progress:  # what the store did not count as it went
@@ -177,7 +181,13 @@ class _Ingest:
 
     def write_files(self) -> list[Contents]:
         """Every file the walk found, written by THREADS threads that each
-        take the next BATCH files until none are left."""
+        take the next BATCH files until none are left.  Small files go into
+        a pack (no file is created per object), so what is left of their
+        cost is reading them; out of the page cache that is a wait on the
+        disk per file, and eight threads overlap those waits: 20,000 files
+        of 4 KiB, evicted from the cache, took 4.0 s with two threads and
+        2.0-2.4 s with eight; in the cache, and for 5 MiB files, the
+        difference was within the noise of a loaded machine."""
         results: list = [None] * len(self.files)
         starts = iter(range(0, len(self.files), BATCH))
         lock = threading.Lock()
@@ -232,7 +242,7 @@ class _Ingest:
                 continue
             entries = sorted((stored(child).as_entry(name) for name, child in node), key=_by_bytes)
             tree = Tree(tuple(entries))
-            done[id(node)] = Contents(MODE_DIR, tree.size, write_object(self.store, tree))
+            done[id(node)] = Contents(MODE_DIR, tree.size, write_object(self.sink, tree))
         return done[id(root)]
 
 
@@ -293,9 +303,10 @@ def ingest_path(store: ObjectStore, path: str, opts: IngestOptions | None = None
     opts = opts or IngestOptions()
     if not os.path.lexists(path):
         raise InputError(f"no such file or directory: '{path}'")
-    ingest = _Ingest(store, opts)
-    root = ingest.walk(path)
-    return ingest.build(root, ingest.write_files())
+    with store.batch() as sink:
+        ingest = _Ingest(store, opts, sink)
+        root = ingest.walk(path)
+        return ingest.build(root, ingest.write_files())
 
 
 def ingest_entries(store: ObjectStore, named: dict[str, Contents]) -> Contents:

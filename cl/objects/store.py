@@ -1,5 +1,6 @@
 """Object stores: a narrow interface with two implementations, one on disk
-(`DiskStore`, loose read-only files under `objects/ab/cdef…`) and one in
+(`DiskStore`, loose read-only files under `objects/ab/cdef…` and packs of
+small objects under `objects/pack/`, cl/objects/pack.py) and one in
 memory (`MemoryStore`, for tests and as a contract check).
 
 Writes are atomic: a small object is written into an unnamed file in its own
@@ -80,6 +81,23 @@ def name_unnamed(fd: int, dir_fd: int, name: str) -> None:
         os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
     except FileExistsError:
         pass
+
+
+def _write_new(dest: str, mode: int, dir_fd, oid: str, data: bytes) -> None:
+    """A new file `dest` holding `data`, which must hash to `oid`."""
+    if hash_bytes(data) != oid:
+        raise CorruptObject(oid, "its bytes do not hash to its id")
+    out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view):]
+        os.fchmod(out, mode)
+    except BaseException:
+        os.unlink(dest, dir_fd=dir_fd)
+        raise
+    finally:
+        os.close(out)
 
 
 def _remove_odd(path: str) -> None:
@@ -279,7 +297,24 @@ class ObjectStore:
         return (s.id for s in self.stored())
 
     def delete(self, oid: str) -> None:
+        """Remove the object's loose copy (a packed copy goes by `compact`)."""
         raise NotImplementedError
+
+    def packed(self, oid: str) -> bool:
+        """Whether a copy of the object lives in a pack."""
+        return False
+
+    def compact(self, drop=frozenset(), young=frozenset(), gather: bool = False) -> int:
+        """gc's rewrite of packs, under `collecting()`: every pack holding
+        an object of `drop` is replaced by one without them (`young`: kept
+        objects only the grace period keeps, whose time must not be
+        freshened); with `gather`, small loose objects and small packs are
+        gathered into it too.  Returns how many packs it replaced."""
+        return 0
+
+    def pack_report(self) -> tuple[list[str], list[str]]:
+        """(problems, notes) about the packs, for `cl fsck`."""
+        return [], []
 
     # --- bulk operations (what moving many objects needs) ---------------------
 
@@ -362,8 +397,23 @@ class BatchWriter:
         hashes to `oid` (else CorruptObject)."""
         self.store.write_stream(stream, expected=oid)
 
+    # What an ingest writes through a batch: objects whose ids it has not
+    # computed yet.  An object that names others is written after them.
+
+    def write_fd(self, fd: int, size: int | None = None, progress=None) -> tuple[ObjectId, int]:
+        return self.store.write_fd(fd, size, progress)
+
+    def write_bytes(self, data: bytes) -> ObjectId:
+        return self.store.write_bytes(data)
+
     def flush(self) -> None:
         pass
+
+    def order(self) -> None:
+        """Make everything written so far stored before anything written
+        after it (all a typed object needs of its children); a batch that
+        publishes its objects together may do less than `flush`."""
+        self.flush()
 
     def close(self) -> None:
         self.flush()
@@ -443,14 +493,67 @@ class DiskStore(ObjectStore):
         self.tmp = tmp
         self.unnamed = CAN_UNNAME  # False once the file system has refused write_unnamed
         self.gc_lock = GcLock(lock or os.path.join(os.path.dirname(os.path.abspath(root)), "gc.lock"))
+        self._packs = None
 
     def path(self, oid: str) -> str:
         return os.path.join(self.root, oid[:2], oid[2:])
 
+    @property
+    def packs(self):
+        """The published packs (cl/objects/pack.py), listed on first use."""
+        if self._packs is None:
+            from cl.objects.pack import PackSet
+            self._packs = PackSet(os.path.join(self.root, "pack"))
+        return self._packs
+
+    def _in_pack(self, oid: str, live: bool = False):
+        """(pack, entry) of a packed copy, or None; `live` for a
+        deduplication check (the pack must not have been repacked away)."""
+        return self.packs.locate(oid, live)
+
+    def _packed_bytes(self, oid: str):
+        """The bytes of a packed copy, or None."""
+        found = self._in_pack(oid)
+        if found is None:
+            return None
+        from cl.objects.pack import PackError
+        try:
+            return found[0].read(found[1])
+        except PackError as exc:
+            raise CorruptObject(oid, str(exc)) from None
+
+    def _either(self, oid: str, packed, loose):
+        """`packed(bytes)` of a packed copy, else `loose()`; where neither
+        has it, the packs are listed again (another process may have
+        published one since) before ObjectMissing stands."""
+        data = self._packed_bytes(oid)
+        if data is not None:
+            return packed(data)
+        try:
+            return loose()
+        except ObjectMissing:
+            if not self.packs.refresh(force=True):
+                raise
+            data = self._packed_bytes(oid)
+            if data is None:
+                raise
+            return packed(data)
+
+    def packed(self, oid):
+        return self._in_pack(oid) is not None
+
+    def pack_writer(self):
+        """A new pack, written in tmp/ and published into objects/pack/."""
+        from cl.objects.pack import PackWriter
+        return PackWriter(self._tmp_file, self.packs.directory)
+
     def link_into(self, oid, dest, dir_fd=None):
+        """A packed object has no file to link: False, and it is copied."""
         try:
             os.link(self.path(oid), dest, dst_dir_fd=dir_fd, follow_symlinks=False)
         except FileNotFoundError:
+            if self.packed(oid):
+                return False
             if not self.has(oid):
                 raise ObjectMissing(oid) from None
             raise
@@ -458,7 +561,12 @@ class DiskStore(ObjectStore):
 
     def copy_to(self, oid, dest, mode, dir_fd=None):
         """Copied inside the kernel while the copy is hashed, holes kept
-        (`holes.store_sparse`) or not (`_copy_hashing`)."""
+        (`holes.store_sparse`) or not (`_copy_hashing`); a packed object
+        from memory, hashed first."""
+        self._either(oid, lambda data: _write_new(dest, mode, dir_fd, oid, data),
+                     lambda: self._copy_loose(oid, dest, mode, dir_fd))
+
+    def _copy_loose(self, oid, dest, mode, dir_fd):
         src, _ = self._open_regular(oid)
         try:
             st = os.fstat(src)
@@ -483,20 +591,29 @@ class DiskStore(ObjectStore):
             os.close(src)
 
     def has(self, oid):
-        return os.path.exists(self.path(oid))
+        if self._in_pack(oid, live=True) is not None or os.path.exists(self.path(oid)):
+            return True
+        return self.packs.refresh() and self._in_pack(oid, live=True) is not None
 
     def has_many(self, ids):
         from cl.objects.loose import present
         self.gc_lock.ensure_held()
-        return present(self, ids)
+        ids = list(ids)
+        if not ids:
+            return set()
+        found = {ObjectId(oid) for oid in ids if self._in_pack(oid, live=True) is not None}
+        return found | present(self, [oid for oid in ids if oid not in found])
 
     def read_small(self, oid, limit, size=None):
         from cl.objects.loose import read_small
-        return read_small(self, oid, limit, size)
+        if size is not None and size >= limit:
+            return None
+        return self._either(oid, lambda data: data if len(data) < limit else None,
+                            lambda: read_small(self, oid, limit, size))
 
     def batch(self):
-        from cl.objects.loose import Landing
-        return Landing(self)
+        from cl.objects.packing import PackLanding
+        return PackLanding(self)
 
 
     def _open_raw(self, oid: str) -> int:
@@ -520,11 +637,23 @@ class DiskStore(ObjectStore):
         return fd, st.st_size
 
     def read_bytes(self, oid):
+        return self._either(oid, lambda data: data, lambda: self._read_loose(oid))
+
+    def _read_loose(self, oid):
         fd, size = self._open_regular(oid)
         with open(fd, "rb", closefd=True) as f:
             return f.read()
 
     def open(self, oid, verify=True):
+        def packed(data):
+            if verify and hash_bytes(data) != oid:
+                if os.path.lexists(self.path(oid)):  # a repair's loose copy
+                    return self._open_loose(oid, verify)
+                raise CorruptObject(oid, "its bytes do not hash to its id")
+            return io.BytesIO(data)
+        return self._either(oid, packed, lambda: self._open_loose(oid, verify))
+
+    def _open_loose(self, oid, verify):
         fd, size = self._open_regular(oid)
         f = open(fd, "rb", closefd=True)
         if not verify or size > VERIFY_WHOLE:
@@ -536,6 +665,9 @@ class DiskStore(ObjectStore):
         return io.BytesIO(data)
 
     def verify(self, oid):
+        return self._either(oid, lambda data: hash_bytes(data) == oid, lambda: self._verify_loose(oid))
+
+    def _verify_loose(self, oid):
         fd, size = self._open_regular(oid)
         try:
             hasher = new_hasher(spread=True)
@@ -547,10 +679,16 @@ class DiskStore(ObjectStore):
             os.close(fd)
 
     def size(self, oid):
+        found = self._in_pack(oid)
+        if found is not None:
+            return found[0].entry(found[1])[2]
         try:
             return os.stat(self.path(oid)).st_size
         except FileNotFoundError:
-            raise ObjectMissing(oid) from None
+            pass
+        if self.packs.refresh(force=True) and (found := self._in_pack(oid)) is not None:
+            return found[0].entry(found[1])[2]
+        raise ObjectMissing(oid)
 
     def _tmp_file(self, flags: int = os.O_WRONLY):
         """A new tmp file, named by process and a counter: a name left by a
@@ -584,6 +722,16 @@ class DiskStore(ObjectStore):
 
     def _holds(self, oid: str, data: bytes) -> bool | None:
         """None: no such object; else whether it holds exactly `data`."""
+        found = self._in_pack(oid, live=True)
+        if found is not None:
+            from cl.objects.pack import PackError
+            try:
+                if found[0].read(found[1]) == data:
+                    return True
+            except PackError:
+                pass  # a damaged pack: a good loose copy stands in for it
+            if not os.path.lexists(self.path(oid)):
+                return False
         try:
             fd, size = self._open_regular(oid)
         except ObjectMissing:
@@ -604,8 +752,11 @@ class DiskStore(ObjectStore):
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-        if not stat.S_ISREG(os.lstat(self.path(oid)).st_mode):
-            _remove_odd(self.path(oid))  # rename cannot replace a directory
+        try:
+            if not stat.S_ISREG(os.lstat(self.path(oid)).st_mode):
+                _remove_odd(self.path(oid))  # rename cannot replace a directory
+        except FileNotFoundError:
+            pass  # a damaged packed copy: the loose one is read before it
         self._place(name, oid)
 
     def fan_dir(self, oid: str) -> int:
@@ -754,7 +905,20 @@ class DiskStore(ObjectStore):
         return oid, size
 
     def stored(self):
-        """Regular files with an object's name; anything else is a stray."""
+        """Packed objects (each once, with its pack's time), then regular
+        files with an object's name that no pack holds; anything else is a
+        stray."""
+        packs = self.packs
+        packs.refresh(force=True)
+        seen = set() if len(packs.packs) > 1 else None
+        for p in list(packs.packs):
+            for raw, _, size in p.entries():
+                if seen is not None:
+                    if raw in seen:
+                        continue
+                    seen.add(raw)
+                yield Stored(ObjectId(raw.hex()), size, p.mtime_ns)
+        any_packed = bool(packs.packs)
         for fan, entries in self._fans():
             for e in entries:
                 try:
@@ -763,12 +927,25 @@ class DiskStore(ObjectStore):
                 except (ValueError, FileNotFoundError):
                     continue
                 if stat.S_ISREG(st.st_mode):
+                    if any_packed and packs.locate(oid) is not None:
+                        continue
                     yield Stored(oid, st.st_size, st.st_mtime_ns)
+
+    def compact(self, drop=frozenset(), young=frozenset(), gather=False):
+        from cl.objects.packing import compact
+        return compact(self, drop, young, gather)
+
+    def pack_report(self):
+        from cl.objects.packing import pack_report
+        return pack_report(self)
 
     def strays(self) -> Iterator[str]:
         """Paths under objects/ that are not objects: other names, and
-        anything not a regular file (never opened: a FIFO would block)."""
+        anything not a regular file (never opened: a FIFO would block).
+        objects/pack/ is the packs' (`pack_report` checks it)."""
         for name in sorted(os.listdir(self.root)):
+            if name == "pack" and os.path.isdir(os.path.join(self.root, name)):
+                continue
             if len(name) != 2 or not os.path.isdir(os.path.join(self.root, name)):
                 yield os.path.join(self.root, name)
         for fan, entries in self._fans():
@@ -796,6 +973,7 @@ class DiskStore(ObjectStore):
             yield fan, entries
 
     def delete(self, oid):
+        """The loose copy only: packed copies go by `compact`."""
         try:
             os.unlink(self.path(oid))
         except FileNotFoundError:

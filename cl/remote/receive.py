@@ -4,9 +4,10 @@ is stored only when its children already are (the connectivity invariant,
 children-first ordering); a large blob goes from the wire to the store in
 chunks, never whole in memory.
 
-Small blobs go to the store's batch writer (`store.batch()`; a disk
-store's threads do the file system work while this thread parses and
-verifies the next objects).  Typed objects wait in
+Small blobs go to the store's batch writer (`store.batch()`: a disk
+store packs blobs under 16 KiB and typed objects under 1 MiB, and publishes the pack when the receive
+ends, cl/objects/packing.py; larger ones are written by threads while this
+thread parses and verifies the next objects).  Typed objects wait in
 memory and are written in arrival order once every blob before them is
 stored (at the end of the stream, or when TYPED_HELD bytes of them wait), so
 a child is still always stored before its parent."""
@@ -108,7 +109,10 @@ class Receiver:
 
     def _stored(self, oid: ObjectId, size: int | None) -> None:
         if len(self.known) >= KNOWN_MAX:
-            self.known.clear()  # a bound on memory; a forgotten id is only asked of the store
+            # a bound on memory; a forgotten id is only asked of the store,
+            # so what the batch holds (a pack not yet published) is published first
+            self._landing.flush()
+            self.known.clear()
         self.known[oid] = size
 
     def write(self, oid: ObjectId, data: bytes, size: int | None = None) -> None:
@@ -122,7 +126,7 @@ class Receiver:
         self._stored(oid, size)
 
     def _write_held(self) -> None:
-        self._landing.flush()
+        self._landing.order()  # every blob before them is stored before them
         for oid, data in self._held:
             self._write_now(oid, data)
         self._held, self._held_bytes = [], 0
@@ -131,6 +135,7 @@ class Receiver:
         if len(data) < WHOLE:
             self._landing.write_now(oid, data)
         else:
+            self._landing.flush()  # written loose: what it names must be visible first
             self.store.write_stream(io.BytesIO(data), expected=oid)
 
     def blob(self, oid: ObjectId, data: bytes) -> None:

@@ -12,11 +12,11 @@ import pytest
 from cl.bundles.upload import UploadRequest, upload
 from cl.objects.trees import reachable
 from tests.cli.test_errors import add, add_make, opened, snapshot
-from tests.conftest import tree
+from tests.conftest import stored_ids, tree
 
 
 def objects(project):
-    return {p.parent.name + p.name for p in (project / ".codalab" / "objects").glob("??/*")}
+    return stored_ids(project)
 
 
 def object_path(project, oid):
@@ -216,7 +216,7 @@ def test_gc_deletes_an_object_before_what_it_names(project):
     from cl.bundles.maintenance import _parents_first
     with opened(project) as repo:
         chain = _unreachable_chain(repo)
-        order = _parents_first(repo, dict.fromkeys(reversed(chain), 0))
+        order, _ = _parents_first(repo, dict.fromkeys(reversed(chain), 0))
         sid, bid, tid, blob = chain[1:]
         assert set(order) == set(chain)
         assert order.index(sid) < order.index(bid) < order.index(tid) < order.index(blob)

@@ -81,7 +81,8 @@ def test_gc_prune_now_beside_an_upload(project, cl):
 
 def test_gc_beside_an_upload_that_dedups_against_aged_garbage(project, cl):
     """Item 2: with the default grace period, an upload that finds old
-    unreachable objects present and names them keeps them."""
+    unreachable objects present and names them keeps them (here packed:
+    20 files are packed, and gc's repack must keep what the upload found)."""
     tree(project / "data", {f"f{i}.txt": f"data {i}\n" for i in range(20)})
     cl(["upload", "data"], project)
     cl(["rm", "data"], project)
@@ -99,6 +100,7 @@ def test_gc_beside_an_upload_that_dedups_against_aged_garbage(project, cl):
     assert_clean(cl, project)
     cl(["download", "second", "-o", "got"], project)
     assert (project / "got" / "data" / "f7.txt").read_text() == "data 7\n"
+    assert list((project / ".codalab" / "objects" / "pack").glob("*.idx"))
 
 
 @pytest.mark.parametrize("executor", ["local", "docker"])
@@ -169,7 +171,7 @@ def test_stress_uploads_and_dedup_beside_gc_prune_now(project, cl):
     unreachable) race `cl gc --prune now`, round after round."""
     expected = {}
     for r in range(ROUNDS):
-        specs = {f"r{r}u{i}": {f"f{j}.txt": f"{(r + i) % 3} {j}\n" for j in range(12)}
+        specs = {f"r{r}u{i}": {f"f{j}.txt": f"{(r + i) % 3} {j}\n" for j in range(24)}  # packed
                  | {"own.txt": f"round {r} upload {i}\n"} for i in range(3)}
         for name, files in specs.items():
             tree(project / "src" / name, files)
@@ -212,7 +214,7 @@ def test_stress_pushes_and_pulls_beside_gc_prune_now(tmp_path, project, cl):
     cl(["remote", "add", "peer", other], project)
     expected = {}
     for r in range(ROUNDS):
-        files = {f"g{j}.txt": f"{r % 2} {j}\n" for j in range(10)} | {"own.txt": f"pushed {r}\n"}
+        files = {f"g{j}.txt": f"{r % 2} {j}\n" for j in range(24)} | {"own.txt": f"pushed {r}\n"}  # packed
         tree(other / "src" / f"p{r}", files)
         cl(["upload", other / "src" / f"p{r}", "-n", f"p{r}"], other)
         expected[f"p{r}"] = files

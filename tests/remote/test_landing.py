@@ -1,5 +1,6 @@
-"""Receiving into a disk store: small blobs are written by the Landing's
-threads while the receiving thread goes on, typed objects wait for them.
+"""Receiving into a disk store: blobs too large to pack are written by the
+Landing's threads while the receiving thread goes on, typed objects wait
+for them (small objects go into a pack: tests/objects/test_pack.py).
 What must still hold: every child is stored before its parent, a write that
 fails is reported and its parent is not stored, and the threads end."""
 
@@ -13,6 +14,7 @@ from cl.objects.ids import hash_bytes
 from cl.objects.store import read_object
 from cl.objects.types import MODE_FILE, Tree, TreeEntry
 from cl.objects.loose import Landing
+from cl.objects.pack import PACKED_BELOW
 from cl.remote.receive import Receiver
 
 from .helpers import disk_store
@@ -21,7 +23,7 @@ from .helpers import disk_store
 def blobs(n: int) -> dict:
     out = {}
     for i in range(n):
-        data = f"blob {i}\n".encode() * (i % 7 + 1)
+        data = (f"blob {i}\n".encode() * (i % 7 + 1)).ljust(PACKED_BELOW + i, b".")  # stored loose
         out[hash_bytes(data)] = data
     return out
 
@@ -73,10 +75,12 @@ def test_a_failed_blob_write_is_raised_and_its_tree_not_stored(store):
     threads_before = threading.active_count()
     receiver = Receiver(store)
     with pytest.raises(OSError):
-        for oid, data in many.items():
-            receiver.blob(oid, data)
-        receiver.write(tid, tdata)
-        receiver.close()
+        try:  # the failure shows at a later write or at the close, as the threads get to it
+            for oid, data in many.items():
+                receiver.blob(oid, data)
+            receiver.write(tid, tdata)
+        finally:
+            receiver.close()
     receiver.close()  # closing again (as an error path does) ends the threads, stores nothing more
     assert threading.active_count() == threads_before
     assert not store.has(tid)

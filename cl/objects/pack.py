@@ -1,0 +1,412 @@
+"""Pack files: many small objects in one append-only file with a sorted
+index beside it (docs/format.md §7.1, [F22]-[F24]), as git and restic
+store them.  One file per small object makes the file system's inode
+allocator most of what storing it costs; a pack costs one file per
+upload or receive.
+
+This module owns the two formats and the three things done with them:
+reading (`Pack`, `PackSet`: find an object by id in an index mapped into
+memory, by its fan-out table and a binary search), writing (`PackWriter`:
+append to a file in tmp/, then publish) and checking (`check`, for `cl
+fsck`).  A pack becomes visible only when its index is renamed into
+`objects/pack/`, after the pack and the index are complete and fsynced;
+a process killed at any point leaves at most a file in tmp/ or a `.pack`
+without its `.idx`, which readers never look at and `cl gc` removes."""
+
+import mmap
+import os
+import struct
+import threading
+
+from cl.objects.ids import new_hasher
+
+PACK_MAGIC = b"CLPACK\x00\x01"   # "CLPACK", format version 1
+INDEX_MAGIC = b"CLPIDX\x00\x01"
+RECORD = struct.Struct(">32sQ")  # id, size; the object's bytes follow
+ENTRY = struct.Struct(">32sQQ")  # id, offset of the bytes in the pack, size
+FANOUT = struct.Struct(">256I")
+COUNT = struct.Struct(">Q")
+SUM = 32                         # a blake3 digest closes each file
+HEAD = len(INDEX_MAGIC) + COUNT.size + FANOUT.size  # where the index's entries start
+
+# Blobs smaller than this are packed by bulk writers; larger ones stay
+# loose files, so a checkout can hard-link them (docs/design.md §4 has the
+# measurement).  Typed objects (trees, states...) are never linked: they
+# are packed up to PACKED_TYPED_BELOW.
+PACKED_BELOW = 16 << 10
+PACKED_TYPED_BELOW = 1 << 20
+# A writer publishes its pack once it holds this much and starts another:
+# a killed receive loses at most this much, and a reader maps less.
+PACK_LIMIT = 512 << 20
+
+SUFFIX_PACK, SUFFIX_INDEX = ".pack", ".idx"
+
+
+def index_bytes(entries: list[tuple[bytes, int, int]], pack_sum: bytes) -> bytes:
+    """The index of a pack: `entries` are (raw id, offset, size), in any
+    order; `pack_sum` is the pack's closing digest."""
+    entries = sorted(entries)
+    fan = [0] * 256
+    for raw, _, _ in entries:
+        fan[raw[0]] += 1
+    total = 0
+    for i in range(256):
+        total += fan[i]
+        fan[i] = total
+    body = b"".join([INDEX_MAGIC, COUNT.pack(len(entries)), FANOUT.pack(*fan)]
+                    + [ENTRY.pack(*e) for e in entries] + [pack_sum])
+    return body + new_hasher().update(body).digest()
+
+
+def pack_bytes(objects: list[tuple[bytes, bytes]]) -> tuple[bytes, list[tuple[bytes, int, int]]]:
+    """A whole pack of (raw id, bytes) in the given order, and its index
+    entries (for the golden vectors and tests; writers stream)."""
+    parts, entries, at = [PACK_MAGIC], [], len(PACK_MAGIC)
+    for raw, data in objects:
+        parts.append(RECORD.pack(raw, len(data)))
+        at += RECORD.size
+        entries.append((raw, at, len(data)))
+        parts.append(data)
+        at += len(data)
+    body = b"".join(parts)
+    return body + new_hasher().update(body).digest(), entries
+
+
+class PackError(Exception):
+    """A pack or index that is not what its format says (only `check` and
+    `Pack.open` raise it; the store reports it as corrupt)."""
+
+
+class Pack:
+    """One published pack: its index and data mapped read-only."""
+
+    def __init__(self, directory: str, name: str):
+        self.name = name
+        self.idx_path = os.path.join(directory, name + SUFFIX_INDEX)
+        self.pack_path = os.path.join(directory, name + SUFFIX_PACK)
+        self._fd = os.open(self.idx_path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:
+            st = os.fstat(self._fd)
+            self.mtime_ns = st.st_mtime_ns
+            if st.st_size < HEAD + 2 * SUM:
+                raise PackError(f"index {name} is truncated")
+            self.idx = mmap.mmap(self._fd, 0, prot=mmap.PROT_READ)
+            if self.idx[:len(INDEX_MAGIC)] != INDEX_MAGIC:
+                raise PackError(f"index {name} does not start as an index")
+            (self.count,) = COUNT.unpack_from(self.idx, len(INDEX_MAGIC))
+            if st.st_size != HEAD + self.count * ENTRY.size + 2 * SUM:
+                raise PackError(f"index {name} is truncated or too long for its {self.count} entries")
+            self.fan = FANOUT.unpack_from(self.idx, len(INDEX_MAGIC) + COUNT.size)
+            pfd = os.open(self.pack_path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            try:
+                self.size = os.fstat(pfd).st_size
+                self.data = mmap.mmap(pfd, 0, prot=mmap.PROT_READ) if self.size else b""
+            finally:
+                os.close(pfd)
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def alive(self) -> bool:
+        """Whether the index is still in place (gc deletes a repacked
+        pack's index first; a mapping of it stays readable meanwhile)."""
+        return self._fd >= 0 and os.fstat(self._fd).st_nlink > 0
+
+    def find(self, raw: bytes) -> int:
+        """The entry number of the raw id, or -1."""
+        first = raw[0]
+        lo = self.fan[first - 1] if first else 0
+        hi = self.fan[first]
+        idx = self.idx
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            at = HEAD + mid * ENTRY.size
+            key = idx[at:at + 32]
+            if key < raw:
+                lo = mid + 1
+            elif key > raw:
+                hi = mid
+            else:
+                return mid
+        return -1
+
+    def entry(self, i: int) -> tuple[bytes, int, int]:
+        return ENTRY.unpack_from(self.idx, HEAD + i * ENTRY.size)
+
+    def entries(self):
+        """(raw id, offset, size) of every entry, in id order."""
+        return ENTRY.iter_unpack(self.idx[HEAD:HEAD + self.count * ENTRY.size])
+
+    def read(self, i: int) -> bytes:
+        _, offset, size = self.entry(i)
+        if offset + size > self.size - SUM:
+            raise PackError(f"pack {self.name} is truncated")
+        return self.data[offset:offset + size]
+
+
+_UNLISTED = object()
+
+
+class PackSet:
+    """The published packs of one store, found by listing `directory`
+    (objects/pack).  Lookups go through the packs in the order listed; the
+    listing is read again when an id is not found and the directory has
+    changed, and a pack whose index has gone is dropped."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+        self.packs: list[Pack] = []
+        self._stamp = _UNLISTED
+        self._lock = threading.Lock()
+
+    def _listing_stamp(self):
+        try:
+            st = os.stat(self.directory)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Read the listing again if the directory changed (or `force`);
+        whether anything changed."""
+        stamp = self._listing_stamp()
+        if stamp == self._stamp and not force:
+            return False
+        with self._lock:
+            self._stamp = stamp
+            try:
+                names = sorted(n[:-len(SUFFIX_INDEX)] for n in os.listdir(self.directory)
+                               if n.endswith(SUFFIX_INDEX))
+            except FileNotFoundError:
+                names = []
+            have = {p.name: p for p in self.packs}
+            packs = []
+            for name in names:
+                p = have.pop(name, None)
+                if p is None:
+                    try:
+                        p = Pack(self.directory, name)
+                    except FileNotFoundError:
+                        continue  # removed by gc between the listing and the open
+                    except (PackError, ValueError, OSError):
+                        continue  # a damaged pack: `cl fsck` reports it
+                packs.append(p)
+            changed = bool(have) or len(packs) != len(self.packs)
+            for p in have.values():
+                p.close()
+            self.packs = packs
+            return changed
+
+    def locate(self, oid: str, live: bool = False):
+        """(pack, entry number) of the object, or None.  `live`: the pack's
+        index must still be in place (a deduplication check relies on it).
+        The listing is not read again here (see `refresh`)."""
+        if self._stamp is _UNLISTED:
+            self.refresh(force=True)
+        if not self.packs:
+            return None
+        raw = bytes.fromhex(oid)
+        for p in self.packs:
+            i = p.find(raw)
+            if i >= 0:
+                if live and not p.alive():
+                    self.refresh(force=True)
+                    return self.locate(oid, live)
+                return p, i
+        return None
+
+    def names(self) -> list[str]:
+        if self._stamp is _UNLISTED:
+            self.refresh(force=True)
+        return [p.name for p in self.packs]
+
+
+class PackWriter:
+    """Appends objects to a new pack in tmp/ and publishes it into
+    `directory` (objects/pack).  Thread-safe: each object's place is taken
+    under a lock and its bytes are written outside it, gathered into
+    writes of about 1 MiB; the closing digest is computed at publish time
+    by reading the file back through mmap (the page cache holds it).  The
+    caller has checked each object's id."""
+
+    GATHER = 1 << 20
+
+    def __init__(self, tmp_file, directory: str):
+        """`tmp_file(flags)`: (path, descriptor) of a new file in tmp/."""
+        self._tmp_file = tmp_file
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._path = None
+        self._fd = -1
+        self._writing = 0  # gathered writes in progress outside the lock
+        self._idle = threading.Condition(self._lock)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.entries: dict[bytes, tuple[int, int]] = {}
+        self._buf: list[bytes] = []
+        self._buf_at = 0
+        self._at = 0
+        self.bytes = 0
+
+    def __contains__(self, oid: str) -> bool:
+        return bytes.fromhex(oid) in self.entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add(self, oid: str, data: bytes) -> bool:
+        """Append one object; False if this pack holds it already.  Returns
+        after publishing the pack when it has reached PACK_LIMIT."""
+        raw = bytes.fromhex(oid)
+        with self._lock:
+            if raw in self.entries:
+                return False
+            if self._fd < 0:
+                self._path, self._fd = self._tmp_file(os.O_RDWR)
+                self._buf, self._buf_at, self._at = [PACK_MAGIC], 0, len(PACK_MAGIC)
+            self._buf.append(RECORD.pack(raw, len(data)))
+            self._at += RECORD.size
+            self.entries[raw] = (self._at, len(data))
+            self._buf.append(data)
+            self._at += len(data)
+            self.bytes += len(data)
+            if self._at - self._buf_at < self.GATHER:
+                return True
+            chunk, start = self._take()
+            fd = self._fd
+        try:
+            _pwrite(fd, chunk, start)
+        finally:
+            with self._lock:
+                self._writing -= 1
+                self._idle.notify_all()
+        if self._at >= PACK_LIMIT:
+            self.publish()
+        return True
+
+    def _take(self) -> tuple[bytes, int]:
+        """The gathered bytes and their offset (under the lock)."""
+        chunk, start = b"".join(self._buf), self._buf_at
+        self._buf, self._buf_at = [], self._at
+        self._writing += 1
+        return chunk, start
+
+    def publish(self) -> str | None:
+        """Make the pack visible (its name, or None if it is empty); the
+        writer can then take more objects into a new pack."""
+        with self._lock:
+            if self._fd < 0:
+                return None
+            self._idle.wait_for(lambda: self._writing == 0)
+            chunk, start = self._take()
+            self._writing -= 1
+            fd, path, entries, size = self._fd, self._path, self.entries, self._at
+            self._fd = -1
+            self._reset()
+            return self._publish(fd, path, entries, chunk, start, size)
+
+    def _publish(self, fd, path, entries, chunk, start, size) -> str:
+        try:
+            _pwrite(fd, chunk, start)
+            hasher = new_hasher(spread=True)
+            with mmap.mmap(fd, size, prot=mmap.PROT_READ) as view:
+                hasher.update(view)
+            digest = hasher.digest()
+            _pwrite(fd, digest, size)
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(path)
+            raise
+        os.close(fd)
+        name = "pack-" + digest.hex()
+        os.makedirs(self.directory, exist_ok=True)
+        os.chmod(path, 0o444)
+        os.rename(path, os.path.join(self.directory, name + SUFFIX_PACK))
+        idx_path, fd = self._tmp_file()
+        try:
+            body = index_bytes([(raw, off, n) for raw, (off, n) in entries.items()], digest)
+            _pwrite(fd, body, 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(idx_path, 0o444)
+        os.rename(idx_path, os.path.join(self.directory, name + SUFFIX_INDEX))
+        _fsync_dir(self.directory)
+        return name
+
+    def abort(self) -> None:
+        """Drop what is not published (its tmp file goes)."""
+        with self._lock:
+            self._idle.wait_for(lambda: self._writing == 0)
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+                os.unlink(self._path)
+            self._reset()
+
+
+def _pwrite(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view = view[n:]
+        offset += n
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check(pack: Pack) -> list[str]:
+    """What is wrong with a published pack and its index: checksums,
+    order, bounds, and that each entry's record names it and its bytes
+    hash to its id.  Empty when all is well."""
+    problems = []
+    where = f"pack {pack.name}"
+    body = pack.idx[:-SUM]
+    if new_hasher().update(body).digest() != pack.idx[-SUM:]:
+        problems.append(f"{where}: its index does not match its checksum")
+    pack_sum = bytes(pack.idx[-2 * SUM:-SUM])
+    if pack.size < len(PACK_MAGIC) + SUM or pack.data[:len(PACK_MAGIC)] != PACK_MAGIC:
+        return problems + [f"{where}: the pack file is truncated or not a pack"]
+    hasher = new_hasher(spread=True)
+    hasher.update(memoryview(pack.data)[:pack.size - SUM])
+    if hasher.digest() != pack.data[pack.size - SUM:] or pack_sum != pack.data[pack.size - SUM:]:
+        problems.append(f"{where}: the pack's bytes do not match its checksum (truncated or damaged)")
+    if "pack-" + pack_sum.hex() != pack.name:
+        problems.append(f"{where}: its name is not its checksum")
+    prev = None
+    counts = [0] * 256
+    for raw, offset, size in pack.entries():
+        oid = raw.hex()
+        counts[raw[0]] += 1
+        if prev is not None and raw <= prev:
+            problems.append(f"{where}: its index is not sorted at 0x{oid}")
+        prev = raw
+        if offset < RECORD.size or offset + size > pack.size - SUM:
+            problems.append(f"{where}: entry 0x{oid} lies outside the pack (truncated)")
+            continue
+        if RECORD.unpack_from(pack.data, offset - RECORD.size) != (raw, size):
+            problems.append(f"{where}: entry 0x{oid} does not point at its record")
+            continue
+        if new_hasher().update(pack.data[offset:offset + size]).hexdigest() != oid:
+            problems.append(f"object 0x{oid} in {where} is corrupt: its bytes do not hash to its id")
+    total = 0
+    for i in range(256):
+        total += counts[i]
+        if pack.fan[i] != total:
+            problems.append(f"{where}: its index's fan-out table is wrong")
+            break
+    return problems
+

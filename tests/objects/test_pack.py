@@ -1,0 +1,305 @@
+"""Packs of small objects (cl/objects/pack.py, packing.py; docs/format.md
+§7.1): what a batch writer packs, how the store reads packs beside loose
+files, what `check` finds in a damaged pack, and gc's `compact`."""
+
+import os
+import re
+
+import pytest
+
+from cl.errors import CorruptObject, ObjectMissing
+from cl.objects import pack as packfmt
+from cl.objects.ids import hash_bytes
+from cl.objects.ingest import ingest_path
+from cl.objects.pack import PACKED_BELOW, Pack, check, index_bytes, pack_bytes
+from cl.objects.packing import PACK_MIN, pack_report
+from cl.objects.store import read_object
+
+from .helpers import make_disk_store
+
+DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "format.md")
+
+
+def small(n: int, salt: str = "") -> dict:
+    out = {}
+    for i in range(n):
+        data = f"{salt}object {i}\n".encode() * (i % 5 + 1)
+        out[hash_bytes(data)] = data
+    return out
+
+
+def packed_store(tmp_path, objects: dict):
+    store = make_disk_store(tmp_path)
+    with store.batch() as batch:
+        for oid, data in objects.items():
+            batch.write(oid, data)
+    return store
+
+
+def loose_files(store) -> list[str]:
+    return [f for d in os.listdir(store.root) if len(d) == 2 for f in os.listdir(os.path.join(store.root, d))]
+
+
+def pack_dir(store) -> list[str]:
+    return sorted(os.listdir(store.packs.directory))
+
+
+def only_pack(store) -> Pack:
+    (name,) = [n[:-4] for n in pack_dir(store) if n.endswith(".idx")]
+    return Pack(store.packs.directory, name)
+
+
+def test_a_batch_packs_small_objects_and_the_store_reads_them(tmp_path):
+    objects = small(500)
+    store = packed_store(tmp_path, objects)
+    assert loose_files(store) == []
+    names = pack_dir(store)
+    assert len(names) == 2 and names[0].endswith(".idx") and names[1].endswith(".pack")
+    for oid, data in objects.items():
+        assert store.has(oid) and store.packed(oid)
+        assert store.read_bytes(oid) == data
+        assert store.size(oid) == len(data)
+        assert store.open(oid).read() == data
+        assert store.verify(oid)
+        assert store.read_small(oid, 1 << 20) == data
+    assert sorted(s.id for s in store.stored()) == sorted(objects)
+    assert store.has_many(list(objects) + ["00" * 32]) == set(objects)
+    with pytest.raises(ObjectMissing):
+        store.read_bytes("00" * 32)
+    reopened = make_disk_store(tmp_path)  # another process sees the same
+    assert all(reopened.read_bytes(oid) == data for oid, data in objects.items())
+    assert check(only_pack(store)) == []
+    assert pack_report(store) == ([], [])
+
+
+def test_a_few_objects_stay_loose_and_large_ones_always(tmp_path):
+    few = small(PACK_MIN - 1)
+    big = b"x" * PACKED_BELOW
+    store = make_disk_store(tmp_path)
+    with store.batch() as batch:
+        for oid, data in few.items():
+            batch.write(oid, data)
+        batch.write(hash_bytes(big), big)
+    assert not os.path.exists(store.packs.directory)
+    assert len(loose_files(store)) == len(few) + 1
+
+
+def test_a_packed_object_is_copied_not_linked(tmp_path):
+    objects = small(100)
+    store = packed_store(tmp_path, objects)
+    oid, data = next(iter(objects.items()))
+    dest = tmp_path / "out"
+    assert store.link_into(oid, str(dest)) is False
+    store.copy_to(oid, str(dest), 0o644)
+    assert dest.read_bytes() == data
+
+
+def test_nothing_is_visible_before_the_batch_ends(tmp_path):
+    """[F24] a pack is visible only once its index is in place (SIGKILL at
+    every moment: tests/cli/test_pack_kills.py)."""
+    objects = small(200)
+    store = make_disk_store(tmp_path)
+    other = make_disk_store(tmp_path)
+    batch = store.batch()
+    for oid, data in objects.items():
+        batch.write(oid, data)
+    assert not any(other.has(oid) for oid in objects)
+    assert os.listdir(store.tmp)  # the pack being written
+    batch.close()
+    assert all(other.has(oid) for oid in objects)
+    assert os.listdir(store.tmp) == []
+
+
+def test_rewriting_packed_objects_adds_nothing(tmp_path):
+    """[F16] a present object is not stored again, packed or not."""
+    objects = small(100)
+    store = packed_store(tmp_path, objects)
+    before = pack_dir(store)
+    with store.batch() as batch:
+        for oid, data in objects.items():
+            batch.write(oid, data)
+    assert pack_dir(store) == before
+    assert loose_files(store) == []
+
+
+def test_an_ingest_packs_small_files_and_trees(tmp_path):
+    src = tmp_path / "src"
+    for d in range(5):
+        (src / f"d{d}").mkdir(parents=True)
+        for i in range(40):
+            (src / f"d{d}" / f"f{i}").write_bytes(os.urandom(100 + i))
+    (src / "big").write_bytes(os.urandom(PACKED_BELOW + 1))
+    store = make_disk_store(tmp_path / "repo")
+    contents = ingest_path(store, str(src))
+    assert loose_files(store) == [hash_bytes((src / "big").read_bytes())[2:]]
+    root = read_object(store, contents.id)
+    assert {e.name for e in root.entries} == {"big", "d0", "d1", "d2", "d3", "d4"}
+    assert store.packed(contents.id)
+
+
+def _flip(path: str, at: int) -> None:
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.seek(at)
+        byte = f.read(1)
+        f.seek(at)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_check_finds_a_damaged_object_and_reads_refuse_it(tmp_path):
+    """[F22] each record's bytes hash to its id, the pack to its sum."""
+    objects = small(50)
+    store = packed_store(tmp_path, objects)
+    p = only_pack(store)
+    raw, offset, size = next(iter(p.entries()))
+    _flip(p.pack_path, offset)
+    p = only_pack(store)
+    problems = check(p)
+    assert any(f"object 0x{raw.hex()}" in text and "corrupt" in text for text in problems)
+    assert any("checksum" in text for text in problems)
+    fresh = make_disk_store(tmp_path)
+    with pytest.raises(CorruptObject):
+        fresh.open(raw.hex())
+    assert not fresh.verify(raw.hex())
+
+
+def test_check_finds_a_truncated_pack_and_a_damaged_index(tmp_path):
+    """[F22] a truncated pack, [F23] an index that fails its checksum."""
+    objects = small(50)
+    store = packed_store(tmp_path, objects)
+    p = only_pack(store)
+    os.chmod(p.pack_path, 0o644)
+    os.truncate(p.pack_path, p.size // 2)
+    problems = check(only_pack(store))
+    assert any("truncated" in text for text in problems)
+
+    store2 = packed_store(tmp_path / "two", objects)
+    p2 = only_pack(store2)
+    _flip(p2.idx_path, packfmt.HEAD + packfmt.ENTRY.size + 1)  # inside the second id
+    problems = check(only_pack(store2))
+    assert any("index does not match its checksum" in text for text in problems)
+
+
+def test_an_unfinished_pack_is_a_note_and_an_odd_file_a_problem(tmp_path):
+    store = packed_store(tmp_path, small(50))
+    p = only_pack(store)
+    os.unlink(p.idx_path)  # as if the writer died between its two renames
+    with open(os.path.join(store.packs.directory, "junk"), "w") as f:
+        f.write("x")
+    problems, notes = pack_report(store)
+    assert len(notes) == 1 and "did not finish" in notes[0]
+    assert len(problems) == 1 and "junk" in problems[0]
+    assert not any(make_disk_store(tmp_path).has(oid) for oid in small(50))
+
+
+def test_compact_drops_objects_and_keeps_the_rest(tmp_path):
+    objects = small(300)
+    store = packed_store(tmp_path, objects)
+    more = small(100, salt="second ")
+    with store.batch() as batch:
+        for oid, data in more.items():
+            batch.write(oid, data)
+    loose = store.write_bytes(b"a loose small object")
+    drop = set(list(objects)[:50])
+    young = set(list(more)[:10])
+    old = only_pack_names = [n for n in pack_dir(store) if n.endswith(".idx")]
+    assert len(only_pack_names) == 2
+    for name in old:  # make the packs look old
+        os.utime(os.path.join(store.packs.directory, name), ns=(10**18, 10**18))
+    store.close()  # the writes' span ends: gc's hold can be taken
+    store = make_disk_store(tmp_path)  # as gc, which sees the packs' times
+    with store.collecting():
+        assert store.compact(drop, young, gather=True) == 2
+    left = {s.id: s.mtime_ns for s in store.stored()}
+    assert set(left) == (set(objects) | set(more) | {loose}) - drop
+    assert all(left[oid] == 10**18 for oid in young)  # not made young again
+    assert loose_files(store) == []
+    for oid, data in {**objects, **more}.items():
+        if oid not in drop:
+            assert store.read_bytes(oid) == data
+    assert pack_report(store) == ([], [])
+
+
+def test_a_dedup_check_does_not_trust_a_pack_gc_replaced(tmp_path):
+    """A long-lived process (a server) keeps a pack mapped; gc in another
+    process rewrites it without an object.  The mapping still reads, but
+    a deduplication check must not find the object there: the writer
+    would name an object gc has deleted."""
+    objects = small(100)
+    store = packed_store(tmp_path, objects)
+    store.close()
+    server = make_disk_store(tmp_path)
+    doomed, kept = list(objects)[:2]
+    assert server.has(doomed) and server.read_bytes(kept) == objects[kept]
+    gc_side = make_disk_store(tmp_path)
+    with gc_side.collecting():
+        assert gc_side.compact({doomed}, set()) == 1
+    assert not server.has(doomed)
+    assert server.has_many([doomed, kept]) == {kept}
+    assert server.read_bytes(kept) == objects[kept]
+    with pytest.raises(ObjectMissing):
+        server.read_bytes(doomed)
+
+
+def test_a_repack_to_the_same_bytes_keeps_the_pack(tmp_path):
+    """A rewrite whose output is byte for byte a pack it replaces has that
+    pack's name: the rename lands on it, and it must not then be removed
+    as replaced (seen losing a worksheet's head in a gc beside a pull)."""
+    store = packed_store(tmp_path, small(300))
+    lone = store.write_bytes(b"a worksheet's first commit, say")  # loose
+    store.close()
+    with store.collecting():
+        store.compact(gather=True)  # the big pack stays; `lone` gets a pack of its own
+        assert store.packed(lone) and loose_files(store) == []
+        store.compact(gather=True)  # rewrites that small pack to the same bytes
+    fresh = make_disk_store(tmp_path)
+    assert fresh.read_bytes(lone) == b"a worksheet's first commit, say"
+    assert pack_report(fresh) == ([], [])
+
+
+def test_gc_removes_an_unfinished_pack(tmp_path):
+    store = packed_store(tmp_path, small(50))
+    store.close()
+    p = only_pack(store)
+    os.unlink(p.idx_path)  # its writer died between the two renames
+    with store.collecting():
+        store.compact(gather=True)
+    assert pack_dir(store) == []
+
+
+# --- golden vectors ([F25]) --------------------------------------------------
+
+GOLDEN_OBJECTS = [b"hello\n", b""]
+
+
+def golden() -> tuple[bytes, bytes]:
+    objects = [(bytes.fromhex(hash_bytes(d)), d) for d in GOLDEN_OBJECTS]
+    data, entries = pack_bytes(objects)
+    return data, index_bytes(entries, data[-32:])
+
+
+def _hex_block(name: str) -> str:
+    text = open(DOCS, encoding="utf-8").read()
+    m = re.search(rf"#### {re.escape(name)}\n.*?```\n(.*?)```", text, re.S)
+    assert m, f"docs/format.md has no vector {name}"
+    return "".join(m.group(1).split())
+
+
+def test_the_golden_pack_and_index_are_in_the_docs(tmp_path):
+    """[F25] the vectors; [F22] and [F23] byte for byte."""
+    data, index = golden()
+    assert _hex_block("pack-golden.pack") == data.hex()
+    assert _hex_block("pack-golden.idx") == index.hex()
+    # and they are what a writer makes, and what a reader reads
+    store = make_disk_store(tmp_path)
+    writer = store.pack_writer()
+    for d in GOLDEN_OBJECTS:
+        writer.add(hash_bytes(d), d)
+    name = writer.publish()
+    assert name == "pack-" + data[-32:].hex()
+    with open(os.path.join(store.packs.directory, name + ".pack"), "rb") as f:
+        assert f.read() == data
+    with open(os.path.join(store.packs.directory, name + ".idx"), "rb") as f:
+        assert f.read() == index
+    assert [store.read_bytes(hash_bytes(d)) for d in GOLDEN_OBJECTS] == GOLDEN_OBJECTS
+    assert check(only_pack(store)) == []
