@@ -13,9 +13,8 @@ objects costs at most twelve times the time.
 import hashlib
 import os
 
-from harness import Row, Target, Unavailable, remove, row
+from harness import Row, Target, Unavailable, remove, row, small_files
 
-PER_DIR = 1_000
 BUILD_VERSION = "1"   # bump when the dataset's shape changes
 
 
@@ -50,31 +49,6 @@ def _stamp(n: int) -> str:
     return stamp.hexdigest()
 
 
-def source(ctx, n: int) -> str:
-    """N distinct files of a few bytes, PER_DIR to a directory; made once."""
-    path = os.path.join(ctx.data, f"files-{n}")
-    marker = path + ".done"
-    if os.path.exists(marker) and os.path.exists(path):
-        return path
-    ctx.log(f"writing {n:,} small files under {path} (once)")
-    remove(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    remove(tmp)
-    for i in range(n):
-        folder = os.path.join(tmp, f"d{i // PER_DIR:04d}")
-        if i % PER_DIR == 0:
-            os.makedirs(folder)
-        fd = os.open(os.path.join(folder, f"f{i:07d}"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            os.write(fd, f"small file {i}\n".encode())
-        finally:
-            os.close(fd)
-    os.rename(tmp, path)
-    with open(marker, "w") as f:
-        f.write(str(n))
-    return path
-
-
 def repository(ctx, n: int) -> str:
     try:
         stamp = _stamp(n)
@@ -84,7 +58,7 @@ def repository(ctx, n: int) -> str:
     marker = where + ".done"
     if os.path.exists(marker) and open(marker).read() == stamp and os.path.isdir(where):
         return where
-    files = source(ctx, n)
+    files = small_files(ctx, n)
     ctx.log(f"uploading {n:,} files into {where} (once)")
     remove(marker)
     remove(where)

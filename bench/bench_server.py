@@ -20,21 +20,14 @@ the figures are a floor of what the server does alone.
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import time
 
-from harness import Row, Unavailable
+from harness import Row, Unavailable, serve, stop
 
 READERS, SECONDS, BUNDLES = 50, 20.0, 40
 KINDS = ("bundle info", "worksheet page", "worksheet", "worksheet list")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _hub(ctx, where: str, bundles: int) -> tuple[str, list[str]]:
@@ -54,22 +47,6 @@ def _hub(ctx, where: str, bundles: int) -> tuple[str, list[str]]:
             f.write(f"{i}\n" * 100)
         ids.append(ctx.sh(["cl", "upload", path], cwd=owner, stdout=subprocess.PIPE).stdout.decode().strip())
     return server, owner, tokens, ids
-
-
-def _serve(ctx, server: str) -> tuple[subprocess.Popen, str]:
-    port = _port()
-    env = dict(os.environ, PATH=ctx.bin + os.pathsep + os.environ.get("PATH", ""))
-    proc = subprocess.Popen(["cl", "server", "--port", str(port), server], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(400):
-        if proc.poll() is not None:
-            raise Unavailable(f"cl server exited: {proc.stderr.read().decode()[-300:]}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"http://127.0.0.1:{port}"
-        time.sleep(0.05)
-    proc.terminate()
-    raise Unavailable("cl server did not start listening")
 
 
 async def _load(url: str, token: str, ids: list[str], readers: int, seconds: float):
@@ -118,7 +95,7 @@ def run(ctx) -> list[Row]:
     try:
         where = ctx.scratch("hub")
         server, owner, tokens, ids = _hub(ctx, where, bundles)
-        proc, url = _serve(ctx, server)
+        proc, url = serve(server, ctx.bin)
     except Unavailable as exc:
         return [Row(case, kind, unavailable=str(exc)) for kind in KINDS]
     try:
@@ -131,8 +108,7 @@ def run(ctx) -> list[Row]:
         ctx.log(f"server: {readers} readers for {seconds:g} s on {url}")
         latencies, errors, samples = asyncio.run(_load(url, tokens["reader"], ids, readers, seconds))
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        stop(proc)
     for line in samples:
         ctx.log(f"server: error: {line}")
     rows = []

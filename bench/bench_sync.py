@@ -1,24 +1,28 @@
-"""push and pull over SSH: cl (paramiko, system ssh) against rsync -a, tar c | ssh tar x and dvc push
+"""push and pull over SSH and HTTP: cl (paramiko, system ssh, a cl server) against rsync -a, tar c | ssh tar x and dvc push
 
-Everything goes through one real sshd on 127.0.0.1 started for this bench
-(tests/services.start_sshd), so every contender pays the same encryption
-and the same loopback.  Each timed run starts from a fresh destination (a
-new bare `cl init --bare`, an empty directory, an empty DVC remote) after
-the harness's cold-start discipline.  The no-op case times a push and a
-pull with nothing to send from a repository of about 100,000 objects
-against rsync's run over the same, already synced, files.
+Everything goes over loopback: one real sshd on 127.0.0.1 started for this
+bench (tests/services.start_sshd), so every ssh contender pays the same
+encryption, and a real `cl server` for the HTTP contender.  Each timed run
+starts from a fresh destination (a new bare `cl init --bare`, served anew
+for HTTP; an empty directory, an empty DVC remote) after the harness's
+cold-start discipline.  The no-op case times a push and a pull with
+nothing to send from a repository of 1,000,000 small objects against
+rsync's run over the same, already synced, files, and reports the peak
+resident size of the push.
 """
 
 import os
 import shlex
+import subprocess
 import sys
 
-from harness import Row, Target, measured, remove, round_robin
+from harness import Row, Target, measured, remove, round_robin, serve, small_files, stop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CL_P = "cl (paramiko)"
 CL_S = "cl (system ssh)"
+CL_H = "cl (http, cl server)"
 RSYNC = "rsync -a"
 TAR = "tar | ssh tar"
 DVC = "dvc push"
@@ -37,7 +41,7 @@ def run(ctx) -> list[Row]:
         sshd = sshd_cm.__enter__()
     except BaseException as exc:  # pytest's skip/fail outcomes are BaseExceptions
         reason = f"no sshd: {exc}"
-        return [Row("push/pull over ssh", c, unavailable=reason) for c in (CL_P, CL_S, RSYNC, TAR, DVC)]
+        return [Row("push/pull over ssh", c, unavailable=reason) for c in (CL_P, CL_S, CL_H, RSYNC, TAR, DVC)]
     try:
         env = SshEnv(ctx, sshd)
         rows = []
@@ -123,6 +127,7 @@ def transfer(ctx, env: SshEnv, name: str) -> list[Row]:
         rows += round_robin(ctx, push_case, [
             (CL_P, lambda: time_cl_push(ctx, env, repo, "paramiko"), {"targets": targets_for(name, "paramiko")}),
             (CL_S, lambda: time_cl_push(ctx, env, repo, "ssh"), {"targets": targets_for(name, "ssh")}),
+            (CL_H, lambda: time_cl_push_http(ctx, env, repo), {"targets": targets_for(name, "http")[:1]}),
             (RSYNC, lambda: time_rsync_push(ctx, env, src), {"reference": True}),
             (TAR, lambda: time_tar_push(ctx, env, src), {}),
             (DVC, lambda: time_dvc_push(ctx, env, src), {}),
@@ -139,6 +144,7 @@ def transfer(ctx, env: SshEnv, name: str) -> list[Row]:
     rows += round_robin(ctx, pull_case, [
         (CL_P, lambda: time_cl_pull(ctx, env, full, ws, "paramiko"), {"targets": targets_for(name, "paramiko")[:1]}),
         (CL_S, lambda: time_cl_pull(ctx, env, full, ws, "ssh"), {"targets": targets_for(name, "ssh")[:1]}),
+        (CL_H, lambda: time_cl_pull_http(ctx, env, full, ws), {"targets": targets_for(name, "http")[:1]}),
         (RSYNC, lambda: time_rsync_pull(ctx, env, src), {"reference": True}),
         (TAR, lambda: time_tar_pull(ctx, env, src), {}),
     ])
@@ -177,6 +183,59 @@ def time_cl_pull(ctx, env, full, ws, transport):
     return ctx.time_command([env.cl, "pull", "origin", ws], cwd=lambda d: d, env=env.env,
                             prepare=prepare, warm_paths=[os.path.join(full, "objects")],
                             warm_commands=env.warm_cl, label=f"pull {transport}")
+
+
+def _hub(ctx, env, where: str) -> str:
+    """A user `bench` (may do anything) of the repository at `where`; its token."""
+    ctx.sh([env.cl, "server", "user", "add", "bench", "--root", where], env=env.env, input=b"bench-password\n")
+    done = ctx.sh([env.cl, "server", "token", "add", "bench", where], env=env.env, stdout=subprocess.PIPE)
+    return done.stdout.decode().strip()
+
+
+def _use_http(env, repo: str, url: str, token: str) -> None:
+    env.cl_run(["config", "remote.origin.url", url], repo)
+    env.cl_run(["config", "remote.origin.token", token], repo)
+
+
+def time_cl_push_http(ctx, env, repo):
+    """cl push to a real `cl server` on loopback, a fresh one over a fresh
+    bare repository for each run (started before timing)."""
+    remote = os.path.join(ctx.scratch_root, "dest-cl-http")
+    server = [None]
+
+    def prepare(_i):
+        stop(server[0])
+        remove(remote)
+        env.cl_run(["init", "--bare", remote], ctx.scratch_root)
+        token = _hub(ctx, env, remote)
+        server[0], url = serve(remote, ctx.bin)
+        _use_http(env, repo, url, token)
+
+    try:
+        return ctx.time_command([env.cl, "push", "origin"], cwd=repo, env=env.env, prepare=prepare,
+                                warm_paths=[os.path.join(repo, ".codalab")], warm_commands=env.warm_cl,
+                                label="push http")
+    finally:
+        stop(server[0])
+
+
+def time_cl_pull_http(ctx, env, full, ws):
+    """cl pull from a real `cl server` serving the full repository."""
+    token = _hub(ctx, env, full)
+    proc, url = serve(full, ctx.bin)
+
+    def prepare(_i):
+        dest = ctx.scratch("dest-cl-pull-http")
+        env.cl_run(["init", "-w", "here"], dest)
+        _use_http(env, dest, url, token)
+        return dest
+
+    try:
+        return ctx.time_command([env.cl, "pull", "origin", ws], cwd=lambda d: d, env=env.env,
+                                prepare=prepare, warm_paths=[os.path.join(full, "objects")],
+                                warm_commands=env.warm_cl, label="pull http")
+    finally:
+        stop(proc)
 
 
 def _rsync(ctx):
@@ -260,28 +319,10 @@ def time_dvc_push(ctx, env, src):
 # --- nothing to send -------------------------------------------------------------------
 
 
-def many_files(ctx) -> str:
-    """About 100,000 small distinct files (12,500 with --quick)."""
-    count = 12_500 if ctx.quick else 100_000
-    path = os.path.join(ctx.data, f"N{count}")
-    marker = path + ".done"
-    if os.path.exists(marker):
-        return path
-    ctx.log(f"generating {count:,} small files under {path} (once)")
-    remove(path)
-    for i in range(count):
-        d = os.path.join(path, f"d{i % 100:02d}")
-        if i < 100:
-            os.makedirs(d)
-        with open(os.path.join(d, f"f{i:06d}"), "w") as f:
-            f.write(f"file {i}\n")
-    open(marker, "w").close()
-    return path
-
-
 def noop(ctx, env) -> list[Row]:
-    src = many_files(ctx)
-    case = f"{NOOP}: {len(os.listdir(os.path.join(src, 'd00'))) * 100:,} files"
+    count = 12_500 if ctx.quick else 1_000_000
+    src = small_files(ctx, count)
+    case = f"{NOOP}: {count:,} files"
     ctx.log(case)
     repo = env.project("src-N", src, "benchN")
     remote = ctx.scratch("dest-N")
@@ -292,16 +333,33 @@ def noop(ctx, env) -> list[Row]:
     copy = ctx.scratch("dest-N-rsync")
     rsync_cmd = [rsync, "-a", "-e", env.ssh_cmd, src + "/", f"{env.login}:{copy}/"]
     ctx.sh(rsync_cmd)
-    target = (Target(1.0, "rsync -a (no-op)"),)
+    target = (Target(0.5, "rsync -a (no-op)"),)
     rows = []
     for transport, label in (("paramiko", CL_P), ("ssh", CL_S)):
         env.use(repo, transport, remote)
         rows.append(measured(case, f"{label} push", lambda: ctx.time_command(
             [env.cl, "push", "origin"], cwd=repo, env=env.env, warm_commands=env.warm_cl,
-            label=f"no-op push {transport}"), targets=target))
+            label=f"no-op push {transport}"), targets=target, note=peak_memory(ctx, env, repo)))
         rows.append(measured(case, f"{label} pull", lambda: ctx.time_command(
             [env.cl, "pull", "origin"], cwd=repo, env=env.env, warm_commands=env.warm_cl,
             label=f"no-op pull {transport}"), targets=target))
     rows.append(measured(case, "rsync -a (no-op)", lambda: ctx.time_command(
         rsync_cmd, warm_commands=[[rsync, "--version"]], label="rsync no-op"), reference=True))
     return rows
+
+
+MEMORY_LIMIT_MB = 300   # issue 17: the peak of a no-op push of 1,000,000 objects
+
+
+def peak_memory(ctx, env, repo) -> str:
+    """One more (untimed) no-op push, under a parent that reads the peak
+    resident size of its children: the push and, for the system ssh, ssh."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True,"
+             " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL);"
+             " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = ctx.sh([sys.executable, "-c", probe, env.cl, "push", "origin"], cwd=repo, env=env.env,
+                  stdout=subprocess.PIPE)
+    mb = int(done.stdout.decode().strip()) / 1024
+    verdict = "PASS" if mb <= MEMORY_LIMIT_MB else "FAIL"
+    ctx.log(f"no-op push: peak resident {mb:.0f} MB (target <= {MEMORY_LIMIT_MB} MB: {verdict})")
+    return f"peak {mb:.0f} MB, target ≤ {MEMORY_LIMIT_MB} MB: {verdict}"

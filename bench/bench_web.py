@@ -20,12 +20,11 @@ not in this figure.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
 
-from harness import Row, Target, row, timed
+from harness import Row, Target, row, serve, stop, timed
 
 import bench_worksheets
 
@@ -36,27 +35,10 @@ POLL = "web page poll"
 USER, PASSWORD = "benchroot", "bench-password"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _server(where: str):
     subprocess.run(["cl", "server", "user", "add", USER, "--root", where], input=PASSWORD + "\n", text=True,
                    capture_output=True)  # already there after the first bench run: that is fine
-    port = _free_port()
-    proc = subprocess.Popen(["cl", "server", "--port", str(port), where], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise RuntimeError("cl server exited: " + proc.stderr.read().decode())
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"http://127.0.0.1:{port}"
-        time.sleep(0.05)
-    proc.terminate()
-    raise RuntimeError("cl server did not start listening")
+    return serve(where)
 
 
 def _client(url: str):
@@ -95,8 +77,7 @@ def run(ctx) -> list[Row]:
         page = _time_get(client, "/worksheets/ws1000", ctx.repeat)
         poll = _time_get(client, "/worksheets/ws1000/states", ctx.repeat)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
     return [
         row(CASE, HTML, html, reference=True, note="process start to exit"),
         Row(CASE, PAGE, page, targets=(Target(1.5, HTML),),

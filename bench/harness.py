@@ -9,6 +9,7 @@ cannot run gets a row with `unavailable` set to the reason, never a number.
 
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -387,6 +388,67 @@ class Context:
 
 
 # --- file helpers ---------------------------------------------------------------
+
+
+def small_files(ctx, n: int, per_dir: int = 1_000) -> str:
+    """N distinct files of a few bytes, `per_dir` to a directory, under
+    the datasets directory; made once and reused."""
+    path = os.path.join(ctx.data, f"files-{n}")
+    marker = path + ".done"
+    if os.path.exists(marker) and os.path.exists(path):
+        return path
+    ctx.log(f"writing {n:,} small files under {path} (once)")
+    remove(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    remove(tmp)
+    for i in range(n):
+        folder = os.path.join(tmp, f"d{i // per_dir:04d}")
+        if i % per_dir == 0:
+            os.makedirs(folder)
+        fd = os.open(os.path.join(folder, f"f{i:07d}"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, f"small file {i}\n".encode())
+        finally:
+            os.close(fd)
+    os.rename(tmp, path)
+    with open(marker, "w") as f:
+        f.write(str(n))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(where: str, path_dir: str | None = None) -> tuple[subprocess.Popen, str]:
+    """A real `cl server` for the repository at `where` on a free loopback
+    port, once it listens: (process, URL).  Unavailable if it exits or does
+    not listen within 30 s.  `path_dir` goes first on PATH (the venv's bin)."""
+    port = free_port()
+    env = dict(os.environ)
+    if path_dir:
+        env["PATH"] = path_dir + os.pathsep + env.get("PATH", "")
+    proc = subprocess.Popen(["cl", "server", "--port", str(port), where], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise Unavailable(f"cl server exited: {proc.stderr.read().decode()[-300:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"http://127.0.0.1:{port}"
+        time.sleep(0.05)
+    proc.terminate()
+    proc.wait(timeout=30)
+    raise Unavailable("cl server did not start listening")
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    """Stop a server `serve` started (SIGTERM; it stops its workers)."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 def remove(path: str) -> None:
