@@ -188,6 +188,11 @@ class PackSet:
             packs = []
             for name in names:
                 p = have.pop(name, None)
+                if p is not None and not p.alive():
+                    # rewritten under the same name (a repack to the same
+                    # bytes): the listed index is another file
+                    p.close()
+                    p = None
                 if p is None:
                     try:
                         p = Pack(self.directory, name)
@@ -211,13 +216,18 @@ class PackSet:
         if not self.packs:
             return None
         raw = bytes.fromhex(oid)
-        for p in self.packs:
-            i = p.find(raw)
-            if i >= 0:
-                if live and not p.alive():
-                    self.refresh(force=True)
-                    return self.locate(oid, live)
-                return p, i
+        for _ in range(3):  # a pack gc replaced meanwhile: list again, a few times at most
+            stale = False
+            for p in self.packs:
+                i = p.find(raw)
+                if i >= 0:
+                    if live and not p.alive():
+                        stale = True
+                        continue  # another pack may hold it too
+                    return p, i
+            if not stale:
+                return None
+            self.refresh(force=True)
         return None
 
     def names(self) -> list[str]:

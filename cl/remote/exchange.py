@@ -16,10 +16,11 @@ from cl.refs import merge
 from cl.refs.store import RefStore
 from cl.remote.client import Client
 from cl.remote.graph import history, is_ancestor, merge_base
-from cl.remote.heads import check_received
+from cl.remote.heads import NOT_HERE, check_received
 from cl.remote.transfer import Fetcher, negotiate, send
 
 OK, UP_TO_DATE, MERGED, FORCED = "ok", "up to date", "merged", "forced"
+SEND_TRIES = 3  # sends of what a ref names, when gc on the remote took it before the update
 
 
 @dataclass(frozen=True)
@@ -123,17 +124,25 @@ def push(store: ObjectStore, refs: RefStore, client: Client, names: list[str],
             decided[name] = (MERGED, theirs, merged)
 
     outcome = Outcome([])
-    tips = [new for _, _, new in decided.values()]
-    if tips:
-        plan = negotiate(store, client, tips, decoded)
-        outcome.sent = send(store, client, plan)
-        ordered = sorted(decided, key=ref_order)
-        results = client.update([(n, decided[n][1], decided[n][2]) for n in ordered])
-        for name, result in zip(ordered, results):
+    pending = sorted(decided, key=ref_order)
+    for attempt in range(SEND_TRIES):
+        if not pending:
+            break
+        # a gc on the remote between `put` and `update` takes what was sent
+        # (docs/design.md, "Receives"): those refs are sent and updated again
+        plan = negotiate(store, client, [decided[n][2] for n in pending], decoded)
+        outcome.sent += send(store, client, plan)
+        results = client.update([(n, decided[n][1], decided[n][2]) for n in pending])
+        again = []
+        for name, result in zip(pending, results):
             status, old, new = decided[name]
             if result != "ok":
+                if result.endswith(NOT_HERE) and attempt + 1 < SEND_TRIES:
+                    again.append(name)
+                    continue
                 status = result if result.startswith("rejected") else f"rejected: {result}"
             report[name] = RefUpdate(name, status, old, new)
+        pending = again
     outcome.received = fetcher.blobs
     outcome.updates = [report[n] for n in sorted(report, key=ref_order)]
     return outcome

@@ -9,6 +9,11 @@ from cl.objects.types import WORKSHEET_TYPES, State, Worksheet
 from cl.refs.names import bundle_of, worksheet_of
 from cl.remote.frames import RemoteError
 
+# The end of an `update` answer whose new head the server does not hold:
+# gc took what a `put` stored before the ref could name it (docs/design.md,
+# "Receives"); a client sends the objects again and retries.
+NOT_HERE = "the object is not here"
+
 
 def head_problem(name: str, obj) -> str | None:
     """Why `obj` cannot be the value of ref `name`, or None when it can."""

@@ -13,7 +13,7 @@ from cl.refs.names import synced
 from cl.refs.store import RefStore
 from cl.remote import frames
 from cl.remote.frames import END, FrameReader, RemoteError, encode, error_frame, from_wire
-from cl.remote.heads import head_problem
+from cl.remote.heads import NOT_HERE, head_problem
 from cl.remote.limits import Limits
 from cl.remote.receive import Receiver
 
@@ -204,7 +204,7 @@ def check_ref_value(store: ObjectStore, name: str, new: str | None) -> None:
     except ValueError:
         raise RemoteError(f"'{name}' cannot point at '{new:.80}'") from None
     if not store.has(oid):
-        raise RemoteError(f"'{name}' cannot point at {oid.display}: the object is not here")
+        raise RemoteError(f"'{name}' cannot point at {oid.display}: {NOT_HERE}")
     problem = head_problem(name, read_object(store, oid))
     if problem is not None:
         raise RemoteError(f"'{name}' cannot point at {oid.display}: {problem}")

@@ -257,6 +257,26 @@ def test_a_repack_to_the_same_bytes_keeps_the_pack(tmp_path):
     assert pack_report(fresh) == ([], [])
 
 
+def test_a_long_lived_reader_follows_a_pack_rewritten_to_the_same_name(tmp_path):
+    """A server holds a pack open; gc in another process rewrites it to
+    the same bytes, so the new index has the old one's name but is a new
+    file.  The server's dedup check must open the new index, not keep the
+    dead one it has under that name (seen as a RecursionError in a push
+    beside `cl gc --prune now`)."""
+    store = packed_store(tmp_path, small(300))
+    lone = store.write_bytes(b"a worksheet's first commit, say")  # loose
+    store.close()
+    gc_side = make_disk_store(tmp_path)
+    with gc_side.collecting():
+        gc_side.compact(gather=True)  # `lone` gets a small pack of its own
+    server = make_disk_store(tmp_path)
+    assert server.has(lone)  # the server maps that small pack
+    with gc_side.collecting():
+        gc_side.compact(gather=True)  # rewrites it to the same bytes, under the same name
+    assert server.has(lone) and server.has_many([lone]) == {lone}
+    assert server.read_bytes(lone) == b"a worksheet's first commit, say"
+
+
 def test_gc_removes_an_unfinished_pack(tmp_path):
     store = packed_store(tmp_path, small(50))
     store.close()

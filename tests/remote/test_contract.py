@@ -408,3 +408,31 @@ def test_pull_merges_diverged_state(make_side):
     merged = a.state(run)
     assert (merged.state, merged.result, merged.metadata["name"]) == ("ready", rid, "renamed")
     assert len(merged.parents) == 2
+
+
+class _GcBeforeUpdate(Client):
+    """A client whose first `update` finds the remote's unnamed objects
+    gone, as when `cl gc --prune now` runs on the remote between a push's
+    `put` and its `update` (docs/design.md, "Receives")."""
+
+    def __init__(self, remote: Side, label="remote"):
+        super().__init__(PipeTransport(Server(remote.store, remote.refs), label), label)
+        self.remote = remote
+        self.collected = 0
+
+    def update(self, updates):
+        if not self.collected:
+            for oid in list(self.remote.store.ids()):
+                self.remote.store.delete(oid)
+                self.collected += 1
+        return super().update(updates)
+
+
+def test_a_push_sends_again_what_a_gc_took_before_its_update(make_side):
+    a, remote = make_side(), make_side()
+    project(a)
+    with _GcBeforeUpdate(remote) as client:
+        out = push(a.store, a.refs, client, names(a))
+    assert client.collected > 0
+    assert [u.status for u in out.updates] == ["ok", "ok", "ok"]
+    assert same_refs(a, remote) and set(remote.store.ids()) == set(a.store.ids())
