@@ -5,6 +5,7 @@ that pack small objects as they come (`PackLanding`, what
 the reading are cl/objects/pack.py's."""
 
 import os
+import stat
 import threading
 
 from cl.objects.ids import ObjectId, hash_bytes
@@ -258,17 +259,8 @@ def compact(store: DiskStore, drop, young, gather: bool) -> int:
 
 def _small_loose(store: DiskStore) -> list[tuple[str, int, int]]:
     """(id, time, size) of every loose object small enough to pack."""
-    out = []
-    for fan, entries in store._fans():
-        for e in entries:
-            try:
-                oid = ObjectId(fan + e.name)
-                st = e.stat(follow_symlinks=False)
-            except (ValueError, FileNotFoundError):
-                continue
-            if st.st_size < PACKED_BELOW and os.path.isfile(e.path) and not os.path.islink(e.path):
-                out.append((oid, st.st_mtime_ns, st.st_size))
-    return out
+    return [(oid, st.st_mtime_ns, st.st_size) for oid, st in store.loose_entries()
+            if st.st_size < PACKED_BELOW and stat.S_ISREG(st.st_mode)]
 
 
 def _remove_unfinished(directory: str) -> None:

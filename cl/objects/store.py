@@ -919,17 +919,11 @@ class DiskStore(ObjectStore):
                     seen.add(raw)
                 yield Stored(ObjectId(raw.hex()), size, p.mtime_ns)
         any_packed = bool(packs.packs)
-        for fan, entries in self._fans():
-            for e in entries:
-                try:
-                    oid = ObjectId(fan + e.name)
-                    st = e.stat(follow_symlinks=False)
-                except (ValueError, FileNotFoundError):
+        for oid, st in self.loose_entries():
+            if stat.S_ISREG(st.st_mode):
+                if any_packed and packs.locate(oid) is not None:
                     continue
-                if stat.S_ISREG(st.st_mode):
-                    if any_packed and packs.locate(oid) is not None:
-                        continue
-                    yield Stored(oid, st.st_size, st.st_mtime_ns)
+                yield Stored(oid, st.st_size, st.st_mtime_ns)
 
     def compact(self, drop=frozenset(), young=frozenset(), gather=False):
         from cl.objects.packing import compact
@@ -959,6 +953,17 @@ class DiskStore(ObjectStore):
                     continue
                 if not regular:
                     yield e.path
+
+    def loose_entries(self):
+        """(id, lstat) of every entry of the fan-out directories named like
+        an object, whatever kind of file it is."""
+        for fan, entries in self._fans():
+            for e in entries:
+                try:
+                    oid, st = ObjectId(fan + e.name), e.stat(follow_symlinks=False)
+                except (ValueError, FileNotFoundError):
+                    continue
+                yield oid, st
 
     def _fans(self):
         for fan in sorted(os.listdir(self.root)):
