@@ -190,7 +190,7 @@ class Repository:
         import getpass  # only commands that write need the user's name
         try:
             return getpass.getuser()
-        except Exception:
+        except (KeyError, OSError):  # a uid with no passwd entry and no LOGNAME/USER
             return "unknown"
 
     def close(self) -> None:

@@ -104,7 +104,7 @@ class Reader:
         """The file or directory at `path` ('' the whole bundle), or None."""
         try:
             parts = split_path(path)
-        except Exception:
+        except CLError:  # a path that leaves the bundle names nothing in it
             return None
         contents = self.contents(bid)
         row = self.row(bid)
@@ -170,8 +170,8 @@ class Reader:
                     ref = self.file(bid, path)
                     if ref is not None and ref.contents is not None and ref.contents.size <= SMALL:
                         self.read(ref)
-            except Exception:
-                pass        # the ordered pass meets the same problem and shows it
+            except CLError:
+                pass        # a missing or damaged object: the ordered pass meets it and shows it
         def some(chunk):
             for bid in chunk:
                 one(bid)
