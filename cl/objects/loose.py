@@ -12,7 +12,7 @@ import threading
 
 from cl.errors import CorruptObject
 from cl.objects.ids import new_hasher
-from cl.objects.store import UNNAMED, UNNAMED_UNSUPPORTED, BatchWriter, DiskStore, name_unnamed
+from cl.objects.store import UNNAMED, UNNAMED_UNSUPPORTED, BatchWriter, DiskStore, name_unnamed, write_all
 
 # A directory listing costs about 1/20 of a stat per entry, and an ext4
 # directory holds about one entry per 64 bytes of its size: listing a
@@ -178,9 +178,7 @@ class Landing(BatchWriter):
         try:
             while chunk := stream.read(1 << 20):
                 hasher.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
+                write_all(fd, chunk)
             got = hasher.hexdigest()
             if got != oid:
                 raise CorruptObject(oid, f"received bytes hash to 0x{got}; nothing was stored")

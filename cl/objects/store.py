@@ -48,6 +48,13 @@ UNNAMED_UNSUPPORTED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOEN
 CAN_UNNAME = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 
 
+def write_all(fd: int, data) -> None:
+    """Write all of `data` to `fd` (a write may be short)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def write_unnamed(dir_fd: int, name: str, data: bytes) -> None:
     """Store `data` as `name` in the directory `dir_fd` in four system
     calls: an unnamed file, one write, a link that gives it its name whole
@@ -62,11 +69,7 @@ def write_unnamed(dir_fd: int, name: str, data: bytes) -> None:
     objects that way took half the time they took through tmp/."""
     fd = os.open(".", UNNAMED, 0o444, dir_fd=dir_fd)
     try:
-        written = os.write(fd, data)
-        if written < len(data):  # a short write: rare, but allowed
-            view = memoryview(data)[written:]
-            while view:
-                view = view[os.write(fd, view):]
+        write_all(fd, data)
         name_unnamed(fd, dir_fd, name)
     finally:
         os.close(fd)
@@ -89,9 +92,7 @@ def _write_new(dest: str, mode: int, dir_fd, oid: str, data: bytes) -> None:
         raise CorruptObject(oid, "its bytes do not hash to its id")
     out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(out, view):]
+        write_all(out, data)
         os.fchmod(out, mode)
     except BaseException:
         os.unlink(dest, dir_fd=dir_fd)
@@ -194,9 +195,7 @@ def _copy_through_memory(src: int, dst: int, hasher) -> int:
     while chunk := os.read(src, CHUNK):
         hasher.update(chunk)
         size += len(chunk)
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(dst, view):]
+        write_all(dst, chunk)
     return size
 
 
@@ -355,9 +354,7 @@ class ObjectStore:
             with self.open(oid, verify=False) as fin:  # the copy is hashed here
                 while chunk := fin.read(CHUNK):
                     hasher.update(chunk)
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(out, view):]
+                    write_all(out, chunk)
             if hasher.hexdigest() != oid:
                 raise CorruptObject(oid, "its bytes do not hash to its id")
             os.fchmod(out, mode)
@@ -690,6 +687,15 @@ class DiskStore(ObjectStore):
             return found[0].entry(found[1])[2]
         raise ObjectMissing(oid)
 
+    def _tmp_with(self, data: bytes) -> str:
+        """A new tmp file holding `data`; its name."""
+        name, fd = self._tmp_file()
+        try:
+            write_all(fd, data)
+        finally:
+            os.close(fd)
+        return name
+
     def _tmp_file(self, flags: int = os.O_WRONLY):
         """A new tmp file, named by process and a counter: a name left by a
         dead process with the same pid is skipped, never reused."""
@@ -745,13 +751,7 @@ class DiskStore(ObjectStore):
 
     def _replace(self, oid: str, data: bytes) -> None:
         """Put good bytes where a damaged object is, in one rename."""
-        name, fd = self._tmp_file()
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        name = self._tmp_with(data)
         try:
             if not stat.S_ISREG(os.lstat(self.path(oid)).st_mode):
                 _remove_odd(self.path(oid))  # rename cannot replace a directory
@@ -785,13 +785,7 @@ class DiskStore(ObjectStore):
             finally:
                 if dir_fd is None:
                     os.close(where)
-        name, fd = self._tmp_file()
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        name = self._tmp_with(data)
         self._place(name, oid)
 
     def write_stream(self, stream, expected=None):
@@ -812,7 +806,7 @@ class DiskStore(ObjectStore):
         pending: queue.Queue = queue.Queue(maxsize=4)
         failure: list[BaseException] = []
 
-        def write_all():
+        def write_chunks():
             try:
                 skipped = False
                 while (buf := pending.get()) is not None:
@@ -821,9 +815,7 @@ class DiskStore(ObjectStore):
                         skipped = True
                         continue
                     skipped = False
-                    view = memoryview(buf)
-                    while view:
-                        view = view[os.write(fd, view):]
+                    write_all(fd, buf)
                 if skipped:  # a hole at the end: the size comes from truncate
                     os.ftruncate(fd, os.lseek(fd, 0, os.SEEK_CUR))
             except BaseException as exc:  # reported by the caller's thread
@@ -831,7 +823,7 @@ class DiskStore(ObjectStore):
                 while pending.get() is not None:
                     pass
 
-        writer = threading.Thread(target=write_all, daemon=True)
+        writer = threading.Thread(target=write_chunks, daemon=True)
         writer.start()
         size = 0
         try:
