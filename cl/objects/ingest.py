@@ -1,10 +1,9 @@
 """Ingest: turn files and directories on disk into blobs and trees.
 
 The walk first lists the whole tree (writing only symbolic links' small
-blobs); then the regular files are written by two threads that take batches
-from one list -- file I/O and blake3 release the GIL, and pulling batches
-keeps both busy to the end whatever the files' sizes; then the trees are
-written bottom-up.  Everything goes through the store's batch writer
+blobs); then the regular files are written, by this thread alone while
+they are small and cached, with helpers once they prove slow (see
+`write_files`); then the trees are written bottom-up.  Everything goes through the store's batch writer
 (`store.batch()`), which packs small objects (cl/objects/packing.py) and
 publishes them when the ingest ends.  Children are written before their
 parents, so a crash mid-ingest leaves only unreferenced objects."""
@@ -14,6 +13,7 @@ import fnmatch
 import os
 import stat
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
@@ -25,7 +25,12 @@ from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Content
 
 Progress = Callable[[int], None]
 BATCH = 16   # files a thread takes at a time: few enough to share the tail evenly
-THREADS = 8  # a cold small file is a wait on the disk: 8 overlap them (see below)
+HELPERS = 3  # threads that join the ingest once its files prove slow (see write_files)
+SLOW_FILE = 40e-6  # seconds per file beyond which a file's time is mostly outside the GIL
+# What that time is judged over: enough small files that a hiccup does
+# not look like slow files, or a time long enough to say so of large ones.
+WINDOW = 256
+WINDOW_TIME = 0.02
 # Bytes of path beyond which a directory is walked by descriptors
 # (deep_ingest.py): well inside the kernel's PATH_MAX of 4096.
 DEEP = 2048
@@ -125,23 +130,25 @@ class _Ingest:
             raise InputError(f"permission denied: '{d.path}'") from None
         except OSError as exc:
             raise _os_error(exc, d.path) from None
+        skip, exclude, files = self.opts.skip_names, self.opts.exclude, self.files
         with it:
             for de in it:
-                sub = f"{d.rel}/{de.name}" if d.rel else de.name
-                if de.name in self.opts.skip_names or _excluded(sub, de.name, self.opts.exclude):
+                name = de.name
+                if name in skip or not valid_name(name):
                     continue
-                if not valid_name(de.name):
+                sub = f"{d.rel}/{name}" if d.rel else name
+                if exclude and _excluded(sub, name, exclude):
                     continue
                 if de.is_file(follow_symlinks=False):
-                    self.files.append(de.path)
-                    node = len(self.files) - 1
+                    files.append(de.path)
+                    node = len(files) - 1
                 else:
                     node = self.entry(de.path, sub, ancestors=d.ancestors)
                     if isinstance(node, _Pending):
                         deeper.append(node)
                         node = node.children
                 if node is not None:
-                    d.children.append((de.name, node))
+                    d.children.append((name, node))
         return deeper
 
     # --- the files -------------------------------------------------------
@@ -180,38 +187,63 @@ class _Ingest:
         return Contents(MODE_EXEC if st.st_mode & 0o111 else MODE_FILE, size, oid)
 
     def write_files(self) -> list[Contents]:
-        """Every file the walk found, written by THREADS threads that each
-        take the next BATCH files until none are left.  Small files go into
-        a pack (no file is created per object), so what is left of their
-        cost is reading them; out of the page cache that is a wait on the
-        disk per file, and eight threads overlap those waits: 20,000 files
-        of 4 KiB, evicted from the cache, took 4.0 s with two threads and
-        2.0-2.4 s with eight; in the cache, and for 5 MiB files, the
-        difference was within the noise of a loaded machine."""
+        """Every file the walk found, in batches of BATCH taken from one
+        list.  This thread starts alone and calls HELPERS more threads only
+        once files prove slow (SLOW_FILE each, judged over a window of
+        WINDOW files or WINDOW_TIME): a file that takes that long is spending its time outside
+        the GIL -- waiting on the disk, or hashing and copying megabytes --
+        where other threads can work meanwhile.  Small files in the page
+        cache cost about 12 us each, nearly all of it Python holding the
+        GIL, and there helpers only fight over it: 20,000 files of 4 KiB
+        took 0.24 s with one thread, 0.30 s with two and 0.70-0.87 s with
+        eight; out of the cache 1.2-1.4 s alone and 1.0-1.1 s with two to
+        four; 200 files of 5 MiB 0.43-0.65 s alone and 0.25 s with two to
+        four (docs/bench-notes.md)."""
         results: list = [None] * len(self.files)
         starts = iter(range(0, len(self.files), BATCH))
         lock = threading.Lock()
         failed = threading.Event()
+        helpers: list[Background] = []
 
-        def work():
+        def take() -> int | None:
+            with lock:
+                return next(starts, None)
+
+        def store(start: int) -> None:
+            for i in range(start, min(start + BATCH, len(results))):
+                results[i] = self.file(self.files[i])
+
+        def work() -> None:
             try:
-                while not failed.is_set():
-                    with lock:
-                        start = next(starts, None)
-                    if start is None:
-                        return
-                    for i in range(start, min(start + BATCH, len(results))):
-                        results[i] = self.file(self.files[i])
+                while not failed.is_set() and (start := take()) is not None:
+                    store(start)
             except BaseException:
                 failed.set()
                 raise
 
-        if len(self.files) <= BATCH:
+        def lead() -> None:
+            """This thread's share, calling the helpers once two windows of
+            files in a row -- WINDOW of them, or WINDOW_TIME's worth -- were
+            slow (one alone may be a pause of the garbage collector: 5-7 ms
+            among 20,000 small files)."""
+            window_start, done, slow = time.perf_counter(), 0, 0
+            try:
+                while not helpers and not failed.is_set() and (start := take()) is not None:
+                    store(start)
+                    done += BATCH
+                    elapsed = time.perf_counter() - window_start
+                    if done >= WINDOW or elapsed >= WINDOW_TIME:
+                        slow = slow + 1 if elapsed > done * SLOW_FILE else 0
+                        if slow == 2:
+                            helpers.extend(Background(work) for _ in range(HELPERS))
+                        window_start, done = time.perf_counter(), 0
+            except BaseException:
+                failed.set()
+                raise
             work()
-            return results
-        helpers = [Background(work) for _ in range(THREADS - 1)]
+
         try:
-            work()
+            lead()
         finally:
             for helper in helpers:
                 helper.wait()  # the others either way

@@ -173,3 +173,65 @@ def test_ingest_entries_and_text(store):
     assert d.size == 12
     with pytest.raises(InputError, match="invalid name"):
         ingest_entries(store, {"x/y": a})
+
+
+
+# --- threads: the ingest calls helpers only once files prove slow ---------------------
+
+
+def _many_files(root: str, n: int = 600) -> str:
+    return build_files(root, {f"d{i % 7}": {f"f{i:04d}.txt": f"file {i}\n".encode() * (i % 5 + 1)
+                                           for i in range(i % 7, n, 7)} for i in range(7)})
+
+
+@pytest.fixture
+def helpers(monkeypatch):
+    """The helper threads ingests started, kept (Background, recorded)."""
+    from cl.objects import ingest
+    started = []
+
+    class Recorded(ingest.Background):
+        def __init__(self, fn, *args):
+            super().__init__(fn, *args)
+            started.append(self._thread)
+
+    monkeypatch.setattr(ingest, "Background", Recorded)
+    return started
+
+
+def test_helpers_store_what_one_thread_stores(tmp_path, monkeypatch, helpers):
+    """With every file judged slow the helpers join after two windows and
+    store what a lone thread stores; with none judged slow, none start."""
+    from cl.objects import ingest
+    from cl.objects.store import MemoryStore
+    root = _many_files(str(tmp_path / "src"))
+    monkeypatch.setattr(ingest, "SLOW_FILE", float("inf"))
+    alone = ingest_path(MemoryStore(), root)
+    assert helpers == []
+    monkeypatch.setattr(ingest, "SLOW_FILE", 0.0)
+    monkeypatch.setattr(ingest, "WINDOW", 32)
+    store = MemoryStore()
+    assert ingest_path(store, root) == alone
+    assert len(helpers) == ingest.HELPERS
+    files = [(p, c) for p, c in walk(store, alone) if c.mode == MODE_FILE]
+    assert len(files) == 600
+    for path, c in files:
+        with open(os.path.join(root, path), "rb") as f:
+            assert store.read_bytes(c.id) == f.read(), path
+
+
+def test_a_failure_in_the_helpers_share_stops_the_ingest(disk_store, tmp_path, monkeypatch, helpers):
+    """A file gone between the walk and its reading is an InputError
+    however many threads are at work, and every thread has stopped."""
+    from cl.objects import ingest
+    monkeypatch.setattr(ingest, "SLOW_FILE", 0.0)
+    monkeypatch.setattr(ingest, "WINDOW", 32)
+    root = _many_files(str(tmp_path / "src"))
+    with disk_store.batch() as sink:
+        job = ingest._Ingest(disk_store, IngestOptions(), sink)
+        job.walk(root)
+        os.unlink(job.files[-1])
+        with pytest.raises(InputError, match="changed during the upload"):
+            job.write_files()
+    assert len(helpers) == ingest.HELPERS
+    assert not any(t.is_alive() for t in helpers)
