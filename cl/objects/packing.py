@@ -190,11 +190,13 @@ def compact(store: DiskStore, drop, young, gather: bool) -> int:
     """Replace every pack holding an object of `drop` by one without them;
     with `gather`, also the small loose objects and every other pack --
     but the largest, where it outweighs all the rest (so repeated gcs copy
-    each object a logarithmic number of times, not at every gc).  Objects only the grace period keeps (`young`) go to a pack
-    of their own whose time is their newest source's, so that keeping them
-    does not make them young again.  The new packs are published before
-    anything they replace is removed: an object is never absent on the
-    way.  Only under the gc lock held exclusively."""
+    each object a logarithmic number of times, not at every gc).  Objects
+    only the grace period keeps (`young`) go to a pack of their own whose
+    time is their newest source's, so that keeping them does not make them
+    young again.  Every object moved is checked against its id on the way,
+    and a good copy always wins over a damaged one.  The new packs are
+    published before anything they replace is removed: an object is never
+    absent on the way.  Only under the gc lock held exclusively."""
     packs = store.packs
     packs.refresh(force=True)
     every = list(packs.packs)
@@ -216,24 +218,55 @@ def compact(store: DiskStore, drop, young, gather: bool) -> int:
     main, aside = store.pack_writer(), store.pack_writer()
     aside_time = 0
     young_raw = {bytes.fromhex(oid) for oid in young}
+    placed: set[bytes] = set()  # ids the new packs hold, whatever PackWriter publishes on the way
+    gathered: list[str] = []  # loose objects now held by a pack: their files go
 
     def keep(raw: bytes, data: bytes, mtime_ns: int) -> None:
         nonlocal aside_time
-        if any(q.find(raw) >= 0 for q in kept_packs):
-            return  # a pack that stays holds it
+        placed.add(raw)
         if raw in young_raw:
             aside.add(raw.hex(), data)
             aside_time = max(aside_time, mtime_ns)
         else:
             main.add(raw.hex(), data)
 
+    def kept(raw: bytes):
+        """The pack that stays and holds `raw` (the first), or None."""
+        return next((q for q in kept_packs if q.find(raw) >= 0), None)
+
+    # A loose copy beside a damaged packed one is what an upload left to
+    # repair it: that pack is rewritten too, and the good copy goes in.
+    for oid, _, _ in loose:
+        holder = kept(bytes.fromhex(oid))
+        if holder is not None and not _sound(holder, bytes.fromhex(oid)):
+            kept_packs.remove(holder)
+            targets.append(holder)
     try:
+        # Loose objects first, each read and checked, so that a good copy
+        # is the one placed.
+        for oid, mtime_ns, _ in loose:
+            data = store._read_loose(oid)
+            if hash_bytes(data) != oid:
+                continue  # damaged: it stays loose, where `cl fsck` names it
+            raw = bytes.fromhex(oid)
+            if kept(raw) is None:
+                keep(raw, data, mtime_ns)
+            gathered.append(oid)
+        # Then the packs rewritten: a damaged record goes on only where no
+        # good copy did (carried, so that `cl fsck` still names it).
+        damaged = []
         for p in targets:
             for raw, offset, size in p.entries():
-                if raw not in dropped:
-                    keep(raw, bytes(p.data[offset:offset + size]), p.mtime_ns)
-        for oid, mtime_ns, _ in loose:
-            keep(bytes.fromhex(oid), store._read_loose(oid), mtime_ns)
+                if raw in dropped or raw in placed or kept(raw) is not None:
+                    continue
+                data = bytes(p.data[offset:offset + size])
+                if hash_bytes(data) != raw.hex():
+                    damaged.append((raw, data, p.mtime_ns))
+                    continue
+                keep(raw, data, p.mtime_ns)
+        for raw, data, mtime_ns in damaged:
+            if raw not in placed:
+                keep(raw, data, mtime_ns)
         main_name = main.publish()
         name = aside.publish()
     except BaseException:
@@ -251,10 +284,18 @@ def compact(store: DiskStore, drop, young, gather: bool) -> int:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
-    for oid, _, _ in loose:
+    for oid in gathered:
         store.delete(oid)
     packs.refresh(force=True)
     return len(targets)
+
+
+def _sound(pack: Pack, raw: bytes) -> bool:
+    """Whether the pack's copy of `raw` hashes to its id."""
+    try:
+        return hash_bytes(pack.read(pack.find(raw))) == raw.hex()
+    except PackError:
+        return False
 
 
 def _small_loose(store: DiskStore) -> list[tuple[str, int, int]]:

@@ -220,6 +220,53 @@ def test_compact_drops_objects_and_keeps_the_rest(tmp_path):
     assert pack_report(store) == ([], [])
 
 
+@pytest.mark.parametrize("damaged_pack", ["kept", "rewritten"])
+def test_compact_keeps_the_good_copy_that_repairs_a_damaged_packed_one(tmp_path, damaged_pack):
+    """An upload of bytes whose packed copy is damaged stores a good loose
+    copy beside it (reads take that one).  A gather must keep the good
+    copy -- not delete it because a pack "holds" the id, nor carry the
+    damaged bytes into the new pack in its place."""
+    objects = small(300)
+    store = packed_store(tmp_path, objects)
+    if damaged_pack == "rewritten":  # a second, larger pack: the damaged one is gathered
+        packed_store(tmp_path, small(2000, salt="big "))
+    (damaged_name,) = [n[:-5] for n in pack_dir(store) if n.endswith(".pack")
+                       and Pack(store.packs.directory, n[:-5]).find(bytes.fromhex(next(iter(objects)))) >= 0]
+    p = Pack(store.packs.directory, damaged_name)
+    raw, offset, size = p.entry(p.find(bytes.fromhex(next(iter(objects)))))
+    oid = raw.hex()
+    _flip(p.pack_path, offset)
+    store = make_disk_store(tmp_path)
+    assert store.write_bytes(objects[oid]) == oid  # the repair: a good loose copy
+    with store.open(oid) as f:  # a checked read takes it
+        assert f.read() == objects[oid]
+    store.close()
+    with store.collecting():
+        store.compact(gather=True)
+    fresh = make_disk_store(tmp_path)
+    assert fresh.read_bytes(oid) == objects[oid] and fresh.verify(oid)
+    assert pack_report(fresh) == ([], [])  # the damaged record is gone with its pack
+    assert loose_files(fresh) == []
+
+
+def test_compact_leaves_a_damaged_loose_object_loose(tmp_path):
+    """A gather reads each loose object before packing it: one whose bytes
+    no longer hash to its name stays where it is, for `cl fsck` to name,
+    and is not sealed into a pack under a checksum that vouches for it."""
+    store = packed_store(tmp_path, small(300))
+    good = store.write_bytes(b"a good loose object")
+    bad = store.write_bytes(b"soon a damaged loose object")
+    os.chmod(store.path(bad), 0o644)
+    with open(store.path(bad), "wb") as f:
+        f.write(b"something else entirely")
+    store.close()
+    with store.collecting():
+        store.compact(gather=True)
+    assert store.packed(good) and not os.path.exists(store.path(good))
+    assert not store.packed(bad) and os.path.exists(store.path(bad))
+    assert not store.verify(bad)
+
+
 def test_a_dedup_check_does_not_trust_a_pack_gc_replaced(tmp_path):
     """A long-lived process (a server) keeps a pack mapped; gc in another
     process rewrites it without an object.  The mapping still reads, but
