@@ -198,6 +198,19 @@ class Repository:
             self.store.close()
         self.db.close()
 
+    def maintain(self) -> bool:
+        """What git's `gc --auto` does, after writes: pack the small loose
+        objects once about `gc.auto` have gathered, merge the packs once
+        there are `gc.auto_pack_limit` (cl/objects/packing.py `autopack`).
+        Call it outside any write span of this process (a command's end, a
+        worker between runs); it passes if a writer or gc holds the lock.
+        Whether it packed."""
+        store = self.__dict__.get("store")
+        if store is None:
+            return False
+        return store.maintain(lambda: (self.config.get("gc", "auto"),
+                                       self.config.get("gc", "auto_pack_limit")))
+
     # --- objects -------------------------------------------------------------
 
     def read(self, oid: str, expected_type=None):

@@ -57,8 +57,16 @@ class Repository:
         return self._repo.project_dir
 
     def close(self) -> None:
-        """Close the repository's database connection (handles stop working)."""
-        self._repo.close()
+        """Close the repository's database connection (handles stop
+        working).  As at the end of a `cl` command, if this handle wrote,
+        small loose objects are packed once about `gc.auto` have gathered."""
+        repo = self._repo
+        try:
+            if "store" in repo.__dict__:
+                repo.store.close()
+            repo.maintain()
+        finally:
+            repo.close()
 
     def __enter__(self) -> Repository:
         return self

@@ -19,10 +19,30 @@ def pass_repo(f):
         if repo is None:
             repo = open_repository()
             root.meta["cl.repo"] = repo
-            root.call_on_close(repo.close)
-        return f(repo, *args, **kwargs)
+            root.call_on_close(functools.partial(_finish, repo, root.meta))
+        value = f(repo, *args, **kwargs)
+        root.meta["cl.succeeded"] = True
+        return value
 
     return wrapper
+
+
+def _finish(repo, meta: dict) -> None:
+    """The command is done: end its writes' span; if it succeeded, pack
+    what it left loose when enough has gathered (`Repository.maintain`);
+    close.  Packing is upkeep, not the command's work: a failure is a
+    warning and the command's outcome stands (the objects stay as they
+    were)."""
+    from cl.errors import CLError
+    try:
+        if "store" in repo.__dict__:
+            repo.store.close()
+        if meta.get("cl.succeeded"):
+            repo.maintain()
+    except (CLError, OSError) as exc:
+        click.echo(f"cl: warning: automatic packing stopped: {exc}; 'cl gc' packs later", err=True)
+    finally:
+        repo.close()
 
 
 def json_option(f):

@@ -31,6 +31,7 @@ class _Shared:
         self.fd: int | None = None
         self.depth = 0
         self.sticky = False
+        self.spans = 0  # write spans this process has opened, ever
 
 
 _held: dict[str, _Shared] = {}
@@ -72,9 +73,15 @@ class GcLock(_Span):
         """Whether this process is inside a write span."""
         return self._s.depth > 0
 
+    def spans(self) -> int:
+        """How many write spans this process has opened on the repository:
+        a count that moved means objects may have been written since."""
+        return self._s.spans
+
     def acquire(self) -> None:
         s = self._s
         with s.mutex:
+            s.spans += 1
             if s.depth == 0:
                 import fcntl  # here: `cl info` opens a store but never writes
                 fd = _open(s.path)
@@ -134,6 +141,25 @@ class GcLock(_Span):
             yield
         finally:
             os.close(fd)  # closing drops the lock
+
+    @contextmanager
+    def exclusive_if_free(self) -> Iterator[bool]:
+        """The exclusive hold if nobody, this process included, holds the
+        lock now: yields whether it was taken (never waits)."""
+        if self.held():
+            yield False
+            return
+        import fcntl
+        fd = _open(self._s.path)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
 
 
 def _forked() -> None:

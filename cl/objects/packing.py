@@ -320,6 +320,52 @@ def _unfinished(directory: str) -> list[tuple[str, str]]:
             if n.endswith(SUFFIX_PACK) and n[:-len(SUFFIX_PACK)] + SUFFIX_INDEX not in names]
 
 
+# --- after writes: git's `gc --auto` ------------------------------------------
+
+SAMPLED_FANS = range(0, 256, 16)  # the fan-out directories an estimate lists: 1 in 16
+
+
+def autopack(store: DiskStore, loose_limit: int, pack_limit: int) -> bool:
+    """What a command does after it wrote: once about `loose_limit` small
+    loose objects have gathered, or `pack_limit` packs, gather them
+    (`compact`, with nothing dropped) -- if the gc lock is free; a writer
+    or gc at work means another time.  Whether it packed.  Reading a
+    thousand small loose files from a cold cache is what made `cl print`
+    of a large worksheet slow; a pack reads them in one sequential file."""
+    if not _due(store, loose_limit, pack_limit):
+        return False
+    with store.gc_lock.exclusive_if_free() as free:
+        if not free:
+            return False
+        compact(store, frozenset(), frozenset(), gather=True)
+    return True
+
+
+def _due(store: DiskStore, loose_limit: int, pack_limit: int) -> bool:
+    """Whether there are `pack_limit` packs or more, or about
+    `loose_limit` small loose objects or more: counted in a sample of the
+    fan-out directories (object ids spread evenly over them)."""
+    if pack_limit:
+        store.packs.refresh(force=True)
+        if len(store.packs.packs) >= pack_limit:
+            return True
+    if not loose_limit:
+        return False
+    count = 0
+    for fan in SAMPLED_FANS:
+        try:
+            with os.scandir(os.path.join(store.root, f"{fan:02x}")) as it:
+                for e in it:
+                    try:
+                        if e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_size < PACKED_BELOW:
+                            count += 1
+                    except FileNotFoundError:  # packed away meanwhile
+                        continue
+        except FileNotFoundError:
+            continue
+    return count * (256 // len(SAMPLED_FANS)) >= loose_limit
+
+
 # --- fsck -------------------------------------------------------------------
 
 

@@ -315,6 +315,13 @@ class ObjectStore:
         """(problems, notes) about the packs, for `cl fsck`."""
         return [], []
 
+    def maintain(self, limits: Callable[[], tuple[int, int]]) -> bool:
+        """After writes, outside any write span of this process: pack small
+        loose objects or merge packs if enough have gathered since
+        (`limits()`: the loose objects and packs that are enough).  Whether
+        it packed; a store without packs never does."""
+        return False
+
     # --- bulk operations (what moving many objects needs) ---------------------
 
     def has_many(self, ids) -> set[ObjectId]:
@@ -491,6 +498,7 @@ class DiskStore(ObjectStore):
         self.unnamed = CAN_UNNAME  # False once the file system has refused write_unnamed
         self.gc_lock = GcLock(lock or os.path.join(os.path.dirname(os.path.abspath(root)), "gc.lock"))
         self._packs = None
+        self._looked_at = 0  # the gc lock's span count when `maintain` last looked
 
     def path(self, oid: str) -> str:
         return os.path.join(self.root, oid[:2], oid[2:])
@@ -920,6 +928,16 @@ class DiskStore(ObjectStore):
     def compact(self, drop=frozenset(), young=frozenset(), gather=False):
         from cl.objects.packing import compact
         return compact(self, drop, young, gather)
+
+    def maintain(self, limits):
+        """Looks only when this process opened a write span since it last
+        looked, so a command that only read pays nothing."""
+        spans = self.gc_lock.spans()
+        if spans == self._looked_at:
+            return False
+        self._looked_at = spans
+        from cl.objects.packing import autopack
+        return autopack(self, *limits())
 
     def pack_report(self):
         from cl.objects.packing import pack_report

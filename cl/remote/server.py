@@ -55,16 +55,20 @@ class Everyone:
 
 class Server:
     def __init__(self, store: ObjectStore, refs: RefStore, label: str = "cl",
-                 limits: Limits | None = None, *, policy=None):
+                 limits: Limits | None = None, *, policy=None, maintain: Callable[[], None] | None = None):
+        """`maintain`: called after each `update` (a push's end), outside
+        the request's write span: the repository's upkeep."""
         self.store = store
         self.refs = refs
         self.label = label
         self.limits = limits or Limits()
         self.policy = policy or Everyone()
+        self.maintain = maintain
 
     def with_policy(self, policy) -> "Server":
         """This server as seen by one principal (an HTTP request's)."""
-        return Server(self.store, self.refs, self.label, self.limits, policy=policy)
+        return Server(self.store, self.refs, self.label, self.limits, policy=policy,
+                      maintain=self.maintain)
 
     def handle(self, request: dict, reader: FrameReader | None) -> Iterator[bytes]:
         """The encoded response frames to one request.  `reader` yields the
@@ -86,6 +90,8 @@ class Server:
             else:
                 yield encode({"error": exc.message})
             return
+        if op == "update" and self.maintain is not None:
+            self.maintain()
         yield encode(reply)
 
     # --- operations ----------------------------------------------------------

@@ -4,6 +4,7 @@ names (cl/sync/transports.py); the directory transport is here, as it
 opens a repository."""
 
 import os
+import sys
 
 from cl.errors import CLError, UsageError
 from cl.remote.client import Client
@@ -117,7 +118,17 @@ def server_limits(config) -> tuple[float, int]:
 def local_server(repo: Repository) -> Server:
     import cl
     return Server(repo.store, RepoRefStore(repo), label=f"cl {cl.__version__}",
-                  limits=limits(repo.config))
+                  limits=limits(repo.config), maintain=lambda: _maintain(repo))
+
+
+def _maintain(repo: Repository) -> None:
+    """A push has landed: pack now and then (`Repository.maintain`).  The
+    push stands whatever happens here; a failure is a line on the
+    server's stderr."""
+    try:
+        repo.maintain()
+    except (CLError, OSError) as exc:
+        print(f"cl: warning: automatic packing stopped: {exc}", file=sys.stderr, flush=True)
 
 
 class DirectoryTransport(PipeTransport):
