@@ -192,6 +192,9 @@ def _hub(ctx, env, where: str) -> str:
     return done.stdout.decode().strip()
 
 
+_pull_tokens: dict[str, str] = {}  # the pulls' hub lives through every round: its user is made once
+
+
 def _use_http(env, repo: str, url: str, token: str) -> None:
     env.cl_run(["config", "remote.origin.url", url], repo)
     env.cl_run(["config", "remote.origin.token", token], repo)
@@ -221,7 +224,9 @@ def time_cl_push_http(ctx, env, repo):
 
 def time_cl_pull_http(ctx, env, full, ws):
     """cl pull from a real `cl server` serving the full repository."""
-    token = _hub(ctx, env, full)
+    if full not in _pull_tokens:
+        _pull_tokens[full] = _hub(ctx, env, full)
+    token = _pull_tokens[full]
     proc, url = serve(full, ctx.bin)
 
     def prepare(_i):

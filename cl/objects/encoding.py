@@ -56,13 +56,49 @@ def decode(data: bytes):
         value = msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True)
     except Exception as exc:  # msgpack raises several unrelated types
         raise ValueError(f"not msgpack: {exc}") from None
+    # Re-encoded as decoded (maps in the order the bytes have them), equal
+    # bytes mean minimal encodings throughout; then a walk checks what
+    # that leaves: maps sorted with string keys, no floats.  (Encoding the
+    # canonical value afresh, as `encode` does, builds every map and list
+    # again: three times the cost for a large tree.)
+    if msgpack.packb(value, use_bin_type=True) != data:
+        raise ValueError("not in canonical form")
     try:
-        again = encode(value)
+        _check_canonical(value)
     except EncodingError as exc:
         raise ValueError(str(exc)) from None
-    if again != data:
-        raise ValueError("not in canonical form")
     return value
+
+
+def _check_canonical(value) -> None:
+    """What `_canonical` refuses or reorders, refused, without building
+    anything: maps with keys other than str or out of order, floats,
+    extension types.  (Decoded msgpack integers fit in 64 bits.)"""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is dict:
+            keys = list(v)
+            if not all(type(k) is str for k in keys):
+                raise EncodingError(f"map key is not a string: {next(k for k in keys if type(k) is not str)!r}")
+            if any(a >= b for a, b in zip(keys, keys[1:])):
+                raise EncodingError("not in canonical form: map keys out of order")
+            items = v.values()
+        elif type(v) is list:
+            items = v
+        else:
+            items = (v,)
+        for x in items:
+            t = type(x)
+            if t is dict or t is list:
+                stack.append(x)
+            elif t not in _SCALARS:
+                if t is float:
+                    raise EncodingError("floats are not allowed in hashed objects")
+                raise EncodingError(f"cannot encode {t.__name__}")
+
+
+_SCALARS = frozenset((str, bytes, int, bool, type(None)))
 
 
 def looks_like_map(head: bytes) -> bool:

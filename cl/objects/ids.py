@@ -18,6 +18,12 @@ class ObjectId(str):
             raise ValueError(f"not an object id: {value!r}")
         return super().__new__(cls, value)
 
+    @classmethod
+    def of_digest(cls, raw: bytes) -> "ObjectId":
+        """The id whose 32 bytes are `raw` (hex of 32 bytes is always an
+        id, so there is nothing to check)."""
+        return str.__new__(cls, raw.hex())
+
     @property
     def display(self) -> str:
         return "0x" + self
@@ -28,7 +34,7 @@ class ObjectId(str):
 
 
 def hash_bytes(data: bytes) -> ObjectId:
-    return ObjectId(blake3.blake3(data).hexdigest())
+    return ObjectId.of_digest(blake3.blake3(data).digest())
 
 
 def new_hasher(spread: bool = False):

@@ -848,7 +848,7 @@ class DiskStore(ObjectStore):
         if failure:
             os.unlink(name)
             raise failure[0]
-        oid = ObjectId(hasher.hexdigest())
+        oid = ObjectId.of_digest(hasher.digest())
         if expected is not None and oid != expected:
             os.unlink(name)
             raise CorruptObject(expected, f"received bytes hash to 0x{oid}")
@@ -900,7 +900,7 @@ class DiskStore(ObjectStore):
             raise
         finally:
             os.close(out)
-        oid = ObjectId(hasher.hexdigest())
+        oid = ObjectId.of_digest(hasher.digest())
         self._place_over(name, oid)
         return oid, size
 
@@ -917,7 +917,7 @@ class DiskStore(ObjectStore):
                     if raw in seen:
                         continue
                     seen.add(raw)
-                yield Stored(ObjectId(raw.hex()), size, p.mtime_ns)
+                yield Stored(ObjectId.of_digest(raw), size, p.mtime_ns)
         any_packed = bool(packs.packs)
         for oid, st in self.loose_entries():
             if stat.S_ISREG(st.st_mode):

@@ -51,7 +51,7 @@ def wire_id(oid: str) -> bytes:
 def from_wire(raw) -> ObjectId:
     if not isinstance(raw, bytes) or len(raw) != 32:
         raise RemoteError(f"malformed object id in a frame: {raw!r:.80}")
-    return ObjectId(raw.hex())
+    return ObjectId.of_digest(raw)
 
 
 def encode(value) -> bytes:
