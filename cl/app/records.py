@@ -125,6 +125,7 @@ class SyncReport:
     lines: tuple[RefLine, ...]
     sent: int = 0
     received: int = 0
+    warnings: tuple[str, ...] = ()  # what the remote said about its upkeep (the refs stand)
 
     @property
     def rejected(self) -> bool:
@@ -132,7 +133,8 @@ class SyncReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"remote": self.remote, "refs": [line.to_json() for line in self.lines],
-                "sent": self.sent, "received": self.received, "rejected": self.rejected}
+                "sent": self.sent, "received": self.received, "rejected": self.rejected,
+                "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)

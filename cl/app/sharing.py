@@ -47,7 +47,7 @@ def _report(report: Any) -> SyncReport:
     from cl.app.records import RefLine, SyncReport
     return SyncReport(report.remote, tuple(RefLine(line.kind, line.label, line.status, line.rejected)
                                            for line in report.lines),
-                      sent=report.sent, received=report.received)
+                      sent=report.sent, received=report.received, warnings=tuple(report.warnings))
 
 
 def parse_settings(settings: Iterable[str]) -> dict[str, str]:

@@ -23,6 +23,8 @@ def _print_report(report, verb: str, as_json: bool = False) -> None:
     moved = report.sent if verb == "push" else report.received
     click.echo(f"{verb} {report.remote}: {output.counted(moved, 'object')} {'sent' if verb == 'push' else 'received'}",
                err=True)
+    for warning in report.warnings:
+        click.echo(f"{verb} {report.remote}: warning: {warning}", err=True)
     if report.rejected:
         sys.exit(3)
 

@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 from cl.objects.ids import HEX_LEN, ObjectId, is_hex_prefix
 from cl.refs.names import WID, synced
 from cl.remote import frames
-from cl.remote.frames import END, Incoming, RemoteError, wire_id
+from cl.remote.frames import END, Incoming, RemoteError, said, wire_id
 from cl.remote.limits import Limits
 from cl.remote.server import MAX_IDS
 from cl.remote.transport import Transport
@@ -34,6 +34,7 @@ class Client:
         self._hello: dict | None = None
         self.meter = None  # a cl.objects.progress.Meter while a caller watches objects move
         self.resources: list = []  # closed with the client (e.g. a directory remote's repository)
+        self.warnings: list[str] = []  # what the remote said went wrong around the work (its upkeep)
 
     def close(self) -> None:
         self.transport.close()
@@ -143,6 +144,8 @@ class Client:
         results = reply.get("results")
         if not isinstance(results, list) or len(results) != len(updates):
             raise RemoteError(f"remote '{self.name}' sent a malformed update reply")
+        if isinstance(reply.get("warning"), str):
+            self.warnings.append(said(reply["warning"]))
         return [str(r) for r in results]
 
 

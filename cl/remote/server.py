@@ -55,9 +55,10 @@ class Everyone:
 
 class Server:
     def __init__(self, store: ObjectStore, refs: RefStore, label: str = "cl",
-                 limits: Limits | None = None, *, policy=None, maintain: Callable[[], None] | None = None):
+                 limits: Limits | None = None, *, policy=None, maintain: Callable[[], str | None] | None = None):
         """`maintain`: called after each `update` (a push's end), outside
-        the request's write span: the repository's upkeep."""
+        the request's write span: the repository's upkeep, returning a
+        warning for the pusher, if any (the reply's `warning`)."""
         self.store = store
         self.refs = refs
         self.label = label
@@ -91,7 +92,9 @@ class Server:
                 yield encode({"error": exc.message})
             return
         if op == "update" and self.maintain is not None:
-            self.maintain()
+            warning = self.maintain()
+            if warning:
+                reply = {**reply, "warning": warning}
         yield encode(reply)
 
     # --- operations ----------------------------------------------------------

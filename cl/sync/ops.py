@@ -40,6 +40,7 @@ class Report:
     lines: list[Line] = field(default_factory=list)
     sent: int = 0
     received: int = 0
+    warnings: list[str] = field(default_factory=list)  # the remote's, about its upkeep
 
     @property
     def rejected(self) -> list[Line]:
@@ -63,7 +64,8 @@ def _label(repo: Repository, update: exchange.RefUpdate) -> Line:
 
 def _report(repo: Repository, client: Client, outcome: exchange.Outcome) -> Report:
     return Report(client.name, [_label(repo, u) for u in outcome.updates],
-                  sent=client.stats.sent_objects, received=client.stats.received_objects)
+                  sent=client.stats.sent_objects, received=client.stats.received_objects,
+                  warnings=list(client.warnings))
 
 
 def split_remote_arg(repo: Repository, args) -> tuple[str | None, list[str]]:

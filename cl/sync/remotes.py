@@ -4,7 +4,6 @@ names (cl/sync/transports.py); the directory transport is here, as it
 opens a repository."""
 
 import os
-import sys
 
 from cl.errors import CLError, UsageError
 from cl.remote.client import Client
@@ -121,14 +120,15 @@ def local_server(repo: Repository) -> Server:
                   limits=limits(repo.config), maintain=lambda: _maintain(repo))
 
 
-def _maintain(repo: Repository) -> None:
+def _maintain(repo: Repository) -> str | None:
     """A push has landed: pack now and then (`Repository.maintain`).  The
-    push stands whatever happens here; a failure is a line on the
-    server's stderr."""
+    push stands whatever happens here; a failure is a warning the pusher
+    sees."""
     try:
         repo.maintain()
     except (CLError, OSError) as exc:
-        print(f"cl: warning: automatic packing stopped: {exc}", file=sys.stderr, flush=True)
+        return f"automatic packing stopped: {exc}; 'cl gc' there packs later"
+    return None
 
 
 class DirectoryTransport(PipeTransport):

@@ -158,3 +158,28 @@ def test_a_worker_packs_between_runs(cl, project):
         _readable(project, written)
     finally:
         stop_workers(project)
+
+
+def test_a_hub_whose_upkeep_fails_warns_the_pusher_and_the_push_stands(cl, tmp_path):
+    hub = tmp_path / "hub"
+    cl(["init", "--bare", hub], tmp_path)
+    bare = Repository(str(hub))
+    bare.config.set("gc", "auto_pack_limit", 1)  # one pack is enough to pack again
+    bare.config.save()
+    bare.close()
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    cl(["init", "-w", "notes"], alice)
+    cl(["remote", "add", "origin", hub], alice)
+    cl(["upload", _twenty_files(tmp_path / "data", "first")], alice)
+    cl(["push", "notes"], alice)
+    os.rename(hub / "tmp", hub / "tmp-aside")  # where a new pack is written: now a file
+    (hub / "tmp").write_text("not a directory")
+    cl(["add", "text", "a note pushed while the hub cannot pack"], alice)
+    done = cl(["push", "notes"], alice)
+    assert "worksheet notes: ok" in done.stdout
+    assert "warning: automatic packing stopped" in done.stderr
+    (hub / "tmp").unlink()
+    os.rename(hub / "tmp-aside", hub / "tmp")
+    assert stored_ids(alice) <= stored_ids(hub)
+    assert cl(["fsck"], hub, env={"CODALAB_DIR": str(hub)}).stderr.rstrip().endswith(": ok")

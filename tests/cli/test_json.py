@@ -166,7 +166,8 @@ def test_repository_and_sharing_commands(shaped, tmp_path):
     assert j(["alias", "origin"], copy) == {"origin": str(p)}
     run_cl(["add", "-m", "from the copy"], copy)
     pushed = j(["push"], copy)
-    assert set(pushed) == {"remote", "refs", "sent", "received", "rejected"} and pushed["rejected"] is False
+    assert set(pushed) == {"remote", "refs", "sent", "received", "rejected", "warnings"}
+    assert pushed["rejected"] is False and pushed["warnings"] == []
     assert pushed["remote"] == "origin" and set(pushed["refs"][0]) == {"kind", "label", "status", "rejected"}
     pulled = j(["pull"], copy)
     assert pulled["rejected"] is False and pulled["received"] == 0
