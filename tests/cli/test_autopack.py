@@ -112,18 +112,25 @@ def test_many_packs_are_merged(cl, project, tmp_path):
     assert cl(["fsck"], project).stderr.rstrip().endswith(": ok")
 
 
-def test_a_push_to_a_hub_merges_its_packs(cl, tmp_path):
-    """The hub's side of a push (the protocol server) keeps up too."""
+def _hub_and_alice(cl, tmp_path, pack_limit: int):
+    """A bare hub with `gc.auto_pack_limit` set, and alice's project
+    (worksheet `notes`) with the hub as `origin`."""
     hub = tmp_path / "hub"
     cl(["init", "--bare", hub], tmp_path)
     bare = Repository(str(hub))
-    bare.config.set("gc", "auto_pack_limit", 3)
+    bare.config.set("gc", "auto_pack_limit", pack_limit)
     bare.config.save()
     bare.close()
     alice = tmp_path / "alice"
     alice.mkdir()
     cl(["init", "-w", "notes"], alice)
     cl(["remote", "add", "origin", hub], alice)
+    return hub, alice
+
+
+def test_a_push_to_a_hub_merges_its_packs(cl, tmp_path):
+    """The hub's side of a push (the protocol server) keeps up too."""
+    hub, alice = _hub_and_alice(cl, tmp_path, pack_limit=3)
     counts = []
     for i in range(4):
         cl(["upload", _twenty_files(tmp_path / f"data{i}", f"push {i}")], alice)
@@ -161,16 +168,7 @@ def test_a_worker_packs_between_runs(cl, project):
 
 
 def test_a_hub_whose_upkeep_fails_warns_the_pusher_and_the_push_stands(cl, tmp_path):
-    hub = tmp_path / "hub"
-    cl(["init", "--bare", hub], tmp_path)
-    bare = Repository(str(hub))
-    bare.config.set("gc", "auto_pack_limit", 1)  # one pack is enough to pack again
-    bare.config.save()
-    bare.close()
-    alice = tmp_path / "alice"
-    alice.mkdir()
-    cl(["init", "-w", "notes"], alice)
-    cl(["remote", "add", "origin", hub], alice)
+    hub, alice = _hub_and_alice(cl, tmp_path, pack_limit=1)  # one pack is enough to pack again
     cl(["upload", _twenty_files(tmp_path / "data", "first")], alice)
     cl(["push", "notes"], alice)
     os.rename(hub / "tmp", hub / "tmp-aside")  # where a new pack is written: now a file
