@@ -12,7 +12,7 @@ from cl.errors import CLError, CorruptObject, ObjectMissing
 from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
 from cl.objects.store import decode_object
-from cl.objects.trees import read_tree, wrong_size
+from cl.objects.trees import read_tree
 from cl.objects.itemlists import as_worksheet
 from cl.objects.types import (MODE_DIR, WORKSHEET_TYPES, Bundle, Contents, ItemChunk, ItemIndex, Result,
                               State, Worksheet, children)
@@ -73,34 +73,55 @@ class _Walker:
         return value
 
     def contents(self, c: Contents, named_by: str):
+        """Everything `c` reaches: trees read and checked, blobs through
+        `blob` as their tree lists them (no stack entry per file)."""
+        if c.mode != MODE_DIR:
+            if c.id not in self.seen:
+                self.blob(c, named_by)
+            return
         stack = [(c, named_by)]
         while stack:
             c, by = stack.pop()
             if c.id in self.seen:
                 continue
-            if c.mode == MODE_DIR:
-                try:
-                    tree = read_tree(self.repo.store, c.id)
-                except ObjectMissing:
-                    self.problem(f"missing tree 0x{c.id} (named by {by})")
+            try:
+                tree = read_tree(self.repo.store, c.id)
+            except ObjectMissing:
+                self.problem(f"missing tree 0x{c.id} (named by {by})")
+                continue
+            except CorruptObject as exc:
+                self.problem(str(exc))
+                continue
+            self.seen.add(c.id)
+            self.size(c, by, tree.size)
+            here = f"tree 0x{c.id[:12]}"
+            for e in tree.entries:
+                if e.id in self.seen:
                     continue
-                except CorruptObject as exc:
-                    self.problem(str(exc))
-                    continue
-                self.seen.add(c.id)
-                self.size(c, by, tree)
-                for e in tree.entries:
-                    stack.append((Contents(e.mode, e.size, e.id), f"tree 0x{c.id[:12]}"))
-            else:
-                if not self.repo.store.has(c.id):
-                    self.problem(f"missing blob 0x{c.id} (named by {by})")
-                    continue
-                self.seen.add(c.id)
-                self.size(c, by)
+                if e.mode == MODE_DIR:
+                    stack.append((e, here))
+                else:
+                    self.blob(e, here)
 
-    def size(self, c: Contents, by: str, tree=None):
-        actual = wrong_size(self.repo.store, c, tree)
-        if actual is not None:
+    def blob(self, c, by: str):
+        """A blob (`c`: Contents or a tree entry) reached.  For gc that is
+        all (whether it is there is fsck's question); fsck asks its size,
+        one lookup that also says it is there."""
+        if self.report is None:
+            self.seen.add(c.id)
+            return
+        try:
+            actual = self.repo.store.size(c.id)
+        except ObjectMissing:
+            self.problem(f"missing blob 0x{c.id} (named by {by})")
+            return
+        self.seen.add(c.id)
+        self.size(c, by, actual)
+
+    def size(self, c: Contents, by: str, actual: int):
+        """`actual`: a blob's length, or the sum a tree's entries record
+        (each checked in turn as the tree is walked)."""
+        if actual != c.size:
             self.problem(f"{by} records {c.size} bytes for 0x{c.id}, which has {actual}")
 
     def bundle(self, bid: str, ref: str, ref_name: str):
@@ -217,10 +238,10 @@ def fsck(repo: Repository, progress=None) -> Report:
     problems, notes = repo.store.pack_report()  # every packed object re-hashed there
     report.problems += problems
     report.notes += notes
-    for oid, size, _ in repo.store.stored():
+    for oid, size, _, packed in repo.store.stored():
         report.objects += 1
         report.bytes += size
-        if repo.store.packed(oid):
+        if packed:  # re-hashed by the pack's check above
             if progress:
                 progress(size)
             continue

@@ -72,6 +72,9 @@ def pack_bytes(objects: list[tuple[bytes, bytes]]) -> tuple[bytes, list[tuple[by
     return body + new_hasher().update(body).digest(), entries
 
 
+INTERPOLATED = 4  # probes of Pack.find that interpolate before it halves
+
+
 class PackError(Exception):
     """A pack or index that is not what its format says (only `check` and
     `Pack.open` raise it; the store reports it as corrupt)."""
@@ -118,19 +121,34 @@ class Pack:
         return self._fd >= 0 and os.fstat(self._fd).st_nlink > 0
 
     def find(self, raw: bytes) -> int:
-        """The entry number of the raw id, or -1."""
+        """The entry number of the raw id, or -1.  Ids are hashes, spread
+        evenly: inside the fan-out table's range the next probe is where
+        the id's value falls between the bounds' values (interpolation:
+        about 3 probes among 4,000 entries, where halving takes 12), and
+        after INTERPOLATED probes it halves, so an uneven index costs no
+        more than a binary search."""
         first = raw[0]
         lo = self.fan[first - 1] if first else 0
         hi = self.fan[first]
         idx = self.idx
+        want = int.from_bytes(raw[1:8], "big")
+        lo_v, hi_v = 0, 1 << 56  # the values of raw[1:8] the range [lo, hi) can hold
+        probes = 0
         while lo < hi:
-            mid = (lo + hi) >> 1
+            if probes < INTERPOLATED and hi_v > lo_v:
+                mid = lo + (want - lo_v) * (hi - lo) // (hi_v - lo_v)
+                mid = lo if mid < lo else hi - 1 if mid >= hi else mid
+            else:
+                mid = (lo + hi) >> 1
+            probes += 1
             at = HEAD + mid * ENTRY.size
             key = idx[at:at + 32]
             if key < raw:
                 lo = mid + 1
+                lo_v = int.from_bytes(key[1:8], "big")
             elif key > raw:
                 hi = mid
+                hi_v = int.from_bytes(key[1:8], "big") + 1
             else:
                 return mid
         return -1
@@ -152,6 +170,13 @@ class Pack:
 _UNLISTED = object()
 
 
+def _first_then(first, packs):
+    yield first
+    for p in packs:
+        if p is not first:
+            yield p
+
+
 class PackSet:
     """The published packs of one store, found by listing `directory`
     (objects/pack).  Lookups go through the packs in the order listed; the
@@ -163,6 +188,7 @@ class PackSet:
         self.packs: list[Pack] = []
         self._stamp = _UNLISTED
         self._lock = threading.Lock()
+        self._last: Pack | None = None  # the pack the last lookup found its object in
 
     def _listing_stamp(self):
         try:
@@ -205,6 +231,7 @@ class PackSet:
             for p in have.values():
                 p.close()
             self.packs = packs
+            self._last = None
             return changed
 
     def locate(self, oid: str, live: bool = False):
@@ -218,12 +245,14 @@ class PackSet:
         raw = bytes.fromhex(oid)
         for _ in range(3):  # a pack gc replaced meanwhile: list again, a few times at most
             stale = False
-            for p in self.packs:
+            last = self._last  # objects asked for together lie together: its pack first
+            for p in self.packs if last is None else _first_then(last, self.packs):
                 i = p.find(raw)
                 if i >= 0:
                     if live and not p.alive():
                         stale = True
                         continue  # another pack may hold it too
+                    self._last = p
                     return p, i
             if not stale:
                 return None

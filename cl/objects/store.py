@@ -200,12 +200,14 @@ def _copy_through_memory(src: int, dst: int, hasher) -> int:
 
 
 class Stored(NamedTuple):
-    """One stored object as a listing sees it: its id, size, and when it
-    was stored (nanoseconds since the epoch; gc's grace period)."""
+    """One stored object as a listing sees it: its id, size, when it was
+    stored (nanoseconds since the epoch; gc's grace period), and whether
+    the copy listed is in a pack (whose check re-hashes it)."""
 
     id: ObjectId
     size: int
     mtime_ns: int
+    packed: bool = False
 
 
 class ObjectStore:
@@ -917,7 +919,7 @@ class DiskStore(ObjectStore):
                     if raw in seen:
                         continue
                     seen.add(raw)
-                yield Stored(ObjectId.of_digest(raw), size, p.mtime_ns)
+                yield Stored(ObjectId.of_digest(raw), size, p.mtime_ns, True)
         any_packed = bool(packs.packs)
         for oid, st in self.loose_entries():
             if stat.S_ISREG(st.st_mode):

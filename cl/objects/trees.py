@@ -81,12 +81,3 @@ def reachable(store: ObjectStore, contents: Contents, seen: set | None = None) -
         if c.mode == MODE_DIR:
             for e in read_tree(store, c.id).entries:
                 stack.append(Contents(e.mode, e.size, e.id))
-
-
-def wrong_size(store: ObjectStore, contents: Contents, tree: Tree | None = None) -> int | None:
-    """The real size of what `contents` names when it is not the size
-    `contents` records, else None: a blob's length, or (given the decoded
-    `tree`) the sum its entries record, each of which is checked in turn
-    as the tree is walked.  For `cl fsck`; a missing blob raises ObjectMissing."""
-    actual = tree.size if tree is not None else store.size(contents.id)
-    return None if actual == contents.size else actual

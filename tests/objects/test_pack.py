@@ -370,3 +370,39 @@ def test_the_golden_pack_and_index_are_in_the_docs(tmp_path):
         assert f.read() == index
     assert [store.read_bytes(hash_bytes(d)) for d in GOLDEN_OBJECTS] == GOLDEN_OBJECTS
     assert check(only_pack(store)) == []
+
+
+def _index_only(raws: list[bytes]) -> Pack:
+    """A Pack whose index holds `raws` (any bytes, not hashes), for `find`."""
+    body = index_bytes([(raw, 0, 0) for raw in raws], bytes(32))
+    p = Pack.__new__(Pack)
+    p.idx = body
+    (p.count,) = packfmt.COUNT.unpack_from(body, len(packfmt.INDEX_MAGIC))
+    p.fan = packfmt.FANOUT.unpack_from(body, len(packfmt.INDEX_MAGIC) + packfmt.COUNT.size)
+    return p
+
+
+@pytest.mark.parametrize("spread", ["hashes", "clustered", "one prefix", "few"])
+def test_find_agrees_with_a_scan_however_the_ids_spread(spread):
+    """`find` interpolates, trusting ids to be spread evenly; ids that are
+    not (clustered, sharing long prefixes) still give exact answers, and
+    so do ids that are absent, below the first and above the last."""
+    import random
+    rng = random.Random(spread)
+    if spread == "hashes":
+        raws = {bytes.fromhex(hash_bytes(str(i).encode())) for i in range(5000)}
+    elif spread == "clustered":  # dense runs far apart
+        raws = {bytes([7]) + (base + k).to_bytes(31, "big") for base in (0, 1 << 200, 1 << 247)
+                for k in range(1500)}
+    elif spread == "one prefix":
+        raws = {bytes(20) + rng.randbytes(12) for _ in range(3000)}
+    else:
+        raws = {rng.randbytes(32) for _ in range(3)}
+    ordered = sorted(raws)
+    p = _index_only(ordered)
+    probes = list(ordered) + [rng.randbytes(32) for _ in range(2000)]
+    probes += [r[:-1] + bytes([(r[-1] + 1) % 256]) for r in ordered[::50]]
+    probes += [bytes(32), b"\xff" * 32]
+    where = {raw: i for i, raw in enumerate(ordered)}
+    for raw in probes:
+        assert p.find(raw) == where.get(raw, -1), raw.hex()
