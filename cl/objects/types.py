@@ -197,11 +197,14 @@ class Tree(Value):
         _take(m, ("entries",), "tree")
         _check(isinstance(m["entries"], list), "tree entries is not a list")
         entries = []
-        for raw in m["entries"]:
-            _check(isinstance(raw, list) and len(raw) == 4, "tree entry is not [name, mode, size, id]")
+        for raw in m["entries"]:  # a tree may hold a million entries: the usual types checked inline
+            if type(raw) is not list or len(raw) != 4:
+                raise FormatError("tree entry is not [name, mode, size, id]")
             name, mode, size, oid = raw
-            entries.append(TreeEntry(_decode_name(name), _int(mode, "entry mode"),
-                                     _int(size, "entry size"), _oid(oid, "entry id")))
+            entries.append(TreeEntry(name if type(name) is str else _decode_name(name),
+                                     mode if type(mode) is int else _int(mode, "entry mode"),
+                                     size if type(size) is int else _int(size, "entry size"),
+                                     _oid(oid, "entry id")))
         return cls(tuple(entries))
 
 

@@ -44,6 +44,9 @@ def verify(oid: ObjectId, data: bytes) -> None:
         raise CorruptObject(oid, f"received bytes hash to 0x{got}; nothing was stored")
 
 
+_MAP_FIRST = [encoding.looks_like_map(bytes([b])) for b in range(256)]  # by a first byte
+
+
 def typed(oid: ObjectId, data: bytes):
     """The decoded typed object, or None when the (verified) bytes are a blob."""
     if not encoding.looks_like_map(data[:1]):
@@ -163,7 +166,7 @@ class Receiver:
                 self.stream(inc)
                 return
         verify(inc.oid, data)
-        obj = typed(inc.oid, data)
+        obj = typed(inc.oid, data) if data[:1] and _MAP_FIRST[data[0]] else None
         if obj is None:
             self._store_blob(inc.oid, data)
             return

@@ -6,6 +6,8 @@ says what is wrong (no other exception)."""
 
 from __future__ import annotations
 
+import os
+
 import click
 import pytest
 from hypothesis import given, settings
@@ -21,8 +23,11 @@ NAMES = ["upload", "run", "edit", "wedit", "mimic", "ls", "search", "add", "cat"
 words = st.one_of(st.sampled_from(["--tags", "--tag", "-T", "-x", "--exclude-patterns", "--", "---", "-",
                                    "-n", "--na", "--name=x", "-d", "--f", "--w", "--worksheet", "-w", "a.txt",
                                    "-1", "--tags=", "-Wt", "--request-m", "--request-no-network", "x y"]),
-                  # a command line cannot hold NUL (argv is C strings)
-                  st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=6))
+                  # what a command line can hold: bytes without NUL (argv is C strings), as
+                  # Python decodes them (undecodable bytes as surrogate escapes, no other surrogate)
+                  st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                          max_size=6),
+                  st.binary(max_size=12).map(lambda b: os.fsdecode(b.replace(b"\x00", b""))))
 
 
 def command(name: str) -> click.Command:
