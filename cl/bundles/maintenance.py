@@ -314,21 +314,22 @@ def gc(repo: Repository, dry_run: bool = False, grace_seconds: float = 3600,
     report = GcReport()
     with repo.store.collecting(waiting):
         walker.refs()  # only refs that moved since are walked again
-        stored = list(repo.store.stored())
-        if not walker.walked and stored:
+        # what the refs do not reach (at a million objects, a few): kept in
+        # full, rather than the whole listing
+        unreached = [s for s in repo.store.stored() if s.id not in walker.seen]
+        if not walker.walked and unreached:
             raise CLError("no bundle or worksheet refs, so gc would delete every object; "
                           "if repo.db lost them, 'cl reindex' finds them again")
-        by_refs = set(walker.seen)
-        for s in stored:  # recent objects are roots, with all they name
+        for s in unreached:  # recent objects are roots, with all they name
             if s.id not in walker.seen and s.mtime_ns >= cutoff_ns:
                 walker.closure(s.id)
-        doomed = {s.id: s.size for s in stored if s.id not in walker.seen}
+        doomed = {s.id: s.size for s in unreached if s.id not in walker.seen}
         order, named = _parents_first(repo, doomed)
         report.objects = len(order)
         report.bytes = sum(doomed.values())
         if not dry_run:
-            _delete(repo.store, order, named, {s.id for s in stored if s.id in walker.seen
-                                               and s.id not in by_refs})
+            # only the grace period keeps what the recent roots reached
+            _delete(repo.store, order, named, {s.id for s in unreached if s.id in walker.seen})
         cutoff = cutoff_ns / 1e9
         for name in os.listdir(repo.path("tmp")):
             path = repo.path("tmp", name)
