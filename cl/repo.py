@@ -238,8 +238,6 @@ class Repository:
                    result: ObjectId | None = None) -> ObjectId:
         """Write a new bundle and its first state; put it on a worksheet
         (the current one unless told; "" for none)."""
-        from cl.objects.value import replace
-
         from cl.objects.types import Item, State
         with self.store.writing():
             bid = self.write(bundle)
@@ -251,8 +249,7 @@ class Repository:
                 self.refs.set_if_equals(f"bundles/{bid}", None, sid)
                 self.index.put_bundle(bid, bundle, sid, first, self._data_size(bundle, first))
                 if wid:
-                    self.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + (Item("bundle", bid),)),
-                                          f"add 0x{bid[:8]}")
+                    self.append_to_worksheet(wid, (Item("bundle", bid),), f"add 0x{bid[:8]}")
         return bid
 
     def update_state(self, bid: str, change: Callable[[State], State]) -> State:
@@ -357,6 +354,35 @@ class Repository:
             self.refs.set_if_equals(f"worksheets/{wid}", head, commit)
             self.index.put_worksheet(commit, new, prior=old)
         return commit
+
+    def append_to_worksheet(self, wid: str, items, message: str) -> ObjectId:
+        """Append `items` in one commit without reading the worksheet's
+        items: the chunked head's tail takes them and full leaves join its
+        tree (cl/objects/itemlists.py `appended`), so the 10,000th append
+        costs what the first does.  The same commit `commit_worksheet`
+        makes; it is what that does when the head is not a chunked commit
+        the index is at (an old-format head, an index behind)."""
+        from cl.objects import itemlists
+        from cl.objects.store import read_object
+        from cl.objects.types import WorksheetCommit
+        with self.store.writing(), self.db.transaction():
+            head = self.refs.get(f"worksheets/{wid}")
+            row = self.index.worksheet(wid)
+            commit = self.read(head) if head is not None and row is not None and row["head"] == head else None
+            if not isinstance(commit, WorksheetCommit):
+                from cl.objects.value import replace
+                return self.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + tuple(items)),
+                                             message)
+            if commit.frozen and not commit.deleted:
+                raise CLError(f"worksheet '{commit.name}' is frozen",
+                              hint=f"unfreeze it first: cl wedit {commit.name} --unfreeze")
+            new = itemlists.appended(commit, items, lambda oid: read_object(self.store, oid), self.write,
+                                     parents=(ObjectId(head),), time=now_ns(), author=self.user(),
+                                     message=message)
+            cid = self.write(new)
+            self.refs.set_if_equals(f"worksheets/{wid}", head, cid)
+            self.index.append_worksheet(cid, new, commit.count + len(commit.tail), items)
+        return cid
 
     def set_worksheet_head(self, wid: str, old: str | None, commit: ObjectId) -> None:
         from cl.objects.types import Worksheet

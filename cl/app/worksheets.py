@@ -38,14 +38,13 @@ def new(repo: Repository, name: str, title: str = "", link: bool = True, workshe
     if worksheet is None:
         return ops.create(repo, name, title, link=link)
     from cl.objects.types import Item
-    from cl.objects.value import replace
     other = resolve(repo, worksheet)
     with repo.db.transaction():
         wid = ops.create(repo, name, title, link=False)
         if link:
             for here, there in ((other, wid), (wid, other)):
-                repo.commit_worksheet(here, lambda w, t=there: replace(w, items=w.items + (Item("worksheet", t),)),
-                                      "link to " + (name if there == wid else "its parent"))
+                repo.append_to_worksheet(here, (Item("worksheet", there),),
+                                         "link to " + (name if there == wid else "its parent"))
     return wid
 
 

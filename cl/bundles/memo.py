@@ -11,7 +11,6 @@ from typing import Iterable
 from cl.index import provenance as q
 from cl.objects.ids import ObjectId
 from cl.objects.types import Dependency, Item, Result, State
-from cl.objects.value import replace
 from cl.repo import Repository
 
 # Keys under which a result's `image` map may carry the resolved image:
@@ -76,5 +75,4 @@ def place(repo: Repository, bid: ObjectId, worksheet: str | None = None) -> None
     current one; "": none), so reusing looks like running."""
     wid = repo.current_worksheet() if worksheet is None else worksheet
     if wid:
-        repo.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + (Item("bundle", bid),)),
-                              f"add 0x{bid[:8]} (reused)")
+        repo.append_to_worksheet(wid, (Item("bundle", bid),), f"add 0x{bid[:8]} (reused)")

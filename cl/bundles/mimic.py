@@ -333,8 +333,7 @@ def _shadow(repo: Repository, old: ObjectId, new: ObjectId, fallback: str | None
     if not hosts:
         wid = fallback if fallback is not None else repo.current_worksheet()
         if wid:
-            repo.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + (Item("bundle", new),)),
-                                  f"mimic: add 0x{new[:8]}")
+            repo.append_to_worksheet(wid, (Item("bundle", new),), f"mimic: add 0x{new[:8]}")
         return
     for wid in hosts:
         def after(ws, old=old, new=new):

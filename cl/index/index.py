@@ -252,9 +252,24 @@ class Index:
             start = len(prior.items)
         else:
             self.db.execute("DELETE FROM ws_items WHERE wid = ?", (ws.worksheet,))
+        self._add_ws_items(ws.worksheet, start, ws.items[start:])
+
+    def append_worksheet(self, commit: str, ws, start: int, items) -> None:
+        """An append whose prior head the index holds (its rows are the
+        first `start` items): the row of the new head `commit` (`ws`, a
+        commit of either type: only its header is read) and rows for
+        `items` from position `start`."""
+        import json
+        self.db.execute(
+            "UPDATE worksheets SET name = ?, title = ?, tags = ?, head = ?, time = ?, author = ?,"
+            " deleted = ? WHERE wid = ?",
+            (ws.name, ws.title, json.dumps(list(ws.tags)), commit, ws.time, ws.author, int(ws.deleted),
+             ws.worksheet))
+        self._add_ws_items(ws.worksheet, start, items)
+
+    def _add_ws_items(self, wid: str, start: int, items) -> None:
         self.db.executemany("INSERT INTO ws_items (wid, pos, kind, value) VALUES (?, ?, ?, ?)",
-                            [(ws.worksheet, i, it.kind, it.value)
-                             for i, it in enumerate(ws.items[start:], start)])
+                            [(wid, i, it.kind, it.value) for i, it in enumerate(items, start)])
 
     def clear(self):
         for table in ("bundles", "deps", "nodes", "edges", "worksheets", "ws_items"):

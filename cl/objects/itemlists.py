@@ -137,6 +137,25 @@ def append_leaf(root: str | None, leaves: int, leaf: ObjectId, read: Read, write
     return _insert(root, h, leaves, leaf, read, write)
 
 
+def appended(commit: WorksheetCommit, items: Sequence[Item], read: Read, write: Write,
+             **header) -> WorksheetCommit:
+    """The chunked commit of `commit`'s items followed by `items`, without
+    reading `commit`'s items: the tail takes them, and each CHUNK_ITEMS it
+    fills becomes a leaf appended to the tree.  The same value (and, once
+    written, the same id) `write_worksheet` gives for those items; `header`
+    sets the new commit's parents, time, author and message."""
+    root, count, tail = commit.chunks, commit.count, commit.tail + tuple(items)
+    while len(tail) >= CHUNK_ITEMS:
+        leaf = write(ItemChunk(items=tail[:CHUNK_ITEMS]))
+        root = append_leaf(root, count // CHUNK_ITEMS, leaf, read, write)
+        count, tail = count + CHUNK_ITEMS, tail[CHUNK_ITEMS:]
+    return WorksheetCommit(
+        worksheet=commit.worksheet, parents=header["parents"], time=header["time"],
+        author=header["author"], message=header["message"], name=commit.name, title=commit.title,
+        tags=commit.tags, chunks=root, count=count, tail=tail, deleted=commit.deleted,
+        frozen=commit.frozen)
+
+
 def _leaves(items: Sequence[Item], write: Write) -> list[ObjectId]:
     return [write(ItemChunk(items=tuple(items[i:i + CHUNK_ITEMS])))
             for i in range(0, len(items), CHUNK_ITEMS)]

@@ -53,8 +53,8 @@ def create(repo: Repository, name: str, title: str = "", link: bool = True) -> s
         wid = repo.new_worksheet(name, title)
         current = repo.current_worksheet()
         if link and current:
-            repo.commit_worksheet(current, _append((Item("worksheet", wid),)), f"link to {name}")
-            repo.commit_worksheet(wid, _append((Item("worksheet", current),)), "link back")
+            repo.append_to_worksheet(current, (Item("worksheet", wid),), f"link to {name}")
+            repo.append_to_worksheet(wid, (Item("worksheet", current),), "link back")
     return wid
 
 
@@ -81,15 +81,12 @@ def remove(repo: Repository, wid: str, force: bool = False) -> ObjectId:
 # --- items ------------------------------------------------------------------------
 
 
-def _append(items):
-    return lambda ws: replace(ws, items=ws.items + tuple(items))
-
-
 def add_items(repo: Repository, wid: str, items, message: str) -> ObjectId:
-    """Append items in one commit.  The read-modify-write happens inside
-    one write transaction, so concurrent adds all land."""
+    """Append items in one commit, without reading the items already
+    there (`Repository.append_to_worksheet`).  The read-modify-write
+    happens inside one write transaction, so concurrent adds all land."""
     _check_live(repo, wid)
-    return repo.commit_worksheet(wid, _append(items), message)
+    return repo.append_to_worksheet(wid, tuple(items), message)
 
 
 def detach(repo: Repository, wid: str, bids: list[str], index: int | None = None) -> ObjectId:

@@ -130,3 +130,31 @@ def repo(tmp_path):
     r = Repository.init(str(tmp_path / "proj"), worksheet="main")
     yield r
     r.close()
+
+
+@pytest.mark.parametrize("batch", [1, CHUNK_ITEMS - 1, CHUNK_ITEMS + 3, CHUNK_ITEMS * INDEX_FANOUT + 5])
+def test_an_append_reads_no_item_and_commits_what_a_rewrite_would(repo, monkeypatch, batch):
+    """`cl add` appends to the head's tail and tree without reading the
+    items already there, so the 10,000th append costs what the first does;
+    the commit's tree and tail are those of the whole list written afresh,
+    and the index lists every item in order."""
+    wid = repo.current_worksheet()
+    before = [_note(n) for n in range(CHUNK_ITEMS * 3 + 2)]
+    ops.add_items(repo, wid, before, "start")
+    added = [_note(f"new {n}") for n in range(batch)]
+
+    def no_reading(*_args):
+        raise AssertionError("an append read the items already there")
+
+    with monkeypatch.context() as m:
+        m.setattr(itemlists, "tree_items", no_reading)
+        m.setattr(itemlists, "items_of", no_reading)
+        cid = ops.add_items(repo, wid, added, "more")
+    got = repo.read(cid)
+    itemlists._known.clear()
+    afresh = repo.read(repo.write(replace(repo.read(cid, Worksheet), parents=())))
+    assert (got.chunks, got.count, got.tail) == (afresh.chunks, afresh.count, afresh.tail)
+    assert repo.read(cid, Worksheet).items == tuple(before + added)
+    assert [(r[1], r[2]) for r in repo.db.execute(
+        "SELECT pos, kind, value FROM ws_items WHERE wid = ? ORDER BY pos", (wid,))] == \
+        [(i.kind, i.value) for i in repo.read(cid, Worksheet).items]
