@@ -137,21 +137,21 @@ def append_leaf(root: str | None, leaves: int, leaf: ObjectId, read: Read, write
     return _insert(root, h, leaves, leaf, read, write)
 
 
-def appended(commit: WorksheetCommit, items: Sequence[Item], read: Read, write: Write,
-             **header) -> WorksheetCommit:
-    """The chunked commit of `commit`'s items followed by `items`, without
-    reading `commit`'s items: the tail takes them, and each CHUNK_ITEMS it
-    fills becomes a leaf appended to the tree.  The same value (and, once
-    written, the same id) `write_worksheet` gives for those items; `header`
-    sets the new commit's parents, time, author and message."""
+def appended(commit: WorksheetCommit, items: Sequence[Item], read: Read, write: Write, *,
+             parents: tuple[ObjectId, ...], time: int, author: str, message: str) -> WorksheetCommit:
+    """The chunked commit (with this header) of `commit`'s items followed
+    by `items`, without reading `commit`'s items: the tail takes them, and
+    each CHUNK_ITEMS it fills becomes a leaf appended to the tree.  The
+    same value (and, once written, the same id) `write_worksheet` gives
+    for those items."""
     root, count, tail = commit.chunks, commit.count, commit.tail + tuple(items)
     while len(tail) >= CHUNK_ITEMS:
         leaf = write(ItemChunk(items=tail[:CHUNK_ITEMS]))
         root = append_leaf(root, count // CHUNK_ITEMS, leaf, read, write)
         count, tail = count + CHUNK_ITEMS, tail[CHUNK_ITEMS:]
     return WorksheetCommit(
-        worksheet=commit.worksheet, parents=header["parents"], time=header["time"],
-        author=header["author"], message=header["message"], name=commit.name, title=commit.title,
+        worksheet=commit.worksheet, parents=parents, time=time, author=author, message=message,
+        name=commit.name, title=commit.title,
         tags=commit.tags, chunks=root, count=count, tail=tail, deleted=commit.deleted,
         frozen=commit.frozen)
 
