@@ -47,7 +47,8 @@ def run(ctx) -> list[Row]:
         ctx.log(f"appending {n - 1:,} notes one at a time under {full}")
         for i in range(n - 1):
             ops.add_items(repo, wid, [Item("markup", f"note {i}: loss went down again")], "add")
-            repo.maintain()  # as `cl add -m` does at its end: packing as it goes (gc.auto)
+            if (warning := repo.maintain()):  # as `cl add -m` does at its end (gc.auto)
+                raise RuntimeError(warning)
     finally:
         repo.close()
     grown_mb = (_size(os.path.join(full, ".codalab")) - before) / 1e6

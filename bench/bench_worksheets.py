@@ -103,7 +103,9 @@ def build(where: str, n: int) -> None:
                     result = repo.write(Result(bundle=bid, contents=out, exit_code=0, started=started,
                                                finished=started + (i % 600 + 1) * 10**9, executor="local"))
                     ids.append(repo.add_bundle(b, state="ready", worksheet="", result=result))
-                repo.maintain()  # as a worker does after each run: the loose objects left are what a real repository holds
+                # as a worker does after each run: what stays loose is what a real repository holds
+                if (warning := repo.maintain()):
+                    raise RuntimeError(warning)
         for size in SIZES:
             wid = repo.new_worksheet(f"ws{size}")
             text = HEADER + "".join(f"{{0x{bid}}}\n" for bid in ids[:size])

@@ -198,18 +198,32 @@ class Repository:
             self.store.close()
         self.db.close()
 
-    def maintain(self) -> bool:
+    def maintain(self) -> str | None:
         """What git's `gc --auto` does, after writes: pack the small loose
         objects once about `gc.auto` have gathered, merge the packs once
         there are `gc.auto_pack_limit` (cl/objects/packing.py `autopack`).
         Call it outside any write span of this process (a command's end, a
         worker between runs); it passes if a writer or gc holds the lock.
-        Whether it packed."""
+        Upkeep, not the caller's work: a failure changes nothing stored and
+        comes back as a warning for the caller to show (None: no failure)."""
         store = self.__dict__.get("store")
         if store is None:
-            return False
-        return store.maintain(lambda: (self.config.get("gc", "auto"),
-                                       self.config.get("gc", "auto_pack_limit")))
+            return None
+        try:
+            store.maintain(lambda: (self.config.get("gc", "auto"), self.config.get("gc", "auto_pack_limit")))
+        except (CLError, OSError) as exc:
+            return f"automatic packing stopped: {exc}; 'cl gc' packs later"
+        return None
+
+    def finish(self, maintain: bool = True) -> str | None:
+        """A command's end: its writes' span ends, then (with `maintain`)
+        `maintain`, then `close`; maintain's warning, if any."""
+        try:
+            if "store" in self.__dict__:
+                self.store.close()
+            return self.maintain() if maintain else None
+        finally:
+            self.close()
 
     # --- objects -------------------------------------------------------------
 

@@ -59,14 +59,12 @@ class Repository:
     def close(self) -> None:
         """Close the repository's database connection (handles stop
         working).  As at the end of a `cl` command, if this handle wrote,
-        small loose objects are packed once about `gc.auto` have gathered."""
-        repo = self._repo
-        try:
-            if "store" in repo.__dict__:
-                repo.store.close()
-            repo.maintain()
-        finally:
-            repo.close()
+        small loose objects are packed once about `gc.auto` have gathered
+        (a failure there is a RuntimeWarning: nothing stored changed)."""
+        warning = self._repo.finish()
+        if warning:  # upkeep failed; what the handle did stands
+            import warnings
+            warnings.warn(warning, RuntimeWarning, stacklevel=2)
 
     def __enter__(self) -> Repository:
         return self

@@ -28,21 +28,11 @@ def pass_repo(f):
 
 
 def _finish(repo, meta: dict) -> None:
-    """The command is done: end its writes' span; if it succeeded, pack
-    what it left loose when enough has gathered (`Repository.maintain`);
-    close.  Packing is upkeep, not the command's work: a failure is a
-    warning and the command's outcome stands (the objects stay as they
-    were)."""
-    from cl.errors import CLError
-    try:
-        if "store" in repo.__dict__:
-            repo.store.close()
-        if meta.get("cl.succeeded"):
-            repo.maintain()
-    except (CLError, OSError) as exc:
-        click.echo(f"cl: warning: automatic packing stopped: {exc}; 'cl gc' packs later", err=True)
-    finally:
-        repo.close()
+    """The command is done: `Repository.finish`, with upkeep only if it
+    succeeded; upkeep's warning on stderr (the command's outcome stands)."""
+    warning = repo.finish(maintain=bool(meta.get("cl.succeeded")))
+    if warning:
+        click.echo(f"cl: warning: {warning}", err=True)
 
 
 def json_option(f):

@@ -122,18 +122,11 @@ class Job:
             except Exception:
                 self.log(f"0x{self.bid[:8]}: could not record the failure\n{traceback.format_exc()}")
         finally:
-            self._maintain(repo)
+            warning = repo.maintain()  # runs leave their few outputs loose: pack them now and then
+            if warning:
+                self.log(f"0x{self.bid[:8]}: {warning}")
             repo.close()
             self._free()
-
-    def _maintain(self, repo: Repository) -> None:
-        """Runs leave their few outputs loose: now and then, pack them
-        (`Repository.maintain`).  Upkeep, not the run's work: a failure
-        is logged, and the run's outcome stands."""
-        try:
-            repo.maintain()
-        except (CLError, OSError) as exc:
-            self.log(f"0x{self.bid[:8]}: automatic packing stopped: {exc}")
 
     def _stage(self, repo: Repository, stage: str, reason: str = "", **fields) -> None:
         if not rindex.update_claim(repo.db, self.bid, self.worker.id, stage=stage, reason=reason, **fields):

@@ -117,18 +117,7 @@ def server_limits(config) -> tuple[float, int]:
 def local_server(repo: Repository) -> Server:
     import cl
     return Server(repo.store, RepoRefStore(repo), label=f"cl {cl.__version__}",
-                  limits=limits(repo.config), maintain=lambda: _maintain(repo))
-
-
-def _maintain(repo: Repository) -> str | None:
-    """A push has landed: pack now and then (`Repository.maintain`).  The
-    push stands whatever happens here; a failure is a warning the pusher
-    sees."""
-    try:
-        repo.maintain()
-    except (CLError, OSError) as exc:
-        return f"automatic packing stopped: {exc}; 'cl gc' there packs later"
-    return None
+                  limits=limits(repo.config), maintain=repo.maintain)
 
 
 class DirectoryTransport(PipeTransport):
