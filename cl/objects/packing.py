@@ -298,9 +298,10 @@ def _sound(pack: Pack, raw: bytes) -> bool:
         return False
 
 
-def _small_loose(store: DiskStore) -> list[tuple[str, int, int]]:
-    """(id, time, size) of every loose object small enough to pack."""
-    return [(oid, st.st_mtime_ns, st.st_size) for oid, st in store.loose_entries()
+def _small_loose(store: DiskStore, fans=None) -> list[tuple[str, int, int]]:
+    """(id, time, size) of every loose object small enough to pack (in
+    the fan-out directories `fans`, or all)."""
+    return [(oid, st.st_mtime_ns, st.st_size) for oid, st in store.loose_entries(fans)
             if st.st_size < PACKED_BELOW and stat.S_ISREG(st.st_mode)]
 
 
@@ -322,7 +323,7 @@ def _unfinished(directory: str) -> list[tuple[str, str]]:
 
 # --- after writes: git's `gc --auto` ------------------------------------------
 
-SAMPLED_FANS = range(0, 256, 16)  # the fan-out directories an estimate lists: 1 in 16
+SAMPLED_FANS = tuple(f"{i:02x}" for i in range(0, 256, 16))  # what an estimate lists: 1 in 16
 
 
 def autopack(store: DiskStore, loose_limit: int, pack_limit: int) -> bool:
@@ -351,19 +352,7 @@ def _due(store: DiskStore, loose_limit: int, pack_limit: int) -> bool:
             return True
     if not loose_limit:
         return False
-    count = 0
-    for fan in SAMPLED_FANS:
-        try:
-            with os.scandir(os.path.join(store.root, f"{fan:02x}")) as it:
-                for e in it:
-                    try:
-                        if e.is_file(follow_symlinks=False) and e.stat(follow_symlinks=False).st_size < PACKED_BELOW:
-                            count += 1
-                    except FileNotFoundError:  # packed away meanwhile
-                        continue
-        except FileNotFoundError:
-            continue
-    return count * (256 // len(SAMPLED_FANS)) >= loose_limit
+    return len(_small_loose(store, SAMPLED_FANS)) * (256 // len(SAMPLED_FANS)) >= loose_limit
 
 
 # --- fsck -------------------------------------------------------------------

@@ -966,10 +966,11 @@ class DiskStore(ObjectStore):
                 if not regular:
                     yield e.path
 
-    def loose_entries(self):
-        """(id, lstat) of every entry of the fan-out directories named like
-        an object, whatever kind of file it is."""
-        for fan, entries in self._fans():
+    def loose_entries(self, fans=None):
+        """(id, lstat) of every entry of the fan-out directories (or of
+        those named in `fans`) named like an object, whatever kind of file
+        it is."""
+        for fan, entries in self._fans(fans):
             for e in entries:
                 try:
                     oid, st = ObjectId(fan + e.name), e.stat(follow_symlinks=False)
@@ -977,8 +978,8 @@ class DiskStore(ObjectStore):
                     continue
                 yield oid, st
 
-    def _fans(self):
-        for fan in sorted(os.listdir(self.root)):
+    def _fans(self, names=None):
+        for fan in sorted(os.listdir(self.root)) if names is None else names:
             path = os.path.join(self.root, fan)
             if len(fan) != 2 or not os.path.isdir(path):
                 continue
