@@ -49,7 +49,7 @@ _MAP_FIRST = [encoding.looks_like_map(bytes([b])) for b in range(256)]  # by a f
 
 def typed(oid: ObjectId, data: bytes):
     """The decoded typed object, or None when the (verified) bytes are a blob."""
-    if not encoding.looks_like_map(data[:1]):
+    if not data or not _MAP_FIRST[data[0]]:  # most received objects are blobs: asked per object
         return None
     try:
         return decode_object(oid, data)
@@ -166,7 +166,7 @@ class Receiver:
                 self.stream(inc)
                 return
         verify(inc.oid, data)
-        obj = typed(inc.oid, data) if data[:1] and _MAP_FIRST[data[0]] else None
+        obj = typed(inc.oid, data)
         if obj is None:
             self._store_blob(inc.oid, data)
             return
