@@ -328,11 +328,21 @@ class Repository:
         return live[0]["wid"]
 
     def worksheet_head(self, wid: str) -> tuple[ObjectId, Worksheet]:
+        from cl.objects.types import Worksheet
+        head = self._worksheet_ref(wid)
+        return head, self.read(head, Worksheet)
+
+    def worksheet_header(self, wid: str):
+        """(head, the head commit as stored): its name, title, tags and
+        flags, without gathering a chunked commit's items."""
+        head = self._worksheet_ref(wid)
+        return head, self.read(head)
+
+    def _worksheet_ref(self, wid: str) -> ObjectId:
         head = self.refs.get(f"worksheets/{wid}")
         if head is None:
             raise CLError(f"no such worksheet: {wid}")
-        from cl.objects.types import Worksheet
-        return ObjectId(head), self.read(head, Worksheet)
+        return ObjectId(head)
 
     def new_worksheet(self, name: str, title: str = "", wid: str | None = None) -> str:
         if not valid_worksheet_name(name):
@@ -363,7 +373,7 @@ class Repository:
             new = replace(change(old), worksheet=old.worksheet, parents=(head,), time=now_ns(),
                           author=self.user(), message=message)
             if old.frozen and new.frozen and not new.deleted:
-                raise CLError(f"worksheet '{old.name}' is frozen", hint=f"unfreeze it first: cl wedit {old.name} --unfreeze")
+                raise frozen_worksheet(old.name)
             commit = self.write(new)
             self.refs.set_if_equals(f"worksheets/{wid}", head, commit)
             self.index.put_worksheet(commit, new, prior=old)
@@ -380,16 +390,14 @@ class Repository:
         from cl.objects.store import read_object
         from cl.objects.types import WorksheetCommit
         with self.store.writing(), self.db.transaction():
-            head = self.refs.get(f"worksheets/{wid}")
+            head, commit = self.worksheet_header(wid)
             row = self.index.worksheet(wid)
-            commit = self.read(head) if head is not None and row is not None and row["head"] == head else None
-            if not isinstance(commit, WorksheetCommit):
+            if not isinstance(commit, WorksheetCommit) or row is None or row["head"] != head:
                 from cl.objects.value import replace
                 return self.commit_worksheet(wid, lambda ws: replace(ws, items=ws.items + tuple(items)),
                                              message)
             if commit.frozen and not commit.deleted:
-                raise CLError(f"worksheet '{commit.name}' is frozen",
-                              hint=f"unfreeze it first: cl wedit {commit.name} --unfreeze")
+                raise frozen_worksheet(commit.name)
             new = itemlists.appended(commit, items, lambda oid: read_object(self.store, oid), self.write,
                                      parents=(ObjectId(head),), time=now_ns(), author=self.user(),
                                      message=message)
@@ -405,6 +413,11 @@ class Repository:
             with self.db.transaction():
                 self.refs.set_if_equals(f"worksheets/{wid}", old, commit)
                 self.index.put_worksheet(commit, ws)
+
+
+def frozen_worksheet(name: str) -> CLError:
+    """The refusal of a change to a frozen worksheet."""
+    return CLError(f"worksheet '{name}' is frozen", hint=f"unfreeze it first: cl wedit {name} --unfreeze")
 
 
 class SetAside(NamedTuple):  # not a dataclass: `cl ls` does not import dataclasses

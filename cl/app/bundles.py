@@ -8,7 +8,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
 from cl.bundles.specs import expand, resolve_bundle, resolve_target, resolve_worksheet
 from cl.errors import InputError
 from cl.objects.ids import ObjectId
-from cl.repo import Repository
+from cl.repo import Repository, frozen_worksheet
 
 if TYPE_CHECKING:
     from cl.app.records import Removal
@@ -32,10 +32,10 @@ def unfrozen_worksheet(repo: Repository, spec: str | None) -> str | None:
     """worksheet_or_none, refusing a frozen worksheet (the current one when
     no spec is given) before anything is written for a new bundle."""
     wid = worksheet_or_none(repo, spec) or repo.current_worksheet()
-    if wid and repo.worksheet_head(wid)[1].frozen:
-        from cl.errors import CLError
-        name = repo.worksheet_head(wid)[1].name
-        raise CLError(f"worksheet '{name}' is frozen", hint=f"unfreeze it first: cl wedit {name} --unfreeze")
+    if wid:
+        header = repo.worksheet_header(wid)[1]  # not its items: an upload costs the same on any worksheet
+        if header.frozen:
+            raise frozen_worksheet(header.name)
     return worksheet_or_none(repo, spec)
 
 
