@@ -3,9 +3,9 @@
 The walk first lists the whole tree (writing only symbolic links' small
 blobs); then the regular files are written, by this thread alone while
 they are small and cached, with helpers once they prove slow (see
-`write_files`); then the trees are written bottom-up.  Everything goes through the store's batch writer
-(`store.batch()`), which packs small objects (cl/objects/packing.py) and
-publishes them when the ingest ends.  Children are written before their
+`write_files`); then the trees are written bottom-up.  Everything goes
+through the store's batch writer (`store.batch()`), which packs small
+objects (cl/objects/packing.py) and publishes them when the ingest ends.  Children are written before their
 parents, so a crash mid-ingest leaves only unreferenced objects."""
 
 import errno
@@ -190,15 +190,12 @@ class _Ingest:
         """Every file the walk found, in batches of BATCH taken from one
         list.  This thread starts alone and calls HELPERS more threads only
         once files prove slow (SLOW_FILE each, judged over a window of
-        WINDOW files or WINDOW_TIME): a file that takes that long is spending its time outside
-        the GIL -- waiting on the disk, or hashing and copying megabytes --
-        where other threads can work meanwhile.  Small files in the page
-        cache cost about 12 us each, nearly all of it Python holding the
-        GIL, and there helpers only fight over it: 20,000 files of 4 KiB
-        took 0.24 s with one thread, 0.30 s with two and 0.70-0.87 s with
-        eight; out of the cache 1.2-1.4 s alone and 1.0-1.1 s with two to
-        four; 200 files of 5 MiB 0.43-0.65 s alone and 0.25 s with two to
-        four (docs/bench-notes.md)."""
+        WINDOW files or WINDOW_TIME): a file that takes that long spends
+        its time outside the GIL -- waiting on the disk, or hashing and
+        copying megabytes -- where other threads can work meanwhile.  A
+        small file in the page cache is nearly all Python holding the GIL,
+        and there helpers only fight over it (the measurements are in
+        docs/bench-notes.md, "Upload S")."""
         results: list = [None] * len(self.files)
         starts = iter(range(0, len(self.files), BATCH))
         lock = threading.Lock()
@@ -224,8 +221,7 @@ class _Ingest:
         def lead() -> None:
             """This thread's share, calling the helpers once two windows of
             files in a row -- WINDOW of them, or WINDOW_TIME's worth -- were
-            slow (one alone may be a pause of the garbage collector: 5-7 ms
-            among 20,000 small files)."""
+            slow (one alone may be a pause of the garbage collector)."""
             window_start, done, slow = time.perf_counter(), 0, 0
             try:
                 while not helpers and not failed.is_set() and (start := take()) is not None:
