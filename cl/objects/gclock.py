@@ -129,14 +129,12 @@ class GcLock(_Span):
         `waiting` is called once if writers make it wait."""
         if self.held():
             raise RuntimeError("gc cannot run inside a write span of its own process")
-        import fcntl
         fd = _open(self._s.path)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _exclusive_now(fd):
                 if waiting is not None:
                     waiting()
+                import fcntl
                 fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
@@ -149,18 +147,21 @@ class GcLock(_Span):
         if self.held():
             yield False
             return
-        import fcntl
         fd = _open(self._s.path)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            yield True
+            yield _exclusive_now(fd)
         finally:
             os.close(fd)
 
+
+def _exclusive_now(fd: int) -> bool:
+    """Take the exclusive lock on `fd` if no one holds it; whether it did."""
+    import fcntl
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 def _forked() -> None:
     """A forked child holds none of its parent's spans: its copies of the
