@@ -119,7 +119,8 @@ class Session:
             self.cwd = Path(marker.read_text().strip())
             for name, value in re.findall(r'^declare -x (\w+)="(.*)"$', (marker.parent / ".readme-pwd.env")
                                           .read_text(), re.M):
-                self.env[name] = value.encode().decode("unicode_escape")
+                # inside bash's double quotes a backslash escapes only $ ` " \
+                self.env[name] = re.sub(r'\\([$`"\\])', r"\1", value)
         return done.returncode, done.stdout
 
 

@@ -233,3 +233,32 @@ def test_cpu_requests_reach_docker(project):
     assert cl(project, "cat", f"0x{bid}/quota").stdout.split()[0] == "100000"
     # more GPUs than the machine has never reach the engine: such a run stays
     # staged and says why (tests/runs/test_unmet_requests.py)
+
+
+def test_a_run_killed_for_memory_at_once_is_still_named_oom(docker_engine, busybox_image, tmp_path):
+    """The engine learns of an OOM kill through a watcher it sets on the
+    container's cgroup as `start` returns; a command that fills its memory
+    in the first milliseconds used to beat it (a few runs in a hundred came
+    back as a bare `Exit code 137`). The executor holds the command until
+    `start` has returned, so every such run is named."""
+    from cl.runs.docker_executor import DockerExecutor
+    from cl.runs.executor import RunPlan
+    executor = DockerExecutor()
+    try:
+        def start(n):
+            run_dir = tmp_path / f"run{n}"
+            run_dir.mkdir()
+            return executor.start(RunPlan(
+                bundle=f"{n:064x}", repo_root=str(tmp_path), worker="oom-test",
+                command="head -c 200000000 /dev/zero | tail", run_dir=str(run_dir),
+                image={"name": busybox_image}, memory=16 << 20,
+                uid=os.getuid(), gid=os.getgid()))
+        exits = []
+        for batch in range(6):
+            processes = [start(batch * 4 + n) for n in range(4)]
+            for process in processes:
+                exits.append(process.wait())
+                process.remove()
+        assert [(e.code, e.oom) for e in exits] == [(137, True)] * len(exits)
+    finally:
+        executor.close()
