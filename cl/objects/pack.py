@@ -20,10 +20,16 @@ import threading
 
 from cl.objects.ids import new_hasher
 
-PACK_MAGIC = b"CLPACK\x00\x01"   # "CLPACK", format version 1
-INDEX_MAGIC = b"CLPIDX\x00\x01"
-RECORD = struct.Struct(">32sQ")  # id, size; the object's bytes follow
-ENTRY = struct.Struct(">32sQQ")  # id, offset of the bytes in the pack, size
+# Format version 2 is written; version 1 packs (their records carried the
+# id, their entries u64s: 88 bytes of framing an object against 44) are read.
+PACK_MAGIC = b"CLPACK\x00\x02"   # "CLPACK", format version 2
+INDEX_MAGIC = b"CLPIDX\x00\x02"
+RECORD = struct.Struct(">I")       # size; the object's bytes follow (its id is their hash)
+ENTRY = struct.Struct(">32sII")    # id, offset of the bytes in the pack, size
+PACK_MAGIC_V1, INDEX_MAGIC_V1 = b"CLPACK\x00\x01", b"CLPIDX\x00\x01"
+RECORD_V1 = struct.Struct(">32sQ")  # id, size
+ENTRY_V1 = struct.Struct(">32sQQ")
+VERSIONS = {INDEX_MAGIC: (2, PACK_MAGIC, ENTRY), INDEX_MAGIC_V1: (1, PACK_MAGIC_V1, ENTRY_V1)}
 FANOUT = struct.Struct(">256I")
 COUNT = struct.Struct(">Q")
 SUM = 32                         # a blake3 digest closes each file
@@ -36,7 +42,9 @@ HEAD = len(INDEX_MAGIC) + COUNT.size + FANOUT.size  # where the index's entries 
 PACKED_BELOW = 16 << 10
 PACKED_TYPED_BELOW = 1 << 20
 # A writer publishes its pack once it holds this much and starts another:
-# a killed receive loses at most this much, and a reader maps less.
+# a killed receive loses at most this much, and a reader maps less.  It
+# also keeps every offset within the u32 of a version 2 entry: no object
+# as large as the limit is packed, so a pack stays under twice the limit.
 PACK_LIMIT = 512 << 20
 
 SUFFIX_PACK, SUFFIX_INDEX = ".pack", ".idx"
@@ -63,7 +71,7 @@ def pack_bytes(objects: list[tuple[bytes, bytes]]) -> tuple[bytes, list[tuple[by
     entries (for the golden vectors and tests; writers stream)."""
     parts, entries, at = [PACK_MAGIC], [], len(PACK_MAGIC)
     for raw, data in objects:
-        parts.append(RECORD.pack(raw, len(data)))
+        parts.append(RECORD.pack(len(data)))
         at += RECORD.size
         entries.append((raw, at, len(data)))
         parts.append(data)
@@ -94,10 +102,13 @@ class Pack:
             if st.st_size < HEAD + 2 * SUM:
                 raise PackError(f"index {name} is truncated")
             self.idx = mmap.mmap(self._fd, 0, prot=mmap.PROT_READ)
-            if self.idx[:len(INDEX_MAGIC)] != INDEX_MAGIC:
-                raise PackError(f"index {name} does not start as an index")
+            version = VERSIONS.get(self.idx[:len(INDEX_MAGIC)])
+            if version is None:
+                raise PackError(f"index {name} does not start as an index of a version this cl reads")
+            self.version, self.pack_magic, self._entry = version
+            self._esize = self._entry.size
             (self.count,) = COUNT.unpack_from(self.idx, len(INDEX_MAGIC))
-            if st.st_size != HEAD + self.count * ENTRY.size + 2 * SUM:
+            if st.st_size != HEAD + self.count * self._esize + 2 * SUM:
                 raise PackError(f"index {name} is truncated or too long for its {self.count} entries")
             self.fan = FANOUT.unpack_from(self.idx, len(INDEX_MAGIC) + COUNT.size)
             pfd = os.open(self.pack_path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
@@ -130,7 +141,7 @@ class Pack:
         first = raw[0]
         lo = self.fan[first - 1] if first else 0
         hi = self.fan[first]
-        idx = self.idx
+        idx, esize = self.idx, self._esize
         want = int.from_bytes(raw[1:8], "big")
         lo_v, hi_v = 0, 1 << 56  # the values of raw[1:8] the range [lo, hi) can hold
         probes = 0
@@ -141,7 +152,7 @@ class Pack:
             else:
                 mid = (lo + hi) >> 1
             probes += 1
-            at = HEAD + mid * ENTRY.size
+            at = HEAD + mid * esize
             key = idx[at:at + 32]
             if key < raw:
                 lo = mid + 1
@@ -154,11 +165,18 @@ class Pack:
         return -1
 
     def entry(self, i: int) -> tuple[bytes, int, int]:
-        return ENTRY.unpack_from(self.idx, HEAD + i * ENTRY.size)
+        return self._entry.unpack_from(self.idx, HEAD + i * self._esize)
 
     def entries(self):
         """(raw id, offset, size) of every entry, in id order."""
-        return ENTRY.iter_unpack(self.idx[HEAD:HEAD + self.count * ENTRY.size])
+        return self._entry.iter_unpack(self.idx[HEAD:HEAD + self.count * self._esize])
+
+    def points_at_record(self, raw: bytes, offset: int, size: int) -> bool:
+        """Whether the record header before `offset` says what the entry does."""
+        if self.version == 1:
+            return (offset >= RECORD_V1.size
+                    and RECORD_V1.unpack_from(self.data, offset - RECORD_V1.size) == (raw, size))
+        return offset >= RECORD.size and RECORD.unpack_from(self.data, offset - RECORD.size) == (size,)
 
     def read(self, i: int) -> bytes:
         _, offset, size = self.entry(i)
@@ -303,13 +321,15 @@ class PackWriter:
         """Append one object; False if this pack holds it already.  Returns
         after publishing the pack when it has reached PACK_LIMIT."""
         raw = bytes.fromhex(oid)
+        if len(data) >= PACK_LIMIT:
+            raise ValueError(f"object 0x{oid} is too large for a pack ({len(data)} bytes)")
         with self._lock:
             if raw in self.entries:
                 return False
             if self._fd < 0:
                 self._path, self._fd = self._tmp_file(os.O_RDWR)
                 self._buf, self._buf_at, self._at = [PACK_MAGIC], 0, len(PACK_MAGIC)
-            self._buf.append(RECORD.pack(raw, len(data)))
+            self._buf.append(RECORD.pack(len(data)))
             self._at += RECORD.size
             self.entries[raw] = (self._at, len(data))
             self._buf.append(data)
@@ -409,15 +429,15 @@ def _fsync_dir(path: str) -> None:
 
 def check(pack: Pack) -> list[str]:
     """What is wrong with a published pack and its index: checksums,
-    order, bounds, and that each entry's record names it and its bytes
-    hash to its id.  Empty when all is well."""
+    order, bounds, and that each entry points at a record of its size
+    whose bytes hash to its id.  Empty when all is well."""
     problems = []
     where = f"pack {pack.name}"
     body = pack.idx[:-SUM]
     if new_hasher().update(body).digest() != pack.idx[-SUM:]:
         problems.append(f"{where}: its index does not match its checksum")
     pack_sum = bytes(pack.idx[-2 * SUM:-SUM])
-    if pack.size < len(PACK_MAGIC) + SUM or pack.data[:len(PACK_MAGIC)] != PACK_MAGIC:
+    if pack.size < len(PACK_MAGIC) + SUM or pack.data[:len(PACK_MAGIC)] != pack.pack_magic:
         return problems + [f"{where}: the pack file is truncated or not a pack"]
     hasher = new_hasher(spread=True)
     hasher.update(memoryview(pack.data)[:pack.size - SUM])
@@ -433,10 +453,10 @@ def check(pack: Pack) -> list[str]:
         if prev is not None and raw <= prev:
             problems.append(f"{where}: its index is not sorted at 0x{oid}")
         prev = raw
-        if offset < RECORD.size or offset + size > pack.size - SUM:
+        if offset < len(PACK_MAGIC) or offset + size > pack.size - SUM:
             problems.append(f"{where}: entry 0x{oid} lies outside the pack (truncated)")
             continue
-        if RECORD.unpack_from(pack.data, offset - RECORD.size) != (raw, size):
+        if not pack.points_at_record(raw, offset, size):
             problems.append(f"{where}: entry 0x{oid} does not point at its record")
             continue
         if new_hasher().update(pack.data[offset:offset + size]).hexdigest() != oid:

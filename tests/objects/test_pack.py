@@ -372,11 +372,54 @@ def test_the_golden_pack_and_index_are_in_the_docs(tmp_path):
     assert check(only_pack(store)) == []
 
 
+def _install_v1_golden(store) -> str:
+    """The version 1 vectors from the docs, published in `store` as a
+    writer of that version would have left them."""
+    name = "pack-7c1190c524ecf6253b3c3d5a27d2eb3d18c83c76bb06e8730dc03bdd85586502"
+    os.makedirs(store.packs.directory, exist_ok=True)
+    for suffix, block in ((".pack", "pack-golden-v1.pack"), (".idx", "pack-golden-v1.idx")):
+        path = os.path.join(store.packs.directory, name + suffix)
+        with open(path, "wb") as f:
+            f.write(bytes.fromhex(_hex_block(block)))
+        os.chmod(path, 0o444)
+    return name
+
+
+def test_a_version_1_pack_is_still_read_checked_and_rewritten_as_version_2(tmp_path):
+    """[F26] a store of the first pack format needs nothing done to it."""
+    store = make_disk_store(tmp_path)
+    name = _install_v1_golden(store)
+    store.packs.refresh(force=True)
+    p = only_pack(store)
+    assert (p.name, p.version) == (name, 1)
+    assert [store.read_bytes(hash_bytes(d)) for d in GOLDEN_OBJECTS] == GOLDEN_OBJECTS
+    assert check(p) == []
+    assert bytes(p.data[8:40]) == bytes.fromhex(hash_bytes(b"hello\n"))  # a v1 record names its id
+    # gc, rewriting the pack (one object dropped), writes version 2
+    with store.collecting():
+        store.compact(drop={hash_bytes(b"")}, gather=True)
+    store.packs.refresh(force=True)
+    assert [(q.version, q.count) for q in store.packs.packs] == [(2, 1)]
+    assert store.read_bytes(hash_bytes(b"hello\n")) == b"hello\n"
+
+
+def test_a_pack_of_another_version_than_its_index_is_a_problem(tmp_path):
+    store = make_disk_store(tmp_path)
+    name = _install_v1_golden(store)
+    path = os.path.join(store.packs.directory, name + ".pack")
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.seek(7)
+        f.write(b"\x02")
+    store.packs.refresh(force=True)
+    assert check(only_pack(store)) == [f"pack {name}: the pack file is truncated or not a pack"]
+
+
 def _index_only(raws: list[bytes]) -> Pack:
     """A Pack whose index holds `raws` (any bytes, not hashes), for `find`."""
     body = index_bytes([(raw, 0, 0) for raw in raws], bytes(32))
     p = Pack.__new__(Pack)
-    p.idx = body
+    p.idx, p._entry, p._esize = body, packfmt.ENTRY, packfmt.ENTRY.size
     (p.count,) = packfmt.COUNT.unpack_from(body, len(packfmt.INDEX_MAGIC))
     p.fan = packfmt.FANOUT.unpack_from(body, len(packfmt.INDEX_MAGIC) + packfmt.COUNT.size)
     return p
