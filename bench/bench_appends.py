@@ -61,5 +61,5 @@ def run(ctx) -> list[Row]:
         row(case, last, timed(ctx, cmd, full, f"{case}: {last}"), targets=(Target(1.2, FIRST),),
             note=f"cl add -m on the worksheet of {n - 1:,} notes"),
         Row(f"repository growth over {n - 1:,} appends", "MB (not s)", [grown_mb],
-            targets=(Target(10),), note="bytes under .codalab/ after minus before, in MB"),
+            targets=(Target(10, unit="MB"),), note="bytes under .codalab/ after minus before, in MB"),
     ]

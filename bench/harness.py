@@ -31,15 +31,17 @@ class Unavailable(Exception):
 @dataclass(frozen=True)
 class Target:
     """`limit` times the median of contender `peer` in the same case, or
-    `limit` seconds when `peer` is None.  `strict` means `<` rather than `≤`."""
+    `limit` of `unit` (seconds unless said) when `peer` is None.  `strict`
+    means `<` rather than `≤`."""
 
     limit: float
     peer: str | None = None
     strict: bool = False
+    unit: str = "s"
 
     def text(self) -> str:
         op = "<" if self.strict else "≤"
-        return f"{op} {self.limit:g}× {self.peer}" if self.peer else f"{op} {self.limit:g} s"
+        return f"{op} {self.limit:g}× {self.peer}" if self.peer else f"{op} {self.limit:g} {self.unit}"
 
 
 @dataclass
@@ -66,7 +68,7 @@ class Verdict:
     def short(self) -> str:
         if self.value is None:
             return "n/a"
-        unit = "×" if self.target.peer else " s"
+        unit = "×" if self.target.peer else f" {self.target.unit}"
         return f"{self.value:.2f}{unit} {'PASS' if self.passed else 'FAIL'}"
 
 
