@@ -42,13 +42,13 @@ def test_eight_uploads_at_once(project, cl):
     assert fsck.stdout == "" and fsck.stderr.strip().endswith(": ok")
     # stored once: uploads running at once may each pack a copy (none sees
     # the others' packs before they are published); the store lists it
-    # once, and gc's repack keeps one
+    # once, and gc's repack keeps one (an index names each packed object)
     from cl.objects.ids import hash_bytes
     shared_id = hash_bytes(shared.encode())
     assert shared_id in stored_ids(project)
     cl(["gc"], project)
     pack_dir = project / ".codalab" / "objects" / "pack"
-    copies = sum(p.read_bytes().count(bytes.fromhex(shared_id)) for p in pack_dir.glob("*.pack"))
+    copies = sum(p.read_bytes().count(bytes.fromhex(shared_id)) for p in pack_dir.glob("*.idx"))
     loose = (project / ".codalab" / "objects" / shared_id[:2] / shared_id[2:]).exists()
     assert copies + loose == 1
     # every upload committed its own worksheet version on top of the last
