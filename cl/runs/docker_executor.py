@@ -21,6 +21,7 @@ users' processes.  (A root run can still set the setuid bit on a file it
 owns; that file is harmless because the run directory's parent is 0700,
 see cl/runs/layout.py, and ingest never stores such bits.)"""
 
+import contextlib
 import os
 import socket
 import time
@@ -366,11 +367,12 @@ class DockerExecutor(Executor):
         try:
             self.api.start(cid)
             gate.sendall(b"\n")
-        except docker.errors.APIError as exc:
+        except (docker.errors.APIError, OSError) as exc:
             self._remove(cid)
             raise RunError(f"The container could not start: {_first_line(exc)}") from None
         finally:
-            gate.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):  # the engine may have closed its end already
+                gate.shutdown(socket.SHUT_RDWR)
             gate.close()
         return DockerProcess(self.api, cid)
 

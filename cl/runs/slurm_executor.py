@@ -112,17 +112,53 @@ exit "$code"
 # file (OOM), before it removes the container.
 ENGINE_BODY = """name={name}-$SLURM_JOB_ID
 {limits}trap '{engine} kill "$name" >/dev/null 2>&1' TERM INT
-{engine} run --name "$name" {options}{args} &
-child=$!
-while :; do
+{run}while :; do
   wait "$child" && code=0 || code=$?
   kill -0 "$child" 2>/dev/null || break
 done
-if [ "$({engine} inspect --format '{{{{.State.OOMKilled}}}}' "$name" 2>/dev/null)" = true ]; then
+oom=$({engine} inspect --format '{{{{.State.OOMKilled}}}}' "$name" 2>/dev/null)
+{oom_events}if [ "$oom" = true ]; then
   echo {oom} > {usage}
 fi
 {engine} rm -f "$name" >/dev/null 2>&1
 exit "$code"
+"""
+ENGINE_RUN = """{engine} run --name "$name" {options}{args} &
+child=$!
+"""
+# Docker: as in the Docker executor (cl/runs/docker_executor.py), the
+# command waits for a line on its stdin, written once the engine says the
+# container runs -- by then its OOM watcher is set -- through a fifo
+# beside the run directory.  Should the script die before, stdin ends
+# without the line and the command never starts.
+DOCKER_RUN = """since=$(date +%s)
+gate={gate}
+rm -f "$gate" && mkfifo -m 600 "$gate" || exit 125
+{engine} run -i --name "$name" {options}{args} <"$gate" &
+child=$!
+exec 3>"$gate"
+rm -f "$gate"
+until [ "$({engine} inspect --format '{{{{.State.Running}}}}' "$name" 2>/dev/null)" = true ] \\
+    || ! kill -0 "$child" 2>/dev/null; do
+  sleep 0.05
+done
+echo go >&3
+exec 3>&-
+"""
+DOCKER_GATED = 'read -r _ || exit 125; exec /bin/sh -c "$1"'
+# Docker 20.10 leaves OOMKilled false when the container's exit reaches it
+# before the kernel's OOM event; the event is logged all the same, at
+# times a moment later.
+DOCKER_OOM_EVENTS = """if [ "$oom" != true ] && [ "$code" = 137 ]; then
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    if {engine} events --since "$since" --until "$(date +%s.%N)" --filter "container=$name" \\
+        --filter event=oom --format x 2>/dev/null | grep -q x; then
+      oom=true
+      break
+    fi
+    sleep 0.1
+  done
+fi
 """
 OOM = "out-of-memory"
 
@@ -521,15 +557,20 @@ class SlurmExecutor(Executor):
                        "--security-opt", "no-new-privileges", "--cap-drop", "ALL",
                        "--network", "bridge" if plan.network else "none"]
                     + ([f"--memory={plan.memory}", f"--memory-swap={plan.memory}"] if plan.memory else [])
-                    + [plan.image.get("id") or plan.image.get("name") or "", "/bin/sh", "-c", plan.command])
+                    + [plan.image.get("id") or plan.image.get("name") or "", "/bin/sh", "-c"]
+                    + ([DOCKER_GATED, "cl-run", plan.command] if self.container == "docker" else [plan.command]))
             podman = self.container == "podman"
+            # rootless podman: the user is themself in the container (not a
+            # subordinate id), so the worker can read and remove the outputs
+            options = (PODMAN_OPTIONS + ("--userns=keep-id " if plan.uid else "")) if podman else ""
+            run = (ENGINE_RUN if podman else DOCKER_RUN).format(
+                engine=self.container, options=options, args=shlex.join(args),
+                gate=q(plan.run_dir.rstrip("/") + ".gate"))
             return head + ENGINE_BODY.format(
-                name=f"cl-{plan.bundle[:12]}", engine=self.container, args=shlex.join(args),
+                name=f"cl-{plan.bundle[:12]}", engine=self.container, run=run,
                 oom=OOM, usage=q(usage_file(plan.run_dir)),
-                limits=PODMAN_LIMITS.format(nproc=PODMAN_NPROC) if podman else "",
-                # rootless podman: the user is themself in the container (not a
-                # subordinate id), so the worker can read and remove the outputs
-                options=(PODMAN_OPTIONS + ("--userns=keep-id " if plan.uid else "")) if podman else "")
+                oom_events="" if podman else DOCKER_OOM_EVENTS.format(engine=self.container),
+                limits=PODMAN_LIMITS.format(nproc=PODMAN_NPROC) if podman else "")
         protect = sorted({os.path.dirname(m.source) for m in mounts} | {plan.repo_root})
         pairs = [x for m in mounts for x in (m.source, m.key)]
         unshare = ["unshare"] + ([] if plan.uid == 0 else ["--user", "--map-root-user"])

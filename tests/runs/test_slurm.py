@@ -7,6 +7,7 @@ shared directory are hard links on the same file system and copies
 elsewhere; a job in Docker or podman is held as the Docker executor holds
 its containers.  And the mapping of final job states, as a table."""
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import pytest
 from cl.index import runs as rindex
 from cl.runs.executor import RunPlan
 from cl.runs.layout import Mount, prepare_run_dir
-from cl.runs.slurm_executor import SlurmExecutor, outcome, parse_exit_code
+from cl.runs.slurm_executor import OOM, SlurmExecutor, outcome, parse_exit_code, usage_file
 from tests.conftest import run_cl, tree
 from tests.services import require_service
 from tests.runs.helpers import (bid_of, configure, history, repo_of, result_of, start_worker,
@@ -39,6 +40,9 @@ def project(tmp_path, slurm_cluster):
     yield project
     stop_workers(project)
     cancel_slurm_jobs(project)
+
+
+MEMORY_HOG = "head -c 200000000 /dev/zero | tail"
 
 
 def cl(project, *args, check=True):
@@ -404,12 +408,39 @@ def test_a_job_in_docker_over_its_memory_limit_is_killed_for_memory(project, bus
     cl(project, "config", "slurm.container", "docker")
     cl(project, "config", "run.image", busybox_image)
     start_worker(project)
-    done = cl(project, "run", "--request-memory", "16m", "head -c 200000000 /dev/zero | tail", "-W",
-              check=False)
+    done = cl(project, "run", "--request-memory", "16m", MEMORY_HOG, "-W", check=False)
     assert done.returncode != 0 and done.stderr.strip().endswith("killed: Memory limit 16m exceeded")
-    assert not os.path.exists(project / ".codalab" / "runs" / f"{bid_of(done)}.usage")  # read, removed
-    assert subprocess.run(["docker", "ps", "-aq", "--filter", f"name=cl-{bid_of(done)[:12]}-"],
+    bid = bid_of(done)
+    assert not os.path.exists(project / ".codalab" / "runs" / f"{bid}.usage")  # read, removed
+    assert not os.path.exists(project / ".codalab" / "runs" / f"{bid}.gate")
+    assert subprocess.run(["docker", "ps", "-aq", "--filter", f"name=cl-{bid[:12]}-"],
                           capture_output=True, text=True, check=True).stdout == ""
+
+
+def test_the_docker_job_script_names_every_out_of_memory_kill(tmp_path, docker_engine, busybox_image):
+    """The job script alone, run by sh as a node would, four at a time: a
+    command that fills its memory in its first milliseconds, and an exit
+    that reaches the engine before its OOM event, are both still written
+    down as out-of-memory (Docker 20.10 lost about one such run in eight
+    of these through `docker run` and `inspect` alone)."""
+    executor = SlurmExecutor()
+    executor.container = "docker"
+
+    def run(n):
+        run_dir = tmp_path / f"run{n}"
+        run_dir.mkdir()
+        plan = RunPlan(bundle=f"{n:064x}", repo_root=str(tmp_path), worker="test", command=MEMORY_HOG,
+                       run_dir=str(run_dir), image={"name": busybox_image}, memory=16 << 20,
+                       uid=os.getuid(), gid=os.getgid())
+        done = subprocess.run(["sh", "-c", executor.script(plan)], capture_output=True, text=True,
+                              env={**os.environ, "SLURM_JOB_ID": f"t{os.getpid()}-{n}"}, timeout=120)
+        usage = usage_file(str(run_dir))
+        said = open(usage).read().split() if os.path.exists(usage) else []
+        return done.returncode, OOM in said, os.path.exists(str(run_dir) + ".gate")
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(run, range(12)))
+    assert got == [(137, True, False)] * 12
 
 
 def test_a_job_in_podman_survives_its_worker_and_ends_at_slurms_time_limit(project, podman_busybox):
