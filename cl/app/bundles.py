@@ -303,11 +303,12 @@ def remove(repo: Repository, removal: Removal) -> None:
 
 
 def search(repo: Repository, keywords: Iterable[str], append: bool = False,
-           worksheet: str | None = None) -> SearchResult:
+           worksheet: str | None = None, visible: Callable[[str], bool] | None = None) -> SearchResult:
     """Bundles found with CodaLab's search language; `append` puts them on
-    `worksheet` (default: the current one)."""
+    `worksheet` (default: the current one).  `visible(bundle id)`: what
+    the asker may see (a server's reader); the rest count for nothing."""
     from cl.bundles.search import search as search_bundles
-    result = search_bundles(repo, list(keywords))
+    result = search_bundles(repo, list(keywords), visible)
     if append and result.rows:
         from cl.objects.types import Item
         from cl.worksheets import ops as ws_ops

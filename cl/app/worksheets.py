@@ -70,12 +70,14 @@ def switch(repo: Repository, spec: str) -> str:
     return wid
 
 
-def search(repo: Repository, keywords: Iterable[str], address: str | None = None) -> WorksheetSearch:
+def search(repo: Repository, keywords: Iterable[str], address: str | None = None,
+           visible: Callable[[str], bool] | None = None) -> WorksheetSearch:
     """Worksheets found with the worksheet search language (`cl wls`); with
-    `address` (a remote's name or URL), the remote's worksheets."""
+    `address` (a remote's name or URL), the remote's worksheets.
+    `visible(wid)`: what the asker may see (a server's reader)."""
     if address:
         return _remote_search(repo, address, keywords)
-    return _search(repo, keywords)
+    return _search(repo, keywords, visible)
 
 
 def _remote_search(repo: Repository, address: str, keywords: Iterable[str]) -> WorksheetSearch:
@@ -92,11 +94,12 @@ def _remote_search(repo: Repository, address: str, keywords: Iterable[str]) -> W
         return _search(m.repo, keywords)
 
 
-def _search(repo: Repository, keywords: Iterable[str]) -> WorksheetSearch:
+def _search(repo: Repository, keywords: Iterable[str],
+            visible: Callable[[str], bool] | None = None) -> WorksheetSearch:
     from cl.app.records import WorksheetRow, WorksheetSearch
     from cl.index import worksheets as wsindex
     from cl.worksheets.wsearch import search_worksheets
-    result = search_worksheets(repo, list(keywords))
+    result = search_worksheets(repo, list(keywords), visible)
     if result.count is not None:
         return WorksheetSearch(count=result.count)
     rows = list(result.rows)

@@ -28,6 +28,7 @@ Without an ordering the result is the newest `.limit` matches, oldest first
 (so the last line is the newest, as in `cl ls`)."""
 
 from dataclasses import dataclass
+from typing import Callable
 
 from cl.bundles import postproc
 from cl.bundles.spec_grammar import shown as _shown
@@ -104,7 +105,11 @@ def _like(kw: str, pattern: str) -> str:
     return pattern
 
 
-def search(repo: Repository, keywords: list[str]) -> SearchResult:
+def search(repo: Repository, keywords: list[str],
+           visible: Callable[[str], bool] | None = None) -> SearchResult:
+    """`visible(bundle id)`: whether the asker may see a bundle (a
+    server's reader); the others are left out before `.limit`, `.offset`,
+    `.count` and `.sum` apply, as if they were not there."""
     conditions: list[Condition] = []
     orders: list[tuple[str, bool]] = []
     limit, offset, count, last, total, fmt = DEFAULT_LIMIT, 0, False, False, None, ()
@@ -151,10 +156,13 @@ def search(repo: Repository, keywords: list[str]) -> SearchResult:
                                                        _like(kw, f"{kw.removeprefix('0x').lower()}%"))))
     clause, params = where(conditions)
     if count:
-        return SearchResult(count=repo.index.count(clause, params), format=fmt)
+        if visible is None:
+            return SearchResult(count=repo.index.count(clause, params), format=fmt)
+        return SearchResult(count=sum(1 for r in repo.index.query(clause, params) if visible(r.id)),
+                            format=fmt)
     if total is not None:
         col = column(total)
-        rows = repo.index.query(clause, params)
+        rows = [r for r in repo.index.query(clause, params) if visible is None or visible(r.id)]
         values = []
         for r in rows:
             v = r[col] if col in r else r.meta.get(total)
@@ -162,10 +170,33 @@ def search(repo: Repository, keywords: list[str]) -> SearchResult:
                 values.append(v)
         return SearchResult(total=(total, sum(values)), format=fmt)
     if orders or last:
-        rows = repo.index.query(clause, params, order=order_by(orders, last), limit=limit, offset=offset)
-        return SearchResult(tuple(rows))
-    rows = repo.index.query(clause, params, order=order_by([], True), limit=limit, offset=offset)
+        return SearchResult(tuple(_page(repo, clause, params, order_by(orders, last), limit, offset, visible)))
+    rows = _page(repo, clause, params, order_by([], True), limit, offset, visible)
     return SearchResult(tuple(reversed(rows)))
+
+
+def _page(repo: Repository, clause: str, params, order: str, limit: int, offset: int,
+          visible: Callable[[str], bool] | None) -> list[BundleRow]:
+    """Rows `offset` to `offset + limit` in `order` among those `visible`
+    lets through, read from the index in growing batches."""
+    if visible is None:
+        return repo.index.query(clause, params, order=order, limit=limit, offset=offset)
+    found: list[BundleRow] = []
+    skip, at, batch = offset, 0, max(2 * (limit + offset), 100)
+    while len(found) < limit:
+        rows = repo.index.query(clause, params, order=order, limit=batch, offset=at)
+        for r in rows:
+            if not visible(r.id):
+                continue
+            if skip:
+                skip -= 1
+            elif len(found) < limit:
+                found.append(r)
+        if len(rows) < batch:
+            break
+        at += batch
+        batch *= 2
+    return found
 
 
 def _field(repo: Repository, key: str, value: str) -> Condition:

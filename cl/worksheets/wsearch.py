@@ -17,6 +17,7 @@ CodaLab's `wls`:
 This module parses; the SQL is cl.index.worksheets'."""
 
 from dataclasses import dataclass
+from typing import Callable
 
 from cl.bundles.spec_grammar import shown
 from cl.errors import InputError
@@ -52,7 +53,11 @@ def _condition(repo: Repository, key: str, values: list[str]) -> WsCondition:
     return WsCondition("bundle", tuple(str(resolve_bundle(repo, v)) for v in values))
 
 
-def search_worksheets(repo: Repository, keywords: list[str]) -> WorksheetResult:
+def search_worksheets(repo: Repository, keywords: list[str],
+                      visible: Callable[[str], bool] | None = None) -> WorksheetResult:
+    """`visible(wid)`: whether the asker may see a worksheet (a server's
+    reader); the others are left out before `.limit`, `.offset` and
+    `.count` apply."""
     conditions: list[WsCondition] = []
     orders: list[tuple[str, bool]] = []
     newest_first, limit, offset, count = False, None, 0, False
@@ -91,6 +96,12 @@ def search_worksheets(repo: Repository, keywords: list[str]) -> WorksheetResult:
                 conditions.append(_condition(repo, key, value.split(",")))
         else:
             conditions.append(WsCondition("word", (f"%{kw.lower()}%", _hex(kw).replace("%", "") + "%")))
+    if visible is not None:  # worksheets are few: filter them all, then take the page
+        rows = [r for r in wsindex.query(repo.db, conditions, orders, newest_first=newest_first)
+                if visible(r["wid"])]
+        if count:
+            return WorksheetResult(count=len(rows))
+        return WorksheetResult(tuple(rows[offset:None if limit is None else offset + limit]))
     if count:
         return WorksheetResult(count=wsindex.count(repo.db, conditions))
     rows = wsindex.query(repo.db, conditions, orders, newest_first=newest_first, limit=limit, offset=offset)

@@ -92,3 +92,29 @@ def test_mine(repo, graph):
 def test_bad_keywords_are_refused(repo, bad):
     with pytest.raises(InputError):
         search(repo, [bad])
+
+
+def test_what_the_asker_may_not_see_counts_for_nothing(repo):
+    """A server's reader (`visible`) sees the page it asked for among the
+    bundles it may see, however many hidden ones lie between: the index is
+    read in batches (100, then doubling) past them."""
+    bids = [add_dataset(repo, f"d{i:03}", f"{i}\n") for i in range(260)]
+    shown = set(bids[::45])  # 6 of 260, far apart
+    visible = shown.__contains__
+    every = [r.name for r in search(repo, [".limit=1000", "name=.sort"]).rows if r.id in shown]
+    assert len(every) == 6
+    for words in ([".limit=2"], [".limit=3", ".offset=2"], [".last", ".limit=4"], ["name=.sort-", ".limit=5"],
+                  [".limit=10", ".offset=5"], [".limit=1", ".offset=6"]):
+        unlimited = [w for w in words if not w.startswith((".limit", ".offset"))] + [".limit=1000"]
+        want = [r.name for r in search(repo, unlimited).rows if r.id in shown]
+        if words[0] != ".last" and "name=.sort-" not in words:
+            want = want[::-1]  # newest first, to take the page, then shown oldest first
+        limit = int(next(w for w in words if w.startswith(".limit")).partition("=")[2])
+        offset = int(next((w for w in words if w.startswith(".offset")), ".offset=0").partition("=")[2])
+        page = want[offset:offset + limit]
+        if words[0] != ".last" and "name=.sort-" not in words:
+            page = page[::-1]
+        assert names(search(repo, words, visible)) == page, words
+    assert search(repo, [".count"], visible).count == 6
+    assert search(repo, ["data_size=.sum"], visible).total == ("data_size", sum(
+        r.data_size for r in search(repo, [".limit=1000"]).rows if r.id in shown))

@@ -393,3 +393,33 @@ def _answer(s) -> str:
             break
         body += got
     return (head + b"\r\n\r\n" + body).decode("latin-1")
+
+
+def test_a_search_limit_counts_only_what_the_reader_may_see(hub):
+    """`.limit=N` is N bundles (or worksheets) the caller may read: the
+    newest match being someone else's private one does not leave bob with
+    nothing.  (Last in this module: it adds worksheets the others do not
+    expect.)"""
+    bobs = hub.base / "bob-search"
+    hub.run(["init", bobs, "-w", "bob-search"], hub.base)
+    hub.run(["remote", "add", "origin", hub.url], bobs)
+    (bobs / "bob-findme").write_text("bob's\n")
+    mine = hub.run(["upload", "bob-findme"], bobs).stdout.strip()
+    hub.run(["push", "origin"], bobs, env={"CL_TOKEN": hub.tokens["bob"]})
+    alices = hub.base / "alice-search"
+    hub.run(["init", alices, "-w", "alice-search"], hub.base)
+    hub.run(["remote", "add", "origin", hub.url], alices)
+    for n in range(3):  # newer than bob's, and private
+        (alices / f"alice-findme-{n}").write_text(f"alice's {n}\n")
+        hub.run(["upload", f"alice-findme-{n}"], alices)
+    hub.run(["push", "origin"], alices, env={"CL_TOKEN": hub.tokens["alice"]})
+    bob = hub.client("bob")
+    for q in ("findme .limit=1", "findme .limit=2", "findme .last .limit=1", "findme name=.sort- .limit=1"):
+        assert [b["id"] for b in bob.get("/bundles", params={"q": q}).json()["bundles"]] == [mine], q
+    assert bob.get("/bundles", params={"q": "findme .offset=1"}).json() == {"bundles": []}
+    assert len(hub.client("alice").get("/bundles", params={"q": "alice-findme .limit=2"}).json()["bundles"]) == 2
+    # and worksheets: alice's newer, private one is not counted against bob's
+    for q in ("-search .last .limit=1", "-search .limit=1"):
+        assert [w["name"] for w in bob.get("/worksheets", params={"q": q}).json()["worksheets"]] == \
+            ["bob-search"], q
+    assert bob.get("/worksheets", params={"q": "-search .offset=1"}).json() == {"worksheets": []}
