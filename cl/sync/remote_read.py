@@ -79,11 +79,20 @@ class Mirror:
             if self.repo.refs.get(f"bundles/{bid}") is None:
                 self.repo.set_head(bid, None, heads[bid])
 
-    def worksheet(self, wid: str) -> None:
+    def worksheet(self, wid: str, history: bool = False) -> None:
+        """The worksheet's head and the bundles it names; with `history`,
+        every earlier commit too (for `WS@N` and `cl wlog`), one round
+        trip per generation."""
         head, ws = self.view.worksheet(wid)
         self.repo.store.fetch([head])
         self.repo.set_worksheet_head(wid, None, head)
         self.bundles([i.value for i in ws.items if i.kind == "bundle"])
+        generation, seen = [head], {head}
+        while history and generation:
+            self.repo.store.fetch(generation)
+            older = [p for cid in generation for p in self.repo.read(cid).parents if p not in seen]
+            seen.update(older)
+            generation = list(dict.fromkeys(older))
 
 
 @contextlib.contextmanager
@@ -109,12 +118,13 @@ def remote_target(repo: Repository, spec: str):
 
 
 @contextlib.contextmanager
-def remote_worksheet(repo: Repository, spec: str):
-    """(repository, wid) to list `REMOTE::ws` with."""
+def remote_worksheet(repo: Repository, spec: str, history: bool = False):
+    """(repository, wid) to read `REMOTE::ws` with (`history`: its earlier
+    versions too)."""
     remote, ws_spec = split_remote(spec)
     with mirror(repo, remote) as m:
         wid = m.view.resolve_worksheet(ws_spec or ".")
-        m.worksheet(wid)
+        m.worksheet(wid, history)
         yield m.repo, wid
 
 

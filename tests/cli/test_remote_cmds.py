@@ -85,6 +85,15 @@ def test_remote_qualified_specs_read_without_copying(tmp_path, cl, origin):
     assert cl(["cat", "up::origin//a.txt"], here).stdout == "3\n1\n2\n"
     listing = cl(["ls", "-w", "up::origin"], here).stdout
     assert listing.startswith("worksheet: origin") and "a.txt" in listing and "data" in listing
+    printed = cl(["print", "up::origin"], here).stdout
+    assert printed.startswith("== origin ==") and "a.txt" in printed and "data" in printed
+    assert cl(["print", "-r", "up::origin@2"], here).stdout.startswith("[dataset a.txt]{0x")
+    assert cl(["print", "-r", "up::origin@1"], here).stdout == ""  # as `cl init` made it
+    assert "a.txt" in cl(["print", "--html", "up::origin"], here).stdout
+    versions = cl(["wlog", "up::origin"], here).stdout.splitlines()
+    assert [line.split()[0] for line in versions] == ["version", "@3", "@2", "@1"]
+    done = cl(["print", "up::nonesuch"], here, check=False)
+    assert done.returncode != 0 and done.stderr.count("\n") == 1 and "nonesuch" in done.stderr
     done = cl(["cat", "up::nothing"], here, check=False)
     assert done.returncode != 0 and "no bundle on remote 'up' matches" in done.stderr
     assert "a.txt" not in cl(["ls"], here).stdout  # nothing was copied here
