@@ -251,10 +251,14 @@ def _version(repo: Repository, spec: str | None) -> tuple[str, Worksheet, int | 
 def page(repo: Repository, spec: str | None = None, embed: bool = False) -> Page:
     """A worksheet (`WS@N`: a version) as display blocks; `embed` loads
     the bytes of images, HTML files and graph data."""
-    from cl.worksheets import interpret
     with _reading(repo, spec) as (r, spec):
-        commit, ws, number = _version(r, spec)
-        return interpret.interpret(r, ws, commit, number, embed=embed)
+        return _interpret(r, spec, embed)
+
+
+def _interpret(repo: Repository, spec: str | None, embed: bool) -> Page:
+    from cl.worksheets import interpret
+    commit, ws, number = _version(repo, spec)
+    return interpret.interpret(repo, ws, commit, number, embed=embed)
 
 
 def html(repo: Repository, spec: str | None = None, server: str | None = None) -> str:
@@ -263,11 +267,9 @@ def html(repo: Repository, spec: str | None = None, server: str | None = None) -
     names link to that server's pages instead."""
     from cl.worksheets import html as html_ops
     from cl.worksheets import pagerefs
-    from cl.worksheets import interpret
     base = html_ops.server_base(server) if server else None
     with _reading(repo, spec) as (r, spec):
-        commit, ws, number = _version(r, spec)
-        p = interpret.interpret(r, ws, commit, number, embed=True)
+        p = _interpret(r, spec, embed=True)
         return html_ops.render_page(p, pagerefs.collect(r, p), base)
 
 

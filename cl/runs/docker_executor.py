@@ -37,7 +37,7 @@ WRAPPER = 'read -r _; exec >stdout 2>stderr </dev/null; exec /bin/sh -c "$1"'
 LABEL_BUNDLE = "cl.bundle"
 LABEL_REPO = "cl.repo"
 LABEL_WORKER = "cl.worker"
-OOM_RECHECKS = 20  # tenths of a second a SIGKILLed run's OOM event may lag its exit
+OOM_RECHECKS = 10  # tenths of a second a SIGKILLed run's OOM event may lag its exit
 
 
 def container_addresses(container: str) -> list[str]:
@@ -172,6 +172,7 @@ class DockerProcess(Process):
         self.ident = f"container {container[:12]}"
         self._usage = Usage()
         self._cgroups = _Cgroups(pid) if pid else None
+        self._killed = False  # by kill(): its SIGKILL is no OOM to look for
 
     @property
     def usage(self) -> Usage:
@@ -195,7 +196,7 @@ class DockerProcess(Process):
             if code == 0:
                 return Exit(0)  # whether something was killed for memory no longer matters
             state = self.api.inspect_container(self.container)["State"]
-            oom = bool(state.get("OOMKilled")) or (code == 137 and self._oom_event(state))
+            oom = bool(state.get("OOMKilled")) or (code == 137 and not self._killed and self._oom_event(state))
         except docker.errors.NotFound:
             return Exit(None, message="The container disappeared")
         return Exit(code, oom=oom)
@@ -224,6 +225,7 @@ class DockerProcess(Process):
 
     def kill(self) -> None:
         import docker.errors
+        self._killed = True
         try:
             self.api.kill(self.container)
         except docker.errors.APIError:

@@ -111,7 +111,8 @@ exit "$code"
 # sees it run out: the script asks the engine, and says so in the usage
 # file (OOM), before it removes the container.
 ENGINE_BODY = """name={name}-$SLURM_JOB_ID
-{limits}trap '{engine} kill "$name" >/dev/null 2>&1' TERM INT
+{limits}killed=
+trap 'killed=1; {engine} kill "$name" >/dev/null 2>&1' TERM INT
 {run}while :; do
   wait "$child" && code=0 || code=$?
   kill -0 "$child" 2>/dev/null || break
@@ -148,8 +149,9 @@ exec 3>&-
 DOCKER_GATED = 'read -r _ || exit 125; exec /bin/sh -c "$1"'
 # Docker 20.10 leaves OOMKilled false when the container's exit reaches it
 # before the kernel's OOM event; the event is logged all the same, at
-# times a moment later.
-DOCKER_OOM_EVENTS = """if [ "$oom" != true ] && [ "$code" = 137 ]; then
+# times a moment later.  Not asked when the script killed the container
+# itself (scancel, the time limit): that SIGKILL is no OOM.
+DOCKER_OOM_EVENTS = """if [ "$oom" != true ] && [ "$code" = 137 ] && [ -z "$killed" ]; then
   for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
     if {engine} events --since "$since" --until "$(date +%s.%N)" --filter "container=$name" \\
         --filter event=oom --format x 2>/dev/null | grep -q x; then
