@@ -170,7 +170,8 @@ def search(repo: Repository, keywords: list[str],
                 values.append(v)
         return SearchResult(total=(total, sum(values)), format=fmt)
     if orders or last:
-        return SearchResult(tuple(_page(repo, clause, params, order_by(orders, last), limit, offset, visible)))
+        rows = _page(repo, clause, params, order_by(orders, last), limit, offset, visible)
+        return SearchResult(tuple(rows))
     rows = _page(repo, clause, params, order_by([], True), limit, offset, visible)
     return SearchResult(tuple(reversed(rows)))
 

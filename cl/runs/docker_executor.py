@@ -88,7 +88,8 @@ def _unix_seconds(stamp: str) -> int:
     2026-12-06T21:45:13.123456789Z (0 when there is none)."""
     from datetime import datetime, timezone
     try:
-        return int(datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
+        when = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")
+        return int(when.replace(tzinfo=timezone.utc).timestamp())
     except ValueError:
         return 0
 
@@ -196,7 +197,8 @@ class DockerProcess(Process):
             if code == 0:
                 return Exit(0)  # whether something was killed for memory no longer matters
             state = self.api.inspect_container(self.container)["State"]
-            oom = bool(state.get("OOMKilled")) or (code == 137 and not self._killed and self._oom_event(state))
+            oom = bool(state.get("OOMKilled")) or (
+                code == 137 and not self._killed and self._oom_event(state))
         except docker.errors.NotFound:
             return Exit(None, message="The container disappeared")
         return Exit(code, oom=oom)

@@ -560,7 +560,8 @@ class SlurmExecutor(Executor):
                        "--network", "bridge" if plan.network else "none"]
                     + ([f"--memory={plan.memory}", f"--memory-swap={plan.memory}"] if plan.memory else [])
                     + [plan.image.get("id") or plan.image.get("name") or "", "/bin/sh", "-c"]
-                    + ([DOCKER_GATED, "cl-run", plan.command] if self.container == "docker" else [plan.command]))
+                    + ([DOCKER_GATED, "cl-run", plan.command] if self.container == "docker"
+                       else [plan.command]))
             podman = self.container == "podman"
             # rootless podman: the user is themself in the container (not a
             # subordinate id), so the worker can read and remove the outputs
