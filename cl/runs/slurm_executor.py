@@ -183,6 +183,16 @@ set -- $(limits processes); procs="$(atmost "$1" {nproc}):$(atmost "$2" {nproc})
 PODMAN_OPTIONS = '--ulimit "nofile=$files" --ulimit "nproc=$procs" '
 
 
+# The job's own processes are the OOM killer's first choice in the job's
+# memory cgroup.  Slurm charges the step manager (slurmstepd) to that
+# cgroup too: once a run's largest process had been killed for memory, the
+# killer once took the step manager next, and the job stayed RUNNING with
+# nothing left to end it.  Raising one's own oom_score_adj needs no
+# privilege (lowering slurmstepd's would); where /proc cannot be written
+# the job runs as before.
+OOM_FIRST = "{ echo 1000 > /proc/$$/oom_score_adj; } 2>/dev/null\n"
+
+
 def usage_file(run_dir: str) -> str:
     """Where a job leaves its resource use: beside its run directory (not
     in it, so it is no output)."""
@@ -549,7 +559,7 @@ class SlurmExecutor(Executor):
         # with `-e`, while the engine's client keeps the user's (rootless
         # podman keeps its image store and configuration there).
         env = "" if self.container in ("docker", "podman") else f"export HOME={q(plan.run_dir)}\n"
-        head = f"#!/bin/sh\n{env}cd {q(plan.run_dir)} || exit 125\n"
+        head = f"#!/bin/sh\n{OOM_FIRST}{env}cd {q(plan.run_dir)} || exit 125\n"
         mounts = [m for m in plan.mounts if m.kind != "link"]
         if self.container in ("docker", "podman"):
             volumes = [f"{plan.run_dir}:{WORKDIR}"] + [f"{m.source}:{WORKDIR}/{m.key}:ro" for m in mounts]

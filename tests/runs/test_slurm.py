@@ -224,6 +224,15 @@ def test_a_finished_job_records_its_cpu_time_and_peak_memory(project):
     repo.close()
 
 
+def test_a_jobs_command_is_the_oom_killers_first_choice_not_the_step_manager(project):
+    """Slurm charges slurmstepd to the job's memory cgroup; the job script
+    makes the run's processes the OOM killer's first choice there, so a
+    run over its memory never leaves a job without its step manager."""
+    start_worker(project)
+    done = cl(project, "run", "cat /proc/self/oom_score_adj", "-W")
+    assert cl(project, "cat", f"0x{bid_of(done)}/stdout").stdout == "1000\n"
+
+
 def test_a_job_in_docker_gets_no_privileges(project, docker_engine, busybox_image):
     """`slurm.container = docker`: the container is held as the Docker
     executor holds its own (no new privileges, no capabilities)."""
