@@ -4,9 +4,9 @@ Two projects under bench/.work/appends/ (rebuilt each run, they grow as they
 are timed): `first`, a fresh worksheet, and `full`, a worksheet that already
 holds 9,999 notes appended one commit at a time through the library
 (cl.worksheets.ops.add_items, then Repository.maintain, as `cl add -m`
-does).  Building `full` is
-itself the size case: the repository's growth over those 9,999 appends,
-in MB (shown in the seconds column, with the target in MB).
+does).  Building `full` is itself the size case: the repository's growth
+over those 9,999 appends, in MB (shown in the seconds column, with the
+target in MB).
 
 Timed as a user runs it, process start to exit: `cl add -m TEXT` on the
 fresh worksheet (the 1st append, the reference) and on the full one (the

@@ -5,6 +5,7 @@ resolver, and the remote reader only for a `REMOTE::` worksheet."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable, TypeVar
 
 from cl.bundles.info import fmt_time
@@ -14,14 +15,28 @@ from cl.repo import Repository
 T = TypeVar("T")
 
 
+@contextlib.contextmanager
+def reading(repo: Repository, spec: str | None, history: bool = False):
+    """(repository, spec) to read worksheet `spec` (`WS@N` allowed) in:
+    this one, or for `REMOTE::ws` a mirror of the remote that fetches what
+    the reading asks for (cl/sync/remote_read.py), the spec then naming
+    the worksheet by id; nothing is copied here.  `history`: the reading
+    walks the worksheet's versions."""
+    if not spec or "::" not in spec:
+        yield repo, spec
+        return
+    from cl.sync.remote_read import remote_worksheet
+    from cl.worksheets import ops
+    ws_spec, n = ops.split_version(spec)
+    with remote_worksheet(repo, ws_spec, history=history or n is not None) as (mirror, wid):
+        yield mirror, "0x" + wid + ("" if n is None else f"@{n}")
+
+
 def on_worksheet(repo: Repository, spec: str | None, fn: Callable[[Repository, str], T]) -> T:
     """fn(repository, wid) for worksheet `spec` (default: the current
     one); a `REMOTE::ws` is read through a mirror of the remote."""
-    if spec and "::" in spec:
-        from cl.sync.remote_read import remote_worksheet
-        with remote_worksheet(repo, spec) as (mirror, wid):
-            return fn(mirror, wid)
-    return fn(repo, resolve_worksheet(repo, spec or "."))
+    with reading(repo, spec) as (r, spec):
+        return fn(r, resolve_worksheet(r, spec or "."))
 
 
 def listing_text(repo: Repository, spec: str | None, key: str,

@@ -171,9 +171,8 @@ def worksheets(repo: Repository, policy: Any, keywords: Iterable[str] = ()) -> l
     keywords = [k for k in keywords if k]
     if any(k == ".count" for k in keywords):
         raise UsageError("the REST API lists worksheets: leave out .count")
-    visible = None if policy.everything else (lambda wid: policy.can_read_ref(f"worksheets/{wid}"))
     out = []
-    for row in search(repo, keywords, visible=visible).rows:
+    for row in search(repo, keywords, visible=policy.sees("worksheets/")).rows:
         record = row.to_json()
         record.pop("current", None)
         out.append({**record, "permissions": permissions_of(policy, f"worksheets/{row.id}")})

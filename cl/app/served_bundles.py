@@ -20,8 +20,7 @@ def search(repo: Repository, policy: Any, keywords: Iterable[str]) -> list[dict[
     keywords = [k for k in keywords if k]
     if any(k.startswith((".count", ".sum", ".format")) or re.match(r"\w+=\.sum\Z", k) for k in keywords):
         raise UsageError("the REST API lists bundles: leave out .count, .sum and .format")
-    visible = None if policy.everything else (lambda bid: policy.can_read_ref(f"bundles/{bid}"))
-    return bundle_json(search_bundles(repo, keywords, visible=visible).rows)
+    return bundle_json(search_bundles(repo, keywords, visible=policy.sees("bundles/")).rows)
 
 
 def info(repo: Repository, policy: Any, spec: str, verbose: bool = False) -> dict[str, Any]:

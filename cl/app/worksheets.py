@@ -4,9 +4,9 @@ and typed tables."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from cl.app.listing import reading
 from cl.errors import CLError, UsageError
 from cl.repo import Repository
 
@@ -193,7 +193,7 @@ def _set_frozen(repo: Repository, wid: str, frozen: bool) -> None:
 def text(repo: Repository, spec: str | None = None) -> str:
     """The text form of a worksheet (`WS@N`: a version), what `cl wedit` edits."""
     from cl.worksheets import edit
-    with _reading(repo, spec) as (r, spec):
+    with reading(repo, spec) as (r, spec):
         _, ws, _ = _version(r, spec)
         return edit.text_form(r, ws)
 
@@ -221,22 +221,6 @@ def save(repo: Repository, wid: str, text_: str, expected_head: str | None = Non
     return commit, tuple(resolved.commands)
 
 
-@contextlib.contextmanager
-def _reading(repo: Repository, spec: str | None, history: bool = False):
-    """(repository, spec) to read worksheet `spec` in: this one, or for
-    `REMOTE::ws` (`@N` allowed) a mirror of the remote that fetches what
-    the reading asks for (cl/sync/remote_read.py); nothing is copied here.
-    `history`: the reading walks the worksheet's versions."""
-    if not spec or "::" not in spec:
-        yield repo, spec
-        return
-    from cl.sync.remote_read import remote_worksheet
-    from cl.worksheets import ops
-    ws_spec, n = ops.split_version(spec)
-    with remote_worksheet(repo, ws_spec, history=history or n is not None) as (mirror, wid):
-        yield mirror, "0x" + wid + ("" if n is None else f"@{n}")
-
-
 def _version(repo: Repository, spec: str | None) -> tuple[str, Worksheet, int | None]:
     from cl.worksheets import ops
     ws_spec, n = ops.split_version(spec or ".")
@@ -251,7 +235,7 @@ def _version(repo: Repository, spec: str | None) -> tuple[str, Worksheet, int | 
 def page(repo: Repository, spec: str | None = None, embed: bool = False) -> Page:
     """A worksheet (`WS@N`: a version) as display blocks; `embed` loads
     the bytes of images, HTML files and graph data."""
-    with _reading(repo, spec) as (r, spec):
+    with reading(repo, spec) as (r, spec):
         return _interpret(r, spec, embed)
 
 
@@ -268,7 +252,7 @@ def html(repo: Repository, spec: str | None = None, server: str | None = None) -
     from cl.worksheets import html as html_ops
     from cl.worksheets import pagerefs
     base = html_ops.server_base(server) if server else None
-    with _reading(repo, spec) as (r, spec):
+    with reading(repo, spec) as (r, spec):
         p = _interpret(r, spec, embed=True)
         return html_ops.render_page(p, pagerefs.collect(r, p), base)
 
@@ -325,7 +309,7 @@ def history(repo: Repository, spec: str | None = None) -> list[WorksheetVersion]
     """The versions of a worksheet, newest first."""
     from cl.app.records import WorksheetVersion
     from cl.worksheets import ops
-    with _reading(repo, spec, history=True) as (r, spec):
+    with reading(repo, spec, history=True) as (r, spec):
         versions = ops.history(r, resolve(r, spec))
         return [WorksheetVersion(v.number, v.commit, v.stored.time, v.stored.author, v.stored.message,
                                  v.stored.name, v.item_count, v.stored.deleted)

@@ -190,6 +190,14 @@ class Policy:
     def can_read_ref(self, name: str) -> bool:
         return self.level(name) >= 1
 
+    def sees(self, prefix: str):
+        """A search's filter: whether this principal may read the ref
+        `prefix` + id ("bundles/", "worksheets/"); None when it reads
+        everything, so the search need not ask."""
+        if self.everything:
+            return None
+        return lambda oid: self.can_read_ref(prefix + oid)
+
     def may_update(self, name: str, old: str | None, new: str | None) -> str | None:
         """Why this principal may not move `name` from `old` to `new`, or None."""
         p = self.principal

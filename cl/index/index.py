@@ -240,12 +240,7 @@ class Index:
         """`prior`: the head this commit replaces, whose items the index
         holds; when they are a prefix of ws's (an append) only the new rows
         are written, so an append costs O(1) rows, not O(N)."""
-        import json
-        self.db.execute(
-            "INSERT OR REPLACE INTO worksheets (wid, name, title, tags, head, time, author, deleted)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (ws.worksheet, ws.name, ws.title, json.dumps(list(ws.tags)), commit, ws.time, ws.author,
-             int(ws.deleted)))
+        self._put_ws_row(commit, ws)
         start = 0
         if (prior is not None and prior.worksheet == ws.worksheet
                 and ws.items[:len(prior.items)] == prior.items):
@@ -259,13 +254,17 @@ class Index:
         first `start` items): the row of the new head `commit` (`ws`, a
         commit of either type: only its header is read) and rows for
         `items` from position `start`."""
+        self._put_ws_row(commit, ws)
+        self._add_ws_items(ws.worksheet, start, items)
+
+    def _put_ws_row(self, commit: str, ws) -> None:
+        """The worksheet's row: its head `commit` and that commit's header."""
         import json
         self.db.execute(
-            "UPDATE worksheets SET name = ?, title = ?, tags = ?, head = ?, time = ?, author = ?,"
-            " deleted = ? WHERE wid = ?",
-            (ws.name, ws.title, json.dumps(list(ws.tags)), commit, ws.time, ws.author, int(ws.deleted),
-             ws.worksheet))
-        self._add_ws_items(ws.worksheet, start, items)
+            "INSERT OR REPLACE INTO worksheets (wid, name, title, tags, head, time, author, deleted)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ws.worksheet, ws.name, ws.title, json.dumps(list(ws.tags)), commit, ws.time, ws.author,
+             int(ws.deleted)))
 
     def _add_ws_items(self, wid: str, start: int, items) -> None:
         self.db.executemany("INSERT INTO ws_items (wid, pos, kind, value) VALUES (?, ?, ?, ?)",

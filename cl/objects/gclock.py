@@ -163,6 +163,7 @@ def _exclusive_now(fd: int) -> bool:
         return False
     return True
 
+
 def _forked() -> None:
     """A forked child holds none of its parent's spans: its copies of the
     descriptors are closed (the parent's hold stays, as flock is per open

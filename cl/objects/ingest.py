@@ -5,8 +5,9 @@ blobs); then the regular files are written, by this thread alone while
 they are small and cached, with helpers once they prove slow (see
 `write_files`); then the trees are written bottom-up.  Everything goes
 through the store's batch writer (`store.batch()`), which packs small
-objects (cl/objects/packing.py) and publishes them when the ingest ends.  Children are written before their
-parents, so a crash mid-ingest leaves only unreferenced objects."""
+objects (cl/objects/packing.py) and publishes them when the ingest ends.
+Children are written before their parents, so a crash mid-ingest leaves
+only unreferenced objects."""
 
 import errno
 import fnmatch

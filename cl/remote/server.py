@@ -37,6 +37,9 @@ class Everyone:
     def can_read_ref(self, name: str) -> bool:
         return True
 
+    def sees(self, prefix: str):
+        return None
+
     def readable(self, ids: list) -> set:
         return set(ids)
 
