@@ -318,25 +318,34 @@ class PackWriter:
         return len(self.entries)
 
     def add(self, oid: str, data: bytes) -> bool:
-        """Append one object; False if this pack holds it already.  Returns
-        after publishing the pack when it has reached PACK_LIMIT."""
-        raw = bytes.fromhex(oid)
-        if len(data) >= PACK_LIMIT:
-            raise ValueError(f"object 0x{oid} is too large for a pack ({len(data)} bytes)")
+        """Append one object; False if this pack holds it already."""
+        return self.add_many([(oid, data)]) == 1
+
+    def add_many(self, objects) -> int:
+        """Append objects, (id, bytes) each, that this pack does not hold
+        yet; how many.  Returns after publishing the pack when it has
+        reached PACK_LIMIT."""
+        for oid, data in objects:
+            if len(data) >= PACK_LIMIT:
+                raise ValueError(f"object 0x{oid} is too large for a pack ({len(data)} bytes)")
+        added = 0
         with self._lock:
-            if raw in self.entries:
-                return False
-            if self._fd < 0:
-                self._path, self._fd = self._tmp_file(os.O_RDWR)
-                self._buf, self._buf_at, self._at = [PACK_MAGIC], 0, len(PACK_MAGIC)
-            self._buf.append(RECORD.pack(len(data)))
-            self._at += RECORD.size
-            self.entries[raw] = (self._at, len(data))
-            self._buf.append(data)
-            self._at += len(data)
-            self.bytes += len(data)
+            for oid, data in objects:
+                raw = bytes.fromhex(oid)
+                if raw in self.entries:
+                    continue
+                if self._fd < 0:
+                    self._path, self._fd = self._tmp_file(os.O_RDWR)
+                    self._buf, self._buf_at, self._at = [PACK_MAGIC], 0, len(PACK_MAGIC)
+                self._buf.append(RECORD.pack(len(data)))
+                self._at += RECORD.size
+                self.entries[raw] = (self._at, len(data))
+                self._buf.append(data)
+                self._at += len(data)
+                self.bytes += len(data)
+                added += 1
             if self._at - self._buf_at < self.GATHER:
-                return True
+                return added
             chunk, start = self._take()
             fd = self._fd
         try:
@@ -347,7 +356,7 @@ class PackWriter:
                 self._idle.notify_all()
         if self._at >= PACK_LIMIT:
             self.publish()
-        return True
+        return added
 
     def _take(self) -> tuple[bytes, int]:
         """The gathered bytes and their offset (under the lock)."""

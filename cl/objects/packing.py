@@ -54,16 +54,32 @@ class PackLanding(BatchWriter):
             if repair and self.store._holds(oid, data) is False:
                 self.store._replace(oid, data)  # a good loose copy, read first from then on
             return
+        self._pack([(oid, data)])
+
+    def _add_many(self, objects: list[tuple[str, bytes]]) -> None:
+        """`_add` of each (id, bytes), the pack's lock taken once."""
+        with self._lock:
+            fresh = []
+            for oid, data in objects:
+                if oid not in self._ids:
+                    self._ids.add(oid)
+                    fresh.append((oid, data))
+        self._pack([(oid, data) for oid, data in fresh if not self._present(oid)])
+
+    def _pack(self, objects: list[tuple[str, bytes]]) -> None:
+        """Into the pack; the first PACK_MIN objects of a batch are kept
+        aside, for the loose files they become if no more come."""
+        if not objects:
+            return
         with self._lock:
             if self._writer is None:
-                if len(self._few) < PACK_MIN:
-                    self._few.append((oid, data))
+                if len(self._few) + len(objects) <= PACK_MIN:
+                    self._few.extend(objects)
                     return
                 self._writer = self.store.pack_writer()
-                few, self._few = self._few, []
-                for o, d in few:
-                    self._writer.add(o, d)
-        self._writer.add(oid, data)
+                objects, self._few = self._few + objects, []
+            writer = self._writer
+        writer.add_many(objects)
 
     def _present(self, oid: str) -> bool:
         """Whether the store holds the object: in a pack, or loose -- found
@@ -105,6 +121,15 @@ class PackLanding(BatchWriter):
             self._add(oid, data)
         else:
             self._loose_landing().write(oid, data)
+
+    def write_many(self, objects: list[tuple[str, bytes]]) -> None:
+        small = []
+        for oid, data in objects:
+            if len(data) < PACKED_BELOW:
+                small.append((oid, data))
+            else:
+                self._loose_landing().write(oid, data)
+        self._add_many(small)
 
     def write_now(self, oid: str, data: bytes) -> None:
         """A typed object (one that may name others), packed up to

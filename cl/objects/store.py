@@ -389,6 +389,12 @@ class BatchWriter:
     def write(self, oid: str, data: bytes) -> None:
         self.write_now(oid, data)
 
+    def write_many(self, objects: list[tuple[str, bytes]]) -> None:
+        """`write` of each (id, bytes): one call for a run of small objects
+        (a pack frame's), which a batch may store together."""
+        for oid, data in objects:
+            self.write(oid, data)
+
     def write_now(self, oid: str, data: bytes) -> None:
         """Store one object on the calling thread."""
         if len(data) < SMALL:

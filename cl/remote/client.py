@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 from cl.objects.ids import HEX_LEN, ObjectId, is_hex_prefix
 from cl.refs.names import WID, synced
 from cl.remote import frames
-from cl.remote.frames import END, Incoming, RemoteError, said, wire_id
+from cl.remote.frames import END, Incoming, PackFrame, RemoteError, said, wire_id
 from cl.remote.limits import Limits
 from cl.remote.server import MAX_IDS
 from cl.remote.transport import Transport
@@ -102,20 +102,22 @@ class Client:
             present.update(oid for oid, bit in zip(batch, bits) if bit)
         return present
 
-    def get(self, ids: list[str]) -> Iterator[Incoming]:
+    def get(self, ids: list[str], packs: bool = False) -> Iterator[Incoming | PackFrame]:
         """The objects, in order, as they arrive; each large one's stream
-        must be read before the next is taken."""
+        must be read before the next is taken.  With `packs`, the objects
+        of a pack frame come together (frames.read_objects)."""
         for i in range(0, len(ids), MAX_IDS):
             batch = ids[i:i + MAX_IDS]
             self.stats.requests += 1
             meter = self.meter
             with self.transport.request({"op": "get", "ids": [wire_id(o) for o in batch]}) as reader:
                 for inc in frames.read_objects(reader, self.limits.max_object,
-                                               on_chunk=meter.add if meter else None):
-                    self.stats.received_objects += 1
+                                               on_chunk=meter.add if meter else None, packs=packs):
+                    count = len(inc) if isinstance(inc, PackFrame) else 1
+                    self.stats.received_objects += count
                     self.stats.received_bytes += inc.size
                     if meter:  # a streamed object's bytes are counted chunk by chunk
-                        meter.add(1, inc.size if inc.stream is None else 0)
+                        meter.add(count, 0 if getattr(inc, "stream", None) is not None else inc.size)
                     yield inc
 
     def put(self, body: Iterable[bytes]) -> int:

@@ -15,8 +15,8 @@ from cl.objects.store import ObjectStore
 
 VERSION = 2
 WHOLE_MAX = 1 << 20      # objects below this travel whole
-PACK_BYTES = 1 << 16     # whole objects are gathered into a pack frame up to this size…
-PACK_OBJECTS = 64        # …or this many (an interrupted transfer loses at most its last pack)
+PACK_BYTES = 1 << 18     # whole objects are gathered into a pack frame up to this size…
+PACK_OBJECTS = 256       # …or this many (an interrupted transfer loses at most its last pack)
 CHUNK = 1 << 20          # the size of each chunk of a large object
 READ_SIZE = 1 << 18
 MAX_BUFFER = 8 << 20     # a frame larger than this is refused
@@ -153,6 +153,23 @@ class ChunkStream:
             self._chunk, self._pos = b"", 0
 
 
+class PackFrame:
+    """The objects of one pack frame, for a reader that takes them
+    together: `oids[i]` names `datas[i]` (whole objects, not yet hashed)."""
+
+    __slots__ = ("oids", "datas", "size")
+
+    def __init__(self, oids: list[ObjectId], datas: list[bytes]):
+        self.oids, self.datas = oids, datas
+        self.size = sum(map(len, datas))
+
+    def __len__(self) -> int:
+        return len(self.oids)
+
+    def objects(self) -> list[tuple[ObjectId, bytes]]:
+        return list(zip(self.oids, self.datas))
+
+
 class Incoming:
     """One object frame of a stream: `data` for a whole object, `stream`
     (a ChunkStream, to be read to its end before the next frame) for a large
@@ -170,11 +187,12 @@ def too_large(oid: ObjectId, size: int, limit: int) -> RemoteError:
 
 
 def read_objects(reader: FrameReader, max_object: int | None = None,
-                 on_chunk=None) -> Iterator[Incoming]:
+                 on_chunk=None, packs: bool = False) -> Iterator[Incoming | PackFrame]:
     """The object frames of a stream up to its `["e"]`.  An object larger
     than `max_object` bytes is refused as it is announced, before any of
     it is stored.  `on_chunk(0, n)` hears of each chunk of a large object
-    as it is read (progress)."""
+    as it is read (progress).  With `packs`, a pack frame's objects come
+    as one PackFrame (to be verified and stored together), else one by one."""
     while True:
         frame = reader.recv()
         if not isinstance(frame, list) or not frame or not isinstance(frame[0], str):
@@ -186,13 +204,19 @@ def read_objects(reader: FrameReader, max_object: int | None = None,
             raise RemoteError(said(frame[1]))
         if tag == "p" and len(frame) == 3 and isinstance(frame[1], list) \
                 and isinstance(frame[2], list) and len(frame[1]) == len(frame[2]):
+            oids = []
             for raw, data in zip(frame[1], frame[2]):
                 if not isinstance(data, bytes):
                     raise RemoteError("malformed object frame 'p'")
                 oid = from_wire(raw)
                 if max_object is not None and len(data) > max_object:
                     raise too_large(oid, len(data), max_object)
-                yield Incoming(oid, len(data), data=data)
+                oids.append(oid)
+            if packs:
+                yield PackFrame(oids, frame[2])
+            else:
+                for oid, data in zip(oids, frame[2]):
+                    yield Incoming(oid, len(data), data=data)
         elif tag == "o" and len(frame) == 3 and isinstance(frame[2], bytes):
             oid = from_wire(frame[1])
             if max_object is not None and len(frame[2]) > max_object:

@@ -19,7 +19,7 @@ from cl.objects import encoding
 from cl.objects.ids import ObjectId, hash_bytes
 from cl.objects.store import ObjectStore, decode_object
 from cl.objects.types import Tree
-from cl.remote.frames import Incoming, RemoteError
+from cl.remote.frames import Incoming, PackFrame, RemoteError
 from cl.remote.graph import contents_id, edges, recorded_sizes
 
 TYPED_MAX = 64 << 20  # a typed object (a tree of ~600k entries) larger than this is taken as a blob
@@ -141,21 +141,29 @@ class Receiver:
             self._landing.flush()  # written loose: what it names must be visible first
             self.store.write_stream(io.BytesIO(data), expected=oid)
 
-    def blob(self, oid: ObjectId, data: bytes) -> None:
-        """A small blob: verified, then written (a mismatch stores nothing)."""
-        verify(oid, data)
-        self._store_blob(oid, data)
+    def blobs(self, objects: list[tuple[ObjectId, bytes]]) -> None:
+        """Small blobs, (id, bytes) each: all verified, then written
+        together (a mismatch stores none of them)."""
+        for oid, data in objects:
+            verify(oid, data)
+        self._store_blobs(objects)
 
-    def _store_blob(self, oid: ObjectId, data: bytes) -> None:
-        self._landing.write(oid, data)
-        self._stored(oid, len(data))
+    def _store_blobs(self, objects: list[tuple[ObjectId, bytes]]) -> None:
+        self._landing.write_many(objects)
+        for oid, data in objects:
+            self._stored(oid, len(data))
 
     def stream(self, inc: Incoming) -> None:
         """A large blob, from the wire to the store in chunks."""
         self._landing.stream(inc.oid, inc.stream)
         self._stored(inc.oid, inc.size)
 
-    def take(self, inc: Incoming) -> None:
+    def take(self, inc: Incoming | PackFrame) -> None:
+        """One object of a put, or a pack frame's: what it is is learnt
+        from its bytes."""
+        if isinstance(inc, PackFrame):
+            self._whole(inc.objects())
+            return
         data = inc.data
         if data is None:
             if inc.absent:
@@ -165,13 +173,24 @@ class Receiver:
             if data is None:
                 self.stream(inc)
                 return
-        verify(inc.oid, data)
-        obj = typed(inc.oid, data)
-        if obj is None:
-            self._store_blob(inc.oid, data)
-            return
-        check_children(self.store, inc.oid, obj, self.absent, self.known)
-        self.write(inc.oid, data, obj.size if isinstance(obj, Tree) else None)
+        self._whole([(inc.oid, data)])
+
+    def _whole(self, objects: list[tuple[ObjectId, bytes]]) -> None:
+        """Whole objects, all verified before any is stored; the blobs
+        between typed objects written together."""
+        for oid, data in objects:
+            verify(oid, data)
+        blobs = []
+        for oid, data in objects:
+            obj = typed(oid, data)
+            if obj is None:
+                blobs.append((oid, data))
+                continue
+            self._store_blobs(blobs)
+            blobs = []
+            check_children(self.store, oid, obj, self.absent, self.known)
+            self.write(oid, data, obj.size if isinstance(obj, Tree) else None)
+        self._store_blobs(blobs)
 
     def close(self) -> None:
         """Store what waits, and stop the batch writer's threads; once."""

@@ -152,16 +152,21 @@ class Server:
         failure = None
         proven: list[str] = []
         try:
-            for inc in frames.read_objects(reader, self.limits.max_object):
+            for inc in frames.read_objects(reader, self.limits.max_object, packs=True):
                 if failure is not None:
                     continue  # drain the rest of the stream so the session stays in step
                 try:
                     receiver.take(inc)
+                except CLError as exc:
+                    failure = exc
+                    continue
+                if isinstance(inc, frames.PackFrame):
+                    stored += len(inc)
+                    proven.extend(inc.oids)
+                else:
                     stored += 1
                     if not inc.absent:
                         proven.append(inc.oid)
-                except CLError as exc:
-                    failure = exc
         except RemoteError:
             # the stream itself is bad (malformed, or an object over the
             # limit that cannot be drained): answer, then end the session

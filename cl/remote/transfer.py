@@ -22,7 +22,7 @@ from cl.objects.store import ObjectStore, decode_object, read_object
 from cl.objects.types import Bundle, Result, State, Tree
 from cl.remote import frames
 from cl.remote.client import Client
-from cl.remote.frames import RemoteError
+from cl.remote.frames import Incoming, PackFrame, RemoteError
 from cl.remote.graph import data_optional, edges, recorded_sizes
 from cl.remote.receive import TYPED_MAX, Receiver, check_children, verify
 
@@ -285,52 +285,81 @@ class Fetcher:
             self.typed.setdefault(t, True)
         level = [t for t in dict.fromkeys(tips) if not self.has(t)]
         queued = set(level)
-        meter = self.client.meter
         self._expect(level)
         while level:
             wanted = set(level)
             named: list[str] = []  # children of this level's typed objects, each once
-            for inc in self.client.get(level):
+            for inc in self.client.get(level, packs=True):
+                if isinstance(inc, PackFrame):
+                    self._whole(inc.objects(), wanted, named, queued)
+                    continue
                 oid = inc.oid
                 if oid not in wanted:
                     raise RemoteError(f"remote '{self.client.name}' sent {oid.display}, which was not asked for")
-                wanted.discard(oid)
-                if meter is not None and (self.typed.get(oid) or oid not in self.sizes):  # not expected yet
-                    meter.expect(0, inc.size)
                 if inc.absent:
+                    wanted.discard(oid)
                     self.absent.add(oid)
-                    continue
-                if not self.typed.get(oid):
-                    self._check_size(oid, inc.size)
-                    if inc.data is not None:
-                        self.receiver.blob(oid, inc.data)
-                    else:
-                        self.receiver.stream(inc)
+                elif inc.data is not None:
+                    self._whole([(oid, inc.data)], wanted, named, queued)
+                elif self.typed.get(oid):
+                    self._whole([(oid, self._typed_bytes(inc))], wanted, named, queued)
+                else:
+                    wanted.discard(oid)
+                    self._announced(oid, inc.size)
+                    self.receiver.stream(inc)
                     self.blobs += 1
-                    continue
-                if inc.size > TYPED_MAX:
-                    raise RemoteError(f"object {oid.display} is too large for a typed object")
-                data = inc.data if inc.data is not None else inc.stream.read()
-                verify(oid, data)
-                obj = decode_object(oid, data)
-                if isinstance(obj, Tree):
-                    self._check_size(oid, obj.size)
-                for child, size in recorded_sizes(obj).items():
-                    if self.sizes.setdefault(child, size) != size:
-                        raise RemoteError(f"remote '{self.client.name}' sent objects that record "
-                                          f"different sizes for {child.display}")
-                self.held[oid] = (data, obj)
-                for child, is_typed, _ in edges(obj):
-                    self.typed.setdefault(child, is_typed)
-                    if child not in queued:
-                        queued.add(child)
-                        named.append(child)
             if wanted:
                 raise RemoteError(f"remote '{self.client.name}' did not send {len(wanted)} of the objects asked for")
             here = self.store.has_many([c for c in named if c not in self.held])
             self.receiver.known.update(dict.fromkeys(here))
             level = [c for c in named if c not in self.held and c not in here]
             self._expect(level)
+
+    def _typed_bytes(self, inc: Incoming) -> bytes:
+        if inc.size > TYPED_MAX:
+            raise RemoteError(f"object {inc.oid.display} is too large for a typed object")
+        return inc.stream.read()
+
+    def _announced(self, oid: ObjectId, size: int) -> None:
+        """An object is coming: its size is the one its parent records, and
+        the meter (if any) hears of the bytes it did not expect."""
+        meter = self.client.meter
+        if meter is not None and (self.typed.get(oid) or oid not in self.sizes):  # not expected yet
+            meter.expect(0, size)
+        self._check_size(oid, size)
+
+    def _whole(self, objects: list[tuple[ObjectId, bytes]], wanted: set, named: list, queued: set) -> None:
+        """Whole objects that arrived: the blobs verified and stored
+        together, each typed object verified, decoded and held, its
+        children not yet queued named for the next level."""
+        blobs = []
+        for oid, data in objects:
+            if oid not in wanted:
+                raise RemoteError(f"remote '{self.client.name}' sent {oid.display}, which was not asked for")
+            wanted.discard(oid)
+            if not self.typed.get(oid):
+                self._announced(oid, len(data))
+                blobs.append((oid, data))
+                continue
+            meter = self.client.meter
+            if meter is not None:
+                meter.expect(0, len(data))
+            verify(oid, data)
+            obj = decode_object(oid, data)
+            if isinstance(obj, Tree):
+                self._check_size(oid, obj.size)
+            for child, size in recorded_sizes(obj).items():
+                if self.sizes.setdefault(child, size) != size:
+                    raise RemoteError(f"remote '{self.client.name}' sent objects that record "
+                                      f"different sizes for {child.display}")
+            self.held[oid] = (data, obj)
+            for child, is_typed, _ in edges(obj):
+                self.typed.setdefault(child, is_typed)
+                if child not in queued:
+                    queued.add(child)
+                    named.append(child)
+        self.receiver.blobs(blobs)
+        self.blobs += len(blobs)
 
     def _check_size(self, oid: ObjectId, size: int) -> None:
         """Refuse an object whose size is not the one its parent records,

@@ -372,6 +372,22 @@ def test_the_golden_pack_and_index_are_in_the_docs(tmp_path):
     assert check(only_pack(store)) == []
 
 
+def test_add_many_writes_what_add_writes_one_at_a_time(tmp_path, monkeypatch):
+    """A pack frame's objects go in with one call: the same pack, byte for
+    byte, as one `add` each; an object held already is skipped."""
+    store = make_disk_store(tmp_path)
+    writer = store.pack_writer()
+    objects = [(hash_bytes(d), d) for d in GOLDEN_OBJECTS]
+    assert writer.add_many(objects[:2]) == 2
+    assert writer.add_many(objects) == len(objects) - 2
+    assert writer.add_many(objects) == 0
+    assert writer.publish() == "pack-" + golden()[0][-32:].hex()
+    monkeypatch.setattr(packfmt, "PACK_LIMIT", 100)
+    with pytest.raises(ValueError, match="too large"):
+        writer.add_many([("00" * 32, b"")] + [("11" * 32, bytes(100))])
+    assert len(writer) == 0  # refused whole: nothing went in
+
+
 def _install_v1_golden(store) -> str:
     """The version 1 vectors from the docs, published in `store` as a
     writer of that version would have left them."""

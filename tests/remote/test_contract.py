@@ -132,6 +132,32 @@ def test_tampered_object_is_rejected(make_side):
             push(sender.store, sender.refs, client, names(sender))
 
 
+def test_a_tampered_object_stores_nothing_of_its_pack_frame(make_side):
+    """The objects of a pack frame are verified together before any is
+    stored: by a server taking a put, and by a client fetching."""
+    good = [f"blob {i}\n".encode() for i in range(5)]
+    ids = [hash_bytes(d) for d in good]
+    tampered = good[:2] + [b"evil 2\n"] + good[3:]
+    remote = make_side()
+    with remote.serve() as client:
+        with pytest.raises(RemoteError, match=f"0x{ids[2]}"):
+            client.put([frames.encode(["p", [frames.wire_id(o) for o in ids], tampered])])
+        assert not remote.store.has_many(ids)
+        assert client.put([frames.encode(["p", [frames.wire_id(o) for o in ids], good])]) == 5  # in step
+    assert remote.store.has_many(ids) == set(ids)
+
+    source, a = Side(), make_side()
+    project(source, files=50)  # every blob travels in one pack frame
+    blobs = [o for o in source.store.ids() if source.store.read_bytes(o).startswith(b"line ")]
+    victim = max(blobs, key=lambda o: source.store.size(o))
+    source.store.corrupt(victim, b"X" + source.store.read_bytes(victim)[1:])  # its size still right
+    with source.serve() as client:
+        with pytest.raises(CorruptObject, match=f"0x{victim}"):
+            pull(a.store, a.refs, client, ["worksheets/w1"])
+    assert not a.store.has_many(blobs)
+    assert a.refs.items() == []
+
+
 class Flaky(PipeTransport):
     """A pipe that breaks after a budget of bytes crossed the wire."""
 
@@ -173,7 +199,7 @@ def wire_bytes(run, served: Side) -> int:
 
 def test_interrupted_push_resumes(make_side):
     a, remote = make_side(), make_side()
-    project(a, files=200)
+    project(a, files=600)  # several pack frames (frames.PACK_BYTES)
     total = len(list(a.store.ids()))
     whole = wire_bytes(lambda c: push(a.store, a.refs, c, names(a)), make_side())
     client = Client(Flaky(Server(remote.store, remote.refs), budget=whole // 2), "r")
@@ -192,7 +218,7 @@ def test_interrupted_push_resumes(make_side):
 
 def test_interrupted_pull_resumes(make_side):
     remote, b = make_side(), make_side()
-    project(remote, files=200)
+    project(remote, files=600)
     total = len(list(remote.store.ids()))
     whole = wire_bytes(lambda c: pull(make_side().store, MemoryRefStore(), c, ["worksheets/w1"]), remote)
     client = Client(Flaky(Server(remote.store, remote.refs), budget=whole // 2), "r")

@@ -51,8 +51,7 @@ def test_blobs_are_stored_before_the_tree_naming_them(store):
     tid, tdata = tree_bytes(many)
     threads_before = threading.active_count()
     receiver = Receiver(store)
-    for oid, data in many.items():
-        receiver.blob(oid, data)
+    receiver.blobs(list(many.items()))  # as a pack frame's come
     receiver.write(tid, tdata)
     receiver.close()
     assert threading.active_count() == threads_before
@@ -77,7 +76,7 @@ def test_a_failed_blob_write_is_raised_and_its_tree_not_stored(store):
     with pytest.raises(OSError):
         try:  # the failure shows at a later write or at the close, as the threads get to it
             for oid, data in many.items():
-                receiver.blob(oid, data)
+                receiver.blobs([(oid, data)])
             receiver.write(tid, tdata)
         finally:
             receiver.close()
