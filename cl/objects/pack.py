@@ -292,6 +292,7 @@ class PackWriter:
     caller has checked each object's id."""
 
     GATHER = 1 << 20
+    SYNC_BEHIND = 16 << 20  # bytes written between two flushes behind (FlushBehind)
 
     def __init__(self, tmp_file, directory: str):
         """`tmp_file(flags)`: (path, descriptor) of a new file in tmp/."""
@@ -310,6 +311,8 @@ class PackWriter:
         self._buf_at = 0
         self._at = 0
         self.bytes = 0
+        self._behind: FlushBehind | None = None
+        self._synced_at = 0
 
     def __contains__(self, oid: str) -> bool:
         return bytes.fromhex(oid) in self.entries
@@ -354,9 +357,22 @@ class PackWriter:
             with self._lock:
                 self._writing -= 1
                 self._idle.notify_all()
+        self._sync_behind(fd)
         if self._at >= PACK_LIMIT:
             self.publish()
         return added
+
+    def _sync_behind(self, fd: int) -> None:
+        """Start a FlushBehind of the pack every SYNC_BEHIND bytes, one at
+        a time."""
+        with self._lock:
+            if fd != self._fd or self._at - self._synced_at < self.SYNC_BEHIND:
+                return
+            if self._behind is not None:
+                if not self._behind.done():
+                    return
+                self._behind.wait()  # a failure is raised here, not lost
+            self._behind, self._synced_at = FlushBehind(fd), self._at
 
     def _take(self) -> tuple[bytes, int]:
         """The gathered bytes and their offset (under the lock)."""
@@ -374,13 +390,15 @@ class PackWriter:
             self._idle.wait_for(lambda: self._writing == 0)
             chunk, start = self._take()
             self._writing -= 1
-            fd, path, entries, size = self._fd, self._path, self.entries, self._at
+            fd, path, entries, size, behind = self._fd, self._path, self.entries, self._at, self._behind
             self._fd = -1
             self._reset()
-            return self._publish(fd, path, entries, chunk, start, size)
+            return self._publish(fd, path, entries, chunk, start, size, behind)
 
-    def _publish(self, fd, path, entries, chunk, start, size) -> str:
+    def _publish(self, fd, path, entries, chunk, start, size, behind) -> str:
         try:
+            if behind is not None:
+                behind.wait()
             _pwrite(fd, chunk, start)
             hasher = new_hasher(spread=True)
             with mmap.mmap(fd, size, prot=mmap.PROT_READ) as view:
@@ -414,10 +432,40 @@ class PackWriter:
         with self._lock:
             self._idle.wait_for(lambda: self._writing == 0)
             if self._fd >= 0:
+                if self._behind is not None:
+                    self._behind.thread.join()  # its descriptor is about to close; a failure no longer matters
                 os.close(self._fd)
                 self._fd = -1
                 os.unlink(self._path)
             self._reset()
+
+
+class FlushBehind:
+    """An fdatasync of a pack being written, on a thread of its own: the
+    bytes written so far go to disk while the next ones arrive, so the
+    fsync that publishes the pack waits for its tail only.  `wait()`
+    before the descriptor closes; it raises what the fdatasync met (a
+    write error is reported once: lost here, the publishing fsync could
+    succeed without the pack's bytes)."""
+
+    def __init__(self, fd: int):
+        self.error: OSError | None = None
+        self.thread = threading.Thread(target=self._run, args=(fd,), daemon=True, name="cl-pack-sync")
+        self.thread.start()
+
+    def _run(self, fd: int) -> None:
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            self.error = exc
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def wait(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _pwrite(fd: int, data: bytes, offset: int) -> None:

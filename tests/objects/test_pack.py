@@ -388,6 +388,34 @@ def test_add_many_writes_what_add_writes_one_at_a_time(tmp_path, monkeypatch):
     assert len(writer) == 0  # refused whole: nothing went in
 
 
+def test_a_large_pack_goes_to_disk_while_it_is_written(tmp_path, monkeypatch):
+    """Every SYNC_BEHIND bytes, an fdatasync on a thread (FlushBehind), so
+    the publishing fsync waits for the tail only; a failure of one is
+    raised by the publish, which then leaves nothing behind."""
+    monkeypatch.setattr(packfmt.PackWriter, "GATHER", 1 << 12)
+    monkeypatch.setattr(packfmt.PackWriter, "SYNC_BEHIND", 1 << 14)
+    store = make_disk_store(tmp_path)
+    writer = store.pack_writer()
+    blobs = [os.urandom(3000) for _ in range(40)]
+    for d in blobs:
+        writer.add(hash_bytes(d), d)
+    assert writer._behind is not None and writer._synced_at >= 1 << 14
+    assert writer.publish()
+    assert [store.read_bytes(hash_bytes(d)) for d in blobs] == blobs
+    assert check(only_pack(store)) == []
+
+    failed = packfmt.FlushBehind(1 << 20)  # an fdatasync that fails (EBADF: no such descriptor)
+    with pytest.raises(OSError):
+        failed.wait()
+    for d in blobs[:5]:
+        writer.add(hash_bytes(d), d)
+    writer._behind = failed
+    with pytest.raises(OSError):
+        writer.publish()
+    assert os.listdir(store.tmp) == []
+    assert len(os.listdir(store.packs.directory)) == 2  # the first pack and its index only
+
+
 def _install_v1_golden(store) -> str:
     """The version 1 vectors from the docs, published in `store` as a
     writer of that version would have left them."""
