@@ -113,11 +113,12 @@ class Client:
             with self.transport.request({"op": "get", "ids": [wire_id(o) for o in batch]}) as reader:
                 for inc in frames.read_objects(reader, self.limits.max_object,
                                                on_chunk=meter.add if meter else None, packs=packs):
-                    count = len(inc) if isinstance(inc, PackFrame) else 1
+                    whole = isinstance(inc, PackFrame)
+                    count = len(inc) if whole else 1
                     self.stats.received_objects += count
                     self.stats.received_bytes += inc.size
                     if meter:  # a streamed object's bytes are counted chunk by chunk
-                        meter.add(count, 0 if getattr(inc, "stream", None) is not None else inc.size)
+                        meter.add(count, inc.size if whole or inc.stream is None else 0)
                     yield inc
 
     def put(self, body: Iterable[bytes]) -> int:

@@ -321,12 +321,15 @@ class Fetcher:
         return inc.stream.read()
 
     def _announced(self, oid: ObjectId, size: int) -> None:
-        """An object is coming: its size is the one its parent records, and
-        the meter (if any) hears of the bytes it did not expect."""
+        """An object of `size` bytes is coming: the meter (if any) hears of
+        the bytes it did not expect, and a blob's size must be the one its
+        parent records."""
+        typed = self.typed.get(oid)
         meter = self.client.meter
-        if meter is not None and (self.typed.get(oid) or oid not in self.sizes):  # not expected yet
+        if meter is not None and (typed or oid not in self.sizes):  # not expected yet
             meter.expect(0, size)
-        self._check_size(oid, size)
+        if not typed:
+            self._check_size(oid, size)
 
     def _whole(self, objects: list[tuple[ObjectId, bytes]], wanted: set, named: list, queued: set) -> None:
         """Whole objects that arrived: the blobs verified and stored
@@ -337,13 +340,10 @@ class Fetcher:
             if oid not in wanted:
                 raise RemoteError(f"remote '{self.client.name}' sent {oid.display}, which was not asked for")
             wanted.discard(oid)
+            self._announced(oid, len(data))
             if not self.typed.get(oid):
-                self._announced(oid, len(data))
                 blobs.append((oid, data))
                 continue
-            meter = self.client.meter
-            if meter is not None:
-                meter.expect(0, len(data))
             verify(oid, data)
             obj = decode_object(oid, data)
             if isinstance(obj, Tree):
