@@ -81,6 +81,7 @@ def pack_bytes(objects: list[tuple[bytes, bytes]]) -> tuple[bytes, list[tuple[by
 
 
 INTERPOLATED = 4  # probes of Pack.find that interpolate before it halves
+SCAN_PER_ID = 8   # index entries walked that cost about one Pack.find (PackSet.locate_many)
 
 
 class PackError(Exception):
@@ -276,6 +277,37 @@ class PackSet:
                 return None
             self.refresh(force=True)
         return None
+
+    def locate_many(self, raws, live: bool = False) -> set[bytes]:
+        """Which of the raw ids some pack holds (`live`: as for `locate`).
+        A search per id costs about as much per pack as walking
+        SCAN_PER_ID entries of its index, so a pack with fewer entries
+        than that per id asked for is walked instead: absent ids, which
+        every pack must be asked about, cost a set lookup per entry of
+        the small packs (a store keeps up to `gc.auto_pack_limit` of
+        them), not a search in each."""
+        if self._stamp is _UNLISTED:
+            self.refresh(force=True)
+        todo = set(raws)
+        found: set[bytes] = set()
+        for _ in range(3):  # a pack gc replaced meanwhile: list again, a few times at most
+            stale = False
+            for p in self.packs:
+                if not todo:
+                    break
+                if live and not p.alive():
+                    stale = True
+                    continue  # another pack may hold its objects too
+                if p.count <= len(todo) * SCAN_PER_ID:
+                    hits = {raw for raw, _, _ in p.entries() if raw in todo}
+                else:
+                    hits = {raw for raw in todo if p.find(raw) >= 0}
+                found |= hits
+                todo -= hits
+            if not stale or not todo:
+                return found
+            self.refresh(force=True)
+        return found
 
     def names(self) -> list[str]:
         if self._stamp is _UNLISTED:

@@ -64,7 +64,9 @@ class PackLanding(BatchWriter):
                 if oid not in self._ids:
                     self._ids.add(oid)
                     fresh.append((oid, data))
-        self._pack([(oid, data) for oid, data in fresh if not self._present(oid)])
+        packed = self.store.packs.locate_many([bytes.fromhex(oid) for oid, _ in fresh], live=True)
+        self._pack([(oid, data) for oid, data in fresh
+                    if bytes.fromhex(oid) not in packed and not self._in_loose(oid)])
 
     def _pack(self, objects: list[tuple[str, bytes]]) -> None:
         """Into the pack; the first PACK_MIN objects of a batch are kept
@@ -82,11 +84,13 @@ class PackLanding(BatchWriter):
         writer.add_many(objects)
 
     def _present(self, oid: str) -> bool:
-        """Whether the store holds the object: in a pack, or loose -- found
-        in a listing of its fan-out directory taken once per batch (one
-        listing instead of a stat per object) where the directory is small."""
-        if self.store._in_pack(oid, live=True) is not None:
-            return True
+        """Whether the store holds the object: in a pack, or loose."""
+        return self.store._in_pack(oid, live=True) is not None or self._in_loose(oid)
+
+    def _in_loose(self, oid: str) -> bool:
+        """Whether the object is a loose file: found in a listing of its
+        fan-out directory taken once per batch (one listing instead of a
+        stat per object) where the directory is small."""
         fan = oid[:2]
         names = self._fans.get(fan, _UNKNOWN)
         if names is _UNKNOWN:

@@ -614,7 +614,9 @@ class DiskStore(ObjectStore):
         ids = list(ids)
         if not ids:
             return set()
-        found = {ObjectId(oid) for oid in ids if self._in_pack(oid, live=True) is not None}
+        raws = {oid: bytes.fromhex(oid) for oid in ids}
+        packed = self.packs.locate_many(raws.values(), live=True)
+        found = {ObjectId(oid) for oid, raw in raws.items() if raw in packed}
         return found | present(self, [oid for oid in ids if oid not in found])
 
     def read_small(self, oid, limit, size=None):

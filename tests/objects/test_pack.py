@@ -416,6 +416,36 @@ def test_a_large_pack_goes_to_disk_while_it_is_written(tmp_path, monkeypatch):
     assert len(os.listdir(store.packs.directory)) == 2  # the first pack and its index only
 
 
+def test_many_ids_are_found_over_many_packs(tmp_path):
+    """`has_many` and a batch's presence checks ask every pack about many
+    ids at once (PackSet.locate_many): small packs are walked, a large one
+    searched; both give what asking one id at a time gives, and an object
+    held in a pack is not written again."""
+    store = make_disk_store(tmp_path)
+    groups = [small(20, f"pack {k} ") for k in range(5)] + [small(400, "large ")]
+    for objects in groups:  # five small packs and a large one
+        with store.batch() as batch:
+            batch.write_many(list(objects.items()))
+    loose = small(3, "loose ")
+    for data in loose.values():
+        store.write_bytes(data)
+    absent = small(7, "absent ")
+    asked = [o for g in groups for o in list(g)[:4]] + list(loose) + list(absent)
+    assert len(pack_dir(store)) == 12
+    assert 20 <= len(asked) * packfmt.SCAN_PER_ID < 400  # both ways of looking are taken
+    assert store.has_many(asked) == {o for o in asked if store.has(o)} == set(asked) - set(absent)
+
+    with store.batch() as batch:  # what the store holds already is not written again
+        batch.write_many([(o, d) for g in groups for o, d in g.items()] + list(loose.items()))
+    assert len(pack_dir(store)) == 12 and len(loose_files(store)) == 3
+
+    gone = groups[0]  # a pack whose index gc removed meanwhile: its objects are no longer there
+    name = next(p.name for p in store.packs.packs if p.find(bytes.fromhex(next(iter(gone)))) >= 0)
+    os.chmod(store.packs.directory, 0o755)
+    os.unlink(os.path.join(store.packs.directory, name + ".idx"))
+    assert store.has_many(list(gone)) == set()
+
+
 def _install_v1_golden(store) -> str:
     """The version 1 vectors from the docs, published in `store` as a
     writer of that version would have left them."""
