@@ -16,6 +16,13 @@ from cl.objects.store import BatchWriter, DiskStore
 # pack of three objects would cost more (an fsync, two files, one more
 # index for every lookup to search) than it saves.
 PACK_MIN = 16
+# A batch asks whether the store holds each object it is given, and an id
+# no pack holds is searched for in every pack (a store keeps up to
+# gc.auto_pack_limit of them).  So once a batch has asked this many
+# times, it reads the ids of the smallest packs into one set, up to
+# SNAPSHOT_IDS of them, and searches only the other packs.
+SNAPSHOT_AFTER = 256
+SNAPSHOT_IDS = 1 << 18
 
 
 class PackLanding(BatchWriter):
@@ -40,6 +47,10 @@ class PackLanding(BatchWriter):
         self._loose = None
         self._closed = False
         self._fans: dict[str, set | None] = {}
+        self._asked = 0
+        self._snapshot_lock = threading.Lock()
+        self._known: set[bytes] | None = None  # the ids of the small packs, once read
+        self._searched: list = []  # the packs not in _known
 
     # --- small objects ------------------------------------------------------
 
@@ -64,9 +75,7 @@ class PackLanding(BatchWriter):
                 if oid not in self._ids:
                     self._ids.add(oid)
                     fresh.append((oid, data))
-        packed = self.store.packs.locate_many([bytes.fromhex(oid) for oid, _ in fresh], live=True)
-        self._pack([(oid, data) for oid, data in fresh
-                    if bytes.fromhex(oid) not in packed and not self._in_loose(oid)])
+        self._pack([(oid, data) for oid, data in fresh if not self._present(oid)])
 
     def _pack(self, objects: list[tuple[str, bytes]]) -> None:
         """Into the pack; the first PACK_MIN objects of a batch are kept
@@ -85,7 +94,39 @@ class PackLanding(BatchWriter):
 
     def _present(self, oid: str) -> bool:
         """Whether the store holds the object: in a pack, or loose."""
-        return self.store._in_pack(oid, live=True) is not None or self._in_loose(oid)
+        return self._packed(oid) or self._in_loose(oid)
+
+    def _packed(self, oid: str) -> bool:
+        """Whether a pack holds the object: asked of the store the first
+        SNAPSHOT_AFTER times, then of the snapshot of the packs.  No pack
+        goes away while a batch lasts (it holds gc off); one another
+        writer publishes meanwhile is not seen, which at worst stores an
+        object twice, as two writers of one object may anyway."""
+        if self._known is None:
+            self._asked += 1
+            if self._asked <= SNAPSHOT_AFTER:
+                return self.store._in_pack(oid, live=True) is not None
+            self._snapshot()
+        raw = bytes.fromhex(oid)
+        if raw in self._known:
+            return True
+        return bool(self._searched) and any(p.find(raw) >= 0 for p in self._searched)
+
+    def _snapshot(self) -> None:
+        with self._snapshot_lock:
+            if self._known is not None:
+                return
+            packs = self.store.packs
+            packs.refresh()
+            known: set[bytes] = set()
+            searched = []
+            for p in sorted((p for p in packs.packs if p.alive()), key=lambda p: p.count):
+                if len(known) + p.count <= SNAPSHOT_IDS:
+                    known.update(raw for raw, _, _ in p.entries())
+                else:
+                    searched.append(p)
+            self._searched = searched
+            self._known = known  # last: a reader that sees it sees _searched
 
     def _in_loose(self, oid: str) -> bool:
         """Whether the object is a loose file: found in a listing of its

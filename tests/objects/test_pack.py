@@ -9,6 +9,7 @@ import pytest
 
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import pack as packfmt
+from cl.objects import packing
 from cl.objects.ids import hash_bytes
 from cl.objects.ingest import ingest_path
 from cl.objects.pack import PACKED_BELOW, Pack, check, index_bytes, pack_bytes
@@ -416,11 +417,13 @@ def test_a_large_pack_goes_to_disk_while_it_is_written(tmp_path, monkeypatch):
     assert len(os.listdir(store.packs.directory)) == 2  # the first pack and its index only
 
 
-def test_many_ids_are_found_over_many_packs(tmp_path):
-    """`has_many` and a batch's presence checks ask every pack about many
-    ids at once (PackSet.locate_many): small packs are walked, a large one
-    searched; both give what asking one id at a time gives, and an object
-    held in a pack is not written again."""
+def test_many_ids_are_found_over_many_packs(tmp_path, monkeypatch):
+    """`has_many` asks every pack about many ids at once
+    (PackSet.locate_many): small packs are walked, a large one searched;
+    both give what asking one id at a time gives.  A batch that has asked
+    often enough reads the small packs' ids into a set and searches the
+    rest (PackLanding._packed): an object held in any pack is not written
+    again."""
     store = make_disk_store(tmp_path)
     groups = [small(20, f"pack {k} ") for k in range(5)] + [small(400, "large ")]
     for objects in groups:  # five small packs and a large one
@@ -435,9 +438,21 @@ def test_many_ids_are_found_over_many_packs(tmp_path):
     assert 20 <= len(asked) * packfmt.SCAN_PER_ID < 400  # both ways of looking are taken
     assert store.has_many(asked) == {o for o in asked if store.has(o)} == set(asked) - set(absent)
 
+    monkeypatch.setattr(packing, "SNAPSHOT_AFTER", 10)
+    monkeypatch.setattr(packing, "SNAPSHOT_IDS", 150)  # the small packs in the set, the large one searched
+    everything = [(o, d) for g in groups for o, d in g.items()] + list(loose.items())
     with store.batch() as batch:  # what the store holds already is not written again
-        batch.write_many([(o, d) for g in groups for o, d in g.items()] + list(loose.items()))
+        batch.write_many(everything)
+        assert len(batch._known) == 100 and len(batch._searched) == 1
+    with store.batch() as batch:  # nor one object at a time, as an upload writes
+        for oid, data in everything:
+            batch.write(oid, data)
     assert len(pack_dir(store)) == 12 and len(loose_files(store)) == 3
+    new = small(30, "new ")
+    with store.batch() as batch:
+        for oid, data in everything[:20] + list(new.items()):
+            batch.write(oid, data)
+    assert len(pack_dir(store)) == 14 and store.has_many(list(new)) == set(new)
 
     gone = groups[0]  # a pack whose index gc removed meanwhile: its objects are no longer there
     name = next(p.name for p in store.packs.packs if p.find(bytes.fromhex(next(iter(gone)))) >= 0)
