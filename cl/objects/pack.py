@@ -81,7 +81,8 @@ def pack_bytes(objects: list[tuple[bytes, bytes]]) -> tuple[bytes, list[tuple[by
 
 
 INTERPOLATED = 4  # probes of Pack.find that interpolate before it halves
-SCAN_PER_ID = 8   # index entries walked that cost about one Pack.find (PackSet.locate_many)
+SCAN_PER_ID = 8   # index entries read into a PackLookup that cost about one Pack.find
+LOOKUP_MAX = 1 << 18  # index entries a PackLookup reads at most (about 25 MB)
 
 
 class PackError(Exception):
@@ -278,41 +279,42 @@ class PackSet:
             self.refresh(force=True)
         return None
 
-    def locate_many(self, raws, live: bool = False) -> set[bytes]:
-        """Which of the raw ids some pack holds (`live`: as for `locate`).
-        A search per id costs about as much per pack as walking
-        SCAN_PER_ID entries of its index, so a pack with fewer entries
-        than that per id asked for is walked instead: absent ids, which
-        every pack must be asked about, cost a set lookup per entry of
-        the small packs (a store keeps up to `gc.auto_pack_limit` of
-        them), not a search in each."""
-        if self._stamp is _UNLISTED:
+    def lookup(self, budget: int, live: bool = False) -> "PackLookup":
+        """A way to ask about many ids (a PackLookup) reading at most
+        `budget` index entries into memory, and never more than LOOKUP_MAX.
+        `live`: only packs whose index is still in place (the listing is
+        read again if one is gone)."""
+        if self._stamp is _UNLISTED or (live and not all(p.alive() for p in self.packs)):
             self.refresh(force=True)
-        todo = set(raws)
-        found: set[bytes] = set()
-        for _ in range(3):  # a pack gc replaced meanwhile: list again, a few times at most
-            stale = False
-            for p in self.packs:
-                if not todo:
-                    break
-                if live and not p.alive():
-                    stale = True
-                    continue  # another pack may hold its objects too
-                if p.count <= len(todo) * SCAN_PER_ID:
-                    hits = {raw for raw, _, _ in p.entries() if raw in todo}
-                else:
-                    hits = {raw for raw in todo if p.find(raw) >= 0}
-                found |= hits
-                todo -= hits
-            if not stale or not todo:
-                return found
-            self.refresh(force=True)
-        return found
+        packs = [p for p in self.packs if not live or p.alive()]
+        return PackLookup(packs, min(budget, LOOKUP_MAX))
 
     def names(self) -> list[str]:
         if self._stamp is _UNLISTED:
             self.refresh(force=True)
         return [p.name for p in self.packs]
+
+
+class PackLookup:
+    """Whether some pack holds each of many raw ids.  An id no pack holds
+    costs a search in every pack, and a store keeps up to
+    `gc.auto_pack_limit` of them; so the ids of the smallest packs are
+    read into one set, up to `budget` of them, and only the other packs
+    are searched."""
+
+    def __init__(self, packs: list["Pack"], budget: int):
+        self.known: set[bytes] = set()
+        self.searched: list[Pack] = []
+        for p in sorted(packs, key=lambda p: p.count):
+            if len(self.known) + p.count <= budget:
+                self.known.update(raw for raw, _, _ in p.entries())
+            else:
+                self.searched.append(p)
+
+    def __contains__(self, raw: bytes) -> bool:
+        if raw in self.known:
+            return True
+        return bool(self.searched) and any(p.find(raw) >= 0 for p in self.searched)
 
 
 class PackWriter:

@@ -16,11 +16,9 @@ from cl.objects.store import BatchWriter, DiskStore
 # pack of three objects would cost more (an fsync, two files, one more
 # index for every lookup to search) than it saves.
 PACK_MIN = 16
-# A batch asks whether the store holds each object it is given, and an id
-# no pack holds is searched for in every pack (a store keeps up to
-# gc.auto_pack_limit of them).  So once a batch has asked this many
-# times, it reads the ids of the smallest packs into one set, up to
-# SNAPSHOT_IDS of them, and searches only the other packs.
+# A batch asks whether the store holds each object it is given: the
+# first SNAPSHOT_AFTER times of the store, then of a PackLookup of up to
+# SNAPSHOT_IDS ids (cl/objects/pack.py), read once.
 SNAPSHOT_AFTER = 256
 SNAPSHOT_IDS = 1 << 18
 
@@ -48,9 +46,8 @@ class PackLanding(BatchWriter):
         self._closed = False
         self._fans: dict[str, set | None] = {}
         self._asked = 0
-        self._snapshot_lock = threading.Lock()
-        self._known: set[bytes] | None = None  # the ids of the small packs, once read
-        self._searched: list = []  # the packs not in _known
+        self._lookup_lock = threading.Lock()
+        self._lookup = None  # a PackLookup, once SNAPSHOT_AFTER questions have been asked
 
     # --- small objects ------------------------------------------------------
 
@@ -98,35 +95,18 @@ class PackLanding(BatchWriter):
 
     def _packed(self, oid: str) -> bool:
         """Whether a pack holds the object: asked of the store the first
-        SNAPSHOT_AFTER times, then of the snapshot of the packs.  No pack
+        SNAPSHOT_AFTER times, then of a PackLookup read once.  No pack
         goes away while a batch lasts (it holds gc off); one another
         writer publishes meanwhile is not seen, which at worst stores an
         object twice, as two writers of one object may anyway."""
-        if self._known is None:
+        if self._lookup is None:
             self._asked += 1
             if self._asked <= SNAPSHOT_AFTER:
                 return self.store._in_pack(oid, live=True) is not None
-            self._snapshot()
-        raw = bytes.fromhex(oid)
-        if raw in self._known:
-            return True
-        return bool(self._searched) and any(p.find(raw) >= 0 for p in self._searched)
-
-    def _snapshot(self) -> None:
-        with self._snapshot_lock:
-            if self._known is not None:
-                return
-            packs = self.store.packs
-            packs.refresh()
-            known: set[bytes] = set()
-            searched = []
-            for p in sorted((p for p in packs.packs if p.alive()), key=lambda p: p.count):
-                if len(known) + p.count <= SNAPSHOT_IDS:
-                    known.update(raw for raw, _, _ in p.entries())
-                else:
-                    searched.append(p)
-            self._searched = searched
-            self._known = known  # last: a reader that sees it sees _searched
+            with self._lookup_lock:
+                if self._lookup is None:
+                    self._lookup = self.store.packs.lookup(SNAPSHOT_IDS, live=True)
+        return bytes.fromhex(oid) in self._lookup
 
     def _in_loose(self, oid: str) -> bool:
         """Whether the object is a loose file: found in a listing of its

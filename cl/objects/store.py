@@ -614,9 +614,9 @@ class DiskStore(ObjectStore):
         ids = list(ids)
         if not ids:
             return set()
-        raws = {oid: bytes.fromhex(oid) for oid in ids}
-        packed = self.packs.locate_many(raws.values(), live=True)
-        found = {ObjectId(oid) for oid, raw in raws.items() if raw in packed}
+        from cl.objects.pack import SCAN_PER_ID
+        packed = self.packs.lookup(len(ids) * SCAN_PER_ID, live=True)
+        found = {ObjectId(oid) for oid in ids if bytes.fromhex(oid) in packed}
         return found | present(self, [oid for oid in ids if oid not in found])
 
     def read_small(self, oid, limit, size=None):

@@ -194,7 +194,7 @@ def open_command(url: RemoteURL, settings: Settings) -> "CommandTransport":
 # OpenSSH's default ciphers (6.5 to 9.x), AES-GCM first: with AES
 # instructions it costs the two ends about half the CPU per byte that
 # ChaCha20-Poly1305 (OpenSSH's first choice) does, which a transfer of many
-# megabytes between two busy cores feels (docs/design.md, "Sync speed").
+# megabytes between two busy cores feels (docs/design.md, sync "Speed").
 # The full list rather than OpenSSH 8's `^` prefix, which older clients refuse.
 AES_FIRST = ("aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,"
              "aes128-ctr,aes192-ctr,aes256-ctr")

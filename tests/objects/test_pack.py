@@ -419,7 +419,7 @@ def test_a_large_pack_goes_to_disk_while_it_is_written(tmp_path, monkeypatch):
 
 def test_many_ids_are_found_over_many_packs(tmp_path, monkeypatch):
     """`has_many` asks every pack about many ids at once
-    (PackSet.locate_many): small packs are walked, a large one searched;
+    (PackSet.lookup): small packs are read into a set, a large one searched;
     both give what asking one id at a time gives.  A batch that has asked
     often enough reads the small packs' ids into a set and searches the
     rest (PackLanding._packed): an object held in any pack is not written
@@ -443,7 +443,7 @@ def test_many_ids_are_found_over_many_packs(tmp_path, monkeypatch):
     everything = [(o, d) for g in groups for o, d in g.items()] + list(loose.items())
     with store.batch() as batch:  # what the store holds already is not written again
         batch.write_many(everything)
-        assert len(batch._known) == 100 and len(batch._searched) == 1
+        assert len(batch._lookup.known) == 100 and len(batch._lookup.searched) == 1
     with store.batch() as batch:  # nor one object at a time, as an upload writes
         for oid, data in everything:
             batch.write(oid, data)
