@@ -51,28 +51,24 @@ class PackLanding(BatchWriter):
 
     # --- small objects ------------------------------------------------------
 
-    def _add(self, oid: str, data: bytes, repair: bool = False) -> None:
-        """`repair`: a present copy is compared with `data` and replaced
-        if it differs (an upload repairs damage, as `write_bytes` does)."""
-        with self._lock:
-            if oid in self._ids:
-                return
-            self._ids.add(oid)
-        if self._present(oid):
-            if repair and self.store._holds(oid, data) is False:
-                self.store._replace(oid, data)  # a good loose copy, read first from then on
-            return
-        self._pack([(oid, data)])
-
-    def _add_many(self, objects: list[tuple[str, bytes]]) -> None:
-        """`_add` of each (id, bytes), the pack's lock taken once."""
+    def _add(self, objects: list[tuple[str, bytes]], repair: bool = False) -> None:
+        """Pack each (id, bytes) this batch has not taken and the store
+        does not hold, the lock taken once.  `repair`: a present copy is
+        compared with the bytes and replaced if it differs (an upload
+        repairs damage, as `write_bytes` does)."""
         with self._lock:
             fresh = []
             for oid, data in objects:
                 if oid not in self._ids:
                     self._ids.add(oid)
                     fresh.append((oid, data))
-        self._pack([(oid, data) for oid, data in fresh if not self._present(oid)])
+        new = []
+        for oid, data in fresh:
+            if not self._present(oid):
+                new.append((oid, data))
+            elif repair and self.store._holds(oid, data) is False:
+                self.store._replace(oid, data)  # a good loose copy, read first from then on
+        self._pack(new)
 
     def _pack(self, objects: list[tuple[str, bytes]]) -> None:
         """Into the pack; the first PACK_MIN objects of a batch are kept
@@ -142,10 +138,7 @@ class PackLanding(BatchWriter):
     # --- the BatchWriter interface -----------------------------------------
 
     def write(self, oid: str, data: bytes) -> None:
-        if len(data) < PACKED_BELOW:
-            self._add(oid, data)
-        else:
-            self._loose_landing().write(oid, data)
+        self.write_many([(oid, data)])
 
     def write_many(self, objects: list[tuple[str, bytes]]) -> None:
         small = []
@@ -154,13 +147,13 @@ class PackLanding(BatchWriter):
                 small.append((oid, data))
             else:
                 self._loose_landing().write(oid, data)
-        self._add_many(small)
+        self._add(small)
 
     def write_now(self, oid: str, data: bytes) -> None:
         """A typed object (one that may name others), packed up to
         PACKED_TYPED_BELOW."""
         if len(data) < PACKED_TYPED_BELOW:
-            self._add(oid, data)
+            self._add([(oid, data)])
             return
         self._publish()  # it may name what the pack holds
         self._loose_landing().write_now(oid, data)
@@ -175,7 +168,7 @@ class PackLanding(BatchWriter):
             data = os.pread(fd, size + 1, 0)
             if len(data) <= size:  # else it grew while we looked: stored as a file
                 oid = hash_bytes(data)
-                self._add(oid, data, repair=True)
+                self._add([(oid, data)], repair=True)
                 return oid, len(data)
         return self.store.write_fd(fd, size, progress)  # a file: names nothing
 
@@ -183,7 +176,7 @@ class PackLanding(BatchWriter):
         """What an ingest writes from memory: trees, and links' targets."""
         if len(data) < PACKED_TYPED_BELOW:
             oid = hash_bytes(data)
-            self._add(oid, data, repair=True)
+            self._add([(oid, data)], repair=True)
             return oid
         self._publish()
         return self.store.write_bytes(data)
