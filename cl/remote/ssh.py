@@ -209,8 +209,11 @@ def cpu_has_aes(cpuinfo: str = "/proc/cpuinfo") -> bool:
             text = f.read()
     except OSError:
         return False
-    return any(line.split(":", 1)[0].strip() in ("flags", "Features") and "aes" in line.split(":", 1)[1].split()
-               for line in text.splitlines() if ":" in line)
+    for line in text.splitlines():
+        key, _, values = line.partition(":")
+        if key.strip() in ("flags", "Features") and "aes" in values.split():
+            return True
+    return False
 
 
 def chooses_ciphers(argv: list[str]) -> bool:

@@ -294,8 +294,7 @@ class Fetcher:
                     self._whole(inc.objects(), wanted, named, queued)
                     continue
                 oid = inc.oid
-                if oid not in wanted:
-                    raise RemoteError(f"remote '{self.client.name}' sent {oid.display}, which was not asked for")
+                self._asked_for(oid, wanted)  # before a large object is read
                 if inc.absent:
                     wanted.discard(oid)
                     self.absent.add(oid)
@@ -314,6 +313,10 @@ class Fetcher:
             self.receiver.known.update(dict.fromkeys(here))
             level = [c for c in named if c not in self.held and c not in here]
             self._expect(level)
+
+    def _asked_for(self, oid: ObjectId, wanted: set) -> None:
+        if oid not in wanted:
+            raise RemoteError(f"remote '{self.client.name}' sent {oid.display}, which was not asked for")
 
     def _typed_bytes(self, inc: Incoming) -> bytes:
         if inc.size > TYPED_MAX:
@@ -337,8 +340,7 @@ class Fetcher:
         children not yet queued named for the next level."""
         blobs = []
         for oid, data in objects:
-            if oid not in wanted:
-                raise RemoteError(f"remote '{self.client.name}' sent {oid.display}, which was not asked for")
+            self._asked_for(oid, wanted)
             wanted.discard(oid)
             self._announced(oid, len(data))
             if not self.typed.get(oid):
