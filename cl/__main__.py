@@ -1,3 +1,3 @@
-from cl.cli.main import run
+from cl.cli.entry import run
 
 run()

@@ -1,16 +1,16 @@
-"""The `cl` entry point: a click group that imports each command's module
-only when that command runs (so `cl ls` starts fast), and the single place
-where errors become one line on stderr and an exit code."""
+"""The command line: a click group that imports each command's module
+only when that command runs (so `cl ls` starts fast).  Its errors become
+one line on stderr and an exit code in cl/cli/entry.py, which also runs
+`cl serve-stdio PATH` without it."""
 
-import codecs
 import importlib
-import os
 import sys
 
 import click
 
+from cl.cli.entry import guarded, one_line
 from cl.cli.parsing import CompatGroup
-from cl.errors import CLError, UsageError
+from cl.errors import UsageError
 
 # command name -> "module:function".  One module per area.
 COMMANDS = {
@@ -167,35 +167,17 @@ def help_(ctx, command, verbose, markdown):
         click.echo(cmd.get_help(sub))
 
 
-def _escape_bytes(exc: UnicodeError):
-    """How text that holds bytes that are not UTF-8 is shown: a file name
-    read from disk or from a tree keeps each such byte as a surrogate escape
-    (docs/format.md [F20]); on stdout and stderr it becomes `\\xe9`
-    (output.shown), and any other character the stream cannot encode
-    `\\uXXXX`."""
-    if not isinstance(exc, UnicodeEncodeError):
-        raise exc
-    from cl.cli.output import shown
-    text = shown(exc.object[exc.start:exc.end])
-    return text.encode("ascii", "backslashreplace").decode("ascii"), exc.end
-
-
-def _show_bytes_escaped() -> None:
-    codecs.register_error("cl-escape", _escape_bytes)
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="cl-escape")
-
-
 def main(argv=None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    _show_bytes_escaped()
+    guarded(lambda: _invoke(args))
+
+
+def _invoke(args: list[str]) -> None:
+    """Run the command line; click's own outcomes (a usage error, help
+    asked for by giving no arguments, ^C at a prompt) as cl reports them.
+    Everything else is guarded's."""
     try:
         cli.main(args=args, prog_name="cl", standalone_mode=False)
-    except CLError as exc:
-        text = exc.message + (f"; {exc.hint}" if exc.hint else "")
-        click.echo(f"cl: {one_line(text)}", err=True)
-        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("cl: aborted", err=True)
         sys.exit(130)
@@ -208,87 +190,3 @@ def main(argv=None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except BrokenPipeError:
-        # stdout closed early (`cl cat big | head`): not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
-    except OSError as exc:
-        if exc.filename is None:
-            raise_bug()
-        # The environment, not cl: a read-only repository, a full disk.
-        click.echo(one_line(f"cl: cannot use '{exc.filename}': {exc.strerror}"), err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        click.echo("cl: interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:
-        problem = _index_damage(exc)
-        if problem is None:
-            raise_bug()
-        click.echo(f"cl: {one_line(problem.message)}; {problem.hint}", err=True)
-        sys.exit(problem.exit_code)
-
-
-# C0, DEL and C1 controls, and the Unicode line and paragraph separators:
-# whatever a terminal acts on or str.splitlines() breaks at
-_CONTROL = ({c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
-            | {c: f"\\u{c:04x}" for c in (0x2028, 0x2029)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
-
-
-def one_line(text: str) -> str:
-    """An error message as one line: control characters that came with
-    the user's input (a newline, a terminal escape) shown escaped."""
-    return text.translate(_CONTROL)
-
-
-def _index_damage(exc: Exception):
-    """IndexDamaged for a SQLite error that says repo.db is damaged and
-    escaped the wrappers in cl.refs.db (a cursor read row by row); else None."""
-    if type(exc).__module__ != "sqlite3":
-        return None
-    from cl.app.repository import index_damage
-    return index_damage(exc)
-
-
-def run() -> None:
-    """The `cl` program (console script and `python -m cl`): main(), then
-    the interpreter's exit without its teardown.  Python's exit waits for
-    non-daemon threads, runs the atexit callbacks and flushes stdout and
-    stderr, then frees every module and object one by one -- a visible
-    share of a short command, for memory the kernel frees at once.  The first three are done here, as Python does them; the
-    teardown is skipped.  Everything cl writes is closed where it is
-    written (`with`), never left to the teardown.  An exception that
-    escapes main() -- a bug -- takes Python's usual way out."""
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    threading = sys.modules.get("threading")
-    if threading is not None:
-        threading._shutdown()  # what Python's exit calls first: joins non-daemon threads
-    import atexit
-    atexit._run_exitfuncs()
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        print(code, file=sys.stderr)  # sys.exit("text"), as Python reports it
-        code = 1
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError):  # a closed pipe or stream
-        code = code or 120  # what Python's exit gives when stdout cannot be flushed
-    try:
-        sys.stderr.flush()
-    except (OSError, ValueError):  # nowhere left to say anything
-        pass
-    os._exit(code)
-
-
-def raise_bug() -> None:
-    """Anything not a CLError is a bug in cl: show the traceback and say so."""
-    import traceback
-    traceback.print_exc()
-    click.echo("cl: this is a bug in cl; please report it with the traceback above", err=True)
-    sys.exit(70)

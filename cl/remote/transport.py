@@ -6,8 +6,7 @@ over HTTP (one POST per request)."""
 
 import contextlib
 import threading
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from cl.remote.frames import Closed, FrameReader, RemoteError, encode, said
 from cl.remote.limits import TIMEOUT, Limits
@@ -27,8 +26,7 @@ def widen_pipe(fd: int) -> None:
         pass
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """What opening a transport needs besides its URL: the remote's name
     (for messages), an HTTP token, config `ssh.command` and `ssh.cl`, and
     the limits (cl/remote/limits.py)."""
@@ -37,7 +35,7 @@ class Settings:
     token: str | None = None
     ssh_command: str | None = None
     ssh_cl: str = "cl"
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()
 
 
 def stalled(label: str, timeout: float, sending: bool = False) -> RemoteError:

@@ -2,7 +2,7 @@
 `http(s)://host:port[/prefix]`, `file:///path` and plain directory paths."""
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from cl.errors import UsageError
@@ -10,8 +10,7 @@ from cl.errors import UsageError
 _SCP = re.compile(r"(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.*)\Z")
 
 
-@dataclass(frozen=True)
-class RemoteURL:
+class RemoteURL(NamedTuple):
     kind: str            # "dir", "ssh" or "http"
     text: str
     path: str = ""

@@ -90,6 +90,38 @@ def test_exit_leaves_nothing_to_the_teardown(project):
     assert done.returncode == 1 and done.stderr.startswith("cl: ")
 
 
+# Run `cl serve-stdio PATH` as the console script does; at exit, print the modules loaded.
+SERVE_PROBE = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write("\\n" + " ".join(sorted(sys.modules)) + "\\n"))
+sys.argv = ["cl", "serve-stdio", sys.argv[1]]
+from cl.cli.entry import run
+run()
+"""
+
+
+def serve_once(path, request: bytes) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", SERVE_PROBE, str(path)], input=request,
+                          env=cl_env(), capture_output=True)
+
+
+def test_serve_stdio_starts_without_the_parser(project):
+    """The far side of an ssh session answers without click or
+    dataclasses (its start is every session's wait), and its errors are
+    still one line and an exit code."""
+    import msgpack
+
+    done = serve_once(project, msgpack.packb({"op": "hello", "version": 2}))
+    assert done.returncode == 0, done.stderr
+    assert msgpack.unpackb(done.stdout)["version"] == 2
+    modules = set(done.stderr.decode().splitlines()[-1].split())
+    assert "cl.sync.serve" in modules
+    assert not modules & {"click", "cl.cli.main", "dataclasses"}
+    done = serve_once(project / "nosuch", b"")
+    said = done.stderr.decode().rsplit("\n\n", 1)[0]  # what came before the probe's list
+    assert done.returncode == 1 and said.startswith("cl: not a cl repository") and "\n" not in said
+
+
 def test_print_loads_markdown_it_only_for_html(project):
     """`cl print` piped writes text as typed: no Markdown parser, no YAML;
     `--html` renders Markdown, so it loads markdown-it (the probe sees it)."""
