@@ -14,9 +14,13 @@ class ObjectId(str):
     def __new__(cls, value: str):
         if not isinstance(value, str):
             raise TypeError(f"not an object id: {value!r}")
-        if len(value) != HEX_LEN or value.strip(HEX_DIGITS):  # strip leaves any non-hex digit
+        try:  # hex digits, lowercase: a round trip through bytes gives them back (a tree's thousands of ids)
+            ok = len(value) == HEX_LEN and bytes.fromhex(value).hex() == value
+        except ValueError:  # not hex, or not ASCII
+            ok = False
+        if not ok:
             raise ValueError(f"not an object id: {value!r}")
-        return super().__new__(cls, value)
+        return str.__new__(cls, value)
 
     @classmethod
     def of_digest(cls, raw: bytes) -> "ObjectId":
@@ -35,6 +39,12 @@ class ObjectId(str):
 
 def hash_bytes(data: bytes) -> ObjectId:
     return ObjectId.of_digest(blake3.blake3(data).digest())
+
+
+def hashes_to(data: bytes, oid: str) -> bool:
+    """Whether `data` is the object `oid`; builds no id (a receiver asks it
+    of every object)."""
+    return blake3.blake3(data).hexdigest() == oid
 
 
 def new_hasher(spread: bool = False):

@@ -8,7 +8,7 @@ import os
 import stat
 import threading
 
-from cl.objects.ids import ObjectId, hash_bytes
+from cl.objects.ids import ObjectId, hash_bytes, hashes_to
 from cl.objects.pack import PACKED_BELOW, PACKED_TYPED_BELOW, SUFFIX_INDEX, SUFFIX_PACK, Pack, PackError, check
 from cl.objects.store import BatchWriter, DiskStore
 
@@ -289,7 +289,7 @@ def compact(store: DiskStore, drop, young, gather: bool) -> int:
         # is the one placed.
         for oid, mtime_ns, _ in loose:
             data = store._read_loose(oid)
-            if hash_bytes(data) != oid:
+            if not hashes_to(data, oid):
                 continue  # damaged: it stays loose, where `cl fsck` names it
             raw = bytes.fromhex(oid)
             if kept(raw) is None:
@@ -303,7 +303,7 @@ def compact(store: DiskStore, drop, young, gather: bool) -> int:
                 if raw in dropped or raw in placed or kept(raw) is not None:
                     continue
                 data = bytes(p.data[offset:offset + size])
-                if hash_bytes(data) != raw.hex():
+                if not hashes_to(data, raw.hex()):
                     damaged.append((raw, data, p.mtime_ns))
                     continue
                 keep(raw, data, p.mtime_ns)
@@ -336,7 +336,7 @@ def compact(store: DiskStore, drop, young, gather: bool) -> int:
 def _sound(pack: Pack, raw: bytes) -> bool:
     """Whether the pack's copy of `raw` hashes to its id."""
     try:
-        return hash_bytes(pack.read(pack.find(raw))) == raw.hex()
+        return hashes_to(pack.read(pack.find(raw)), raw.hex())
     except PackError:
         return False
 

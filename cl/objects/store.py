@@ -22,7 +22,7 @@ from typing import Callable, Iterator, NamedTuple
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import encoding, holes
 from cl.objects.gclock import GcLock, ThreadGcLock
-from cl.objects.ids import ObjectId, hash_bytes, new_hasher
+from cl.objects.ids import ObjectId, hash_bytes, hashes_to, new_hasher
 from cl.objects.types import TYPES, WORKSHEET_TYPES, FormatError, Worksheet
 
 CHUNK = 8 << 20
@@ -88,7 +88,7 @@ def name_unnamed(fd: int, dir_fd: int, name: str) -> None:
 
 def _write_new(dest: str, mode: int, dir_fd, oid: str, data: bytes) -> None:
     """A new file `dest` holding `data`, which must hash to `oid`."""
-    if hash_bytes(data) != oid:
+    if not hashes_to(data, oid):
         raise CorruptObject(oid, "its bytes do not hash to its id")
     out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
     try:
@@ -454,7 +454,7 @@ class MemoryStore(ObjectStore):
 
     def open(self, oid, verify=True):
         data = self.read_bytes(oid)
-        if verify and len(data) <= VERIFY_WHOLE and hash_bytes(data) != oid:
+        if verify and len(data) <= VERIFY_WHOLE and not hashes_to(data, oid):
             raise CorruptObject(oid, "its bytes do not hash to its id")
         return io.BytesIO(data)
 
@@ -661,7 +661,7 @@ class DiskStore(ObjectStore):
 
     def open(self, oid, verify=True):
         def packed(data):
-            if verify and hash_bytes(data) != oid:
+            if verify and not hashes_to(data, oid):
                 if os.path.lexists(self.path(oid)):  # a repair's loose copy
                     return self._open_loose(oid, verify)
                 raise CorruptObject(oid, "its bytes do not hash to its id")
@@ -675,12 +675,12 @@ class DiskStore(ObjectStore):
             return f
         with f:
             data = f.read()
-        if hash_bytes(data) != oid:
+        if not hashes_to(data, oid):
             raise CorruptObject(oid, "its bytes do not hash to its id")
         return io.BytesIO(data)
 
     def verify(self, oid):
-        return self._either(oid, lambda data: hash_bytes(data) == oid, lambda: self._verify_loose(oid))
+        return self._either(oid, lambda data: hashes_to(data, oid), lambda: self._verify_loose(oid))
 
     def _verify_loose(self, oid):
         fd, size = self._open_regular(oid)
@@ -1020,7 +1020,7 @@ def write_object(store: ObjectStore, obj) -> ObjectId:
 
 def decode_object(oid: str, data: bytes, expected_type=None):
     """Decode a typed object's bytes, checking its hash; errors name it."""
-    if hash_bytes(data) != oid:
+    if not hashes_to(data, oid):
         raise CorruptObject(oid, "its bytes do not hash to its id")
     try:
         m = encoding.decode(data)

@@ -16,7 +16,7 @@ import io
 
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import encoding
-from cl.objects.ids import ObjectId, hash_bytes
+from cl.objects.ids import ObjectId, hash_bytes, hashes_to
 from cl.objects.store import ObjectStore, decode_object
 from cl.objects.types import Tree
 from cl.remote.frames import Incoming, PackFrame, RemoteError
@@ -39,9 +39,8 @@ def whole_bytes(inc: Incoming) -> bytes | None:
 
 
 def verify(oid: ObjectId, data: bytes) -> None:
-    got = hash_bytes(data)
-    if got != oid:
-        raise CorruptObject(oid, f"received bytes hash to 0x{got}; nothing was stored")
+    if not hashes_to(data, oid):
+        raise CorruptObject(oid, f"received bytes hash to 0x{hash_bytes(data)}; nothing was stored")
 
 
 _MAP_FIRST = [encoding.looks_like_map(bytes([b])) for b in range(256)]  # by a first byte
