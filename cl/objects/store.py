@@ -297,6 +297,10 @@ class ObjectStore:
     def ids(self) -> Iterator[ObjectId]:
         return (s.id for s in self.stored())
 
+    def is_empty(self) -> bool:
+        """Whether the store holds no object at all (it stops at the first)."""
+        return next(iter(self.stored()), None) is None
+
     def delete(self, oid: str) -> None:
         """Remove the object's loose copy (a packed copy goes by `compact`)."""
         raise NotImplementedError
@@ -484,6 +488,9 @@ class MemoryStore(ObjectStore):
 
     def ids(self):
         return iter(list(self._objects))
+
+    def is_empty(self):
+        return not self._objects
 
     def stored(self):
         return iter([Stored(ObjectId(oid), len(data), self._times[oid])

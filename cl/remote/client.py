@@ -60,6 +60,11 @@ class Client:
             self._hello = self._call({"op": "hello", "version": frames.VERSION})
         return self._hello
 
+    def holds_nothing(self) -> bool:
+        """Whether the remote said, as the session began, that it holds no
+        object at all (a new repository): nothing need be asked of it."""
+        return self.hello().get("empty") is True
+
     def refs(self, prefixes: Iterable[str] = (), names: Iterable[str] = ()) -> dict[str, str]:
         names = list(names)
         out: dict[str, str] = {}

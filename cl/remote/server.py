@@ -107,7 +107,7 @@ class Server:
         if version != frames.VERSION:
             raise RemoteError(f"protocol version {version!r} is not spoken here (this server speaks {frames.VERSION})")
         return {"version": frames.VERSION, "server": self.label,
-                "permissions": self.policy.keeps_permissions}
+                "permissions": self.policy.keeps_permissions, "empty": self.store.is_empty()}
 
     def op_refs(self, request):
         prefixes, names = request.get("prefixes") or [], request.get("names") or []

@@ -2,8 +2,10 @@
 
 Sending: `negotiate` walks the local DAG from the tips level by level and
 asks the remote `have` about a whole level at once (several levels while
-every answer is "no"); a "yes" prunes the object's closure.  `send` puts the
-missing objects children first.
+every answer is "no"); a "yes" prunes the object's closure.  A remote that
+said in its hello that it holds nothing (a new repository) is asked
+nothing: everything is missing there.  `send` puts the missing objects
+children first.
 
 Fetching: `Fetcher.fetch` gets the tips, decodes each typed object as it
 arrives, and gets the children it lacks at the next level.  Blobs are stored
@@ -124,6 +126,18 @@ class Prefetch:
         return self._decoded
 
 
+class NoneHeld(dict):
+    """The answers of a remote that holds nothing: every id is answered,
+    and the answer is no.  `negotiate` then asks nothing and walks the
+    whole closure in one pass."""
+
+    def __contains__(self, oid) -> bool:
+        return True
+
+    def __getitem__(self, oid) -> bool:
+        return False
+
+
 def negotiate(store: ObjectStore, client: Client, tips: list[str],
               decoded: dict[str, object] | None = None) -> Plan:
     """What the remote lacks of the closure of `tips`.  `decoded`: typed
@@ -159,7 +173,8 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str],
                     sizes[child] = size
         return cache[oid]
 
-    answers: dict[str, bool] = {}
+    # each id asked about: whether the remote has it (all known at once for one that holds nothing)
+    answers: dict[str, bool] = NoneHeld() if client.holds_nothing() else {}
     walked: set = set()
     missing: set = set()
     absent: set = set()

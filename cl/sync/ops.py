@@ -5,6 +5,7 @@ turn the outcome into report lines people read."""
 import os
 import shutil
 from dataclasses import dataclass, field
+from typing import Callable
 
 from cl.errors import CLError, SpecError, UsageError, did_you_mean
 from cl.objects.progress import meter
@@ -104,8 +105,9 @@ def _looks_like_url(text: str) -> bool:
 
 
 def push(repo: Repository, remote: str | None, what=(), everything=False, force=False,
-         progress=None) -> Report:
-    """`progress`: a callback given cl.objects.progress.Tick values as objects move."""
+         progress=None, while_waiting: Callable[[], None] | None = None) -> Report:
+    """`progress`: a callback given cl.objects.progress.Tick values as
+    objects move.  `while_waiting`: called while the far side starts."""
     try:
         names = closure.push_refs(repo, what, everything)
     except SpecError as exc:
@@ -115,7 +117,12 @@ def push(repo: Repository, remote: str | None, what=(), everything=False, force=
     # read the local DAG while the far side starts
     ahead = Prefetch(repo.store, [tip for tip in map(repo.refs.get, names) if tip])
     try:
-        with open_remote(repo, remote, while_waiting=ahead.start) as client:
+        def waiting():
+            ahead.start()
+            if while_waiting is not None:
+                while_waiting()
+
+        with open_remote(repo, remote, while_waiting=waiting) as client:
             decoded = ahead.stop()
             client.meter = meter(progress)
             outcome = exchange.push(repo.store, RepoRefStore(repo), client, names, force=force,
@@ -147,11 +154,12 @@ def pull_refs(repo: Repository, view: RemoteView, what, everything: bool) -> lis
     return names
 
 
-def pull(repo: Repository, remote: str | None, what=(), everything=False, progress=None) -> Report:
-    """`progress`: a callback given cl.objects.progress.Tick values as objects move."""
+def pull(repo: Repository, remote: str | None, what=(), everything=False, progress=None,
+         while_waiting: Callable[[], None] | None = None) -> Report:
+    """`progress` and `while_waiting`: as for push."""
     if remote is None and what and DEFAULT not in remotes(repo):
         raise _not_a_remote(repo, what[0], f" on remote '{DEFAULT}'")
-    with open_remote(repo, remote) as client:
+    with open_remote(repo, remote, while_waiting=while_waiting) as client:
         client.meter = meter(progress)
         try:
             names = pull_refs(repo, RemoteView(client), what, everything)

@@ -84,6 +84,24 @@ def test_up_to_date_push_and_pull_send_nothing(make_side):
     assert set(remote.store.ids()) == before
 
 
+def test_a_push_to_an_empty_remote_asks_nothing(make_side):
+    """A new repository says so in its hello, and a push sends it the
+    closure without one `have`; once it holds something, it is asked."""
+    a, remote = make_side(), make_side()
+    ds, run = project(a, files=50)
+    with remote.serve() as client:
+        assert client.hello()["empty"] is True
+        push(a.store, a.refs, client, [f"bundles/{ds}"])
+        assert client.stats.have_asked == 0
+    assert set(remote.store.ids()) < set(a.store.ids())
+    with remote.serve() as client:
+        assert client.hello()["empty"] is False
+        push(a.store, a.refs, client, names(a))
+        assert client.stats.have_asked > 0
+        assert client.stats.sent_objects < len(set(a.store.ids()))  # the dataset's closure was not sent again
+    assert set(remote.store.ids()) == set(a.store.ids())
+
+
 def test_have_prunes_subtree(make_side):
     a, remote = make_side(), make_side()
     ds, run = project(a, files=50)
