@@ -367,20 +367,23 @@ class PackWriter:
                 raise ValueError(f"object 0x{oid} is too large for a pack ({len(data)} bytes)")
         added = 0
         with self._lock:
-            for oid, data in objects:
+            if self._fd < 0 and objects:
+                self._path, self._fd = self._tmp_file(os.O_RDWR)
+                self._buf, self._buf_at, self._at = [PACK_MAGIC], 0, len(PACK_MAGIC)
+            entries, append, header, at = self.entries, self._buf.append, RECORD.pack, self._at
+            for oid, data in objects:  # a pack frame's 256 objects at a time: locals, not attributes
                 raw = bytes.fromhex(oid)
-                if raw in self.entries:
+                if raw in entries:
                     continue
-                if self._fd < 0:
-                    self._path, self._fd = self._tmp_file(os.O_RDWR)
-                    self._buf, self._buf_at, self._at = [PACK_MAGIC], 0, len(PACK_MAGIC)
-                self._buf.append(RECORD.pack(len(data)))
-                self._at += RECORD.size
-                self.entries[raw] = (self._at, len(data))
-                self._buf.append(data)
-                self._at += len(data)
-                self.bytes += len(data)
+                n = len(data)
+                append(header(n))
+                at += RECORD.size
+                entries[raw] = (at, n)
+                append(data)
+                at += n
                 added += 1
+            self.bytes += at - self._at - RECORD.size * added
+            self._at = at
             if self._at - self._buf_at < self.GATHER:
                 return added
             chunk, start = self._take()

@@ -51,17 +51,22 @@ class PackLanding(BatchWriter):
 
     # --- small objects ------------------------------------------------------
 
-    def _add(self, objects: list[tuple[str, bytes]], repair: bool = False) -> None:
+    def _add(self, objects: list[tuple[str, bytes]], repair: bool = False, absent: bool = False) -> None:
         """Pack each (id, bytes) this batch has not taken and the store
-        does not hold, the lock taken once.  `repair`: a present copy is
-        compared with the bytes and replaced if it differs (an upload
-        repairs damage, as `write_bytes` does)."""
+        does not hold (not looked for if the caller says it is `absent`),
+        the lock taken once.  `repair`: a present copy is compared with the
+        bytes and replaced if it differs (an upload repairs damage, as
+        `write_bytes` does)."""
         with self._lock:
+            ids = self._ids
             fresh = []
             for oid, data in objects:
-                if oid not in self._ids:
-                    self._ids.add(oid)
+                if oid not in ids:
+                    ids.add(oid)
                     fresh.append((oid, data))
+        if absent:
+            self._pack(fresh)
+            return
         new = []
         for oid, data in fresh:
             if not self._present(oid):
@@ -140,14 +145,14 @@ class PackLanding(BatchWriter):
     def write(self, oid: str, data: bytes) -> None:
         self.write_many([(oid, data)])
 
-    def write_many(self, objects: list[tuple[str, bytes]]) -> None:
+    def write_many(self, objects: list[tuple[str, bytes]], absent: bool = False) -> None:
         small = []
         for oid, data in objects:
             if len(data) < PACKED_BELOW:
                 small.append((oid, data))
             else:
                 self._loose_landing().write(oid, data)
-        self._add(small)
+        self._add(small, absent=absent)
 
     def write_now(self, oid: str, data: bytes) -> None:
         """A typed object (one that may name others), packed up to

@@ -393,9 +393,13 @@ class BatchWriter:
     def write(self, oid: str, data: bytes) -> None:
         self.write_now(oid, data)
 
-    def write_many(self, objects: list[tuple[str, bytes]]) -> None:
+    def write_many(self, objects: list[tuple[str, bytes]], absent: bool = False) -> None:
         """`write` of each (id, bytes): one call for a run of small objects
-        (a pack frame's), which a batch may store together."""
+        (a pack frame's), which a batch may store together.  `absent`: the
+        caller found none of them in the store just before (a fetch asks
+        only for what it lacks), and a batch need not look again; one
+        written meanwhile by another writer is then stored twice, as two
+        writers of one object may anyway."""
         for oid, data in objects:
             self.write(oid, data)
 

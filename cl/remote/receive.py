@@ -109,13 +109,14 @@ class Receiver:
         self._held_bytes = 0
         self._closed = False
 
-    def _stored(self, oid: ObjectId, size: int | None) -> None:
-        if len(self.known) >= KNOWN_MAX:
+    def _stored(self, objects: list[tuple[ObjectId, int | None]]) -> None:
+        """Remember objects as stored: (id, size; None: not known) each."""
+        if len(self.known) + len(objects) > KNOWN_MAX:
             # a bound on memory; a forgotten id is only asked of the store,
             # so what the batch holds (a pack not yet published) is published first
             self._landing.flush()
             self.known.clear()
-        self.known[oid] = size
+        self.known.update(objects)
 
     def write(self, oid: ObjectId, data: bytes, size: int | None = None) -> None:
         """Store the verified bytes of a typed object, after every object
@@ -125,7 +126,7 @@ class Receiver:
         self._held_bytes += len(data)
         if self._held_bytes >= TYPED_HELD:
             self._write_held()
-        self._stored(oid, size)
+        self._stored([(oid, size)])
 
     def _write_held(self) -> None:
         self._landing.order()  # every blob before them is stored before them
@@ -140,22 +141,22 @@ class Receiver:
             self._landing.flush()  # written loose: what it names must be visible first
             self.store.write_stream(io.BytesIO(data), expected=oid)
 
-    def blobs(self, objects: list[tuple[ObjectId, bytes]]) -> None:
+    def blobs(self, objects: list[tuple[ObjectId, bytes]], absent: bool = False) -> None:
         """Small blobs, (id, bytes) each: all verified, then written
-        together (a mismatch stores none of them)."""
+        together (a mismatch stores none of them).  `absent`: the caller
+        found them missing from the store (BatchWriter.write_many)."""
         for oid, data in objects:
             verify(oid, data)
-        self._store_blobs(objects)
+        self._store_blobs(objects, absent)
 
-    def _store_blobs(self, objects: list[tuple[ObjectId, bytes]]) -> None:
-        self._landing.write_many(objects)
-        for oid, data in objects:
-            self._stored(oid, len(data))
+    def _store_blobs(self, objects: list[tuple[ObjectId, bytes]], absent: bool = False) -> None:
+        self._landing.write_many(objects, absent)
+        self._stored([(oid, len(data)) for oid, data in objects])
 
     def stream(self, inc: Incoming) -> None:
         """A large blob, from the wire to the store in chunks."""
         self._landing.stream(inc.oid, inc.stream)
-        self._stored(inc.oid, inc.size)
+        self._stored([(inc.oid, inc.size)])
 
     def take(self, inc: Incoming | PackFrame) -> None:
         """One object of a put, or a pack frame's: what it is is learnt

@@ -306,7 +306,7 @@ class Fetcher:
             named: list[str] = []  # children of this level's typed objects, each once
             for inc in self.client.get(level, packs=True):
                 if isinstance(inc, PackFrame):
-                    self._whole(inc.objects(), wanted, named, queued)
+                    self._whole(inc.oids, inc.datas, wanted, named, queued)
                     continue
                 oid = inc.oid
                 self._asked_for(oid, wanted)  # before a large object is read
@@ -314,9 +314,9 @@ class Fetcher:
                     wanted.discard(oid)
                     self.absent.add(oid)
                 elif inc.data is not None:
-                    self._whole([(oid, inc.data)], wanted, named, queued)
+                    self._whole([oid], [inc.data], wanted, named, queued)
                 elif self.typed.get(oid):
-                    self._whole([(oid, self._typed_bytes(inc))], wanted, named, queued)
+                    self._whole([oid], [self._typed_bytes(inc)], wanted, named, queued)
                 else:
                     wanted.discard(oid)
                     self._announced(oid, inc.size)
@@ -346,17 +346,22 @@ class Fetcher:
         meter = self.client.meter
         if meter is not None and (typed or oid not in self.sizes):  # not expected yet
             meter.expect(0, size)
-        if not typed:
+        if not typed and self.sizes.get(oid, size) != size:
             self._check_size(oid, size)
 
-    def _whole(self, objects: list[tuple[ObjectId, bytes]], wanted: set, named: list, queued: set) -> None:
-        """Whole objects that arrived: the blobs verified and stored
-        together, each typed object verified, decoded and held, its
-        children not yet queued named for the next level."""
+    def _whole(self, oids: list[ObjectId], datas: list[bytes], wanted: set, named: list, queued: set) -> None:
+        """Whole objects that arrived (`oids[i]` names `datas[i]`): the
+        blobs verified and stored together, each typed object verified,
+        decoded and held, its children not yet queued named for the next
+        level."""
+        if not wanted.issuperset(oids) or len(set(oids)) != len(oids):
+            left = set(wanted)
+            for oid in oids:  # names the first one not asked for, or sent twice
+                self._asked_for(oid, left)
+                left.discard(oid)
+        wanted.difference_update(oids)
         blobs = []
-        for oid, data in objects:
-            self._asked_for(oid, wanted)
-            wanted.discard(oid)
+        for oid, data in zip(oids, datas):
             self._announced(oid, len(data))
             if not self.typed.get(oid):
                 blobs.append((oid, data))
@@ -375,7 +380,7 @@ class Fetcher:
                 if child not in queued:
                     queued.add(child)
                     named.append(child)
-        self.receiver.blobs(blobs)
+        self.receiver.blobs(blobs, absent=True)  # asked for because has_many found them missing
         self.blobs += len(blobs)
 
     def _check_size(self, oid: ObjectId, size: int) -> None:

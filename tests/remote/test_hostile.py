@@ -13,6 +13,7 @@ import msgpack
 import pytest
 
 from cl.errors import UsageError
+from cl.objects.encoding import looks_like_map
 from cl.objects.store import write_object
 from cl.objects.types import MODE_DIR, MODE_FILE, Contents, Tree, TreeEntry
 from cl.remote import frames
@@ -213,6 +214,30 @@ def test_pull_stops_at_an_announced_size_its_parent_does_not_record(tmp_path, an
             pull(local.store, local.refs, client, ["worksheets/w1"])
     assert local.refs.items() == [] and not local.store.has(server.blob)
     assert not os.listdir(tmp_path / "local" / "tmp")
+
+
+class Repeating(Server):
+    """Answers a `get` of blobs with one pack frame that holds the first of
+    them twice."""
+
+    def op_get(self, request):
+        ids = self._ids(request)
+        datas = [self.store.read_bytes(oid) for oid in ids]
+        if any(looks_like_map(d) for d in datas):
+            yield from super().op_get(request)  # typed objects: as they are
+            return
+        yield frames.encode(["p", [frames.wire_id(o) for o in ids + ids[:1]], datas + datas[:1]])
+        yield frames.END
+
+
+def test_pull_refuses_an_object_sent_twice(tmp_path):
+    remote, local = Side(), Side(disk_store(str(tmp_path / "local")))
+    ds = remote.bundle("data", remote.tree({"a": b"first\n", "b": b"second\n"}))
+    remote.worksheet("w1", "one", [ds])
+    with Client(PipeTransport(Repeating(remote.store, remote.refs), "repeating"), "repeating") as client:
+        with pytest.raises(RemoteError, match="which was not asked for"):
+            pull(local.store, local.refs, client, ["worksheets/w1"])
+    assert local.refs.items() == []
 
 
 def test_objects_larger_than_the_limit_are_refused_both_ways(make_side):
