@@ -182,6 +182,10 @@ class Pack:
 
     def read(self, i: int) -> bytes:
         _, offset, size = self.entry(i)
+        return self.read_at(offset, size)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """The bytes of the object an entry places at `offset`."""
         if offset + size > self.size - SUM:
             raise PackError(f"pack {self.name} is truncated")
         return self.data[offset:offset + size]
@@ -296,18 +300,18 @@ class PackSet:
 
 
 class PackLookup:
-    """Whether some pack holds each of many raw ids.  An id no pack holds
-    costs a search in every pack, and a store keeps up to
-    `gc.auto_pack_limit` of them; so the ids of the smallest packs are
-    read into one set, up to `budget` of them, and only the other packs
-    are searched."""
+    """Whether some pack holds each of many raw ids, and where.  An id no
+    pack holds costs a search in every pack, and a store keeps up to
+    `gc.auto_pack_limit` of them; so the entries of the smallest packs are
+    read into one map, up to `budget` of them, and only the other packs
+    are searched (Pack.find, a Python loop of a few probes)."""
 
     def __init__(self, packs: list["Pack"], budget: int):
-        self.known: set[bytes] = set()
+        self.known: dict[bytes, tuple[Pack, int, int]] = {}  # raw id -> (pack, offset, size)
         self.searched: list[Pack] = []
         for p in sorted(packs, key=lambda p: p.count):
             if len(self.known) + p.count <= budget:
-                self.known.update(raw for raw, _, _ in p.entries())
+                self.known.update({raw: (p, offset, size) for raw, offset, size in p.entries()})
             else:
                 self.searched.append(p)
 
@@ -315,6 +319,28 @@ class PackLookup:
         if raw in self.known:
             return True
         return bool(self.searched) and any(p.find(raw) >= 0 for p in self.searched)
+
+    def holding(self, ids: list[str]) -> set[str]:
+        """Which of `ids` (hex) some pack holds: the map asked once for all."""
+        raws = {bytes.fromhex(oid): oid for oid in ids}
+        hit = self.known.keys() & raws.keys()
+        held = {raws[raw] for raw in hit}
+        if self.searched:
+            held.update(oid for raw, oid in raws.items()
+                        if raw not in hit and any(p.find(raw) >= 0 for p in self.searched))
+        return held
+
+    def where(self, raw: bytes) -> tuple["Pack", int, int] | None:
+        """(pack, offset, size) of the object, or None."""
+        found = self.known.get(raw)
+        if found is not None:
+            return found
+        for p in self.searched:
+            i = p.find(raw)
+            if i >= 0:
+                _, offset, size = p.entry(i)
+                return p, offset, size
+        return None
 
 
 class PackWriter:

@@ -28,6 +28,7 @@ from cl.objects.types import TYPES, WORKSHEET_TYPES, FormatError, Worksheet
 CHUNK = 8 << 20
 SMALL = 1 << 20
 VERIFY_WHOLE = 32 << 20  # `open` re-hashes objects up to this size before returning them
+READ_ONE_BY_ONE = 64     # a small_reader for fewer objects than this looks each up on its own
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 COPY_CHUNK = 64 << 20  # a multiple of mmap.ALLOCATIONGRANULARITY
 TAIL_CHUNK = 8 << 20   # a large file's last COPY_CHUNK goes in these: little is left to hash at the end
@@ -345,6 +346,11 @@ class ObjectStore:
             return None
         return self.read_bytes(oid)
 
+    def small_reader(self, count: int) -> Callable[[str, int, int | None], bytes | None]:
+        """`read_small` for a run of about `count` objects (what a get
+        answers or a push sends), which a store may prepare for."""
+        return self.read_small
+
     def batch(self) -> "BatchWriter":
         """A writer of many objects whose bytes the caller has verified;
         close() it to have them all stored."""
@@ -540,9 +546,15 @@ class DiskStore(ObjectStore):
         found = self._in_pack(oid)
         if found is None:
             return None
+        pack, i = found
+        _, offset, size = pack.entry(i)
+        return self._read_packed(oid, pack, offset, size)
+
+    @staticmethod
+    def _read_packed(oid: str, pack, offset: int, size: int) -> bytes:
         from cl.objects.pack import PackError
         try:
-            return found[0].read(found[1])
+            return pack.read_at(offset, size)
         except PackError as exc:
             raise CorruptObject(oid, str(exc)) from None
 
@@ -627,7 +639,7 @@ class DiskStore(ObjectStore):
             return set()
         from cl.objects.pack import SCAN_PER_ID
         packed = self.packs.lookup(len(ids) * SCAN_PER_ID, live=True)
-        found = {ObjectId(oid) for oid in ids if bytes.fromhex(oid) in packed}
+        found = {oid if type(oid) is ObjectId else ObjectId(oid) for oid in packed.holding(ids)}
         return found | present(self, [oid for oid in ids if oid not in found])
 
     def read_small(self, oid, limit, size=None):
@@ -636,6 +648,25 @@ class DiskStore(ObjectStore):
             return None
         return self._either(oid, lambda data: data if len(data) < limit else None,
                             lambda: read_small(self, oid, limit, size))
+
+    def small_reader(self, count):
+        """For many objects, one PackLookup finds each instead of a search
+        of the packs per object; what it does not find (a loose object, a
+        pack published since) is read as `read_small` reads it."""
+        if count < READ_ONE_BY_ONE:
+            return self.read_small
+        from cl.objects.pack import SCAN_PER_ID
+        lookup = self.packs.lookup(count * SCAN_PER_ID)
+
+        def read(oid, limit, size=None):
+            if size is not None and size >= limit:
+                return None
+            found = lookup.where(bytes.fromhex(oid))
+            if found is None:
+                return self.read_small(oid, limit, size)
+            pack, offset, n = found
+            return None if n >= limit else self._read_packed(oid, pack, offset, n)
+        return read
 
     def batch(self):
         from cl.objects.packing import PackLanding

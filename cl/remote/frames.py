@@ -294,6 +294,7 @@ def stream_frames(store: ObjectStore, order: list[str], absent=frozenset(),
     objects, which spare a stat each when they are right.  `meter` (a
     cl.objects.progress.Meter) counts each object as its frame goes."""
     sizes = sizes or {}
+    read_small = store.small_reader(len(order))
     ids: list[bytes] = []
     datas: list[bytes] = []
     size = 0
@@ -302,7 +303,7 @@ def stream_frames(store: ObjectStore, order: list[str], absent=frozenset(),
         data = None
         if not gone:
             try:
-                data = store.read_small(oid, WHOLE_MAX, sizes.get(oid))
+                data = read_small(oid, WHOLE_MAX, sizes.get(oid))
             except ObjectMissing:
                 if not missing_ok:
                     raise

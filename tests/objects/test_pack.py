@@ -10,6 +10,7 @@ import pytest
 from cl.errors import CorruptObject, ObjectMissing
 from cl.objects import pack as packfmt
 from cl.objects import packing
+from cl.objects import store as store_module
 from cl.objects.ids import hash_bytes
 from cl.objects.ingest import ingest_path
 from cl.objects.pack import PACKED_BELOW, Pack, check, index_bytes, pack_bytes
@@ -459,6 +460,36 @@ def test_many_ids_are_found_over_many_packs(tmp_path, monkeypatch):
     os.chmod(store.packs.directory, 0o755)
     os.unlink(os.path.join(store.packs.directory, name + ".idx"))
     assert store.has_many(list(gone)) == set()
+
+
+def test_a_reader_of_many_objects_reads_what_read_small_reads(tmp_path, monkeypatch):
+    """`small_reader` (what a get answers and a push sends from) finds
+    packed objects through one PackLookup, small packs mapped and a large
+    one searched, and reads anything else as `read_small` does: a loose
+    object, one over the limit, a missing one, a truncated pack."""
+    store = make_disk_store(tmp_path)
+    groups = [small(20, f"pack {k} ") for k in range(3)] + [small(400, "large ")]
+    for objects in groups:
+        with store.batch() as batch:
+            batch.write_many(list(objects.items()))
+    loose = small(3, "loose ")
+    for data in loose.values():
+        store.write_bytes(data)
+    asked = [o for g in groups for o in list(g)[:5]] + list(loose)
+    monkeypatch.setattr(store_module, "READ_ONE_BY_ONE", 10)
+    read = store.small_reader(len(asked))
+    assert read != store.read_small
+    lookup = store.packs.lookup(len(asked) * packfmt.SCAN_PER_ID)
+    assert len(lookup.known) == 60 and len(lookup.searched) == 1  # both ways of finding are taken
+    for limit in (1 << 20, 12):
+        assert [read(o, limit) for o in asked] == [store.read_small(o, limit) for o in asked]
+    assert read(asked[0], 1 << 20, size=1 << 20) is None  # a recorded size at the limit: read as large
+    with pytest.raises(ObjectMissing):
+        read("ab" * 32, 1 << 20)
+
+    monkeypatch.setattr(packfmt.Pack, "read_at", lambda *a: (_ for _ in ()).throw(packfmt.PackError("truncated")))
+    with pytest.raises(CorruptObject, match=f"0x{asked[0]}.*truncated"):
+        store.small_reader(len(asked))(asked[0], 1 << 20)
 
 
 def _install_v1_golden(store) -> str:
