@@ -283,15 +283,15 @@ class PackSet:
             self.refresh(force=True)
         return None
 
-    def lookup(self, budget: int, live: bool = False) -> "PackLookup":
+    def lookup(self, budget: int, live: bool = False, places: bool = False) -> "PackLookup":
         """A way to ask about many ids (a PackLookup) reading at most
         `budget` index entries into memory, and never more than LOOKUP_MAX.
         `live`: only packs whose index is still in place (the listing is
-        read again if one is gone)."""
+        read again if one is gone).  `places`: PackLookup.where answers."""
         if self._stamp is _UNLISTED or (live and not all(p.alive() for p in self.packs)):
             self.refresh(force=True)
         packs = [p for p in self.packs if not live or p.alive()]
-        return PackLookup(packs, min(budget, LOOKUP_MAX))
+        return PackLookup(packs, min(budget, LOOKUP_MAX), places)
 
     def names(self) -> list[str]:
         if self._stamp is _UNLISTED:
@@ -306,14 +306,19 @@ class PackLookup:
     read into one map, up to `budget` of them, and only the other packs
     are searched (Pack.find, a Python loop of a few probes)."""
 
-    def __init__(self, packs: list["Pack"], budget: int):
-        self.known: dict[bytes, tuple[Pack, int, int]] = {}  # raw id -> (pack, offset, size)
+    def __init__(self, packs: list["Pack"], budget: int, places: bool = False):
+        """`places`: for `where`, each id is mapped to its pack, offset and
+        size; else to its pack only (about half the memory, a batch writer's
+        membership questions need no more)."""
+        self.known: dict[bytes, object] = {}  # raw id -> its pack, or (pack, offset, size)
         self.searched: list[Pack] = []
         for p in sorted(packs, key=lambda p: p.count):
-            if len(self.known) + p.count <= budget:
+            if len(self.known) + p.count > budget:
+                self.searched.append(p)
+            elif places:
                 self.known.update({raw: (p, offset, size) for raw, offset, size in p.entries()})
             else:
-                self.searched.append(p)
+                self.known.update(dict.fromkeys((raw for raw, _, _ in p.entries()), p))
 
     def __contains__(self, raw: bytes) -> bool:
         if raw in self.known:
@@ -331,7 +336,8 @@ class PackLookup:
         return held
 
     def where(self, raw: bytes) -> tuple["Pack", int, int] | None:
-        """(pack, offset, size) of the object, or None."""
+        """(pack, offset, size) of the object, or None (a lookup made
+        with `places`)."""
         found = self.known.get(raw)
         if found is not None:
             return found

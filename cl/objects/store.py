@@ -656,7 +656,7 @@ class DiskStore(ObjectStore):
         if count < READ_ONE_BY_ONE:
             return self.read_small
         from cl.objects.pack import SCAN_PER_ID
-        lookup = self.packs.lookup(count * SCAN_PER_ID)
+        lookup = self.packs.lookup(count * SCAN_PER_ID, places=True)
 
         def read(oid, limit, size=None):
             if size is not None and size >= limit:

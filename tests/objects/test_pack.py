@@ -479,7 +479,7 @@ def test_a_reader_of_many_objects_reads_what_read_small_reads(tmp_path, monkeypa
     monkeypatch.setattr(store_module, "READ_ONE_BY_ONE", 10)
     read = store.small_reader(len(asked))
     assert read != store.read_small
-    lookup = store.packs.lookup(len(asked) * packfmt.SCAN_PER_ID)
+    lookup = store.packs.lookup(len(asked) * packfmt.SCAN_PER_ID, places=True)
     assert len(lookup.known) == 60 and len(lookup.searched) == 1  # both ways of finding are taken
     for limit in (1 << 20, 12):
         assert [read(o, limit) for o in asked] == [store.read_small(o, limit) for o in asked]
