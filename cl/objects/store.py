@@ -977,6 +977,22 @@ class DiskStore(ObjectStore):
                     continue
                 yield Stored(oid, st.st_size, st.st_mtime_ns)
 
+    def is_empty(self):
+        """No pack and nothing in any fan-out directory (a stray file there
+        counts as something: the answer errs towards asking)."""
+        self.packs.refresh(force=True)
+        if self.packs.packs:
+            return False
+        for fan in os.listdir(self.root):
+            if len(fan) == 2:
+                try:
+                    with os.scandir(os.path.join(self.root, fan)) as entries:
+                        if next(entries, None) is not None:
+                            return False
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+        return True
+
     def compact(self, drop=frozenset(), young=frozenset(), gather=False):
         from cl.objects.packing import compact
         return compact(self, drop, young, gather)
