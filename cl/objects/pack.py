@@ -397,7 +397,7 @@ class PackWriter:
         for oid, data in objects:
             if len(data) >= PACK_LIMIT:
                 raise ValueError(f"object 0x{oid} is too large for a pack ({len(data)} bytes)")
-        added = 0
+        added = added_bytes = 0
         with self._lock:
             if self._fd < 0 and objects:
                 self._path, self._fd = self._tmp_file(os.O_RDWR)
@@ -414,7 +414,8 @@ class PackWriter:
                 append(data)
                 at += n
                 added += 1
-            self.bytes += at - self._at - RECORD.size * added
+                added_bytes += n
+            self.bytes += added_bytes
             self._at = at
             if self._at - self._buf_at < self.GATHER:
                 return added
