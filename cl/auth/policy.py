@@ -66,7 +66,7 @@ def owned_ref(name: str) -> bool:
 def _edges(obj) -> list[tuple[str, bool]]:
     """(child id, child is typed) of a typed object."""
     if isinstance(obj, Tree):
-        return [(e.id, e.mode == MODE_DIR) for e in obj.entries]
+        return list(zip(obj.ids, [m == MODE_DIR for m in obj.modes]))
     if isinstance(obj, (Bundle, Result)):
         out = ([(d.bundle, True) for d in obj.dependencies] if isinstance(obj, Bundle)
                else [(obj.bundle, True)])

@@ -163,7 +163,13 @@ class TreeEntry(Value):
 
 
 class Tree(Value):
-    __slots__ = ("entries",)
+    """A directory: its entries sorted by name.  A tree keeps them as four
+    columns (`names`, `modes`, `sizes`, `ids`) and makes the TreeEntry
+    objects of `entries` when they are first asked for: what walks many
+    trees (a transfer, gc, fsck) reads only ids and sizes, and a decoded
+    tree's columns are checked a column at a time."""
+
+    __slots__ = ("names", "modes", "sizes", "ids", "_entries")
     TYPE = "tree"
 
     def __init__(self, entries: tuple[TreeEntry, ...]):
@@ -174,38 +180,96 @@ class Tree(Value):
                 raise FormatError(f"tree entry {e.name!r} has an unknown mode {e.mode:o}")
             if e.size < 0:
                 raise FormatError(f"tree entry {e.name!r} has a negative size")
-        if not _sorted_unique([e.name for e in entries]):
+        names = tuple(e.name for e in entries)
+        if not _sorted_unique(names):
             raise FormatError("tree entries are not sorted by name and unique")
-        _set(self, "entries", entries)
+        self._columns(names, tuple(e.mode for e in entries), tuple(e.size for e in entries),
+                      tuple(e.id for e in entries), tuple(entries))
+
+    def _columns(self, names, modes, sizes, ids, entries=None) -> None:
+        _set(self, "names", names)
+        _set(self, "modes", modes)
+        _set(self, "sizes", sizes)
+        _set(self, "ids", ids)
+        _set(self, "_entries", entries)
+
+    @property
+    def entries(self) -> tuple[TreeEntry, ...]:
+        entries = self._entries
+        if entries is None:
+            entries = tuple(map(TreeEntry, self.names, self.modes, self.sizes, self.ids))
+            _set(self, "_entries", entries)
+        return entries
+
+    def _values(self) -> tuple:
+        return self.names, self.modes, self.sizes, self.ids
+
+    def __repr__(self) -> str:
+        return f"Tree(entries={self.entries!r})"
+
+    def __reduce__(self):
+        return Tree, (self.entries,)
 
     @property
     def size(self) -> int:
-        return sum(e.size for e in self.entries)
+        return sum(self.sizes)
 
     def get(self, name: str) -> TreeEntry | None:
-        for e in self.entries:
-            if e.name == name:
-                return e
-        return None
+        try:
+            return self.entries[self.names.index(name)]
+        except ValueError:
+            return None
 
     def to_map(self) -> dict:
         return {"type": "tree",
-                "entries": [[_encode_name(e.name), e.mode, e.size, e.id] for e in self.entries]}
+                "entries": [[_encode_name(n), m, s, i]
+                            for n, m, s, i in zip(self.names, self.modes, self.sizes, self.ids)]}
 
     @classmethod
     def from_map(cls, m: dict) -> "Tree":
         _take(m, ("entries",), "tree")
         _check(isinstance(m["entries"], list), "tree entries is not a list")
-        entries = []
-        for raw in m["entries"]:  # a tree may hold a million entries: the usual types checked inline
+        columns = _plain_columns(m["entries"])
+        if columns is not None:
+            tree = object.__new__(cls)
+            tree._columns(*columns)
+            return tree
+        entries = []  # an entry needs a closer look: each one is checked, and the first fault named
+        for raw in m["entries"]:
             if type(raw) is not list or len(raw) != 4:
                 raise FormatError("tree entry is not [name, mode, size, id]")
             name, mode, size, oid = raw
             entries.append(TreeEntry(name if type(name) is str else _decode_name(name),
-                                     mode if type(mode) is int else _int(mode, "entry mode"),
-                                     size if type(size) is int else _int(size, "entry size"),
+                                     _int(mode, "entry mode"), _int(size, "entry size"),
                                      _oid(oid, "entry id")))
         return cls(tuple(entries))
+
+
+_MODE_SET = frozenset(MODES)
+
+
+def _plain_columns(raw: list):
+    """The columns of a tree's encoded entries when every entry is as most
+    are — [str name, int mode, int size, str id], each valid, names ASCII
+    (or valid UTF-8), sorted and unique — checked a column at a time; None
+    when any entry is not, for the entry-by-entry check to name it."""
+    if not raw:
+        return (), (), (), ()
+    if set(map(type, raw)) != {list} or set(map(len, raw)) != {4}:
+        return None
+    names, modes, sizes, ids = zip(*raw)
+    if set(map(type, names)) != {str} or set(map(type, modes)) != {int} \
+            or set(map(type, sizes)) != {int} or not _MODE_SET.issuperset(modes) or min(sizes) < 0:
+        return None
+    joined = "/".join(names)  # a "/" inside a name adds one
+    if joined.count("/") != len(names) - 1 or "\0" in joined or "" in names or "." in names \
+            or ".." in names or not (joined.isascii() or all(map(valid_name, names))) \
+            or not _sorted_unique(names):
+        return None
+    try:
+        return names, modes, sizes, ObjectId.many(ids)
+    except (ValueError, TypeError):
+        return None
 
 
 # --- contents: what a bundle's data is (a file, a link or a tree) -------------
@@ -463,7 +527,7 @@ def children(obj) -> list[ObjectId]:
     (the connectivity invariant).  Worksheet items name bundles by id too,
     but only as references: see docs/format.md."""
     if isinstance(obj, Tree):
-        return [e.id for e in obj.entries]
+        return list(obj.ids)
     if isinstance(obj, Bundle):
         out = [d.bundle for d in obj.dependencies]
         if obj.contents:

@@ -54,6 +54,14 @@ def from_wire(raw) -> ObjectId:
     return ObjectId.of_digest(raw)
 
 
+def pack_ids(raws: list) -> list[ObjectId]:
+    """The ids of a pack frame, checked together (a frame carries hundreds)."""
+    if raws and (set(map(type, raws)) != {bytes} or set(map(len, raws)) != {32}):
+        for raw in raws:
+            from_wire(raw)  # names the first malformed one
+    return [ObjectId.of_digest(raw) for raw in raws]
+
+
 def encode(value) -> bytes:
     return msgpack.packb(value, use_bin_type=True)
 
@@ -204,14 +212,12 @@ def read_objects(reader: FrameReader, max_object: int | None = None,
             raise RemoteError(said(frame[1]))
         if tag == "p" and len(frame) == 3 and isinstance(frame[1], list) \
                 and isinstance(frame[2], list) and len(frame[1]) == len(frame[2]):
-            oids = []
-            for raw, data in zip(frame[1], frame[2]):
-                if not isinstance(data, bytes):
-                    raise RemoteError("malformed object frame 'p'")
-                oid = from_wire(raw)
-                if max_object is not None and len(data) > max_object:
-                    raise too_large(oid, len(data), max_object)
-                oids.append(oid)
+            oids = pack_ids(frame[1])
+            if frame[2] and set(map(type, frame[2])) != {bytes}:
+                raise RemoteError("malformed object frame 'p'")
+            if max_object is not None and frame[2] and max(map(len, frame[2])) > max_object:
+                oid, data = next((o, d) for o, d in zip(oids, frame[2]) if len(d) > max_object)
+                raise too_large(oid, len(data), max_object)
             if packs:
                 yield PackFrame(oids, frame[2])
             else:

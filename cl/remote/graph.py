@@ -18,7 +18,7 @@ def edges(obj) -> list[tuple[ObjectId, bool, int]]:
     The size is a blob's length as its parent claims it (a hint, not a
     fact); for a typed child it means nothing."""
     if isinstance(obj, Tree):
-        return [(e.id, e.mode == MODE_DIR, e.size) for e in obj.entries]
+        return list(zip(obj.ids, [m == MODE_DIR for m in obj.modes], obj.sizes))
     if isinstance(obj, Bundle):
         out = [(d.bundle, True, 0) for d in obj.dependencies]
         if obj.contents:
@@ -52,7 +52,7 @@ def recorded_sizes(obj) -> dict[ObjectId, int]:
     blob's length, a subtree's Tree.size) and a bundle's or result's
     contents.  Other children carry no size."""
     if isinstance(obj, Tree):
-        return {e.id: e.size for e in obj.entries}
+        return dict(zip(obj.ids, obj.sizes))
     if isinstance(obj, (Bundle, Result)) and obj.contents:
         return {obj.contents.id: obj.contents.size}
     return {}

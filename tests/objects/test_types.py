@@ -2,6 +2,8 @@
 a missing, unknown or mistyped field is a FormatError naming the field."""
 
 import dataclasses
+import os
+import pickle
 
 import pytest
 
@@ -166,6 +168,55 @@ def test_tree_sort_is_by_code_point():
     """[F12] "B" < "a" < "z" < "é": code points, not a locale."""
     tree = Tree(tuple(_entry(n) for n in ["B", "a", "z", "é"]))
     assert [e.name for e in Tree.from_map(tree.to_map()).entries] == ["B", "a", "z", "é"]
+
+
+ORDINARY = [[f"f{i:03d}", MODE_FILE, i, ("%02x" % i) * 32] for i in range(200)]
+
+
+@pytest.mark.parametrize("at", [0, 150, 199])
+@pytest.mark.parametrize("fault,named", [
+    (lambda e: e.__setitem__(1, True), "mode"),
+    (lambda e: e.__setitem__(1, 0o100600), "unknown mode"),
+    (lambda e: e.__setitem__(1, float(MODE_FILE)), "mode"),
+    (lambda e: e.__setitem__(2, -1), "negative size"),
+    (lambda e: e.__setitem__(2, False), "size"),
+    (lambda e: e.__setitem__(2, 1.0), "size"),
+    (lambda e: e.__setitem__(3, "AB" * 32), "entry id"),
+    (lambda e: e.__setitem__(3, "ab" * 31), "entry id"),
+    (lambda e: e.__setitem__(3, b"\xab" * 32), "entry id"),
+    (lambda e: e.__setitem__(0, "a/b"), "invalid name"),
+    (lambda e: e.pop(), r"\[name, mode, size, id\]"),
+])
+def test_tree_names_one_bad_entry_among_many(fault, named, at):
+    """A tree's entries are checked a column at a time; one bad entry
+    anywhere among ordinary ones is still refused, and named as the
+    entry-by-entry check names it."""
+    entries = [list(e) for e in ORDINARY]
+    fault(entries[at])
+    with pytest.raises(FormatError, match=named):
+        Tree.from_map({"type": "tree", "entries": entries})
+
+
+def test_decoded_tree_is_the_tree_built_from_entries():
+    """Decoding keeps columns and makes the entries when asked: equal,
+    hashed, pickled, looked up and encoded as a tree built from entries."""
+    built = Tree(tuple(TreeEntry(n, mode, size, ID if i % 2 else oid)
+                       for i, (n, mode, size, oid) in enumerate(ORDINARY)))
+    decoded = Tree.from_map(built.to_map())
+    assert decoded == built and hash(decoded) == hash(built)
+    assert decoded.entries == built.entries and decoded.ids == built.ids
+    assert decoded.get("f150") == built.entries[150] and decoded.get("nope") is None
+    assert decoded.size == sum(range(200)) and decoded.to_map() == built.to_map()
+    assert pickle.loads(pickle.dumps(decoded)) == built
+    assert repr(decoded) == repr(built)
+    assert Tree.from_map({"type": "tree", "entries": []}) == Tree(())
+
+
+def test_tree_with_a_name_that_is_not_utf8_decodes():
+    """[F20] a name held as bin (not UTF-8) takes the entry-by-entry way."""
+    built = Tree((_entry("a"), _entry(os.fsdecode(b"b\xff")), _entry("c")))
+    decoded = Tree.from_map(encoding.decode(encoding.encode(built.to_map())))
+    assert decoded == built and decoded.names[1] == os.fsdecode(b"b\xff")
 
 
 def test_tree_size_is_total_of_entries():

@@ -109,7 +109,19 @@ def test_pack_of_small_objects(tmp_path):
     encode(["p", [b"\0" * 32], ["not bytes"]]),
     encode(["p", [b"short"], [b"data"]]),
     encode(["p", b"\0" * 32, [b"data"]]),
+    encode(["p", [b"\0" * 32] * 5 + ["\0" * 32], [b"data"] * 6]),
+    encode(["p", [b"\0" * 32] * 5 + [b"\0" * 33], [b"data"] * 6]),
+    encode(["p", [b"\0" * 32] * 6, [b"data"] * 5 + [6]]),
 ])
 def test_malformed_packs_are_refused(frame):
-    with pytest.raises(RemoteError):
+    """A pack frame's ids and bytes are checked together; one bad among
+    good ones is refused all the same."""
+    with pytest.raises(RemoteError, match="malformed"):
         list(read_objects(reader_of(frame, frames.END)))
+
+
+def test_a_pack_frame_object_over_the_limit_is_named():
+    ids = [bytes([i]) * 32 for i in range(4)]
+    frame = encode(["p", ids, [b"x", b"y", b"z" * 100, b"w"]])
+    with pytest.raises(RemoteError, match=f"object 0x{ids[2].hex()} is 100 bytes"):
+        list(read_objects(reader_of(frame, frames.END), max_object=99))
