@@ -54,8 +54,9 @@ def from_wire(raw) -> ObjectId:
     return ObjectId.of_digest(raw)
 
 
-def pack_ids(raws: list) -> list[ObjectId]:
-    """The ids of a pack frame, checked together (a frame carries hundreds)."""
+def ids_from_wire(raws: list) -> list[ObjectId]:
+    """Raw ids from a frame (a pack frame's, a get's), checked together:
+    a frame carries hundreds, a get thousands."""
     if raws and (set(map(type, raws)) != {bytes} or set(map(len, raws)) != {32}):
         for raw in raws:
             from_wire(raw)  # names the first malformed one
@@ -212,7 +213,7 @@ def read_objects(reader: FrameReader, max_object: int | None = None,
             raise RemoteError(said(frame[1]))
         if tag == "p" and len(frame) == 3 and isinstance(frame[1], list) \
                 and isinstance(frame[2], list) and len(frame[1]) == len(frame[2]):
-            oids = pack_ids(frame[1])
+            oids = ids_from_wire(frame[1])
             if frame[2] and set(map(type, frame[2])) != {bytes}:
                 raise RemoteError("malformed object frame 'p'")
             if max_object is not None and frame[2] and max(map(len, frame[2])) > max_object:

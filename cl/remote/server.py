@@ -12,7 +12,7 @@ from cl.objects.store import ObjectStore, read_object
 from cl.refs.names import synced
 from cl.refs.store import RefStore
 from cl.remote import frames
-from cl.remote.frames import END, FrameReader, RemoteError, encode, error_frame, from_wire
+from cl.remote.frames import END, FrameReader, RemoteError, encode, error_frame, ids_from_wire
 from cl.remote.heads import NOT_HERE, head_problem
 from cl.remote.limits import Limits
 from cl.remote.receive import Receiver
@@ -131,7 +131,7 @@ class Server:
         raw = request.get("ids")
         if not isinstance(raw, list) or len(raw) > MAX_IDS:
             raise RemoteError(f"'ids' must be a list of at most {MAX_IDS} ids")
-        return [from_wire(r) for r in raw]
+        return ids_from_wire(raw)
 
     def op_have(self, request):
         ids = self._ids(request)

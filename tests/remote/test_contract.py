@@ -66,6 +66,17 @@ def test_version_mismatch(make_side):
         assert client.hello()["version"] == frames.VERSION  # the session stays usable
 
 
+@pytest.mark.parametrize("op", ["have", "get"])
+@pytest.mark.parametrize("bad", [b"\0" * 31, "\0" * 32, 7])
+def test_a_malformed_id_among_many_is_refused(make_side, op, bad):
+    """A request's ids are checked together; one malformed among good ones
+    is named."""
+    remote = make_side()
+    with remote.serve() as client:
+        with pytest.raises(RemoteError, match="malformed object id"):
+            client._call({"op": op, "ids": [b"\1" * 32] * 50 + [bad]})
+
+
 def test_up_to_date_push_and_pull_send_nothing(make_side):
     a, remote = make_side(), make_side()
     project(a)
