@@ -5,6 +5,8 @@ Canonical means: maps have their keys sorted (recursively), strings are UTF-8
 `str`, binary is `bin`, integers are minimal, floats are refused, so equal
 values always give equal bytes and equal ids."""
 
+from itertools import chain
+
 import msgpack
 
 from cl.errors import CLError
@@ -83,11 +85,14 @@ def _check_canonical(value) -> None:
                 raise EncodingError(f"map key is not a string: {next(k for k in keys if type(k) is not str)!r}")
             if any(a >= b for a, b in zip(keys, keys[1:])):
                 raise EncodingError("not in canonical form: map keys out of order")
-            items = v.values()
+            items = list(v.values())
         elif type(v) is list:
             items = v
         else:
             items = (v,)
+        kinds = set(map(type, items))  # the usual lists, of scalars or of lists of them, in C
+        if kinds <= _SCALARS or (kinds == _LISTS and _SCALARS.issuperset(map(type, chain.from_iterable(items)))):
+            continue
         for x in items:
             t = type(x)
             if t is dict or t is list:
@@ -99,6 +104,7 @@ def _check_canonical(value) -> None:
 
 
 _SCALARS = frozenset((str, bytes, int, bool, type(None)))
+_LISTS = {list}
 
 
 def looks_like_map(head: bytes) -> bool:

@@ -67,13 +67,12 @@ class PackLanding(BatchWriter):
         if absent:
             self._pack(fresh)
             return
-        new = []
-        for oid, data in fresh:
-            if not self._present(oid):
-                new.append((oid, data))
-            elif repair and self.store._holds(oid, data) is False:
-                self.store._replace(oid, data)  # a good loose copy, read first from then on
-        self._pack(new)
+        held = self._held([oid for oid, _ in fresh])
+        if repair:
+            for oid, data in fresh:
+                if oid in held and self.store._holds(oid, data) is False:
+                    self.store._replace(oid, data)  # a good loose copy, read first from then on
+        self._pack([(oid, data) for oid, data in fresh if oid not in held] if held else fresh)
 
     def _pack(self, objects: list[tuple[str, bytes]]) -> None:
         """Into the pack; the first PACK_MIN objects of a batch are kept
@@ -90,24 +89,30 @@ class PackLanding(BatchWriter):
             writer = self._writer
         writer.add_many(objects)
 
-    def _present(self, oid: str) -> bool:
-        """Whether the store holds the object: in a pack, or loose."""
-        return self._packed(oid) or self._in_loose(oid)
+    def _held(self, ids: list[str]) -> set[str]:
+        """Which of `ids` the store holds: in a pack, or loose."""
+        lookup = self._snapshot(len(ids))
+        if lookup is None:
+            packed = {oid for oid in ids if self.store._in_pack(oid, live=True) is not None}
+        else:
+            packed = lookup.holding(ids)
+        return packed.union(oid for oid in ids if oid not in packed and self._in_loose(oid))
 
-    def _packed(self, oid: str) -> bool:
-        """Whether a pack holds the object: asked of the store the first
-        SNAPSHOT_AFTER times, then of a PackLookup read once.  No pack
-        goes away while a batch lasts (it holds gc off); one another
+    def _snapshot(self, asking: int):
+        """The PackLookup that tells which objects the packs hold, read
+        once more than SNAPSHOT_AFTER questions have been asked (these
+        `asking` included); None before, when each is asked of the store.
+        No pack goes away while a batch lasts (it holds gc off); one another
         writer publishes meanwhile is not seen, which at worst stores an
         object twice, as two writers of one object may anyway."""
         if self._lookup is None:
-            self._asked += 1
+            self._asked += asking
             if self._asked <= SNAPSHOT_AFTER:
-                return self.store._in_pack(oid, live=True) is not None
+                return None
             with self._lookup_lock:
                 if self._lookup is None:
                     self._lookup = self.store.packs.lookup(SNAPSHOT_IDS, live=True)
-        return bytes.fromhex(oid) in self._lookup
+        return self._lookup
 
     def _in_loose(self, oid: str) -> bool:
         """Whether the object is a loose file: found in a listing of its

@@ -60,7 +60,7 @@ def ids_from_wire(raws: list) -> list[ObjectId]:
     if raws and (set(map(type, raws)) != {bytes} or set(map(len, raws)) != {32}):
         for raw in raws:
             from_wire(raw)  # names the first malformed one
-    return [ObjectId.of_digest(raw) for raw in raws]
+    return ObjectId.of_digests(raws)
 
 
 def encode(value) -> bytes:

@@ -115,6 +115,32 @@ def test_floats_are_refused(value):
         encoding.encode({"a": value})
 
 
+ROWS = [["a", 1, b"x", None], ["b", 2, b"y", True]] * 50
+
+
+@pytest.mark.parametrize("bad,named", [
+    (2.5, "float"), (msgpack.ExtType(1, b"x"), "cannot"), ({"b": 1, "a": 2}, "out of order"),
+    ({1: "x"}, "map key"), ([[1.5]], "float"),
+])
+@pytest.mark.parametrize("where", ["row", "list", "map"])
+def test_decode_finds_what_a_walk_must_find_deep_inside(bad, named, where):
+    """[F4] [F5] [F7] msgpack that re-encodes to itself and still is not
+    canonical is refused wherever it hides: inside one row of a list of
+    rows (a tree's entries), among a list's scalars, among a map's values."""
+    rows = [list(r) for r in ROWS]
+    value = {"rows": rows}
+    if where == "row":
+        rows[70][2] = bad
+    elif where == "list":
+        value["rows"] = [1, "x", bad, b"y"]
+    else:
+        value = {"a": 1, "b": bad}
+    data = msgpack.packb(value, use_bin_type=True)
+    with pytest.raises(ValueError, match=named):
+        encoding.decode(data)
+    assert encoding.decode(msgpack.packb({"rows": ROWS}, use_bin_type=True)) == {"rows": ROWS}
+
+
 @pytest.mark.parametrize("value", [INT_MAX + 1, INT_MIN - 1, 1 << 100])
 def test_out_of_range_integers_are_refused(value):
     """[F6] integers fit 64 bits; larger ones are an EncodingError, not a crash."""
