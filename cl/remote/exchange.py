@@ -80,8 +80,9 @@ def _set_local(refs: RefStore, name: str, old, new, status: str) -> RefUpdate:
 
 
 def push(store: ObjectStore, refs: RefStore, client: Client, names: list[str],
-         force: bool = False, decoded: dict | None = None) -> Outcome:
-    """`decoded`: local typed objects already read (transfer.Prefetch)."""
+         force: bool = False, decoded: dict | None = None, empty_plan=None) -> Outcome:
+    """`decoded`: local typed objects already read, and `empty_plan` what
+    was made of them for a remote that holds nothing (transfer.Prefetch)."""
     client.hello()
     names = sorted(dict.fromkeys(names), key=ref_order)
     local = {n: refs.get(n) for n in names}
@@ -130,7 +131,7 @@ def push(store: ObjectStore, refs: RefStore, client: Client, names: list[str],
             break
         # a gc on the remote between `put` and `update` takes what was sent
         # (docs/design.md, "Receives"): those refs are sent and updated again
-        plan = negotiate(store, client, [decided[n][2] for n in pending], decoded)
+        plan = negotiate(store, client, [decided[n][2] for n in pending], decoded, empty_plan)
         outcome.sent += send(store, client, plan)
         results = client.update([(n, decided[n][1], decided[n][2]) for n in pending])
         again = []

@@ -16,7 +16,7 @@ object without its closure and an interrupted fetch keeps its blobs."""
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from cl.errors import CLError, ObjectMissing
 from cl.objects.ids import ObjectId
@@ -32,10 +32,16 @@ MAX_DEPTH = 64
 MAX_ASK = 65536
 
 
-def children_first(roots: list[str], kids: Callable[[str], list[str]], members: set) -> list[str]:
+class Stopped(Exception):
+    """A walk was told to stop (`stopped()` said so) before it ended."""
+
+
+def children_first(roots: list[str], kids: Callable[[str], list[str]], members: set,
+                   stopped: Callable[[], bool] | None = None) -> list[str]:
     """Post-order of the DAG below `roots` restricted to `members`: every
     object after all its children.  A member without children (a blob: the
-    bulk of most closures) is placed at once, not stacked."""
+    bulk of most closures) is placed at once, not stacked.  `stopped`:
+    asked at each member with children; Stopped is raised once it says so."""
     order: list[str] = []
     done: set = set()
     for root in roots:
@@ -50,6 +56,8 @@ def children_first(roots: list[str], kids: Callable[[str], list[str]], members: 
                     done.add(child)
                     below = kids(child)
                     if below:
+                        if stopped is not None and stopped():
+                            raise Stopped
                         stack.append((child, iter(below)))
                         break
                     order.append(child)
@@ -89,10 +97,15 @@ class Prefetch:
 
     def __init__(self, store: ObjectStore, tips: list[str]):
         self.store = store
+        self.tips = list(dict.fromkeys(tips))
         self._decoded: dict[str, object] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(list(dict.fromkeys(tips)),),
+        self._thread = threading.Thread(target=self._run, args=(self.tips,),
                                         daemon=True, name="cl-prefetch")
+        # Once every level is read, the plan for a remote that holds nothing
+        # (a new repository), made while still waiting; `negotiate` takes it
+        # instead of walking the closure again when the hello says so.
+        self.empty_plan: EmptyPlan | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -117,6 +130,15 @@ class Prefetch:
                 # reply must not wait out a 5 ms switch interval for it
                 time.sleep(0)
             level = nxt
+        try:
+            plan = plan_everything(self.store, self.tips, self._decoded, self._stopped)
+        except (Stopped, CLError):  # a damaged object: negotiate meets it again and names it
+            return
+        self.empty_plan = EmptyPlan(frozenset(self.tips), plan)
+
+    def _stopped(self) -> bool:
+        time.sleep(0)  # as between objects above
+        return self._stop.is_set()
 
     def stop(self) -> dict[str, object]:
         """Stop at once (if started at all); the objects decoded so far, by id."""
@@ -138,11 +160,38 @@ class NoneHeld(dict):
         return False
 
 
+class EmptyPlan(NamedTuple):
+    """A plan made before the remote answered, for the case that it holds
+    nothing: the tips it was made for, and the plan."""
+
+    tips: frozenset
+    plan: Plan
+
+
 def negotiate(store: ObjectStore, client: Client, tips: list[str],
-              decoded: dict[str, object] | None = None) -> Plan:
+              decoded: dict[str, object] | None = None, empty_plan: EmptyPlan | None = None) -> Plan:
     """What the remote lacks of the closure of `tips`.  `decoded`: typed
-    objects already read (a Prefetch's)."""
-    decoded = decoded or {}
+    objects already read, and `empty_plan` what a Prefetch made of them."""
+    if not client.holds_nothing():
+        return _walk(store, client.have, tips, decoded or {}, {})
+    if empty_plan is not None and empty_plan.tips == frozenset(tips):
+        return empty_plan.plan
+    return plan_everything(store, tips, decoded or {})
+
+
+def plan_everything(store: ObjectStore, tips: list[str], decoded: dict[str, object],
+                    stopped: Callable[[], bool] | None = None) -> Plan:
+    """The plan for a remote that holds nothing: every id is answered
+    "no" without asking, and the closure walked once.  `stopped`: as for
+    children_first."""
+    return _walk(store, None, tips, decoded, NoneHeld(), stopped)
+
+
+def _walk(store: ObjectStore, have: Callable[[list[str]], set] | None, tips: list[str],
+          decoded: dict[str, object], answers: dict[str, bool],
+          stopped: Callable[[], bool] | None = None) -> Plan:
+    """negotiate's walk: `answers` says for each id asked whether the
+    remote holds it (NoneHeld: all known), `have` asks about more."""
     typed: dict[str, bool] = {t: True for t in tips}
     sizes: dict[str, int] = {}
     cache: dict[str, list[tuple[ObjectId, bool, int]]] = {}
@@ -173,8 +222,6 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str],
                     sizes[child] = size
         return cache[oid]
 
-    # each id asked about: whether the remote has it (all known at once for one that holds nothing)
-    answers: dict[str, bool] = NoneHeld() if client.holds_nothing() else {}
     walked: set = set()
     missing: set = set()
     absent: set = set()
@@ -199,7 +246,7 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str],
                         if child not in answers and child not in asking:
                             nxt.append(child)
             level = nxt
-        present = client.have(ask)
+        present = have(ask) if ask else set()
         for oid in ask:
             answers[oid] = oid in present
         new_frontier: list[str] = []
@@ -221,6 +268,8 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str],
                 raise ObjectMissing(oid, "object to send")
             missing.add(oid)
             if is_typed:
+                if stopped is not None and stopped():
+                    raise Stopped
                 for child, child_typed, _ in local_edges(oid):
                     typed.setdefault(child, child_typed)
                     if child in walked:
@@ -232,7 +281,7 @@ def negotiate(store: ObjectStore, client: Client, tips: list[str],
     members = missing | absent
     order = children_first(list(dict.fromkeys(tips)),
                            lambda o: [c for c, _, _ in local_edges(o)] if typed.get(o) and o in missing else [],
-                           members)
+                           members, stopped)
     return Plan(order=order, absent=absent, sizes=sizes)
 
 

@@ -126,7 +126,7 @@ def push(repo: Repository, remote: str | None, what=(), everything=False, force=
             decoded = ahead.stop()
             client.meter = meter(progress)
             outcome = exchange.push(repo.store, RepoRefStore(repo), client, names, force=force,
-                                    decoded=decoded)
+                                    decoded=decoded, empty_plan=ahead.empty_plan)
             tracking.record_after(repo, client, [u.name for u in outcome.updates])
             return _report(repo, client, outcome)
     finally:

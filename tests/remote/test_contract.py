@@ -16,7 +16,7 @@ from cl.remote.client import Client
 from cl.remote.exchange import pull, push
 from cl.remote.frames import RemoteError
 from cl.remote.server import Server
-from cl.remote.transfer import Prefetch, negotiate
+from cl.remote.transfer import Prefetch, Stopped, negotiate, plan_everything
 from cl.remote.transport import PipeTransport
 
 from .helpers import Side
@@ -93,6 +93,48 @@ def test_up_to_date_push_and_pull_send_nothing(make_side):
         assert {u.status for u in out.updates} == {"up to date"}
         assert client.stats.received_objects == 0
     assert set(remote.store.ids()) == before
+
+
+def test_a_prefetch_plans_for_an_empty_remote_what_negotiate_would(make_side):
+    """Once a Prefetch has read every level it plans for a remote that
+    holds nothing; negotiate takes that plan only when the hello says the
+    remote is empty and the tips are the ones planned for, and a push
+    with it sends what one without it does."""
+    a, remote, other = make_side(), make_side(), make_side()
+    ds, _ = project(a, files=50)
+    tips = [a.refs.get(n) for n in names(a)]
+    ahead = Prefetch(a.store, tips)
+    ahead.start()
+    ahead._thread.join()  # let it finish, as a connection's wait does
+    decoded = ahead.stop()
+    assert ahead.empty_plan is not None and ahead.empty_plan.tips == frozenset(tips)
+    with remote.serve() as client:
+        walked = negotiate(a.store, client, tips)
+        assert negotiate(a.store, client, tips, decoded, ahead.empty_plan) is ahead.empty_plan.plan
+        assert ahead.empty_plan.plan == walked
+        assert negotiate(a.store, client, tips[:1], decoded, ahead.empty_plan) != walked  # other tips
+        out = push(a.store, a.refs, client, names(a), decoded=decoded, empty_plan=ahead.empty_plan)
+        assert {u.status for u in out.updates} == {"ok"}
+    with other.serve() as client:
+        push(a.store, a.refs, client, names(a))
+    assert set(remote.store.ids()) == set(other.store.ids())
+    with remote.serve() as client:  # not empty now: the plan made for an empty one is not taken
+        assert negotiate(a.store, client, tips, decoded, ahead.empty_plan).order == []
+
+
+def test_a_stopped_prefetch_leaves_no_plan(make_side):
+    """A Prefetch told to stop while it plans drops the plan: a remote
+    that answered first is not kept waiting for the walk."""
+    a = make_side()
+    project(a, files=50)
+    tips = [a.refs.get(n) for n in names(a)]
+    with pytest.raises(Stopped):
+        plan_everything(a.store, tips, {}, stopped=lambda: True)
+    ahead = Prefetch(a.store, tips)
+    ahead._stopped = lambda: True  # stop as the plan begins
+    ahead.start()
+    ahead._thread.join()
+    assert ahead.empty_plan is None and ahead.stop()
 
 
 def test_a_push_to_an_empty_remote_asks_nothing(make_side):
