@@ -17,6 +17,7 @@ import mmap
 import os
 import struct
 import threading
+from bisect import bisect_left
 
 from cl.objects.ids import new_hasher
 
@@ -50,34 +51,32 @@ PACK_LIMIT = 512 << 20
 SUFFIX_PACK, SUFFIX_INDEX = ".pack", ".idx"
 
 
-def index_bytes(entries: list[tuple[bytes, int, int]], pack_sum: bytes) -> bytes:
-    """The index of a pack: `entries` are (raw id, offset, size), in any
-    order; `pack_sum` is the pack's closing digest."""
-    entries = sorted(entries)
-    fan = [0] * 256
-    for raw, _, _ in entries:
-        fan[raw[0]] += 1
-    total = 0
-    for i in range(256):
-        total += fan[i]
-        fan[i] = total
-    body = b"".join([INDEX_MAGIC, COUNT.pack(len(entries)), FANOUT.pack(*fan)]
-                    + [ENTRY.pack(*e) for e in entries] + [pack_sum])
+def index_bytes(places: dict[bytes, tuple[int, int]], pack_sum: bytes) -> bytes:
+    """The index of a pack: `places` maps each raw id to the (offset,
+    size) of its bytes in the pack; `pack_sum` is the pack's closing
+    digest.  The entries are made by one map over the sorted ids, and the
+    fan-out table by a binary search per first byte."""
+    ids = sorted(places)
+    offsets, sizes = zip(*map(places.__getitem__, ids)) if ids else ((), ())
+    fan = [bisect_left(ids, bytes([b + 1])) for b in range(255)] + [len(ids)]
+    body = b"".join([INDEX_MAGIC, COUNT.pack(len(ids)), FANOUT.pack(*fan),
+                     *map(ENTRY.pack, ids, offsets, sizes), pack_sum])
     return body + new_hasher().update(body).digest()
 
 
-def pack_bytes(objects: list[tuple[bytes, bytes]]) -> tuple[bytes, list[tuple[bytes, int, int]]]:
-    """A whole pack of (raw id, bytes) in the given order, and its index
-    entries (for the golden vectors and tests; writers stream)."""
-    parts, entries, at = [PACK_MAGIC], [], len(PACK_MAGIC)
+def pack_bytes(objects: list[tuple[bytes, bytes]]) -> tuple[bytes, dict[bytes, tuple[int, int]]]:
+    """A whole pack of (raw id, bytes) in the given order, and where each
+    object's bytes are in it, for `index_bytes` (for the golden vectors
+    and tests; writers stream)."""
+    parts, places, at = [PACK_MAGIC], {}, len(PACK_MAGIC)
     for raw, data in objects:
         parts.append(RECORD.pack(len(data)))
         at += RECORD.size
-        entries.append((raw, at, len(data)))
+        places[raw] = (at, len(data))
         parts.append(data)
         at += len(data)
     body = b"".join(parts)
-    return body + new_hasher().update(body).digest(), entries
+    return body + new_hasher().update(body).digest(), places
 
 
 INTERPOLATED = 4  # probes of Pack.find that interpolate before it halves
@@ -308,15 +307,19 @@ class PackLookup:
 
     def __init__(self, packs: list["Pack"], budget: int, places: bool = False):
         """`places`: for `where`, each id is mapped to its pack, offset and
-        size; else to its pack only (about half the memory, a batch writer's
-        membership questions need no more)."""
+        size (only where those lie inside the pack, so that a reader of
+        `known` may slice the pack's data as it is); else to its pack only
+        (about half the memory, a batch writer's membership questions need
+        no more)."""
         self.known: dict[bytes, object] = {}  # raw id -> its pack, or (pack, offset, size)
         self.searched: list[Pack] = []
         for p in sorted(packs, key=lambda p: p.count):
             if len(self.known) + p.count > budget:
                 self.searched.append(p)
-            elif places:
-                self.known.update({raw: (p, offset, size) for raw, offset, size in p.entries()})
+            elif places:  # an entry whose bytes run past the pack's end is left to where's search, which reports it
+                end = p.size - SUM
+                self.known.update({raw: (p, offset, size) for raw, offset, size in p.entries()
+                                   if offset + size <= end})
             else:
                 self.known.update(dict.fromkeys((raw for raw, _, _ in p.entries()), p))
 
@@ -487,7 +490,7 @@ class PackWriter:
         os.rename(path, os.path.join(self.directory, name + SUFFIX_PACK))
         idx_path, fd = self._tmp_file()
         try:
-            body = index_bytes([(raw, off, n) for raw, (off, n) in entries.items()], digest)
+            body = index_bytes(entries, digest)
             _pwrite(fd, body, 0)
             os.fsync(fd)
         finally:

@@ -657,11 +657,17 @@ class DiskStore(ObjectStore):
             return self.read_small
         from cl.objects.pack import SCAN_PER_ID
         lookup = self.packs.lookup(count * SCAN_PER_ID, places=True)
+        known = lookup.known
 
         def read(oid, limit, size=None):
             if size is not None and size >= limit:
                 return None
-            found = lookup.where(bytes.fromhex(oid))
+            raw = bytes.fromhex(oid)
+            found = known.get(raw)
+            if found is not None:  # the map holds only places inside their pack: sliced as they are
+                pack, offset, n = found
+                return None if n >= limit else pack.data[offset:offset + n]
+            found = lookup.where(raw)
             if found is None:
                 return self.read_small(oid, limit, size)
             pack, offset, n = found

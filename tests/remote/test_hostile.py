@@ -181,6 +181,23 @@ def test_pull_refuses_a_blob_whose_parent_records_another_size(make_side, size):
     assert local.refs.items() == [] and not local.store.has(blob)
 
 
+def test_pull_names_the_one_blob_among_many_whose_parent_records_another_size(make_side):
+    """A pack frame's blobs are checked against their parents' sizes
+    together; the one that differs is named, and none of the frame is
+    stored."""
+    remote, local = make_side(), make_side()
+    files = {f"f{i:03d}": f"file {i}\n".encode() for i in range(120)}
+    entries = [TreeEntry(n, MODE_FILE, len(d) + (n == "f077"), remote.store.write_bytes(d))
+               for n, d in sorted(files.items())]
+    tree = Tree(tuple(entries))
+    bid = remote.bundle("liar", Contents(MODE_DIR, tree.size, write_object(remote.store, tree)))
+    remote.worksheet("w1", "one", [bid])
+    with remote.serve() as client:
+        with pytest.raises(RemoteError, match=f"{entries[77].id} as 8 bytes, but its parent records 9"):
+            pull(local.store, local.refs, client, ["worksheets/w1"])
+    assert local.refs.items() == [] and not any(local.store.has(e.id) for e in entries)
+
+
 class Endless(Server):
     """Answers a `get` of `blob` with `["b", id, announced]` and chunk after
     chunk (a bounded number here, so the test ends if the client keeps
