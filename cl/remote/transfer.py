@@ -15,13 +15,14 @@ object without its closure and an interrupted fetch keeps its blobs."""
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 from cl.errors import CLError, ObjectMissing
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, decode_object, read_object
-from cl.objects.types import Bundle, Result, State, Tree
+from cl.objects.types import MODE_DIR, Bundle, Result, State, Tree, children
 from cl.remote import frames
 from cl.remote.client import Client
 from cl.remote.frames import Incoming, PackFrame, RemoteError
@@ -419,18 +420,29 @@ class Fetcher:
             obj = decode_object(oid, data)
             if isinstance(obj, Tree):
                 self._check_size(oid, obj.size)
-            for child, size in recorded_sizes(obj).items():
-                if self.sizes.setdefault(child, size) != size:
-                    raise RemoteError(f"remote '{self.client.name}' sent objects that record "
-                                      f"different sizes for {child.display}")
+            self._remember(obj)
             self.held[oid] = (data, obj)
-            for child, is_typed, _ in edges(obj):
-                self.typed.setdefault(child, is_typed)
-                if child not in queued:
-                    queued.add(child)
-                    named.append(child)
+            fresh = [c for c in dict.fromkeys(children(obj)) if c not in queued]
+            queued.update(fresh)
+            named.extend(fresh)
         self.receiver.blobs(blobs, absent=True)  # asked for because has_many found them missing
         self.blobs += len(blobs)
+
+    def _remember(self, obj) -> None:
+        """What a typed object says of its children: which are typed, and
+        the sizes of its data children (which must agree with what other
+        objects record).  A tree's columns go in with one map each."""
+        if isinstance(obj, Tree):
+            deque(map(self.typed.setdefault, obj.ids, map(MODE_DIR.__eq__, obj.modes)), maxlen=0)
+            if list(map(self.sizes.setdefault, obj.ids, obj.sizes)) == list(obj.sizes):
+                return
+        else:
+            for child, is_typed, _ in edges(obj):
+                self.typed.setdefault(child, is_typed)
+        for child, size in recorded_sizes(obj).items():
+            if self.sizes.setdefault(child, size) != size:
+                raise RemoteError(f"remote '{self.client.name}' sent objects that record "
+                                  f"different sizes for {child.display}")
 
     def _check_size(self, oid: ObjectId, size: int) -> None:
         """Refuse an object whose size is not the one its parent records,

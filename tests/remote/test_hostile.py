@@ -22,6 +22,7 @@ from cl.remote.exchange import pull, push
 from cl.remote.frames import RemoteError
 from cl.remote.http import HttpTransport
 from cl.remote.limits import Limits
+from cl.remote.receive import check_children
 from cl.remote.server import Server
 from cl.remote.ssh import CommandTransport, system_ssh_argv
 from cl.remote.transport import PipeTransport
@@ -280,6 +281,44 @@ def test_push_refuses_a_tree_recording_another_size(make_side):
         with pytest.raises(RemoteError, match=f"records 10 bytes for 0x{blob}, which has 100"):
             push(a.store, a.refs, client, ["worksheets/w1"])
     assert remote.refs.items() == []
+
+
+def test_pull_refuses_two_trees_that_record_different_sizes_for_one_blob(make_side):
+    """Each tree's recorded sizes are taken in with one map; a second tree
+    that disagrees with the first about a blob is refused, and named."""
+    remote, local = make_side(), make_side()
+    blob = remote.store.write_bytes(b"nine bytes"[:9])
+    others = {f"g{i:03d}": remote.store.write_bytes(f"other {i}\n".encode()) for i in range(100)}
+    def subtree(recorded):
+        entries = [TreeEntry(n, MODE_FILE, 8 + (i >= 10), o) for i, (n, o) in enumerate(sorted(others.items()))]
+        tree = Tree(tuple(sorted(entries + [TreeEntry("f", MODE_FILE, recorded, blob)], key=lambda e: e.name)))
+        return TreeEntry("", MODE_DIR, tree.size, write_object(remote.store, tree))
+    honest, liar = subtree(9), subtree(10)
+    root = Tree((TreeEntry("a", MODE_DIR, honest.size, honest.id), TreeEntry("b", MODE_DIR, liar.size, liar.id)))
+    bid = remote.bundle("two", Contents(MODE_DIR, root.size, write_object(remote.store, root)))
+    remote.worksheet("w1", "one", [bid])
+    with remote.serve() as client:
+        with pytest.raises(RemoteError, match=f"record different sizes for 0x{blob}"):
+            pull(local.store, local.refs, client, ["worksheets/w1"])
+    assert local.refs.items() == []
+
+
+def test_a_tree_is_checked_against_what_was_stored_before_it(make_side):
+    """check_children: a tree whose children were all seen stored with its
+    sizes passes at once; one seen with another size, or missing, or only
+    in the store, takes the child-by-child way, which names the problem."""
+    side = make_side()
+    ids = [side.store.write_bytes(f"child {i}\n".encode()) for i in range(50)]
+    tree = Tree(tuple(TreeEntry(f"c{i:02d}", MODE_FILE, 8 + (i >= 10), o) for i, o in enumerate(ids)))
+    tid = write_object(side.store, tree)
+    known = {o: 8 + (i >= 10) for i, o in enumerate(ids)}
+    check_children(side.store, tid, tree, set(), known)
+    check_children(side.store, tid, tree, set(), dict(list(known.items())[:30]))  # the rest asked of the store
+    with pytest.raises(RemoteError, match=f"records 9 bytes for 0x{ids[40]}, which has 10"):
+        check_children(side.store, tid, tree, set(), {**known, ids[40]: 10})
+    bare = make_side()
+    with pytest.raises(RemoteError, match=f"arrived before its child 0x{ids[30]}"):
+        check_children(bare.store, tid, tree, set(), dict(list(known.items())[:30]))
 
 
 # --- item 9: a stalled peer is given up on ----------------------------------
