@@ -158,8 +158,9 @@ class Repository:
             raise IndexDamaged(os.path.join(root, "repo.db"), "it is missing")
         for sub in ("objects", "tmp", "runs", "checkouts"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
-        for i in range(256):
-            os.makedirs(os.path.join(root, "objects", f"{i:02x}"), exist_ok=True)
+        # The fan-out directories are made as objects first need them (as
+        # git makes them): proving that a new repository lacks thousands of
+        # objects then reads no directory that cannot hold them.
         repo = cls(root, create=True)
         repo.config.set("core", "bare", bare)
         repo.config.save()

@@ -179,6 +179,25 @@ def test_disk_layout_and_read_only_files(disk_store):
     assert os.listdir(disk_store.tmp) == []
 
 
+def test_a_new_repository_makes_fan_out_directories_as_objects_need_them(tmp_path):
+    """[F19] `cl init` makes no fan-out directory (git's way): a question
+    about objects a new repository lacks reads none, and each write makes
+    the one it needs, loose or through a batch's threads."""
+    from cl.repo import Repository
+    store = Repository.init(str(tmp_path / "hub"), bare=True).store
+    assert [n for n in os.listdir(store.root) if len(n) == 2] == []
+    asked = [hash_bytes(b"%d" % i) for i in range(1000)]
+    with store.writing():
+        assert store.is_empty() and store.has_many(asked) == set()
+        one = store.write_bytes(b"one")
+        big = os.urandom(64 << 10)  # above what a batch packs: written loose by the Landing's threads
+        with store.batch() as batch:
+            batch.write_many([(hash_bytes(big), big)])
+    assert sorted(n for n in os.listdir(store.root) if len(n) == 2) == sorted({one[:2], hash_bytes(big)[:2]})
+    assert store.read_bytes(one) == b"one" and store.read_bytes(hash_bytes(big)) == big
+    assert not store.is_empty()
+
+
 @pytest.mark.parametrize("unnamed", [True, False])
 def test_disk_writes_are_never_partial_objects(disk_store, unnamed):
     """[F19] a crash leaves at most files in tmp/, never a partial object:
