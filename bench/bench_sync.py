@@ -173,6 +173,10 @@ def time_cl_push(ctx, env, repo, transport):
                             label=f"push {transport}")
 
 
+# A pull's warm data is the whole repository pulled from, as rsync's is the
+# whole tree it copies and a push's the whole repository pushed: its refs and
+# index are read as much as its objects.
+
 def time_cl_pull(ctx, env, full, ws, transport):
     def prepare(_i):
         dest = ctx.scratch(f"dest-cl-pull-{transport}")
@@ -181,7 +185,7 @@ def time_cl_pull(ctx, env, full, ws, transport):
         return dest
 
     return ctx.time_command([env.cl, "pull", "origin", ws], cwd=lambda d: d, env=env.env,
-                            prepare=prepare, warm_paths=[os.path.join(full, "objects")],
+                            prepare=prepare, warm_paths=[full],
                             warm_commands=env.warm_cl, label=f"pull {transport}")
 
 
@@ -237,7 +241,7 @@ def time_cl_pull_http(ctx, env, full, ws):
 
     try:
         return ctx.time_command([env.cl, "pull", "origin", ws], cwd=lambda d: d, env=env.env,
-                                prepare=prepare, warm_paths=[os.path.join(full, "objects")],
+                                prepare=prepare, warm_paths=[full],
                                 warm_commands=env.warm_cl, label="pull http")
     finally:
         stop(proc)
