@@ -166,6 +166,7 @@ def test_fsck_names_a_fifo_in_objects_and_never_opens_it(filled, cl):
     never opened: opening a FIFO to read blocks until a writer comes."""
     objects_dir = filled / ".codalab" / "objects"
     fifo = objects_dir / "ab" / ("c" * 62)
+    fifo.parent.mkdir(exist_ok=True)  # fan-out directories are made by their first object
     os.mkfifo(fifo)
     odd = objects_dir / "not-a-fan-out"
     odd.write_text("x")

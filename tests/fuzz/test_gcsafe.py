@@ -54,11 +54,13 @@ def test_fsck_and_gc_take_anything_in_objects(objects, odd_names):
             for data, right_name in objects:
                 oid = hash_bytes(data) if right_name else hash_bytes(data + b"!")
                 path = os.path.join(root, oid[:2], oid[2:])
+                os.makedirs(os.path.dirname(path), exist_ok=True)  # made by a fan-out's first object
                 with open(path, "wb") as f:
                     f.write(data)
             for name in odd_names:
                 if name not in (".", ".."):
                     where = os.path.join(root, "ab", name)
+                    os.makedirs(os.path.dirname(where), exist_ok=True)
                     if not os.path.exists(where):
                         os.mkfifo(where)
             repo.store.close()
