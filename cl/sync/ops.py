@@ -124,9 +124,12 @@ def push(repo: Repository, remote: str | None, what=(), everything=False, force=
 
         with open_remote(repo, remote, while_waiting=waiting) as client:
             decoded = ahead.stop()
+            empty_plan, ahead.empty_plan = ahead.empty_plan, None
+            if not client.holds_nothing():
+                empty_plan = None  # a million objects' worth of plan is let go at once
             client.meter = meter(progress)
             outcome = exchange.push(repo.store, RepoRefStore(repo), client, names, force=force,
-                                    decoded=decoded, empty_plan=ahead.empty_plan)
+                                    decoded=decoded, empty_plan=empty_plan)
             tracking.record_after(repo, client, [u.name for u in outcome.updates])
             return _report(repo, client, outcome)
     finally:

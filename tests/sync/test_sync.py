@@ -3,6 +3,7 @@ pull, the index following refs, merges of two clones' work, cp and wadd
 with dependencies, remote-qualified reading."""
 
 import os
+import weakref
 
 import pytest
 
@@ -11,6 +12,7 @@ from cl.bundles.make import make
 from cl.bundles.specs import resolve_bundle, resolve_worksheet
 from cl.bundles.upload import UploadRequest, upload
 from cl.errors import CLError
+from cl.remote import exchange, transfer
 from cl.repo import Repository
 from cl.sync import ops
 from cl.sync.copy import copy_bundle, copy_items
@@ -76,6 +78,43 @@ def test_push_pull_and_up_to_date(alice, tmp_path):
         assert lines(report)["numbers"] == "ok"
         assert bob.head_state(resolve_bundle(bob, "numbers"))[1].metadata["description"] == "from alice"
         assert set(lines(ops.pull(bob, None)).values()) == {"up to date"}
+    finally:
+        bob.close()
+
+
+def test_a_push_lets_go_of_the_plan_for_an_empty_remote_when_the_remote_holds_something(
+        alice, tmp_path, monkeypatch):
+    """The Prefetch may finish a plan for an empty remote while a slow
+    connection is made (a million objects' worth of ids); a push to a
+    remote that holds something does not keep it while it works, and a
+    push to an empty one uses it."""
+    made = []
+
+    class Finishing(transfer.Prefetch):  # as over a connection slow enough for the plan to be made
+        def stop(self):
+            self._thread.join()
+            if self.empty_plan is not None:
+                made.append(weakref.ref(self.empty_plan.plan))
+            return super().stop()
+
+    seen = []
+
+    def push(*args, empty_plan=None, **kw):
+        seen.append((empty_plan, [ref() for ref in made]))
+        return real_push(*args, empty_plan=empty_plan, **kw)
+
+    real_push = exchange.push
+    monkeypatch.setattr(ops, "Prefetch", Finishing)
+    monkeypatch.setattr(exchange, "push", push)
+    bob, _ = ops.clone(os.path.dirname(alice.root), str(tmp_path / "bob"))
+    try:
+        text(bob, "hello\n", "greeting")
+        ops.push(bob, None)  # alice holds something
+        assert len(made) == 1 and seen[-1] == (None, [None])  # the plan was let go before the push began
+        Repository.init(str(tmp_path / "hub"), bare=True).close()
+        add_remote(bob, "hub", str(tmp_path / "hub"))
+        ops.push(bob, "hub")
+        assert seen[-1][0] is not None and seen[-1][0].plan is made[-1]()
     finally:
         bob.close()
 
