@@ -286,7 +286,7 @@ class PackSet:
         """A way to ask about many ids (a PackLookup) reading at most
         `budget` index entries into memory, and never more than LOOKUP_MAX.
         `live`: only packs whose index is still in place (the listing is
-        read again if one is gone).  `places`: PackLookup.where answers."""
+        read again if one is gone).  `places`: where each object lies, for a reader."""
         if self._stamp is _UNLISTED or (live and not all(p.alive() for p in self.packs)):
             self.refresh(force=True)
         packs = [p for p in self.packs if not live or p.alive()]
@@ -306,7 +306,7 @@ class PackLookup:
     are searched (Pack.find, a Python loop of a few probes)."""
 
     def __init__(self, packs: list["Pack"], budget: int, places: bool = False):
-        """`places`: for `where`, each id is mapped to its pack, offset and
+        """`places`: each id is mapped to its pack, offset and
         size (only where those lie inside the pack, so that a reader of
         `known` may slice the pack's data as it is); else to its pack only
         (about half the memory, a batch writer's membership questions need
@@ -316,17 +316,12 @@ class PackLookup:
         for p in sorted(packs, key=lambda p: p.count):
             if len(self.known) + p.count > budget:
                 self.searched.append(p)
-            elif places:  # an entry whose bytes run past the pack's end is left to where's search, which reports it
+            elif places:  # an entry whose bytes run past the pack's end is left to the reader's checked path
                 end = p.size - SUM
                 self.known.update({raw: (p, offset, size) for raw, offset, size in p.entries()
                                    if offset + size <= end})
             else:
                 self.known.update(dict.fromkeys((raw for raw, _, _ in p.entries()), p))
-
-    def __contains__(self, raw: bytes) -> bool:
-        if raw in self.known:
-            return True
-        return bool(self.searched) and any(p.find(raw) >= 0 for p in self.searched)
 
     def holding(self, ids: list[str]) -> set[str]:
         """Which of `ids` (hex) some pack holds: the map asked once for all."""
@@ -338,12 +333,10 @@ class PackLookup:
                         if raw not in hit and any(p.find(raw) >= 0 for p in self.searched))
         return held
 
-    def where(self, raw: bytes) -> tuple["Pack", int, int] | None:
-        """(pack, offset, size) of the object, or None (a lookup made
-        with `places`)."""
-        found = self.known.get(raw)
-        if found is not None:
-            return found
+    def search(self, raw: bytes) -> tuple["Pack", int, int] | None:
+        """(pack, offset, size) of the object in a pack not read into the
+        map, or None; what the map holds is `known`'s (a lookup made with
+        `places`)."""
         for p in self.searched:
             i = p.find(raw)
             if i >= 0:

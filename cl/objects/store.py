@@ -667,7 +667,7 @@ class DiskStore(ObjectStore):
             if found is not None:  # the map holds only places inside their pack: sliced as they are
                 pack, offset, n = found
                 return None if n >= limit else pack.data[offset:offset + n]
-            found = lookup.where(raw)
+            found = lookup.search(raw)
             if found is None:
                 return self.read_small(oid, limit, size)
             pack, offset, n = found
