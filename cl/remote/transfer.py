@@ -101,8 +101,7 @@ class Prefetch:
         self.tips = list(dict.fromkeys(tips))
         self._decoded: dict[str, object] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(self.tips,),
-                                        daemon=True, name="cl-prefetch")
+        self._thread = threading.Thread(target=self._run, daemon=True, name="cl-prefetch")
         # Once every level is read, the plan for a remote that holds nothing
         # (a new repository), made while still waiting; `negotiate` takes it
         # instead of walking the closure again when the hello says so.
@@ -111,7 +110,8 @@ class Prefetch:
     def start(self) -> None:
         self._thread.start()
 
-    def _run(self, level: list[str]) -> None:
+    def _run(self) -> None:
+        level = self.tips
         seen = set(level)
         while level:
             nxt = []
