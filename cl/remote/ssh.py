@@ -100,6 +100,10 @@ class ParamikoTransport(StreamTransport):
             client.close()
             raise RemoteError(f"ssh: cannot connect to {where}: {exc.strerror or exc}") from None
         self._client = client
+        # A small request after a large response would otherwise wait for
+        # the far side's delayed acknowledgement of paramiko's window
+        # adjustments (Nagle's algorithm): some 40 ms, each time.
+        client.get_transport().sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         channel = client.get_transport().open_session(window_size=WINDOW, max_packet_size=MAX_PACKET)
         channel.settimeout(timeout)  # recv and sendall raise socket.timeout (a TimeoutError)
         channel.exec_command(remote_command(url, cl))

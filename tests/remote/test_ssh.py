@@ -4,6 +4,7 @@ killed midway resumes sending only what is missing."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -154,3 +155,21 @@ def test_killed_transfer_resumes(sshd, ssh_home, cl, tmp_path):
     assert sent <= 305 - arrived  # only what was still missing: blobs, tree, bundle, state, ws
     assert "data: ok" in again.stdout
     assert objects(local) <= objects(origin)
+
+
+def test_paramiko_sends_a_small_request_at_once(sshd, ssh_home, cl, tmp_path, monkeypatch):
+    """A small request that follows a large response (after window
+    adjustments the far side has not acknowledged yet) would wait for its
+    delayed acknowledgement under Nagle's algorithm, some 40 ms each time:
+    the paramiko transport's socket sends at once (TCP_NODELAY)."""
+    from cl.remote.client import Client
+    from cl.remote.ssh import open_paramiko
+    from cl.remote.transport import Settings
+    from cl.remote.urls import parse_url
+
+    origin = remote_repo(cl, tmp_path / "origin")
+    monkeypatch.setenv("HOME", str(ssh_home))  # paramiko reads ~/.ssh/config
+    with Client(open_paramiko(parse_url(f"ssh://cltest{origin}"), Settings("origin"))) as client:
+        sock = client.transport._client.get_transport().sock
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert client.hello()["version"] >= 1
