@@ -54,13 +54,25 @@ SUFFIX_PACK, SUFFIX_INDEX = ".pack", ".idx"
 def index_bytes(places: dict[bytes, tuple[int, int]], pack_sum: bytes) -> bytes:
     """The index of a pack: `places` maps each raw id to the (offset,
     size) of its bytes in the pack; `pack_sum` is the pack's closing
-    digest.  The entries are made by one map over the sorted ids, and the
-    fan-out table by a binary search per first byte."""
+    digest."""
+    return sealed_index(index_entries(places), pack_sum)
+
+
+def index_entries(places: dict[bytes, tuple[int, int]]) -> bytes:
+    """An index up to the end of its entries, which need only the places
+    (a writer makes them while the pack's last bytes go to disk).  The
+    entries are made by one map over the sorted ids, and the fan-out table
+    by a binary search per first byte."""
     ids = sorted(places)
     offsets, sizes = zip(*map(places.__getitem__, ids)) if ids else ((), ())
     fan = [bisect_left(ids, bytes([b + 1])) for b in range(255)] + [len(ids)]
-    body = b"".join([INDEX_MAGIC, COUNT.pack(len(ids)), FANOUT.pack(*fan),
-                     *map(ENTRY.pack, ids, offsets, sizes), pack_sum])
+    return b"".join([INDEX_MAGIC, COUNT.pack(len(ids)), FANOUT.pack(*fan),
+                     *map(ENTRY.pack, ids, offsets, sizes)])
+
+
+def sealed_index(entries: bytes, pack_sum: bytes) -> bytes:
+    """The whole index: its entries, the pack's digest and its own."""
+    body = entries + pack_sum
     return body + new_hasher().update(body).digest()
 
 
@@ -354,7 +366,7 @@ class PackWriter:
     caller gathers the next.  The caller has checked each object's id."""
 
     GATHER = 1 << 20
-    SYNC_BEHIND = 16 << 20  # bytes written between two flushes behind (PackTail)
+    SYNC_BEHIND = 4 << 20  # bytes written between two flushes behind (PackTail)
 
     def __init__(self, tmp_file, directory: str):
         """`tmp_file(flags)`: (path, descriptor) of a new file in tmp/."""
@@ -437,9 +449,9 @@ class PackWriter:
         try:
             if last:
                 tail.put(last, last_at)
-            digest = tail.finish()
-            _pwrite(fd, digest, size)
-            os.fsync(fd)
+            tail.seal(size)
+            index = index_entries(entries)  # while the tail writes, closes and syncs the pack
+            digest = tail.sealed()
         except BaseException:
             tail.abandon()
             os.close(fd)
@@ -452,8 +464,7 @@ class PackWriter:
         os.rename(path, os.path.join(self.directory, name + SUFFIX_PACK))
         idx_path, fd = self._tmp_file()
         try:
-            body = index_bytes(entries, digest)
-            _pwrite(fd, body, 0)
+            _pwrite(fd, sealed_index(index, digest), 0)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -477,9 +488,10 @@ class PackTail:
     """The writing end of a pack being made, a thread of its own: the
     chunks it is given, in the order of the file, are written, hashed for
     the pack's closing digest, and synced to disk every `sync_every`
-    bytes, so that the caller goes on gathering the next objects and the
-    publishing fsync waits for the last ones only.  An error it meets (a
-    full disk) is raised by the next `put` and by `finish`, never lost."""
+    bytes, so that the caller goes on gathering the next objects; sealed,
+    it writes the digest after the last chunk and fsyncs the pack.  An
+    error it meets (a full disk) is raised by the next `put` and by
+    `sealed`, never lost."""
 
     DEPTH = 16  # chunks waiting at most: a caller faster than the disk waits for it
 
@@ -489,6 +501,7 @@ class PackTail:
         self._queue = queue.Queue(self.DEPTH)
         self._hasher = new_hasher()
         self.error: OSError | None = None
+        self.digest: bytes | None = None
         self.synced = 0  # bytes synced behind so far
         self.thread = threading.Thread(target=self._run, args=(fd, sync_every), daemon=True,
                                        name="cl-pack-tail")
@@ -496,10 +509,18 @@ class PackTail:
 
     def _run(self, fd: int, sync_every: int) -> None:
         while (item := self._queue.get()) is not None:
-            if self.error is not None:
-                continue  # what is still queued is dropped; the error is raised to the writer
             chunk, offset = item
+            if self.error is not None:  # what is still queued is dropped; the error is raised to the writer
+                if chunk is None:
+                    return
+                continue
             try:
+                if chunk is None:  # sealed: `offset` is the pack's size
+                    digest = self._hasher.digest()
+                    _pwrite(fd, digest, offset)
+                    os.fsync(fd)
+                    self.digest = digest
+                    return
                 _pwrite(fd, chunk, offset)
                 self._hasher.update(chunk)
                 if offset + len(chunk) - self.synced >= sync_every:
@@ -513,12 +534,16 @@ class PackTail:
             raise self.error
         self._queue.put((chunk, offset))
 
-    def finish(self) -> bytes:
-        """The digest of every chunk, once each is written; or the error."""
-        self.abandon()
+    def seal(self, size: int) -> None:
+        """After the last chunk: the digest goes at `size`, then the fsync."""
+        self.put(None, size)
+
+    def sealed(self) -> bytes:
+        """The pack's digest, once it is written and synced; or the error."""
+        self.thread.join()
         if self.error is not None:
             raise self.error
-        return self._hasher.digest()
+        return self.digest
 
     def abandon(self) -> None:
         """Wait for the thread to end, whatever it met."""
