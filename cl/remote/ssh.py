@@ -4,6 +4,7 @@ the far side (honouring ~/.ssh/config, the agent, keys and known hosts), or
 a subprocess.  Both are byte streams for StreamTransport.  The only module
 that imports paramiko."""
 
+import collections
 import getpass
 import os
 import re
@@ -49,6 +50,82 @@ def _import_paramiko(config_text: str):
     finally:
         del sys.modules["invoke"]
     return paramiko
+
+
+class ChunkPipe:
+    """A paramiko channel's receive buffer (`Channel.in_buffer`) that
+    keeps what arrives as the packets it came in.  paramiko's own
+    (`BufferedPipe`) appends each packet to an array and copies every read
+    out of it again: two copies, with the interpreter lock held, of every
+    byte a pull receives, in the thread that decrypts the next packets.
+    The same interface and behaviour: `feed` from paramiko's thread, `read`
+    of at most `nbytes` (b"" once closed and drained, `timeout_error` after
+    `timeout` seconds with nothing), and the event `Channel.fileno` sets."""
+
+    def __init__(self, timeout_error: type[Exception]):
+        self._cv = threading.Condition()
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._size = 0
+        self._closed = False
+        self._event = None
+        self._timeout_error = timeout_error
+
+    def set_event(self, event) -> None:
+        with self._cv:
+            self._event = event
+            if self._closed or self._size:
+                event.set()
+            else:
+                event.clear()
+
+    def feed(self, data: bytes) -> None:
+        with self._cv:
+            if self._event is not None:
+                self._event.set()
+            self._chunks.append(bytes(data))
+            self._size += len(data)
+            self._cv.notify_all()
+
+    def read_ready(self) -> bool:
+        with self._cv:
+            return self._size > 0
+
+    def read(self, nbytes: int, timeout: float | None = None) -> bytes:
+        with self._cv:
+            if not self._cv.wait_for(lambda: self._size or self._closed, timeout):
+                raise self._timeout_error()
+            return self._take(nbytes)
+
+    def _take(self, nbytes: int) -> bytes:
+        out, n = [], 0
+        while self._chunks and n < nbytes:
+            chunk = self._chunks[0]
+            if n + len(chunk) <= nbytes:
+                out.append(self._chunks.popleft())
+                n += len(chunk)
+            else:
+                out.append(chunk[:nbytes - n])
+                self._chunks[0] = chunk[nbytes - n:]
+                n = nbytes
+        self._size -= n
+        if not self._size and self._event is not None and not self._closed:
+            self._event.clear()
+        return out[0] if len(out) == 1 else b"".join(out)  # b"" for none
+
+    def empty(self) -> bytes:
+        with self._cv:
+            return self._take(self._size)
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+            if self._event is not None:
+                self._event.set()
+
+    def __len__(self) -> int:
+        with self._cv:
+            return self._size
 
 
 class ParamikoTransport(StreamTransport):
@@ -105,6 +182,7 @@ class ParamikoTransport(StreamTransport):
         # adjustments (Nagle's algorithm): some 40 ms, each time.
         client.get_transport().sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         channel = client.get_transport().open_session(window_size=WINDOW, max_packet_size=MAX_PACKET)
+        channel.in_buffer = ChunkPipe(paramiko.buffered_pipe.PipeTimeout)  # before anything can arrive
         channel.settimeout(timeout)  # recv and sendall raise socket.timeout (a TimeoutError)
         channel.exec_command(remote_command(url, cl))
         self._channel = channel

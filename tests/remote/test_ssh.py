@@ -173,3 +173,46 @@ def test_paramiko_sends_a_small_request_at_once(sshd, ssh_home, cl, tmp_path, mo
         sock = client.transport._client.get_transport().sock
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         assert client.hello()["version"] >= 1
+
+
+def test_chunk_pipe_reads_what_arrived_in_order():
+    """The paramiko channel's receive buffer: reads take at most `nbytes`
+    of what was fed, in order, splitting a packet where they must; a
+    reader waiting is woken by a feed; closed and drained, a read is b""."""
+    import threading
+
+    from cl.remote.ssh import ChunkPipe
+
+    class Timeout(Exception):
+        pass
+
+    pipe = ChunkPipe(Timeout)
+    with pytest.raises(Timeout):
+        pipe.read(10, timeout=0.0)
+    for part in (b"abc", b"defgh", b"ij"):
+        pipe.feed(part)
+    assert len(pipe) == 10 and pipe.read_ready()
+    assert pipe.read(4) == b"abcd"
+    assert pipe.read(100) == b"efghij"
+    assert not pipe.read_ready() and len(pipe) == 0
+    with pytest.raises(Timeout):
+        pipe.read(10, timeout=0.01)
+
+    got = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read(100)))
+    reader.start()
+    pipe.feed(b"late")
+    reader.join(timeout=10)
+    assert got == [b"late"]
+
+    event = threading.Event()
+    pipe.set_event(event)
+    assert not event.is_set()
+    pipe.feed(b"x" * 5)
+    assert event.is_set()
+    assert pipe.empty() == b"xxxxx" and not event.is_set()
+    pipe.feed(b"tail")
+    pipe.close()
+    assert event.is_set()
+    assert pipe.read(2) == b"ta" and pipe.read(100) == b"il"
+    assert pipe.read(100) == b"" and pipe.read(100, timeout=0.0) == b""
