@@ -54,25 +54,13 @@ SUFFIX_PACK, SUFFIX_INDEX = ".pack", ".idx"
 def index_bytes(places: dict[bytes, tuple[int, int]], pack_sum: bytes) -> bytes:
     """The index of a pack: `places` maps each raw id to the (offset,
     size) of its bytes in the pack; `pack_sum` is the pack's closing
-    digest."""
-    return sealed_index(index_entries(places), pack_sum)
-
-
-def index_entries(places: dict[bytes, tuple[int, int]]) -> bytes:
-    """An index up to the end of its entries, which need only the places
-    (a writer makes them while the pack's last bytes go to disk).  The
-    entries are made by one map over the sorted ids, and the fan-out table
-    by a binary search per first byte."""
+    digest.  The entries are made by one map over the sorted ids, and the
+    fan-out table by a binary search per first byte."""
     ids = sorted(places)
     offsets, sizes = zip(*map(places.__getitem__, ids)) if ids else ((), ())
     fan = [bisect_left(ids, bytes([b + 1])) for b in range(255)] + [len(ids)]
-    return b"".join([INDEX_MAGIC, COUNT.pack(len(ids)), FANOUT.pack(*fan),
-                     *map(ENTRY.pack, ids, offsets, sizes)])
-
-
-def sealed_index(entries: bytes, pack_sum: bytes) -> bytes:
-    """The whole index: its entries, the pack's digest and its own."""
-    body = entries + pack_sum
+    body = b"".join([INDEX_MAGIC, COUNT.pack(len(ids)), FANOUT.pack(*fan),
+                     *map(ENTRY.pack, ids, offsets, sizes), pack_sum])
     return body + new_hasher().update(body).digest()
 
 
@@ -360,13 +348,13 @@ class PackLookup:
 class PackWriter:
     """Appends objects to a new pack in tmp/ and publishes it into
     `directory` (objects/pack).  Thread-safe: each object's place is taken
-    under a lock, and the bytes, gathered into chunks of about 1 MiB, are
-    handed in order to the pack's `PackTail`, a thread that writes them,
-    hashes them for the closing digest and syncs them behind while the
-    caller gathers the next.  The caller has checked each object's id."""
+    under a lock and its bytes are written outside it, gathered into
+    writes of about 1 MiB; the closing digest is computed at publish time
+    by reading the file back through mmap (the page cache holds it).  The
+    caller has checked each object's id."""
 
     GATHER = 1 << 20
-    SYNC_BEHIND = 4 << 20  # bytes written between two flushes behind (PackTail)
+    SYNC_BEHIND = 16 << 20  # bytes written between two flushes behind (FlushBehind)
 
     def __init__(self, tmp_file, directory: str):
         """`tmp_file(flags)`: (path, descriptor) of a new file in tmp/."""
@@ -375,6 +363,8 @@ class PackWriter:
         self._lock = threading.Lock()
         self._path = None
         self._fd = -1
+        self._writing = 0  # gathered writes in progress outside the lock
+        self._idle = threading.Condition(self._lock)
         self._reset()
 
     def _reset(self) -> None:
@@ -383,7 +373,11 @@ class PackWriter:
         self._buf_at = 0
         self._at = 0
         self.bytes = 0
-        self._tail: PackTail | None = None
+        self._behind: FlushBehind | None = None
+        self._synced_at = 0
+
+    def __contains__(self, oid: str) -> bool:
+        return bytes.fromhex(oid) in self.entries
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -395,7 +389,7 @@ class PackWriter:
     def add_many(self, objects) -> int:
         """Append objects, (id, bytes) each, that this pack does not hold
         yet; how many.  Returns after publishing the pack when it has
-        reached PACK_LIMIT; raises what writing the pack met so far."""
+        reached PACK_LIMIT."""
         for oid, data in objects:
             if len(data) >= PACK_LIMIT:
                 raise ValueError(f"object 0x{oid} is too large for a pack ({len(data)} bytes)")
@@ -403,7 +397,6 @@ class PackWriter:
         with self._lock:
             if self._fd < 0 and objects:
                 self._path, self._fd = self._tmp_file(os.O_RDWR)
-                self._tail = PackTail(self._fd, self.SYNC_BEHIND)
                 self._buf, self._buf_at, self._at = [PACK_MAGIC], 0, len(PACK_MAGIC)
             entries, append, header, at = self.entries, self._buf.append, RECORD.pack, self._at
             for oid, data in objects:  # a pack frame's 256 objects at a time: locals, not attributes
@@ -420,18 +413,39 @@ class PackWriter:
                 added_bytes += n
             self.bytes += added_bytes
             self._at = at
-            if self._at - self._buf_at >= self.GATHER:
-                self._hand_on()  # under the lock: the tail takes chunks in the order of the file
-            full = self._at >= PACK_LIMIT
-        if full:
+            if self._at - self._buf_at < self.GATHER:
+                return added
+            chunk, start = self._take()
+            fd = self._fd
+        try:
+            _pwrite(fd, chunk, start)
+        finally:
+            with self._lock:
+                self._writing -= 1
+                self._idle.notify_all()
+        self._sync_behind(fd)
+        if self._at >= PACK_LIMIT:
             self.publish()
         return added
 
-    def _hand_on(self) -> None:
-        """The gathered bytes to the tail (under the lock)."""
-        if self._at > self._buf_at:
-            self._tail.put(b"".join(self._buf), self._buf_at)
-            self._buf, self._buf_at = [], self._at
+    def _sync_behind(self, fd: int) -> None:
+        """Start a FlushBehind of the pack every SYNC_BEHIND bytes, one at
+        a time."""
+        with self._lock:
+            if fd != self._fd or self._at - self._synced_at < self.SYNC_BEHIND:
+                return
+            if self._behind is not None:
+                if not self._behind.done():
+                    return
+                self._behind.wait()  # a failure is raised here, not lost
+            self._behind, self._synced_at = FlushBehind(fd), self._at
+
+    def _take(self) -> tuple[bytes, int]:
+        """The gathered bytes and their offset (under the lock)."""
+        chunk, start = b"".join(self._buf), self._buf_at
+        self._buf, self._buf_at = [], self._at
+        self._writing += 1
+        return chunk, start
 
     def publish(self) -> str | None:
         """Make the pack visible (its name, or None if it is empty); the
@@ -439,21 +453,26 @@ class PackWriter:
         with self._lock:
             if self._fd < 0:
                 return None
-            fd, path, entries, size, tail = self._fd, self._path, self.entries, self._at, self._tail
-            last, last_at = b"".join(self._buf), self._buf_at
+            self._idle.wait_for(lambda: self._writing == 0)
+            chunk, start = self._take()
+            self._writing -= 1
+            fd, path, entries, size, behind = self._fd, self._path, self.entries, self._at, self._behind
             self._fd = -1
             self._reset()
-            return self._publish(fd, path, entries, size, tail, last, last_at)
+            return self._publish(fd, path, entries, chunk, start, size, behind)
 
-    def _publish(self, fd, path, entries, size, tail, last, last_at) -> str:
+    def _publish(self, fd, path, entries, chunk, start, size, behind) -> str:
         try:
-            if last:
-                tail.put(last, last_at)
-            tail.seal(size)
-            index = index_entries(entries)  # while the tail writes, closes and syncs the pack
-            digest = tail.sealed()
+            if behind is not None:
+                behind.wait()
+            _pwrite(fd, chunk, start)
+            hasher = new_hasher(spread=True)
+            with mmap.mmap(fd, size, prot=mmap.PROT_READ) as view:
+                hasher.update(view)
+            digest = hasher.digest()
+            _pwrite(fd, digest, size)
+            os.fsync(fd)
         except BaseException:
-            tail.abandon()
             os.close(fd)
             os.unlink(path)
             raise
@@ -464,7 +483,8 @@ class PackWriter:
         os.rename(path, os.path.join(self.directory, name + SUFFIX_PACK))
         idx_path, fd = self._tmp_file()
         try:
-            _pwrite(fd, sealed_index(index, digest), 0)
+            body = index_bytes(entries, digest)
+            _pwrite(fd, body, 0)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -476,80 +496,42 @@ class PackWriter:
     def abort(self) -> None:
         """Drop what is not published (its tmp file goes)."""
         with self._lock:
+            self._idle.wait_for(lambda: self._writing == 0)
             if self._fd >= 0:
-                self._tail.abandon()  # its descriptor is about to close; a failure no longer matters
+                if self._behind is not None:
+                    self._behind.thread.join()  # its descriptor is about to close; a failure no longer matters
                 os.close(self._fd)
                 self._fd = -1
                 os.unlink(self._path)
             self._reset()
 
 
-class PackTail:
-    """The writing end of a pack being made, a thread of its own: the
-    chunks it is given, in the order of the file, are written, hashed for
-    the pack's closing digest, and synced to disk every `sync_every`
-    bytes, so that the caller goes on gathering the next objects; sealed,
-    it writes the digest after the last chunk and fsyncs the pack.  An
-    error it meets (a full disk) is raised by the next `put` and by
-    `sealed`, never lost."""
+class FlushBehind:
+    """An fdatasync of a pack being written, on a thread of its own: the
+    bytes written so far go to disk while the next ones arrive, so the
+    fsync that publishes the pack waits for its tail only.  `wait()`
+    before the descriptor closes; it raises what the fdatasync met (a
+    write error is reported once: lost here, the publishing fsync could
+    succeed without the pack's bytes)."""
 
-    DEPTH = 16  # chunks waiting at most: a caller faster than the disk waits for it
-
-    def __init__(self, fd: int, sync_every: int):
-        import queue
-
-        self._queue = queue.Queue(self.DEPTH)
-        self._hasher = new_hasher()
+    def __init__(self, fd: int):
         self.error: OSError | None = None
-        self.digest: bytes | None = None
-        self.synced = 0  # bytes synced behind so far
-        self.thread = threading.Thread(target=self._run, args=(fd, sync_every), daemon=True,
-                                       name="cl-pack-tail")
+        self.thread = threading.Thread(target=self._run, args=(fd,), daemon=True, name="cl-pack-sync")
         self.thread.start()
 
-    def _run(self, fd: int, sync_every: int) -> None:
-        while (item := self._queue.get()) is not None:
-            chunk, offset = item
-            if self.error is not None:  # what is still queued is dropped; the error is raised to the writer
-                if chunk is None:
-                    return
-                continue
-            try:
-                if chunk is None:  # sealed: `offset` is the pack's size
-                    digest = self._hasher.digest()
-                    _pwrite(fd, digest, offset)
-                    os.fsync(fd)
-                    self.digest = digest
-                    return
-                _pwrite(fd, chunk, offset)
-                self._hasher.update(chunk)
-                if offset + len(chunk) - self.synced >= sync_every:
-                    os.fdatasync(fd)
-                    self.synced = offset + len(chunk)
-            except OSError as exc:
-                self.error = exc
+    def _run(self, fd: int) -> None:
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            self.error = exc
 
-    def put(self, chunk: bytes, offset: int) -> None:
-        if self.error is not None:
-            raise self.error
-        self._queue.put((chunk, offset))
+    def done(self) -> bool:
+        return not self.thread.is_alive()
 
-    def seal(self, size: int) -> None:
-        """After the last chunk: the digest goes at `size`, then the fsync."""
-        self.put(None, size)
-
-    def sealed(self) -> bytes:
-        """The pack's digest, once it is written and synced; or the error."""
+    def wait(self) -> None:
         self.thread.join()
         if self.error is not None:
             raise self.error
-        return self.digest
-
-    def abandon(self) -> None:
-        """Wait for the thread to end, whatever it met."""
-        if self.thread.is_alive():
-            self._queue.put(None)
-            self.thread.join()
 
 
 def _pwrite(fd: int, data: bytes, offset: int) -> None:

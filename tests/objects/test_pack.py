@@ -394,9 +394,9 @@ def test_add_many_writes_what_add_writes_one_at_a_time(tmp_path, monkeypatch):
 
 
 def test_a_large_pack_goes_to_disk_while_it_is_written(tmp_path, monkeypatch):
-    """The pack's tail thread writes each gathered chunk, hashes it and
-    syncs every SYNC_BEHIND bytes, so the publishing fsync waits for the
-    last ones only; the digest it computes as it goes is the pack's."""
+    """Every SYNC_BEHIND bytes, an fdatasync on a thread (FlushBehind), so
+    the publishing fsync waits for the tail only; a failure of one is
+    raised by the publish, which then leaves nothing behind."""
     monkeypatch.setattr(packfmt.PackWriter, "GATHER", 1 << 12)
     monkeypatch.setattr(packfmt.PackWriter, "SYNC_BEHIND", 1 << 14)
     store = make_disk_store(tmp_path)
@@ -404,51 +404,21 @@ def test_a_large_pack_goes_to_disk_while_it_is_written(tmp_path, monkeypatch):
     blobs = [os.urandom(3000) for _ in range(40)]
     for d in blobs:
         writer.add(hash_bytes(d), d)
-    tail = writer._tail
-    name = writer.publish()
-    assert tail.synced >= 1 << 14 and not tail.thread.is_alive()
+    assert writer._behind is not None and writer._synced_at >= 1 << 14
+    assert writer.publish()
     assert [store.read_bytes(hash_bytes(d)) for d in blobs] == blobs
-    pack = only_pack(store)
-    assert check(pack) == []
-    assert name == "pack-" + hash_bytes(bytes(pack.data[:-32])), "the name is the digest of the bytes on disk"
+    assert check(only_pack(store)) == []
 
-
-def test_a_pack_whose_writes_fail_is_never_published(tmp_path, monkeypatch):
-    """A write the tail thread fails (here EBADF, as a full disk would)
-    is raised by a later add or by the publish, which then leaves nothing
-    behind; the writer takes the next objects into a new pack."""
-    monkeypatch.setattr(packfmt.PackWriter, "GATHER", 1 << 12)
-    store = make_disk_store(tmp_path)
-    writer = store.pack_writer()
-    blobs = [os.urandom(3000) for _ in range(40)]
-
-    def failing_tail():
-        writer._tail.abandon()
-        writer._tail = packfmt.PackTail(1 << 20, 1 << 30)  # a descriptor no file has
-
-    writer.add(hash_bytes(blobs[0]), blobs[0])
-    failing_tail()
-    writer.add(hash_bytes(blobs[1]), blobs[1])  # hands the first chunk on, to fail
-    writer._tail.abandon()  # the thread has met the error: the next hand-on raises it
-    writer.add(hash_bytes(blobs[2]), blobs[2])
+    failed = packfmt.FlushBehind(1 << 20)  # an fdatasync that fails (EBADF: no such descriptor)
     with pytest.raises(OSError):
-        writer.add(hash_bytes(blobs[3]), blobs[3])
-    with pytest.raises(OSError):
-        writer.publish()
-    assert os.listdir(store.tmp) == []
-
-    writer.add(hash_bytes(blobs[0]), blobs[0])
-    failing_tail()
-    with pytest.raises(OSError):  # its last chunk fails: no add saw it, the publish raises it
-        writer.publish()
-    assert os.listdir(store.tmp) == []
-    assert not os.path.exists(store.packs.directory) or os.listdir(store.packs.directory) == []
-
+        failed.wait()
     for d in blobs[:5]:
         writer.add(hash_bytes(d), d)
-    assert writer.publish()
-    assert [store.read_bytes(hash_bytes(d)) for d in blobs[:5]] == blobs[:5]
-    assert check(only_pack(store)) == []
+    writer._behind = failed
+    with pytest.raises(OSError):
+        writer.publish()
+    assert os.listdir(store.tmp) == []
+    assert len(os.listdir(store.packs.directory)) == 2  # the first pack and its index only
 
 
 def test_many_ids_are_found_over_many_packs(tmp_path, monkeypatch):
