@@ -55,10 +55,19 @@ def read_small(store: DiskStore, oid: str, limit: int, size: int | None = None) 
 
 def present(store: DiskStore, ids) -> set[str]:
     """Which of `ids` the store holds: a stat each, or — for a fan-out
-    directory asked about many ids — one listing of it."""
+    directory asked about many ids — one listing of it.  Only the ids
+    whose fan-out directory exists are looked at (a directory is made by
+    its first loose object): a new repository answers for thousands at
+    once."""
+    try:
+        fans = {name for name in os.listdir(store.root) if len(name) == 2}
+    except FileNotFoundError:
+        return set()
     by_fan: dict[str, list[str]] = {}
     for oid in ids:
-        by_fan.setdefault(oid[:2], []).append(oid)
+        fan = oid[:2]
+        if fan in fans:
+            by_fan.setdefault(fan, []).append(oid)
     out: set[str] = set()
     for group in by_fan.values():
         directory = os.path.dirname(store.path(group[0]))

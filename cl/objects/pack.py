@@ -325,6 +325,8 @@ class PackLookup:
 
     def holding(self, ids: list[str]) -> set[str]:
         """Which of `ids` (hex) some pack holds: the map asked once for all."""
+        if not self.known and not self.searched:
+            return set()  # no pack (a new repository)
         raws = {bytes.fromhex(oid): oid for oid in ids}
         hit = self.known.keys() & raws.keys()
         held = {raws[raw] for raw in hit}

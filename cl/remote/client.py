@@ -115,7 +115,7 @@ class Client:
             batch = ids[i:i + MAX_IDS]
             self.stats.requests += 1
             meter = self.meter
-            with self.transport.request({"op": "get", "ids": [wire_id(o) for o in batch]}) as reader:
+            with self.transport.request({"op": "get", "ids": list(map(bytes.fromhex, batch))}) as reader:
                 for inc in frames.read_objects(reader, self.limits.max_object,
                                                on_chunk=meter.add if meter else None, packs=packs):
                     whole = isinstance(inc, PackFrame)

@@ -190,6 +190,8 @@ def test_a_new_repository_makes_fan_out_directories_as_objects_need_them(tmp_pat
     with store.writing():
         assert store.is_empty() and store.has_many(asked) == set()
         one = store.write_bytes(b"one")
+        same_fan = [oid for oid in asked if oid[:2] == one[:2]]
+        assert store.has_many(asked + [one]) == {one} and same_fan  # its fan-out directory is read; none other exists
         big = os.urandom(64 << 10)  # above what a batch packs: written loose by the Landing's threads
         with store.batch() as batch:
             batch.write_many([(hash_bytes(big), big)])
