@@ -5,7 +5,7 @@ parents; every move is a compare-and-swap and a lost race is a `rejected`
 line, never an overwrite.  Ref names tell what a head is: `bundles/<id>` →
 state, `worksheets/<wid>` → worksheet commit."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cl.errors import CLError
 from cl.objects.ids import ObjectId
@@ -42,6 +42,7 @@ class Outcome:
     updates: list[RefUpdate]
     sent: int = 0
     received: int = 0
+    fetched: dict[str, str] = field(default_factory=dict)  # a pull's: the remote's value of each ref, as fetched
 
     @property
     def rejected(self) -> list[RefUpdate]:
@@ -215,7 +216,7 @@ def pull(store: ObjectStore, refs: RefStore, client: Client, names: list[str]) -
     client.hello()
     remote, fetcher = fetch_closure(store, client, names)
     read = fetcher.read
-    outcome = Outcome([], received=client.stats.received_objects)
+    outcome = Outcome([], received=client.stats.received_objects, fetched=remote)
     for name in sorted(remote, key=ref_order):
         theirs, mine = remote[name], refs.get(name)
         if mine == theirs:

@@ -171,7 +171,7 @@ def pull(repo: Repository, remote: str | None, what=(), everything=False, progre
                 raise _not_a_remote(repo, what[0], f" on remote '{client.name}'") from None
             raise
         outcome = exchange.pull(repo.store, RepoRefStore(repo), client, names)
-        tracking.record_after(repo, client, [u.name for u in outcome.updates])
+        tracking.record_fetched(repo, client.name, outcome.fetched)
         return _report(repo, client, outcome)
 
 

@@ -47,8 +47,15 @@ def record(repo: Repository, remote: str, values: dict[str, str | None], complet
                 repo.refs.set_if_equals(tracking_name(remote, name), seen.get(name), value)
 
 
+def record_fetched(repo: Repository, remote: str, values: dict[str, str]) -> None:
+    """After a pull: the remote's refs as fetched, whose objects are here
+    now (asked again, one pushed there meanwhile would be recorded
+    without them)."""
+    record(repo, remote, {n: v for n, v in values.items() if n.startswith(SYNCED)})
+
+
 def record_after(repo: Repository, client: Client, names: list[str]) -> None:
-    """After a push or pull of `names`: what the remote holds for them now."""
+    """After a push of `names`: what the remote holds for them now."""
     wanted = [n for n in names if n.startswith(SYNCED)]
     if not wanted:
         return

@@ -164,3 +164,49 @@ def test_gc_beside_a_fetch_waits_and_keeps_what_it_brings(cl, cl_home, tmp_path,
     assert [r["name"] for r in json.loads(cl(["wls", "origin::", "--json"], bob).stdout)] == ["notes"]
     cl(["pull", "origin", "notes"], bob)
     assert cl(["cat", "fresh"], bob).stdout == "fetched, then nearly swept\n"
+
+
+def test_a_pull_records_what_it_fetched_though_the_hub_moved_on(cl, tmp_path, monkeypatch):
+    """A push that lands on the hub while a pull is storing what it
+    fetched does not become the pull's tracking ref: the ref records the
+    commit fetched, whose objects are here, not one asked for afterwards
+    that this repository never received."""
+    from cl.app import sharing
+    from cl.remote import exchange
+
+    hub = tmp_path / "hub"
+    cl(["init", "--bare", hub], tmp_path)
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    cl(["init", "-w", "notes"], alice)
+    cl(["remote", "add", "origin", hub], alice)
+    cl(["add", "-m", "first"], alice)
+    cl(["push", "notes"], alice)
+    cl(["clone", hub, tmp_path / "bob"], tmp_path)
+    bob = tmp_path / "bob"
+    cl(["add", "-m", "second"], alice)
+    cl(["push", "notes"], alice)
+
+    real_pull = exchange.pull
+
+    def pull_then_alice_pushes(*args, **kwargs):
+        outcome = real_pull(*args, **kwargs)
+        cl(["add", "-m", "third"], alice)
+        cl(["push", "notes"], alice)
+        return outcome
+
+    monkeypatch.setattr(exchange, "pull", pull_then_alice_pushes)
+    repo = Repository(str(bob / ".codalab"))
+    try:
+        sharing.pull(repo, ["origin", "notes"])
+        [(name, fetched)] = [(n, v) for n, v in repo.refs.items("worksheets/")]
+        tracked = repo.refs.get(f"remotes/origin/{name}")
+        assert tracked == fetched and repo.store.has(tracked)
+    finally:
+        repo.close()
+    hub_repo = Repository(str(hub))
+    assert hub_repo.refs.get(name) != tracked  # the hub has moved on, to a commit bob has not fetched
+    hub_repo.close()
+    assert _status(cl, bob)["notes"] == "up to date"  # as last seen; a fetch would say behind
+    cl(["fetch"], bob)
+    assert _status(cl, bob)["notes"] == "behind"
