@@ -54,13 +54,25 @@ SUFFIX_PACK, SUFFIX_INDEX = ".pack", ".idx"
 def index_bytes(places: dict[bytes, tuple[int, int]], pack_sum: bytes) -> bytes:
     """The index of a pack: `places` maps each raw id to the (offset,
     size) of its bytes in the pack; `pack_sum` is the pack's closing
-    digest.  The entries are made by one map over the sorted ids, and the
-    fan-out table by a binary search per first byte."""
+    digest."""
+    return sealed_index(index_entries(places), pack_sum)
+
+
+def index_entries(places: dict[bytes, tuple[int, int]]) -> bytes:
+    """An index up to the end of its entries, which need only the places
+    (a writer makes them while the pack is hashed).  The entries are made
+    by one map over the sorted ids, and the fan-out table by a binary
+    search per first byte."""
     ids = sorted(places)
     offsets, sizes = zip(*map(places.__getitem__, ids)) if ids else ((), ())
     fan = [bisect_left(ids, bytes([b + 1])) for b in range(255)] + [len(ids)]
-    body = b"".join([INDEX_MAGIC, COUNT.pack(len(ids)), FANOUT.pack(*fan),
-                     *map(ENTRY.pack, ids, offsets, sizes), pack_sum])
+    return b"".join([INDEX_MAGIC, COUNT.pack(len(ids)), FANOUT.pack(*fan),
+                     *map(ENTRY.pack, ids, offsets, sizes)])
+
+
+def sealed_index(entries: bytes, pack_sum: bytes) -> bytes:
+    """The whole index: its entries, the pack's digest, its own digest."""
+    body = entries + pack_sum
     return body + new_hasher().update(body).digest()
 
 
@@ -465,14 +477,20 @@ class PackWriter:
 
     def _publish(self, fd, path, entries, chunk, start, size, behind) -> str:
         try:
-            if behind is not None:
-                behind.wait()
             _pwrite(fd, chunk, start)
             hasher = new_hasher(spread=True)
             with mmap.mmap(fd, size, prot=mmap.PROT_READ) as view:
-                hasher.update(view)
+                # blake3 lets go of the interpreter: the index is sorted meanwhile
+                hashing = threading.Thread(target=hasher.update, args=(view,), name="cl-pack-hash")
+                hashing.start()
+                try:
+                    index = index_entries(entries)
+                finally:
+                    hashing.join()
             digest = hasher.digest()
             _pwrite(fd, digest, size)
+            if behind is not None:
+                behind.wait()
             os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -485,8 +503,7 @@ class PackWriter:
         os.rename(path, os.path.join(self.directory, name + SUFFIX_PACK))
         idx_path, fd = self._tmp_file()
         try:
-            body = index_bytes(entries, digest)
-            _pwrite(fd, body, 0)
+            _pwrite(fd, sealed_index(index, digest), 0)
             os.fsync(fd)
         finally:
             os.close(fd)
