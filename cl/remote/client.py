@@ -36,6 +36,10 @@ class Client:
         self.resources: list = []  # closed with the client (e.g. a directory remote's repository)
         self.warnings: list[str] = []  # what the remote said went wrong around the work (its upkeep)
 
+    def release(self) -> None:
+        """Nothing more will be asked of the remote (Transport.release)."""
+        self.transport.release()
+
     def close(self) -> None:
         self.transport.close()
         for resource in self.resources:

@@ -185,10 +185,13 @@ def check_heads(fetcher: Fetcher, heads: dict[str, str]) -> None:
 
 
 def fetch_closure(store: ObjectStore, client: Client, names: list[str],
-                  known: dict[str, str] | None = None) -> tuple[dict[str, str], Fetcher]:
+                  known: dict[str, str] | None = None,
+                  release: bool = False) -> tuple[dict[str, str], Fetcher]:
     """Fetch the closure of the remote refs `names` — with the refs of every
     bundle they bring along — without moving a local ref.  Returns the
-    remote values of all those refs and the committed fetcher."""
+    remote values of all those refs and the committed fetcher.  `release`:
+    the caller asks nothing more, so the remote's session may end while
+    the objects are stored."""
     fetcher = Fetcher(store, client)
     remote = dict(known) if known is not None else client.refs(names=names)
     asked = set(names) | set(remote)
@@ -208,13 +211,18 @@ def fetch_closure(store: ObjectStore, client: Client, names: list[str],
         remote.update(more)
         fresh = more
         tips = list(more.values())
+    if release:
+        client.release()
     fetcher.commit()
     return remote, fetcher
 
 
-def pull(store: ObjectStore, refs: RefStore, client: Client, names: list[str]) -> Outcome:
+def pull(store: ObjectStore, refs: RefStore, client: Client, names: list[str],
+         release: bool = False) -> Outcome:
+    """Fetch `names` and bring the local refs up to date; `release`: as
+    for fetch_closure."""
     client.hello()
-    remote, fetcher = fetch_closure(store, client, names)
+    remote, fetcher = fetch_closure(store, client, names, release=release)
     read = fetcher.read
     outcome = Outcome([], received=client.stats.received_objects, fetched=remote)
     for name in sorted(remote, key=ref_order):

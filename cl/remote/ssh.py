@@ -249,11 +249,17 @@ class CommandTransport(StreamTransport):
         self._reader.join(timeout=2)
         return self._stderr.decode(errors="replace")
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """The far side reads the end of its input and exits, and ssh
+        with it (some milliseconds of sshd's teardown), while the caller
+        stores what it received."""
         try:
             self._proc.stdin.close()
         except OSError:
             pass
+
+    def close(self) -> None:
+        self.release()
         try:
             self._proc.wait(timeout=0 if self.broken else 30)  # a stalled peer is not waited for
         except subprocess.TimeoutExpired:

@@ -65,6 +65,11 @@ class Transport:
     def request(self, header: dict, body: Iterable[bytes] = ()) -> contextlib.AbstractContextManager:
         raise NotImplementedError
 
+    def release(self) -> None:
+        """Nothing more will be asked: the far side may end its session
+        now, while the caller finishes its own work (`close` still waits
+        for it).  Where ending costs nothing, there is nothing to do."""
+
     def close(self) -> None:
         pass
 

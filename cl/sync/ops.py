@@ -170,7 +170,7 @@ def pull(repo: Repository, remote: str | None, what=(), everything=False, progre
             if remote is None and _first_word_missing(exc, what):
                 raise _not_a_remote(repo, what[0], f" on remote '{client.name}'") from None
             raise
-        outcome = exchange.pull(repo.store, RepoRefStore(repo), client, names)
+        outcome = exchange.pull(repo.store, RepoRefStore(repo), client, names, release=True)
         tracking.record_fetched(repo, client.name, outcome.fetched)
         return _report(repo, client, outcome)
 

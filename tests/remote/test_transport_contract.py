@@ -227,3 +227,14 @@ def test_the_registry_is_lazy_and_names_what_it_has(cl, tmp_path):
     assert done.stdout.strip() == "[]"
     with pytest.raises(UsageError, match="no transport named 'ftp' \\(dir, ssh, ssh-command, http\\)"):
         open_transport(parse_url(str(far)), settings("far"), "ftp")
+
+
+def test_released_the_far_side_ends_before_the_client_closes(far):
+    """A pull releases the remote once its objects are here: over the
+    system ssh the far side reads the end of its input and exits, and ssh
+    with it, while the client is still storing; close is then quick."""
+    with far.open() as client:
+        assert client.hello()["version"] == frames.VERSION
+        client.release()
+        if far.kind == "ssh-command":
+            assert client.transport._proc.wait(timeout=60) == 0
