@@ -215,9 +215,9 @@ def clone(url: str, directory: str | None = None,
         client.hello()
         repo.config.set("remote", DEFAULT, {"url": url})
         repo.config.save()
-        there = client.refs(prefixes=["bundles/", "worksheets/"])
-        outcome = exchange.pull(repo.store, RepoRefStore(repo), client, sorted(there))
-        head = client.refs(names=["HEAD"]).get("HEAD")
+        there = client.refs(prefixes=["bundles/", "worksheets/"], names=["HEAD"])
+        head = there.pop("HEAD", None)
+        outcome = exchange.pull(repo.store, RepoRefStore(repo), client, sorted(there), release=True)
         # the remote's current worksheet (a bare one's: the one pushed last)
         if head and repo.refs.get(f"worksheets/{head}"):
             repo.refs.set_if_equals("HEAD", None, head)
