@@ -18,7 +18,7 @@ WHOLE_MAX = 1 << 20      # objects below this travel whole
 PACK_BYTES = 1 << 18     # whole objects are gathered into a pack frame up to this size…
 PACK_OBJECTS = 256       # …or this many (an interrupted transfer loses at most its last pack)
 CHUNK = 1 << 20          # the size of each chunk of a large object
-READ_SIZE = 1 << 18
+READ_SIZE = 1 << 20      # what a stream is asked for at once: the pipe to ssh holds 1 MiB
 MAX_BUFFER = 8 << 20     # a frame larger than this is refused
 
 
