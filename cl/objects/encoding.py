@@ -10,6 +10,7 @@ from itertools import chain
 import msgpack
 
 from cl.errors import CLError
+from cl.objects.ids import ObjectId
 
 
 class EncodingError(CLError):
@@ -28,6 +29,9 @@ def _canonical(value):
                 raise EncodingError(f"map key is not a string: {key!r}")
         return {k: _canonical(value[k]) for k in sorted(value)}
     if isinstance(value, (list, tuple)):
+        kinds = set(map(type, value))  # the usual lists, of scalars or of rows of them (a tree's), in C
+        if kinds <= _PLAIN or (kinds <= _ROWS and _PLAIN.issuperset(map(type, chain.from_iterable(value)))):
+            return value  # as it is: msgpack refuses an integer past 64 bits (see `encode`)
         return [_canonical(v) for v in value]
     if isinstance(value, float):
         raise EncodingError("floats are not allowed in hashed objects")
@@ -43,6 +47,9 @@ def _canonical(value):
 def encode(value: dict) -> bytes:
     try:
         return msgpack.packb(_canonical(value), use_bin_type=True)
+    except OverflowError:  # an integer out of range, in a list `_canonical` passed whole
+        _check_ints(value)
+        raise
     except UnicodeEncodeError as exc:
         # A str holding surrogate escapes: bytes that were not UTF-8 where
         # text is required (names in trees are bin instead: format.md [F20]).
@@ -103,8 +110,23 @@ def _check_canonical(value) -> None:
                 raise EncodingError(f"cannot encode {t.__name__}")
 
 
+def _check_ints(value) -> None:
+    """Raise the EncodingError that names an integer msgpack cannot hold."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, int) and not INT_MIN <= v <= INT_MAX:
+            raise EncodingError(f"integer out of range: {v}")
+
+
 _SCALARS = frozenset((str, bytes, int, bool, type(None)))
 _LISTS = {list}
+_PLAIN = _SCALARS | {ObjectId}  # what `_canonical` keeps as it is (an id is a str)
+_ROWS = {list, tuple}
 
 
 def looks_like_map(head: bytes) -> bool:

@@ -148,6 +148,37 @@ def test_out_of_range_integers_are_refused(value):
         encoding.encode({"a": value})
 
 
+@pytest.mark.parametrize("bad,named", [
+    (INT_MAX + 1, "out of range: 18446744073709551616"), (INT_MIN - 1, "out of range"),
+    (2.5, "float"), (object(), "cannot encode object"), ({"b": 1.5}, "float"), ({1: "x"}, "map key")])
+@pytest.mark.parametrize("where", ["row", "list"])
+def test_encode_finds_what_it_must_refuse_in_a_list_it_takes_whole(bad, named, where):
+    """[F6] [F7] A list of scalars, or of rows of them (a tree's entries),
+    goes to msgpack as it is after a check of its types in C; an integer
+    past 64 bits, a float or anything else among them is still refused
+    and named."""
+    rows = [list(r) for r in ROWS]
+    value = {"rows": rows}
+    if where == "row":
+        rows[70][2] = bad
+    else:
+        value["rows"] = [1, "x", bad, b"y"]
+    with pytest.raises(EncodingError, match=named):
+        encoding.encode(value)
+
+
+def test_a_list_taken_whole_encodes_as_one_walked():
+    """Rows of scalars, ids among them and as tuples, give the bytes the
+    element-by-element walk gives."""
+    from cl.objects.ids import hash_bytes
+
+    rows = [(f"f{i}", 0o100644, i << 40, hash_bytes(b"%d" % i)) for i in range(300)] + [["x", True, None, b"y"]]
+    walked = msgpack.packb({"rows": [[str(v) if isinstance(v, str) else v for v in r] for r in rows]},
+                           use_bin_type=True)
+    assert encoding.encode({"rows": rows}) == walked
+    assert encoding.decode(walked) == {"rows": [list(r) for r in rows]}
+
+
 @pytest.mark.parametrize("value", [{1: "x"}, {b"k": 1}, {"a": {None: 1}}, {"a": object()},
                                    {"a": {1, 2}}, {"a": bytearray(b"x")}])
 def test_other_values_are_refused(value):
