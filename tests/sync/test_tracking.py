@@ -14,6 +14,16 @@ def _status(cl, where) -> dict:
     return {s["worksheet"]: s["state"] for s in rec["remotes"].get("origin", [])}
 
 
+def _hub_and_alice(cl, tmp_path):
+    """A bare hub, and alice's project on worksheet `notes` with the hub
+    as origin."""
+    hub = tmp_path / "hub"
+    cl(["init", "--bare", hub], tmp_path)
+    alice = tmp_path / "alice"
+    alice.mkdir()
+    cl(["init", "-w", "notes"], alice)
+    cl(["remote", "add", "origin", hub], alice)
+    return hub, alice
 
 
 def test_fetch_status_wls_and_clone_landing(cl, tmp_path):
@@ -79,12 +89,7 @@ def test_gc_keeps_what_a_fetch_recorded(cl, tmp_path):
     """The remote-tracking refs are gc roots: objects that only a fetch
     brought (no local ref names them) survive `cl gc --prune now`, and
     `cl status`, `cl wls origin::` and `cl fsck` still read them."""
-    hub = tmp_path / "hub"
-    cl(["init", "--bare", hub], tmp_path)
-    alice = tmp_path / "alice"
-    alice.mkdir()
-    cl(["init", "-w", "notes"], alice)
-    cl(["remote", "add", "origin", hub], alice)
+    hub, alice = _hub_and_alice(cl, tmp_path)
     cl(["add", "-m", "first"], alice)
     cl(["push", "notes"], alice)
     cl(["clone", hub, tmp_path / "bob"], tmp_path)
@@ -126,12 +131,7 @@ def test_gc_beside_a_fetch_waits_and_keeps_what_it_brings(cl, cl_home, tmp_path,
     from cl.sync import tracking
     from tests.cli.test_gc_races import popen_cl
 
-    hub = tmp_path / "hub"
-    cl(["init", "--bare", hub], tmp_path)
-    alice = tmp_path / "alice"
-    alice.mkdir()
-    cl(["init", "-w", "notes"], alice)
-    cl(["remote", "add", "origin", hub], alice)
+    hub, alice = _hub_and_alice(cl, tmp_path)
     (alice / "data.txt").write_text("fetched, then nearly swept\n")
     cl(["upload", "data.txt", "-n", "fresh"], alice)
     cl(["add", "-m", "a note"], alice)
@@ -174,12 +174,7 @@ def test_a_pull_records_what_it_fetched_though_the_hub_moved_on(cl, tmp_path, mo
     from cl.app import sharing
     from cl.remote import exchange
 
-    hub = tmp_path / "hub"
-    cl(["init", "--bare", hub], tmp_path)
-    alice = tmp_path / "alice"
-    alice.mkdir()
-    cl(["init", "-w", "notes"], alice)
-    cl(["remote", "add", "origin", hub], alice)
+    hub, alice = _hub_and_alice(cl, tmp_path)
     cl(["add", "-m", "first"], alice)
     cl(["push", "notes"], alice)
     cl(["clone", hub, tmp_path / "bob"], tmp_path)
