@@ -9,7 +9,8 @@ from cl.bundles import archives, gitsource, urlsource
 from cl.bundles.names import default_name, metadata
 from cl.errors import InputError
 from cl.objects.ids import ObjectId
-from cl.objects.ingest import Background, IngestOptions, ingest_entries, ingest_path, text_contents
+from cl.objects.background import Background
+from cl.objects.ingest import IngestOptions, ingest_entries, ingest_path, text_contents
 from cl.objects.types import Bundle, Contents
 from cl.repo import Repository, new_nonce, now_ns
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Union
 
 from cl.errors import InputError
+from cl.objects.background import Background
 from cl.objects.ids import ObjectId
 from cl.objects.store import ObjectStore, write_object
 from cl.objects.types import (MODE_DIR, MODE_EXEC, MODE_FILE, MODE_LINK, Contents, Tree,
@@ -299,32 +300,6 @@ def _os_error(exc: OSError, path: str) -> Exception:
         return InputError(f"path too long for the operating system ({len(os.fsencode(path))} "
                           f"bytes): '{path[:60]}...{path[-60:]}'")
     return exc
-
-
-class Background:
-    """`fn(*args)` on a thread of its own.  (concurrent.futures would do,
-    but every upload would pay for importing it; docs/bench-notes.md.)"""
-
-    def __init__(self, fn, *args):
-        self._value = self._error = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn, args):
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:
-            self._error = exc
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self):
-        """fn's value once it has returned, or its exception raised here."""
-        self.wait()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def ingest_path(store: ObjectStore, path: str, opts: IngestOptions | None = None) -> Contents:

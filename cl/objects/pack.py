@@ -19,6 +19,7 @@ import struct
 import threading
 from bisect import bisect_left
 
+from cl.objects.background import Background
 from cl.objects.ids import new_hasher
 
 # Format version 2 is written; version 1 packs (their records carried the
@@ -451,7 +452,7 @@ class PackWriter:
             if self._behind is not None:
                 if not self._behind.done():
                     return
-                self._behind.wait()  # a failure is raised here, not lost
+                self._behind.result()  # a failure is raised here, not lost
             self._behind, self._synced_at = FlushBehind(fd), self._at
 
     def _take(self) -> tuple[bytes, int]:
@@ -480,17 +481,16 @@ class PackWriter:
             _pwrite(fd, chunk, start)
             hasher = new_hasher(spread=True)
             with mmap.mmap(fd, size, prot=mmap.PROT_READ) as view:
-                # blake3 lets go of the interpreter: the index is sorted meanwhile
-                hashing = threading.Thread(target=hasher.update, args=(view,), name="cl-pack-hash")
-                hashing.start()
+                hashing = Background(hasher.update, view)  # blake3 lets go of the interpreter…
                 try:
-                    index = index_entries(entries)
+                    index = index_entries(entries)  # …while the index is sorted
                 finally:
-                    hashing.join()
+                    hashing.wait()  # the map stays open until blake3 is done with it
+                hashing.result()
             digest = hasher.digest()
             _pwrite(fd, digest, size)
             if behind is not None:
-                behind.wait()
+                behind.result()
             os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -518,39 +518,23 @@ class PackWriter:
             self._idle.wait_for(lambda: self._writing == 0)
             if self._fd >= 0:
                 if self._behind is not None:
-                    self._behind.thread.join()  # its descriptor is about to close; a failure no longer matters
+                    self._behind.wait()  # its descriptor is about to close; a failure no longer matters
                 os.close(self._fd)
                 self._fd = -1
                 os.unlink(self._path)
             self._reset()
 
 
-class FlushBehind:
+class FlushBehind(Background):
     """An fdatasync of a pack being written, on a thread of its own: the
     bytes written so far go to disk while the next ones arrive, so the
-    fsync that publishes the pack waits for its tail only.  `wait()`
-    before the descriptor closes; it raises what the fdatasync met (a
-    write error is reported once: lost here, the publishing fsync could
-    succeed without the pack's bytes)."""
+    fsync that publishes the pack waits for its tail only.  `result()`
+    (or `wait()`) before the descriptor closes; `result()` raises what the
+    fdatasync met (a write error is reported once: lost here, the
+    publishing fsync could succeed without the pack's bytes)."""
 
     def __init__(self, fd: int):
-        self.error: OSError | None = None
-        self.thread = threading.Thread(target=self._run, args=(fd,), daemon=True, name="cl-pack-sync")
-        self.thread.start()
-
-    def _run(self, fd: int) -> None:
-        try:
-            os.fdatasync(fd)
-        except OSError as exc:
-            self.error = exc
-
-    def done(self) -> bool:
-        return not self.thread.is_alive()
-
-    def wait(self) -> None:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
+        super().__init__(os.fdatasync, fd)
 
 
 def _pwrite(fd: int, data: bytes, offset: int) -> None:

@@ -411,7 +411,7 @@ def test_a_large_pack_goes_to_disk_while_it_is_written(tmp_path, monkeypatch):
 
     failed = packfmt.FlushBehind(1 << 20)  # an fdatasync that fails (EBADF: no such descriptor)
     with pytest.raises(OSError):
-        failed.wait()
+        failed.result()
     for d in blobs[:5]:
         writer.add(hash_bytes(d), d)
     writer._behind = failed
