@@ -22,17 +22,23 @@ INT_MIN = -(1 << 63)
 INT_MAX = (1 << 64) - 1
 
 
-def _canonical(value):
+def _canonical(value, whole: bool = True):
+    """The value with its maps' keys sorted, or EncodingError naming what
+    has no canonical form.  `whole`: a list of scalars, or of rows of them
+    (a tree's entries), is taken as it is once a pass of `type` in C has
+    found nothing else in it; msgpack then refuses an integer past 64 bits
+    (see `encode`)."""
     if isinstance(value, dict):
         for key in value:
             if not isinstance(key, str):
                 raise EncodingError(f"map key is not a string: {key!r}")
-        return {k: _canonical(value[k]) for k in sorted(value)}
+        return {k: _canonical(value[k], whole) for k in sorted(value)}
     if isinstance(value, (list, tuple)):
-        kinds = set(map(type, value))  # the usual lists, of scalars or of rows of them (a tree's), in C
-        if kinds <= _PLAIN or (kinds <= _ROWS and _PLAIN.issuperset(map(type, chain.from_iterable(value)))):
-            return value  # as it is: msgpack refuses an integer past 64 bits (see `encode`)
-        return [_canonical(v) for v in value]
+        if whole:
+            kinds = set(map(type, value))
+            if kinds <= _PLAIN or (kinds <= _ROWS and _PLAIN.issuperset(map(type, chain.from_iterable(value)))):
+                return value
+        return [_canonical(v, whole) for v in value]
     if isinstance(value, float):
         raise EncodingError("floats are not allowed in hashed objects")
     if isinstance(value, int) and not isinstance(value, bool):
@@ -47,8 +53,8 @@ def _canonical(value):
 def encode(value: dict) -> bytes:
     try:
         return msgpack.packb(_canonical(value), use_bin_type=True)
-    except OverflowError:  # an integer out of range, in a list `_canonical` passed whole
-        _check_ints(value)
+    except OverflowError:  # an integer past 64 bits in a list taken whole: the walk names it
+        _canonical(value, whole=False)
         raise
     except UnicodeEncodeError as exc:
         # A str holding surrogate escapes: bytes that were not UTF-8 where
@@ -108,19 +114,6 @@ def _check_canonical(value) -> None:
                 if t is float:
                     raise EncodingError("floats are not allowed in hashed objects")
                 raise EncodingError(f"cannot encode {t.__name__}")
-
-
-def _check_ints(value) -> None:
-    """Raise the EncodingError that names an integer msgpack cannot hold."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, dict):
-            stack.extend(v.values())
-        elif isinstance(v, (list, tuple)):
-            stack.extend(v)
-        elif isinstance(v, int) and not INT_MIN <= v <= INT_MAX:
-            raise EncodingError(f"integer out of range: {v}")
 
 
 _SCALARS = frozenset((str, bytes, int, bool, type(None)))
