@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 from cl.objects.ids import HEX_LEN, ObjectId, is_hex_prefix
 from cl.refs.names import WID, synced
 from cl.remote import frames
-from cl.remote.frames import END, Incoming, PackFrame, RemoteError, said, wire_id
+from cl.remote.frames import END, Incoming, PackFrame, RemoteError, said, wire_ids
 from cl.remote.limits import Limits
 from cl.remote.server import MAX_IDS
 from cl.remote.transport import Transport
@@ -104,7 +104,7 @@ class Client:
         for i in range(0, len(ids), MAX_IDS):
             batch = ids[i:i + MAX_IDS]
             self.stats.have_asked += len(batch)
-            reply = self._call({"op": "have", "ids": [wire_id(o) for o in batch]})
+            reply = self._call({"op": "have", "ids": wire_ids(batch)})
             bits = reply.get("have")
             if not isinstance(bits, bytes) or len(bits) != len(batch):
                 raise RemoteError(f"remote '{self.name}' sent a malformed have reply")
@@ -119,7 +119,7 @@ class Client:
             batch = ids[i:i + MAX_IDS]
             self.stats.requests += 1
             meter = self.meter
-            with self.transport.request({"op": "get", "ids": list(map(bytes.fromhex, batch))}) as reader:
+            with self.transport.request({"op": "get", "ids": wire_ids(batch)}) as reader:
                 for inc in frames.read_objects(reader, self.limits.max_object,
                                                on_chunk=meter.add if meter else None, packs=packs):
                     whole = isinstance(inc, PackFrame)
