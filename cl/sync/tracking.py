@@ -78,9 +78,9 @@ def fetch(repo: Repository, remote: str | None) -> Fetched:
     worksheet or bundle moves."""
     label, _ = resolve(repo, remote)
     with open_remote(repo, remote) as client:
-        refs = client.refs(prefixes=list(SYNCED))
-        head = client.refs(names=["HEAD"]).get("HEAD")
-        values, _ = exchange.fetch_closure(repo.store, client, sorted(refs), known=refs)
+        refs = client.refs(prefixes=list(SYNCED), names=["HEAD"])
+        head = refs.pop("HEAD", None)
+        values, _ = exchange.fetch_closure(repo.store, client, sorted(refs), known=refs, release=True)
         before = tracked(repo, label)
         new = {name: values[name] for name in values if name.startswith(SYNCED)}
         new["HEAD"] = head
