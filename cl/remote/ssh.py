@@ -19,7 +19,7 @@ from cl.remote.limits import TIMEOUT
 from cl.remote.transport import Settings, StreamTransport, wait_for, widen_pipe
 from cl.remote.urls import RemoteURL
 
-WINDOW = 4 << 20     # flow-control window; larger only grows paramiko's buffer
+WINDOW = 4 << 20     # flow-control window; larger only grows what waits in the buffer
 MAX_PACKET = 1 << 18
 
 
@@ -186,9 +186,8 @@ class ParamikoTransport(StreamTransport):
         channel.settimeout(timeout)  # recv and sendall raise socket.timeout (a TimeoutError)
         channel.exec_command(remote_command(url, cl))
         self._channel = channel
-        # Take all that is buffered at each read: paramiko's buffer drops a
-        # read's bytes from its front by moving the rest, so small reads from
-        # a full window cost a copy of the window each.
+        # Take all that is buffered at each read: one join of the packets
+        # and one wakeup for up to a window's worth (ChunkPipe).
         super().__init__(lambda n: channel.recv(WINDOW), channel.sendall, lambda: None, label, timeout)
 
     def diagnostics(self) -> str:
